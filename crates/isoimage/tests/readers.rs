@@ -4,14 +4,14 @@
 use isoimage::{Entry, EntryKind, ImageSpec, IsoEntryKind, IsoReader, Layout};
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{BufWriter, Write};
+use std::io::BufWriter;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Deterministic content for a file.
 fn content(i: usize) -> Vec<u8> {
-    let n = (i * 7919) % 9000 + if i % 5 == 0 { 0 } else { 1 };
+    let n = (i * 7919) % 9000 + if i.is_multiple_of(5) { 0 } else { 1 };
     (0..n).map(|k| ((k * 31 + i * 17) % 251) as u8).collect()
 }
 
