@@ -1,1 +1,548 @@
-fn main() {}
+//! The `discvault` command: a thin shell over the library. `--json` prints the library's result
+//! values, the same JSON the server's API returns.
+//!
+//! Exit codes: 0 done and clean; 1 error; 2 bad command line; 3 damage found (verify, restore,
+//! archive); 4 restore needs volumes that were not given.
+
+mod progress;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use discvault::digest::HashAlg;
+use discvault::ingest::AddOptions;
+use discvault::plan::PlanOptions;
+use discvault::{Vault, SOFTWARE};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "discvault", version, about = "Archival storage on optical discs", long_about = None)]
+struct Cli {
+    /// Vault directory (else $DISCVAULT_VAULT, else ./vault).
+    #[arg(long, global = true, env = "DISCVAULT_VAULT", default_value = "vault")]
+    vault: PathBuf,
+    /// Print the result as JSON on stdout.
+    #[arg(long, global = true)]
+    json: bool,
+    /// No progress bars.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct AddArgs {
+    /// Collection to add to (default: each folder is its own collection, named after it).
+    #[arg(long, short)]
+    collection: Option<String>,
+    /// Collection metadata: fonds=, series=, retention=, or any KEY=VALUE (repeatable).
+    #[arg(long = "meta", value_name = "KEY=VALUE")]
+    meta: Vec<String>,
+    /// Digests to compute: sha256 (always), sm3, md5, blake3, comma separated.
+    #[arg(long = "hash", value_name = "ALGS")]
+    hash: Option<String>,
+    /// Stage a copy of every record in the vault (for sources that will go away).
+    #[arg(long)]
+    copy: bool,
+    /// Follow symbolic links instead of recording them as links.
+    #[arg(long)]
+    follow: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a vault: configuration and catalog.
+    Init,
+    /// Add records: walk, hash, and record them in the catalog.
+    Add {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        args: AddArgs,
+    },
+    /// Pack every unplanned file into volumes.
+    Plan {
+        /// Media profile: cd74 cd80 dvd5 dvd9 bd25 bd50 bd100 bd128 custom:<bytes>.
+        #[arg(long)]
+        media: Option<String>,
+        /// Share of each disc kept free, in percent.
+        #[arg(long)]
+        reserve: Option<f64>,
+        /// Show the plan without recording it.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Write one ISO image per planned volume.
+    Master {
+        /// Volumes to master (default: every planned volume).
+        volumes: Vec<String>,
+        #[arg(long)]
+        out: PathBuf,
+        /// Master again volumes already mastered (the image must come out identical).
+        #[arg(long)]
+        again: bool,
+    },
+    /// Check images or mounted discs against the catalog.
+    Verify {
+        #[arg(required = true)]
+        sources: Vec<PathBuf>,
+    },
+    /// Restore files from images or mounted discs.
+    Restore {
+        /// Files to restore: a path prefix or a glob over collection/path.
+        pattern: Option<String>,
+        /// Restore every file of this volume.
+        #[arg(long)]
+        volume: Option<String>,
+        #[arg(long)]
+        to: PathBuf,
+        /// Images or mounted discs to read from; without them the pick list is printed.
+        #[arg(long, num_args = 1..)]
+        from: Vec<PathBuf>,
+        #[arg(long)]
+        overwrite: bool,
+    },
+    /// Find files by path, digest or metadata (KEY=VALUE).
+    Locate {
+        query: String,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// What is ingested, planned, mastered, and not yet on a disc.
+    Status,
+    /// The whole job: init if needed, add, plan, master, verify.
+    Archive {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[arg(long)]
+        media: Option<String>,
+        #[arg(long)]
+        reserve: Option<f64>,
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        args: AddArgs,
+    },
+}
+
+fn add_options(a: &AddArgs) -> Result<AddOptions> {
+    let mut metadata = BTreeMap::new();
+    for m in &a.meta {
+        let (k, v) = m
+            .split_once('=')
+            .with_context(|| format!("--meta {m:?}: expected KEY=VALUE"))?;
+        if k.trim().is_empty() {
+            anyhow::bail!("--meta {m:?}: empty key");
+        }
+        metadata.insert(k.trim().to_string(), v.to_string());
+    }
+    let digests = match &a.hash {
+        Some(h) => HashAlg::parse_list(h)?,
+        None => Vec::new(),
+    };
+    Ok(AddOptions {
+        collection: a.collection.clone(),
+        metadata,
+        digests,
+        copy: a.copy,
+        follow: a.follow,
+    })
+}
+
+fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+fn human_bytes(n: u64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < units.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", units[u])
+    }
+}
+
+fn print_add(r: &discvault::ingest::AddReport) {
+    println!(
+        "added {} files ({} new versions, {} links), {} unchanged, {} read",
+        r.added + r.new_versions,
+        r.new_versions,
+        r.links,
+        r.unchanged,
+        human_bytes(r.bytes_read)
+    );
+    for p in &r.warnings {
+        eprintln!("warning: {}: {}", p.path, p.reason);
+    }
+    for p in &r.skipped {
+        eprintln!("skipped: {}: {}", p.path, p.reason);
+    }
+    for p in &r.errors {
+        eprintln!("error: {}: {} (not recorded)", p.path, p.reason);
+    }
+}
+
+fn print_plan(p: &discvault::plan::VolumePlan, dry: bool) {
+    println!(
+        "{} {} files ({}) onto {} × {} ({} usable each, reserve {}%)",
+        if dry { "would plan" } else { "planned" },
+        p.files,
+        human_bytes(p.payload_bytes),
+        p.volumes.len(),
+        p.media.name,
+        human_bytes(p.usable_bytes),
+        p.reserve_percent
+    );
+    for v in &p.volumes {
+        let split = v.items.iter().filter(|i| i.parts > 1).count();
+        println!(
+            "  {}  {} of {}  {:>6} files  {:>10}  fill {:5.1}%{}",
+            v.volume_id,
+            v.seq,
+            v.seq_count,
+            v.files,
+            human_bytes(v.image_bytes),
+            v.fill_ratio * 100.0,
+            if split > 0 {
+                format!("  ({split} parts of split files)")
+            } else {
+                String::new()
+            }
+        );
+    }
+}
+
+fn print_verify(reports: &[discvault::verify::VerifyReport]) {
+    for r in reports {
+        if r.clean {
+            println!(
+                "{}: {} clean, {} files match the catalog",
+                r.source, r.volume_id, r.files_ok
+            );
+        } else {
+            println!(
+                "{}: {} DAMAGED, {} of {} files ok",
+                r.source, r.volume_id, r.files_ok, r.files_checked
+            );
+            for f in &r.findings {
+                println!("  {:<10} {}  ({})", format!("{:?}", f.finding).to_lowercase(), f.disc_path, f.detail);
+            }
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<i32> {
+    let progress = progress::for_terminal(cli.quiet || cli.json);
+    let open = || Vault::open(&cli.vault).map_err(anyhow::Error::from);
+    match &cli.command {
+        Command::Init => {
+            let v = Vault::init(&cli.vault)?;
+            if cli.json {
+                print_json(&serde_json::json!({"vault": v.root, "software": SOFTWARE}))?;
+            } else {
+                println!("created vault {}", v.root.display());
+            }
+            Ok(0)
+        }
+        Command::Add { paths, args } => {
+            let v = open()?;
+            let r = discvault::ingest::add(&v, paths, &add_options(args)?, progress.as_ref())?;
+            if cli.json {
+                print_json(&r)?;
+            } else {
+                print_add(&r);
+            }
+            Ok(if r.errors.is_empty() { 0 } else { 1 })
+        }
+        Command::Plan {
+            media,
+            reserve,
+            dry_run,
+        } => {
+            let v = open()?;
+            let p = discvault::plan::plan(
+                &v,
+                &PlanOptions {
+                    media: media.clone(),
+                    reserve_percent: *reserve,
+                },
+            )?;
+            if !dry_run {
+                discvault::plan::execute(&v, &p)?;
+            }
+            if cli.json {
+                print_json(&p)?;
+            } else {
+                print_plan(&p, *dry_run);
+            }
+            Ok(0)
+        }
+        Command::Master { volumes, out, again } => {
+            let v = open()?;
+            let images = discvault::master::master(
+                &v,
+                &discvault::master::MasterOptions {
+                    volumes: volumes.clone(),
+                    out: out.clone(),
+                    again: *again,
+                },
+                progress.as_ref(),
+            )?;
+            if cli.json {
+                print_json(&images)?;
+            } else {
+                if images.is_empty() {
+                    println!("nothing to master (no planned volumes)");
+                }
+                for i in &images {
+                    println!(
+                        "{}  {}  {}  fill {:.1}%  sha256 {}",
+                        i.volume_id,
+                        i.image.display(),
+                        human_bytes(i.image_bytes),
+                        i.fill_ratio * 100.0,
+                        i.image_sha256
+                    );
+                }
+            }
+            Ok(0)
+        }
+        Command::Verify { sources } => {
+            let v = open()?;
+            let reports = discvault::verify::verify(&v, sources, progress.as_ref())?;
+            if cli.json {
+                print_json(&reports)?;
+            } else {
+                print_verify(&reports);
+            }
+            Ok(discvault::verify::exit_code(&reports))
+        }
+        Command::Restore {
+            pattern,
+            volume,
+            to,
+            from,
+            overwrite,
+        } => {
+            use discvault::restore::{self, Selection};
+            let sel = match (pattern, volume) {
+                (Some(p), None) => Selection::Pattern(p.clone()),
+                (None, Some(v)) => Selection::Volume(v.clone()),
+                _ => anyhow::bail!("give either a PATH-PATTERN or --volume ID"),
+            };
+            let vault = Vault::open(&cli.vault).ok();
+            let mut list = match &vault {
+                Some(v) => match restore::pick(v, &sel) {
+                    Ok(l) => l,
+                    Err(discvault::Error::UnknownVolume(_)) => Default::default(),
+                    Err(e) => return Err(e.into()),
+                },
+                None => Default::default(),
+            };
+            if list.files.is_empty() && !from.is_empty() {
+                // Not in this catalog: read what the discs say about themselves.
+                let mut records = Vec::new();
+                for s in from {
+                    let mut src = discvault::source::open(s)?;
+                    records.push(discvault::source::volume_record(src.as_mut())?);
+                }
+                list = restore::pick_from_records(&records, &sel)?;
+            }
+            if list.files.is_empty() {
+                anyhow::bail!("nothing matches {:?}", sel);
+            }
+            if from.is_empty() {
+                if cli.json {
+                    print_json(&list)?;
+                } else {
+                    println!(
+                        "{} files need these volumes (give them with --from):",
+                        list.files.len()
+                    );
+                    for v in &list.volumes {
+                        let n = list
+                            .files
+                            .iter()
+                            .filter(|f| f.parts.iter().any(|p| &p.volume_id == v))
+                            .count();
+                        let note = if list.unmastered.contains(v) {
+                            "  (not mastered yet)"
+                        } else {
+                            ""
+                        };
+                        println!("  {v}  {n} files{note}");
+                    }
+                }
+                return Ok(0);
+            }
+            let r = restore::restore(
+                vault.as_ref(),
+                &list,
+                &restore::RestoreOptions {
+                    to: to.clone(),
+                    from: from.clone(),
+                    overwrite: *overwrite,
+                },
+                progress.as_ref(),
+            )?;
+            if cli.json {
+                print_json(&r)?;
+            } else {
+                println!(
+                    "restored {} files and {} links ({}) to {}",
+                    r.restored,
+                    r.links,
+                    human_bytes(r.bytes),
+                    to.display()
+                );
+                if !r.missing_volumes.is_empty() {
+                    println!("still needed: {}", r.missing_volumes.join(", "));
+                }
+                for p in &r.problems {
+                    eprintln!("error: {}: {}", p.path, p.reason);
+                }
+            }
+            Ok(if r.damaged {
+                3
+            } else if !r.problems.is_empty() {
+                1
+            } else if !r.missing_volumes.is_empty() {
+                4
+            } else {
+                0
+            })
+        }
+        Command::Locate { query, limit } => {
+            let v = open()?;
+            let found = discvault::locate::locate(&v, query, *limit)?;
+            if cli.json {
+                print_json(&found)?;
+            } else {
+                for f in &found {
+                    let vols: Vec<String> = f
+                        .volumes
+                        .iter()
+                        .map(|p| {
+                            if p.parts > 1 {
+                                format!("{} (part {}/{})", p.volume_id, p.part, p.parts)
+                            } else {
+                                p.volume_id.clone()
+                            }
+                        })
+                        .collect();
+                    println!(
+                        "{}/{}  v{}  {}  {}  {}",
+                        f.collection,
+                        f.path,
+                        f.version,
+                        human_bytes(f.size),
+                        f.state,
+                        if vols.is_empty() { "-".into() } else { vols.join(", ") }
+                    );
+                }
+                if found.is_empty() {
+                    println!("no file matches {query:?}");
+                }
+            }
+            Ok(0)
+        }
+        Command::Status => {
+            let v = open()?;
+            let s = discvault::status::status(&v)?;
+            if cli.json {
+                print_json(&s)?;
+            } else {
+                println!("vault {}", s.vault);
+                println!("collections: {}", s.collections.join(", "));
+                for (name, c) in [
+                    ("ingested", s.ingested),
+                    ("not on any volume", s.unplanned),
+                    ("planned, not mastered", s.planned),
+                    ("mastered", s.mastered),
+                ] {
+                    println!("  {name:<22} {:>8} files  {:>10}", c.files, human_bytes(c.bytes));
+                }
+                for vol in &s.volumes {
+                    println!(
+                        "  {}  {:?}  {} of {}  {}  {}",
+                        vol.volume_id,
+                        vol.state,
+                        vol.seq,
+                        vol.seq_count,
+                        vol.media,
+                        human_bytes(vol.image_bytes)
+                    );
+                }
+            }
+            Ok(0)
+        }
+        Command::Archive {
+            paths,
+            media,
+            reserve,
+            out,
+            args,
+        } => {
+            let r = discvault::archive::archive(
+                &cli.vault,
+                paths,
+                &discvault::archive::ArchiveOptions {
+                    add: add_options(args)?,
+                    plan: PlanOptions {
+                        media: media.clone(),
+                        reserve_percent: *reserve,
+                    },
+                    out: out.clone(),
+                },
+                progress.as_ref(),
+            )?;
+            if cli.json {
+                print_json(&r)?;
+            } else {
+                if r.vault_created {
+                    println!("created vault {}", cli.vault.display());
+                }
+                print_add(&r.add);
+                print_plan(&r.plan, false);
+                for i in &r.images {
+                    println!("wrote {}  sha256 {}", i.image.display(), i.image_sha256);
+                }
+                print_verify(&r.verify);
+                println!(
+                    "{}",
+                    if r.clean {
+                        "archive complete: every image verified against the catalog"
+                    } else {
+                        "archive finished WITH PROBLEMS (see above)"
+                    }
+                );
+            }
+            Ok(if r.verify.iter().any(|v| !v.clean) {
+                3
+            } else if !r.add.errors.is_empty() {
+                1
+            } else {
+                0
+            })
+        }
+    }
+}
+
+fn main() {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("discvault: error: {e:#}");
+            std::process::exit(1);
+        }
+    }
+}

@@ -1,1 +1,51 @@
-pub fn x() {}
+//! discvault: archival storage on write-once optical discs.
+//!
+//! This crate owns the domain. The stages follow the life of a disc, one way through:
+//! [`ingest`] (fixity) → [`plan`] (span across discs) → [`master`] (self-describing images) →
+//! [`verify`] → [`restore`], with [`locate`] and [`status`] reading the [`catalog`]. Each stage
+//! reads the catalog, writes its result and an event. Planning returns a value
+//! ([`plan::VolumePlan`], [`restore::PickList`]) that can be shown before anything is written.
+//!
+//! The library never prints: long operations report through [`progress::Progress`].
+//! Everything stored for readers decades away (on-disc files, catalog schema) lives in [`format`]
+//! and [`catalog::schema`], described in `docs/FORMAT.md`.
+
+pub mod archive;
+pub mod catalog;
+pub mod config;
+pub mod digest;
+pub mod error;
+pub mod format;
+pub mod ingest;
+pub mod locate;
+pub mod master;
+pub mod media;
+pub mod plan;
+pub mod progress;
+pub mod restore;
+pub mod source;
+pub mod status;
+pub mod vault;
+pub mod verify;
+
+pub use error::{Error, Result};
+pub use vault::Vault;
+
+/// Name and version of this software, as recorded in events and on every disc.
+pub const SOFTWARE: &str = concat!("discvault ", env!("CARGO_PKG_VERSION"));
+
+/// Current time as seconds since the Unix epoch.
+pub fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// RFC 3339 UTC text of a Unix time, as used in the catalog and on discs.
+pub fn rfc3339(t: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

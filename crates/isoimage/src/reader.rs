@@ -380,7 +380,19 @@ impl<R: Read + Seek> IsoReader<R> {
             let mut left = len;
             while left > 0 {
                 let k = left.min(buf.len() as u64) as usize;
-                self.src.read_exact(&mut buf[..k])?;
+                self.src.read_exact(&mut buf[..k]).map_err(|e| {
+                    if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                        std::io::Error::new(
+                            e.kind(),
+                            format!(
+                                "the image ends inside this file's data (extent at sector {lba}, {} of {len} bytes read): truncated image?",
+                                len - left
+                            ),
+                        )
+                    } else {
+                        std::io::Error::new(e.kind(), format!("sector {lba}+: {e}"))
+                    }
+                })?;
                 out.write_all(&buf[..k])?;
                 left -= k as u64;
                 total += k as u64;

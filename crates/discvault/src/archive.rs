@@ -1,0 +1,60 @@
+//! The one-shot main job: init if needed, add, plan, master, verify the images.
+
+use crate::ingest::{self, AddOptions, AddReport};
+use crate::master::{self, MasterOptions, MasteredImage};
+use crate::plan::{self, PlanOptions, VolumePlan};
+use crate::progress::Progress;
+use crate::verify::{self, VerifyReport};
+use crate::{Result, Vault};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ArchiveOptions {
+    pub add: AddOptions,
+    pub plan: PlanOptions,
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ArchiveReport {
+    pub vault_created: bool,
+    pub add: AddReport,
+    pub plan: VolumePlan,
+    pub images: Vec<MasteredImage>,
+    pub verify: Vec<VerifyReport>,
+    pub clean: bool,
+}
+
+pub fn archive(
+    vault_dir: &Path,
+    paths: &[PathBuf],
+    opts: &ArchiveOptions,
+    progress: &dyn Progress,
+) -> Result<ArchiveReport> {
+    let (vault, created) = Vault::open_or_init(vault_dir)?;
+    let add = ingest::add(&vault, paths, &opts.add, progress)?;
+    let p = plan::plan(&vault, &opts.plan)?;
+    let volumes = plan::execute(&vault, &p)?;
+    let images = master::master(
+        &vault,
+        &MasterOptions {
+            volumes: volumes.iter().map(|v| v.volume_id.clone()).collect(),
+            out: opts.out.clone(),
+            again: false,
+        },
+        progress,
+    )?;
+    let sources: Vec<PathBuf> = images.iter().map(|i| i.image.clone()).collect();
+    let reports = verify::verify(&vault, &sources, progress)?;
+    let clean = add.errors.is_empty() && reports.iter().all(|r| r.clean);
+    Ok(ArchiveReport {
+        vault_created: created,
+        add,
+        plan: p,
+        images,
+        verify: reports,
+        clean,
+    })
+}

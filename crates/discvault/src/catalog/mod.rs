@@ -1,0 +1,982 @@
+//! The catalog: which file is on which disc, with fixity and events.
+//!
+//! SQLite by default (WAL, migrations, every change in one transaction); the same SQL runs on
+//! PostgreSQL through sqlx's `Any` driver. The catalog API is synchronous: it owns a small
+//! runtime and blocks on the driver, so the stages stay plain code that a server can call from
+//! its own worker threads.
+
+pub mod schema;
+
+use crate::digest::{Digests, HashAlg};
+use crate::{now_unix, Error, Result, SOFTWARE};
+use serde::{Deserialize, Serialize};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::Path;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// A handle on the catalog database.
+pub struct Catalog {
+    rt: tokio::runtime::Runtime,
+    pool: AnyPool,
+    dialect: Dialect,
+}
+
+/// What a file record is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileKind {
+    File,
+    Symlink,
+}
+
+impl FileKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            FileKind::File => "file",
+            FileKind::Symlink => "symlink",
+        }
+    }
+}
+
+/// A collection (fonds, series) of records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Collection {
+    pub id: i64,
+    pub name: String,
+    pub fonds: String,
+    pub series: String,
+    pub retention: String,
+    pub metadata: BTreeMap<String, String>,
+    pub created_at: i64,
+}
+
+/// One version of one file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRecord {
+    pub id: i64,
+    pub collection_id: i64,
+    /// Path inside the collection, for display (non-UTF-8 bytes replaced).
+    pub path: String,
+    /// Path inside the collection, byte-exact.
+    #[serde(with = "bytes_hex")]
+    pub path_raw: Vec<u8>,
+    pub version: i64,
+    pub kind: FileKind,
+    pub size: u64,
+    pub mtime: i64,
+    pub mode: u32,
+    #[serde(with = "opt_bytes_hex", default)]
+    pub link_target: Option<Vec<u8>>,
+    /// Where the bytes are read from when mastering (the original, or the staged copy).
+    #[serde(skip)]
+    pub source: Option<Vec<u8>>,
+    pub staged: bool,
+    pub digests: Digests,
+    pub current: bool,
+    pub ingested_at: i64,
+}
+
+/// A file to be recorded by ingest.
+#[derive(Debug, Clone)]
+pub struct NewFile {
+    pub path_raw: Vec<u8>,
+    pub kind: FileKind,
+    pub size: u64,
+    pub mtime: i64,
+    pub mode: u32,
+    pub link_target: Option<Vec<u8>>,
+    pub source: Vec<u8>,
+    pub staged: bool,
+    pub digests: Digests,
+}
+
+/// A volume (one disc image, written as any number of copies).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Volume {
+    #[serde(skip)]
+    pub id: i64,
+    pub volume_id: String,
+    pub plan_id: i64,
+    /// Place in its plan: `seq` of `seq_count`.
+    pub seq: i64,
+    pub seq_count: i64,
+    pub media: String,
+    pub capacity_sectors: u64,
+    pub payload_bytes: u64,
+    pub image_bytes: u64,
+    pub state: VolumeState,
+    pub image_sha256: Option<String>,
+    pub mastered_at: Option<i64>,
+    pub format_version: i64,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VolumeState {
+    Planned,
+    Mastered,
+}
+
+impl VolumeState {
+    fn parse(s: &str) -> Result<Self> {
+        match s {
+            "planned" => Ok(VolumeState::Planned),
+            "mastered" => Ok(VolumeState::Mastered),
+            _ => Err(Error::CatalogData {
+                what: "volumes.state".into(),
+                detail: format!("unknown state {s:?}"),
+            }),
+        }
+    }
+}
+
+/// A file, or one part of a split file, on a volume.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Content {
+    pub file_id: i64,
+    /// 1-based part number and count; 1 of 1 for a whole file.
+    pub part: u32,
+    pub parts: u32,
+    pub part_offset: u64,
+    pub length: u64,
+    /// Digests of the part's bytes (only for parts of split files, known once mastered).
+    pub part_digests: Option<Digests>,
+    pub lba: Option<u32>,
+}
+
+/// A volume's content with the file it belongs to.
+#[derive(Debug, Clone)]
+pub struct ContentEntry {
+    pub content: Content,
+    pub file: FileRecord,
+    pub collection: String,
+}
+
+/// A preservation event (PREMIS vocabulary for `event_type`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub at: i64,
+    pub event_type: String,
+    pub agent: String,
+    pub software: String,
+    pub outcome: String,
+    pub detail: String,
+    pub volume: Option<String>,
+}
+
+/// A volume to create, as produced by the planner.
+#[derive(Debug, Clone)]
+pub struct NewVolume {
+    pub payload_bytes: u64,
+    pub image_bytes: u64,
+    pub contents: Vec<Content>,
+}
+
+pub(crate) fn agent() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+mod bytes_hex {
+    pub fn serialize<S: serde::Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(v))
+    }
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let s: String = serde::Deserialize::deserialize(d)?;
+        hex::decode(s).map_err(serde::de::Error::custom)
+    }
+}
+
+mod opt_bytes_hex {
+    pub fn serialize<S: serde::Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(v) => s.serialize_some(&hex::encode(v)),
+            None => s.serialize_none(),
+        }
+    }
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Vec<u8>>, D::Error> {
+        let s: Option<String> = serde::Deserialize::deserialize(d)?;
+        s.map(|s| hex::decode(s).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
+
+const FILE_COLS: &str = "f.id, f.collection_id, f.path, f.path_raw, f.version, f.kind, f.size, f.mtime, f.mode, f.link_target, f.source, f.staged, f.sha256, f.sm3, f.md5, f.blake3, f.current, f.ingested_at";
+const VOLUME_COLS: &str = "id, volume_id, plan_id, seq, seq_count, media, capacity_sectors, payload_bytes, image_bytes, state, image_sha256, mastered_at, format_version, created_at";
+
+fn file_from_row(r: &AnyRow) -> Result<FileRecord> {
+    let kind: String = r.try_get("kind")?;
+    let mut digests = Vec::new();
+    for alg in HashAlg::ALL {
+        let v: Option<String> = r.try_get(alg.name())?;
+        if let Some(v) = v {
+            digests.push((alg, v));
+        }
+    }
+    Ok(FileRecord {
+        id: r.try_get("id")?,
+        collection_id: r.try_get("collection_id")?,
+        path: r.try_get("path")?,
+        path_raw: r.try_get("path_raw")?,
+        version: r.try_get("version")?,
+        kind: if kind == "symlink" {
+            FileKind::Symlink
+        } else {
+            FileKind::File
+        },
+        size: r.try_get::<i64, _>("size")? as u64,
+        mtime: r.try_get("mtime")?,
+        mode: r.try_get::<i64, _>("mode")? as u32,
+        link_target: r.try_get("link_target")?,
+        source: r.try_get("source")?,
+        staged: r.try_get::<i64, _>("staged")? != 0,
+        digests: Digests(digests),
+        current: r.try_get::<i64, _>("current")? != 0,
+        ingested_at: r.try_get("ingested_at")?,
+    })
+}
+
+fn volume_from_row(r: &AnyRow) -> Result<Volume> {
+    Ok(Volume {
+        id: r.try_get("id")?,
+        volume_id: r.try_get("volume_id")?,
+        plan_id: r.try_get("plan_id")?,
+        seq: r.try_get("seq")?,
+        seq_count: r.try_get("seq_count")?,
+        media: r.try_get("media")?,
+        capacity_sectors: r.try_get::<i64, _>("capacity_sectors")? as u64,
+        payload_bytes: r.try_get::<i64, _>("payload_bytes")? as u64,
+        image_bytes: r.try_get::<i64, _>("image_bytes")? as u64,
+        state: VolumeState::parse(&r.try_get::<String, _>("state")?)?,
+        image_sha256: r.try_get("image_sha256")?,
+        mastered_at: r.try_get("mastered_at")?,
+        format_version: r.try_get("format_version")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+fn content_from_row(r: &AnyRow) -> Result<Content> {
+    let pd: Option<String> = r.try_get("part_digests")?;
+    Ok(Content {
+        file_id: r.try_get("file_id")?,
+        part: r.try_get::<i64, _>("part")? as u32,
+        parts: r.try_get::<i64, _>("parts")? as u32,
+        part_offset: r.try_get::<i64, _>("part_offset")? as u64,
+        length: r.try_get::<i64, _>("length")? as u64,
+        part_digests: pd
+            .map(|s| serde_json::from_str(&s))
+            .transpose()
+            .map_err(|e| Error::CatalogData {
+                what: "volume_contents.part_digests".into(),
+                detail: e.to_string(),
+            })?,
+        lba: r.try_get::<Option<i64>, _>("lba")?.map(|x| x as u32),
+    })
+}
+
+/// Display form of a raw path: UTF-8 as is, other bytes as `\xNN`.
+pub fn display_path(raw: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in raw.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02X}"));
+        }
+    }
+    out
+}
+
+impl Catalog {
+    /// Opens (creating if needed) the catalog at `url`; a relative SQLite path is taken
+    /// relative to `base`. Runs pending migrations.
+    pub fn open(url: &str, base: &Path) -> Result<Catalog> {
+        sqlx::any::install_default_drivers();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Io {
+                path: base.to_path_buf(),
+                source: e,
+            })?;
+        let (url, dialect) = if let Some(rest) = url.strip_prefix("sqlite:") {
+            let rest = rest.trim_start_matches("//");
+            let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+            let p = Path::new(path);
+            let p = if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                base.join(p)
+            };
+            let q = if query.is_empty() {
+                "mode=rwc".to_string()
+            } else {
+                query.to_string()
+            };
+            (format!("sqlite://{}?{q}", p.display()), Dialect::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            (url.to_string(), Dialect::Postgres)
+        } else {
+            return Err(Error::Invalid {
+                field: "catalog.url".into(),
+                detail: format!("{url:?}: use sqlite:PATH or postgres://..."),
+            });
+        };
+        let pool = rt.block_on(async {
+            AnyPoolOptions::new()
+                .max_connections(if dialect == Dialect::Sqlite { 1 } else { 4 })
+                .after_connect(move |conn, _| {
+                    Box::pin(async move {
+                        if dialect == Dialect::Sqlite {
+                            for pragma in [
+                                "PRAGMA journal_mode = WAL",
+                                "PRAGMA synchronous = NORMAL",
+                                "PRAGMA foreign_keys = ON",
+                                "PRAGMA busy_timeout = 10000",
+                            ] {
+                                sqlx::query(pragma).execute(&mut *conn).await?;
+                            }
+                        }
+                        Ok(())
+                    })
+                })
+                .connect(&url)
+                .await
+        })?;
+        let cat = Catalog { rt, pool, dialect };
+        cat.migrate()?;
+        Ok(cat)
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    fn block<F: Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+
+    fn sql(&self, s: &str) -> String {
+        let (id, blob) = match self.dialect {
+            Dialect::Sqlite => ("INTEGER PRIMARY KEY", "BLOB"),
+            Dialect::Postgres => ("BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY", "BYTEA"),
+        };
+        s.replace("{id}", id).replace("{blob}", blob)
+    }
+
+    fn migrate(&self) -> Result<()> {
+        self.block(async {
+            let mut tx = self.pool.begin().await?;
+            sqlx::query(
+                "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)",
+            )
+            .execute(&mut *tx)
+            .await?;
+            let v: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_version")
+                .fetch_one(&mut *tx)
+                .await?;
+            let v = v.unwrap_or(0);
+            if v > schema::SCHEMA_VERSION {
+                return Err(Error::CatalogData {
+                    what: "schema".into(),
+                    detail: format!(
+                        "catalog schema version {v} is newer than this discvault knows ({}); upgrade discvault",
+                        schema::SCHEMA_VERSION
+                    ),
+                });
+            }
+            for (i, m) in schema::MIGRATIONS.iter().enumerate().skip(v as usize) {
+                for stmt in *m {
+                    sqlx::query(&self.sql(stmt)).execute(&mut *tx).await?;
+                }
+                sqlx::query("INSERT INTO schema_version (version) VALUES ($1)")
+                    .bind(i as i64 + 1)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Finds a collection by name, creating it (and recording its metadata) if needed. Given
+    /// metadata is merged into the collection's.
+    pub fn ensure_collection(
+        &self,
+        name: &str,
+        metadata: &BTreeMap<String, String>,
+    ) -> Result<Collection> {
+        self.block(async {
+            let mut tx = self.pool.begin().await?;
+            let id: Option<i64> = sqlx::query_scalar("SELECT id FROM collections WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let id = match id {
+                Some(id) => id,
+                None => {
+                    sqlx::query_scalar(
+                        "INSERT INTO collections (name, created_at) VALUES ($1, $2) RETURNING id",
+                    )
+                    .bind(name)
+                    .bind(now_unix())
+                    .fetch_one(&mut *tx)
+                    .await?
+                }
+            };
+            for (k, v) in metadata {
+                match k.as_str() {
+                    "fonds" | "series" | "retention" => {
+                        sqlx::query(&format!("UPDATE collections SET {k} = $1 WHERE id = $2"))
+                            .bind(v)
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    _ => {
+                        sqlx::query(
+                            "DELETE FROM collection_metadata WHERE collection_id = $1 AND key = $2",
+                        )
+                        .bind(id)
+                        .bind(k)
+                        .execute(&mut *tx)
+                        .await?;
+                        sqlx::query(
+                            "INSERT INTO collection_metadata (collection_id, key, value) VALUES ($1, $2, $3)",
+                        )
+                        .bind(id)
+                        .bind(k)
+                        .bind(v)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                }
+            }
+            tx.commit().await?;
+            Ok::<_, Error>(())
+        })?;
+        self.collection_by_name(name)?
+            .ok_or_else(|| Error::CatalogData {
+                what: "collections".into(),
+                detail: format!("collection {name:?} vanished"),
+            })
+    }
+
+    pub fn collection_by_name(&self, name: &str) -> Result<Option<Collection>> {
+        Ok(self
+            .collections()?
+            .into_iter()
+            .find(|c| c.name == name))
+    }
+
+    pub fn collections(&self) -> Result<Vec<Collection>> {
+        self.block(async {
+            let rows = sqlx::query(
+                "SELECT id, name, fonds, series, retention, created_at FROM collections ORDER BY id",
+            )
+            .fetch_all(&self.pool)
+            .await?;
+            let meta = sqlx::query(
+                "SELECT collection_id, key, value FROM collection_metadata ORDER BY collection_id, key",
+            )
+            .fetch_all(&self.pool)
+            .await?;
+            let mut out = Vec::new();
+            for r in rows {
+                let id: i64 = r.try_get("id")?;
+                let mut metadata = BTreeMap::new();
+                for m in &meta {
+                    if m.try_get::<i64, _>("collection_id")? == id {
+                        metadata.insert(m.try_get("key")?, m.try_get("value")?);
+                    }
+                }
+                out.push(Collection {
+                    id,
+                    name: r.try_get("name")?,
+                    fonds: r.try_get("fonds")?,
+                    series: r.try_get("series")?,
+                    retention: r.try_get("retention")?,
+                    metadata,
+                    created_at: r.try_get("created_at")?,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    /// Current versions of every file of a collection, by raw path.
+    pub fn current_files(&self, collection_id: i64) -> Result<BTreeMap<Vec<u8>, FileRecord>> {
+        self.block(async {
+            let rows = sqlx::query(&format!(
+                "SELECT {FILE_COLS} FROM files f WHERE f.collection_id = $1 AND f.current = 1"
+            ))
+            .bind(collection_id)
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter()
+                .map(|r| file_from_row(r).map(|f| (f.path_raw.clone(), f)))
+                .collect()
+        })
+    }
+
+    /// Records new files and new versions in one transaction, with an ingestion event.
+    /// `replaces[i]` is the id of the current version that `files[i]` supersedes, if any.
+    pub fn record_ingest(
+        &self,
+        collection_id: i64,
+        files: &[(NewFile, Option<(i64, i64)>)],
+        event_detail: &str,
+    ) -> Result<()> {
+        self.block(async {
+            let mut tx = self.pool.begin().await?;
+            let now = now_unix();
+            for (f, replaces) in files {
+                let version = match replaces {
+                    Some((old_id, old_version)) => {
+                        sqlx::query("UPDATE files SET current = 0 WHERE id = $1")
+                            .bind(*old_id)
+                            .execute(&mut *tx)
+                            .await?;
+                        old_version + 1
+                    }
+                    None => 1,
+                };
+                sqlx::query(
+                    "INSERT INTO files (collection_id, path, path_raw, version, kind, size, mtime, mode, link_target, source, staged, sha256, sm3, md5, blake3, current, ingested_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16)",
+                )
+                .bind(collection_id)
+                .bind(display_path(&f.path_raw))
+                .bind(f.path_raw.clone())
+                .bind(version)
+                .bind(f.kind.as_str())
+                .bind(f.size as i64)
+                .bind(f.mtime)
+                .bind(f.mode as i64)
+                .bind(f.link_target.clone())
+                .bind(f.source.clone())
+                .bind(f.staged as i64)
+                .bind(f.digests.get(HashAlg::Sha256).map(str::to_string))
+                .bind(f.digests.get(HashAlg::Sm3).map(str::to_string))
+                .bind(f.digests.get(HashAlg::Md5).map(str::to_string))
+                .bind(f.digests.get(HashAlg::Blake3).map(str::to_string))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            insert_event(
+                &mut tx,
+                "ingestion",
+                "success",
+                event_detail,
+                None,
+                Some(collection_id),
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Current files that are on no volume yet, with their collection names, in collection
+    /// and path order.
+    pub fn unplanned_files(&self) -> Result<Vec<(String, FileRecord)>> {
+        self.block(async {
+            let rows = sqlx::query(&format!(
+                "SELECT {FILE_COLS}, c.name AS collection FROM files f JOIN collections c ON c.id = f.collection_id
+                 WHERE f.current = 1 AND NOT EXISTS (SELECT 1 FROM volume_contents vc WHERE vc.file_id = f.id)
+                 ORDER BY c.name, f.path_raw"
+            ))
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter()
+                .map(|r| Ok((r.try_get("collection")?, file_from_row(r)?)))
+                .collect()
+        })
+    }
+
+    /// Creates a plan and its volumes in one transaction; returns the volumes.
+    pub fn record_plan(
+        &self,
+        media: &crate::media::MediaProfile,
+        reserve_permille: i64,
+        prefix: &str,
+        volumes: &[NewVolume],
+    ) -> Result<Vec<Volume>> {
+        let ids = self.block(async {
+            let mut tx = self.pool.begin().await?;
+            let now = now_unix();
+            let plan_id: i64 = sqlx::query_scalar(
+                "INSERT INTO plans (media, capacity_sectors, reserve_permille, volume_count, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            )
+            .bind(&media.name)
+            .bind(media.sectors as i64)
+            .bind(reserve_permille)
+            .bind(volumes.len() as i64)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            let last: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM volumes")
+                .fetch_one(&mut *tx)
+                .await?;
+            let mut number = last.unwrap_or(0);
+            let mut ids = Vec::new();
+            for (i, v) in volumes.iter().enumerate() {
+                number += 1;
+                let volume_id = format!("{prefix}-{number:06}");
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO volumes (id, volume_id, plan_id, seq, seq_count, media, capacity_sectors, payload_bytes, image_bytes, state, format_version, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'planned', $10, $11) RETURNING id",
+                )
+                .bind(number)
+                .bind(&volume_id)
+                .bind(plan_id)
+                .bind(i as i64 + 1)
+                .bind(volumes.len() as i64)
+                .bind(&media.name)
+                .bind(media.sectors as i64)
+                .bind(v.payload_bytes as i64)
+                .bind(v.image_bytes as i64)
+                .bind(crate::format::FORMAT_VERSION)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                for c in &v.contents {
+                    sqlx::query(
+                        "INSERT INTO volume_contents (volume, file_id, part, parts, part_offset, length) VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(id)
+                    .bind(c.file_id)
+                    .bind(c.part as i64)
+                    .bind(c.parts as i64)
+                    .bind(c.part_offset as i64)
+                    .bind(c.length as i64)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                ids.push(id);
+            }
+            let detail = format!(
+                "plan {plan_id}: {} volumes on {} ({} sectors), reserve {}‰",
+                volumes.len(),
+                media.name,
+                media.sectors,
+                reserve_permille
+            );
+            insert_event(&mut tx, "plan", "success", &detail, None, None).await?;
+            tx.commit().await?;
+            Ok::<_, Error>(ids)
+        })?;
+        let all = self.volumes()?;
+        Ok(all.into_iter().filter(|v| ids.contains(&v.id)).collect())
+    }
+
+    pub fn volumes(&self) -> Result<Vec<Volume>> {
+        self.block(async {
+            let rows = sqlx::query(&format!("SELECT {VOLUME_COLS} FROM volumes ORDER BY id"))
+                .fetch_all(&self.pool)
+                .await?;
+            rows.iter().map(volume_from_row).collect()
+        })
+    }
+
+    pub fn volume(&self, volume_id: &str) -> Result<Volume> {
+        self.block(async {
+            let row = sqlx::query(&format!(
+                "SELECT {VOLUME_COLS} FROM volumes WHERE volume_id = $1"
+            ))
+            .bind(volume_id)
+            .fetch_optional(&self.pool)
+            .await?;
+            match row {
+                Some(r) => volume_from_row(&r),
+                None => Err(Error::UnknownVolume(volume_id.to_string())),
+            }
+        })
+    }
+
+    /// Contents of a volume with their files, in disc path order.
+    pub fn volume_contents(&self, volume: &Volume) -> Result<Vec<ContentEntry>> {
+        self.block(async {
+            let rows = sqlx::query(&format!(
+                "SELECT vc.file_id, vc.part, vc.parts, vc.part_offset, vc.length, vc.part_digests, vc.lba, {FILE_COLS}, c.name AS collection
+                 FROM volume_contents vc JOIN files f ON f.id = vc.file_id JOIN collections c ON c.id = f.collection_id
+                 WHERE vc.volume = $1 ORDER BY c.name, f.path_raw, vc.part"
+            ))
+            .bind(volume.id)
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(ContentEntry {
+                        content: content_from_row(r)?,
+                        file: file_from_row(r)?,
+                        collection: r.try_get("collection")?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// Where every part of a file is: (volume, content) pairs in part order.
+    pub fn placements(&self, file_id: i64) -> Result<Vec<(Volume, Content)>> {
+        self.block(async {
+            let rows = sqlx::query(
+                "SELECT vc.volume, vc.file_id, vc.part, vc.parts, vc.part_offset, vc.length, vc.part_digests, vc.lba
+                 FROM volume_contents vc WHERE vc.file_id = $1 ORDER BY vc.part, vc.volume",
+            )
+            .bind(file_id)
+            .fetch_all(&self.pool)
+            .await?;
+            let mut out = Vec::new();
+            for r in rows {
+                let vid: i64 = r.try_get("volume")?;
+                let v = sqlx::query(&format!("SELECT {VOLUME_COLS} FROM volumes WHERE id = $1"))
+                    .bind(vid)
+                    .fetch_one(&self.pool)
+                    .await?;
+                out.push((volume_from_row(&v)?, content_from_row(&r)?));
+            }
+            Ok(out)
+        })
+    }
+
+    /// Records a mastered volume: image digest and size, data extents and part digests.
+    pub fn record_master(
+        &self,
+        volume: &Volume,
+        image_sha256: &str,
+        image_bytes: u64,
+        contents: &[Content],
+        detail: &str,
+    ) -> Result<()> {
+        self.block(async {
+            let mut tx = self.pool.begin().await?;
+            sqlx::query(
+                "UPDATE volumes SET state = 'mastered', image_sha256 = $1, image_bytes = $2, mastered_at = $3 WHERE id = $4",
+            )
+            .bind(image_sha256)
+            .bind(image_bytes as i64)
+            .bind(now_unix())
+            .bind(volume.id)
+            .execute(&mut *tx)
+            .await?;
+            for c in contents {
+                sqlx::query(
+                    "UPDATE volume_contents SET lba = $1, part_digests = $2 WHERE volume = $3 AND file_id = $4 AND part = $5",
+                )
+                .bind(c.lba.map(|x| x as i64))
+                .bind(c.part_digests.as_ref().map(|d| serde_json::to_string(d).unwrap()))
+                .bind(volume.id)
+                .bind(c.file_id)
+                .bind(c.part as i64)
+                .execute(&mut *tx)
+                .await?;
+            }
+            insert_event(&mut tx, "creation", "success", detail, Some(volume.id), None).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Appends an event.
+    pub fn add_event(
+        &self,
+        event_type: &str,
+        outcome: &str,
+        detail: &str,
+        volume: Option<&Volume>,
+    ) -> Result<()> {
+        self.block(async {
+            let mut tx = self.pool.begin().await?;
+            insert_event(
+                &mut tx,
+                event_type,
+                outcome,
+                detail,
+                volume.map(|v| v.id),
+                None,
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Events, oldest first, optionally of one volume.
+    pub fn events(&self, volume: Option<&Volume>) -> Result<Vec<Event>> {
+        self.block(async {
+            let rows = sqlx::query(
+                "SELECT e.at, e.event_type, e.agent, e.software, e.outcome, e.detail, v.volume_id
+                 FROM events e LEFT JOIN volumes v ON v.id = e.volume
+                 WHERE ($1 = 0 OR e.volume = $1) ORDER BY e.id",
+            )
+            .bind(volume.map(|v| v.id).unwrap_or(0))
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(Event {
+                        at: r.try_get("at")?,
+                        event_type: r.try_get("event_type")?,
+                        agent: r.try_get("agent")?,
+                        software: r.try_get("software")?,
+                        outcome: r.try_get("outcome")?,
+                        detail: r.try_get("detail")?,
+                        volume: r.try_get("volume_id")?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// Files matching a query (see [`crate::locate`]), with their collection names.
+    pub(crate) fn find_files(
+        &self,
+        query: &crate::locate::Query,
+        limit: i64,
+    ) -> Result<Vec<(String, FileRecord)>> {
+        use crate::locate::Query;
+        self.block(async {
+            let base = format!(
+                "SELECT {FILE_COLS}, c.name AS collection FROM files f JOIN collections c ON c.id = f.collection_id"
+            );
+            let rows = match query {
+                Query::Digest(d) => {
+                    sqlx::query(&format!(
+                        "{base} WHERE f.sha256 = $1 OR f.sm3 = $1 OR f.md5 = $1 OR f.blake3 = $1 ORDER BY c.name, f.path_raw, f.version LIMIT $2"
+                    ))
+                    .bind(d.to_ascii_lowercase())
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?
+                }
+                Query::Metadata(k, v) => {
+                    sqlx::query(&format!(
+                        "{base} WHERE f.current = 1 AND (EXISTS (SELECT 1 FROM collection_metadata m WHERE m.collection_id = c.id AND m.key = $1 AND m.value = $2)
+                           OR ($1 = 'fonds' AND c.fonds = $2) OR ($1 = 'series' AND c.series = $2) OR ($1 = 'retention' AND c.retention = $2) OR ($1 = 'collection' AND c.name = $2))
+                         ORDER BY c.name, f.path_raw LIMIT $3"
+                    ))
+                    .bind(k)
+                    .bind(v)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?
+                }
+                Query::Path(p) => {
+                    let like = format!(
+                        "%{}%",
+                        p.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+                    );
+                    let op = match self.dialect {
+                        Dialect::Sqlite => "LIKE",
+                        Dialect::Postgres => "ILIKE",
+                    };
+                    sqlx::query(&format!(
+                        "{base} WHERE f.current = 1 AND f.path {op} $1 ESCAPE '\\' ORDER BY c.name, f.path_raw LIMIT $2"
+                    ))
+                    .bind(like)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?
+                }
+            };
+            rows.iter()
+                .map(|r| Ok((r.try_get("collection")?, file_from_row(r)?)))
+                .collect()
+        })
+    }
+
+    /// Counts for `status`: (files, bytes) current; unplanned; on planned volumes; on mastered.
+    pub(crate) fn counts(&self) -> Result<[(u64, u64); 4]> {
+        self.block(async {
+            let q = |w: &'static str| {
+                format!("SELECT COUNT(*), COALESCE(SUM(f.size), 0) FROM files f WHERE f.current = 1 {w}")
+            };
+            let mut out = [(0u64, 0u64); 4];
+            let wheres = [
+                "",
+                "AND NOT EXISTS (SELECT 1 FROM volume_contents vc WHERE vc.file_id = f.id)",
+                "AND EXISTS (SELECT 1 FROM volume_contents vc JOIN volumes v ON v.id = vc.volume WHERE vc.file_id = f.id AND v.state = 'planned')",
+                "AND EXISTS (SELECT 1 FROM volume_contents vc JOIN volumes v ON v.id = vc.volume WHERE vc.file_id = f.id AND v.state = 'mastered')",
+            ];
+            for (i, w) in wheres.iter().enumerate() {
+                let r = sqlx::query(&q(w)).fetch_one(&self.pool).await?;
+                out[i] = (
+                    r.try_get::<i64, _>(0)? as u64,
+                    r.try_get::<i64, _>(1)? as u64,
+                );
+            }
+            Ok(out)
+        })
+    }
+
+    /// Every file that is on a volume numbered up to `max_volume`, for the catalog snapshot.
+    pub(crate) fn files_on_volumes_upto(&self, max_volume: i64) -> Result<Vec<FileRecord>> {
+        self.block(async {
+            let rows = sqlx::query(&format!(
+                "SELECT {FILE_COLS} FROM files f WHERE EXISTS (SELECT 1 FROM volume_contents vc WHERE vc.file_id = f.id AND vc.volume <= $1) ORDER BY f.id"
+            ))
+            .bind(max_volume)
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter().map(file_from_row).collect()
+        })
+    }
+
+    /// Contents of every volume numbered up to `max_volume`: (volume id text, content).
+    pub(crate) fn contents_upto(&self, max_volume: i64) -> Result<Vec<(String, Content)>> {
+        self.block(async {
+            let rows = sqlx::query(
+                "SELECT v.volume_id, vc.file_id, vc.part, vc.parts, vc.part_offset, vc.length, vc.part_digests, vc.lba
+                 FROM volume_contents vc JOIN volumes v ON v.id = vc.volume WHERE vc.volume <= $1 ORDER BY vc.volume, vc.file_id, vc.part",
+            )
+            .bind(max_volume)
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter()
+                .map(|r| Ok((r.try_get("volume_id")?, content_from_row(r)?)))
+                .collect()
+        })
+    }
+
+    pub fn close(self) {
+        let Catalog { rt, pool, .. } = self;
+        rt.block_on(pool.close());
+    }
+}
+
+async fn insert_event(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    event_type: &str,
+    outcome: &str,
+    detail: &str,
+    volume: Option<i64>,
+    collection: Option<i64>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO events (at, event_type, agent, software, outcome, detail, volume, collection_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(now_unix())
+    .bind(event_type)
+    .bind(agent())
+    .bind(SOFTWARE)
+    .bind(outcome)
+    .bind(detail)
+    .bind(volume)
+    .bind(collection)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

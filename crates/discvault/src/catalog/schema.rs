@@ -1,0 +1,98 @@
+//! The catalog schema and its migrations: a promise to readers decades away, described in
+//! `docs/FORMAT.md`. SQL is kept portable between SQLite and PostgreSQL; the few differences
+//! are the placeholders `{id}` (auto-numbered primary key) and `{blob}` (bytes).
+
+/// Schema version after all migrations below.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Migrations in order; migration `i` brings the schema from version `i` to `i + 1`.
+pub const MIGRATIONS: &[&[&str]] = &[&[
+    "CREATE TABLE collections (
+        id {id},
+        name TEXT NOT NULL UNIQUE,
+        fonds TEXT NOT NULL DEFAULT '',
+        series TEXT NOT NULL DEFAULT '',
+        retention TEXT NOT NULL DEFAULT '',
+        created_at BIGINT NOT NULL
+    )",
+    "CREATE TABLE collection_metadata (
+        collection_id BIGINT NOT NULL REFERENCES collections(id),
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (collection_id, key)
+    )",
+    "CREATE TABLE files (
+        id {id},
+        collection_id BIGINT NOT NULL REFERENCES collections(id),
+        path TEXT NOT NULL,
+        path_raw {blob} NOT NULL,
+        version BIGINT NOT NULL,
+        kind TEXT NOT NULL,
+        size BIGINT NOT NULL,
+        mtime BIGINT NOT NULL,
+        mode BIGINT NOT NULL,
+        link_target {blob},
+        source {blob},
+        staged BIGINT NOT NULL DEFAULT 0,
+        sha256 TEXT,
+        sm3 TEXT,
+        md5 TEXT,
+        blake3 TEXT,
+        current BIGINT NOT NULL,
+        ingested_at BIGINT NOT NULL,
+        UNIQUE (collection_id, path_raw, version)
+    )",
+    "CREATE INDEX files_by_path ON files (collection_id, path_raw, current)",
+    "CREATE INDEX files_by_sha256 ON files (sha256)",
+    "CREATE INDEX files_by_sm3 ON files (sm3)",
+    "CREATE INDEX files_by_md5 ON files (md5)",
+    "CREATE INDEX files_by_blake3 ON files (blake3)",
+    "CREATE TABLE plans (
+        id {id},
+        media TEXT NOT NULL,
+        capacity_sectors BIGINT NOT NULL,
+        reserve_permille BIGINT NOT NULL,
+        volume_count BIGINT NOT NULL,
+        created_at BIGINT NOT NULL
+    )",
+    "CREATE TABLE volumes (
+        id {id},
+        volume_id TEXT NOT NULL UNIQUE,
+        plan_id BIGINT NOT NULL REFERENCES plans(id),
+        seq BIGINT NOT NULL,
+        seq_count BIGINT NOT NULL,
+        media TEXT NOT NULL,
+        capacity_sectors BIGINT NOT NULL,
+        payload_bytes BIGINT NOT NULL,
+        image_bytes BIGINT NOT NULL,
+        state TEXT NOT NULL,
+        image_sha256 TEXT,
+        mastered_at BIGINT,
+        format_version BIGINT NOT NULL,
+        created_at BIGINT NOT NULL
+    )",
+    "CREATE TABLE volume_contents (
+        volume BIGINT NOT NULL REFERENCES volumes(id),
+        file_id BIGINT NOT NULL REFERENCES files(id),
+        part BIGINT NOT NULL,
+        parts BIGINT NOT NULL,
+        part_offset BIGINT NOT NULL,
+        length BIGINT NOT NULL,
+        part_digests TEXT,
+        lba BIGINT,
+        PRIMARY KEY (volume, file_id, part)
+    )",
+    "CREATE INDEX volume_contents_by_file ON volume_contents (file_id)",
+    "CREATE TABLE events (
+        id {id},
+        at BIGINT NOT NULL,
+        event_type TEXT NOT NULL,
+        agent TEXT NOT NULL,
+        software TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        volume BIGINT,
+        file_id BIGINT,
+        collection_id BIGINT
+    )",
+]];

@@ -1,0 +1,185 @@
+//! The vault's configuration file, `discvault.toml`.
+
+use crate::digest::HashAlg;
+use crate::error::IoContext;
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+pub const CONFIG_FILE: &str = "discvault.toml";
+
+/// Everything a vault can be told in `discvault.toml`. Every field has a default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub vault: VaultSection,
+    pub catalog: CatalogSection,
+    pub ingest: IngestSection,
+    pub plan: PlanSection,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VaultSection {
+    /// Organisation written as `Source-Organization` on every disc.
+    pub organization: String,
+    /// Prefix of volume ids: `DV` gives `DV-000001`.
+    pub volume_prefix: String,
+}
+
+impl Default for VaultSection {
+    fn default() -> Self {
+        VaultSection {
+            organization: String::new(),
+            volume_prefix: "DV".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CatalogSection {
+    /// Database URL. A relative `sqlite:` path is relative to the vault directory.
+    pub url: String,
+}
+
+impl Default for CatalogSection {
+    fn default() -> Self {
+        CatalogSection {
+            url: "sqlite:catalog.sqlite".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IngestSection {
+    /// Digests computed for every file (sha256 is always computed).
+    pub digests: Vec<HashAlg>,
+}
+
+impl Default for IngestSection {
+    fn default() -> Self {
+        IngestSection {
+            digests: vec![HashAlg::Sha256],
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PlanSection {
+    /// Media profile used when `plan` is not given `--media`.
+    pub media: String,
+    /// Share of every disc kept free (for recovery data), in percent.
+    pub reserve_percent: f64,
+    /// Largest share of a disc the catalog snapshot may take, in percent; beyond it the disc
+    /// carries the index of all volumes plus its own records only.
+    pub index_share_percent: f64,
+}
+
+impl Default for PlanSection {
+    fn default() -> Self {
+        PlanSection {
+            media: "dvd5".into(),
+            reserve_percent: 0.0,
+            index_share_percent: 5.0,
+        }
+    }
+}
+
+/// The file `discvault init` writes: the defaults, each explained.
+pub const DEFAULT_CONFIG_TEXT: &str = r#"# discvault vault configuration. Every key is optional; shown here are the defaults.
+
+[vault]
+# Organisation written as Source-Organization in every disc's bag-info.txt.
+organization = ""
+# Prefix of volume ids: "DV" gives DV-000001, DV-000002, ...
+volume_prefix = "DV"
+
+[catalog]
+# Where the catalog lives. A relative sqlite: path is relative to this directory.
+url = "sqlite:catalog.sqlite"
+
+[ingest]
+# Digests computed for every file when it is added, in one read:
+# sha256 (always), sm3 (GB/T 32905), md5, blake3.
+digests = ["sha256"]
+
+[plan]
+# Media profile when `discvault plan` is not given --media:
+# cd74 cd80 dvd5 dvd9 bd25 bd50 bd100 bd128, or custom:<bytes>.
+media = "dvd5"
+# Share of every disc kept free for recovery data, in percent.
+reserve_percent = 0.0
+# Largest share of a disc the catalog snapshot may take, in percent.
+index_share_percent = 5.0
+"#;
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path).at(path)?;
+        let mut c: Config = toml::from_str(&text).map_err(|e| Error::Config {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        })?;
+        c.validate().map_err(|detail| Error::Config {
+            path: path.to_path_buf(),
+            detail,
+        })?;
+        if !c.ingest.digests.contains(&HashAlg::Sha256) {
+            c.ingest.digests.insert(0, HashAlg::Sha256);
+        }
+        Ok(c)
+    }
+
+    fn validate(&self) -> std::result::Result<(), String> {
+        let p = &self.plan;
+        if !(0.0..90.0).contains(&p.reserve_percent) {
+            return Err(format!(
+                "plan.reserve_percent = {} is outside 0..90",
+                p.reserve_percent
+            ));
+        }
+        if !(0.0..50.0).contains(&p.index_share_percent) {
+            return Err(format!(
+                "plan.index_share_percent = {} is outside 0..50",
+                p.index_share_percent
+            ));
+        }
+        crate::media::MediaProfile::parse(&p.media).map_err(|e| format!("plan.media: {e}"))?;
+        let prefix = &self.vault.volume_prefix;
+        if prefix.is_empty()
+            || prefix.len() > 8
+            || !prefix.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        {
+            return Err(format!(
+                "vault.volume_prefix = {prefix:?}: use 1 to 8 characters A-Z, 0-9"
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_text_parses_to_defaults() {
+        let c: Config = toml::from_str(DEFAULT_CONFIG_TEXT).unwrap();
+        assert_eq!(c, Config::default());
+    }
+
+    #[test]
+    fn bad_values_name_the_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(&p, "[plan]\nreserve_percent = 120\n").unwrap();
+        let e = Config::load(&p).unwrap_err().to_string();
+        assert!(e.contains("plan.reserve_percent"), "{e}");
+        std::fs::write(&p, "[plan]\nmedai = \"dvd5\"\n").unwrap();
+        let e = Config::load(&p).unwrap_err().to_string();
+        assert!(e.contains("medai"), "{e}");
+    }
+}

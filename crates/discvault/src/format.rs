@@ -1,0 +1,445 @@
+//! Everything discvault stores on a disc, in one place: the BagIt tag files, the volume record,
+//! the catalog snapshot and the README. These are promises to readers decades away; the layout
+//! is described in `docs/FORMAT.md` and versioned by [`FORMAT_VERSION`].
+
+use crate::catalog::{display_path, Collection, Content, FileKind, FileRecord, Volume};
+use crate::digest::{digest_bytes, Digests, HashAlg};
+use crate::rfc3339;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::Write;
+
+/// Version of the on-disc layout, written in `bag-info.txt` and `discvault/volume.json`.
+pub const FORMAT_VERSION: i64 = 1;
+
+pub const VOLUME_JSON: &str = "discvault/volume.json";
+pub const CATALOG_SNAPSHOT: &str = "discvault/catalog.jsonl.gz";
+pub const README: &str = "README.txt";
+
+/// One file (or part of a file) of a volume, as the tag files describe it.
+#[derive(Debug, Clone)]
+pub struct VolumeItem<'a> {
+    pub collection: &'a str,
+    pub file: &'a FileRecord,
+    pub content: &'a Content,
+    /// Digests of the bytes on this disc (the part's for a split file).
+    pub digests: Digests,
+}
+
+/// Path of an item's bytes on the disc, relative to the disc root.
+pub fn disc_path(collection: &str, file: &FileRecord, content: &Content) -> Vec<u8> {
+    let mut p = b"data/".to_vec();
+    p.extend_from_slice(collection.as_bytes());
+    p.push(b'/');
+    p.extend_from_slice(&file.path_raw);
+    if content.parts > 1 {
+        let w = content.parts.to_string().len().max(2);
+        p.extend_from_slice(
+            format!(".part-{:0w$}-of-{:0w$}", content.part, content.parts).as_bytes(),
+        );
+    }
+    p
+}
+
+/// The volume record written as `discvault/volume.json`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct VolumeRecord {
+    pub format: String,
+    pub format_version: i64,
+    pub volume_id: String,
+    pub seq: i64,
+    pub seq_count: i64,
+    pub plan_id: i64,
+    pub media: String,
+    pub capacity_sectors: u64,
+    pub created_at: String,
+    pub software: String,
+    pub collections: Vec<CollectionRecord>,
+    pub files: Vec<FileEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CollectionRecord {
+    pub name: String,
+    pub fonds: String,
+    pub series: String,
+    pub retention: String,
+    pub metadata: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FileEntry {
+    pub collection: String,
+    /// Path in the collection (display form).
+    pub path: String,
+    /// Hex of the raw path bytes, present only when the name is not UTF-8.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_hex: Option<String>,
+    pub kind: FileKind,
+    /// Where the bytes are on this disc (absent for symbolic links).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disc_path: Option<String>,
+    pub version: i64,
+    pub size: u64,
+    pub mtime: i64,
+    pub mode: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_target: Option<String>,
+    /// Digests of the whole file.
+    pub digests: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<PartEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PartEntry {
+    pub index: u32,
+    pub count: u32,
+    pub offset: u64,
+    pub length: u64,
+    /// Digests of this part's bytes.
+    pub digests: BTreeMap<String, String>,
+}
+
+fn digest_map(d: &Digests) -> BTreeMap<String, String> {
+    d.0.iter().map(|(a, h)| (a.name().to_string(), h.clone())).collect()
+}
+
+/// What the tag files of a volume are made from.
+pub struct VolumeContext<'a> {
+    pub volume: &'a Volume,
+    pub organization: &'a str,
+    pub volume_prefix: &'a str,
+    pub collections: Vec<&'a Collection>,
+    pub items: Vec<VolumeItem<'a>>,
+    /// The catalog snapshot, already compressed.
+    pub snapshot: Vec<u8>,
+}
+
+/// Digest algorithms every payload file of the volume has: one manifest per algorithm.
+pub fn manifest_algs(items: &[VolumeItem]) -> Vec<HashAlg> {
+    HashAlg::ALL
+        .into_iter()
+        .filter(|a| {
+            items
+                .iter()
+                .filter(|i| i.file.kind == FileKind::File)
+                .all(|i| i.digests.get(*a).is_some())
+        })
+        .collect()
+}
+
+/// BagIt path encoding: only CR, LF and `%` are percent-encoded.
+fn bagit_path(p: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(p.len());
+    for &b in p {
+        match b {
+            b'\r' => out.extend_from_slice(b"%0D"),
+            b'\n' => out.extend_from_slice(b"%0A"),
+            b'%' => out.extend_from_slice(b"%25"),
+            _ => out.push(b),
+        }
+    }
+    out
+}
+
+/// All tag files of a volume, in the order they are written, as (path, bytes).
+pub fn tag_files(ctx: &VolumeContext) -> Vec<(String, Vec<u8>)> {
+    let v = ctx.volume;
+    let date = rfc3339(v.created_at);
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    files.push((
+        "bagit.txt".into(),
+        b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n".to_vec(),
+    ));
+    let payload: Vec<&VolumeItem> = ctx
+        .items
+        .iter()
+        .filter(|i| i.file.kind == FileKind::File)
+        .collect();
+    let payload_bytes: u64 = payload.iter().map(|i| i.content.length).sum();
+    let mut info = String::new();
+    let mut field = |k: &str, val: &str| {
+        let val = val.replace(['\r', '\n'], " ");
+        info.push_str(&format!("{k}: {val}\n"));
+    };
+    if !ctx.organization.is_empty() {
+        field("Source-Organization", ctx.organization);
+    }
+    field("Bagging-Date", &date[..10]);
+    field(
+        "Bag-Group-Identifier",
+        &format!("{}-PLAN-{:06}", ctx.volume_prefix, v.plan_id),
+    );
+    field("Bag-Count", &format!("{} of {}", v.seq, v.seq_count));
+    field(
+        "Payload-Oxum",
+        &format!("{}.{}", payload_bytes, payload.len()),
+    );
+    field("External-Identifier", &v.volume_id);
+    field(
+        "External-Description",
+        &format!(
+            "discvault volume {} ({} of {}), {} files, media {}",
+            v.volume_id,
+            v.seq,
+            v.seq_count,
+            payload.len(),
+            v.media
+        ),
+    );
+    field("Bag-Software-Agent", crate::SOFTWARE);
+    field("Discvault-Format-Version", &FORMAT_VERSION.to_string());
+    for c in &ctx.collections {
+        field("Collection", &c.name);
+        if !c.fonds.is_empty() {
+            field("Fonds", &c.fonds);
+        }
+        if !c.series.is_empty() {
+            field("Series", &c.series);
+        }
+        if !c.retention.is_empty() {
+            field("Retention-Period", &c.retention);
+        }
+        for (k, val) in &c.metadata {
+            let label: String = k
+                .chars()
+                .map(|ch| if ch == ':' || ch.is_whitespace() { '-' } else { ch })
+                .collect();
+            field(&label, val);
+        }
+    }
+    files.push(("bag-info.txt".into(), info.into_bytes()));
+
+    let algs = manifest_algs(&ctx.items);
+    let mut sorted: Vec<(Vec<u8>, &VolumeItem)> = payload
+        .iter()
+        .map(|i| (disc_path(i.collection, i.file, i.content), *i))
+        .collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    for a in &algs {
+        let mut m = Vec::new();
+        for (p, i) in &sorted {
+            m.extend_from_slice(i.digests.get(*a).unwrap_or_default().as_bytes());
+            m.extend_from_slice(b"  ");
+            m.extend_from_slice(&bagit_path(p));
+            m.push(b'\n');
+        }
+        files.push((format!("manifest-{}.txt", a.name()), m));
+    }
+    files.push((README.into(), readme(ctx, &algs).into_bytes()));
+    files.push((VOLUME_JSON.into(), volume_json(ctx)));
+    files.push((CATALOG_SNAPSHOT.into(), ctx.snapshot.clone()));
+
+    let mut tm = Vec::new();
+    let mut tagged: Vec<&(String, Vec<u8>)> = files.iter().collect();
+    tagged.sort_by(|a, b| a.0.cmp(&b.0));
+    for (p, data) in tagged {
+        let d = digest_bytes(&[HashAlg::Sha256], data);
+        tm.extend_from_slice(d.get(HashAlg::Sha256).unwrap().as_bytes());
+        tm.extend_from_slice(b"  ");
+        tm.extend_from_slice(p.as_bytes());
+        tm.push(b'\n');
+    }
+    files.push(("tagmanifest-sha256.txt".into(), tm));
+    files
+}
+
+fn volume_json(ctx: &VolumeContext) -> Vec<u8> {
+    let v = ctx.volume;
+    let rec = VolumeRecord {
+        format: "discvault-volume".into(),
+        format_version: FORMAT_VERSION,
+        volume_id: v.volume_id.clone(),
+        seq: v.seq,
+        seq_count: v.seq_count,
+        plan_id: v.plan_id,
+        media: v.media.clone(),
+        capacity_sectors: v.capacity_sectors,
+        created_at: rfc3339(v.created_at),
+        software: crate::SOFTWARE.into(),
+        collections: ctx
+            .collections
+            .iter()
+            .map(|c| CollectionRecord {
+                name: c.name.clone(),
+                fonds: c.fonds.clone(),
+                series: c.series.clone(),
+                retention: c.retention.clone(),
+                metadata: c.metadata.clone(),
+            })
+            .collect(),
+        files: ctx
+            .items
+            .iter()
+            .map(|i| {
+                let f = i.file;
+                let c = i.content;
+                FileEntry {
+                    collection: i.collection.to_string(),
+                    path: f.path.clone(),
+                    path_hex: std::str::from_utf8(&f.path_raw)
+                        .is_err()
+                        .then(|| hex::encode(&f.path_raw)),
+                    kind: f.kind,
+                    disc_path: (f.kind == FileKind::File)
+                        .then(|| display_path(&disc_path(i.collection, f, c))),
+                    version: f.version,
+                    size: f.size,
+                    mtime: f.mtime,
+                    mode: f.mode,
+                    link_target: f.link_target.as_deref().map(display_path),
+                    digests: digest_map(&f.digests),
+                    part: (c.parts > 1).then(|| PartEntry {
+                        index: c.part,
+                        count: c.parts,
+                        offset: c.part_offset,
+                        length: c.length,
+                        digests: digest_map(&i.digests),
+                    }),
+                }
+            })
+            .collect(),
+    };
+    let mut s = serde_json::to_vec_pretty(&rec).expect("volume record serialises");
+    s.push(b'\n');
+    s
+}
+
+fn readme(ctx: &VolumeContext, algs: &[HashAlg]) -> String {
+    let v = ctx.volume;
+    let names: Vec<&str> = ctx.collections.iter().map(|c| c.name.as_str()).collect();
+    let split = ctx.items.iter().any(|i| i.content.parts > 1);
+    let mut s = format!(
+        "discvault 光盘 / disc {id} ({seq} / {count})\r\n\
+         ==============================================\r\n\r\n\
+         本光盘是一个 BagIt 包（RFC 8493），无需 discvault 即可读取和校验。\r\n\
+         This disc is a BagIt bag (RFC 8493): it can be read and checked without discvault.\r\n\r\n\
+         全宗/集合 Collections: {cols}\r\n\
+         卷号 Volume: {id}, 第 {seq} 张，共 {count} 张 / disc {seq} of {count}\r\n\
+         制作日期 Created: {date}\r\n\
+         软件 Software: {sw}, 格式版本 format version {fv}\r\n\r\n\
+         目录结构 Layout\r\n\
+         ---------------\r\n\
+         data/                  档案文件 the records, by collection\r\n\
+         manifest-<alg>.txt     每个文件的校验值 digest of every file under data/\r\n\
+         tagmanifest-sha256.txt 其余说明文件的校验值 digests of the other files\r\n\
+         bag-info.txt           卷与全宗的描述 description of the volume and collections\r\n\
+         discvault/volume.json  本卷完整记录 full record of this volume (JSON)\r\n\
+         discvault/catalog.jsonl.gz  目录数据库快照 snapshot of the catalog (gzip, JSON lines)\r\n\r\n\
+         如何校验 How to check\r\n\
+         ---------------------\r\n\
+         1. Linux / macOS: 进入光盘根目录 go to the disc root, then run\r\n\
+         \x20     sha256sum -c manifest-sha256.txt\r\n\
+         \x20     sha256sum -c tagmanifest-sha256.txt\r\n\
+         \x20  每行应显示 OK / every line must say OK.\r\n\
+         2. 使用 bagit-python / with bagit-python (pip install bagit):\r\n\
+         \x20     bagit.py --validate /path/to/disc\r\n\
+         3. Windows PowerShell:\r\n\
+         \x20     Get-FileHash -Algorithm SHA256 data\\...\\file  并与 manifest-sha256.txt 比较 and compare.\r\n",
+        id = v.volume_id,
+        seq = v.seq,
+        count = v.seq_count,
+        cols = names.join(", "),
+        date = rfc3339(v.created_at),
+        sw = crate::SOFTWARE,
+        fv = FORMAT_VERSION,
+    );
+    if algs.len() > 1 {
+        s.push_str(&format!(
+            "   其他校验算法 Other digests on this disc: {}\r\n",
+            algs[1..]
+                .iter()
+                .map(|a| format!("manifest-{a}.txt"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    s.push_str(
+        "\r\n分卷文件 Split files\r\n\
+         -------------------\r\n\
+         大于一张光盘的文件被分成几部分，文件名后加 .part-NN-of-MM，各部分分布在同一计划的多张光盘上。\r\n\
+         A file larger than one disc is split into parts named FILE.part-NN-of-MM, on several discs\r\n\
+         of the same plan (see Bag-Count). To join them, copy all parts into one folder and run\r\n\
+         \x20     cat FILE.part-01-of-03 FILE.part-02-of-03 FILE.part-03-of-03 > FILE        (Linux/macOS)\r\n\
+         \x20     copy /b FILE.part-01-of-03 + FILE.part-02-of-03 + FILE.part-03-of-03 FILE  (Windows)\r\n\
+         then compare the result with the whole-file digest in discvault/volume.json (\"digests\").\r\n\
+         每部分的校验值在 manifest 中，整个文件的校验值在 discvault/volume.json 中。\r\n",
+    );
+    if split {
+        s.push_str("\r\n本光盘含有分卷文件 This disc holds parts of split files.\r\n");
+    }
+    s
+}
+
+/// One line of the catalog snapshot.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum SnapshotLine {
+    Header {
+        format: String,
+        format_version: i64,
+        volume_id: String,
+        scope: String,
+    },
+    Collection(CollectionRecord),
+    Volume {
+        volume_id: String,
+        plan_id: i64,
+        seq: i64,
+        seq_count: i64,
+        media: String,
+        created_at: i64,
+    },
+    File {
+        id: i64,
+        collection: String,
+        path: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        path_hex: Option<String>,
+        version: i64,
+        kind: FileKind,
+        size: u64,
+        mtime: i64,
+        mode: u32,
+        digests: BTreeMap<String, String>,
+    },
+    Content {
+        volume_id: String,
+        file_id: i64,
+        part: u32,
+        parts: u32,
+        offset: u64,
+        length: u64,
+    },
+}
+
+/// Gzip of JSON lines, deterministic (no name, no time in the gzip header).
+pub fn gzip_lines(lines: &[SnapshotLine]) -> Vec<u8> {
+    let mut enc = flate2::GzBuilder::new()
+        .mtime(0)
+        .write(Vec::new(), flate2::Compression::new(6));
+    for l in lines {
+        serde_json::to_writer(&mut enc, l).expect("snapshot line serialises");
+        enc.write_all(b"\n").expect("in-memory write");
+    }
+    enc.finish().expect("in-memory gzip")
+}
+
+/// Lines of a file record for the snapshot.
+pub fn snapshot_file(collection: &str, f: &FileRecord) -> SnapshotLine {
+    SnapshotLine::File {
+        id: f.id,
+        collection: collection.to_string(),
+        path: f.path.clone(),
+        path_hex: std::str::from_utf8(&f.path_raw)
+            .is_err()
+            .then(|| hex::encode(&f.path_raw)),
+        version: f.version,
+        kind: f.kind,
+        size: f.size,
+        mtime: f.mtime,
+        mode: f.mode,
+        digests: digest_map(&f.digests),
+    }
+}

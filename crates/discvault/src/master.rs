@@ -1,0 +1,581 @@
+//! Master: write one self-describing ISO 9660 image per planned volume.
+//!
+//! Every byte of every record is hashed on its way into the image and compared with the digest
+//! recorded at ingest; a mismatch aborts that volume, removes its partial image and records
+//! nothing. The same catalog state always gives a byte-identical image.
+
+use crate::catalog::{Collection, Content, ContentEntry, FileKind, Volume, VolumeState};
+use crate::digest::{Digests, HashAlg, MultiHasher};
+use crate::error::IoContext;
+use crate::format::{self, SnapshotLine, VolumeContext, VolumeItem};
+use crate::progress::Progress;
+use crate::{Error, Result, Vault};
+use isoimage::{Entry, EntryKind, ImageSpec, Layout};
+use serde::{Deserialize, Serialize};
+use sha2::Digest as _;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+/// Options of `discvault master`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MasterOptions {
+    /// Volumes to master; every planned volume when empty.
+    pub volumes: Vec<String>,
+    /// Directory the images are written to.
+    pub out: PathBuf,
+    /// Write again volumes that are already mastered (the image must come out identical).
+    pub again: bool,
+}
+
+/// One image written.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MasteredImage {
+    pub volume_id: String,
+    pub image: PathBuf,
+    pub image_bytes: u64,
+    pub image_sha256: String,
+    pub files: u64,
+    pub payload_bytes: u64,
+    /// Share of the disc's capacity the image fills.
+    pub fill_ratio: f64,
+}
+
+/// Where the bytes of one image entry come from.
+pub(crate) enum DataSource {
+    Tag(usize),
+    File {
+        path: Vec<u8>,
+        offset: u64,
+        length: u64,
+        /// The digest the bytes must have (whole file or part).
+        expect: String,
+        display: String,
+    },
+}
+
+/// Builds the image description of a volume from its tag files and items.
+pub(crate) fn build_spec(
+    volume: &Volume,
+    tags: &[(String, Vec<u8>)],
+    items: &[VolumeItem],
+) -> (ImageSpec, Vec<DataSource>) {
+    let t = volume.created_at;
+    let mut entries = Vec::new();
+    let mut sources = Vec::new();
+    let mut dirs = BTreeSet::new();
+    dirs.insert(b"data".to_vec());
+    dirs.insert(b"discvault".to_vec());
+    for i in items {
+        dirs.insert(format!("data/{}", i.collection).into_bytes());
+    }
+    for d in dirs {
+        entries.push(Entry {
+            path: d,
+            kind: EntryKind::Dir,
+            mode: 0o755,
+            mtime: t,
+        });
+        sources.push(DataSource::Tag(usize::MAX));
+    }
+    for (k, (p, data)) in tags.iter().enumerate() {
+        entries.push(Entry {
+            path: p.as_bytes().to_vec(),
+            kind: EntryKind::File {
+                size: data.len() as u64,
+            },
+            mode: 0o444,
+            mtime: t,
+        });
+        sources.push(DataSource::Tag(k));
+    }
+    let mut payload: Vec<(Vec<u8>, &VolumeItem)> = items
+        .iter()
+        .filter(|i| i.file.kind == FileKind::File)
+        .map(|i| (format::disc_path(i.collection, i.file, i.content), i))
+        .collect();
+    payload.sort_by(|a, b| a.0.cmp(&b.0));
+    for (p, i) in payload {
+        entries.push(Entry {
+            path: p,
+            kind: EntryKind::File {
+                size: i.content.length,
+            },
+            mode: i.file.mode & 0o7777,
+            mtime: i.file.mtime,
+        });
+        sources.push(DataSource::File {
+            path: i.file.source.clone().unwrap_or_default(),
+            offset: i.content.part_offset,
+            length: i.content.length,
+            expect: i
+                .digests
+                .get(HashAlg::Sha256)
+                .unwrap_or_default()
+                .to_string(),
+            display: format!("{}/{}", i.collection, i.file.path),
+        });
+    }
+    let spec = ImageSpec {
+        volume_id: volume.volume_id.clone(),
+        volume_set_id: format!("PLAN-{:06}", volume.plan_id),
+        publisher: String::new(),
+        preparer: crate::SOFTWARE.into(),
+        application: format!("{} format {}", crate::SOFTWARE, format::FORMAT_VERSION),
+        created: t,
+        entries,
+    };
+    (spec, sources)
+}
+
+/// The catalog snapshot a volume carries: the catalog as planned up to this volume, or, when
+/// that exceeds `budget` bytes, the index of all volumes plus this volume's own records.
+pub(crate) fn snapshot(
+    vault: &Vault,
+    volume: &Volume,
+    contents: &[ContentEntry],
+    budget: u64,
+) -> Result<Vec<u8>> {
+    let cat = &vault.catalog;
+    let collections = cat.collections()?;
+    let by_id: BTreeMap<i64, &Collection> = collections.iter().map(|c| (c.id, c)).collect();
+    let volumes: Vec<Volume> = cat
+        .volumes()?
+        .into_iter()
+        .filter(|v| v.id <= volume.id)
+        .collect();
+    let header = |scope: &str| SnapshotLine::Header {
+        format: "discvault-catalog-snapshot".into(),
+        format_version: format::FORMAT_VERSION,
+        volume_id: volume.volume_id.clone(),
+        scope: scope.into(),
+    };
+    let mut base = Vec::new();
+    for c in &collections {
+        base.push(SnapshotLine::Collection(format::CollectionRecord {
+            name: c.name.clone(),
+            fonds: c.fonds.clone(),
+            series: c.series.clone(),
+            retention: c.retention.clone(),
+            metadata: c.metadata.clone(),
+        }));
+    }
+    for v in &volumes {
+        base.push(SnapshotLine::Volume {
+            volume_id: v.volume_id.clone(),
+            plan_id: v.plan_id,
+            seq: v.seq,
+            seq_count: v.seq_count,
+            media: v.media.clone(),
+            created_at: v.created_at,
+        });
+    }
+    let content_line = |vid: &str, c: &Content| SnapshotLine::Content {
+        volume_id: vid.to_string(),
+        file_id: c.file_id,
+        part: c.part,
+        parts: c.parts,
+        offset: c.part_offset,
+        length: c.length,
+    };
+    let mut full = vec![header("all volumes up to this one")];
+    full.extend(base.iter().cloned());
+    for f in cat.files_on_volumes_upto(volume.id)? {
+        let cname = by_id.get(&f.collection_id).map(|c| c.name.as_str()).unwrap_or("");
+        full.push(format::snapshot_file(cname, &f));
+    }
+    for (vid, c) in cat.contents_upto(volume.id)? {
+        full.push(content_line(&vid, &c));
+    }
+    let data = format::gzip_lines(&full);
+    if data.len() as u64 <= budget {
+        return Ok(data);
+    }
+    let mut own = vec![header("index of all volumes; files of this volume only")];
+    own.extend(base);
+    for e in contents {
+        own.push(format::snapshot_file(&e.collection, &e.file));
+        own.push(content_line(&volume.volume_id, &e.content));
+    }
+    let data = format::gzip_lines(&own);
+    if data.len() as u64 > budget {
+        return Err(Error::Volume {
+            volume: volume.volume_id.clone(),
+            detail: format!(
+                "catalog snapshot needs {} bytes, more than the {} reserved for it",
+                data.len(),
+                budget
+            ),
+        });
+    }
+    Ok(data)
+}
+
+/// Bytes reserved on a disc for the catalog snapshot.
+pub(crate) fn snapshot_budget(capacity_bytes: u64, share_percent: f64, files: u64) -> u64 {
+    let cap = (capacity_bytes as f64 * share_percent / 100.0) as u64;
+    (256 * 1024 + 160 * files).min(cap)
+}
+
+/// Reads the parts of split files once more to compute the parts' digests, checking the whole
+/// file against its ingest digest on the way.
+fn part_digests(
+    volume: &Volume,
+    contents: &mut [ContentEntry],
+    algs: &[HashAlg],
+) -> Result<()> {
+    for e in contents.iter_mut() {
+        if e.content.parts <= 1 || e.content.part_digests.is_some() {
+            continue;
+        }
+        let path = PathBuf::from(std::ffi::OsStr::from_bytes(
+            e.file.source.as_deref().unwrap_or_default(),
+        ));
+        let mut f = std::fs::File::open(&path).at(&path)?;
+        f.seek(SeekFrom::Start(e.content.part_offset)).at(&path)?;
+        let mut h = MultiHasher::new(algs);
+        let n = std::io::copy(&mut (&mut f).take(e.content.length), &mut h).at(&path)?;
+        if n != e.content.length {
+            return Err(Error::Volume {
+                volume: volume.volume_id.clone(),
+                detail: format!(
+                    "{}: source is shorter than recorded ({} bytes missing in part {})",
+                    path.display(),
+                    e.content.length - n,
+                    e.content.part
+                ),
+            });
+        }
+        e.content.part_digests = Some(h.finish());
+    }
+    Ok(())
+}
+
+/// Masters the volumes asked for.
+pub fn master(
+    vault: &Vault,
+    opts: &MasterOptions,
+    progress: &dyn Progress,
+) -> Result<Vec<MasteredImage>> {
+    let all = vault.catalog.volumes()?;
+    let chosen: Vec<Volume> = if opts.volumes.is_empty() {
+        all.into_iter()
+            .filter(|v| opts.again || v.state == VolumeState::Planned)
+            .collect()
+    } else {
+        let mut v = Vec::new();
+        for id in &opts.volumes {
+            v.push(vault.catalog.volume(id)?);
+        }
+        v
+    };
+    std::fs::create_dir_all(&opts.out).at(&opts.out)?;
+    let mut out = Vec::new();
+    for v in chosen {
+        out.push(master_one(vault, &v, &opts.out, progress)?);
+    }
+    Ok(out)
+}
+
+/// Everything needed to write a volume's image, computed before the first byte is written.
+pub(crate) struct Prepared {
+    pub tags: Vec<(String, Vec<u8>)>,
+    pub spec: ImageSpec,
+    pub sources: Vec<DataSource>,
+    pub contents: Vec<ContentEntry>,
+    pub item_digests: Vec<Digests>,
+}
+
+pub(crate) fn prepare(vault: &Vault, v: &Volume) -> Result<Prepared> {
+    let mut contents = vault.catalog.volume_contents(v)?;
+    let algs: Vec<HashAlg> = HashAlg::ALL
+        .into_iter()
+        .filter(|a| {
+            contents
+                .iter()
+                .filter(|e| e.file.kind == FileKind::File)
+                .all(|e| e.file.digests.get(*a).is_some())
+        })
+        .collect();
+    part_digests(v, &mut contents, &algs)?;
+    let collections = vault.catalog.collections()?;
+    let names: BTreeSet<&str> = contents.iter().map(|e| e.collection.as_str()).collect();
+    let budget = snapshot_budget(
+        v.capacity_sectors * crate::media::SECTOR,
+        vault.config.plan.index_share_percent,
+        vault.catalog.files_on_volumes_upto(v.id)?.len() as u64,
+    );
+    let snap = snapshot(vault, v, &contents, budget)?;
+    let item_digests: Vec<Digests> = contents
+        .iter()
+        .map(|e| match &e.content.part_digests {
+            Some(d) => d.clone(),
+            None => e.file.digests.clone(),
+        })
+        .collect();
+    let items: Vec<VolumeItem> = contents
+        .iter()
+        .zip(&item_digests)
+        .map(|(e, d)| VolumeItem {
+            collection: &e.collection,
+            file: &e.file,
+            content: &e.content,
+            digests: d.clone(),
+        })
+        .collect();
+    let ctx = VolumeContext {
+        volume: v,
+        organization: &vault.config.vault.organization,
+        volume_prefix: &vault.config.vault.volume_prefix,
+        collections: collections
+            .iter()
+            .filter(|c| names.contains(c.name.as_str()))
+            .collect(),
+        items,
+        snapshot: snap,
+    };
+    let tags = format::tag_files(&ctx);
+    let (spec, sources) = build_spec(v, &tags, &ctx.items);
+    drop(ctx);
+    Ok(Prepared {
+        tags,
+        spec,
+        sources,
+        contents,
+        item_digests,
+    })
+}
+
+struct HashingWriter<W: Write> {
+    inner: W,
+    hasher: sha2::Sha256,
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A digest mismatch found while writing, carried through the image writer's I/O error.
+#[derive(Debug)]
+struct Mismatch {
+    path: String,
+    expected: String,
+    actual: String,
+}
+
+impl std::fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "digest mismatch in {}", self.path)
+    }
+}
+
+impl std::error::Error for Mismatch {}
+
+/// Writes the image of a prepared volume to `w`, checking every record's digest.
+pub(crate) fn write_image<W: Write>(
+    p: &Prepared,
+    layout: &Layout,
+    w: W,
+    progress: &dyn Progress,
+) -> std::result::Result<(String, W), std::io::Error> {
+    let mut hw = HashingWriter {
+        inner: w,
+        hasher: sha2::Sha256::new(),
+    };
+    let mut buf = vec![0u8; 1 << 20];
+    let res = layout.write(&mut hw, &mut |index, out| match &p.sources[index] {
+        DataSource::Tag(k) => out.write_all(&p.tags[*k].1),
+        DataSource::File {
+            path,
+            offset,
+            length,
+            expect,
+            display,
+        } => {
+            let os = std::ffi::OsStr::from_bytes(path);
+            let mut f = std::fs::File::open(os).map_err(|e| {
+                std::io::Error::new(e.kind(), format!("{}: {e}", Path::new(os).display()))
+            })?;
+            if *offset > 0 {
+                f.seek(SeekFrom::Start(*offset))?;
+            }
+            let mut h = sha2::Sha256::new();
+            let mut left = *length;
+            while left > 0 {
+                let k = (left as usize).min(buf.len());
+                let got = f.read(&mut buf[..k])?;
+                if got == 0 {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        Mismatch {
+                            path: display.clone(),
+                            expected: expect.clone(),
+                            actual: format!("file shorter by {left} bytes"),
+                        },
+                    ));
+                }
+                h.update(&buf[..got]);
+                out.write_all(&buf[..got])?;
+                left -= got as u64;
+                progress.advance(0, got as u64);
+            }
+            let actual = hex::encode(h.finalize());
+            if &actual != expect {
+                return Err(std::io::Error::other(Mismatch {
+                    path: display.clone(),
+                    expected: expect.clone(),
+                    actual,
+                }));
+            }
+            progress.advance(1, 0);
+            Ok(())
+        }
+    });
+    match res {
+        Ok(_) => {
+            let sha = hex::encode(hw.hasher.finalize());
+            Ok((sha, hw.inner))
+        }
+        Err(isoimage::IsoError::Io(e)) => Err(e),
+        Err(e) => Err(std::io::Error::other(e.to_string())),
+    }
+}
+
+fn master_one(
+    vault: &Vault,
+    v: &Volume,
+    out_dir: &Path,
+    progress: &dyn Progress,
+) -> Result<MasteredImage> {
+    let p = prepare(vault, v)?;
+    let layout = Layout::new(&p.spec).map_err(|e| Error::Volume {
+        volume: v.volume_id.clone(),
+        detail: e.to_string(),
+    })?;
+    if layout.total_sectors() > v.capacity_sectors {
+        return Err(Error::Volume {
+            volume: v.volume_id.clone(),
+            detail: format!(
+                "image needs {} sectors, the disc holds {}",
+                layout.total_sectors(),
+                v.capacity_sectors
+            ),
+        });
+    }
+    let payload: u64 = p
+        .contents
+        .iter()
+        .filter(|e| e.file.kind == FileKind::File)
+        .map(|e| e.content.length)
+        .sum();
+    let files = p
+        .contents
+        .iter()
+        .filter(|e| e.file.kind == FileKind::File)
+        .count() as u64;
+    progress.start(&format!("mastering {}", v.volume_id), files, payload);
+    let final_path = out_dir.join(format!("{}.iso", v.volume_id));
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{}.", v.volume_id))
+        .suffix(".partial")
+        .tempfile_in(out_dir)
+        .at(out_dir)?;
+    let file = tmp.as_file().try_clone().at(tmp.path())?;
+    let w = std::io::BufWriter::with_capacity(4 << 20, file);
+    let result = write_image(&p, &layout, w, progress);
+    progress.finish();
+    let (sha, w) = match result {
+        Ok(x) => x,
+        Err(e) => {
+            // The partial image is removed when `tmp` drops; nothing is recorded.
+            let e = match e.get_ref().and_then(|r| r.downcast_ref::<Mismatch>()) {
+                Some(m) => Error::MasterMismatch {
+                    volume: v.volume_id.clone(),
+                    path: m.path.clone(),
+                    expected: m.expected.clone(),
+                    actual: m.actual.clone(),
+                },
+                None => Error::Volume {
+                    volume: v.volume_id.clone(),
+                    detail: format!("writing image: {e}"),
+                },
+            };
+            return Err(e);
+        }
+    };
+    let file = w.into_inner().map_err(|e| Error::Io {
+        path: tmp.path().to_path_buf(),
+        source: e.into_error(),
+    })?;
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(std::fs::Permissions::from_mode(0o644))
+        .at(tmp.path())?;
+    file.sync_all().at(tmp.path())?;
+    tmp.persist(&final_path).map_err(|e| Error::Io {
+        path: final_path.clone(),
+        source: e.error,
+    })?;
+    let lbas = layout.file_lbas();
+    let mut recorded = Vec::new();
+    // Spec entries of payload files follow the directories and tag files in `sources` order.
+    let mut lba_by_path: BTreeMap<Vec<u8>, u32> = BTreeMap::new();
+    for (i, e) in p.spec.entries.iter().enumerate() {
+        if let Some(l) = lbas.get(&i) {
+            lba_by_path.insert(e.path.clone(), *l);
+        }
+    }
+    for (e, d) in p.contents.iter().zip(&p.item_digests) {
+        let mut c = e.content.clone();
+        c.lba = lba_by_path
+            .get(&format::disc_path(&e.collection, &e.file, &e.content))
+            .copied();
+        if c.parts > 1 {
+            c.part_digests = Some(d.clone());
+        }
+        recorded.push(c);
+    }
+    let image_bytes = layout.total_bytes();
+    if let (VolumeState::Mastered, Some(old)) = (v.state, &v.image_sha256) {
+        if *old != sha {
+            return Err(Error::Volume {
+                volume: v.volume_id.clone(),
+                detail: format!(
+                    "mastered again but the image differs (was sha256 {old}, now {sha}): the catalog changed since"
+                ),
+            });
+        }
+    }
+    vault.catalog.record_master(
+        v,
+        &sha,
+        image_bytes,
+        &recorded,
+        &format!(
+            "mastered {} to {}: {} files, {} payload bytes, image {} bytes, sha256 {}",
+            v.volume_id,
+            final_path.display(),
+            files,
+            payload,
+            image_bytes,
+            sha
+        ),
+    )?;
+    Ok(MasteredImage {
+        volume_id: v.volume_id.clone(),
+        image: final_path,
+        image_bytes,
+        image_sha256: sha,
+        files,
+        payload_bytes: payload,
+        fill_ratio: image_bytes as f64 / (v.capacity_sectors * crate::media::SECTOR) as f64,
+    })
+}

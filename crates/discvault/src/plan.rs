@@ -1,0 +1,474 @@
+//! Plan: pack every unplanned file into volumes.
+//!
+//! A collection, or failing that a directory, stays together on one disc whenever it fits;
+//! otherwise units are packed first-fit-decreasing. A file larger than a disc is split into parts.
+//! Each volume's real image size (file system and tag files, as the image writer will lay them
+//! out) is computed, not guessed: a volume whose exact layout would not fit gives back units
+//! until it does. The result is a [`VolumePlan`] that can be shown before it is recorded.
+
+use crate::catalog::{Content, FileKind, FileRecord, NewVolume, Volume, VolumeState};
+use crate::digest::Digests;
+use crate::format::{self, VolumeContext, VolumeItem};
+use crate::master::{build_spec, snapshot_budget};
+use crate::media::{MediaProfile, SECTOR};
+use crate::{Error, Result, Vault};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Options of `discvault plan`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PlanOptions {
+    /// Media profile; the vault's default when `None`.
+    pub media: Option<String>,
+    /// Reserve in percent; the vault's default when `None`.
+    pub reserve_percent: Option<f64>,
+}
+
+/// One file or part in a planned volume.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PlannedItem {
+    pub collection: String,
+    pub path: String,
+    #[serde(skip)]
+    pub file_id: i64,
+    pub part: u32,
+    pub parts: u32,
+    pub offset: u64,
+    pub length: u64,
+}
+
+/// A volume of a plan.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PlannedVolume {
+    /// The id the volume will get when the plan is recorded.
+    pub volume_id: String,
+    pub seq: u32,
+    pub seq_count: u32,
+    pub files: u64,
+    pub payload_bytes: u64,
+    /// Exact image size (with the catalog snapshot at its reserved size).
+    pub image_bytes: u64,
+    pub fill_ratio: f64,
+    pub items: Vec<PlannedItem>,
+}
+
+/// The result of planning: shown by `--dry-run`, recorded by [`execute`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct VolumePlan {
+    pub media: MediaProfile,
+    pub reserve_percent: f64,
+    pub capacity_bytes: u64,
+    /// Bytes per disc available to the image after the reserve.
+    pub usable_bytes: u64,
+    pub files: u64,
+    pub payload_bytes: u64,
+    pub volumes: Vec<PlannedVolume>,
+}
+
+struct Unit {
+    key: Vec<u8>,
+    items: Vec<(usize, u32, u32, u64, u64)>,
+    cost: u64,
+}
+
+fn meta_cost(path_len: usize, algs: usize) -> u64 {
+    // Directory records in both trees, Rock Ridge names, manifest lines, the volume record.
+    (700 + 4 * path_len + algs * (80 + path_len)) as u64
+}
+
+fn data_cost(len: u64) -> u64 {
+    len.div_ceil(SECTOR) * SECTOR
+}
+
+/// Computes a plan for every unplanned file, writing nothing.
+pub fn plan(vault: &Vault, opts: &PlanOptions) -> Result<VolumePlan> {
+    let media = MediaProfile::parse(opts.media.as_deref().unwrap_or(&vault.config.plan.media))?;
+    let reserve = opts
+        .reserve_percent
+        .unwrap_or(vault.config.plan.reserve_percent);
+    if !(0.0..90.0).contains(&reserve) {
+        return Err(Error::Invalid {
+            field: "reserve".into(),
+            detail: format!("{reserve}% is outside 0..90"),
+        });
+    }
+    let files = vault.catalog.unplanned_files()?;
+    let capacity = media.bytes();
+    let usable = ((capacity as f64) * (1.0 - reserve / 100.0)) as u64 / SECTOR * SECTOR;
+    let existing = vault.catalog.volumes()?;
+    let known_files = vault.catalog.files_on_volumes_upto(i64::MAX)?.len() as u64;
+    let budget = snapshot_budget(
+        capacity,
+        vault.config.plan.index_share_percent,
+        known_files + files.len() as u64,
+    );
+    let algs = vault.config.ingest.digests.len();
+    let payload_bytes: u64 = files.iter().map(|(_, f)| f.size).sum();
+
+    // Fixed overhead of an image: descriptors, path tables, root directories, tag files.
+    let probe = |items: &[(usize, u32, u32, u64, u64)], seq_count: u32| -> Result<u64> {
+        exact_image_bytes(vault, &files, items, &media, budget, seq_count)
+    };
+    let empty = probe(&[], 999)?;
+    if empty + 64 * SECTOR > usable {
+        return Err(Error::Invalid {
+            field: "media".into(),
+            detail: format!(
+                "{} with {reserve}% reserve leaves {usable} bytes, less than a disc's own metadata ({empty} bytes)",
+                media.name
+            ),
+        });
+    }
+    let room = usable - empty;
+
+    // Units: whole collections when they fit, else directories, else files and parts.
+    let mut by_collection: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, (c, _)) in files.iter().enumerate() {
+        by_collection.entry(c.as_str()).or_default().push(i);
+    }
+    let mut units = Vec::new();
+    for (c, idx) in &by_collection {
+        split_units(&files, c, idx, 0, room, algs, &mut units);
+    }
+    // First-fit decreasing, ties broken by path so the result is deterministic.
+    units.sort_by(|a, b| b.cost.cmp(&a.cost).then_with(|| a.key.cmp(&b.key)));
+    let mut bins: Vec<(u64, Vec<Unit>)> = Vec::new();
+    let mut pending = units;
+    loop {
+        for u in pending.drain(..) {
+            match bins.iter_mut().find(|(used, _)| used + u.cost <= room) {
+                Some((used, list)) => {
+                    *used += u.cost;
+                    list.push(u);
+                }
+                None => bins.push((u.cost, vec![u])),
+            }
+        }
+        // Exact check of every bin; a bin that would not fit gives back its smallest units.
+        let mut spilled = Vec::new();
+        for (used, list) in bins.iter_mut() {
+            loop {
+                let items: Vec<_> = list.iter().flat_map(|u| u.items.clone()).collect();
+                let exact = probe(&items, 999)?;
+                if exact <= usable || list.len() <= 1 {
+                    if exact > usable {
+                        return Err(Error::Invalid {
+                            field: "plan".into(),
+                            detail: format!(
+                                "{} does not fit on {} even alone ({exact} bytes, {usable} usable)",
+                                String::from_utf8_lossy(&list[0].key),
+                                media.name
+                            ),
+                        });
+                    }
+                    break;
+                }
+                let u = list.pop().unwrap();
+                *used -= u.cost;
+                spilled.push(u);
+            }
+        }
+        if spilled.is_empty() {
+            break;
+        }
+        // Spilled units go to new volumes only, so the loop ends.
+        let mut fresh: Vec<(u64, Vec<Unit>)> = Vec::new();
+        spilled.sort_by(|a, b| b.cost.cmp(&a.cost).then_with(|| a.key.cmp(&b.key)));
+        for u in spilled {
+            match fresh.iter_mut().find(|(used, _)| used + u.cost <= room) {
+                Some((used, list)) => {
+                    *used += u.cost;
+                    list.push(u);
+                }
+                None => fresh.push((u.cost, vec![u])),
+            }
+        }
+        bins.extend(fresh);
+    }
+    // Volumes in path order: the first volume holds the first paths.
+    let mut vols: Vec<Vec<(usize, u32, u32, u64, u64)>> = bins
+        .into_iter()
+        .map(|(_, list)| {
+            let mut items: Vec<_> = list.into_iter().flat_map(|u| u.items).collect();
+            items.sort_by(|a, b| {
+                (files[a.0].0.as_str(), &files[a.0].1.path_raw, a.1)
+                    .cmp(&(files[b.0].0.as_str(), &files[b.0].1.path_raw, b.1))
+            });
+            items
+        })
+        .collect();
+    vols.sort_by(|a, b| {
+        let k = |v: &Vec<(usize, u32, u32, u64, u64)>| {
+            v.first()
+                .map(|i| (files[i.0].0.clone(), files[i.0].1.path_raw.clone(), i.1))
+        };
+        k(a).cmp(&k(b))
+    });
+    let count = vols.len() as u32;
+    let first_number = existing.iter().map(|v| v.id).max().unwrap_or(0) + 1;
+    let prefix = &vault.config.vault.volume_prefix;
+    let mut volumes = Vec::new();
+    for (k, items) in vols.into_iter().enumerate() {
+        let image_bytes = probe(&items, count)?;
+        let payload: u64 = items.iter().map(|i| i.4).sum();
+        volumes.push(PlannedVolume {
+            volume_id: format!("{prefix}-{:06}", first_number + k as i64),
+            seq: k as u32 + 1,
+            seq_count: count,
+            files: items
+                .iter()
+                .filter(|i| files[i.0].1.kind == FileKind::File)
+                .count() as u64,
+            payload_bytes: payload,
+            image_bytes,
+            fill_ratio: image_bytes as f64 / capacity as f64,
+            items: items
+                .iter()
+                .map(|&(i, part, parts, offset, length)| PlannedItem {
+                    collection: files[i].0.clone(),
+                    path: files[i].1.path.clone(),
+                    file_id: files[i].1.id,
+                    part,
+                    parts,
+                    offset,
+                    length,
+                })
+                .collect(),
+        });
+    }
+    Ok(VolumePlan {
+        media,
+        reserve_percent: reserve,
+        capacity_bytes: capacity,
+        usable_bytes: usable,
+        files: files.len() as u64,
+        payload_bytes,
+        volumes,
+    })
+}
+
+/// Splits the files `idx` (all under the same directory prefix of `depth` components) into
+/// units that fit in `room`.
+fn split_units(
+    files: &[(String, FileRecord)],
+    collection: &str,
+    idx: &[usize],
+    depth: usize,
+    room: u64,
+    algs: usize,
+    out: &mut Vec<Unit>,
+) {
+    let cost_of = |i: usize| {
+        let f = &files[i].1;
+        data_cost(f.size) + meta_cost(collection.len() + f.path_raw.len(), algs)
+    };
+    let mut dirs = std::collections::BTreeSet::new();
+    for &i in idx {
+        let p = &files[i].1.path_raw;
+        for (k, b) in p.iter().enumerate() {
+            if *b == b'/' {
+                dirs.insert(&p[..k]);
+            }
+        }
+    }
+    let total: u64 = idx.iter().map(|&i| cost_of(i)).sum::<u64>() + dirs.len() as u64 * 2 * SECTOR;
+    let key_of = |i: usize| {
+        let mut k = collection.as_bytes().to_vec();
+        k.push(b'/');
+        k.extend_from_slice(&files[i].1.path_raw);
+        k
+    };
+    if total <= room {
+        out.push(Unit {
+            key: key_of(idx[0]),
+            items: idx
+                .iter()
+                .map(|&i| (i, 1, 1, 0, files[i].1.size))
+                .collect(),
+            cost: total,
+        });
+        return;
+    }
+    // Group by the next path component: subdirectories become candidate units, files are units.
+    let mut groups: BTreeMap<&[u8], Vec<usize>> = BTreeMap::new();
+    let mut singles = Vec::new();
+    for &i in idx {
+        let p = &files[i].1.path_raw;
+        let comps: Vec<&[u8]> = p.split(|&b| b == b'/').collect();
+        if comps.len() > depth + 1 {
+            let end: usize = comps[..=depth].iter().map(|c| c.len() + 1).sum::<usize>() - 1;
+            groups.entry(&p[..end]).or_default().push(i);
+        } else {
+            singles.push(i);
+        }
+    }
+    for (_, g) in groups {
+        split_units(files, collection, &g, depth + 1, room, algs, out);
+    }
+    for i in singles {
+        let f = &files[i].1;
+        let c = cost_of(i);
+        if c <= room {
+            out.push(Unit {
+                key: key_of(i),
+                items: vec![(i, 1, 1, 0, f.size)],
+                cost: c,
+            });
+            continue;
+        }
+        // Larger than a disc: parts that fill a disc each, the rest packed like any file.
+        let meta = meta_cost(collection.len() + f.path_raw.len() + 16, algs) + 2 * SECTOR;
+        let part_len = (room - meta) / SECTOR * SECTOR;
+        let parts = f.size.div_ceil(part_len) as u32;
+        for p in 0..parts {
+            let offset = p as u64 * part_len;
+            let length = part_len.min(f.size - offset);
+            out.push(Unit {
+                key: {
+                    let mut k = key_of(i);
+                    k.extend_from_slice(format!("#{p:06}").as_bytes());
+                    k
+                },
+                items: vec![(i, p + 1, parts, offset, length)],
+                cost: data_cost(length) + meta,
+            });
+        }
+    }
+}
+
+/// Exact size of the image a volume with these items would have.
+fn exact_image_bytes(
+    vault: &Vault,
+    files: &[(String, FileRecord)],
+    items: &[(usize, u32, u32, u64, u64)],
+    media: &MediaProfile,
+    snapshot_budget: u64,
+    seq_count: u32,
+) -> Result<u64> {
+    let volume = Volume {
+        id: 0,
+        volume_id: format!("{}-999999", vault.config.vault.volume_prefix),
+        plan_id: 999_999,
+        seq: seq_count as i64,
+        seq_count: seq_count as i64,
+        media: media.name.clone(),
+        capacity_sectors: media.sectors,
+        payload_bytes: 0,
+        image_bytes: 0,
+        state: VolumeState::Planned,
+        image_sha256: None,
+        mastered_at: None,
+        format_version: format::FORMAT_VERSION,
+        created_at: 4_102_444_800,
+    };
+    let contents: Vec<Content> = items
+        .iter()
+        .map(|&(i, part, parts, offset, length)| Content {
+            file_id: files[i].1.id,
+            part,
+            parts,
+            part_offset: offset,
+            length,
+            part_digests: None,
+            lba: None,
+        })
+        .collect();
+    let collections = vault.catalog.collections()?;
+    let used: std::collections::BTreeSet<&str> =
+        items.iter().map(|i| files[i.0].0.as_str()).collect();
+    let vitems: Vec<VolumeItem> = items
+        .iter()
+        .zip(&contents)
+        .map(|(&(i, ..), c)| VolumeItem {
+            collection: &files[i].0,
+            file: &files[i].1,
+            content: c,
+            // Part digests have the same length as whole-file digests.
+            digests: if c.parts > 1 {
+                Digests(
+                    files[i]
+                        .1
+                        .digests
+                        .0
+                        .iter()
+                        .map(|(a, h)| (*a, "0".repeat(h.len())))
+                        .collect(),
+                )
+            } else {
+                files[i].1.digests.clone()
+            },
+        })
+        .collect();
+    let ctx = VolumeContext {
+        volume: &volume,
+        organization: &vault.config.vault.organization,
+        volume_prefix: &vault.config.vault.volume_prefix,
+        collections: collections
+            .iter()
+            .filter(|c| used.contains(c.name.as_str()))
+            .collect(),
+        items: vitems,
+        snapshot: vec![0; snapshot_budget as usize],
+    };
+    let mut tags = format::tag_files(&ctx);
+    // Room for tag-file fields whose length is not known yet (ids, counts, dates).
+    for t in tags.iter_mut() {
+        if t.0 != format::CATALOG_SNAPSHOT {
+            t.1.extend(std::iter::repeat_n(b' ', 256));
+        }
+    }
+    let (spec, _) = build_spec(&volume, &tags, &ctx.items);
+    let layout = isoimage::Layout::new(&spec).map_err(|e| Error::Invalid {
+        field: "plan".into(),
+        detail: e.to_string(),
+    })?;
+    Ok(layout.total_bytes())
+}
+
+/// Records a plan: creates its volumes in the catalog.
+pub fn execute(vault: &Vault, plan: &VolumePlan) -> Result<Vec<Volume>> {
+    if plan.volumes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let new: Vec<NewVolume> = plan
+        .volumes
+        .iter()
+        .map(|v| NewVolume {
+            payload_bytes: v.payload_bytes,
+            image_bytes: v.image_bytes,
+            contents: v
+                .items
+                .iter()
+                .map(|i| Content {
+                    file_id: i.file_id,
+                    part: i.part,
+                    parts: i.parts,
+                    part_offset: i.offset,
+                    length: i.length,
+                    part_digests: None,
+                    lba: None,
+                })
+                .collect(),
+        })
+        .collect();
+    let volumes = vault.catalog.record_plan(
+        &plan.media,
+        (plan.reserve_percent * 10.0).round() as i64,
+        &vault.config.vault.volume_prefix,
+        &new,
+    )?;
+    // The ids promised by the plan are the ids recorded (one writer at a time on SQLite).
+    for (p, v) in plan.volumes.iter().zip(&volumes) {
+        if p.volume_id != v.volume_id {
+            return Err(Error::CatalogData {
+                what: "volumes".into(),
+                detail: format!(
+                    "planned {} was recorded as {}: another plan was recorded meanwhile",
+                    p.volume_id, v.volume_id
+                ),
+            });
+        }
+    }
+    Ok(volumes)
+}

@@ -1,0 +1,570 @@
+//! Restore: bring files back from images or mounted discs, joining split files and checking
+//! every digest while writing, never outside the target directory.
+//!
+//! [`pick`] computes the [`PickList`] (which volumes are needed for what was asked) without
+//! touching any disc; [`restore`] executes it with the sources at hand.
+
+use crate::catalog::{display_path, FileKind, VolumeState};
+use crate::digest::{HashAlg, MultiHasher};
+use crate::format::{self, VolumeRecord};
+use crate::locate::Query;
+use crate::progress::Progress;
+use crate::source::{self, DiscSource};
+use crate::{Error, Result, Vault};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Component, Path, PathBuf};
+
+/// What to restore.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Selection {
+    /// Files whose `collection/path` or `path` matches: a glob (`*`, `?`) or a path prefix.
+    Pattern(String),
+    /// Every file of a volume (whole files, all their parts).
+    Volume(String),
+}
+
+/// One part of a file to read.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PickPart {
+    pub volume_id: String,
+    pub part: u32,
+    pub parts: u32,
+    pub offset: u64,
+    pub length: u64,
+    pub disc_path: String,
+    #[serde(skip)]
+    pub disc_path_raw: Vec<u8>,
+    /// sha256 of the part's bytes (parts of split files only).
+    pub sha256: Option<String>,
+}
+
+/// One file to restore.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PickFile {
+    pub collection: String,
+    pub path: String,
+    #[serde(skip)]
+    pub path_raw: Vec<u8>,
+    pub version: i64,
+    pub kind: FileKind,
+    pub size: u64,
+    pub mtime: i64,
+    pub mode: u32,
+    pub sha256: Option<String>,
+    pub link_target: Option<String>,
+    #[serde(skip)]
+    pub link_target_raw: Option<Vec<u8>>,
+    pub parts: Vec<PickPart>,
+}
+
+/// The pick list: files asked for and the volumes that hold them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct PickList {
+    pub files: Vec<PickFile>,
+    /// Volumes needed, in order.
+    pub volumes: Vec<String>,
+    /// Volumes needed that were never mastered (no disc exists yet).
+    pub unmastered: Vec<String>,
+}
+
+/// Options of `restore`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RestoreOptions {
+    pub to: PathBuf,
+    pub from: Vec<PathBuf>,
+    pub overwrite: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RestoreProblem {
+    pub path: String,
+    pub reason: String,
+}
+
+/// What `restore` did.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RestoreReport {
+    pub restored: u64,
+    pub links: u64,
+    pub bytes: u64,
+    /// Volumes needed but not among the sources.
+    pub missing_volumes: Vec<String>,
+    /// Files not restored: damaged, refused, or not overwritten.
+    pub problems: Vec<RestoreProblem>,
+    /// True when some file could not be restored because its data was damaged.
+    pub damaged: bool,
+}
+
+fn glob_match(pat: &[u8], s: &[u8]) -> bool {
+    // Iterative glob with backtracking on the last '*'.
+    let (mut p, mut i) = (0usize, 0usize);
+    let (mut star, mut mark) = (None, 0usize);
+    while i < s.len() {
+        if p < pat.len() && (pat[p] == b'?' || pat[p] == s[i]) {
+            p += 1;
+            i += 1;
+        } else if p < pat.len() && pat[p] == b'*' {
+            star = Some(p);
+            mark = i;
+            p += 1;
+        } else if let Some(sp) = star {
+            p = sp + 1;
+            mark += 1;
+            i = mark;
+        } else {
+            return false;
+        }
+    }
+    while p < pat.len() && pat[p] == b'*' {
+        p += 1;
+    }
+    p == pat.len()
+}
+
+fn matches(pattern: &str, collection: &str, path: &[u8]) -> bool {
+    let mut full = collection.as_bytes().to_vec();
+    full.push(b'/');
+    full.extend_from_slice(path);
+    let pat = pattern.trim_matches('/').as_bytes();
+    if pattern.contains(['*', '?']) {
+        return glob_match(pat, &full) || glob_match(pat, path);
+    }
+    let prefix = |s: &[u8]| s == pat || (s.starts_with(pat) && s.get(pat.len()) == Some(&b'/'));
+    prefix(&full) || prefix(path)
+}
+
+/// Computes the pick list from the catalog.
+pub fn pick(vault: &Vault, sel: &Selection) -> Result<PickList> {
+    let cat = &vault.catalog;
+    let candidates = match sel {
+        Selection::Pattern(p) => {
+            // Narrow the search in the catalog by the longest literal piece of the pattern's
+            // path (without a leading collection name), then match exactly here.
+            let trimmed = p.trim_matches('/');
+            let names: Vec<String> = cat.collections()?.into_iter().map(|c| c.name).collect();
+            let path_part = names
+                .iter()
+                .find_map(|n| {
+                    if trimmed == n {
+                        Some("")
+                    } else {
+                        trimmed.strip_prefix(n.as_str()).and_then(|r| r.strip_prefix('/'))
+                    }
+                })
+                .unwrap_or(trimmed);
+            let literal = path_part
+                .split(['*', '?'])
+                .max_by_key(|s| s.len())
+                .unwrap_or("")
+                .to_string();
+            cat.find_files(&Query::Path(literal), i64::MAX)?
+                .into_iter()
+                .filter(|(c, f)| matches(p, c, &f.path_raw))
+                .collect::<Vec<_>>()
+        }
+        Selection::Volume(id) => {
+            let v = cat.volume(id)?;
+            let mut seen = BTreeSet::new();
+            cat.volume_contents(&v)?
+                .into_iter()
+                .filter(|e| seen.insert(e.file.id))
+                .map(|e| (e.collection, e.file))
+                .collect()
+        }
+    };
+    let mut list = PickList::default();
+    let mut vols = BTreeMap::new();
+    for (collection, f) in candidates {
+        let mut parts = Vec::new();
+        for (v, c) in cat.placements(f.id)? {
+            if v.state != VolumeState::Mastered && !list.unmastered.contains(&v.volume_id) {
+                list.unmastered.push(v.volume_id.clone());
+            }
+            vols.insert(v.id, v.volume_id.clone());
+            let raw = format::disc_path(&collection, &f, &c);
+            parts.push(PickPart {
+                volume_id: v.volume_id.clone(),
+                part: c.part,
+                parts: c.parts,
+                offset: c.part_offset,
+                length: c.length,
+                disc_path: display_path(&raw),
+                disc_path_raw: raw,
+                sha256: c
+                    .part_digests
+                    .as_ref()
+                    .and_then(|d| d.get(HashAlg::Sha256).map(str::to_string)),
+            });
+        }
+        list.files.push(PickFile {
+            collection,
+            path: f.path.clone(),
+            path_raw: f.path_raw.clone(),
+            version: f.version,
+            kind: f.kind,
+            size: f.size,
+            mtime: f.mtime,
+            mode: f.mode,
+            sha256: f.digests.get(HashAlg::Sha256).map(str::to_string),
+            link_target: f.link_target.as_deref().map(display_path),
+            link_target_raw: f.link_target.clone(),
+            parts,
+        });
+    }
+    list.volumes = vols.into_values().collect();
+    Ok(list)
+}
+
+/// A pick list made from the discs' own volume records, for volumes the catalog does not know
+/// (a disc from another archive, or a catalog being rebuilt).
+pub fn pick_from_records(records: &[VolumeRecord], sel: &Selection) -> Result<PickList> {
+    let mut list = PickList::default();
+    let mut by_file: BTreeMap<(String, Vec<u8>, i64), PickFile> = BTreeMap::new();
+    for rec in records {
+        if let Selection::Volume(v) = sel {
+            if &rec.volume_id != v {
+                continue;
+            }
+        }
+        for fe in &rec.files {
+            let raw = match &fe.path_hex {
+                Some(h) => hex::decode(h).map_err(|e| Error::Source {
+                    source_name: rec.volume_id.clone(),
+                    detail: format!("path_hex of {:?}: {e}", fe.path),
+                })?,
+                None => fe.path.as_bytes().to_vec(),
+            };
+            if let Selection::Pattern(p) = sel {
+                if !matches(p, &fe.collection, &raw) {
+                    continue;
+                }
+            }
+            let entry = by_file
+                .entry((fe.collection.clone(), raw.clone(), fe.version))
+                .or_insert_with(|| PickFile {
+                    collection: fe.collection.clone(),
+                    path: fe.path.clone(),
+                    path_raw: raw.clone(),
+                    version: fe.version,
+                    kind: fe.kind,
+                    size: fe.size,
+                    mtime: fe.mtime,
+                    mode: fe.mode,
+                    sha256: fe.digests.get("sha256").cloned(),
+                    link_target: fe.link_target.clone(),
+                    link_target_raw: fe.link_target.as_ref().map(|t| t.as_bytes().to_vec()),
+                    parts: Vec::new(),
+                });
+            if let Some(dp) = &fe.disc_path {
+                let (part, parts, offset, length, sha) = match &fe.part {
+                    Some(p) => (
+                        p.index,
+                        p.count,
+                        p.offset,
+                        p.length,
+                        p.digests.get("sha256").cloned(),
+                    ),
+                    None => (1, 1, 0, fe.size, None),
+                };
+                entry.parts.push(PickPart {
+                    volume_id: rec.volume_id.clone(),
+                    part,
+                    parts,
+                    offset,
+                    length,
+                    disc_path: dp.clone(),
+                    disc_path_raw: dp.as_bytes().to_vec(),
+                    sha256: sha,
+                });
+            }
+            if !list.volumes.contains(&rec.volume_id) {
+                list.volumes.push(rec.volume_id.clone());
+            }
+        }
+    }
+    list.files = by_file.into_values().collect();
+    for f in &mut list.files {
+        f.parts.sort_by_key(|p| p.part);
+    }
+    Ok(list)
+}
+
+/// Joins `rel` (collection / path) under `root`, refusing anything that could leave it.
+pub fn safe_target(root: &Path, collection: &str, path: &[u8]) -> std::result::Result<PathBuf, String> {
+    let mut rel = collection.as_bytes().to_vec();
+    rel.push(b'/');
+    rel.extend_from_slice(path);
+    if path.first() == Some(&b'/') || collection.is_empty() {
+        return Err("absolute path refused".into());
+    }
+    for c in rel.split(|&b| b == b'/') {
+        if c.is_empty() || c == b"." || c == b".." || c.contains(&0) {
+            return Err(format!(
+                "unsafe path component {:?} refused",
+                String::from_utf8_lossy(c)
+            ));
+        }
+    }
+    let p = PathBuf::from(std::ffi::OsString::from_vec(rel));
+    if p.components().any(|c| !matches!(c, Component::Normal(_))) {
+        return Err("path leaves the target directory".into());
+    }
+    Ok(root.join(p))
+}
+
+/// Creates the parent directories of `target` under `root`, refusing to pass through a
+/// symbolic link (a disc could otherwise point a directory outside the target).
+fn make_parents(root: &Path, target: &Path) -> std::result::Result<(), String> {
+    let parent = target.parent().ok_or("no parent directory")?;
+    let rel = parent.strip_prefix(root).map_err(|_| "outside the target")?;
+    let mut cur = root.to_path_buf();
+    for c in rel.components() {
+        cur.push(c);
+        match std::fs::symlink_metadata(&cur) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(format!("{} is a symbolic link; refused", cur.display()))
+            }
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => return Err(format!("{} exists and is not a directory", cur.display())),
+            Err(_) => std::fs::create_dir(&cur).map_err(|e| format!("{}: {e}", cur.display()))?,
+        }
+    }
+    Ok(())
+}
+
+struct Tee<'a> {
+    file: &'a mut std::fs::File,
+    whole: &'a mut MultiHasher,
+    part: MultiHasher,
+    progress: &'a dyn Progress,
+}
+
+impl Write for Tee<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.whole.update(&buf[..n]);
+        self.part.update(&buf[..n]);
+        self.progress.advance(0, n as u64);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// Restores the files of a pick list from the given sources.
+pub fn restore(
+    vault: Option<&Vault>,
+    list: &PickList,
+    opts: &RestoreOptions,
+    progress: &dyn Progress,
+) -> Result<RestoreReport> {
+    let mut report = RestoreReport::default();
+    let mut sources: BTreeMap<String, Box<dyn DiscSource>> = BTreeMap::new();
+    for s in &opts.from {
+        let mut src = source::open(s)?;
+        let rec = source::volume_record(src.as_mut())?;
+        sources.entry(rec.volume_id).or_insert(src);
+    }
+    report.missing_volumes = list
+        .volumes
+        .iter()
+        .filter(|v| !sources.contains_key(*v))
+        .cloned()
+        .collect();
+    std::fs::create_dir_all(&opts.to).map_err(|e| Error::Io {
+        path: opts.to.clone(),
+        source: e,
+    })?;
+    let root = opts.to.canonicalize().map_err(|e| Error::Io {
+        path: opts.to.clone(),
+        source: e,
+    })?;
+    let total: u64 = list.files.iter().map(|f| f.size).sum();
+    progress.start("restoring", list.files.len() as u64, total);
+    let mut links = Vec::new();
+    for f in &list.files {
+        let shown = format!("{}/{}", f.collection, f.path);
+        let problem = |reason: String| RestoreProblem {
+            path: shown.clone(),
+            reason,
+        };
+        let target = match safe_target(&root, &f.collection, &f.path_raw) {
+            Ok(t) => t,
+            Err(r) => {
+                report.problems.push(problem(r));
+                continue;
+            }
+        };
+        if f.kind == FileKind::Symlink {
+            links.push((f, target));
+            continue;
+        }
+        if f.parts.iter().any(|p| !sources.contains_key(&p.volume_id)) {
+            continue; // Listed in missing_volumes.
+        }
+        if !opts.overwrite && std::fs::symlink_metadata(&target).is_ok() {
+            report
+                .problems
+                .push(problem("exists; not overwritten (use --overwrite)".into()));
+            continue;
+        }
+        if let Err(r) = make_parents(&root, &target) {
+            report.problems.push(problem(r));
+            continue;
+        }
+        match restore_file(f, &target, &mut sources, opts.overwrite, progress) {
+            Ok(()) => {
+                report.restored += 1;
+                report.bytes += f.size;
+            }
+            Err((damaged, r)) => {
+                report.damaged |= damaged;
+                report.problems.push(problem(r));
+            }
+        }
+        progress.advance(1, 0);
+    }
+    for (f, target) in links {
+        let shown = format!("{}/{}", f.collection, f.path);
+        let t = f.link_target_raw.clone().unwrap_or_default();
+        let res = make_parents(&root, &target).and_then(|_| {
+            if opts.overwrite && std::fs::symlink_metadata(&target).is_ok() {
+                let _ = std::fs::remove_file(&target);
+            }
+            std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes(&t), &target)
+                .map_err(|e| e.to_string())
+        });
+        match res {
+            Ok(()) => report.links += 1,
+            Err(reason) => report.problems.push(RestoreProblem { path: shown, reason }),
+        }
+    }
+    progress.finish();
+    if let Some(v) = vault {
+        if report.restored + report.links > 0 || !report.problems.is_empty() {
+            v.catalog.add_event(
+                "replication",
+                if report.problems.is_empty() { "success" } else { "failure" },
+                &format!(
+                    "restored {} files and {} links ({} bytes) to {}; {} problems",
+                    report.restored,
+                    report.links,
+                    report.bytes,
+                    root.display(),
+                    report.problems.len()
+                ),
+                None,
+            )?;
+        }
+    }
+    Ok(report)
+}
+
+/// Writes one file from its parts into a temporary file beside `target`, checks every digest,
+/// then moves it into place. Errors are (damaged, reason).
+fn restore_file(
+    f: &PickFile,
+    target: &Path,
+    sources: &mut BTreeMap<String, Box<dyn DiscSource>>,
+    overwrite: bool,
+    progress: &dyn Progress,
+) -> std::result::Result<(), (bool, String)> {
+    let dir = target.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".discvault-restore-")
+        .tempfile_in(dir)
+        .map_err(|e| (false, format!("{}: {e}", dir.display())))?;
+    let mut whole = MultiHasher::new(&[HashAlg::Sha256]);
+    let mut written = 0u64;
+    let mut parts = f.parts.clone();
+    parts.sort_by_key(|p| p.part);
+    for p in &parts {
+        let src = sources.get_mut(&p.volume_id).expect("checked by caller");
+        if p.offset != written {
+            return Err((false, format!("part {} of {} starts at {} but {} bytes were written", p.part, p.parts, p.offset, written)));
+        }
+        let mut tee = Tee {
+            file: tmp.as_file_mut(),
+            whole: &mut whole,
+            part: MultiHasher::new(&[HashAlg::Sha256]),
+            progress,
+        };
+        let n = src.read(&p.disc_path_raw, &mut tee).map_err(|e| {
+            (
+                true,
+                format!("{} on {}: unreadable: {e}", p.disc_path, p.volume_id),
+            )
+        })?;
+        let part_sha = tee.part.finish();
+        if n != p.length {
+            return Err((
+                true,
+                format!("{} on {}: {n} bytes, expected {}", p.disc_path, p.volume_id, p.length),
+            ));
+        }
+        if let (Some(want), Some(got)) = (&p.sha256, part_sha.get(HashAlg::Sha256)) {
+            if want != got {
+                return Err((
+                    true,
+                    format!("{} on {}: sha256 {got}, expected {want}", p.disc_path, p.volume_id),
+                ));
+            }
+        }
+        written += n;
+    }
+    if written != f.size {
+        return Err((true, format!("{written} bytes restored, expected {}", f.size)));
+    }
+    let got = whole.finish();
+    let got = got.get(HashAlg::Sha256).unwrap_or_default();
+    if let Some(want) = &f.sha256 {
+        if want != got {
+            return Err((true, format!("sha256 {got}, catalog says {want}; not written")));
+        }
+    }
+    let file = tmp.as_file();
+    let _ = file.set_modified(
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(f.mtime.max(0) as u64),
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let _ = file.set_permissions(std::fs::Permissions::from_mode(f.mode & 0o7777));
+    let res = if overwrite {
+        tmp.persist(target).map(|_| ())
+    } else {
+        tmp.persist_noclobber(target).map(|_| ())
+    };
+    res.map_err(|e| (false, format!("{}: {}", target.display(), e.error)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_and_prefixes() {
+        assert!(matches("col/a", "col", b"a/b.txt"));
+        assert!(matches("a/b.txt", "col", b"a/b.txt"));
+        assert!(!matches("a/b", "col", b"a/bc.txt"));
+        assert!(matches("*.txt", "col", b"a/b.txt"));
+        assert!(matches("col/*/b.?xt", "col", b"a/b.txt"));
+        assert!(!matches("*.pdf", "col", b"a/b.txt"));
+    }
+
+    #[test]
+    fn unsafe_targets_are_refused() {
+        let root = Path::new("/tmp/r");
+        assert!(safe_target(root, "c", b"../../etc/passwd").is_err());
+        assert!(safe_target(root, "c", b"/etc/passwd").is_err());
+        assert!(safe_target(root, "..", b"x").is_err());
+        assert!(safe_target(root, "c", b"a//b").is_err());
+        assert!(safe_target(root, "c", b"a/./b").is_err());
+        assert_eq!(
+            safe_target(root, "c", "档案/a b.txt".as_bytes()).unwrap(),
+            Path::new("/tmp/r/c/档案/a b.txt")
+        );
+    }
+}

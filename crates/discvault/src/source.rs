@@ -1,0 +1,187 @@
+//! Disc sources: what verify and restore read from. An image file or a mounted disc directory
+//! (a block device is read like an image file).
+
+use crate::error::IoContext;
+use crate::format::{VolumeRecord, VOLUME_JSON};
+use crate::{Error, Result};
+use isoimage::{IsoEntry, IsoEntryKind, IsoReader};
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+
+/// One regular file found on a disc.
+#[derive(Debug, Clone)]
+pub struct DiscFile {
+    /// Path from the disc root, raw bytes.
+    pub path: Vec<u8>,
+    pub size: u64,
+}
+
+/// Something a volume can be read from.
+pub trait DiscSource {
+    /// How to name the source in messages.
+    fn name(&self) -> String;
+    /// Every regular file on the disc.
+    fn files(&mut self) -> Result<Vec<DiscFile>>;
+    /// Copies one file's bytes to `out`; an error means (part of) it could not be read.
+    fn read(&mut self, path: &[u8], out: &mut dyn Write) -> std::io::Result<u64>;
+    /// Volume id written in the file system itself (the ISO volume label), if any.
+    fn label(&self) -> Option<String> {
+        None
+    }
+}
+
+/// Opens an image file, a block device, or a directory where a disc is mounted.
+pub fn open(path: &Path) -> Result<Box<dyn DiscSource>> {
+    let md = std::fs::metadata(path).at(path)?;
+    if md.is_dir() {
+        return Ok(Box::new(DirSource {
+            root: path.to_path_buf(),
+        }));
+    }
+    let f = std::fs::File::open(path).at(path)?;
+    let reader = IsoReader::open(std::io::BufReader::with_capacity(1 << 16, f)).map_err(|e| {
+        Error::Iso {
+            path: path.to_path_buf(),
+            source: e,
+        }
+    })?;
+    Ok(Box::new(ImageSource {
+        path: path.to_path_buf(),
+        reader,
+        index: None,
+    }))
+}
+
+/// Reads and parses `discvault/volume.json` from a source.
+pub fn volume_record(src: &mut dyn DiscSource) -> Result<VolumeRecord> {
+    let mut buf = Vec::new();
+    src.read(VOLUME_JSON.as_bytes(), &mut buf)
+        .map_err(|e| Error::Source {
+            source_name: src.name(),
+            detail: format!("cannot read {VOLUME_JSON}: {e}"),
+        })?;
+    serde_json::from_slice(&buf).map_err(|e| Error::Source {
+        source_name: src.name(),
+        detail: format!("{VOLUME_JSON} is not a discvault volume record: {e}"),
+    })
+}
+
+pub struct ImageSource {
+    path: PathBuf,
+    reader: IsoReader<std::io::BufReader<std::fs::File>>,
+    index: Option<BTreeMap<Vec<u8>, IsoEntry>>,
+}
+
+impl ImageSource {
+    fn index(&mut self) -> std::io::Result<&BTreeMap<Vec<u8>, IsoEntry>> {
+        if self.index.is_none() {
+            let entries = self
+                .reader
+                .entries()
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
+            self.index = Some(
+                entries
+                    .into_iter()
+                    .filter(|e| e.kind == IsoEntryKind::File)
+                    .map(|e| (e.path_bytes(), e))
+                    .collect(),
+            );
+        }
+        Ok(self.index.as_ref().unwrap())
+    }
+}
+
+impl DiscSource for ImageSource {
+    fn name(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn files(&mut self) -> Result<Vec<DiscFile>> {
+        let name = self.name();
+        let idx = self.index().map_err(|e| Error::Source {
+            source_name: name,
+            detail: format!("directory tree unreadable: {e}"),
+        })?;
+        Ok(idx
+            .values()
+            .map(|e| DiscFile {
+                path: e.path_bytes(),
+                size: e.size,
+            })
+            .collect())
+    }
+
+    fn read(&mut self, path: &[u8], out: &mut dyn Write) -> std::io::Result<u64> {
+        let entry = self.index()?.get(path).cloned().ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("{} is not on the disc", String::from_utf8_lossy(path)),
+            )
+        })?;
+        self.reader.read_file(&entry, out).map_err(|e| match e {
+            isoimage::IsoError::Io(io) => io,
+            other => std::io::Error::other(other.to_string()),
+        })
+    }
+
+    fn label(&self) -> Option<String> {
+        Some(self.reader.volume_id().to_string())
+    }
+}
+
+pub struct DirSource {
+    root: PathBuf,
+}
+
+impl DiscSource for DirSource {
+    fn name(&self) -> String {
+        self.root.display().to_string()
+    }
+
+    fn files(&mut self) -> Result<Vec<DiscFile>> {
+        let mut out = Vec::new();
+        for e in walkdir::WalkDir::new(&self.root).sort_by_file_name() {
+            let e = e.map_err(|e| Error::Source {
+                source_name: self.name(),
+                detail: e.to_string(),
+            })?;
+            if !e.file_type().is_file() {
+                continue;
+            }
+            let rel = e.path().strip_prefix(&self.root).unwrap_or(e.path());
+            let size = e.metadata().map(|m| m.len()).unwrap_or(0);
+            out.push(DiscFile {
+                path: rel.as_os_str().as_bytes().to_vec(),
+                size,
+            });
+        }
+        Ok(out)
+    }
+
+    fn read(&mut self, path: &[u8], out: &mut dyn Write) -> std::io::Result<u64> {
+        let rel = PathBuf::from(std::ffi::OsString::from_vec(path.to_vec()));
+        if rel.is_absolute()
+            || rel
+                .components()
+                .any(|c| !matches!(c, std::path::Component::Normal(_)))
+        {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "path leaves the disc",
+            ));
+        }
+        let mut f = std::fs::File::open(self.root.join(rel))?;
+        let mut buf = vec![0u8; 1 << 20];
+        let mut n = 0u64;
+        loop {
+            let k = f.read(&mut buf)?;
+            if k == 0 {
+                return Ok(n);
+            }
+            out.write_all(&buf[..k])?;
+            n += k as u64;
+        }
+    }
+}
