@@ -233,7 +233,12 @@ fn print_verify(reports: &[discvault::verify::VerifyReport]) {
                 r.source, r.volume_id, r.files_ok, r.files_checked
             );
             for f in &r.findings {
-                println!("  {:<10} {}  ({})", format!("{:?}", f.finding).to_lowercase(), f.disc_path, f.detail);
+                println!(
+                    "  {:<10} {}  ({})",
+                    format!("{:?}", f.finding).to_lowercase(),
+                    f.disc_path,
+                    f.detail
+                );
             }
         }
     }
@@ -285,7 +290,11 @@ fn run(cli: Cli) -> Result<i32> {
             }
             Ok(0)
         }
-        Command::Master { volumes, out, again } => {
+        Command::Master {
+            volumes,
+            out,
+            again,
+        } => {
             let v = open()?;
             let images = discvault::master::master(
                 &v,
@@ -445,7 +454,11 @@ fn run(cli: Cli) -> Result<i32> {
                         f.version,
                         human_bytes(f.size),
                         f.state,
-                        if vols.is_empty() { "-".into() } else { vols.join(", ") }
+                        if vols.is_empty() {
+                            "-".into()
+                        } else {
+                            vols.join(", ")
+                        }
                     );
                 }
                 if found.is_empty() {
@@ -468,7 +481,11 @@ fn run(cli: Cli) -> Result<i32> {
                     ("planned, not mastered", s.planned),
                     ("mastered", s.mastered),
                 ] {
-                    println!("  {name:<22} {:>8} files  {:>10}", c.files, human_bytes(c.bytes));
+                    println!(
+                        "  {name:<22} {:>8} files  {:>10}",
+                        c.files,
+                        human_bytes(c.bytes)
+                    );
                 }
                 for vol in &s.volumes {
                     println!(

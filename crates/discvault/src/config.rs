@@ -151,7 +151,9 @@ impl Config {
         let prefix = &self.vault.volume_prefix;
         if prefix.is_empty()
             || prefix.len() > 8
-            || !prefix.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+            || !prefix
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
         {
             return Err(format!(
                 "vault.volume_prefix = {prefix:?}: use 1 to 8 characters A-Z, 0-9"

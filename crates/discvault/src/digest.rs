@@ -83,7 +83,10 @@ pub struct Digests(pub Vec<(HashAlg, String)>);
 
 impl Digests {
     pub fn get(&self, alg: HashAlg) -> Option<&str> {
-        self.0.iter().find(|(a, _)| *a == alg).map(|(_, h)| h.as_str())
+        self.0
+            .iter()
+            .find(|(a, _)| *a == alg)
+            .map(|(_, h)| h.as_str())
     }
 }
 
@@ -169,7 +172,10 @@ mod tests {
             d.get(HashAlg::Sm3).unwrap(),
             "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"
         );
-        assert_eq!(d.get(HashAlg::Md5).unwrap(), "900150983cd24fb0d6963f7d28e17f72");
+        assert_eq!(
+            d.get(HashAlg::Md5).unwrap(),
+            "900150983cd24fb0d6963f7d28e17f72"
+        );
         assert_eq!(
             d.get(HashAlg::Blake3).unwrap(),
             "6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85"

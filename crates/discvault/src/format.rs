@@ -102,7 +102,9 @@ pub struct PartEntry {
 }
 
 fn digest_map(d: &Digests) -> BTreeMap<String, String> {
-    d.0.iter().map(|(a, h)| (a.name().to_string(), h.clone())).collect()
+    d.0.iter()
+        .map(|(a, h)| (a.name().to_string(), h.clone()))
+        .collect()
 }
 
 /// What the tag files of a volume are made from.
@@ -204,7 +206,13 @@ pub fn tag_files(ctx: &VolumeContext) -> Vec<(String, Vec<u8>)> {
         for (k, val) in &c.metadata {
             let label: String = k
                 .chars()
-                .map(|ch| if ch == ':' || ch.is_whitespace() { '-' } else { ch })
+                .map(|ch| {
+                    if ch == ':' || ch.is_whitespace() {
+                        '-'
+                    } else {
+                        ch
+                    }
+                })
                 .collect();
             field(&label, val);
         }

@@ -54,6 +54,9 @@ pub struct AddReport {
     pub warnings: Vec<Problem>,
 }
 
+/// Digests and the path the bytes will be read from, or why the file was refused.
+type Hashed = std::result::Result<(Digests, Vec<u8>), String>;
+
 struct Candidate {
     abs: PathBuf,
     rel: Vec<u8>,
@@ -110,7 +113,15 @@ pub fn add(
         groups.entry(collection).or_default().push((abs, keep_top));
     }
     for (collection, roots) in groups {
-        add_collection(vault, &collection, &roots, &algs, opts, progress, &mut report)?;
+        add_collection(
+            vault,
+            &collection,
+            &roots,
+            &algs,
+            opts,
+            progress,
+            &mut report,
+        )?;
         report.collections.push(collection);
     }
     Ok(report)
@@ -178,7 +189,11 @@ fn walk(
         }
         let (kind, link_target, size) = if ft.is_symlink() {
             match std::fs::read_link(&abs) {
-                Ok(t) => (FileKind::Symlink, Some(t.as_os_str().as_bytes().to_vec()), 0),
+                Ok(t) => (
+                    FileKind::Symlink,
+                    Some(t.as_os_str().as_bytes().to_vec()),
+                    0,
+                ),
                 Err(err) => {
                     report.errors.push(Problem {
                         path: abs.display().to_string(),
@@ -230,7 +245,9 @@ fn add_collection(
     progress: &dyn Progress,
     report: &mut AddReport,
 ) -> Result<()> {
-    let col = vault.catalog.ensure_collection(collection, &opts.metadata)?;
+    let col = vault
+        .catalog
+        .ensure_collection(collection, &opts.metadata)?;
     let current = vault.catalog.current_files(col.id)?;
     let mut candidates = Vec::new();
     for (root, keep_top) in roots {
@@ -259,12 +276,16 @@ fn add_collection(
     let total: u64 = todo.iter().map(|c| c.size).sum();
     progress.start("hashing", todo.len() as u64, total);
     let staging = vault.staging_dir();
-    let results: Vec<(Candidate, std::result::Result<(Digests, Vec<u8>), String>)> = todo
+    let results: Vec<(Candidate, Hashed)> = todo
         .into_par_iter()
         .map(|c| {
             let r = match c.kind {
-                FileKind::Symlink => Ok((Digests::default(), c.abs.as_os_str().as_bytes().to_vec())),
-                FileKind::File => hash_file(&c, algs, opts.copy.then_some(staging.as_path()), progress),
+                FileKind::Symlink => {
+                    Ok((Digests::default(), c.abs.as_os_str().as_bytes().to_vec()))
+                }
+                FileKind::File => {
+                    hash_file(&c, algs, opts.copy.then_some(staging.as_path()), progress)
+                }
             };
             progress.advance(1, 0);
             (c, r)
@@ -326,7 +347,7 @@ fn hash_file(
     algs: &[HashAlg],
     staging: Option<&Path>,
     progress: &dyn Progress,
-) -> std::result::Result<(Digests, Vec<u8>), String> {
+) -> Hashed {
     let mut f = std::fs::File::open(&c.abs).map_err(|e| format!("cannot open: {e}"))?;
     let before = f.metadata().map_err(|e| e.to_string())?;
     if before.len() != c.size || before.mtime() != c.mtime {

@@ -183,7 +183,10 @@ pub(crate) fn snapshot(
     let mut full = vec![header("all volumes up to this one")];
     full.extend(base.iter().cloned());
     for f in cat.files_on_volumes_upto(volume.id)? {
-        let cname = by_id.get(&f.collection_id).map(|c| c.name.as_str()).unwrap_or("");
+        let cname = by_id
+            .get(&f.collection_id)
+            .map(|c| c.name.as_str())
+            .unwrap_or("");
         full.push(format::snapshot_file(cname, &f));
     }
     for (vid, c) in cat.contents_upto(volume.id)? {
@@ -221,11 +224,7 @@ pub(crate) fn snapshot_budget(capacity_bytes: u64, share_percent: f64, files: u6
 
 /// Reads the parts of split files once more to compute the parts' digests, checking the whole
 /// file against its ingest digest on the way.
-fn part_digests(
-    volume: &Volume,
-    contents: &mut [ContentEntry],
-    algs: &[HashAlg],
-) -> Result<()> {
+fn part_digests(volume: &Volume, contents: &mut [ContentEntry], algs: &[HashAlg]) -> Result<()> {
     for e in contents.iter_mut() {
         if e.content.parts <= 1 || e.content.part_digests.is_some() {
             continue;

@@ -72,7 +72,10 @@ mod tests {
     fn parse_profiles() {
         assert_eq!(MediaProfile::parse("DVD5").unwrap().bytes(), 4_700_372_992);
         assert_eq!(MediaProfile::parse("bd25").unwrap().bytes(), 25_025_314_816);
-        assert_eq!(MediaProfile::parse("custom:10485760").unwrap().sectors, 5120);
+        assert_eq!(
+            MediaProfile::parse("custom:10485760").unwrap().sectors,
+            5120
+        );
         assert!(MediaProfile::parse("floppy").is_err());
         assert!(MediaProfile::parse("custom:abc").is_err());
         assert!(MediaProfile::parse("custom:100").is_err());

@@ -66,9 +66,13 @@ pub struct VolumePlan {
     pub volumes: Vec<PlannedVolume>,
 }
 
+/// One file or part placed in a volume: (index in the unplanned files, part, parts, offset,
+/// length).
+type Slot = (usize, u32, u32, u64, u64);
+
 struct Unit {
     key: Vec<u8>,
-    items: Vec<(usize, u32, u32, u64, u64)>,
+    items: Vec<Slot>,
     cost: u64,
 }
 
@@ -107,7 +111,7 @@ pub fn plan(vault: &Vault, opts: &PlanOptions) -> Result<VolumePlan> {
     let payload_bytes: u64 = files.iter().map(|(_, f)| f.size).sum();
 
     // Fixed overhead of an image: descriptors, path tables, root directories, tag files.
-    let probe = |items: &[(usize, u32, u32, u64, u64)], seq_count: u32| -> Result<u64> {
+    let probe = |items: &[Slot], seq_count: u32| -> Result<u64> {
         exact_image_bytes(vault, &files, items, &media, budget, seq_count)
     };
     let empty = probe(&[], 999)?;
@@ -187,19 +191,22 @@ pub fn plan(vault: &Vault, opts: &PlanOptions) -> Result<VolumePlan> {
         bins.extend(fresh);
     }
     // Volumes in path order: the first volume holds the first paths.
-    let mut vols: Vec<Vec<(usize, u32, u32, u64, u64)>> = bins
+    let mut vols: Vec<Vec<Slot>> = bins
         .into_iter()
         .map(|(_, list)| {
             let mut items: Vec<_> = list.into_iter().flat_map(|u| u.items).collect();
             items.sort_by(|a, b| {
-                (files[a.0].0.as_str(), &files[a.0].1.path_raw, a.1)
-                    .cmp(&(files[b.0].0.as_str(), &files[b.0].1.path_raw, b.1))
+                (files[a.0].0.as_str(), &files[a.0].1.path_raw, a.1).cmp(&(
+                    files[b.0].0.as_str(),
+                    &files[b.0].1.path_raw,
+                    b.1,
+                ))
             });
             items
         })
         .collect();
     vols.sort_by(|a, b| {
-        let k = |v: &Vec<(usize, u32, u32, u64, u64)>| {
+        let k = |v: &Vec<Slot>| {
             v.first()
                 .map(|i| (files[i.0].0.clone(), files[i.0].1.path_raw.clone(), i.1))
         };
@@ -282,10 +289,7 @@ fn split_units(
     if total <= room {
         out.push(Unit {
             key: key_of(idx[0]),
-            items: idx
-                .iter()
-                .map(|&i| (i, 1, 1, 0, files[i].1.size))
-                .collect(),
+            items: idx.iter().map(|&i| (i, 1, 1, 0, files[i].1.size)).collect(),
             cost: total,
         });
         return;
@@ -341,7 +345,7 @@ fn split_units(
 fn exact_image_bytes(
     vault: &Vault,
     files: &[(String, FileRecord)],
-    items: &[(usize, u32, u32, u64, u64)],
+    items: &[Slot],
     media: &MediaProfile,
     snapshot_budget: u64,
     seq_count: u32,

@@ -151,7 +151,9 @@ pub fn pick(vault: &Vault, sel: &Selection) -> Result<PickList> {
                     if trimmed == n {
                         Some("")
                     } else {
-                        trimmed.strip_prefix(n.as_str()).and_then(|r| r.strip_prefix('/'))
+                        trimmed
+                            .strip_prefix(n.as_str())
+                            .and_then(|r| r.strip_prefix('/'))
                     }
                 })
                 .unwrap_or(trimmed);
@@ -293,7 +295,11 @@ pub fn pick_from_records(records: &[VolumeRecord], sel: &Selection) -> Result<Pi
 }
 
 /// Joins `rel` (collection / path) under `root`, refusing anything that could leave it.
-pub fn safe_target(root: &Path, collection: &str, path: &[u8]) -> std::result::Result<PathBuf, String> {
+pub fn safe_target(
+    root: &Path,
+    collection: &str,
+    path: &[u8],
+) -> std::result::Result<PathBuf, String> {
     let mut rel = collection.as_bytes().to_vec();
     rel.push(b'/');
     rel.extend_from_slice(path);
@@ -319,7 +325,9 @@ pub fn safe_target(root: &Path, collection: &str, path: &[u8]) -> std::result::R
 /// symbolic link (a disc could otherwise point a directory outside the target).
 fn make_parents(root: &Path, target: &Path) -> std::result::Result<(), String> {
     let parent = target.parent().ok_or("no parent directory")?;
-    let rel = parent.strip_prefix(root).map_err(|_| "outside the target")?;
+    let rel = parent
+        .strip_prefix(root)
+        .map_err(|_| "outside the target")?;
     let mut cur = root.to_path_buf();
     for c in rel.components() {
         cur.push(c);
@@ -440,7 +448,10 @@ pub fn restore(
         });
         match res {
             Ok(()) => report.links += 1,
-            Err(reason) => report.problems.push(RestoreProblem { path: shown, reason }),
+            Err(reason) => report.problems.push(RestoreProblem {
+                path: shown,
+                reason,
+            }),
         }
     }
     progress.finish();
@@ -448,7 +459,11 @@ pub fn restore(
         if report.restored + report.links > 0 || !report.problems.is_empty() {
             v.catalog.add_event(
                 "replication",
-                if report.problems.is_empty() { "success" } else { "failure" },
+                if report.problems.is_empty() {
+                    "success"
+                } else {
+                    "failure"
+                },
                 &format!(
                     "restored {} files and {} links ({} bytes) to {}; {} problems",
                     report.restored,
@@ -485,7 +500,13 @@ fn restore_file(
     for p in &parts {
         let src = sources.get_mut(&p.volume_id).expect("checked by caller");
         if p.offset != written {
-            return Err((false, format!("part {} of {} starts at {} but {} bytes were written", p.part, p.parts, p.offset, written)));
+            return Err((
+                false,
+                format!(
+                    "part {} of {} starts at {} but {} bytes were written",
+                    p.part, p.parts, p.offset, written
+                ),
+            ));
         }
         let mut tee = Tee {
             file: tmp.as_file_mut(),
@@ -503,27 +524,39 @@ fn restore_file(
         if n != p.length {
             return Err((
                 true,
-                format!("{} on {}: {n} bytes, expected {}", p.disc_path, p.volume_id, p.length),
+                format!(
+                    "{} on {}: {n} bytes, expected {}",
+                    p.disc_path, p.volume_id, p.length
+                ),
             ));
         }
         if let (Some(want), Some(got)) = (&p.sha256, part_sha.get(HashAlg::Sha256)) {
             if want != got {
                 return Err((
                     true,
-                    format!("{} on {}: sha256 {got}, expected {want}", p.disc_path, p.volume_id),
+                    format!(
+                        "{} on {}: sha256 {got}, expected {want}",
+                        p.disc_path, p.volume_id
+                    ),
                 ));
             }
         }
         written += n;
     }
     if written != f.size {
-        return Err((true, format!("{written} bytes restored, expected {}", f.size)));
+        return Err((
+            true,
+            format!("{written} bytes restored, expected {}", f.size),
+        ));
     }
     let got = whole.finish();
     let got = got.get(HashAlg::Sha256).unwrap_or_default();
     if let Some(want) = &f.sha256 {
         if want != got {
-            return Err((true, format!("sha256 {got}, catalog says {want}; not written")));
+            return Err((
+                true,
+                format!("sha256 {got}, catalog says {want}; not written"),
+            ));
         }
     }
     let file = tmp.as_file();

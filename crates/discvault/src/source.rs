@@ -41,12 +41,11 @@ pub fn open(path: &Path) -> Result<Box<dyn DiscSource>> {
         }));
     }
     let f = std::fs::File::open(path).at(path)?;
-    let reader = IsoReader::open(std::io::BufReader::with_capacity(1 << 16, f)).map_err(|e| {
-        Error::Iso {
+    let reader =
+        IsoReader::open(std::io::BufReader::with_capacity(1 << 16, f)).map_err(|e| Error::Iso {
             path: path.to_path_buf(),
             source: e,
-        }
-    })?;
+        })?;
     Ok(Box::new(ImageSource {
         path: path.to_path_buf(),
         reader,

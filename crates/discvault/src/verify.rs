@@ -69,11 +69,8 @@ fn verify_one(vault: &Vault, path: &Path, progress: &dyn Progress) -> Result<Ver
     let mut src = source::open(path)?;
     let volume = identify(vault, src.as_mut())?;
     let contents = vault.catalog.volume_contents(&volume)?;
-    let on_disc: BTreeMap<Vec<u8>, u64> = src
-        .files()?
-        .into_iter()
-        .map(|f| (f.path, f.size))
-        .collect();
+    let on_disc: BTreeMap<Vec<u8>, u64> =
+        src.files()?.into_iter().map(|f| (f.path, f.size)).collect();
     let mut findings = Vec::new();
     let mut expected_paths = std::collections::BTreeSet::new();
     let payload: u64 = contents.iter().map(|e| e.content.length).sum();
@@ -108,7 +105,13 @@ fn verify_one(vault: &Vault, path: &Path, progress: &dyn Progress) -> Result<Ver
             continue;
         };
         let mut h = MultiHasher::new(&[HashAlg::Sha256]);
-        let res = src.read(&dp, &mut ProgressWriter { inner: &mut h, progress });
+        let res = src.read(
+            &dp,
+            &mut ProgressWriter {
+                inner: &mut h,
+                progress,
+            },
+        );
         bytes += size;
         progress.advance(1, 0);
         match res {
@@ -124,7 +127,10 @@ fn verify_one(vault: &Vault, path: &Path, progress: &dyn Progress) -> Result<Ver
                     findings.push(FileFinding {
                         disc_path: shown,
                         finding: Finding::Changed,
-                        detail: format!("{n} bytes on the disc, {} in the catalog", e.content.length),
+                        detail: format!(
+                            "{n} bytes on the disc, {} in the catalog",
+                            e.content.length
+                        ),
                     });
                 } else if expect.as_deref().is_some_and(|x| x != got) {
                     findings.push(FileFinding {
@@ -139,7 +145,8 @@ fn verify_one(vault: &Vault, path: &Path, progress: &dyn Progress) -> Result<Ver
                     findings.push(FileFinding {
                         disc_path: shown,
                         finding: Finding::Changed,
-                        detail: "the catalog has no digest for this part (volume never mastered?)".into(),
+                        detail: "the catalog has no digest for this part (volume never mastered?)"
+                            .into(),
                     });
                 } else {
                     ok += 1;
@@ -176,7 +183,9 @@ fn verify_one(vault: &Vault, path: &Path, progress: &dyn Progress) -> Result<Ver
     } else {
         let mut counts: BTreeMap<String, usize> = BTreeMap::new();
         for f in &report.findings {
-            *counts.entry(format!("{:?}", f.finding).to_lowercase()).or_default() += 1;
+            *counts
+                .entry(format!("{:?}", f.finding).to_lowercase())
+                .or_default() += 1;
         }
         format!(
             "{} from {}: {} ok, problems {:?}",
@@ -275,4 +284,3 @@ pub fn exit_code(reports: &[VerifyReport]) -> i32 {
         3
     }
 }
-

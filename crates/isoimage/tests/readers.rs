@@ -5,7 +5,6 @@ use isoimage::{Entry, EntryKind, ImageSpec, IsoEntryKind, IsoReader, Layout};
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::BufWriter;
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -88,62 +87,7 @@ fn build(
     (img, expected)
 }
 
-/// Every regular file below `root`, by path relative to it.
-fn tree(root: &Path) -> BTreeMap<Vec<u8>, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<Vec<u8>, Vec<u8>>) {
-        for e in fs::read_dir(dir).unwrap() {
-            let e = e.unwrap();
-            let ft = e.file_type().unwrap();
-            if ft.is_dir() {
-                walk(root, &e.path(), out);
-            } else if ft.is_file() {
-                let rel = e
-                    .path()
-                    .strip_prefix(root)
-                    .unwrap()
-                    .as_os_str()
-                    .as_bytes()
-                    .to_vec();
-                out.insert(rel, fs::read(e.path()).unwrap());
-            }
-        }
-    }
-    walk(root, root, &mut out);
-    out
-}
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn assert_same(what: &str, got: &BTreeMap<Vec<u8>, Vec<u8>>, want: &BTreeMap<Vec<u8>, Vec<u8>>) {
-    let g: Vec<String> = got
-        .keys()
-        .map(|k| String::from_utf8_lossy(k).into())
-        .collect();
-    let w: Vec<String> = want
-        .keys()
-        .map(|k| String::from_utf8_lossy(k).into())
-        .collect();
-    assert_eq!(g, w, "{what}: different names");
-    for (k, v) in want {
-        assert!(
-            got[k] == *v,
-            "{what}: content of {} differs",
-            String::from_utf8_lossy(k)
-        );
-    }
-}
+use testkit::{assert_same_tree as assert_same, run, tree};
 
 #[test]
 fn our_reader_reads_names_modes_and_data() {
