@@ -535,10 +535,12 @@ fn run(cli: Cli) -> Result<i32> {
                 print_verify(&r.verify);
                 println!(
                     "{}",
-                    if r.clean {
-                        "archive complete: every image verified against the catalog"
-                    } else {
+                    if !r.clean {
                         "archive finished WITH PROBLEMS (see above)"
+                    } else if r.images.is_empty() {
+                        "archive complete: nothing new to put on disc"
+                    } else {
+                        "archive complete: every image verified against the catalog"
                     }
                 );
             }

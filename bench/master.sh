@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Mastering and ingest, side by side with the peer tools, in one hyperfine run each.
+#   bench/master.sh [CORPUS] [WORKDIR]
+# CORPUS defaults to /work/corpus (made by ../shared/bench/mkcorpus.py if missing).
+# WORKDIR must have room for three images of the corpus (about 8 GB).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+corpus=${1:-/work/corpus}
+work=${2:-/tmp/dv-bench}
+runs=${RUNS:-5}
+[ -d "$corpus" ] || python3 "$here/../../shared/bench/mkcorpus.py" "$corpus"
+cargo build --release -q -p discvault-cli --manifest-path "$here/../Cargo.toml"
+dv="$here/../target/release/discvault"
+rm -rf "$work"; mkdir -p "$work"
+vault="$work/vault"
+
+# Master: the corpus is added and planned once (one bd25 volume), then mastered again and again.
+"$dv" --vault "$vault" init >/dev/null
+"$dv" --vault "$vault" add "$corpus" --collection corpus >/dev/null
+"$dv" --vault "$vault" plan --media bd25 >/dev/null
+"$dv" --vault "$vault" master --out "$work/img" >/dev/null
+files=$(find "$corpus" -type f | wc -l)
+bytes=$(du -sb "$corpus" | cut -f1)
+echo "corpus: $files files, $bytes bytes"
+
+hyperfine --warmup 1 --runs "$runs" --export-markdown "$work/master.md" --export-json "$work/master.json" \
+  -n cat "find '$corpus' -type f -print0 | xargs -0 cat > '$work/cat.out'" \
+  -n xorriso "xorriso -as mkisofs -quiet -r -J -joliet-long -o '$work/xorriso.iso' '$corpus'" \
+  -n genisoimage "genisoimage -quiet -r -J -joliet-long -o '$work/genisoimage.iso' '$corpus'" \
+  -n "discvault master" "'$dv' --vault '$vault' master --again --out '$work/img'"
+
+# Ingest with sha256 against cat of the same files to /dev/null.
+hyperfine --warmup 1 --runs "$runs" --export-markdown "$work/ingest.md" --export-json "$work/ingest.json" \
+  --prepare "rm -rf '$work/v2' && '$dv' --vault '$work/v2' init >/dev/null" \
+  -n "cat > /dev/null" "find '$corpus' -type f -print0 | xargs -0 cat > /dev/null" \
+  -n "discvault add (sha256)" "'$dv' --vault '$work/v2' add '$corpus' --collection corpus"
+
+cat "$work/master.md" "$work/ingest.md"
+python3 - "$work" <<'PY'
+import json, sys
+w = sys.argv[1]
+m = {r["command"]: r["mean"] for r in json.load(open(f"{w}/master.json"))["results"]}
+i = {r["command"]: r["mean"] for r in json.load(open(f"{w}/ingest.json"))["results"]}
+print(f"master / xorriso = {m['discvault master'] / m['xorriso']:.2f}  (goal <= 0.55)")
+print(f"xorriso / cat    = {m['xorriso'] / m['cat']:.2f}")
+print(f"add / cat        = {i['discvault add (sha256)'] / i['cat > /dev/null']:.2f}  (goal <= 1.5)")
+PY
