@@ -2,11 +2,12 @@
 # Mastering and ingest, side by side with the peer tools, in one hyperfine run each.
 #   bench/master.sh [CORPUS] [WORKDIR]
 # CORPUS defaults to /work/corpus (made by ../shared/bench/mkcorpus.py if missing).
-# WORKDIR must have room for three images of the corpus (about 8 GB).
+# WORKDIR (default /dev/shm/dv-bench, a tmpfs: the disk's write-back would otherwise dominate
+# and scatter the figures) must have room for four copies of the corpus (about 11 GB).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 corpus=${1:-/work/corpus}
-work=${2:-/tmp/dv-bench}
+work=${2:-/dev/shm/dv-bench}
 runs=${RUNS:-5}
 [ -d "$corpus" ] || python3 "$here/../../shared/bench/mkcorpus.py" "$corpus"
 cargo build --release -q -p discvault-cli --manifest-path "$here/../Cargo.toml"

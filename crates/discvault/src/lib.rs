@@ -20,6 +20,7 @@ pub mod ingest;
 pub mod locate;
 pub mod master;
 pub mod media;
+mod pipe;
 pub mod plan;
 pub mod progress;
 pub mod restore;

@@ -347,22 +347,6 @@ pub(crate) fn prepare(vault: &Vault, v: &Volume) -> Result<Prepared> {
     })
 }
 
-struct HashingWriter<W: Write> {
-    inner: W,
-    hasher: sha2::Sha256,
-}
-
-impl<W: Write> Write for HashingWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
-}
-
 /// A digest mismatch found while writing, carried through the image writer's I/O error.
 #[derive(Debug)]
 struct Mismatch {
@@ -380,16 +364,13 @@ impl std::fmt::Display for Mismatch {
 impl std::error::Error for Mismatch {}
 
 /// Writes the image of a prepared volume to `w`, checking every record's digest.
-pub(crate) fn write_image<W: Write>(
+pub(crate) fn write_image<W: Write + Send + 'static>(
     p: &Prepared,
     layout: &Layout,
     w: W,
     progress: &dyn Progress,
 ) -> std::result::Result<(String, W), std::io::Error> {
-    let mut hw = HashingWriter {
-        inner: w,
-        hasher: sha2::Sha256::new(),
-    };
+    let mut hw = crate::pipe::HashPipe::new(w);
     let mut buf = vec![0u8; 1 << 20];
     let res = layout.write(&mut hw, &mut |index, out| match &p.sources[index] {
         DataSource::Tag(k) => out.write_all(&p.tags[*k].1),
@@ -440,10 +421,7 @@ pub(crate) fn write_image<W: Write>(
         }
     });
     match res {
-        Ok(_) => {
-            let sha = hex::encode(hw.hasher.finalize());
-            Ok((sha, hw.inner))
-        }
+        Ok(_) => hw.finish(),
         Err(isoimage::IsoError::Io(e)) => Err(e),
         Err(e) => Err(std::io::Error::other(e.to_string())),
     }
@@ -489,10 +467,10 @@ fn master_one(
         .tempfile_in(out_dir)
         .at(out_dir)?;
     let file = tmp.as_file().try_clone().at(tmp.path())?;
-    let w = std::io::BufWriter::with_capacity(4 << 20, file);
-    let result = write_image(&p, &layout, w, progress);
+    // Chunks of 4 MiB reach the file from the pipe's writer thread: no buffering needed here.
+    let result = write_image(&p, &layout, file, progress);
     progress.finish();
-    let (sha, w) = match result {
+    let (sha, file) = match result {
         Ok(x) => x,
         Err(e) => {
             // The partial image is removed when `tmp` drops; nothing is recorded.
@@ -511,10 +489,6 @@ fn master_one(
             return Err(e);
         }
     };
-    let file = w.into_inner().map_err(|e| Error::Io {
-        path: tmp.path().to_path_buf(),
-        source: e.into_error(),
-    })?;
     use std::os::unix::fs::PermissionsExt;
     file.set_permissions(std::fs::Permissions::from_mode(0o644))
         .at(tmp.path())?;
