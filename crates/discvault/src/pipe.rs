@@ -106,6 +106,7 @@ mod tests {
         assert_eq!(sha, hex::encode(sha2::Sha256::digest(&data)));
     }
 
+    #[derive(Debug)]
     struct Failing;
     impl Write for Failing {
         fn write(&mut self, _: &[u8]) -> io::Result<usize> {
