@@ -60,7 +60,10 @@ pub struct Found {
 /// Finds up to `limit` files.
 pub fn locate(vault: &Vault, query: &str, limit: usize) -> Result<Vec<Found>> {
     let q = Query::parse(query);
-    let rows = vault.catalog.find_files(&q, limit as i64)?;
+    let mut rows = vault.catalog.find_files(&q, limit as i64)?;
+    rows.sort_by(|a, b| {
+        (&a.0, &a.1.path_raw, a.1.version).cmp(&(&b.0, &b.1.path_raw, b.1.version))
+    });
     let mut out = Vec::new();
     for (collection, f) in rows {
         let placements = vault.catalog.placements(f.id)?;

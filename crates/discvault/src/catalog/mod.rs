@@ -286,6 +286,31 @@ fn content_from_row(r: &AnyRow) -> Result<Content> {
     })
 }
 
+/// The text indexed for one- and two-character queries: every non-ASCII letter or digit is a
+/// token of its own, ASCII letters and digits form words, everything else separates.
+pub(crate) fn char_tokens(path: &str) -> String {
+    let mut out = String::with_capacity(path.len() * 2);
+    let mut in_word = false;
+    for c in path.chars() {
+        if c.is_ascii_alphanumeric() {
+            if !in_word && !out.is_empty() {
+                out.push(' ');
+            }
+            out.push(c);
+            in_word = true;
+        } else if c.is_alphanumeric() {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push(c);
+            in_word = false;
+        } else {
+            in_word = false;
+        }
+    }
+    out
+}
+
 /// Display form of a raw path: UTF-8 as is, other bytes as `\xNN`.
 pub fn display_path(raw: &[u8]) -> String {
     let mut out = String::new();
@@ -344,6 +369,9 @@ impl Catalog {
                                 "PRAGMA synchronous = NORMAL",
                                 "PRAGMA foreign_keys = ON",
                                 "PRAGMA busy_timeout = 10000",
+                                // Up to 256 MiB of page cache: index inserts into a catalog of
+                                // millions of files stay in memory instead of re-reading pages.
+                                "PRAGMA cache_size = -262144",
                             ] {
                                 sqlx::query(pragma).execute(&mut *conn).await?;
                             }
@@ -402,6 +430,11 @@ impl Catalog {
             for (i, m) in schema::MIGRATIONS.iter().enumerate().skip(v as usize) {
                 for stmt in *m {
                     sqlx::query(&self.sql(stmt)).execute(&mut *tx).await?;
+                }
+                if self.dialect == Dialect::Sqlite {
+                    for stmt in schema::SQLITE_EXTRAS.get(i).copied().unwrap_or_default() {
+                        sqlx::query(stmt).execute(&mut *tx).await?;
+                    }
                 }
                 sqlx::query("INSERT INTO schema_version (version) VALUES ($1)")
                     .bind(i as i64 + 1)
@@ -541,6 +574,9 @@ impl Catalog {
         self.block(async {
             let mut tx = self.pool.begin().await?;
             let now = now_unix();
+            let first_new: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM files")
+                .fetch_one(&mut *tx)
+                .await?;
             for (f, replaces) in files {
                 let version = match replaces {
                     Some((old_id, old_version)) => {
@@ -574,6 +610,45 @@ impl Catalog {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
+            }
+            if self.dialect == Dialect::Sqlite {
+                // The path indexes of the rows just added, one statement each: FTS5 is
+                // fast when written in bulk and slow row by row.
+                sqlx::query(
+                    "INSERT INTO files_path_index (rowid, path) SELECT id, path FROM files WHERE id > $1",
+                )
+                .bind(first_new)
+                .execute(&mut *tx)
+                .await?;
+                let rows = sqlx::query("SELECT id, path FROM files WHERE id > $1 ORDER BY id")
+                    .bind(first_new)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                sqlx::query("CREATE TEMP TABLE IF NOT EXISTS new_char_tokens (id INTEGER PRIMARY KEY, chars TEXT NOT NULL)")
+                    .execute(&mut *tx)
+                    .await?;
+                for chunk in rows.chunks(250) {
+                    let values: Vec<String> = (0..chunk.len())
+                        .map(|k| format!("(${}, ${})", 2 * k + 1, 2 * k + 2))
+                        .collect();
+                    let sql = format!(
+                        "INSERT INTO new_char_tokens (id, chars) VALUES {}",
+                        values.join(", ")
+                    );
+                    let mut q = sqlx::query(&sql);
+                    for r in chunk {
+                        q = q
+                            .bind(r.try_get::<i64, _>("id")?)
+                            .bind(char_tokens(&r.try_get::<String, _>("path")?));
+                    }
+                    q.execute(&mut *tx).await?;
+                }
+                for stmt in [
+                    "INSERT INTO files_char_index (rowid, chars) SELECT id, chars FROM new_char_tokens",
+                    "DELETE FROM new_char_tokens",
+                ] {
+                    sqlx::query(stmt).execute(&mut *tx).await?;
+                }
             }
             insert_event(
                 &mut tx,
@@ -874,6 +949,33 @@ impl Catalog {
                     .fetch_all(&self.pool)
                     .await?
                 }
+                Query::Path(p) if self.dialect == Dialect::Sqlite && p.chars().count() >= 3 => {
+                    // The trigram index answers any substring of three characters or more;
+                    // rows come in id order, so LIMIT stops the search early.
+                    let phrase = format!("\"{}\"", p.replace('"', "\"\""));
+                    sqlx::query(&format!(
+                        "SELECT {FILE_COLS}, c.name AS collection FROM files_path_index ix
+                         JOIN files f ON f.id = ix.rowid JOIN collections c ON c.id = f.collection_id
+                         WHERE files_path_index MATCH $1 AND f.current = 1 LIMIT $2"
+                    ))
+                    .bind(phrase)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?
+                }
+                Query::Path(p) if self.dialect == Dialect::Sqlite && !p.is_empty() && p.chars().all(|c| !c.is_ascii() && c.is_alphanumeric()) => {
+                    // One or two Chinese characters: a phrase of single-character tokens.
+                    let phrase = format!("\"{}\"", char_tokens(p));
+                    sqlx::query(&format!(
+                        "SELECT {FILE_COLS}, c.name AS collection FROM files_char_index ix
+                         JOIN files f ON f.id = ix.rowid JOIN collections c ON c.id = f.collection_id
+                         WHERE files_char_index MATCH $1 AND f.current = 1 LIMIT $2"
+                    ))
+                    .bind(phrase)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?
+                }
                 Query::Path(p) => {
                     let like = format!(
                         "%{}%",
@@ -884,7 +986,7 @@ impl Catalog {
                         Dialect::Postgres => "ILIKE",
                     };
                     sqlx::query(&format!(
-                        "{base} WHERE f.current = 1 AND f.path {op} $1 ESCAPE '\\' ORDER BY c.name, f.path_raw LIMIT $2"
+                        "{base} WHERE f.current = 1 AND f.path {op} $1 ESCAPE '\\' LIMIT $2"
                     ))
                     .bind(like)
                     .bind(limit)
@@ -979,4 +1081,26 @@ async fn insert_event(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn char_tokens_split_chinese_and_keep_words() {
+        assert_eq!(
+            char_tokens("全宗-J001/卷003/文书-000001-会议纪要.pdf"),
+            "全 宗 J001 卷 003 文 书 000001 会 议 纪 要 pdf"
+        );
+        assert_eq!(char_tokens("a b"), "a b");
+        assert_eq!(char_tokens(""), "");
+    }
+
+    #[test]
+    fn display_path_escapes_invalid_bytes() {
+        assert_eq!(display_path(b"a\xff/\xe6\x96\x87"), "a\\xFF/文");
+        assert_eq!(display_path(b"ok-\xff\xfe"), "ok-\\xFF\\xFE");
+        assert_eq!(display_path("文".as_bytes()), "文");
+    }
 }

@@ -5,6 +5,17 @@
 /// Schema version after all migrations below.
 pub const SCHEMA_VERSION: i64 = 1;
 
+/// Statements that only SQLite runs, after migration `i` (index in this list): the path indexes
+/// for `locate`. An FTS5 trigram index over `files.path` answers substrings
+/// of three characters or more; a contentless FTS5 index of single characters (each non-ASCII
+/// character a token, ASCII words as tokens). Ingest fills both once per batch of files, in one
+/// statement each (FTS5 is slow when written row by row). answers one- and two-character
+/// Chinese queries. PostgreSQL uses plain `ILIKE` for now.
+pub const SQLITE_EXTRAS: &[&[&str]] = &[&[
+    "CREATE VIRTUAL TABLE files_char_index USING fts5(chars, content='', tokenize='unicode61 remove_diacritics 0')",
+    "CREATE VIRTUAL TABLE files_path_index USING fts5(path, content='files', content_rowid='id', tokenize='trigram case_sensitive 0')",
+]];
+
 /// Migrations in order; migration `i` brings the schema from version `i` to `i + 1`.
 pub const MIGRATIONS: &[&[&str]] = &[&[
     "CREATE TABLE collections (
