@@ -1,7 +1,7 @@
-//! A writer that hashes (sha256) and writes on a thread of its own, so that the caller's thread
-//! can read and hash the sources at the same time: mastering hashes every byte twice (once per
-//! record against its ingest digest, once for the whole image), and this spreads the two over
-//! two cores.
+//! A writer that hashes (sha256) on one thread of its own and writes on another, so that the
+//! caller's thread can read and hash the sources at the same time: mastering hashes every byte
+//! twice (once per record against its ingest digest, once for the whole image) and writes it,
+//! and this spreads the three over the cores.
 
 use sha2::Digest as _;
 use std::io::{self, Write};
@@ -17,19 +17,39 @@ pub(crate) struct HashPipe<W: Write + Send + 'static> {
     handle: Option<JoinHandle<io::Result<(String, W)>>>,
 }
 
+/// Writes the chunks it receives, returning each buffer for reuse.
+fn write_chunks<W: Write>(
+    mut w: W,
+    rx: Receiver<Vec<u8>>,
+    back: SyncSender<Vec<u8>>,
+) -> io::Result<W> {
+    for mut chunk in rx {
+        w.write_all(&chunk)?;
+        chunk.clear();
+        let _ = back.try_send(chunk);
+    }
+    w.flush()?;
+    Ok(w)
+}
+
 impl<W: Write + Send + 'static> HashPipe<W> {
-    pub fn new(mut w: W) -> Self {
+    pub fn new(w: W) -> Self {
         let (tx, rx) = sync_channel::<Vec<u8>>(3);
         let (back_tx, back) = sync_channel::<Vec<u8>>(8);
         let handle = std::thread::spawn(move || {
+            let (wtx, wrx) = sync_channel::<Vec<u8>>(3);
+            let writer = std::thread::spawn(move || write_chunks(w, wrx, back_tx));
             let mut h = sha2::Sha256::new();
-            for mut chunk in rx {
+            for chunk in rx {
                 h.update(&chunk);
-                w.write_all(&chunk)?;
-                chunk.clear();
-                let _ = back_tx.try_send(chunk);
+                if wtx.send(chunk).is_err() {
+                    break; // The writer failed: its error is reported below.
+                }
             }
-            w.flush()?;
+            drop(wtx);
+            let w = writer
+                .join()
+                .map_err(|_| io::Error::other("image writer thread panicked"))??;
             Ok((hex::encode(h.finalize()), w))
         });
         HashPipe {
