@@ -819,3 +819,153 @@ fn locate_by_short_chinese_digest_and_metadata() {
         "{info}"
     );
 }
+
+#[test]
+fn master_refuses_a_source_changed_since_ingest() {
+    let t = tempfile::tempdir().unwrap();
+    let src = t.path().join("c");
+    write(&src.join("a.txt"), b"original content");
+    write(&src.join("b.txt"), b"other");
+    let vault = t.path().join("vault");
+    ok(dv(&vault).arg("init"));
+    ok(dv(&vault).arg("add").arg(&src));
+    ok(dv(&vault).args(["plan", "--media", "cd74"]));
+    // Same size, same mtime, different bytes: only the hash can tell.
+    let mtime = fs::metadata(src.join("a.txt")).unwrap().modified().unwrap();
+    write(&src.join("a.txt"), b"ORIGINAL CONTENT");
+    fs::File::options()
+        .write(true)
+        .open(src.join("a.txt"))
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    let out = t.path().join("img");
+    let o = output(dv(&vault).arg("master").arg("--out").arg(&out));
+    assert_eq!(code(&o), 1);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("DV-000001") && err.contains("c/a.txt") && err.contains("digest mismatch"),
+        "{err}"
+    );
+    assert_eq!(
+        fs::read_dir(&out).unwrap().count(),
+        0,
+        "no image, not even a partial one"
+    );
+    let (_, s) = json(dv(&vault).arg("status"));
+    assert_eq!(s["volumes"][0]["state"], "planned");
+    assert_eq!(s["mastered"]["files"], 0);
+}
+
+#[test]
+fn copy_stages_records_and_verify_reads_mounted_directories() {
+    let t = tempfile::tempdir().unwrap();
+    let src = t.path().join("removable");
+    write(&src.join("卷1/a.txt"), b"on a USB stick");
+    write(&src.join("卷1/b.bin"), &[9u8; 10000]);
+    let vault = t.path().join("vault");
+    ok(dv(&vault).arg("init"));
+    ok(dv(&vault).arg("add").arg("--copy").arg(&src));
+    // The source goes away; mastering reads the staged copies.
+    fs::remove_dir_all(&src).unwrap();
+    ok(dv(&vault).args(["plan", "--media", "cd74"]));
+    let out = t.path().join("img");
+    ok(dv(&vault).arg("master").arg("--out").arg(&out));
+    // A disc mounted as a directory is verified like an image.
+    let mnt = t.path().join("mnt");
+    extract_bsdtar(&out.join("DV-000001.iso"), &mnt);
+    let (rc, rep) = json(dv(&vault).arg("verify").arg(&mnt));
+    assert_eq!(rc, 0, "{rep}");
+    assert_eq!(rep[0]["files_ok"], 2);
+    let f = mnt.join("data/removable/卷1/b.bin");
+    let mut perm = fs::metadata(&f).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o644);
+    fs::set_permissions(&f, perm).unwrap();
+    fs::write(&f, [8u8; 10000]).unwrap();
+    fs::write(mnt.join("data/removable/卷1/extra.txt"), b"not ours").unwrap();
+    fs::remove_file(mnt.join("data/removable/卷1/a.txt")).unwrap();
+    let (rc, rep) = json(dv(&vault).arg("verify").arg(&mnt));
+    assert_eq!(rc, 3, "{rep}");
+    let mut got: Vec<(String, String)> = rep[0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["disc_path"].as_str().unwrap().starts_with("data/"))
+        .map(|f| {
+            (
+                f["disc_path"].as_str().unwrap().to_string(),
+                f["finding"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "data/removable/卷1/a.txt".to_string(),
+                "missing".to_string()
+            ),
+            (
+                "data/removable/卷1/b.bin".to_string(),
+                "changed".to_string()
+            ),
+            (
+                "data/removable/卷1/extra.txt".to_string(),
+                "extra".to_string()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn snapshot_falls_back_to_the_volume_index_when_too_large() {
+    let t = tempfile::tempdir().unwrap();
+    let src = t.path().join("c");
+    for i in 0..4000 {
+        write(
+            &src.join(format!("d{:02}/文件-{i:05}.txt", i / 100)),
+            format!("{i:0>3000}").as_bytes(),
+        );
+    }
+    let vault = t.path().join("vault");
+    ok(dv(&vault).arg("init"));
+    fs::write(
+        vault.join("discvault.toml"),
+        "[plan]\nindex_share_percent = 2.0\n",
+    )
+    .unwrap();
+    ok(dv(&vault).arg("add").arg(&src));
+    let (_, plan) = json(dv(&vault).args(["plan", "--media", "custom:8388608"]));
+    let n = plan["volumes"].as_array().unwrap().len();
+    assert!(n >= 2, "{n} volumes");
+    let out = t.path().join("img");
+    ok(dv(&vault).arg("master").arg("--out").arg(&out));
+    let scope_of = |k: usize| {
+        let x = t.path().join(format!("x{k}"));
+        extract_bsdtar(&out.join(format!("DV-{k:06}.iso")), &x);
+        let text = run(Command::new("gzip")
+            .arg("-dc")
+            .arg(x.join("discvault/catalog.jsonl.gz")));
+        let header: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+        let files = text
+            .lines()
+            .filter(|l| l.contains("\"type\":\"file\""))
+            .count();
+        let volumes = text
+            .lines()
+            .filter(|l| l.contains("\"type\":\"volume\""))
+            .count();
+        (
+            header["scope"].as_str().unwrap().to_string(),
+            files,
+            volumes,
+        )
+    };
+    // The budget is 2% of 8 MiB; the whole catalog (4,000 files) no longer fits on the last disc.
+    let (last, files, volumes) = scope_of(n);
+    assert_eq!(last, "index of all volumes; files of this volume only");
+    assert_eq!(volumes, n);
+    let own = plan["volumes"][n - 1]["items"].as_array().unwrap().len();
+    assert_eq!(files, own);
+}
