@@ -9,26 +9,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use testkit::*;
 
-fn dv(vault: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_discvault"));
-    c.env_remove("DISCVAULT_VAULT").arg("--vault").arg(vault);
-    c
-}
+mod common;
+use common::{dv, json};
 
 fn ok(cmd: &mut Command) -> String {
     run(cmd)
-}
-
-fn json(cmd: &mut Command) -> (i32, Value) {
-    let out = output(cmd.arg("--json"));
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{cmd:?}: not JSON ({e}):\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap_or(-1), v)
 }
 
 fn code(out: &Output) -> i32 {

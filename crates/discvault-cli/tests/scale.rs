@@ -1,27 +1,13 @@
 //! Normal archive input that is large: 100,000 small files, and a 5 GiB file (sparse on the
 //! source disk) that is split across two DVDs or written as a multi-extent file on a BD.
 
-use serde_json::Value;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use testkit::*;
 
-fn dv(vault: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_discvault"));
-    c.env_remove("DISCVAULT_VAULT")
-        .arg("--vault")
-        .arg(vault)
-        .arg("--json");
-    c
-}
-
-fn json(cmd: &mut Command) -> (i32, Value) {
-    let out = output(cmd);
-    let v = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{cmd:?}: {e}\n{}", String::from_utf8_lossy(&out.stderr)));
-    (out.status.code().unwrap_or(-1), v)
-}
+mod common;
+use common::{dv, json};
 
 #[test]
 fn hundred_thousand_small_files() {

@@ -222,6 +222,28 @@ pub(crate) fn snapshot_budget(capacity_bytes: u64, share_percent: f64, files: u6
     (256 * 1024 + 160 * files).min(cap)
 }
 
+/// The tag-file inputs of a volume: its items, and the collections they belong to.
+pub(crate) fn volume_context<'a>(
+    vault: &'a Vault,
+    volume: &'a Volume,
+    collections: &'a [Collection],
+    items: Vec<VolumeItem<'a>>,
+    snapshot: Vec<u8>,
+) -> VolumeContext<'a> {
+    let used: BTreeSet<&str> = items.iter().map(|i| i.collection).collect();
+    VolumeContext {
+        volume,
+        organization: &vault.config.vault.organization,
+        volume_prefix: &vault.config.vault.volume_prefix,
+        collections: collections
+            .iter()
+            .filter(|c| used.contains(c.name.as_str()))
+            .collect(),
+        items,
+        snapshot,
+    }
+}
+
 /// Reads the parts of split files once more to compute the parts' digests, checking the whole
 /// file against its ingest digest on the way.
 fn part_digests(volume: &Volume, contents: &mut [ContentEntry], algs: &[HashAlg]) -> Result<()> {
@@ -300,7 +322,6 @@ pub(crate) fn prepare(vault: &Vault, v: &Volume) -> Result<Prepared> {
         .collect();
     part_digests(v, &mut contents, &algs)?;
     let collections = vault.catalog.collections()?;
-    let names: BTreeSet<&str> = contents.iter().map(|e| e.collection.as_str()).collect();
     let budget = snapshot_budget(
         v.capacity_sectors * crate::media::SECTOR,
         vault.config.plan.index_share_percent,
@@ -324,17 +345,7 @@ pub(crate) fn prepare(vault: &Vault, v: &Volume) -> Result<Prepared> {
             digests: d.clone(),
         })
         .collect();
-    let ctx = VolumeContext {
-        volume: v,
-        organization: &vault.config.vault.organization,
-        volume_prefix: &vault.config.vault.volume_prefix,
-        collections: collections
-            .iter()
-            .filter(|c| names.contains(c.name.as_str()))
-            .collect(),
-        items,
-        snapshot: snap,
-    };
+    let ctx = volume_context(vault, v, &collections, items, snap);
     let tags = format::tag_files(&ctx);
     let (spec, sources) = build_spec(v, &tags, &ctx.items);
     drop(ctx);

@@ -6,10 +6,10 @@
 //! out) is computed, not guessed: a volume whose exact layout would not fit gives back units
 //! until it does. The result is a [`VolumePlan`] that can be shown before it is recorded.
 
-use crate::catalog::{Content, FileKind, FileRecord, NewVolume, Volume, VolumeState};
+use crate::catalog::{Collection, Content, FileKind, FileRecord, NewVolume, Volume, VolumeState};
 use crate::digest::Digests;
-use crate::format::{self, VolumeContext, VolumeItem};
-use crate::master::{build_spec, snapshot_budget};
+use crate::format::{self, VolumeItem};
+use crate::master::{build_spec, snapshot_budget, volume_context};
 use crate::media::{MediaProfile, SECTOR};
 use crate::{Error, Result, Vault};
 use serde::{Deserialize, Serialize};
@@ -98,6 +98,7 @@ pub fn plan(vault: &Vault, opts: &PlanOptions) -> Result<VolumePlan> {
         });
     }
     let files = vault.catalog.unplanned_files()?;
+    let collections = vault.catalog.collections()?;
     let capacity = media.bytes();
     let usable = ((capacity as f64) * (1.0 - reserve / 100.0)) as u64 / SECTOR * SECTOR;
     let existing = vault.catalog.volumes()?;
@@ -112,7 +113,15 @@ pub fn plan(vault: &Vault, opts: &PlanOptions) -> Result<VolumePlan> {
 
     // Fixed overhead of an image: descriptors, path tables, root directories, tag files.
     let probe = |items: &[Slot], seq_count: u32| -> Result<u64> {
-        exact_image_bytes(vault, &files, items, &media, budget, seq_count)
+        exact_image_bytes(
+            vault,
+            &collections,
+            &files,
+            items,
+            &media,
+            budget,
+            seq_count,
+        )
     };
     let empty = probe(&[], 999)?;
     if empty + 64 * SECTOR > usable {
@@ -344,6 +353,7 @@ fn split_units(
 /// Exact size of the image a volume with these items would have.
 fn exact_image_bytes(
     vault: &Vault,
+    collections: &[Collection],
     files: &[(String, FileRecord)],
     items: &[Slot],
     media: &MediaProfile,
@@ -378,9 +388,6 @@ fn exact_image_bytes(
             lba: None,
         })
         .collect();
-    let collections = vault.catalog.collections()?;
-    let used: std::collections::BTreeSet<&str> =
-        items.iter().map(|i| files[i.0].0.as_str()).collect();
     let vitems: Vec<VolumeItem> = items
         .iter()
         .zip(&contents)
@@ -404,17 +411,13 @@ fn exact_image_bytes(
             },
         })
         .collect();
-    let ctx = VolumeContext {
-        volume: &volume,
-        organization: &vault.config.vault.organization,
-        volume_prefix: &vault.config.vault.volume_prefix,
-        collections: collections
-            .iter()
-            .filter(|c| used.contains(c.name.as_str()))
-            .collect(),
-        items: vitems,
-        snapshot: vec![0; snapshot_budget as usize],
-    };
+    let ctx = volume_context(
+        vault,
+        &volume,
+        collections,
+        vitems,
+        vec![0; snapshot_budget as usize],
+    );
     let mut tags = format::tag_files(&ctx);
     // Room for tag-file fields whose length is not known yet (ids, counts, dates).
     for t in tags.iter_mut() {
