@@ -954,3 +954,70 @@ fn snapshot_falls_back_to_the_volume_index_when_too_large() {
     let own = plan["volumes"][n - 1]["items"].as_array().unwrap().len();
     assert_eq!(files, own);
 }
+
+#[test]
+fn unreadable_files_and_folders_are_named_and_not_recorded() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = tempfile::tempdir().unwrap();
+    let src = t.path().join("c");
+    write(&src.join("good.txt"), b"readable");
+    write(&src.join("secret.txt"), b"no access");
+    write(&src.join("locked/inner.txt"), b"inside a closed folder");
+    fs::set_permissions(src.join("secret.txt"), fs::Permissions::from_mode(0o000)).unwrap();
+    fs::set_permissions(src.join("locked"), fs::Permissions::from_mode(0o000)).unwrap();
+    let vault = t.path().join("vault");
+    ok(dv(&vault).arg("init"));
+    // Root reads everything: run the ingest as an unprivileged user when the tests run as root.
+    let root = run(Command::new("id").arg("-u")).trim() == "0";
+    let mut cmd = if root {
+        for p in [t.path(), &vault, &src] {
+            fs::set_permissions(p, fs::Permissions::from_mode(0o777)).unwrap();
+        }
+        run(Command::new("chmod").arg("-R").arg("a+rwX").arg(&vault));
+        let mut c = Command::new("setpriv");
+        c.args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            env!("CARGO_BIN_EXE_discvault"),
+        ]);
+        c.env_remove("DISCVAULT_VAULT").arg("--vault").arg(&vault);
+        c
+    } else {
+        dv(&vault)
+    };
+    cmd.arg("add").arg(&src);
+    let (rc, r) = json(&mut cmd);
+    assert_eq!(rc, 1, "{r}");
+    let errors: Vec<String> = r["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["path"].as_str().unwrap(),
+                e["reason"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("secret.txt") && e.contains("ermission denied")),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("locked") && e.contains("ermission denied")),
+        "{errors:?}"
+    );
+    assert_eq!(r["added"], 1);
+    let (_, found) = json(dv(&vault).args(["locate", "secret"]));
+    assert_eq!(found.as_array().unwrap().len(), 0);
+    let (_, found) = json(dv(&vault).args(["locate", "good.txt"]));
+    assert_eq!(found.as_array().unwrap().len(), 1);
+    fs::set_permissions(src.join("locked"), fs::Permissions::from_mode(0o755)).unwrap();
+}
