@@ -87,6 +87,9 @@ enum Command {
     Verify {
         #[arg(required = true)]
         sources: Vec<PathBuf>,
+        /// The source is this copy (id, barcode or RFID): record the result against it.
+        #[arg(long)]
+        copy: Option<String>,
     },
     /// Restore files from images or mounted discs.
     Restore {
@@ -103,12 +106,25 @@ enum Command {
         #[arg(long)]
         overwrite: bool,
     },
-    /// Find files by path, digest or metadata (KEY=VALUE).
+    /// Find files by path, digest or metadata (KEY=VALUE), or a disc by its barcode.
     Locate {
-        query: String,
+        #[arg(required_unless_present = "barcode")]
+        query: Option<String>,
+        /// Find the copy with this barcode (or copy id, or RFID tag id).
+        #[arg(long, conflicts_with = "query")]
+        barcode: Option<String>,
         #[arg(long, default_value_t = 100)]
         limit: usize,
     },
+    /// Register, move, mark and list the copies of volumes.
+    #[command(subcommand)]
+    Copies(CopiesCmd),
+    /// Slot maps of disc cabinets as CSV (copy_id,barcode,rfid,cabinet,slot).
+    #[command(subcommand)]
+    Cabinet(CabinetCmd),
+    /// The audit trail: check its hash chain, export it as PREMIS.
+    #[command(subcommand)]
+    Log(LogCmd),
     /// What is ingested, planned, mastered, and not yet on a disc.
     Status,
     /// The whole job: init if needed, add, plan, master, verify.
@@ -124,6 +140,102 @@ enum Command {
         #[command(flatten)]
         args: AddArgs,
     },
+}
+
+#[derive(Subcommand)]
+enum CopiesCmd {
+    /// Register copies of a volume, one per role (default: the configured sealed, access, offsite).
+    Add {
+        volume: String,
+        /// Roles, comma separated (e.g. sealed,access,offsite).
+        #[arg(long)]
+        roles: Option<String>,
+        #[arg(long)]
+        medium: Option<String>,
+        #[arg(long, default_value = "")]
+        brand: String,
+        #[arg(long, default_value = "")]
+        batch: String,
+        /// site/room/cabinet/shelf/slot
+        #[arg(long)]
+        place: Option<String>,
+        /// Barcode (default: the copy id), only with one role.
+        #[arg(long)]
+        barcode: Option<String>,
+        /// RFID tag id (EPC, 24 hex digits), only with one role.
+        #[arg(long)]
+        rfid: Option<String>,
+        /// planned, written (default), verified ...
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// Move a copy (id, barcode or RFID) to site/room/cabinet/shelf/slot.
+    Move {
+        copy: String,
+        #[arg(long)]
+        place: String,
+    },
+    /// Mark a copy: planned, written, verified, missing, damaged, retired.
+    Mark {
+        copy: String,
+        #[arg(long)]
+        state: String,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// List copies (of one volume), in the order of their places.
+    List {
+        #[arg(long)]
+        volume: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum CabinetCmd {
+    /// Write the slot map of a cabinet as CSV.
+    Export {
+        cabinet: String,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Reconcile a cabinet's inventory (CSV) with the catalog and move the copies found
+    /// elsewhere; a file with any bad row changes nothing.
+    Import {
+        file: PathBuf,
+        /// Report only.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum LogCmd {
+    /// Recompute the events' hash chain: exit 3 when any event was edited or deleted.
+    Verify,
+    /// Export the events as PREMIS 3 XML.
+    Export {
+        #[arg(long, required = true)]
+        premis: bool,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+fn print_copy(c: &discvault::copies::CopyView) {
+    println!(
+        "{}  {}  {:<8} {:<9} {}  {}{}",
+        c.copy.copy_id,
+        c.copy.barcode,
+        c.copy.role,
+        c.copy.state.as_str(),
+        c.place_text,
+        if c.trusted { "trusted" } else { "NOT trusted" },
+        c.copy
+            .rfid
+            .as_deref()
+            .map(|r| format!("  rfid {r}"))
+            .unwrap_or_default()
+    );
 }
 
 fn add_options(a: &AddArgs) -> Result<AddOptions> {
@@ -324,9 +436,22 @@ fn run(cli: Cli) -> Result<i32> {
             }
             Ok(0)
         }
-        Command::Verify { sources } => {
+        Command::Verify { sources, copy } => {
             let v = open()?;
-            let reports = discvault::verify::verify(&v, sources, progress.as_ref())?;
+            let reports = match copy {
+                Some(c) => {
+                    if sources.len() != 1 {
+                        anyhow::bail!("--copy takes exactly one SOURCE");
+                    }
+                    vec![discvault::verify::verify_copy(
+                        &v,
+                        &sources[0],
+                        c,
+                        progress.as_ref(),
+                    )?]
+                }
+                None => discvault::verify::verify(&v, sources, progress.as_ref())?,
+            };
             if cli.json {
                 print_json(&reports)?;
             } else {
@@ -429,8 +554,37 @@ fn run(cli: Cli) -> Result<i32> {
                 0
             })
         }
-        Command::Locate { query, limit } => {
+        Command::Locate {
+            query: _,
+            barcode: Some(code),
+            ..
+        } => {
             let v = open()?;
+            let a = discvault::locate::locate_barcode(&v, code)?;
+            if cli.json {
+                print_json(&a)?;
+            } else {
+                print_copy(&a.copy);
+                println!(
+                    "  volume {} ({} of {}), {:?}, {} files ({}), collections: {}",
+                    a.copy.copy.volume_id,
+                    a.seq,
+                    a.seq_count,
+                    a.volume_state,
+                    a.files,
+                    human_bytes(a.payload_bytes),
+                    a.collections.join(", ")
+                );
+                for o in &a.other_copies {
+                    print!("  other copy: ");
+                    print_copy(o);
+                }
+            }
+            Ok(0)
+        }
+        Command::Locate { query, limit, .. } => {
+            let v = open()?;
+            let query = query.as_deref().unwrap_or_default();
             let found = discvault::locate::locate(&v, query, *limit)?;
             if cli.json {
                 print_json(&found)?;
@@ -440,11 +594,21 @@ fn run(cli: Cli) -> Result<i32> {
                         .volumes
                         .iter()
                         .map(|p| {
-                            if p.parts > 1 {
+                            let mut s = if p.parts > 1 {
                                 format!("{} (part {}/{})", p.volume_id, p.part, p.parts)
                             } else {
                                 p.volume_id.clone()
+                            };
+                            for c in &p.copies {
+                                s.push_str(&format!(
+                                    " [{} {} at {}{}]",
+                                    c.copy.copy_id,
+                                    c.copy.role,
+                                    c.place_text,
+                                    if c.trusted { "" } else { ", not trusted" }
+                                ));
                             }
+                            s
                         })
                         .collect();
                     println!(
@@ -464,6 +628,154 @@ fn run(cli: Cli) -> Result<i32> {
                 if found.is_empty() {
                     println!("no file matches {query:?}");
                 }
+            }
+            Ok(0)
+        }
+        Command::Copies(cmd) => {
+            let v = open()?;
+            let shown: Vec<discvault::copies::CopyView> = match cmd {
+                CopiesCmd::Add {
+                    volume,
+                    roles,
+                    medium,
+                    brand,
+                    batch,
+                    place,
+                    barcode,
+                    rfid,
+                    state,
+                } => {
+                    let o = discvault::copies::AddCopiesOptions {
+                        roles: roles
+                            .as_deref()
+                            .map(|r| {
+                                r.split(',')
+                                    .map(|x| x.trim().to_string())
+                                    .filter(|x| !x.is_empty())
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                        medium: medium.clone(),
+                        brand: brand.clone(),
+                        batch: batch.clone(),
+                        place: place.clone(),
+                        barcode: barcode.clone(),
+                        rfid: rfid.clone(),
+                        state: state.clone(),
+                    };
+                    discvault::copies::add(&v, volume, &o)?
+                        .into_iter()
+                        .map(|c| discvault::copies::view(&v, c))
+                        .collect()
+                }
+                CopiesCmd::Move { copy, place } => {
+                    vec![discvault::copies::view(
+                        &v,
+                        discvault::copies::move_to(&v, copy, place)?,
+                    )]
+                }
+                CopiesCmd::Mark { copy, state, note } => {
+                    vec![discvault::copies::view(
+                        &v,
+                        discvault::copies::mark(&v, copy, state, note)?,
+                    )]
+                }
+                CopiesCmd::List { volume } => discvault::copies::list(&v, volume.as_deref())?,
+            };
+            if cli.json {
+                print_json(&shown)?;
+            } else {
+                for c in &shown {
+                    print_copy(c);
+                }
+            }
+            Ok(0)
+        }
+        Command::Cabinet(CabinetCmd::Export { cabinet, out }) => {
+            let v = open()?;
+            match out {
+                Some(p) => {
+                    let mut f =
+                        std::fs::File::create(p).with_context(|| p.display().to_string())?;
+                    let n = discvault::cabinet::export(&v, cabinet, &mut f)?;
+                    if !cli.json {
+                        println!("{n} copies of cabinet {cabinet} written to {}", p.display());
+                    }
+                }
+                None => {
+                    discvault::cabinet::export(&v, cabinet, &mut std::io::stdout())?;
+                }
+            }
+            Ok(0)
+        }
+        Command::Cabinet(CabinetCmd::Import { file, dry_run }) => {
+            let v = open()?;
+            let r = discvault::cabinet::import(&v, file, !dry_run)?;
+            if cli.json {
+                print_json(&r)?;
+            } else {
+                println!(
+                    "cabinet(s) {}: {} discs reported, {} where the catalog expects them",
+                    r.cabinets.join(", "),
+                    r.rows,
+                    r.matched
+                );
+                for m in &r.found_unexpected {
+                    println!(
+                        "  found    {} ({}) in {} slot {}; the catalog had {}{}",
+                        m.copy_id,
+                        m.barcode,
+                        m.cabinet,
+                        m.slot,
+                        m.expected,
+                        if r.applied { " (moved)" } else { "" }
+                    );
+                }
+                for m in &r.missing {
+                    println!(
+                        "  MISSING  {} ({}) expected in {} slot {}",
+                        m.copy_id, m.barcode, m.cabinet, m.slot
+                    );
+                }
+            }
+            Ok(if r.missing.is_empty() && r.found_unexpected.is_empty() {
+                0
+            } else {
+                3
+            })
+        }
+        Command::Log(LogCmd::Verify) => {
+            let v = open()?;
+            let r = v.catalog.verify_chain()?;
+            if cli.json {
+                print_json(&r)?;
+            } else if r.intact {
+                println!("{} events, chain intact, head {}", r.events, r.head_hash);
+            } else {
+                println!("{} events, CHAIN BROKEN:", r.events);
+                for p in &r.problems {
+                    println!("  {p}");
+                }
+            }
+            Ok(if r.intact { 0 } else { 3 })
+        }
+        Command::Log(LogCmd::Export { premis: _, out }) => {
+            let v = open()?;
+            let events = v.catalog.event_records()?;
+            let volumes: Vec<String> = v
+                .catalog
+                .volumes()?
+                .into_iter()
+                .map(|x| x.volume_id)
+                .collect();
+            let xml = discvault::catalog::events::premis_xml(
+                &v.root.display().to_string(),
+                &volumes,
+                &events,
+            );
+            match out {
+                Some(p) => std::fs::write(p, xml).with_context(|| p.display().to_string())?,
+                None => print!("{xml}"),
             }
             Ok(0)
         }

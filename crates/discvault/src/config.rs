@@ -16,6 +16,39 @@ pub struct Config {
     pub catalog: CatalogSection,
     pub ingest: IngestSection,
     pub plan: PlanSection,
+    pub copies: CopiesSection,
+    pub inspection: InspectionSection,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CopiesSection {
+    /// Roles of the copies made of every volume, in order (GB/T 18894: 一式三套).
+    pub roles: Vec<String>,
+}
+
+impl Default for CopiesSection {
+    fn default() -> Self {
+        CopiesSection {
+            roles: vec!["sealed".into(), "access".into(), "offsite".into()],
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InspectionSection {
+    /// Days after its last successful check (or its writing) that a copy stays trusted.
+    pub interval_days: u32,
+}
+
+impl Default for InspectionSection {
+    fn default() -> Self {
+        InspectionSection {
+            // GB/T 18894: optical discs every 4 years.
+            interval_days: 1461,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -114,6 +147,15 @@ media = "dvd5"
 reserve_percent = 0.0
 # Largest share of a disc the catalog snapshot may take, in percent.
 index_share_percent = 5.0
+
+[copies]
+# Roles of the copies made of every volume (GB/T 18894: 一式三套, 封存/利用/异地).
+roles = ["sealed", "access", "offsite"]
+
+[inspection]
+# A copy stays trusted this many days after its last clean check (or its writing):
+# 1461 = 4 years for optical discs (GB/T 18894); NARA advises 2 years (730).
+interval_days = 1461
 "#;
 
 impl Config {
@@ -148,6 +190,12 @@ impl Config {
             ));
         }
         crate::media::MediaProfile::parse(&p.media).map_err(|e| format!("plan.media: {e}"))?;
+        if self.copies.roles.is_empty() || self.copies.roles.iter().any(|r| r.trim().is_empty()) {
+            return Err("copies.roles: give at least one non-empty role".into());
+        }
+        if self.inspection.interval_days == 0 {
+            return Err("inspection.interval_days: must be at least 1".into());
+        }
         let prefix = &self.vault.volume_prefix;
         if prefix.is_empty()
             || prefix.len() > 8

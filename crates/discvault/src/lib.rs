@@ -11,8 +11,10 @@
 //! and [`catalog::schema`], described in `docs/FORMAT.md`.
 
 pub mod archive;
+pub mod cabinet;
 pub mod catalog;
 pub mod config;
+pub mod copies;
 pub mod digest;
 pub mod error;
 pub mod format;

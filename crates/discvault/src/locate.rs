@@ -2,6 +2,7 @@
 //! which volumes hold them.
 
 use crate::catalog::{FileKind, VolumeState};
+use crate::copies::{self, CopyView};
 use crate::digest::HashAlg;
 use crate::{Result, Vault};
 use serde::{Deserialize, Serialize};
@@ -33,13 +34,54 @@ impl Query {
     }
 }
 
-/// Where one part of a file is.
+/// Where one part of a file is: its volume and that volume's copies.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Placement {
     pub volume_id: String,
     pub part: u32,
     pub parts: u32,
     pub volume_state: VolumeState,
+    pub copies: Vec<CopyView>,
+}
+
+/// The answer to `locate --barcode`: the copy, its volume, and what is on it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BarcodeAnswer {
+    pub copy: CopyView,
+    pub volume_state: VolumeState,
+    pub seq: i64,
+    pub seq_count: i64,
+    pub files: u64,
+    pub payload_bytes: u64,
+    pub collections: Vec<String>,
+    /// The volume's other copies.
+    pub other_copies: Vec<CopyView>,
+}
+
+/// Finds a copy by its barcode (or copy id, or RFID tag id).
+pub fn locate_barcode(vault: &Vault, code: &str) -> Result<BarcodeAnswer> {
+    let copy = vault.catalog.copy(code)?;
+    let volume = vault.catalog.volume(&copy.volume_id)?;
+    let contents = vault.catalog.volume_contents(&volume)?;
+    let mut collections: Vec<String> = contents.iter().map(|e| e.collection.clone()).collect();
+    collections.dedup();
+    let other_copies = copies::list(vault, Some(&volume.volume_id))?
+        .into_iter()
+        .filter(|c| c.copy.copy_id != copy.copy_id)
+        .collect();
+    Ok(BarcodeAnswer {
+        copy: copies::view(vault, copy),
+        volume_state: volume.state,
+        seq: volume.seq,
+        seq_count: volume.seq_count,
+        files: contents
+            .iter()
+            .filter(|e| e.file.kind == FileKind::File)
+            .count() as u64,
+        payload_bytes: volume.payload_bytes,
+        collections,
+        other_copies,
+    })
 }
 
 /// One file found.
@@ -65,6 +107,7 @@ pub fn locate(vault: &Vault, query: &str, limit: usize) -> Result<Vec<Found>> {
         (&a.0, &a.1.path_raw, a.1.version).cmp(&(&b.0, &b.1.path_raw, b.1.version))
     });
     let mut out = Vec::new();
+    let mut copies_of: std::collections::BTreeMap<String, Vec<CopyView>> = Default::default();
     for (collection, f) in rows {
         let placements = vault.catalog.placements(f.id)?;
         let state = if placements.is_empty() {
@@ -88,13 +131,24 @@ pub fn locate(vault: &Vault, query: &str, limit: usize) -> Result<Vec<Found>> {
             state: state.into(),
             volumes: placements
                 .into_iter()
-                .map(|(v, c)| Placement {
-                    volume_id: v.volume_id,
-                    part: c.part,
-                    parts: c.parts,
-                    volume_state: v.state,
+                .map(|(v, c)| {
+                    let copies = match copies_of.get(&v.volume_id) {
+                        Some(k) => k.clone(),
+                        None => {
+                            let k = copies::list(vault, Some(&v.volume_id))?;
+                            copies_of.insert(v.volume_id.clone(), k.clone());
+                            k
+                        }
+                    };
+                    Ok(Placement {
+                        volume_id: v.volume_id,
+                        part: c.part,
+                        parts: c.parts,
+                        volume_state: v.state,
+                        copies,
+                    })
                 })
-                .collect(),
+                .collect::<Result<Vec<_>>>()?,
         });
     }
     Ok(out)

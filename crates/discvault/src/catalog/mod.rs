@@ -5,10 +5,14 @@
 //! runtime and blocks on the driver, so the stages stay plain code that a server can call from
 //! its own worker threads.
 
+pub mod copies;
+pub mod events;
 pub mod schema;
 
+use events::{insert_event, NewEvent};
+
 use crate::digest::{Digests, HashAlg};
-use crate::{now_unix, Error, Result, SOFTWARE};
+use crate::{now_unix, Error, Result};
 use serde::{Deserialize, Serialize};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
@@ -436,6 +440,9 @@ impl Catalog {
                         sqlx::query(stmt).execute(&mut *tx).await?;
                     }
                 }
+                if i == 1 {
+                    events::backfill_chain(&mut tx).await?;
+                }
                 sqlx::query("INSERT INTO schema_version (version) VALUES ($1)")
                     .bind(i as i64 + 1)
                     .execute(&mut *tx)
@@ -652,11 +659,13 @@ impl Catalog {
             }
             insert_event(
                 &mut tx,
-                "ingestion",
-                "success",
-                event_detail,
-                None,
-                Some(collection_id),
+                &NewEvent {
+                    event_type: "ingestion",
+                    outcome: "success",
+                    detail: event_detail,
+                    collection: Some(collection_id),
+                    ..Default::default()
+                },
             )
             .await?;
             tx.commit().await?;
@@ -749,7 +758,16 @@ impl Catalog {
                 media.sectors,
                 reserve_permille
             );
-            insert_event(&mut tx, "plan", "success", &detail, None, None).await?;
+            insert_event(
+                &mut tx,
+                &NewEvent {
+                    event_type: "plan",
+                    outcome: "success",
+                    detail: &detail,
+                    ..Default::default()
+                },
+            )
+            .await?;
             tx.commit().await?;
             Ok::<_, Error>(ids)
         })?;
@@ -859,7 +877,17 @@ impl Catalog {
                 .execute(&mut *tx)
                 .await?;
             }
-            insert_event(&mut tx, "creation", "success", detail, Some(volume.id), None).await?;
+            insert_event(
+                &mut tx,
+                &NewEvent {
+                    event_type: "creation",
+                    outcome: "success",
+                    detail,
+                    volume: Some(volume.id),
+                    ..Default::default()
+                },
+            )
+            .await?;
             tx.commit().await?;
             Ok(())
         })
@@ -877,11 +905,13 @@ impl Catalog {
             let mut tx = self.pool.begin().await?;
             insert_event(
                 &mut tx,
-                event_type,
-                outcome,
-                detail,
-                volume.map(|v| v.id),
-                None,
+                &NewEvent {
+                    event_type,
+                    outcome,
+                    detail,
+                    volume: volume.map(|v| v.id),
+                    ..Default::default()
+                },
             )
             .await?;
             tx.commit().await?;
@@ -1057,30 +1087,6 @@ impl Catalog {
         let Catalog { rt, pool, .. } = self;
         rt.block_on(pool.close());
     }
-}
-
-async fn insert_event(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    event_type: &str,
-    outcome: &str,
-    detail: &str,
-    volume: Option<i64>,
-    collection: Option<i64>,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO events (at, event_type, agent, software, outcome, detail, volume, collection_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(now_unix())
-    .bind(event_type)
-    .bind(agent())
-    .bind(SOFTWARE)
-    .bind(outcome)
-    .bind(detail)
-    .bind(volume)
-    .bind(collection)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! are the placeholders `{id}` (auto-numbered primary key) and `{blob}` (bytes).
 
 /// Schema version after all migrations below.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Statements that only SQLite runs, after migration `i` (index in this list): the path indexes
 /// for `locate`. An FTS5 trigram index over `files.path` answers substrings
@@ -106,4 +106,32 @@ pub const MIGRATIONS: &[&[&str]] = &[&[
         file_id BIGINT,
         collection_id BIGINT
     )",
+],
+// 2: copies and their places; events become a hash chain.
+&[
+    "CREATE TABLE copies (
+        id {id},
+        copy_id TEXT NOT NULL UNIQUE,
+        volume BIGINT NOT NULL REFERENCES volumes(id),
+        barcode TEXT NOT NULL UNIQUE,
+        rfid TEXT UNIQUE,
+        role TEXT NOT NULL,
+        medium TEXT NOT NULL DEFAULT '',
+        brand TEXT NOT NULL DEFAULT '',
+        batch TEXT NOT NULL DEFAULT '',
+        state TEXT NOT NULL,
+        site TEXT NOT NULL DEFAULT '',
+        room TEXT NOT NULL DEFAULT '',
+        cabinet TEXT NOT NULL DEFAULT '',
+        shelf TEXT NOT NULL DEFAULT '',
+        slot TEXT NOT NULL DEFAULT '',
+        verified_at BIGINT,
+        created_at BIGINT NOT NULL
+    )",
+    "CREATE INDEX copies_by_volume ON copies (volume)",
+    "CREATE INDEX copies_by_place ON copies (site, room, cabinet, shelf, slot)",
+    "ALTER TABLE events ADD COLUMN copy BIGINT",
+    "ALTER TABLE events ADD COLUMN prev_hash TEXT",
+    "ALTER TABLE events ADD COLUMN hash TEXT",
+    "CREATE TABLE event_head (one BIGINT PRIMARY KEY, last_id BIGINT NOT NULL, hash TEXT NOT NULL)",
 ]];

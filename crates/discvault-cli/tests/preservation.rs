@@ -1,0 +1,431 @@
+//! The preservation loop: copies and their places, barcodes, cabinet slot maps, read-back
+//! results recorded against copies, and the hash-chained audit trail with its PREMIS export.
+
+use serde_json::Value;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use testkit::*;
+
+mod common;
+use common::{dv, json};
+
+/// A vault with one mastered volume of the sample records; returns (tempdir, vault, image).
+fn archived() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let t = tempfile::tempdir().unwrap();
+    let vault = t.path().join("vault");
+    let out = t.path().join("img");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/sample");
+    run(dv(&vault)
+        .arg("archive")
+        .arg(sample)
+        .args(["--media", "cd74", "--out"])
+        .arg(&out));
+    let img = out.join("DV-000001.iso");
+    (t, vault, img)
+}
+
+fn sql(vault: &Path, q: &str) -> String {
+    run(Command::new("sqlite3")
+        .arg(vault.join("catalog.sqlite"))
+        .arg(q))
+}
+
+#[test]
+fn copies_places_barcodes_and_trust() {
+    let (_t, vault, _) = archived();
+    let (rc, added) = json(dv(&vault).args([
+        "copies",
+        "add",
+        "DV-000001",
+        "--place",
+        "本馆/A101/柜03/2/12",
+    ]));
+    assert_eq!(rc, 0, "{added}");
+    let roles: Vec<&str> = added
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        roles,
+        ["sealed", "access", "offsite"],
+        "GB/T 18894 default set"
+    );
+    assert_eq!(added[0]["copy_id"], "DV-000001-C1");
+    assert_eq!(added[0]["barcode"], "DV-000001-C1");
+    assert_eq!(added[0]["trusted"], true);
+    let (rc, one) = json(dv(&vault).args([
+        "copies",
+        "add",
+        "DV-000001",
+        "--roles",
+        "access",
+        "--barcode",
+        "ACC-0001",
+        "--rfid",
+        "e28011606000020a1b2c3d4e",
+        "--place",
+        "本馆/A101/柜03/2/13",
+    ]));
+    assert_eq!(rc, 0, "{one}");
+    assert_eq!(one[0]["rfid"], "E28011606000020A1B2C3D4E");
+
+    // Bad input: a barcode or RFID tag taken, a malformed tag, two roles with one barcode.
+    for (args, needle) in [
+        (
+            vec!["--roles", "access", "--barcode", "ACC-0001"],
+            "already belongs to copy DV-000001-C4",
+        ),
+        (
+            vec!["--roles", "access", "--rfid", "E28011606000020A1B2C3D4E"],
+            "already belongs",
+        ),
+        (
+            vec!["--roles", "access", "--rfid", "12345"],
+            "24 hex digits",
+        ),
+        (
+            vec!["--roles", "access,offsite", "--barcode", "X-1"],
+            "one role at a time",
+        ),
+    ] {
+        let out = output(dv(&vault).args(["copies", "add", "DV-000001"]).args(&args));
+        assert_eq!(out.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+    let (_, list) = json(dv(&vault).args(["copies", "list"]));
+    assert_eq!(list.as_array().unwrap().len(), 4, "nothing half-added");
+
+    // Where is it: by barcode, by RFID, and for a file.
+    let (rc, a) = json(dv(&vault).args(["locate", "--barcode", "ACC-0001"]));
+    assert_eq!(rc, 0);
+    assert_eq!(a["copy"]["copy_id"], "DV-000001-C4");
+    assert_eq!(a["copy"]["place_text"], "本馆/A101/柜03/2/13");
+    assert_eq!(a["files"], 8);
+    assert_eq!(a["other_copies"].as_array().unwrap().len(), 3);
+    let (_, a) = json(dv(&vault).args(["locate", "--barcode", "E28011606000020A1B2C3D4E"]));
+    assert_eq!(a["copy"]["copy_id"], "DV-000001-C4");
+    let (_, f) = json(dv(&vault).args(["locate", "会议"]));
+    let copies = f[0]["volumes"][0]["copies"].as_array().unwrap();
+    assert_eq!(copies.len(), 4);
+    let out = output(dv(&vault).args(["locate", "--barcode", "NOPE-1"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("NOPE-1"));
+
+    // Move and mark: the place changes, a damaged copy is no longer trusted.
+    let (_, m) = json(dv(&vault).args([
+        "copies",
+        "move",
+        "DV-000001-C3",
+        "--place",
+        "分馆/B2/柜01/1/1",
+    ]));
+    assert_eq!(m[0]["place"]["site"], "分馆");
+    let (_, d) = json(dv(&vault).args([
+        "copies", "mark", "ACC-0001", "--state", "damaged", "--note", "scratch",
+    ]));
+    assert_eq!(d[0]["trusted"], false);
+    let out = output(dv(&vault).args(["copies", "mark", "ACC-0001", "--state", "lost"]));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("\"lost\""));
+    // An unverified copy expires after the inspection interval.
+    sql(
+        &vault,
+        "UPDATE copies SET created_at = created_at - 1462 * 86400 WHERE copy_id = 'DV-000001-C1'",
+    );
+    let (_, l) = json(dv(&vault).args(["copies", "list", "--volume", "DV-000001"]));
+    let trust: Vec<(String, bool)> = l
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["copy_id"].as_str().unwrap().to_string(),
+                c["trusted"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert!(trust.contains(&("DV-000001-C1".into(), false)), "{trust:?}");
+    assert!(trust.contains(&("DV-000001-C2".into(), true)), "{trust:?}");
+    // Every change is an event.
+    let types = sql(
+        &vault,
+        "SELECT event_type FROM events WHERE copy IS NOT NULL ORDER BY id",
+    );
+    assert_eq!(
+        types.lines().collect::<Vec<_>>(),
+        [
+            "replication",
+            "replication",
+            "replication",
+            "replication",
+            "transfer",
+            "metadata modification"
+        ]
+    );
+}
+
+#[test]
+fn verify_records_the_result_against_the_copy() {
+    let (t, vault, img) = archived();
+    run(dv(&vault).args(["copies", "add", "DV-000001", "--roles", "sealed,access"]));
+    let (rc, _) = json(
+        dv(&vault)
+            .arg("verify")
+            .arg(&img)
+            .args(["--copy", "DV-000001-C1"]),
+    );
+    assert_eq!(rc, 0);
+    let (_, c) = json(dv(&vault).args(["locate", "--barcode", "DV-000001-C1"]));
+    assert_eq!(c["copy"]["state"], "verified");
+    assert!(c["copy"]["verified_at"].as_i64().is_some());
+    let mut data = fs::read(&img).unwrap();
+    let at = data
+        .windows(12)
+        .position(|w| w == "关于档案".as_bytes())
+        .unwrap();
+    data[at] ^= 0x55;
+    let bad = t.path().join("bad.iso");
+    fs::write(&bad, &data).unwrap();
+    let (rc, _) = json(
+        dv(&vault)
+            .arg("verify")
+            .arg(&bad)
+            .args(["--copy", "DV-000001-C2"]),
+    );
+    assert_eq!(rc, 3);
+    let (_, c) = json(dv(&vault).args(["locate", "--barcode", "DV-000001-C2"]));
+    assert_eq!(
+        (c["copy"]["state"].clone(), c["copy"]["trusted"].clone()),
+        (Value::from("damaged"), Value::from(false))
+    );
+    assert_eq!(
+        sql(&vault, "SELECT outcome FROM events WHERE event_type = 'fixity check' AND copy IS NOT NULL ORDER BY id"),
+        "success\nfailure\n"
+    );
+}
+
+#[test]
+fn cabinet_slot_maps_reconcile_and_bad_files_change_nothing() {
+    let (t, vault, _) = archived();
+    run(dv(&vault).args([
+        "copies",
+        "add",
+        "DV-000001",
+        "--roles",
+        "sealed",
+        "--place",
+        "本馆/A101/柜03/1/1",
+    ]));
+    run(dv(&vault).args([
+        "copies",
+        "add",
+        "DV-000001",
+        "--roles",
+        "access",
+        "--place",
+        "本馆/A101/柜03/1/2",
+    ]));
+    run(dv(&vault).args([
+        "copies",
+        "add",
+        "DV-000001",
+        "--roles",
+        "offsite",
+        "--place",
+        "本馆/A101/柜03/1/3",
+    ]));
+    let csv = run(dv(&vault).args(["cabinet", "export", "柜03"]));
+    assert_eq!(
+        csv,
+        "copy_id,barcode,rfid,cabinet,slot\nDV-000001-C1,DV-000001-C1,,柜03,1\nDV-000001-C2,DV-000001-C2,,柜03,2\nDV-000001-C3,DV-000001-C3,,柜03,3\n"
+    );
+    // The cabinet saw C1 where expected, C2 in slot 7, and not C3.
+    let inv = t.path().join("inventory.csv");
+    fs::write(&inv, "copy_id,barcode,rfid,cabinet,slot\n,DV-000001-C1,,柜03,1\nDV-000001-C2,DV-000001-C2,,柜03,7\n").unwrap();
+    let (rc, r) = json(
+        dv(&vault)
+            .args(["cabinet", "import", "--dry-run"])
+            .arg(&inv),
+    );
+    assert_eq!(rc, 3, "{r}");
+    assert_eq!(r["matched"], 1);
+    assert_eq!(r["found_unexpected"][0]["copy_id"], "DV-000001-C2");
+    assert_eq!(r["found_unexpected"][0]["expected"], "本馆/A101/柜03/1/2");
+    assert_eq!(r["missing"][0]["copy_id"], "DV-000001-C3");
+    assert_eq!(r["applied"], false);
+    let (_, c) = json(dv(&vault).args(["locate", "--barcode", "DV-000001-C2"]));
+    assert_eq!(c["copy"]["place"]["slot"], "2", "dry run changes nothing");
+    let (_, r) = json(dv(&vault).args(["cabinet", "import"]).arg(&inv));
+    assert_eq!(r["applied"], true);
+    let (_, c) = json(dv(&vault).args(["locate", "--barcode", "DV-000001-C2"]));
+    assert_eq!(c["copy"]["place_text"], "本馆/A101/柜03//7");
+
+    // A file with bad rows: every bad row named, nothing applied.
+    let bad = t.path().join("bad.csv");
+    fs::write(
+        &bad,
+        "copy_id,barcode,rfid,cabinet,slot\n\
+         ,DV-000001-C1,,柜03,5\n\
+         ,UNKNOWN-9,,柜03,6\n\
+         ,DV-000001-C3,,柜03,5\n\
+         ,DV-000001-C2,,柜03,x7\n\
+         ,DV-000001-C2,zz,柜03,8\n",
+    )
+    .unwrap();
+    let before = sql(
+        &vault,
+        "SELECT copy_id, cabinet, slot FROM copies ORDER BY copy_id",
+    );
+    let events_before = sql(&vault, "SELECT COUNT(*) FROM events");
+    let out = output(dv(&vault).args(["cabinet", "import"]).arg(&bad));
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for needle in [
+        "line 3: unknown barcode \"UNKNOWN-9\"",
+        "line 4: cabinet 柜03 slot 5 is already taken on line 2",
+        "line 5: slot \"x7\" is not a slot number",
+        "line 6: copy DV-000001-C2 is already listed on line 5",
+        "line 6: invalid rfid: \"zz\"",
+        "nothing applied",
+    ] {
+        assert!(err.contains(needle), "missing {needle:?} in {err}");
+    }
+    assert_eq!(
+        sql(
+            &vault,
+            "SELECT copy_id, cabinet, slot FROM copies ORDER BY copy_id"
+        ),
+        before
+    );
+    assert_eq!(sql(&vault, "SELECT COUNT(*) FROM events"), events_before);
+}
+
+#[test]
+fn the_audit_trail_detects_edits_and_deletions_and_exports_premis() {
+    let (t, vault, img) = archived();
+    run(dv(&vault).args(["copies", "add", "DV-000001"]));
+    run(dv(&vault).arg("verify").arg(&img));
+    let (rc, r) = json(dv(&vault).args(["log", "verify"]));
+    assert_eq!((rc, r["intact"].clone()), (0, Value::Bool(true)), "{r}");
+    let n = r["events"].as_u64().unwrap();
+    assert!(n >= 8, "{n} events");
+
+    // PREMIS 3 export validates against the official schema.
+    let xml = t.path().join("premis.xml");
+    run(dv(&vault)
+        .args(["log", "export", "--premis", "--out"])
+        .arg(&xml));
+    let schema =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/schemas/premis-v3-0.xsd");
+    run(Command::new("xmllint")
+        .args(["--noout", "--schema"])
+        .arg(&schema)
+        .arg(&xml));
+    let text = fs::read_to_string(&xml).unwrap();
+    assert_eq!(text.matches("<premis:event>").count() as u64, n);
+    for t in ["ingestion", "creation", "fixity check", "replication"] {
+        assert!(
+            text.contains(&format!("<premis:eventType>{t}</premis:eventType>")),
+            "{t}"
+        );
+    }
+    assert!(text.contains(
+        "<premis:linkingObjectIdentifierValue>DV-000001-C3</premis:linkingObjectIdentifierValue>"
+    ));
+
+    // Tampering: an edited detail, a deleted event in the middle, a deleted last event.
+    let copy = |name: &str| {
+        let d = t.path().join(name);
+        fs::create_dir_all(&d).unwrap();
+        for f in ["discvault.toml", "catalog.sqlite"] {
+            fs::copy(vault.join(f), d.join(f)).unwrap();
+        }
+        d
+    };
+    run(Command::new("sqlite3")
+        .arg(vault.join("catalog.sqlite"))
+        .arg("PRAGMA wal_checkpoint(TRUNCATE)"));
+    let edited = copy("edited");
+    sql(
+        &edited,
+        "UPDATE events SET detail = detail || ' (edited)' WHERE id = 3",
+    );
+    let (rc, r) = json(dv(&edited).args(["log", "verify"]));
+    assert_eq!(rc, 3);
+    assert_eq!(
+        r["problems"][0], "event 3 was changed after it was recorded",
+        "{r}"
+    );
+
+    let gap = copy("gap");
+    sql(&gap, "DELETE FROM events WHERE id = 4");
+    let (rc, r) = json(dv(&gap).args(["log", "verify"]));
+    assert_eq!(rc, 3);
+    assert!(
+        r["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("events 4..4 are missing"),
+        "{r}"
+    );
+
+    let tail = copy("tail");
+    sql(&tail, &format!("DELETE FROM events WHERE id = {n}"));
+    let (rc, r) = json(dv(&tail).args(["log", "verify"]));
+    assert_eq!(rc, 3);
+    assert!(
+        r["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("deleted or added outside discvault"),
+        "{r}"
+    );
+
+    // Recomputing one hash to hide an edit still breaks the link to the next event.
+    let rehashed = copy("rehashed");
+    sql(
+        &rehashed,
+        "UPDATE events SET outcome = 'failure', hash = '00' || substr(hash, 3) WHERE id = 2",
+    );
+    let (rc, r) = json(dv(&rehashed).args(["log", "verify"]));
+    assert_eq!(rc, 3);
+    let problems: Vec<&str> = r["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert!(
+        problems.contains(&"event 3 does not follow the event before it (chain broken)"),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn a_version_1_catalog_is_migrated_and_its_events_chained() {
+    let (_t, vault, _) = archived();
+    // Take the catalog back to schema version 1, as the first release wrote it.
+    sql(
+        &vault,
+        "DELETE FROM schema_version WHERE version = 2; DROP TABLE copies; DROP TABLE event_head;
+         ALTER TABLE events DROP COLUMN copy; ALTER TABLE events DROP COLUMN prev_hash; ALTER TABLE events DROP COLUMN hash;",
+    );
+    let events = sql(&vault, "SELECT COUNT(*) FROM events");
+    let (rc, r) = json(dv(&vault).args(["log", "verify"]));
+    assert_eq!(rc, 0, "{r}");
+    assert_eq!(r["events"].to_string(), events.trim());
+    assert_eq!(
+        sql(&vault, "SELECT MAX(version) FROM schema_version"),
+        "2\n"
+    );
+    // The old events are now part of the chain: editing one is caught.
+    sql(
+        &vault,
+        "UPDATE events SET agent = 'someone else' WHERE id = 1",
+    );
+    let (rc, _) = json(dv(&vault).args(["log", "verify"]));
+    assert_eq!(rc, 3);
+}

@@ -1,0 +1,365 @@
+//! Copies of volumes and where they are: site → room → cabinet → shelf → slot.
+
+use super::events::{insert_event, NewEvent};
+use super::Catalog;
+use crate::{now_unix, Error, Result};
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use std::fmt;
+
+/// State of a copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CopyState {
+    Planned,
+    Written,
+    Verified,
+    Missing,
+    Damaged,
+    Retired,
+}
+
+impl CopyState {
+    pub const ALL: [CopyState; 6] = [
+        CopyState::Planned,
+        CopyState::Written,
+        CopyState::Verified,
+        CopyState::Missing,
+        CopyState::Damaged,
+        CopyState::Retired,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CopyState::Planned => "planned",
+            CopyState::Written => "written",
+            CopyState::Verified => "verified",
+            CopyState::Missing => "missing",
+            CopyState::Damaged => "damaged",
+            CopyState::Retired => "retired",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<CopyState> {
+        CopyState::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s.trim().to_ascii_lowercase())
+            .ok_or_else(|| Error::Invalid {
+                field: "state".into(),
+                detail: format!(
+                    "{s:?}: use planned, written, verified, missing, damaged or retired"
+                ),
+            })
+    }
+}
+
+/// Where a copy is kept. Empty parts are unknown.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Place {
+    pub site: String,
+    pub room: String,
+    pub cabinet: String,
+    pub shelf: String,
+    pub slot: String,
+}
+
+impl Place {
+    /// Parses `site/room/cabinet/shelf/slot` (trailing parts may be left out).
+    pub fn parse(s: &str) -> Result<Place> {
+        let parts: Vec<&str> = s.split('/').map(str::trim).collect();
+        if parts.len() > 5 {
+            return Err(Error::Invalid {
+                field: "place".into(),
+                detail: format!("{s:?}: at most site/room/cabinet/shelf/slot"),
+            });
+        }
+        let get = |i: usize| parts.get(i).map(|p| p.to_string()).unwrap_or_default();
+        Ok(Place {
+            site: get(0),
+            room: get(1),
+            cabinet: get(2),
+            shelf: get(3),
+            slot: get(4),
+        })
+    }
+}
+
+impl fmt::Display for Place {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts = [
+            &self.site,
+            &self.room,
+            &self.cabinet,
+            &self.shelf,
+            &self.slot,
+        ];
+        let last = parts.iter().rposition(|p| !p.is_empty());
+        match last {
+            None => f.write_str("-"),
+            Some(k) => f.write_str(
+                &parts[..=k]
+                    .iter()
+                    .map(|p| p.as_str())
+                    .collect::<Vec<_>>()
+                    .join("/"),
+            ),
+        }
+    }
+}
+
+/// One physical copy of a volume.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiscCopy {
+    #[serde(skip)]
+    pub id: i64,
+    pub copy_id: String,
+    pub volume_id: String,
+    pub barcode: String,
+    pub rfid: Option<String>,
+    /// Role in the copy set: sealed (封存), access (利用), offsite (异地), or configured names.
+    pub role: String,
+    pub medium: String,
+    pub brand: String,
+    pub batch: String,
+    pub state: CopyState,
+    pub place: Place,
+    pub verified_at: Option<i64>,
+    pub created_at: i64,
+}
+
+/// A change of a copy's state or place, with the event that records it.
+#[derive(Debug, Clone)]
+pub struct CopyChange {
+    pub copy: DiscCopy,
+    pub event_type: &'static str,
+    pub outcome: &'static str,
+    pub detail: String,
+}
+
+/// A copy to register.
+#[derive(Debug, Clone, Default)]
+pub struct NewCopy {
+    pub barcode: Option<String>,
+    pub rfid: Option<String>,
+    pub role: String,
+    pub medium: String,
+    pub brand: String,
+    pub batch: String,
+    pub state: Option<CopyState>,
+    pub place: Place,
+}
+
+const COPY_COLS: &str = "k.id, k.copy_id, v.volume_id, k.barcode, k.rfid, k.role, k.medium, k.brand, k.batch, k.state, k.site, k.room, k.cabinet, k.shelf, k.slot, k.verified_at, k.created_at";
+
+fn copy_from_row(r: &AnyRow) -> Result<DiscCopy> {
+    Ok(DiscCopy {
+        id: r.try_get("id")?,
+        copy_id: r.try_get("copy_id")?,
+        volume_id: r.try_get("volume_id")?,
+        barcode: r.try_get("barcode")?,
+        rfid: r.try_get("rfid")?,
+        role: r.try_get("role")?,
+        medium: r.try_get("medium")?,
+        brand: r.try_get("brand")?,
+        batch: r.try_get("batch")?,
+        state: CopyState::parse(&r.try_get::<String, _>("state")?)?,
+        place: Place {
+            site: r.try_get("site")?,
+            room: r.try_get("room")?,
+            cabinet: r.try_get("cabinet")?,
+            shelf: r.try_get("shelf")?,
+            slot: r.try_get("slot")?,
+        },
+        verified_at: r.try_get("verified_at")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+/// Checks an RFID tag id: an EPC of 96 bits, 24 hex digits (stored upper case).
+pub fn normalize_rfid(s: &str) -> Result<String> {
+    let t = s.trim().to_ascii_uppercase();
+    if t.len() != 24 || !t.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(Error::Invalid {
+            field: "rfid".into(),
+            detail: format!("{s:?}: an EPC is 96 bits, written as 24 hex digits"),
+        });
+    }
+    Ok(t)
+}
+
+/// Checks a barcode: printable ASCII (Code 128), 1 to 48 characters.
+pub fn check_barcode(s: &str) -> Result<()> {
+    if s.is_empty() || s.len() > 48 || !s.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(Error::Invalid {
+            field: "barcode".into(),
+            detail: format!("{s:?}: 1 to 48 printable ASCII characters (Code 128)"),
+        });
+    }
+    Ok(())
+}
+
+impl Catalog {
+    /// Registers copies of a volume in one transaction, each with a replication event.
+    pub fn add_copies(&self, volume_id: &str, copies: &[NewCopy]) -> Result<Vec<DiscCopy>> {
+        let volume = self.volume(volume_id)?;
+        let ids = self.block(async {
+            let mut tx = self.pool.begin().await?;
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM copies WHERE volume = $1")
+                .bind(volume.id)
+                .fetch_one(&mut *tx)
+                .await?;
+            let mut ids = Vec::new();
+            for (k, c) in copies.iter().enumerate() {
+                let copy_id = format!("{}-C{}", volume.volume_id, n + k as i64 + 1);
+                let barcode = c.barcode.clone().unwrap_or_else(|| copy_id.clone());
+                check_barcode(&barcode)?;
+                let rfid = c.rfid.as_deref().map(normalize_rfid).transpose()?;
+                for (col, val) in [("barcode", Some(&barcode)), ("rfid", rfid.as_ref())] {
+                    if let Some(val) = val {
+                        let other: Option<String> = sqlx::query_scalar(&format!(
+                            "SELECT copy_id FROM copies WHERE {col} = $1"
+                        ))
+                        .bind(val)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        if let Some(o) = other {
+                            return Err(Error::Invalid {
+                                field: col.into(),
+                                detail: format!("{val} already belongs to copy {o}"),
+                            });
+                        }
+                    }
+                }
+                let state = c.state.unwrap_or(CopyState::Written);
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO copies (copy_id, volume, barcode, rfid, role, medium, brand, batch, state, site, room, cabinet, shelf, slot, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
+                )
+                .bind(&copy_id)
+                .bind(volume.id)
+                .bind(&barcode)
+                .bind(rfid.clone())
+                .bind(&c.role)
+                .bind(&c.medium)
+                .bind(&c.brand)
+                .bind(&c.batch)
+                .bind(state.as_str())
+                .bind(&c.place.site)
+                .bind(&c.place.room)
+                .bind(&c.place.cabinet)
+                .bind(&c.place.shelf)
+                .bind(&c.place.slot)
+                .bind(now_unix())
+                .fetch_one(&mut *tx)
+                .await?;
+                let detail = format!(
+                    "copy {copy_id} of {} registered: role {}, barcode {barcode}, state {}, place {}",
+                    volume.volume_id,
+                    c.role,
+                    state.as_str(),
+                    c.place
+                );
+                insert_event(
+                    &mut tx,
+                    &NewEvent {
+                        event_type: "replication",
+                        outcome: "success",
+                        detail: &detail,
+                        volume: Some(volume.id),
+                        copy: Some(id),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+                ids.push(copy_id);
+            }
+            tx.commit().await?;
+            Ok::<_, Error>(ids)
+        })?;
+        ids.iter().map(|id| self.copy(id)).collect()
+    }
+
+    /// A copy by its id, barcode or RFID tag id.
+    pub fn copy(&self, key: &str) -> Result<DiscCopy> {
+        let rfid = normalize_rfid(key).ok();
+        self.block(async {
+            let row = sqlx::query(&format!(
+                "SELECT {COPY_COLS} FROM copies k JOIN volumes v ON v.id = k.volume
+                 WHERE k.copy_id = $1 OR k.barcode = $1 OR k.rfid = $2"
+            ))
+            .bind(key.trim())
+            .bind(rfid.unwrap_or_default())
+            .fetch_optional(&self.pool)
+            .await?;
+            match row {
+                Some(r) => copy_from_row(&r),
+                None => Err(Error::Invalid {
+                    field: "copy".into(),
+                    detail: format!("no copy has the id, barcode or RFID {key:?}"),
+                }),
+            }
+        })
+    }
+
+    /// Copies, optionally of one volume, in place order (site, room, cabinet, shelf, slot).
+    pub fn copies(&self, volume: Option<&str>) -> Result<Vec<DiscCopy>> {
+        self.block(async {
+            let rows = sqlx::query(&format!(
+                "SELECT {COPY_COLS} FROM copies k JOIN volumes v ON v.id = k.volume
+                 WHERE ($1 = '' OR v.volume_id = $1)
+                 ORDER BY k.site, k.room, k.cabinet, k.shelf, k.slot, k.copy_id"
+            ))
+            .bind(volume.unwrap_or(""))
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter().map(copy_from_row).collect()
+        })
+    }
+
+    /// Changes places and states of copies in one transaction, with one event each.
+    pub fn update_copies(&self, changes: &[CopyChange]) -> Result<()> {
+        self.block(async {
+            let mut tx = self.pool.begin().await?;
+            for CopyChange {
+                copy: c,
+                event_type,
+                outcome,
+                detail,
+            } in changes
+            {
+                sqlx::query(
+                    "UPDATE copies SET state = $1, site = $2, room = $3, cabinet = $4, shelf = $5, slot = $6, verified_at = $7 WHERE id = $8",
+                )
+                .bind(c.state.as_str())
+                .bind(&c.place.site)
+                .bind(&c.place.room)
+                .bind(&c.place.cabinet)
+                .bind(&c.place.shelf)
+                .bind(&c.place.slot)
+                .bind(c.verified_at)
+                .bind(c.id)
+                .execute(&mut *tx)
+                .await?;
+                let vol: i64 = sqlx::query_scalar("SELECT volume FROM copies WHERE id = $1")
+                    .bind(c.id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                insert_event(
+                    &mut tx,
+                    &NewEvent {
+                        event_type,
+                        outcome,
+                        detail,
+                        volume: Some(vol),
+                        copy: Some(c.id),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+}
