@@ -122,6 +122,12 @@ enum Command {
     /// Slot maps of disc cabinets as CSV (copy_id,barcode,rfid,cabinet,slot).
     #[command(subcommand)]
     Cabinet(CabinetCmd),
+    /// Inspection: which copies to read back now.
+    #[command(subcommand)]
+    Inspect(InspectCmd),
+    /// Disc quality measurements from testers.
+    #[command(subcommand)]
+    Quality(QualityCmd),
     /// The audit trail: check its hash chain, export it as PREMIS.
     #[command(subcommand)]
     Log(LogCmd),
@@ -182,11 +188,17 @@ enum CopiesCmd {
         state: String,
         #[arg(long, default_value = "")]
         note: String,
+        /// Date of the check, for results of past inspections (YYYY-MM-DD).
+        #[arg(long)]
+        at: Option<String>,
     },
     /// List copies (of one volume), in the order of their places.
     List {
         #[arg(long)]
         volume: Option<String>,
+        /// Judge trust at this date instead of today (YYYY-MM-DD).
+        #[arg(long)]
+        at: Option<String>,
     },
 }
 
@@ -206,6 +218,22 @@ enum CabinetCmd {
         #[arg(long)]
         dry_run: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum InspectCmd {
+    /// The pick list of copies to check now, in the order of their places.
+    Due {
+        /// Plan the round for this date instead of today (YYYY-MM-DD).
+        #[arg(long)]
+        at: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum QualityCmd {
+    /// Import measurements (CSV: copy,measured_at,metric,value) and grade the copies.
+    Import { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -674,13 +702,23 @@ fn run(cli: Cli) -> Result<i32> {
                         discvault::copies::move_to(&v, copy, place)?,
                     )]
                 }
-                CopiesCmd::Mark { copy, state, note } => {
-                    vec![discvault::copies::view(
-                        &v,
-                        discvault::copies::mark(&v, copy, state, note)?,
-                    )]
+                CopiesCmd::Mark {
+                    copy,
+                    state,
+                    note,
+                    at,
+                } => {
+                    let at = at.as_deref().map(discvault::parse_date).transpose()?;
+                    let c = discvault::copies::mark(&v, copy, state, note, at)?;
+                    vec![discvault::copies::view(&v, c)]
                 }
-                CopiesCmd::List { volume } => discvault::copies::list(&v, volume.as_deref())?,
+                CopiesCmd::List { volume, at } => {
+                    let now = match at {
+                        Some(a) => discvault::parse_date(a)?,
+                        None => discvault::now_unix(),
+                    };
+                    discvault::copies::list_at(&v, volume.as_deref(), now)?
+                }
             };
             if cli.json {
                 print_json(&shown)?;
@@ -743,6 +781,58 @@ fn run(cli: Cli) -> Result<i32> {
             } else {
                 3
             })
+        }
+        Command::Inspect(InspectCmd::Due { at }) => {
+            let v = open()?;
+            let now = match at {
+                Some(a) => discvault::parse_date(a)?,
+                None => discvault::now_unix(),
+            };
+            let pick = discvault::inspect::due(&v, now)?;
+            if cli.json {
+                print_json(&pick)?;
+            } else {
+                println!(
+                    "inspection round {}: {} of {} active copies (at least {})",
+                    &pick.at[..10],
+                    pick.copies.len(),
+                    pick.active_copies,
+                    pick.quota
+                );
+                for d in &pick.copies {
+                    println!(
+                        "  {:<28} {:<16} {:<8} due {} ({})",
+                        d.copy.place_text,
+                        d.copy.copy.copy_id,
+                        d.copy.copy.barcode,
+                        &d.due_at[..10],
+                        d.reason
+                    );
+                }
+            }
+            Ok(0)
+        }
+        Command::Quality(QualityCmd::Import { file }) => {
+            let v = open()?;
+            let graded = discvault::quality::import(&v, file)?;
+            if cli.json {
+                print_json(&graded)?;
+            } else {
+                for g in &graded {
+                    println!(
+                        "{}  {} measurements  grade {}{}",
+                        g.copy_id,
+                        g.measurements,
+                        g.grade,
+                        if g.previous_grade.is_empty() || g.previous_grade == g.grade {
+                            String::new()
+                        } else {
+                            format!(" (was {})", g.previous_grade)
+                        }
+                    );
+                }
+            }
+            Ok(0)
         }
         Command::Log(LogCmd::Verify) => {
             let v = open()?;

@@ -410,7 +410,7 @@ fn a_version_1_catalog_is_migrated_and_its_events_chained() {
     // Take the catalog back to schema version 1, as the first release wrote it.
     sql(
         &vault,
-        "DELETE FROM schema_version WHERE version = 2; DROP TABLE copies; DROP TABLE event_head;
+        "DELETE FROM schema_version WHERE version >= 2; DROP TABLE quality_measurements; DROP TABLE copies; DROP TABLE event_head;
          ALTER TABLE events DROP COLUMN copy; ALTER TABLE events DROP COLUMN prev_hash; ALTER TABLE events DROP COLUMN hash;",
     );
     let events = sql(&vault, "SELECT COUNT(*) FROM events");
@@ -419,7 +419,7 @@ fn a_version_1_catalog_is_migrated_and_its_events_chained() {
     assert_eq!(r["events"].to_string(), events.trim());
     assert_eq!(
         sql(&vault, "SELECT MAX(version) FROM schema_version"),
-        "2\n"
+        "3\n"
     );
     // The old events are now part of the chain: editing one is caught.
     sql(
@@ -428,4 +428,182 @@ fn a_version_1_catalog_is_migrated_and_its_events_chained() {
     );
     let (rc, _) = json(dv(&vault).args(["log", "verify"]));
     assert_eq!(rc, 3);
+}
+
+const DAY: i64 = 86_400;
+
+fn date(t: i64) -> String {
+    // Days since 1970 to YYYY-MM-DD through the system's date command, as a reader would.
+    run(Command::new("date").args(["-u", "-d", &format!("@{t}"), "+%Y-%m-%d"]))
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn inspection_rounds_over_simulated_years_and_quality_grades() {
+    let (t, vault, _) = archived();
+    for k in 1..=30 {
+        run(dv(&vault)
+            .args(["copies", "add", "DV-000001", "--roles", &format!("set{k}")])
+            .arg("--place")
+            .arg(format!("本馆/A101/柜{:02}/{}/{}", k % 3, k % 2, k)));
+    }
+    let t0 = 1_577_836_800; // 2020-01-01
+    sql(&vault, &format!("UPDATE copies SET created_at = {t0}"));
+
+    // Quality: C5 "act within a year", C6 "act now"; a file with bad rows changes nothing.
+    let bad = t.path().join("bad.csv");
+    fs::write(
+        &bad,
+        "copy,measured_at,metric,value\nDV-000001-C99,2020-06-01,pi8,10\nDV-000001-C5,June,pi8,10\nDV-000001-C5,2020-06-01,pi8,lots\nDV-000001-C5,2020-06-01,color,1\n",
+    )
+    .unwrap();
+    let out = output(dv(&vault).args(["quality", "import"]).arg(&bad));
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for needle in [
+        "line 2: unknown copy",
+        "line 3: measured_at \"June\"",
+        "line 4: value \"lots\"",
+        "line 5: invalid metric: \"color\" has no thresholds",
+    ] {
+        assert!(err.contains(needle), "{needle}: {err}");
+    }
+    assert_eq!(
+        sql(&vault, "SELECT COUNT(*) FROM quality_measurements"),
+        "0\n"
+    );
+    let q = t.path().join("q.csv");
+    fs::write(
+        &q,
+        "copy,measured_at,metric,value\nDV-000001-C5,2020-06-01,pi8,150\nDV-000001-C6,2020-06-01,pi8,40\nDV-000001-C6,2020-07-01,pi8,300\nDV-000001-C7,2020-06-01,bler,12\n",
+    )
+    .unwrap();
+    let (rc, g) = json(dv(&vault).args(["quality", "import"]).arg(&q));
+    assert_eq!(rc, 0, "{g}");
+    let grades: Vec<(String, String)> = g
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["copy_id"].as_str().unwrap().to_string(),
+                x["grade"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        grades,
+        [
+            ("DV-000001-C5".into(), "watch".into()),
+            ("DV-000001-C6".into(), "act_now".into()),
+            ("DV-000001-C7".into(), "good".into())
+        ]
+    );
+
+    // Trust expires with the interval; a copy graded "act now" is never trusted.
+    let trusted_at = |at: i64| -> Vec<(String, bool)> {
+        let (_, l) = json(dv(&vault).args(["copies", "list", "--at", &date(at)]));
+        l.as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["copy_id"].as_str().unwrap().to_string(),
+                    c["trusted"].as_bool().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let year1 = trusted_at(t0 + 365 * DAY);
+    assert!(year1.contains(&("DV-000001-C1".into(), true)));
+    assert!(year1.contains(&("DV-000001-C6".into(), false)));
+    assert!(
+        year1.contains(&("DV-000001-C5".into(), true)),
+        "due one year after writing"
+    );
+    let year2 = trusted_at(t0 + 400 * DAY);
+    assert!(
+        year2.contains(&("DV-000001-C5".into(), false)),
+        "the warning shortened its interval"
+    );
+    assert!(year2.contains(&("DV-000001-C1".into(), true)));
+    let year5 = trusted_at(t0 + 1462 * DAY);
+    assert!(
+        year5.iter().all(|(_, ok)| !ok),
+        "nothing checked for 4 years: nothing trusted"
+    );
+
+    // Twelve yearly rounds: each checks at least 10% of the active copies, every copy is
+    // checked within its interval plus one round, the warned copy every year.
+    let mut last: std::collections::BTreeMap<String, i64> = Default::default();
+    let active: Vec<String> = (1..=30).map(|k| format!("DV-000001-C{k}")).collect();
+    for c in &active {
+        last.insert(c.clone(), t0);
+    }
+    let mut warned_checks = 0;
+    for round in 1..=12 {
+        let at = t0 + round * 365 * DAY;
+        let (rc, pick) = json(dv(&vault).args(["inspect", "due", "--at", &date(at)]));
+        assert_eq!(rc, 0);
+        let picked: Vec<String> = pick["copies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["copy_id"].as_str().unwrap().to_string())
+            .collect();
+        let quota = pick["quota"].as_u64().unwrap();
+        assert_eq!(
+            pick["active_copies"], 30,
+            "C6, graded act now, is still inspected"
+        );
+        assert_eq!(quota, 3);
+        assert!(
+            picked.len() as u64 >= quota,
+            "round {round}: {} picked",
+            picked.len()
+        );
+        // The walk order: by site, room, cabinet, shelf, slot.
+        let places: Vec<String> = pick["copies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["place_text"].as_str().unwrap().to_string())
+            .collect();
+        let mut sorted = places.clone();
+        sorted.sort_by_key(|p| {
+            let v: Vec<&str> = p.split('/').collect();
+            (
+                v[..4].join("/"),
+                v.get(4).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0),
+            )
+        });
+        assert_eq!(places, sorted, "round {round}");
+        if picked.contains(&"DV-000001-C5".to_string()) {
+            warned_checks += 1;
+        }
+        for c in &picked {
+            run(dv(&vault).args([
+                "copies",
+                "mark",
+                c,
+                "--state",
+                "verified",
+                "--at",
+                &date(at),
+            ]));
+            last.insert(c.clone(), at);
+        }
+        for (c, l) in &last {
+            assert!(
+                at - l <= (1461 + 365) * DAY,
+                "round {round}: {c} last checked {} days ago",
+                (at - l) / DAY
+            );
+        }
+    }
+    assert!(
+        warned_checks >= 11,
+        "the warned copy was checked {warned_checks} times in 12 years"
+    );
 }

@@ -104,14 +104,14 @@ pub fn import(vault: &Vault, path: &Path, apply: bool) -> Result<Reconciliation>
     let mut rdr = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(text.as_slice());
-    let headers = rdr.headers().map_err(|e| Error::SlotMap {
+    let headers = rdr.headers().map_err(|e| Error::BadRows {
         path: path.to_path_buf(),
         errors: vec![format!("header: {e}")],
     })?;
     let names: Vec<String> = headers.iter().map(|h| h.to_ascii_lowercase()).collect();
     for need in ["barcode", "cabinet", "slot"] {
         if !names.iter().any(|n| n == need) {
-            return Err(Error::SlotMap {
+            return Err(Error::BadRows {
                 path: path.to_path_buf(),
                 errors: vec![format!(
                     "line 1: no {need:?} column (expected {})",
@@ -183,7 +183,7 @@ pub fn import(vault: &Vault, path: &Path, apply: bool) -> Result<Reconciliation>
         rows.push((copy, row.cabinet, row.slot));
     }
     if !errors.is_empty() {
-        return Err(Error::SlotMap {
+        return Err(Error::BadRows {
             path: path.to_path_buf(),
             errors,
         });

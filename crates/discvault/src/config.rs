@@ -4,6 +4,7 @@ use crate::digest::HashAlg;
 use crate::error::IoContext;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 pub const CONFIG_FILE: &str = "discvault.toml";
@@ -18,6 +19,7 @@ pub struct Config {
     pub plan: PlanSection,
     pub copies: CopiesSection,
     pub inspection: InspectionSection,
+    pub quality: QualitySection,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,15 +40,56 @@ impl Default for CopiesSection {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct InspectionSection {
-    /// Days after its last successful check (or its writing) that a copy stays trusted.
+    /// Days after its last clean check (or its writing) that a copy stays trusted and is due again.
     pub interval_days: u32,
+    /// The same per medium (`cd74`, `dvd5`, `bd25` ...), where it differs.
+    pub interval_days_by_medium: BTreeMap<String, u32>,
+    /// The interval of a copy with a warning (a quality grade "act within a year").
+    pub warning_interval_days: u32,
+    /// Each inspection round checks at least this share of the active copies, in percent.
+    pub sample_percent: f64,
 }
 
 impl Default for InspectionSection {
     fn default() -> Self {
         InspectionSection {
-            // GB/T 18894: optical discs every 4 years.
+            // GB/T 18894: optical discs every 4 years, at least 10% of them a round.
             interval_days: 1461,
+            interval_days_by_medium: BTreeMap::new(),
+            warning_interval_days: 365,
+            sample_percent: 10.0,
+        }
+    }
+}
+
+/// Grading of disc quality measurements from testers: a value at or above `watch` means "act
+/// within a year" (the copy's interval shortens), at or above `act_now` means migrate now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QualitySection {
+    pub thresholds: BTreeMap<String, Threshold>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Threshold {
+    pub watch: Option<f64>,
+    pub act_now: Option<f64>,
+}
+
+impl Default for QualitySection {
+    fn default() -> Self {
+        // JIS Z 6017 figures (see shared/domain/preservation.md); the BD and PIF ones are
+        // uncertain in the sources and meant to be set by each archive.
+        let t = |watch, act_now| Threshold { watch, act_now };
+        QualitySection {
+            thresholds: BTreeMap::from([
+                ("bler".to_string(), t(Some(110.0), Some(220.0))),
+                ("pi8".to_string(), t(Some(100.0), Some(280.0))),
+                ("pif".to_string(), t(Some(4.0), Some(10.0))),
+                ("bd_ser".to_string(), t(Some(1.0e-3), None)),
+                ("bd_burst".to_string(), t(None, Some(1900.0))),
+            ]),
         }
     }
 }
@@ -156,6 +199,22 @@ roles = ["sealed", "access", "offsite"]
 # A copy stays trusted this many days after its last clean check (or its writing):
 # 1461 = 4 years for optical discs (GB/T 18894); NARA advises 2 years (730).
 interval_days = 1461
+# After a warning (quality grade "act within a year"), the copy is due again this soon.
+warning_interval_days = 365
+# Every inspection round checks at least this share of the active copies (GB/T 18894: 10%).
+sample_percent = 10.0
+
+[inspection.interval_days_by_medium]
+# Per medium, where it differs, e.g.:  dvd5 = 730
+
+# Disc quality grading (JIS Z 6017 defaults; BD and PIF figures uncertain, set your own):
+# value >= watch: act within a year (shorter interval); value >= act_now: migrate now.
+[quality.thresholds]
+bler = { watch = 110.0, act_now = 220.0 }      # CD, C1 errors per second (max)
+pi8 = { watch = 100.0, act_now = 280.0 }       # DVD, PI errors in 8 ECC blocks (max)
+pif = { watch = 4.0, act_now = 10.0 }          # DVD, PI failures (max)
+bd_ser = { watch = 1.0e-3 }                    # BD, random symbol error rate
+bd_burst = { act_now = 1900.0 }                # BD, burst length in bytes
 "#;
 
 impl Config {
@@ -193,8 +252,20 @@ impl Config {
         if self.copies.roles.is_empty() || self.copies.roles.iter().any(|r| r.trim().is_empty()) {
             return Err("copies.roles: give at least one non-empty role".into());
         }
-        if self.inspection.interval_days == 0 {
-            return Err("inspection.interval_days: must be at least 1".into());
+        let i = &self.inspection;
+        if i.interval_days == 0 || i.warning_interval_days == 0 {
+            return Err("inspection.interval_days and warning_interval_days: at least 1".into());
+        }
+        if let Some((m, _)) = i.interval_days_by_medium.iter().find(|(_, d)| **d == 0) {
+            return Err(format!(
+                "inspection.interval_days_by_medium.{m}: at least 1"
+            ));
+        }
+        if !(0.0..=100.0).contains(&i.sample_percent) {
+            return Err(format!(
+                "inspection.sample_percent = {} is outside 0..100",
+                i.sample_percent
+            ));
         }
         let prefix = &self.vault.volume_prefix;
         if prefix.is_empty()

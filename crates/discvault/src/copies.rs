@@ -77,8 +77,15 @@ pub fn move_to(vault: &Vault, key: &str, place: &str) -> Result<DiscCopy> {
     vault.catalog.copy(&c.copy_id)
 }
 
-/// Marks the state of a copy, with a note for the record.
-pub fn mark(vault: &Vault, key: &str, state: &str, note: &str) -> Result<DiscCopy> {
+/// Marks the state of a copy, with a note for the record. `at` dates a check done earlier
+/// (results of past inspections entered later); it defaults to now.
+pub fn mark(
+    vault: &Vault,
+    key: &str,
+    state: &str,
+    note: &str,
+    at: Option<i64>,
+) -> Result<DiscCopy> {
     let mut c = vault.catalog.copy(key)?;
     let to = CopyState::parse(state)?;
     let detail = format!(
@@ -99,7 +106,7 @@ pub fn mark(vault: &Vault, key: &str, state: &str, note: &str) -> Result<DiscCop
     };
     c.state = to;
     if to == CopyState::Verified {
-        c.verified_at = Some(crate::now_unix());
+        c.verified_at = Some(at.unwrap_or_else(crate::now_unix));
     }
     vault.catalog.update_copies(&[CopyChange {
         copy: c.clone(),
@@ -114,9 +121,7 @@ pub fn mark(vault: &Vault, key: &str, state: &str, note: &str) -> Result<DiscCop
 /// written) within the inspection interval. An unverified copy expires, as git-annex expires
 /// unverified copies.
 pub fn trusted(vault: &Vault, c: &DiscCopy, now: i64) -> bool {
-    let fresh_since = c.verified_at.unwrap_or(c.created_at);
-    let interval = vault.config.inspection.interval_days as i64 * 86_400;
-    matches!(c.state, CopyState::Written | CopyState::Verified) && now - fresh_since <= interval
+    crate::inspect::active(c) && now <= crate::inspect::due_at(vault, c) && c.grade != "act_now"
 }
 
 /// A copy with its trust, as `locate` and `copies list` show it.
@@ -129,8 +134,13 @@ pub struct CopyView {
 }
 
 pub fn view(vault: &Vault, c: DiscCopy) -> CopyView {
+    view_at(vault, c, crate::now_unix())
+}
+
+/// A copy with its trust at a given time.
+pub fn view_at(vault: &Vault, c: DiscCopy, now: i64) -> CopyView {
     CopyView {
-        trusted: trusted(vault, &c, crate::now_unix()),
+        trusted: trusted(vault, &c, now),
         place_text: c.place.to_string(),
         copy: c,
     }
@@ -138,10 +148,15 @@ pub fn view(vault: &Vault, c: DiscCopy) -> CopyView {
 
 /// Copies, optionally of one volume, in the order a person walks the cabinets.
 pub fn list(vault: &Vault, volume: Option<&str>) -> Result<Vec<CopyView>> {
+    list_at(vault, volume, crate::now_unix())
+}
+
+/// The same, with trust judged at `now`.
+pub fn list_at(vault: &Vault, volume: Option<&str>, now: i64) -> Result<Vec<CopyView>> {
     Ok(vault
         .catalog
         .copies(volume)?
         .into_iter()
-        .map(|c| view(vault, c))
+        .map(|c| view_at(vault, c, now))
         .collect())
 }

@@ -43,8 +43,8 @@ pub enum Error {
         #[source]
         source: isoimage::IsoError,
     },
-    #[error("slot map {path}: {} bad rows, nothing applied:\n  {}", errors.len(), errors.join("\n  "))]
-    SlotMap { path: PathBuf, errors: Vec<String> },
+    #[error("{path}: {} bad rows, nothing applied:\n  {}", errors.len(), errors.join("\n  "))]
+    BadRows { path: PathBuf, errors: Vec<String> },
     #[error("restore target {path}: {detail}")]
     Restore { path: PathBuf, detail: String },
 }

@@ -19,12 +19,14 @@ pub mod digest;
 pub mod error;
 pub mod format;
 pub mod ingest;
+pub mod inspect;
 pub mod locate;
 pub mod master;
 pub mod media;
 mod pipe;
 pub mod plan;
 pub mod progress;
+pub mod quality;
 pub mod restore;
 pub mod source;
 pub mod status;
@@ -51,4 +53,18 @@ pub fn rfc3339(t: i64) -> String {
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
+}
+
+/// Parses `YYYY-MM-DD` (midnight UTC) or an RFC 3339 date-time to Unix seconds.
+pub fn parse_date(s: &str) -> Result<i64> {
+    let s = s.trim();
+    if let Ok(d) = time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")) {
+        return Ok(d.midnight().assume_utc().unix_timestamp());
+    }
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map(|t| t.unix_timestamp())
+        .map_err(|_| Error::Invalid {
+            field: "date".into(),
+            detail: format!("{s:?}: use YYYY-MM-DD or an RFC 3339 date-time"),
+        })
 }

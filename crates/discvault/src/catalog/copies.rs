@@ -126,6 +126,9 @@ pub struct DiscCopy {
     pub place: Place,
     pub verified_at: Option<i64>,
     pub created_at: i64,
+    /// Latest quality grade: "" (none), "good", "watch" (act within a year), "act_now".
+    pub grade: String,
+    pub graded_at: Option<i64>,
 }
 
 /// A change of a copy's state or place, with the event that records it.
@@ -150,7 +153,7 @@ pub struct NewCopy {
     pub place: Place,
 }
 
-const COPY_COLS: &str = "k.id, k.copy_id, v.volume_id, k.barcode, k.rfid, k.role, k.medium, k.brand, k.batch, k.state, k.site, k.room, k.cabinet, k.shelf, k.slot, k.verified_at, k.created_at";
+const COPY_COLS: &str = "k.id, k.copy_id, v.volume_id, k.barcode, k.rfid, k.role, k.medium, k.brand, k.batch, k.state, k.site, k.room, k.cabinet, k.shelf, k.slot, k.verified_at, k.created_at, k.grade, k.graded_at";
 
 fn copy_from_row(r: &AnyRow) -> Result<DiscCopy> {
     Ok(DiscCopy {
@@ -173,6 +176,8 @@ fn copy_from_row(r: &AnyRow) -> Result<DiscCopy> {
         },
         verified_at: r.try_get("verified_at")?,
         created_at: r.try_get("created_at")?,
+        grade: r.try_get("grade")?,
+        graded_at: r.try_get("graded_at")?,
     })
 }
 
@@ -317,49 +322,86 @@ impl Catalog {
         })
     }
 
-    /// Changes places and states of copies in one transaction, with one event each.
-    pub fn update_copies(&self, changes: &[CopyChange]) -> Result<()> {
+    /// Records quality measurements and the copies' new grades in one transaction.
+    pub fn record_quality(
+        &self,
+        rows: &[(i64, i64, String, f64, String)],
+        changes: &[CopyChange],
+    ) -> Result<()> {
         self.block(async {
             let mut tx = self.pool.begin().await?;
-            for CopyChange {
-                copy: c,
-                event_type,
-                outcome,
-                detail,
-            } in changes
-            {
+            for (copy, at, metric, value, grade) in rows {
                 sqlx::query(
-                    "UPDATE copies SET state = $1, site = $2, room = $3, cabinet = $4, shelf = $5, slot = $6, verified_at = $7 WHERE id = $8",
+                    "INSERT INTO quality_measurements (copy, measured_at, metric, value, grade, imported_at) VALUES ($1, $2, $3, $4, $5, $6)",
                 )
-                .bind(c.state.as_str())
-                .bind(&c.place.site)
-                .bind(&c.place.room)
-                .bind(&c.place.cabinet)
-                .bind(&c.place.shelf)
-                .bind(&c.place.slot)
-                .bind(c.verified_at)
-                .bind(c.id)
+                .bind(*copy)
+                .bind(*at)
+                .bind(metric)
+                .bind(*value)
+                .bind(grade)
+                .bind(now_unix())
                 .execute(&mut *tx)
                 .await?;
-                let vol: i64 = sqlx::query_scalar("SELECT volume FROM copies WHERE id = $1")
-                    .bind(c.id)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                insert_event(
-                    &mut tx,
-                    &NewEvent {
-                        event_type,
-                        outcome,
-                        detail,
-                        volume: Some(vol),
-                        copy: Some(c.id),
-                        ..Default::default()
-                    },
-                )
-                .await?;
             }
+            apply_changes(&mut tx, changes).await?;
             tx.commit().await?;
             Ok(())
         })
     }
+
+    /// Changes places and states of copies in one transaction, with one event each.
+    pub fn update_copies(&self, changes: &[CopyChange]) -> Result<()> {
+        self.block(async {
+            let mut tx = self.pool.begin().await?;
+            apply_changes(&mut tx, changes).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+}
+
+async fn apply_changes(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    changes: &[CopyChange],
+) -> Result<()> {
+    for CopyChange {
+        copy: c,
+        event_type,
+        outcome,
+        detail,
+    } in changes
+    {
+        sqlx::query(
+            "UPDATE copies SET state = $1, site = $2, room = $3, cabinet = $4, shelf = $5, slot = $6, verified_at = $7, grade = $8, graded_at = $9 WHERE id = $10",
+        )
+        .bind(c.state.as_str())
+        .bind(&c.place.site)
+        .bind(&c.place.room)
+        .bind(&c.place.cabinet)
+        .bind(&c.place.shelf)
+        .bind(&c.place.slot)
+        .bind(c.verified_at)
+        .bind(&c.grade)
+        .bind(c.graded_at)
+        .bind(c.id)
+        .execute(&mut **tx)
+        .await?;
+        let vol: i64 = sqlx::query_scalar("SELECT volume FROM copies WHERE id = $1")
+            .bind(c.id)
+            .fetch_one(&mut **tx)
+            .await?;
+        insert_event(
+            tx,
+            &NewEvent {
+                event_type,
+                outcome,
+                detail,
+                volume: Some(vol),
+                copy: Some(c.id),
+                ..Default::default()
+            },
+        )
+        .await?;
+    }
+    Ok(())
 }

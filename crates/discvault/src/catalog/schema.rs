@@ -1,9 +1,10 @@
 //! The catalog schema and its migrations: a promise to readers decades away, described in
 //! `docs/FORMAT.md`. SQL is kept portable between SQLite and PostgreSQL; the few differences
-//! are the placeholders `{id}` (auto-numbered primary key) and `{blob}` (bytes).
+//! are the placeholders `{id}` (auto-numbered primary key), `{blob}` (bytes) and `{real}`
+//! (floating point).
 
 /// Schema version after all migrations below.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Statements that only SQLite runs, after migration `i` (index in this list): the path indexes
 /// for `locate`. An FTS5 trigram index over `files.path` answers substrings
@@ -134,4 +135,19 @@ pub const MIGRATIONS: &[&[&str]] = &[&[
     "ALTER TABLE events ADD COLUMN prev_hash TEXT",
     "ALTER TABLE events ADD COLUMN hash TEXT",
     "CREATE TABLE event_head (one BIGINT PRIMARY KEY, last_id BIGINT NOT NULL, hash TEXT NOT NULL)",
+],
+// 3: disc quality measurements and grades.
+&[
+    "CREATE TABLE quality_measurements (
+        id {id},
+        copy BIGINT NOT NULL REFERENCES copies(id),
+        measured_at BIGINT NOT NULL,
+        metric TEXT NOT NULL,
+        value {real} NOT NULL,
+        grade TEXT NOT NULL,
+        imported_at BIGINT NOT NULL
+    )",
+    "CREATE INDEX quality_by_copy ON quality_measurements (copy, measured_at)",
+    "ALTER TABLE copies ADD COLUMN grade TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE copies ADD COLUMN graded_at BIGINT",
 ]];

@@ -1,0 +1,118 @@
+//! Inspection (检测): when each copy is due for a read-back, and the pick list of a round.
+//!
+//! A copy is due `interval` days after its last clean check, or after it was written when it
+//! was never checked. The interval is the medium's (or the default, 4 years per GB/T 18894),
+//! shortened to the warning interval when the copy's last quality grade was "act within a
+//! year". Each round picks every due copy and, when they are fewer than the sample share of all
+//! active copies, the copies due soonest until the share is reached; so every copy is checked
+//! at the latest when it falls due. The clock is a parameter: rounds can be simulated.
+
+use crate::catalog::copies::{CopyState, DiscCopy};
+use crate::copies::CopyView;
+use crate::{Result, Vault};
+use serde::{Deserialize, Serialize};
+
+const DAY: i64 = 86_400;
+
+/// The interval of a copy, in seconds.
+pub fn interval(vault: &Vault, c: &DiscCopy) -> i64 {
+    let cfg = &vault.config.inspection;
+    let base = cfg
+        .interval_days_by_medium
+        .get(&c.medium)
+        .copied()
+        .unwrap_or(cfg.interval_days);
+    let days = if c.grade == "watch" {
+        base.min(cfg.warning_interval_days)
+    } else {
+        base
+    };
+    days as i64 * DAY
+}
+
+/// When a copy falls due: its last clean check (or its writing) plus its interval.
+pub fn due_at(vault: &Vault, c: &DiscCopy) -> i64 {
+    c.verified_at.unwrap_or(c.created_at) + interval(vault, c)
+}
+
+/// Copies that take part in inspection: written or verified (damaged, missing and retired
+/// copies are for repair or migration).
+pub fn active(c: &DiscCopy) -> bool {
+    matches!(c.state, CopyState::Written | CopyState::Verified)
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DueCopy {
+    #[serde(flatten)]
+    pub copy: CopyView,
+    pub due_at: String,
+    /// Days past due (negative: not yet due).
+    pub overdue_days: i64,
+    /// `overdue`, `warning` (due after a quality warning) or `sample` (picked to reach the share).
+    pub reason: String,
+}
+
+/// The pick list of one inspection round, in the order of the copies' places.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DuePick {
+    pub at: String,
+    pub active_copies: u64,
+    /// At least this many copies are picked each round (the sample share).
+    pub quota: u64,
+    pub copies: Vec<DueCopy>,
+}
+
+pub fn due(vault: &Vault, now: i64) -> Result<DuePick> {
+    let all: Vec<DiscCopy> = vault
+        .catalog
+        .copies(None)?
+        .into_iter()
+        .filter(active)
+        .collect();
+    let quota = ((all.len() as f64) * vault.config.inspection.sample_percent / 100.0).ceil() as u64;
+    let mut ranked: Vec<(i64, DiscCopy)> =
+        all.into_iter().map(|c| (due_at(vault, &c), c)).collect();
+    ranked.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.copy_id.cmp(&b.1.copy_id)));
+    let active_copies = ranked.len() as u64;
+    let mut picked = Vec::new();
+    for (k, (due, c)) in ranked.into_iter().enumerate() {
+        let reason = if due <= now {
+            if c.grade == "watch" {
+                "warning"
+            } else {
+                "overdue"
+            }
+        } else if (k as u64) < quota {
+            "sample"
+        } else {
+            break;
+        };
+        picked.push(DueCopy {
+            due_at: crate::rfc3339(due),
+            overdue_days: (now - due).div_euclid(DAY),
+            reason: reason.into(),
+            copy: crate::copies::view_at(vault, c, now),
+        });
+    }
+    picked.sort_by(|a, b| {
+        let p = |d: &DueCopy| {
+            let pl = &d.copy.copy.place;
+            (
+                pl.site.clone(),
+                pl.room.clone(),
+                pl.cabinet.clone(),
+                pl.shelf.clone(),
+                pl.slot.parse::<u64>().unwrap_or(u64::MAX),
+                pl.slot.clone(),
+                d.copy.copy.copy_id.clone(),
+            )
+        };
+        p(a).cmp(&p(b))
+    });
+    Ok(DuePick {
+        at: crate::rfc3339(now),
+        active_copies,
+        quota,
+        copies: picked,
+    })
+}
