@@ -11,7 +11,7 @@ pub enum Error {
         source: std::io::Error,
     },
     #[error("catalog: {0}")]
-    Catalog(#[from] sqlx::Error),
+    Catalog(#[from] rusqlite::Error),
     #[error("catalog {what}: {detail}")]
     CatalogData { what: String, detail: String },
     #[error("config {path}: {detail}")]

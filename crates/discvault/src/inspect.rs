@@ -94,20 +94,17 @@ pub fn due(vault: &Vault, now: i64) -> Result<DuePick> {
             copy: crate::copies::view_at(vault, c, now),
         });
     }
-    picked.sort_by(|a, b| {
-        let p = |d: &DueCopy| {
-            let pl = &d.copy.copy.place;
-            (
-                pl.site.clone(),
-                pl.room.clone(),
-                pl.cabinet.clone(),
-                pl.shelf.clone(),
-                pl.slot.parse::<u64>().unwrap_or(u64::MAX),
-                pl.slot.clone(),
-                d.copy.copy.copy_id.clone(),
-            )
-        };
-        p(a).cmp(&p(b))
+    picked.sort_by_cached_key(|d| {
+        let pl = &d.copy.copy.place;
+        (
+            pl.site.clone(),
+            pl.room.clone(),
+            pl.cabinet.clone(),
+            pl.shelf.clone(),
+            pl.slot.parse::<u64>().unwrap_or(u64::MAX),
+            pl.slot.clone(),
+            d.copy.copy.copy_id.clone(),
+        )
     });
     Ok(DuePick {
         at: crate::rfc3339(now),

@@ -1,11 +1,10 @@
 //! Copies of volumes and where they are: site → room → cabinet → shelf → slot.
 
 use super::events::{insert_event, NewEvent};
+use super::db::{self, Row};
 use super::Catalog;
 use crate::{now_unix, Error, Result};
 use serde::{Deserialize, Serialize};
-use sqlx::any::AnyRow;
-use sqlx::Row;
 use std::fmt;
 
 /// State of a copy.
@@ -155,7 +154,7 @@ pub struct NewCopy {
 
 const COPY_COLS: &str = "k.id, k.copy_id, v.volume_id, k.barcode, k.rfid, k.role, k.medium, k.brand, k.batch, k.state, k.site, k.room, k.cabinet, k.shelf, k.slot, k.verified_at, k.created_at, k.grade, k.graded_at";
 
-fn copy_from_row(r: &AnyRow) -> Result<DiscCopy> {
+fn copy_from_row(r: &Row) -> Result<DiscCopy> {
     Ok(DiscCopy {
         id: r.try_get("id")?,
         copy_id: r.try_get("copy_id")?,
@@ -209,10 +208,10 @@ impl Catalog {
     pub fn add_copies(&self, volume_id: &str, copies: &[NewCopy]) -> Result<Vec<DiscCopy>> {
         let volume = self.volume(volume_id)?;
         let ids = self.block(async {
-            let mut tx = self.pool.begin().await?;
-            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM copies WHERE volume = $1")
+            let tx = self.db.begin().await?;
+            let n: i64 = db::query_scalar("SELECT COUNT(*) FROM copies WHERE volume = $1")
                 .bind(volume.id)
-                .fetch_one(&mut *tx)
+                .fetch_one(&*tx)
                 .await?;
             let mut ids = Vec::new();
             for (k, c) in copies.iter().enumerate() {
@@ -222,11 +221,11 @@ impl Catalog {
                 let rfid = c.rfid.as_deref().map(normalize_rfid).transpose()?;
                 for (col, val) in [("barcode", Some(&barcode)), ("rfid", rfid.as_ref())] {
                     if let Some(val) = val {
-                        let other: Option<String> = sqlx::query_scalar(&format!(
+                        let other: Option<String> = db::query_scalar(&format!(
                             "SELECT copy_id FROM copies WHERE {col} = $1"
                         ))
                         .bind(val)
-                        .fetch_optional(&mut *tx)
+                        .fetch_optional(&*tx)
                         .await?;
                         if let Some(o) = other {
                             return Err(Error::Invalid {
@@ -237,7 +236,7 @@ impl Catalog {
                     }
                 }
                 let state = c.state.unwrap_or(CopyState::Written);
-                let id: i64 = sqlx::query_scalar(
+                let id: i64 = db::query_scalar(
                     "INSERT INTO copies (copy_id, volume, barcode, rfid, role, medium, brand, batch, state, site, room, cabinet, shelf, slot, created_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
                 )
@@ -256,7 +255,7 @@ impl Catalog {
                 .bind(&c.place.shelf)
                 .bind(&c.place.slot)
                 .bind(now_unix())
-                .fetch_one(&mut *tx)
+                .fetch_one(&*tx)
                 .await?;
                 let detail = format!(
                     "copy {copy_id} of {} registered: role {}, barcode {barcode}, state {}, place {}",
@@ -266,7 +265,7 @@ impl Catalog {
                     c.place
                 );
                 insert_event(
-                    &mut tx,
+                    &tx,
                     &NewEvent {
                         event_type: "replication",
                         outcome: "success",
@@ -289,13 +288,13 @@ impl Catalog {
     pub fn copy(&self, key: &str) -> Result<DiscCopy> {
         let rfid = normalize_rfid(key).ok();
         self.block(async {
-            let row = sqlx::query(&format!(
+            let row = db::query(&format!(
                 "SELECT {COPY_COLS} FROM copies k JOIN volumes v ON v.id = k.volume
                  WHERE k.copy_id = $1 OR k.barcode = $1 OR k.rfid = $2"
             ))
             .bind(key.trim())
             .bind(rfid.unwrap_or_default())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.db)
             .await?;
             match row {
                 Some(r) => copy_from_row(&r),
@@ -310,13 +309,13 @@ impl Catalog {
     /// Copies, optionally of one volume, in place order (site, room, cabinet, shelf, slot).
     pub fn copies(&self, volume: Option<&str>) -> Result<Vec<DiscCopy>> {
         self.block(async {
-            let rows = sqlx::query(&format!(
+            let rows = db::query(&format!(
                 "SELECT {COPY_COLS} FROM copies k JOIN volumes v ON v.id = k.volume
                  WHERE ($1 = '' OR v.volume_id = $1)
                  ORDER BY k.site, k.room, k.cabinet, k.shelf, k.slot, k.copy_id"
             ))
             .bind(volume.unwrap_or(""))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.db)
             .await?;
             rows.iter().map(copy_from_row).collect()
         })
@@ -329,9 +328,9 @@ impl Catalog {
         changes: &[CopyChange],
     ) -> Result<()> {
         self.block(async {
-            let mut tx = self.pool.begin().await?;
+            let tx = self.db.begin().await?;
             for (copy, at, metric, value, grade) in rows {
-                sqlx::query(
+                db::query(
                     "INSERT INTO quality_measurements (copy, measured_at, metric, value, grade, imported_at) VALUES ($1, $2, $3, $4, $5, $6)",
                 )
                 .bind(*copy)
@@ -340,10 +339,10 @@ impl Catalog {
                 .bind(*value)
                 .bind(grade)
                 .bind(now_unix())
-                .execute(&mut *tx)
+                .execute(&*tx)
                 .await?;
             }
-            apply_changes(&mut tx, changes).await?;
+            apply_changes(&tx, changes).await?;
             tx.commit().await?;
             Ok(())
         })
@@ -352,8 +351,8 @@ impl Catalog {
     /// Changes places and states of copies in one transaction, with one event each.
     pub fn update_copies(&self, changes: &[CopyChange]) -> Result<()> {
         self.block(async {
-            let mut tx = self.pool.begin().await?;
-            apply_changes(&mut tx, changes).await?;
+            let tx = self.db.begin().await?;
+            apply_changes(&tx, changes).await?;
             tx.commit().await?;
             Ok(())
         })
@@ -361,7 +360,7 @@ impl Catalog {
 }
 
 async fn apply_changes(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tx: &db::Tx<'_>,
     changes: &[CopyChange],
 ) -> Result<()> {
     for CopyChange {
@@ -371,7 +370,7 @@ async fn apply_changes(
         detail,
     } in changes
     {
-        sqlx::query(
+        db::query(
             "UPDATE copies SET state = $1, site = $2, room = $3, cabinet = $4, shelf = $5, slot = $6, verified_at = $7, grade = $8, graded_at = $9 WHERE id = $10",
         )
         .bind(c.state.as_str())
@@ -384,11 +383,11 @@ async fn apply_changes(
         .bind(&c.grade)
         .bind(c.graded_at)
         .bind(c.id)
-        .execute(&mut **tx)
+        .execute(&**tx)
         .await?;
-        let vol: i64 = sqlx::query_scalar("SELECT volume FROM copies WHERE id = $1")
+        let vol: i64 = db::query_scalar("SELECT volume FROM copies WHERE id = $1")
             .bind(c.id)
-            .fetch_one(&mut **tx)
+            .fetch_one(&**tx)
             .await?;
         insert_event(
             tx,

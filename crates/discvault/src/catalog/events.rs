@@ -5,12 +5,11 @@
 //! [`event_hash`]); `event_head` holds the id and hash of the last event. Event ids are
 //! contiguous, so a deleted event leaves a gap even if the hashes after it were recomputed.
 
+use super::db::{self, Row};
 use super::{agent, Catalog};
 use crate::{now_unix, Error, Result, SOFTWARE};
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
-use sqlx::any::AnyRow;
-use sqlx::Row;
 
 /// The hash before the first event.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -77,7 +76,7 @@ pub fn event_hash(
     hex::encode(h.finalize())
 }
 
-fn row_hash(prev: &str, r: &AnyRow) -> Result<String> {
+fn row_hash(prev: &str, r: &Row) -> Result<String> {
     Ok(event_hash(
         prev,
         r.try_get("id")?,
@@ -101,11 +100,11 @@ const EVENT_COLS: &str =
 
 /// Appends an event inside a transaction, extending the chain.
 pub(crate) async fn insert_event(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tx: &db::Tx<'_>,
     e: &NewEvent<'_>,
 ) -> Result<()> {
-    let head = sqlx::query("SELECT last_id, hash FROM event_head WHERE one = 1")
-        .fetch_optional(&mut **tx)
+    let head = db::query("SELECT last_id, hash FROM event_head WHERE one = 1")
+        .fetch_optional(&**tx)
         .await?;
     let (last_id, prev) = match head {
         Some(r) => (
@@ -128,7 +127,7 @@ pub(crate) async fn insert_event(
         e.detail,
         [e.volume, e.file, e.collection, e.copy],
     );
-    sqlx::query(
+    db::query(
         "INSERT INTO events (id, at, event_type, agent, software, outcome, detail, volume, file_id, collection_id, copy, prev_hash, hash)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
@@ -145,23 +144,23 @@ pub(crate) async fn insert_event(
     .bind(e.copy)
     .bind(&prev)
     .bind(&hash)
-    .execute(&mut **tx)
+    .execute(&**tx)
     .await?;
-    sqlx::query("DELETE FROM event_head WHERE one = 1")
-        .execute(&mut **tx)
+    db::query("DELETE FROM event_head WHERE one = 1")
+        .execute(&**tx)
         .await?;
-    sqlx::query("INSERT INTO event_head (one, last_id, hash) VALUES (1, $1, $2)")
+    db::query("INSERT INTO event_head (one, last_id, hash) VALUES (1, $1, $2)")
         .bind(id)
         .bind(&hash)
-        .execute(&mut **tx)
+        .execute(&**tx)
         .await?;
     Ok(())
 }
 
 /// Chains the events recorded before events were chained (schema version 1).
-pub(crate) async fn backfill_chain(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<()> {
-    let rows = sqlx::query(&format!("SELECT {EVENT_COLS} FROM events ORDER BY id"))
-        .fetch_all(&mut **tx)
+pub(crate) async fn backfill_chain(tx: &db::Tx<'_>) -> Result<()> {
+    let rows = db::query(&format!("SELECT {EVENT_COLS} FROM events ORDER BY id"))
+        .fetch_all(&**tx)
         .await?;
     let mut prev = GENESIS.to_string();
     let mut expected = 1i64;
@@ -177,20 +176,20 @@ pub(crate) async fn backfill_chain(tx: &mut sqlx::Transaction<'_, sqlx::Any>) ->
             });
         }
         let hash = row_hash(&prev, r)?;
-        sqlx::query("UPDATE events SET prev_hash = $1, hash = $2 WHERE id = $3")
+        db::query("UPDATE events SET prev_hash = $1, hash = $2 WHERE id = $3")
             .bind(&prev)
             .bind(&hash)
             .bind(id)
-            .execute(&mut **tx)
+            .execute(&**tx)
             .await?;
         prev = hash;
         expected += 1;
     }
     if !rows.is_empty() {
-        sqlx::query("INSERT INTO event_head (one, last_id, hash) VALUES (1, $1, $2)")
+        db::query("INSERT INTO event_head (one, last_id, hash) VALUES (1, $1, $2)")
             .bind(expected - 1)
             .bind(&prev)
-            .execute(&mut **tx)
+            .execute(&**tx)
             .await?;
     }
     Ok(())
@@ -210,14 +209,14 @@ impl Catalog {
     /// Every event with its objects' ids, oldest first.
     pub fn event_records(&self) -> Result<Vec<EventRecord>> {
         self.block(async {
-            let rows = sqlx::query(
+            let rows = db::query(
                 "SELECT e.id, e.at, e.event_type, e.agent, e.software, e.outcome, e.detail, e.prev_hash, e.hash,
                         v.volume_id AS volume_text, c.name AS collection_text, k.copy_id AS copy_text
                  FROM events e LEFT JOIN volumes v ON v.id = e.volume
                  LEFT JOIN collections c ON c.id = e.collection_id
                  LEFT JOIN copies k ON k.id = e.copy ORDER BY e.id",
             )
-            .fetch_all(&self.pool)
+            .fetch_all(&self.db)
             .await?;
             rows.iter()
                 .map(|r| {
@@ -243,10 +242,10 @@ impl Catalog {
     /// Recomputes the chain: any edited, inserted, reordered or deleted event is reported.
     pub fn verify_chain(&self) -> Result<ChainReport> {
         self.block(async {
-            let rows = sqlx::query(&format!(
+            let rows = db::query(&format!(
                 "SELECT {EVENT_COLS}, prev_hash, hash FROM events ORDER BY id"
             ))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.db)
             .await?;
             let mut problems = Vec::new();
             let mut prev = GENESIS.to_string();
@@ -273,8 +272,8 @@ impl Catalog {
                 prev = stored.unwrap_or_default();
                 expected = id + 1;
             }
-            let head = sqlx::query("SELECT last_id, hash FROM event_head WHERE one = 1")
-                .fetch_optional(&self.pool)
+            let head = db::query("SELECT last_id, hash FROM event_head WHERE one = 1")
+                .fetch_optional(&self.db)
                 .await?;
             match head {
                 Some(h) => {

@@ -1,11 +1,11 @@
 //! The catalog: which file is on which disc, with fixity and events.
 //!
-//! SQLite by default (WAL, migrations, every change in one transaction); the same SQL runs on
-//! PostgreSQL through sqlx's `Any` driver. The catalog API is synchronous: it owns a small
-//! runtime and blocks on the driver, so the stages stay plain code that a server can call from
-//! its own worker threads.
+//! SQLite (WAL, migrations, every change in one transaction) through [`db`], whose interface a
+//! PostgreSQL backend will implement too; the SQL is kept portable. The catalog API is
+//! synchronous, so the stages stay plain code that a server can call from its worker threads.
 
 pub mod copies;
+pub mod db;
 pub mod events;
 pub mod schema;
 
@@ -14,8 +14,7 @@ use events::{insert_event, NewEvent};
 use crate::digest::{Digests, HashAlg};
 use crate::{now_unix, Error, Result};
 use serde::{Deserialize, Serialize};
-use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{AnyPool, Row};
+use db::{Db, Row};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::Path;
@@ -28,8 +27,7 @@ pub enum Dialect {
 
 /// A handle on the catalog database.
 pub struct Catalog {
-    rt: tokio::runtime::Runtime,
-    pool: AnyPool,
+    db: Db,
     dialect: Dialect,
 }
 
@@ -220,7 +218,7 @@ mod opt_bytes_hex {
 const FILE_COLS: &str = "f.id, f.collection_id, f.path, f.path_raw, f.version, f.kind, f.size, f.mtime, f.mode, f.link_target, f.source, f.staged, f.sha256, f.sm3, f.md5, f.blake3, f.current, f.ingested_at";
 const VOLUME_COLS: &str = "id, volume_id, plan_id, seq, seq_count, media, capacity_sectors, payload_bytes, image_bytes, state, image_sha256, mastered_at, format_version, created_at";
 
-fn file_from_row(r: &AnyRow) -> Result<FileRecord> {
+fn file_from_row(r: &Row) -> Result<FileRecord> {
     let kind: String = r.try_get("kind")?;
     let mut digests = Vec::new();
     for alg in HashAlg::ALL {
@@ -252,7 +250,7 @@ fn file_from_row(r: &AnyRow) -> Result<FileRecord> {
     })
 }
 
-fn volume_from_row(r: &AnyRow) -> Result<Volume> {
+fn volume_from_row(r: &Row) -> Result<Volume> {
     Ok(Volume {
         id: r.try_get("id")?,
         volume_id: r.try_get("volume_id")?,
@@ -271,7 +269,7 @@ fn volume_from_row(r: &AnyRow) -> Result<Volume> {
     })
 }
 
-fn content_from_row(r: &AnyRow) -> Result<Content> {
+fn content_from_row(r: &Row) -> Result<Content> {
     let pd: Option<String> = r.try_get("part_digests")?;
     Ok(Content {
         file_id: r.try_get("file_id")?,
@@ -331,62 +329,33 @@ impl Catalog {
     /// Opens (creating if needed) the catalog at `url`; a relative SQLite path is taken
     /// relative to `base`. Runs pending migrations.
     pub fn open(url: &str, base: &Path) -> Result<Catalog> {
-        sqlx::any::install_default_drivers();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Error::Io {
-                path: base.to_path_buf(),
-                source: e,
-            })?;
-        let (url, dialect) = if let Some(rest) = url.strip_prefix("sqlite:") {
+        let path = if let Some(rest) = url.strip_prefix("sqlite:") {
             let rest = rest.trim_start_matches("//");
-            let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+            let path = rest.split_once('?').map(|x| x.0).unwrap_or(rest);
             let p = Path::new(path);
-            let p = if p.is_absolute() {
+            if p.is_absolute() {
                 p.to_path_buf()
             } else {
                 base.join(p)
-            };
-            let q = if query.is_empty() {
-                "mode=rwc".to_string()
-            } else {
-                query.to_string()
-            };
-            (format!("sqlite://{}?{q}", p.display()), Dialect::Sqlite)
+            }
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            (url.to_string(), Dialect::Postgres)
+            return Err(Error::Invalid {
+                field: "catalog.url".into(),
+                detail: format!(
+                    "{url:?}: PostgreSQL catalogs come with the multi-station server; this build keeps the catalog in SQLite"
+                ),
+            });
         } else {
             return Err(Error::Invalid {
                 field: "catalog.url".into(),
-                detail: format!("{url:?}: use sqlite:PATH or postgres://..."),
+                detail: format!("{url:?}: use sqlite:PATH"),
             });
         };
-        let pool = rt.block_on(async {
-            AnyPoolOptions::new()
-                .max_connections(if dialect == Dialect::Sqlite { 1 } else { 4 })
-                .after_connect(move |conn, _| {
-                    Box::pin(async move {
-                        if dialect == Dialect::Sqlite {
-                            for pragma in [
-                                "PRAGMA journal_mode = WAL",
-                                "PRAGMA synchronous = NORMAL",
-                                "PRAGMA foreign_keys = ON",
-                                "PRAGMA busy_timeout = 10000",
-                                // Up to 256 MiB of page cache: index inserts into a catalog of
-                                // millions of files stay in memory instead of re-reading pages.
-                                "PRAGMA cache_size = -262144",
-                            ] {
-                                sqlx::query(pragma).execute(&mut *conn).await?;
-                            }
-                        }
-                        Ok(())
-                    })
-                })
-                .connect(&url)
-                .await
-        })?;
-        let cat = Catalog { rt, pool, dialect };
+        let db = Db::open_sqlite(&path)?;
+        let cat = Catalog {
+            db,
+            dialect: Dialect::Sqlite,
+        };
         cat.migrate()?;
         Ok(cat)
     }
@@ -396,7 +365,7 @@ impl Catalog {
     }
 
     fn block<F: Future>(&self, f: F) -> F::Output {
-        self.rt.block_on(f)
+        db::block_on(f)
     }
 
     fn sql(&self, s: &str) -> String {
@@ -415,14 +384,14 @@ impl Catalog {
 
     fn migrate(&self) -> Result<()> {
         self.block(async {
-            let mut tx = self.pool.begin().await?;
-            sqlx::query(
+            let tx = self.db.begin().await?;
+            db::query(
                 "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)",
             )
-            .execute(&mut *tx)
+            .execute(&*tx)
             .await?;
-            let v: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_version")
-                .fetch_one(&mut *tx)
+            let v: Option<i64> = db::query_scalar("SELECT MAX(version) FROM schema_version")
+                .fetch_one(&*tx)
                 .await?;
             let v = v.unwrap_or(0);
             if v > schema::SCHEMA_VERSION {
@@ -436,19 +405,19 @@ impl Catalog {
             }
             for (i, m) in schema::MIGRATIONS.iter().enumerate().skip(v as usize) {
                 for stmt in *m {
-                    sqlx::query(&self.sql(stmt)).execute(&mut *tx).await?;
+                    db::query(&self.sql(stmt)).execute(&*tx).await?;
                 }
                 if self.dialect == Dialect::Sqlite {
                     for stmt in schema::SQLITE_EXTRAS.get(i).copied().unwrap_or_default() {
-                        sqlx::query(stmt).execute(&mut *tx).await?;
+                        db::query(stmt).execute(&*tx).await?;
                     }
                 }
                 if i == 1 {
-                    events::backfill_chain(&mut tx).await?;
+                    events::backfill_chain(&tx).await?;
                 }
-                sqlx::query("INSERT INTO schema_version (version) VALUES ($1)")
+                db::query("INSERT INTO schema_version (version) VALUES ($1)")
                     .bind(i as i64 + 1)
-                    .execute(&mut *tx)
+                    .execute(&*tx)
                     .await?;
             }
             tx.commit().await?;
@@ -464,47 +433,47 @@ impl Catalog {
         metadata: &BTreeMap<String, String>,
     ) -> Result<Collection> {
         self.block(async {
-            let mut tx = self.pool.begin().await?;
-            let id: Option<i64> = sqlx::query_scalar("SELECT id FROM collections WHERE name = $1")
+            let tx = self.db.begin().await?;
+            let id: Option<i64> = db::query_scalar("SELECT id FROM collections WHERE name = $1")
                 .bind(name)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&*tx)
                 .await?;
             let id = match id {
                 Some(id) => id,
                 None => {
-                    sqlx::query_scalar(
+                    db::query_scalar(
                         "INSERT INTO collections (name, created_at) VALUES ($1, $2) RETURNING id",
                     )
                     .bind(name)
                     .bind(now_unix())
-                    .fetch_one(&mut *tx)
+                    .fetch_one(&*tx)
                     .await?
                 }
             };
             for (k, v) in metadata {
                 match k.as_str() {
                     "fonds" | "series" | "retention" => {
-                        sqlx::query(&format!("UPDATE collections SET {k} = $1 WHERE id = $2"))
+                        db::query(&format!("UPDATE collections SET {k} = $1 WHERE id = $2"))
                             .bind(v)
                             .bind(id)
-                            .execute(&mut *tx)
+                            .execute(&*tx)
                             .await?;
                     }
                     _ => {
-                        sqlx::query(
+                        db::query(
                             "DELETE FROM collection_metadata WHERE collection_id = $1 AND key = $2",
                         )
                         .bind(id)
                         .bind(k)
-                        .execute(&mut *tx)
+                        .execute(&*tx)
                         .await?;
-                        sqlx::query(
+                        db::query(
                             "INSERT INTO collection_metadata (collection_id, key, value) VALUES ($1, $2, $3)",
                         )
                         .bind(id)
                         .bind(k)
                         .bind(v)
-                        .execute(&mut *tx)
+                        .execute(&*tx)
                         .await?;
                     }
                 }
@@ -525,15 +494,15 @@ impl Catalog {
 
     pub fn collections(&self) -> Result<Vec<Collection>> {
         self.block(async {
-            let rows = sqlx::query(
+            let rows = db::query(
                 "SELECT id, name, fonds, series, retention, created_at FROM collections ORDER BY id",
             )
-            .fetch_all(&self.pool)
+            .fetch_all(&self.db)
             .await?;
-            let meta = sqlx::query(
+            let meta = db::query(
                 "SELECT collection_id, key, value FROM collection_metadata ORDER BY collection_id, key",
             )
-            .fetch_all(&self.pool)
+            .fetch_all(&self.db)
             .await?;
             let mut out = Vec::new();
             for r in rows {
@@ -561,11 +530,11 @@ impl Catalog {
     /// Current versions of every file of a collection, by raw path.
     pub fn current_files(&self, collection_id: i64) -> Result<BTreeMap<Vec<u8>, FileRecord>> {
         self.block(async {
-            let rows = sqlx::query(&format!(
+            let rows = db::query(&format!(
                 "SELECT {FILE_COLS} FROM files f WHERE f.collection_id = $1 AND f.current = 1"
             ))
             .bind(collection_id)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.db)
             .await?;
             rows.iter()
                 .map(|r| file_from_row(r).map(|f| (f.path_raw.clone(), f)))
@@ -582,23 +551,23 @@ impl Catalog {
         event_detail: &str,
     ) -> Result<()> {
         self.block(async {
-            let mut tx = self.pool.begin().await?;
+            let tx = self.db.begin().await?;
             let now = now_unix();
-            let first_new: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM files")
-                .fetch_one(&mut *tx)
+            let first_new: i64 = db::query_scalar("SELECT COALESCE(MAX(id), 0) FROM files")
+                .fetch_one(&*tx)
                 .await?;
             for (f, replaces) in files {
                 let version = match replaces {
                     Some((old_id, old_version)) => {
-                        sqlx::query("UPDATE files SET current = 0 WHERE id = $1")
+                        db::query("UPDATE files SET current = 0 WHERE id = $1")
                             .bind(*old_id)
-                            .execute(&mut *tx)
+                            .execute(&*tx)
                             .await?;
                         old_version + 1
                     }
                     None => 1,
                 };
-                sqlx::query(
+                db::query(
                     "INSERT INTO files (collection_id, path, path_raw, version, kind, size, mtime, mode, link_target, source, staged, sha256, sm3, md5, blake3, current, ingested_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16)",
                 )
@@ -618,24 +587,24 @@ impl Catalog {
                 .bind(f.digests.get(HashAlg::Md5).map(str::to_string))
                 .bind(f.digests.get(HashAlg::Blake3).map(str::to_string))
                 .bind(now)
-                .execute(&mut *tx)
+                .execute(&*tx)
                 .await?;
             }
             if self.dialect == Dialect::Sqlite {
                 // The path indexes of the rows just added, one statement each: FTS5 is
                 // fast when written in bulk and slow row by row.
-                sqlx::query(
+                db::query(
                     "INSERT INTO files_path_index (rowid, path) SELECT id, path FROM files WHERE id > $1",
                 )
                 .bind(first_new)
-                .execute(&mut *tx)
+                .execute(&*tx)
                 .await?;
-                let rows = sqlx::query("SELECT id, path FROM files WHERE id > $1 ORDER BY id")
+                let rows = db::query("SELECT id, path FROM files WHERE id > $1 ORDER BY id")
                     .bind(first_new)
-                    .fetch_all(&mut *tx)
+                    .fetch_all(&*tx)
                     .await?;
-                sqlx::query("CREATE TEMP TABLE IF NOT EXISTS new_char_tokens (id INTEGER PRIMARY KEY, chars TEXT NOT NULL)")
-                    .execute(&mut *tx)
+                db::query("CREATE TEMP TABLE IF NOT EXISTS new_char_tokens (id INTEGER PRIMARY KEY, chars TEXT NOT NULL)")
+                    .execute(&*tx)
                     .await?;
                 for chunk in rows.chunks(250) {
                     let values: Vec<String> = (0..chunk.len())
@@ -645,23 +614,23 @@ impl Catalog {
                         "INSERT INTO new_char_tokens (id, chars) VALUES {}",
                         values.join(", ")
                     );
-                    let mut q = sqlx::query(&sql);
+                    let mut q = db::query(&sql);
                     for r in chunk {
                         q = q
                             .bind(r.try_get::<i64, _>("id")?)
                             .bind(char_tokens(&r.try_get::<String, _>("path")?));
                     }
-                    q.execute(&mut *tx).await?;
+                    q.execute(&*tx).await?;
                 }
                 for stmt in [
                     "INSERT INTO files_char_index (rowid, chars) SELECT id, chars FROM new_char_tokens",
                     "DELETE FROM new_char_tokens",
                 ] {
-                    sqlx::query(stmt).execute(&mut *tx).await?;
+                    db::query(stmt).execute(&*tx).await?;
                 }
             }
             insert_event(
-                &mut tx,
+                &tx,
                 &NewEvent {
                     event_type: "ingestion",
                     outcome: "success",
@@ -680,12 +649,12 @@ impl Catalog {
     /// and path order.
     pub fn unplanned_files(&self) -> Result<Vec<(String, FileRecord)>> {
         self.block(async {
-            let rows = sqlx::query(&format!(
+            let rows = db::query(&format!(
                 "SELECT {FILE_COLS}, c.name AS collection FROM files f JOIN collections c ON c.id = f.collection_id
                  WHERE f.current = 1 AND NOT EXISTS (SELECT 1 FROM volume_contents vc WHERE vc.file_id = f.id)
                  ORDER BY c.name, f.path_raw"
             ))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.db)
             .await?;
             rows.iter()
                 .map(|r| Ok((r.try_get("collection")?, file_from_row(r)?)))
@@ -702,9 +671,9 @@ impl Catalog {
         volumes: &[NewVolume],
     ) -> Result<Vec<Volume>> {
         let ids = self.block(async {
-            let mut tx = self.pool.begin().await?;
+            let tx = self.db.begin().await?;
             let now = now_unix();
-            let plan_id: i64 = sqlx::query_scalar(
+            let plan_id: i64 = db::query_scalar(
                 "INSERT INTO plans (media, capacity_sectors, reserve_permille, volume_count, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
             )
             .bind(&media.name)
@@ -712,17 +681,17 @@ impl Catalog {
             .bind(reserve_permille)
             .bind(volumes.len() as i64)
             .bind(now)
-            .fetch_one(&mut *tx)
+            .fetch_one(&*tx)
             .await?;
-            let last: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM volumes")
-                .fetch_one(&mut *tx)
+            let last: Option<i64> = db::query_scalar("SELECT MAX(id) FROM volumes")
+                .fetch_one(&*tx)
                 .await?;
             let mut number = last.unwrap_or(0);
             let mut ids = Vec::new();
             for (i, v) in volumes.iter().enumerate() {
                 number += 1;
                 let volume_id = format!("{prefix}-{number:06}");
-                let id: i64 = sqlx::query_scalar(
+                let id: i64 = db::query_scalar(
                     "INSERT INTO volumes (id, volume_id, plan_id, seq, seq_count, media, capacity_sectors, payload_bytes, image_bytes, state, format_version, created_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'planned', $10, $11) RETURNING id",
                 )
@@ -737,10 +706,10 @@ impl Catalog {
                 .bind(v.image_bytes as i64)
                 .bind(crate::format::FORMAT_VERSION)
                 .bind(now)
-                .fetch_one(&mut *tx)
+                .fetch_one(&*tx)
                 .await?;
                 for c in &v.contents {
-                    sqlx::query(
+                    db::query(
                         "INSERT INTO volume_contents (volume, file_id, part, parts, part_offset, length) VALUES ($1, $2, $3, $4, $5, $6)",
                     )
                     .bind(id)
@@ -749,7 +718,7 @@ impl Catalog {
                     .bind(c.parts as i64)
                     .bind(c.part_offset as i64)
                     .bind(c.length as i64)
-                    .execute(&mut *tx)
+                    .execute(&*tx)
                     .await?;
                 }
                 ids.push(id);
@@ -762,7 +731,7 @@ impl Catalog {
                 reserve_permille
             );
             insert_event(
-                &mut tx,
+                &tx,
                 &NewEvent {
                     event_type: "plan",
                     outcome: "success",
@@ -780,8 +749,8 @@ impl Catalog {
 
     pub fn volumes(&self) -> Result<Vec<Volume>> {
         self.block(async {
-            let rows = sqlx::query(&format!("SELECT {VOLUME_COLS} FROM volumes ORDER BY id"))
-                .fetch_all(&self.pool)
+            let rows = db::query(&format!("SELECT {VOLUME_COLS} FROM volumes ORDER BY id"))
+                .fetch_all(&self.db)
                 .await?;
             rows.iter().map(volume_from_row).collect()
         })
@@ -789,11 +758,11 @@ impl Catalog {
 
     pub fn volume(&self, volume_id: &str) -> Result<Volume> {
         self.block(async {
-            let row = sqlx::query(&format!(
+            let row = db::query(&format!(
                 "SELECT {VOLUME_COLS} FROM volumes WHERE volume_id = $1"
             ))
             .bind(volume_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.db)
             .await?;
             match row {
                 Some(r) => volume_from_row(&r),
@@ -805,13 +774,13 @@ impl Catalog {
     /// Contents of a volume with their files, in disc path order.
     pub fn volume_contents(&self, volume: &Volume) -> Result<Vec<ContentEntry>> {
         self.block(async {
-            let rows = sqlx::query(&format!(
+            let rows = db::query(&format!(
                 "SELECT vc.file_id, vc.part, vc.parts, vc.part_offset, vc.length, vc.part_digests, vc.lba, {FILE_COLS}, c.name AS collection
                  FROM volume_contents vc JOIN files f ON f.id = vc.file_id JOIN collections c ON c.id = f.collection_id
                  WHERE vc.volume = $1 ORDER BY c.name, f.path_raw, vc.part"
             ))
             .bind(volume.id)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.db)
             .await?;
             rows.iter()
                 .map(|r| {
@@ -828,19 +797,19 @@ impl Catalog {
     /// Where every part of a file is: (volume, content) pairs in part order.
     pub fn placements(&self, file_id: i64) -> Result<Vec<(Volume, Content)>> {
         self.block(async {
-            let rows = sqlx::query(
+            let rows = db::query(
                 "SELECT vc.volume, vc.file_id, vc.part, vc.parts, vc.part_offset, vc.length, vc.part_digests, vc.lba
                  FROM volume_contents vc WHERE vc.file_id = $1 ORDER BY vc.part, vc.volume",
             )
             .bind(file_id)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.db)
             .await?;
             let mut out = Vec::new();
             for r in rows {
                 let vid: i64 = r.try_get("volume")?;
-                let v = sqlx::query(&format!("SELECT {VOLUME_COLS} FROM volumes WHERE id = $1"))
+                let v = db::query(&format!("SELECT {VOLUME_COLS} FROM volumes WHERE id = $1"))
                     .bind(vid)
-                    .fetch_one(&self.pool)
+                    .fetch_one(&self.db)
                     .await?;
                 out.push((volume_from_row(&v)?, content_from_row(&r)?));
             }
@@ -858,18 +827,18 @@ impl Catalog {
         detail: &str,
     ) -> Result<()> {
         self.block(async {
-            let mut tx = self.pool.begin().await?;
-            sqlx::query(
+            let tx = self.db.begin().await?;
+            db::query(
                 "UPDATE volumes SET state = 'mastered', image_sha256 = $1, image_bytes = $2, mastered_at = $3 WHERE id = $4",
             )
             .bind(image_sha256)
             .bind(image_bytes as i64)
             .bind(now_unix())
             .bind(volume.id)
-            .execute(&mut *tx)
+            .execute(&*tx)
             .await?;
             for c in contents {
-                sqlx::query(
+                db::query(
                     "UPDATE volume_contents SET lba = $1, part_digests = $2 WHERE volume = $3 AND file_id = $4 AND part = $5",
                 )
                 .bind(c.lba.map(|x| x as i64))
@@ -877,11 +846,11 @@ impl Catalog {
                 .bind(volume.id)
                 .bind(c.file_id)
                 .bind(c.part as i64)
-                .execute(&mut *tx)
+                .execute(&*tx)
                 .await?;
             }
             insert_event(
-                &mut tx,
+                &tx,
                 &NewEvent {
                     event_type: "creation",
                     outcome: "success",
@@ -905,9 +874,9 @@ impl Catalog {
         volume: Option<&Volume>,
     ) -> Result<()> {
         self.block(async {
-            let mut tx = self.pool.begin().await?;
+            let tx = self.db.begin().await?;
             insert_event(
-                &mut tx,
+                &tx,
                 &NewEvent {
                     event_type,
                     outcome,
@@ -925,13 +894,13 @@ impl Catalog {
     /// Events, oldest first, optionally of one volume.
     pub fn events(&self, volume: Option<&Volume>) -> Result<Vec<Event>> {
         self.block(async {
-            let rows = sqlx::query(
+            let rows = db::query(
                 "SELECT e.at, e.event_type, e.agent, e.software, e.outcome, e.detail, v.volume_id
                  FROM events e LEFT JOIN volumes v ON v.id = e.volume
                  WHERE ($1 = 0 OR e.volume = $1) ORDER BY e.id",
             )
             .bind(volume.map(|v| v.id).unwrap_or(0))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.db)
             .await?;
             rows.iter()
                 .map(|r| {
@@ -962,16 +931,16 @@ impl Catalog {
             );
             let rows = match query {
                 Query::Digest(d) => {
-                    sqlx::query(&format!(
+                    db::query(&format!(
                         "{base} WHERE f.sha256 = $1 OR f.sm3 = $1 OR f.md5 = $1 OR f.blake3 = $1 ORDER BY c.name, f.path_raw, f.version LIMIT $2"
                     ))
                     .bind(d.to_ascii_lowercase())
                     .bind(limit)
-                    .fetch_all(&self.pool)
+                    .fetch_all(&self.db)
                     .await?
                 }
                 Query::Metadata(k, v) => {
-                    sqlx::query(&format!(
+                    db::query(&format!(
                         "{base} WHERE f.current = 1 AND (EXISTS (SELECT 1 FROM collection_metadata m WHERE m.collection_id = c.id AND m.key = $1 AND m.value = $2)
                            OR ($1 = 'fonds' AND c.fonds = $2) OR ($1 = 'series' AND c.series = $2) OR ($1 = 'retention' AND c.retention = $2) OR ($1 = 'collection' AND c.name = $2))
                          ORDER BY c.name, f.path_raw LIMIT $3"
@@ -979,34 +948,34 @@ impl Catalog {
                     .bind(k)
                     .bind(v)
                     .bind(limit)
-                    .fetch_all(&self.pool)
+                    .fetch_all(&self.db)
                     .await?
                 }
                 Query::Path(p) if self.dialect == Dialect::Sqlite && p.chars().count() >= 3 => {
                     // The trigram index answers any substring of three characters or more;
                     // rows come in id order, so LIMIT stops the search early.
                     let phrase = format!("\"{}\"", p.replace('"', "\"\""));
-                    sqlx::query(&format!(
+                    db::query(&format!(
                         "SELECT {FILE_COLS}, c.name AS collection FROM files_path_index ix
                          JOIN files f ON f.id = ix.rowid JOIN collections c ON c.id = f.collection_id
                          WHERE files_path_index MATCH $1 AND f.current = 1 LIMIT $2"
                     ))
                     .bind(phrase)
                     .bind(limit)
-                    .fetch_all(&self.pool)
+                    .fetch_all(&self.db)
                     .await?
                 }
                 Query::Path(p) if self.dialect == Dialect::Sqlite && !p.is_empty() && p.chars().all(|c| !c.is_ascii() && c.is_alphanumeric()) => {
                     // One or two Chinese characters: a phrase of single-character tokens.
                     let phrase = format!("\"{}\"", char_tokens(p));
-                    sqlx::query(&format!(
+                    db::query(&format!(
                         "SELECT {FILE_COLS}, c.name AS collection FROM files_char_index ix
                          JOIN files f ON f.id = ix.rowid JOIN collections c ON c.id = f.collection_id
                          WHERE files_char_index MATCH $1 AND f.current = 1 LIMIT $2"
                     ))
                     .bind(phrase)
                     .bind(limit)
-                    .fetch_all(&self.pool)
+                    .fetch_all(&self.db)
                     .await?
                 }
                 Query::Path(p) => {
@@ -1018,12 +987,12 @@ impl Catalog {
                         Dialect::Sqlite => "LIKE",
                         Dialect::Postgres => "ILIKE",
                     };
-                    sqlx::query(&format!(
+                    db::query(&format!(
                         "{base} WHERE f.current = 1 AND f.path {op} $1 ESCAPE '\\' LIMIT $2"
                     ))
                     .bind(like)
                     .bind(limit)
-                    .fetch_all(&self.pool)
+                    .fetch_all(&self.db)
                     .await?
                 }
             };
@@ -1047,7 +1016,7 @@ impl Catalog {
                 "AND EXISTS (SELECT 1 FROM volume_contents vc JOIN volumes v ON v.id = vc.volume WHERE vc.file_id = f.id AND v.state = 'mastered')",
             ];
             for (i, w) in wheres.iter().enumerate() {
-                let r = sqlx::query(&q(w)).fetch_one(&self.pool).await?;
+                let r = db::query(&q(w)).fetch_one(&self.db).await?;
                 out[i] = (
                     r.try_get::<i64, _>(0)? as u64,
                     r.try_get::<i64, _>(1)? as u64,
@@ -1060,11 +1029,11 @@ impl Catalog {
     /// Every file that is on a volume numbered up to `max_volume`, for the catalog snapshot.
     pub(crate) fn files_on_volumes_upto(&self, max_volume: i64) -> Result<Vec<FileRecord>> {
         self.block(async {
-            let rows = sqlx::query(&format!(
+            let rows = db::query(&format!(
                 "SELECT {FILE_COLS} FROM files f WHERE EXISTS (SELECT 1 FROM volume_contents vc WHERE vc.file_id = f.id AND vc.volume <= $1) ORDER BY f.id"
             ))
             .bind(max_volume)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.db)
             .await?;
             rows.iter().map(file_from_row).collect()
         })
@@ -1073,12 +1042,12 @@ impl Catalog {
     /// Contents of every volume numbered up to `max_volume`: (volume id text, content).
     pub(crate) fn contents_upto(&self, max_volume: i64) -> Result<Vec<(String, Content)>> {
         self.block(async {
-            let rows = sqlx::query(
+            let rows = db::query(
                 "SELECT v.volume_id, vc.file_id, vc.part, vc.parts, vc.part_offset, vc.length, vc.part_digests, vc.lba
                  FROM volume_contents vc JOIN volumes v ON v.id = vc.volume WHERE vc.volume <= $1 ORDER BY vc.volume, vc.file_id, vc.part",
             )
             .bind(max_volume)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.db)
             .await?;
             rows.iter()
                 .map(|r| Ok((r.try_get("volume_id")?, content_from_row(r)?)))
@@ -1087,8 +1056,7 @@ impl Catalog {
     }
 
     pub fn close(self) {
-        let Catalog { rt, pool, .. } = self;
-        rt.block_on(pool.close());
+        drop(self);
     }
 }
 
