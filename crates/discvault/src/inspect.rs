@@ -62,38 +62,49 @@ pub struct DuePick {
     pub copies: Vec<DueCopy>,
 }
 
+/// The interval of a copy in days as an SQL expression over `copies k`, from the policy.
+fn interval_sql(vault: &Vault) -> String {
+    let cfg = &vault.config.inspection;
+    let mut base = String::from("CASE k.medium");
+    for (m, d) in &cfg.interval_days_by_medium {
+        base.push_str(&format!(" WHEN '{}' THEN {d}", m.replace('\'', "''")));
+    }
+    base.push_str(&format!(" ELSE {} END", cfg.interval_days));
+    if cfg.interval_days_by_medium.is_empty() {
+        base = cfg.interval_days.to_string();
+    }
+    format!(
+        "CASE WHEN k.grade = 'watch' THEN MIN({base}, {w}) ELSE {base} END",
+        w = cfg.warning_interval_days
+    )
+}
+
 pub fn due(vault: &Vault, now: i64) -> Result<DuePick> {
-    let all: Vec<DiscCopy> = vault
-        .catalog
-        .copies(None)?
+    let cfg = &vault.config.inspection;
+    let (active_copies, rows) =
+        vault
+            .catalog
+            .due_copies(now, &interval_sql(vault), cfg.sample_percent)?;
+    let quota = ((active_copies as f64) * cfg.sample_percent / 100.0).ceil() as u64;
+    let mut picked: Vec<DueCopy> = rows
         .into_iter()
-        .filter(active)
-        .collect();
-    let quota = ((all.len() as f64) * vault.config.inspection.sample_percent / 100.0).ceil() as u64;
-    let mut ranked: Vec<(i64, DiscCopy)> =
-        all.into_iter().map(|c| (due_at(vault, &c), c)).collect();
-    ranked.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.copy_id.cmp(&b.1.copy_id)));
-    let active_copies = ranked.len() as u64;
-    let mut picked = Vec::new();
-    for (k, (due, c)) in ranked.into_iter().enumerate() {
-        let reason = if due <= now {
-            if c.grade == "watch" {
+        .map(|(c, due)| {
+            debug_assert_eq!(due, due_at(vault, &c));
+            let reason = if due > now {
+                "sample"
+            } else if c.grade == "watch" {
                 "warning"
             } else {
                 "overdue"
+            };
+            DueCopy {
+                due_at: crate::rfc3339(due),
+                overdue_days: (now - due).div_euclid(DAY),
+                reason: reason.into(),
+                copy: crate::copies::view_at(vault, c, now),
             }
-        } else if (k as u64) < quota {
-            "sample"
-        } else {
-            break;
-        };
-        picked.push(DueCopy {
-            due_at: crate::rfc3339(due),
-            overdue_days: (now - due).div_euclid(DAY),
-            reason: reason.into(),
-            copy: crate::copies::view_at(vault, c, now),
-        });
-    }
+        })
+        .collect();
     picked.sort_by_cached_key(|d| {
         let pl = &d.copy.copy.place;
         (

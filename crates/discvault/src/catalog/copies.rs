@@ -1,7 +1,7 @@
 //! Copies of volumes and where they are: site → room → cabinet → shelf → slot.
 
-use super::events::{insert_event, NewEvent};
 use super::db::{self, Row};
+use super::events::{insert_event, NewEvent};
 use super::Catalog;
 use crate::{now_unix, Error, Result};
 use serde::{Deserialize, Serialize};
@@ -286,37 +286,51 @@ impl Catalog {
 
     /// A copy by its id, barcode or RFID tag id.
     pub fn copy(&self, key: &str) -> Result<DiscCopy> {
+        let key = key.trim();
         let rfid = normalize_rfid(key).ok();
         self.block(async {
-            let row = db::query(&format!(
-                "SELECT {COPY_COLS} FROM copies k JOIN volumes v ON v.id = k.volume
-                 WHERE k.copy_id = $1 OR k.barcode = $1 OR k.rfid = $2"
-            ))
-            .bind(key.trim())
-            .bind(rfid.unwrap_or_default())
-            .fetch_optional(&self.db)
-            .await?;
-            match row {
-                Some(r) => copy_from_row(&r),
-                None => Err(Error::Invalid {
-                    field: "copy".into(),
-                    detail: format!("no copy has the id, barcode or RFID {key:?}"),
-                }),
+            // One indexed lookup per column (an OR over three columns would scan the table).
+            for (col, val) in [("copy_id", Some(key)), ("barcode", Some(key)), ("rfid", rfid.as_deref())] {
+                let Some(val) = val else { continue };
+                let row = db::query(&format!(
+                    "SELECT {COPY_COLS} FROM copies k JOIN volumes v ON v.id = k.volume WHERE k.{col} = $1"
+                ))
+                .bind(val)
+                .fetch_optional(&self.db)
+                .await?;
+                if let Some(r) = row {
+                    return copy_from_row(&r);
+                }
             }
+            Err(Error::Invalid {
+                field: "copy".into(),
+                detail: format!("no copy has the id, barcode or RFID {key:?}"),
+            })
         })
     }
 
     /// Copies, optionally of one volume, in place order (site, room, cabinet, shelf, slot).
     pub fn copies(&self, volume: Option<&str>) -> Result<Vec<DiscCopy>> {
         self.block(async {
-            let rows = db::query(&format!(
-                "SELECT {COPY_COLS} FROM copies k JOIN volumes v ON v.id = k.volume
-                 WHERE ($1 = '' OR v.volume_id = $1)
-                 ORDER BY k.site, k.room, k.cabinet, k.shelf, k.slot, k.copy_id"
-            ))
-            .bind(volume.unwrap_or(""))
-            .fetch_all(&self.db)
-            .await?;
+            let order = "ORDER BY k.site, k.room, k.cabinet, k.shelf, k.slot, k.copy_id";
+            let rows = match volume {
+                Some(v) => {
+                    db::query(&format!(
+                        "SELECT {COPY_COLS} FROM copies k JOIN volumes v ON v.id = k.volume
+                         WHERE v.volume_id = $1 {order}"
+                    ))
+                    .bind(v)
+                    .fetch_all(&self.db)
+                    .await?
+                }
+                None => {
+                    db::query(&format!(
+                        "SELECT {COPY_COLS} FROM copies k JOIN volumes v ON v.id = k.volume {order}"
+                    ))
+                    .fetch_all(&self.db)
+                    .await?
+                }
+            };
             rows.iter().map(copy_from_row).collect()
         })
     }
@@ -348,6 +362,43 @@ impl Catalog {
         })
     }
 
+    /// The copies an inspection round picks at `now`, with the time each falls due: every active
+    /// copy past due, and the `quota` active copies due soonest. Returns the count of active
+    /// copies too. `interval_sql` is the SQL expression of a copy's interval in days (over the
+    /// columns of `copies k`), built from the inspection policy.
+    pub(crate) fn due_copies(
+        &self,
+        now: i64,
+        interval_sql: &str,
+        sample_percent: f64,
+    ) -> Result<(u64, Vec<(DiscCopy, i64)>)> {
+        self.block(async {
+            let active: i64 = db::query_scalar(
+                "SELECT COUNT(*) FROM copies WHERE state IN ('written', 'verified')",
+            )
+            .fetch_one(&self.db)
+            .await?;
+            let quota = ((active as f64) * sample_percent / 100.0).ceil() as i64;
+            let due = format!("(COALESCE(k.verified_at, k.created_at) + 86400 * ({interval_sql}))");
+            let rows = db::query(&format!(
+                "WITH d AS (SELECT k.id, {due} AS due_at FROM copies k WHERE k.state IN ('written', 'verified')),
+                      picked AS (SELECT id, due_at FROM d WHERE due_at <= $1
+                                 UNION SELECT id, due_at FROM (SELECT id, due_at FROM d ORDER BY due_at, id LIMIT $2))
+                 SELECT {COPY_COLS}, picked.due_at FROM picked JOIN copies k ON k.id = picked.id
+                 JOIN volumes v ON v.id = k.volume"
+            ))
+            .bind(now)
+            .bind(quota)
+            .fetch_all(&self.db)
+            .await?;
+            let out = rows
+                .iter()
+                .map(|r| Ok((copy_from_row(r)?, r.try_get::<i64, _>("due_at")?)))
+                .collect::<Result<Vec<_>>>()?;
+            Ok((active as u64, out))
+        })
+    }
+
     /// Changes places and states of copies in one transaction, with one event each.
     pub fn update_copies(&self, changes: &[CopyChange]) -> Result<()> {
         self.block(async {
@@ -359,10 +410,7 @@ impl Catalog {
     }
 }
 
-async fn apply_changes(
-    tx: &db::Tx<'_>,
-    changes: &[CopyChange],
-) -> Result<()> {
+async fn apply_changes(tx: &db::Tx<'_>, changes: &[CopyChange]) -> Result<()> {
     for CopyChange {
         copy: c,
         event_type,

@@ -329,28 +329,41 @@ impl Query {
 
     pub async fn fetch_all<E: Executor>(self, e: E) -> Result<Vec<Row>> {
         let mut out = Vec::new();
-        self.run(&e, |r| {
-            out.push(r);
-            true
-        }, || ())?;
+        self.run(
+            &e,
+            |r| {
+                out.push(r);
+                true
+            },
+            || (),
+        )?;
         Ok(out)
     }
 
     pub async fn fetch_optional<E: Executor>(self, e: E) -> Result<Option<Row>> {
         let mut out = None;
-        self.run(&e, |r| {
-            out = Some(r);
-            false
-        }, || ())?;
+        self.run(
+            &e,
+            |r| {
+                out = Some(r);
+                false
+            },
+            || (),
+        )?;
         Ok(out)
     }
 
     pub async fn fetch_one<E: Executor>(self, e: E) -> Result<Row> {
         let sql = self.sql.clone();
-        self.fetch_optional(e).await?.ok_or_else(|| Error::CatalogData {
-            what: "query".into(),
-            detail: format!("no row returned by {}", sql.split_whitespace().collect::<Vec<_>>().join(" ")),
-        })
+        self.fetch_optional(e)
+            .await?
+            .ok_or_else(|| Error::CatalogData {
+                what: "query".into(),
+                detail: format!(
+                    "no row returned by {}",
+                    sql.split_whitespace().collect::<Vec<_>>().join(" ")
+                ),
+            })
     }
 }
 
@@ -411,7 +424,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open_sqlite(&dir.path().join("t.sqlite")).unwrap();
         block_on(async {
-            query("CREATE TABLE t (a INTEGER, b TEXT, c BLOB)").execute(&db).await.unwrap();
+            query("CREATE TABLE t (a INTEGER, b TEXT, c BLOB)")
+                .execute(&db)
+                .await
+                .unwrap();
             {
                 let tx = db.begin().await.unwrap();
                 query("INSERT INTO t VALUES ($1, $2, $3)")
@@ -423,7 +439,10 @@ mod tests {
                     .unwrap();
                 // Dropped without commit: rolled back.
             }
-            let n: i64 = query_scalar("SELECT COUNT(*) FROM t").fetch_one(&db).await.unwrap();
+            let n: i64 = query_scalar("SELECT COUNT(*) FROM t")
+                .fetch_one(&db)
+                .await
+                .unwrap();
             assert_eq!(n, 0);
             let tx = db.begin().await.unwrap();
             query("INSERT INTO t VALUES ($1, $2, $3)")

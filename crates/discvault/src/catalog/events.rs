@@ -99,10 +99,7 @@ const EVENT_COLS: &str =
     "id, at, event_type, agent, software, outcome, detail, volume, file_id, collection_id, copy";
 
 /// Appends an event inside a transaction, extending the chain.
-pub(crate) async fn insert_event(
-    tx: &db::Tx<'_>,
-    e: &NewEvent<'_>,
-) -> Result<()> {
+pub(crate) async fn insert_event(tx: &db::Tx<'_>, e: &NewEvent<'_>) -> Result<()> {
     let head = db::query("SELECT last_id, hash FROM event_head WHERE one = 1")
         .fetch_optional(&**tx)
         .await?;

@@ -13,8 +13,8 @@ use events::{insert_event, NewEvent};
 
 use crate::digest::{Digests, HashAlg};
 use crate::{now_unix, Error, Result};
-use serde::{Deserialize, Serialize};
 use db::{Db, Row};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::Path;
