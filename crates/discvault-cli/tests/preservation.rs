@@ -183,8 +183,8 @@ fn verify_records_the_result_against_the_copy() {
     assert!(c["copy"]["verified_at"].as_i64().is_some());
     let mut data = fs::read(&img).unwrap();
     let at = data
-        .windows(12)
-        .position(|w| w == "关于档案".as_bytes())
+        .windows(9)
+        .position(|w| w == "各单位".as_bytes())
         .unwrap();
     data[at] ^= 0x55;
     let bad = t.path().join("bad.iso");
@@ -605,5 +605,60 @@ fn inspection_rounds_over_simulated_years_and_quality_grades() {
     assert!(
         warned_checks >= 11,
         "the warned copy was checked {warned_checks} times in 12 years"
+    );
+}
+
+#[test]
+fn restore_reads_a_second_copy_when_the_first_is_damaged() {
+    let (t, vault, img) = archived();
+    let mut data = fs::read(&img).unwrap();
+    // In the file's data (the name, in the directory records, also starts with 关于档案).
+    let at = data
+        .windows(9)
+        .position(|w| w == "各单位".as_bytes())
+        .unwrap();
+    data[at] ^= 0x55;
+    let bad = t.path().join("copy1-damaged.iso");
+    fs::write(&bad, &data).unwrap();
+    let truncated = t.path().join("copy2-truncated.iso");
+    fs::write(&truncated, &fs::read(&img).unwrap()[..at + 10]).unwrap();
+    // Only damaged copies: the damaged file is refused, exit 3.
+    let to = t.path().join("r1");
+    let out = output(
+        dv(&vault)
+            .args(["restore", "sample", "--to"])
+            .arg(&to)
+            .arg("--from")
+            .arg(&bad)
+            .arg(&truncated),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("copy1-damaged.iso") && err.contains("copy2-truncated.iso"),
+        "{err}"
+    );
+    // A good copy after them: everything restored, byte for byte.
+    let to = t.path().join("r2");
+    let (rc, r) = json(
+        dv(&vault)
+            .args(["restore", "sample", "--to"])
+            .arg(&to)
+            .arg("--from")
+            .arg(&bad)
+            .arg(&truncated)
+            .arg(&img),
+    );
+    assert_eq!(rc, 0, "{r}");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/sample");
+    assert_same_tree(
+        "restore from the third copy",
+        &tree(&to.join("sample")),
+        &tree(&sample),
     );
 }

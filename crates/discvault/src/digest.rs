@@ -64,6 +64,7 @@ impl fmt::Display for HashAlg {
     }
 }
 
+#[derive(Clone)]
 enum One {
     Sha256(sha2::Sha256),
     Sm3(sm3::Sm3),
@@ -72,6 +73,7 @@ enum One {
 }
 
 /// Computes every configured digest over the same bytes.
+#[derive(Clone)]
 pub struct MultiHasher {
     algs: Vec<HashAlg>,
     hashers: Vec<One>,

@@ -371,11 +371,12 @@ pub fn restore(
     progress: &dyn Progress,
 ) -> Result<RestoreReport> {
     let mut report = RestoreReport::default();
-    let mut sources: BTreeMap<String, Box<dyn DiscSource>> = BTreeMap::new();
+    // Every source of a volume, in the order given: when one copy is damaged, the next is read.
+    let mut sources: BTreeMap<String, Vec<Box<dyn DiscSource>>> = BTreeMap::new();
     for s in &opts.from {
         let mut src = source::open(s)?;
         let rec = source::volume_record(src.as_mut())?;
-        sources.entry(rec.volume_id).or_insert(src);
+        sources.entry(rec.volume_id).or_default().push(src);
     }
     report.missing_volumes = list
         .volumes
@@ -484,7 +485,7 @@ pub fn restore(
 fn restore_file(
     f: &PickFile,
     target: &Path,
-    sources: &mut BTreeMap<String, Box<dyn DiscSource>>,
+    sources: &mut BTreeMap<String, Vec<Box<dyn DiscSource>>>,
     overwrite: bool,
     progress: &dyn Progress,
 ) -> std::result::Result<(), (bool, String)> {
@@ -493,12 +494,12 @@ fn restore_file(
         .prefix(".discvault-restore-")
         .tempfile_in(dir)
         .map_err(|e| (false, format!("{}: {e}", dir.display())))?;
+    use std::io::{Seek, SeekFrom};
     let mut whole = MultiHasher::new(&[HashAlg::Sha256]);
     let mut written = 0u64;
     let mut parts = f.parts.clone();
     parts.sort_by_key(|p| p.part);
     for p in &parts {
-        let src = sources.get_mut(&p.volume_id).expect("checked by caller");
         if p.offset != written {
             return Err((
                 false,
@@ -508,40 +509,56 @@ fn restore_file(
                 ),
             ));
         }
-        let mut tee = Tee {
-            file: tmp.as_file_mut(),
-            whole: &mut whole,
-            part: MultiHasher::new(&[HashAlg::Sha256]),
-            progress,
+        // A whole file is checked by the file's digest, a part by its own.
+        let want = if p.parts == 1 {
+            f.sha256.clone()
+        } else {
+            p.sha256.clone()
         };
-        let n = src.read(&p.disc_path_raw, &mut tee).map_err(|e| {
-            (
-                true,
-                format!("{} on {}: unreadable: {e}", p.disc_path, p.volume_id),
-            )
-        })?;
-        let part_sha = tee.part.finish();
-        if n != p.length {
-            return Err((
-                true,
-                format!(
-                    "{} on {}: {n} bytes, expected {}",
-                    p.disc_path, p.volume_id, p.length
-                ),
-            ));
-        }
-        if let (Some(want), Some(got)) = (&p.sha256, part_sha.get(HashAlg::Sha256)) {
-            if want != got {
-                return Err((
-                    true,
-                    format!(
-                        "{} on {}: sha256 {got}, expected {want}",
+        let mut failures = Vec::new();
+        let mut done = false;
+        for src in sources.get_mut(&p.volume_id).expect("checked by caller") {
+            let name = src.name();
+            let mut attempt = whole.clone();
+            let mut tee = Tee {
+                file: tmp.as_file_mut(),
+                whole: &mut attempt,
+                part: MultiHasher::new(&[HashAlg::Sha256]),
+                progress,
+            };
+            let res = src.read(&p.disc_path_raw, &mut tee);
+            let part_sha = tee.part.finish();
+            let problem = match res {
+                Err(e) => Some(format!("unreadable: {e}")),
+                Ok(n) if n != p.length => Some(format!("{n} bytes, expected {}", p.length)),
+                Ok(_) => match (&want, part_sha.get(HashAlg::Sha256)) {
+                    (Some(w), Some(g)) if w != g => Some(format!("sha256 {g}, expected {w}")),
+                    _ => None,
+                },
+            };
+            match problem {
+                None => {
+                    whole = attempt;
+                    written += p.length;
+                    done = true;
+                    break;
+                }
+                Some(why) => {
+                    failures.push(format!(
+                        "{} on {} ({name}): {why}",
                         p.disc_path, p.volume_id
-                    ),
-                ));
+                    ));
+                    // Forget what this source wrote and try the next copy.
+                    let file = tmp.as_file_mut();
+                    file.set_len(written)
+                        .and_then(|_| file.seek(SeekFrom::Start(written)).map(|_| ()))
+                        .map_err(|e| (false, format!("{}: {e}", dir.display())))?;
+                }
             }
         }
-        written += n;
+        if !done {
+            return Err((true, failures.join("; ")));
+        }
     }
     if written != f.size {
         return Err((
