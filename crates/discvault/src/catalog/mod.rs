@@ -163,18 +163,6 @@ pub struct ContentEntry {
     pub collection: String,
 }
 
-/// A preservation event (PREMIS vocabulary for `event_type`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Event {
-    pub at: i64,
-    pub event_type: String,
-    pub agent: String,
-    pub software: String,
-    pub outcome: String,
-    pub detail: String,
-    pub volume: Option<String>,
-}
-
 /// A volume to create, as produced by the planner.
 #[derive(Debug, Clone)]
 pub struct NewVolume {
@@ -888,33 +876,6 @@ impl Catalog {
             .await?;
             tx.commit().await?;
             Ok(())
-        })
-    }
-
-    /// Events, oldest first, optionally of one volume.
-    pub fn events(&self, volume: Option<&Volume>) -> Result<Vec<Event>> {
-        self.block(async {
-            let rows = db::query(
-                "SELECT e.at, e.event_type, e.agent, e.software, e.outcome, e.detail, v.volume_id
-                 FROM events e LEFT JOIN volumes v ON v.id = e.volume
-                 WHERE ($1 = 0 OR e.volume = $1) ORDER BY e.id",
-            )
-            .bind(volume.map(|v| v.id).unwrap_or(0))
-            .fetch_all(&self.db)
-            .await?;
-            rows.iter()
-                .map(|r| {
-                    Ok(Event {
-                        at: r.try_get("at")?,
-                        event_type: r.try_get("event_type")?,
-                        agent: r.try_get("agent")?,
-                        software: r.try_get("software")?,
-                        outcome: r.try_get("outcome")?,
-                        detail: r.try_get("detail")?,
-                        volume: r.try_get("volume_id")?,
-                    })
-                })
-                .collect()
         })
     }
 
