@@ -900,6 +900,22 @@ fn run(cli: Cli) -> Result<i32> {
                         human_bytes(vol.image_bytes)
                     );
                 }
+                let c = &s.copies;
+                println!(
+                    "copies: {} ({} trusted, {} overdue for inspection, {} to repair or migrate)",
+                    c.total, c.trusted, c.overdue, c.to_migrate
+                );
+                if !s.shortfalls.is_empty() {
+                    println!("SHORT OF THE POLICY ({} volumes):", s.shortfalls.len());
+                    for f in &s.shortfalls {
+                        println!(
+                            "  {}  {} files: {}",
+                            f.volume_id,
+                            f.files,
+                            f.problems.join("; ")
+                        );
+                    }
+                }
             }
             Ok(0)
         }

@@ -662,3 +662,59 @@ fn restore_reads_a_second_copy_when_the_first_is_damaged() {
         &tree(&sample),
     );
 }
+
+#[test]
+fn status_lists_volumes_short_of_the_copy_policy() {
+    let (_t, vault, _) = archived();
+    let problems = |s: &Value| -> Vec<String> {
+        s["shortfalls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|f| {
+                f["problems"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| p.as_str().unwrap().to_string())
+            })
+            .collect()
+    };
+    let (_, s) = json(dv(&vault).arg("status"));
+    assert_eq!(
+        problems(&s),
+        [
+            "0 trusted copies of 3 required",
+            "trusted copies in 0 sites of 2 required"
+        ]
+    );
+    assert_eq!(s["shortfalls"][0]["files"], 8);
+    run(dv(&vault).args([
+        "copies",
+        "add",
+        "DV-000001",
+        "--place",
+        "本馆/A101/柜03/1/1",
+    ]));
+    let (_, s) = json(dv(&vault).arg("status"));
+    assert_eq!(problems(&s), ["trusted copies in 1 sites of 2 required"]);
+    run(dv(&vault).args([
+        "copies",
+        "move",
+        "DV-000001-C3",
+        "--place",
+        "异地库/B1/柜01/1/1",
+    ]));
+    let (_, s) = json(dv(&vault).arg("status"));
+    assert!(problems(&s).is_empty(), "{s}");
+    assert_eq!(s["copies"]["trusted"], 3);
+    run(dv(&vault).args(["copies", "mark", "DV-000001-C2", "--state", "damaged"]));
+    let (_, s) = json(dv(&vault).arg("status"));
+    assert_eq!(problems(&s), ["2 trusted copies of 3 required"]);
+    assert_eq!(s["copies"]["to_migrate"], 1);
+    let text = run(dv(&vault).arg("status"));
+    assert!(
+        text.contains("SHORT OF THE POLICY (1 volumes)") && text.contains("DV-000001"),
+        "{text}"
+    );
+}

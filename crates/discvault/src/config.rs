@@ -20,6 +20,27 @@ pub struct Config {
     pub copies: CopiesSection,
     pub inspection: InspectionSection,
     pub quality: QualitySection,
+    pub policy: PolicySection,
+}
+
+/// What an archive needs of every volume.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PolicySection {
+    /// Trusted copies every mastered volume needs.
+    pub min_trusted_copies: u32,
+    /// Different sites its trusted copies must be kept in.
+    pub min_sites: u32,
+}
+
+impl Default for PolicySection {
+    fn default() -> Self {
+        PolicySection {
+            // 一式三套 (three sets), one of them off-site.
+            min_trusted_copies: 3,
+            min_sites: 2,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -194,6 +215,12 @@ index_share_percent = 5.0
 [copies]
 # Roles of the copies made of every volume (GB/T 18894: 一式三套, 封存/利用/异地).
 roles = ["sealed", "access", "offsite"]
+
+[policy]
+# Trusted copies every mastered volume needs, and the number of different sites they are kept in
+# (GB/T 18894: three sets, one off-site; NDSA level 2: three copies, one in another region).
+min_trusted_copies = 3
+min_sites = 2
 
 [inspection]
 # A copy stays trusted this many days after its last clean check (or its writing):

@@ -35,10 +35,108 @@ pub struct Status {
     /// On a mastered volume.
     pub mastered: Count,
     pub volumes: Vec<VolumeSummary>,
+    pub copies: CopyCounts,
+    /// Mastered volumes that fall short of the policy.
+    pub shortfalls: Vec<Shortfall>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct CopyCounts {
+    pub total: u64,
+    pub trusted: u64,
+    /// Past due for inspection (still counted as active).
+    pub overdue: u64,
+    /// Damaged, missing, or graded "act now": to be repaired or migrated.
+    pub to_migrate: u64,
+}
+
+/// A mastered volume that falls short of the policy, with what it lacks.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Shortfall {
+    pub volume_id: String,
+    pub trusted_copies: u64,
+    pub required_copies: u32,
+    pub sites: Vec<String>,
+    pub required_sites: u32,
+    /// Files whose only copies are on this volume's discs (split files count once per part).
+    pub files: u64,
+    pub problems: Vec<String>,
+}
+
+fn policy(
+    vault: &Vault,
+    volumes: &[crate::catalog::Volume],
+) -> Result<(CopyCounts, Vec<Shortfall>)> {
+    use crate::catalog::copies::CopyState;
+    let now = crate::now_unix();
+    let copies = vault.catalog.copies(None)?;
+    let mut counts = CopyCounts {
+        total: copies.len() as u64,
+        ..Default::default()
+    };
+    let mut by_volume: std::collections::BTreeMap<&str, Vec<&crate::catalog::copies::DiscCopy>> =
+        Default::default();
+    for c in &copies {
+        let trusted = crate::copies::trusted(vault, c, now);
+        if trusted {
+            counts.trusted += 1;
+            by_volume.entry(c.volume_id.as_str()).or_default().push(c);
+        }
+        if crate::inspect::active(c) && crate::inspect::due_at(vault, c) <= now {
+            counts.overdue += 1;
+        }
+        if matches!(c.state, CopyState::Damaged | CopyState::Missing) || c.grade == "act_now" {
+            counts.to_migrate += 1;
+        }
+    }
+    let p = &vault.config.policy;
+    let mut shortfalls = Vec::new();
+    for v in volumes.iter().filter(|v| v.state == VolumeState::Mastered) {
+        let trusted = by_volume
+            .get(v.volume_id.as_str())
+            .cloned()
+            .unwrap_or_default();
+        let mut sites: Vec<String> = trusted
+            .iter()
+            .map(|c| c.place.site.clone())
+            .filter(|s| !s.is_empty())
+            .collect();
+        sites.sort();
+        sites.dedup();
+        let mut problems = Vec::new();
+        if (trusted.len() as u32) < p.min_trusted_copies {
+            problems.push(format!(
+                "{} trusted copies of {} required",
+                trusted.len(),
+                p.min_trusted_copies
+            ));
+        }
+        if (sites.len() as u32) < p.min_sites {
+            problems.push(format!(
+                "trusted copies in {} sites of {} required",
+                sites.len(),
+                p.min_sites
+            ));
+        }
+        if !problems.is_empty() {
+            shortfalls.push(Shortfall {
+                volume_id: v.volume_id.clone(),
+                trusted_copies: trusted.len() as u64,
+                required_copies: p.min_trusted_copies,
+                sites,
+                required_sites: p.min_sites,
+                files: vault.catalog.volume_contents(v)?.len() as u64,
+                problems,
+            });
+        }
+    }
+    Ok((counts, shortfalls))
 }
 
 pub fn status(vault: &Vault) -> Result<Status> {
     let [ingested, unplanned, planned, mastered] = vault.catalog.counts()?;
+    let volumes = vault.catalog.volumes()?;
+    let (copies, shortfalls) = policy(vault, &volumes)?;
     let c = |(files, bytes)| Count { files, bytes };
     Ok(Status {
         vault: vault.root.display().to_string(),
@@ -52,9 +150,7 @@ pub fn status(vault: &Vault) -> Result<Status> {
         unplanned: c(unplanned),
         planned: c(planned),
         mastered: c(mastered),
-        volumes: vault
-            .catalog
-            .volumes()?
+        volumes: volumes
             .into_iter()
             .map(|v| VolumeSummary {
                 volume_id: v.volume_id,
@@ -67,5 +163,7 @@ pub fn status(vault: &Vault) -> Result<Status> {
                 image_sha256: v.image_sha256,
             })
             .collect(),
+        copies,
+        shortfalls,
     })
 }
