@@ -718,3 +718,99 @@ fn status_lists_volumes_short_of_the_copy_policy() {
         "{text}"
     );
 }
+
+#[test]
+fn pseudo_drives_burned_by_xorriso_are_verified_and_damage_is_found() {
+    let (t, vault, img) = archived();
+    run(dv(&vault).args(["copies", "add", "DV-000001", "--roles", "sealed,access"]));
+    // Two pseudo drives (regular files behind xorriso's stdio: prefix), burned by real xorriso.
+    let burn = |name: &str| {
+        let drive = t.path().join(name);
+        run(Command::new("xorriso")
+            .args(["-as", "cdrecord", "-v"])
+            .arg(format!("dev=stdio:{}", drive.display()))
+            .arg(&img));
+        drive
+    };
+    let d1 = burn("drive1");
+    let d2 = burn("drive2");
+    let (rc, r) = json(
+        dv(&vault)
+            .arg("verify")
+            .arg(&d1)
+            .args(["--copy", "DV-000001-C1"]),
+    );
+    assert_eq!((rc, r[0]["files_ok"].clone()), (0, Value::from(8)), "{r}");
+    // Zero a range of sectors on the second drive where one record's data lies.
+    let data = fs::read(&d2).unwrap();
+    let at = data
+        .windows(9)
+        .position(|w| w == "各单位".as_bytes())
+        .unwrap() as u64;
+    run(Command::new("dd")
+        .arg(format!("of={}", d2.display()))
+        .args([
+            "if=/dev/zero",
+            "bs=2048",
+            "count=1",
+            "conv=notrunc",
+            "status=none",
+        ])
+        .arg(format!("seek={}", at / 2048)));
+    let (rc, r) = json(
+        dv(&vault)
+            .arg("verify")
+            .arg(&d2)
+            .args(["--copy", "DV-000001-C2"]),
+    );
+    assert_eq!(rc, 3, "{r}");
+    let named: Vec<&str> = r[0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["disc_path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        named,
+        ["data/sample/全宗-J001/2024/卷001/文书-000001-关于档案数字化工作的通知.txt"],
+        "{r}"
+    );
+    let (_, c) = json(dv(&vault).args(["copies", "list"]));
+    let states: Vec<(&str, &str)> = c
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (x["copy_id"].as_str().unwrap(), x["state"].as_str().unwrap()))
+        .collect();
+    assert!(
+        states.contains(&("DV-000001-C1", "verified"))
+            && states.contains(&("DV-000001-C2", "damaged")),
+        "{states:?}"
+    );
+    // xorriso's own read-back of the damaged drive sees every block as readable: only the
+    // digests tell the damage.
+    let check = output(
+        Command::new("xorriso")
+            .arg("-indev")
+            .arg(format!("stdio:{}", d2.display()))
+            .args(["-check_media", "--"]),
+    );
+    assert!(String::from_utf8_lossy(&check.stdout).contains("+ good"));
+    // Restore from the damaged drive first, then the good one: the good copy supplies the file.
+    let to = t.path().join("r");
+    let (rc, rep) = json(
+        dv(&vault)
+            .args(["restore", "sample", "--to"])
+            .arg(&to)
+            .arg("--from")
+            .arg(&d2)
+            .arg(&d1),
+    );
+    assert_eq!(rc, 0, "{rep}");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/sample");
+    assert_same_tree(
+        "restore from pseudo drives",
+        &tree(&to.join("sample")),
+        &tree(&sample),
+    );
+}
