@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 use testkit::*;
 
 mod common;
-use common::{dv, json};
+use common::{archive, dv, json};
 
 fn ok(cmd: &mut Command) -> String {
     run(cmd)
@@ -214,13 +214,7 @@ fn tricky_names_survive_every_reader_and_restore() {
     tricky_tree(&src);
     let vault = t.path().join("vault");
     let out = t.path().join("img");
-    let (rc, r) = json(
-        dv(&vault)
-            .arg("archive")
-            .arg(&src)
-            .args(["--media", "dvd5", "--out"])
-            .arg(&out),
-    );
+    let (rc, r) = archive(&vault, &src, "dvd5", &out);
     assert_eq!(rc, 0, "{r}");
     let img = out.join("DV-000001.iso");
     let want = tree(&src);
@@ -417,13 +411,7 @@ fn damage_names_the_right_files_and_exits_3() {
     write(&src.join("b/third.txt"), &[b'C'; 3000]);
     let vault = t.path().join("vault");
     let out = t.path().join("img");
-    let (rc, _) = json(
-        dv(&vault)
-            .arg("archive")
-            .arg(&src)
-            .args(["--media", "cd74", "--out"])
-            .arg(&out),
-    );
+    let (rc, _) = archive(&vault, &src, "cd74", &out);
     assert_eq!(rc, 0);
     let img = out.join("DV-000001.iso");
     let (rc, clean) = json(dv(&vault).arg("verify").arg(&img));

@@ -644,23 +644,22 @@ fn restore_reads_a_second_copy_when_the_first_is_damaged() {
         "{err}"
     );
     // A good copy after them: everything restored, byte for byte.
-    let to = t.path().join("r2");
+    restores_sample(&vault, &t.path().join("r2"), &[&bad, &truncated, &img]);
+}
+
+/// Restores the sample collection from `sources` (in that order) and compares it with the
+/// shipped sample tree.
+fn restores_sample(vault: &Path, to: &Path, sources: &[&Path]) {
     let (rc, r) = json(
-        dv(&vault)
+        dv(vault)
             .args(["restore", "sample", "--to"])
-            .arg(&to)
+            .arg(to)
             .arg("--from")
-            .arg(&bad)
-            .arg(&truncated)
-            .arg(&img),
+            .args(sources),
     );
     assert_eq!(rc, 0, "{r}");
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/sample");
-    assert_same_tree(
-        "restore from the third copy",
-        &tree(&to.join("sample")),
-        &tree(&sample),
-    );
+    assert_same_tree("restore", &tree(&to.join("sample")), &tree(&sample));
 }
 
 #[test]
@@ -797,20 +796,5 @@ fn pseudo_drives_burned_by_xorriso_are_verified_and_damage_is_found() {
     );
     assert!(String::from_utf8_lossy(&check.stdout).contains("+ good"));
     // Restore from the damaged drive first, then the good one: the good copy supplies the file.
-    let to = t.path().join("r");
-    let (rc, rep) = json(
-        dv(&vault)
-            .args(["restore", "sample", "--to"])
-            .arg(&to)
-            .arg("--from")
-            .arg(&d2)
-            .arg(&d1),
-    );
-    assert_eq!(rc, 0, "{rep}");
-    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/sample");
-    assert_same_tree(
-        "restore from pseudo drives",
-        &tree(&to.join("sample")),
-        &tree(&sample),
-    );
+    restores_sample(&vault, &t.path().join("r"), &[&d2, &d1]);
 }

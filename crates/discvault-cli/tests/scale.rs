@@ -7,7 +7,7 @@ use std::process::Command;
 use testkit::*;
 
 mod common;
-use common::{dv, json};
+use common::{archive, dv, json};
 
 #[test]
 fn hundred_thousand_small_files() {
@@ -22,13 +22,7 @@ fn hundred_thousand_small_files() {
     }
     let vault = t.path().join("vault");
     let out = t.path().join("img");
-    let (rc, r) = json(
-        dv(&vault)
-            .arg("archive")
-            .arg(&src)
-            .args(["--media", "dvd5", "--out"])
-            .arg(&out),
-    );
+    let (rc, r) = archive(&vault, &src, "dvd5", &out);
     assert_eq!(rc, 0, "{}", r["verify"]);
     assert_eq!(r["add"]["added"], 100_000);
     assert_eq!(r["verify"][0]["files_ok"], 100_000);
@@ -86,13 +80,7 @@ fn five_gib_file_split_across_dvds_and_multi_extent_on_bd() {
     // Two DVDs: the file is split in parts that restore joins.
     let vault = t.path().join("vault");
     let out = t.path().join("dvd");
-    let (rc, r) = json(
-        dv(&vault)
-            .arg("archive")
-            .arg(&src)
-            .args(["--media", "dvd5", "--out"])
-            .arg(&out),
-    );
+    let (rc, r) = archive(&vault, &src, "dvd5", &out);
     assert_eq!(rc, 0, "{}", r["verify"]);
     let images: Vec<PathBuf> = r["images"]
         .as_array()
@@ -118,13 +106,7 @@ fn five_gib_file_split_across_dvds_and_multi_extent_on_bd() {
     // One BD-R: a multi-extent file that other readers see whole.
     let vault = t.path().join("vault-bd");
     let out = t.path().join("bd");
-    let (rc, r) = json(
-        dv(&vault)
-            .arg("archive")
-            .arg(&src)
-            .args(["--media", "bd25", "--out"])
-            .arg(&out),
-    );
+    let (rc, r) = archive(&vault, &src, "bd25", &out);
     assert_eq!(rc, 0, "{}", r["verify"]);
     let img = out.join("DV-000001.iso");
     let listing = run(Command::new("bsdtar").arg("-tvf").arg(&img));

@@ -24,3 +24,14 @@ pub fn json(cmd: &mut Command) -> (i32, Value) {
     });
     (out.status.code().unwrap_or(-1), v)
 }
+
+/// `discvault archive SRC --media MEDIA --out OUT --json`: exit code and report.
+pub fn archive(vault: &Path, src: &Path, media: &str, out: &Path) -> (i32, Value) {
+    json(
+        dv(vault)
+            .arg("archive")
+            .arg(src)
+            .args(["--media", media, "--out"])
+            .arg(out),
+    )
+}
