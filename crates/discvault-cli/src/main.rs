@@ -128,6 +128,14 @@ enum Command {
     /// Disc quality measurements from testers.
     #[command(subcommand)]
     Quality(QualityCmd),
+    /// The preservation report: shortfalls, overdue and failing discs, disc health charts.
+    Report {
+        /// json or html.
+        #[arg(long, default_value = "html")]
+        format: String,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// The audit trail: check its hash chain, export it as PREMIS.
     #[command(subcommand)]
     Log(LogCmd),
@@ -831,6 +839,22 @@ fn run(cli: Cli) -> Result<i32> {
                         }
                     );
                 }
+            }
+            Ok(0)
+        }
+        Command::Report { format, out } => {
+            let v = open()?;
+            let r = discvault::report::build(&v, discvault::now_unix())?;
+            let text = match format.as_str() {
+                "json" => serde_json::to_string_pretty(&r)? + "\n",
+                "html" => discvault::report::html(&r),
+                other => {
+                    anyhow::bail!("--format {other:?}: use json or html (pdf is not done yet)")
+                }
+            };
+            match out {
+                Some(p) => std::fs::write(p, text).with_context(|| p.display().to_string())?,
+                None => print!("{text}"),
             }
             Ok(0)
         }

@@ -798,3 +798,89 @@ fn pseudo_drives_burned_by_xorriso_are_verified_and_damage_is_found() {
     // Restore from the damaged drive first, then the good one: the good copy supplies the file.
     restores_sample(&vault, &t.path().join("r"), &[&d2, &d1]);
 }
+
+#[test]
+fn the_report_shows_shortfalls_health_charts_and_copies_to_migrate() {
+    let (t, vault, img) = archived();
+    run(dv(&vault).args([
+        "copies",
+        "add",
+        "DV-000001",
+        "--batch",
+        "2024-03",
+        "--brand",
+        "Verbatim",
+        "--place",
+        "本馆/A101/柜03/1/1",
+    ]));
+    let mut data = fs::read(&img).unwrap();
+    let at = data
+        .windows(9)
+        .position(|w| w == "各单位".as_bytes())
+        .unwrap();
+    data[at] ^= 1;
+    let bad = t.path().join("bad.iso");
+    fs::write(&bad, &data).unwrap();
+    run(dv(&vault)
+        .arg("verify")
+        .arg(&img)
+        .args(["--copy", "DV-000001-C1"]));
+    let _ = output(
+        dv(&vault)
+            .arg("verify")
+            .arg(&bad)
+            .args(["--copy", "DV-000001-C2"]),
+    );
+    let q = t.path().join("q.csv");
+    fs::write(&q, "copy,measured_at,metric,value\nDV-000001-C1,2026-01-05,bler,20\nDV-000001-C3,2026-01-05,bler,150\n").unwrap();
+    run(dv(&vault).args(["quality", "import"]).arg(&q));
+
+    let (rc, r) = json(dv(&vault).args(["report", "--format", "json"]));
+    assert_eq!(rc, 0, "{r}");
+    let year: Vec<(u64, u64)> = r["checks_by_year"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|y| {
+            (
+                y["success"].as_u64().unwrap(),
+                y["failure"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let total = year.iter().fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    // archive's verify, and each copy check (volume event and copy event).
+    assert_eq!(total, (3, 2), "{year:?}");
+    let b = &r["health_by_batch"][0];
+    assert_eq!(
+        (
+            b["batch"].as_str(),
+            b["good"].as_u64(),
+            b["watch"].as_u64(),
+            b["ungraded"].as_u64(),
+            b["damaged"].as_u64()
+        ),
+        (Some("2024-03"), Some(1), Some(1), Some(1), Some(1))
+    );
+    assert_eq!(r["to_migrate"][0]["copy_id"], "DV-000001-C2");
+    assert_eq!(
+        r["status"]["shortfalls"][0]["problems"][0],
+        "2 trusted copies of 3 required"
+    );
+
+    let html = t.path().join("report.html");
+    run(dv(&vault).args(["report", "--out"]).arg(&html));
+    // Well-formed (an XML parser reads it), with two charts whose bars carry the numbers.
+    run(Command::new("xmllint").arg("--noout").arg(&html));
+    let text = fs::read_to_string(&html).unwrap();
+    assert_eq!(text.matches("<svg ").count(), 2);
+    assert!(
+        text.contains("<title>clean: 3</title>") && text.contains("<title>damage found: 2</title>"),
+        "{text}"
+    );
+    assert!(text.contains("<title>act within a year: 1</title>"));
+    assert!(text.contains("DV-000001-C2") && text.contains("2 trusted copies of 3 required"));
+    assert!(text.contains("保存报告"));
+    let out = output(dv(&vault).args(["report", "--format", "pdf"]));
+    assert_eq!(out.status.code(), Some(1));
+}

@@ -27,6 +27,7 @@ mod pipe;
 pub mod plan;
 pub mod progress;
 pub mod quality;
+pub mod report;
 pub mod restore;
 pub mod source;
 pub mod status;
