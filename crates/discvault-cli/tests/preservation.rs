@@ -883,4 +883,36 @@ fn the_report_shows_shortfalls_health_charts_and_copies_to_migrate() {
     assert!(text.contains("保存报告"));
     let out = output(dv(&vault).args(["report", "--format", "pdf"]));
     assert_eq!(out.status.code(), Some(1));
+    // A real browser renders it (with the CJK font): print it to PDF and read the text back.
+    let pdf = t.path().join("report.pdf");
+    run(Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-pdf-header-footer",
+        ])
+        .arg(format!(
+            "--user-data-dir={}",
+            t.path().join("chromium").display()
+        ))
+        .arg(format!("--print-to-pdf={}", pdf.display()))
+        .arg(format!("file://{}", html.display())));
+    let printed = run(Command::new("pdftotext").arg(&pdf).arg("-"));
+    for needle in [
+        "保存报告 Preservation report",
+        "2 trusted copies of 3 required",
+        "DV-000001-C2",
+        "act within a year",
+    ] {
+        assert!(
+            printed.contains(needle),
+            "{needle:?} not in the printed report:\n{printed}"
+        );
+    }
 }

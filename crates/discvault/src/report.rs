@@ -163,7 +163,7 @@ fn bars(title: &str, rows: &[(String, Vec<Segment>)]) -> String {
         ));
     }
     let legend_y = h - 10;
-    let mut lx = 0;
+    let mut lx: i32 = 0;
     if let Some((_, segs)) = rows.first() {
         for (_, colour, name) in segs {
             svg.push_str(&format!(
@@ -172,7 +172,7 @@ fn bars(title: &str, rows: &[(String, Vec<Segment>)]) -> String {
                 lx + 16,
                 esc(name)
             ));
-            lx += 120;
+            lx += 24 + 8 * name.chars().count() as i32;
         }
     }
     svg.push_str("</svg>\n");
