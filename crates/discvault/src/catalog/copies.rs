@@ -380,17 +380,28 @@ impl Catalog {
             .await?;
             let quota = ((active as f64) * sample_percent / 100.0).ceil() as i64;
             let due = format!("(COALESCE(k.verified_at, k.created_at) + 86400 * ({interval_sql}))");
-            let rows = db::query(&format!(
-                "WITH d AS (SELECT k.id, {due} AS due_at FROM copies k WHERE k.state IN ('written', 'verified')),
-                      picked AS (SELECT id, due_at FROM d WHERE due_at <= $1
-                                 UNION SELECT id, due_at FROM (SELECT id, due_at FROM d ORDER BY due_at, id LIMIT $2))
-                 SELECT {COPY_COLS}, picked.due_at FROM picked JOIN copies k ON k.id = picked.id
-                 JOIN volumes v ON v.id = k.volume"
-            ))
-            .bind(now)
-            .bind(quota)
-            .fetch_all(&self.db)
-            .await?;
+            let base = format!(
+                "SELECT {COPY_COLS}, {due} AS due_at FROM copies k JOIN volumes v ON v.id = k.volume
+                 WHERE k.state IN ('written', 'verified')"
+            );
+            // Every copy past due; then, only when they are fewer than the quota, the copies
+            // due soonest after them (one scan in the usual case, a sort only when needed).
+            let mut rows = db::query(&format!("{base} AND {due} <= $1"))
+                .bind(now)
+                .fetch_all(&self.db)
+                .await?;
+            let missing = quota - rows.len() as i64;
+            if missing > 0 {
+                rows.extend(
+                    db::query(&format!(
+                        "{base} AND {due} > $1 ORDER BY {due}, k.id LIMIT $2"
+                    ))
+                    .bind(now)
+                    .bind(missing)
+                    .fetch_all(&self.db)
+                    .await?,
+                );
+            }
             let out = rows
                 .iter()
                 .map(|r| Ok((copy_from_row(r)?, r.try_get::<i64, _>("due_at")?)))
