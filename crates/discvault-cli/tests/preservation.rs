@@ -25,6 +25,25 @@ fn archived() -> (tempfile::TempDir, PathBuf, PathBuf) {
     (t, vault, img)
 }
 
+/// Offset in a sample image of the data of one record (文书-000001): its text "各单位" appears
+/// only in the file's data (the name, in the directory records, starts with 关于档案).
+fn record_data_offset(image: &[u8]) -> usize {
+    image
+        .windows(9)
+        .position(|w| w == "各单位".as_bytes())
+        .expect("the sample record's data in the image")
+}
+
+/// Writes a copy of `img` with one byte of that record's data flipped by `mask`; returns the
+/// offset of the flipped byte.
+fn damaged_copy(img: &Path, to: &Path, mask: u8) -> usize {
+    let mut data = fs::read(img).unwrap();
+    let at = record_data_offset(&data);
+    data[at] ^= mask;
+    fs::write(to, &data).unwrap();
+    at
+}
+
 fn sql(vault: &Path, q: &str) -> String {
     run(Command::new("sqlite3")
         .arg(vault.join("catalog.sqlite"))
@@ -181,14 +200,8 @@ fn verify_records_the_result_against_the_copy() {
     let (_, c) = json(dv(&vault).args(["locate", "--barcode", "DV-000001-C1"]));
     assert_eq!(c["copy"]["state"], "verified");
     assert!(c["copy"]["verified_at"].as_i64().is_some());
-    let mut data = fs::read(&img).unwrap();
-    let at = data
-        .windows(9)
-        .position(|w| w == "各单位".as_bytes())
-        .unwrap();
-    data[at] ^= 0x55;
     let bad = t.path().join("bad.iso");
-    fs::write(&bad, &data).unwrap();
+    damaged_copy(&img, &bad, 0x55);
     let (rc, _) = json(
         dv(&vault)
             .arg("verify")
@@ -611,15 +624,8 @@ fn inspection_rounds_over_simulated_years_and_quality_grades() {
 #[test]
 fn restore_reads_a_second_copy_when_the_first_is_damaged() {
     let (t, vault, img) = archived();
-    let mut data = fs::read(&img).unwrap();
-    // In the file's data (the name, in the directory records, also starts with 关于档案).
-    let at = data
-        .windows(9)
-        .position(|w| w == "各单位".as_bytes())
-        .unwrap();
-    data[at] ^= 0x55;
     let bad = t.path().join("copy1-damaged.iso");
-    fs::write(&bad, &data).unwrap();
+    let at = damaged_copy(&img, &bad, 0x55);
     let truncated = t.path().join("copy2-truncated.iso");
     fs::write(&truncated, &fs::read(&img).unwrap()[..at + 10]).unwrap();
     // Only damaged copies: the damaged file is refused, exit 3.
@@ -741,11 +747,7 @@ fn pseudo_drives_burned_by_xorriso_are_verified_and_damage_is_found() {
     );
     assert_eq!((rc, r[0]["files_ok"].clone()), (0, Value::from(8)), "{r}");
     // Zero a range of sectors on the second drive where one record's data lies.
-    let data = fs::read(&d2).unwrap();
-    let at = data
-        .windows(9)
-        .position(|w| w == "各单位".as_bytes())
-        .unwrap() as u64;
+    let at = record_data_offset(&fs::read(&d2).unwrap()) as u64;
     run(Command::new("dd")
         .arg(format!("of={}", d2.display()))
         .args([
@@ -813,14 +815,8 @@ fn the_report_shows_shortfalls_health_charts_and_copies_to_migrate() {
         "--place",
         "本馆/A101/柜03/1/1",
     ]));
-    let mut data = fs::read(&img).unwrap();
-    let at = data
-        .windows(9)
-        .position(|w| w == "各单位".as_bytes())
-        .unwrap();
-    data[at] ^= 1;
     let bad = t.path().join("bad.iso");
-    fs::write(&bad, &data).unwrap();
+    damaged_copy(&img, &bad, 1);
     run(dv(&vault)
         .arg("verify")
         .arg(&img)
