@@ -416,7 +416,8 @@ fn exact_image_bytes(
         &volume,
         collections,
         vitems,
-        vec![0; snapshot_budget as usize],
+        // The snapshot only counts by its size (set below): no need to build or hash it.
+        Vec::new(),
     );
     let mut tags = format::tag_files(&ctx);
     // Room for tag-file fields whose length is not known yet (ids, counts, dates).
@@ -425,7 +426,14 @@ fn exact_image_bytes(
             t.1.extend(std::iter::repeat_n(b' ', 256));
         }
     }
-    let (spec, _) = build_spec(&volume, &tags, &ctx.items);
+    let (mut spec, _) = build_spec(&volume, &tags, &ctx.items);
+    for e in spec.entries.iter_mut() {
+        if e.path == format::CATALOG_SNAPSHOT.as_bytes() {
+            e.kind = isoimage::EntryKind::File {
+                size: snapshot_budget,
+            };
+        }
+    }
     let layout = isoimage::Layout::new(&spec).map_err(|e| Error::Invalid {
         field: "plan".into(),
         detail: e.to_string(),
