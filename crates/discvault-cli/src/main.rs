@@ -85,11 +85,54 @@ enum Command {
     },
     /// Check images or mounted discs against the catalog.
     Verify {
+        /// Image files, pseudo drives, block devices (optical drives) or mounted discs.
         #[arg(required = true)]
         sources: Vec<PathBuf>,
         /// The source is this copy (id, barcode or RFID): record the result against it.
         #[arg(long)]
         copy: Option<String>,
+        #[command(flatten)]
+        read: ReadArgs,
+    },
+    /// Read a disc back (返读) into DIR/<volume id>: every file checked against the catalog while
+    /// it is copied; damaged files are named and not written.
+    Readback {
+        /// An image file, a pseudo drive, a block device (optical drive) or a mounted disc.
+        source: PathBuf,
+        #[arg(long)]
+        to: PathBuf,
+        /// The source is this copy (id, barcode or RFID): record the result against it.
+        #[arg(long)]
+        copy: Option<String>,
+        #[arg(long)]
+        overwrite: bool,
+        #[command(flatten)]
+        read: ReadArgs,
+    },
+    /// Rewrite failing or obsolete volumes: new copies of damaged ones, old media and small
+    /// discs remastered onto new volumes, read from the healthiest copies.
+    Migrate {
+        /// Show what would be done and which discs are needed; write nothing.
+        #[arg(long, visible_alias = "dry-run")]
+        plan: bool,
+        /// Media to leave (besides migration.obsolete_media in the config), comma separated.
+        #[arg(long, value_delimiter = ',')]
+        obsolete: Vec<String>,
+        /// Media of the new volumes.
+        #[arg(long)]
+        to_media: Option<String>,
+        /// Remaster small volumes together onto fewer discs.
+        #[arg(long)]
+        consolidate: bool,
+        /// Images, drives or mounted discs of the volumes to read (see --plan).
+        #[arg(long, num_args = 1..)]
+        from: Vec<PathBuf>,
+        /// Where the new images are written.
+        #[arg(long, required_unless_present = "plan")]
+        out: Option<PathBuf>,
+        /// Judge trust at this date (YYYY-MM-DD) instead of now.
+        #[arg(long)]
+        at: Option<String>,
     },
     /// Restore files from images or mounted discs.
     Restore {
@@ -368,6 +411,93 @@ fn print_plan(p: &discvault::plan::VolumePlan, dry: bool) {
     }
 }
 
+/// How discs are read: shared by verify and readback.
+#[derive(clap::Args, Debug, Clone)]
+struct ReadArgs {
+    /// Digest to check files with: sha256 (default), or any other the catalog holds
+    /// (blake3 is the fastest).
+    #[arg(long, default_value = "sha256")]
+    digest: String,
+    /// Reads of a failed sector after the first.
+    #[arg(long, default_value_t = 2)]
+    retries: u32,
+    /// Stop reading after this many seconds; what is left is recorded as not read.
+    #[arg(long)]
+    time_limit: Option<f64>,
+    /// Re-read only the sectors an earlier pass over this copy or source could not read.
+    #[arg(long)]
+    resume: bool,
+}
+
+impl ReadArgs {
+    fn options(&self) -> Result<discvault::verify::VerifyOptions> {
+        Ok(discvault::verify::VerifyOptions {
+            digest: discvault::digest::HashAlg::parse(&self.digest)?,
+            scan: discvault::scan::ScanOptions {
+                retries: self.retries,
+                time_limit: self.time_limit.map(std::time::Duration::from_secs_f64),
+                ..Default::default()
+            },
+            resume: self.resume,
+        })
+    }
+}
+
+fn print_migration(p: &discvault::migrate::MigrationPlan) {
+    if p.items.is_empty() && p.blocked.is_empty() {
+        println!("nothing to migrate");
+    }
+    for i in &p.items {
+        println!(
+            "{} ({}): {:?} — {}",
+            i.volume_id,
+            i.media,
+            i.action,
+            i.reasons.join("; ")
+        );
+        if let Some(c) = i.read_from.first() {
+            println!(
+                "  read from {} at {}{}",
+                c.copy_id,
+                if c.place.is_empty() {
+                    "(no place)"
+                } else {
+                    &c.place
+                },
+                if c.trusted {
+                    ""
+                } else {
+                    " (not trusted: its data is checked as it is read)"
+                }
+            );
+        }
+        if !i.replace.is_empty() {
+            println!(
+                "  retires, once replaced and verified: {}",
+                i.replace.join(", ")
+            );
+        }
+    }
+    if let Some(np) = &p.new_volumes {
+        for v in &np.volumes {
+            println!(
+                "  new volume {} ({}): {} files, {}, fill {:.1}%",
+                v.volume_id,
+                np.media.name,
+                v.files,
+                human_bytes(v.payload_bytes),
+                v.fill_ratio * 100.0
+            );
+        }
+    }
+    for b in &p.blocked {
+        println!("{}: BLOCKED, {}", b.volume_id, b.reason);
+    }
+    if !p.needed_volumes.is_empty() {
+        println!("discs needed: {}", p.needed_volumes.join(", "));
+    }
+}
+
 fn print_verify(reports: &[discvault::verify::VerifyReport]) {
     for r in reports {
         if r.clean {
@@ -380,6 +510,20 @@ fn print_verify(reports: &[discvault::verify::VerifyReport]) {
                 "{}: {} DAMAGED, {} of {} files ok",
                 r.source, r.volume_id, r.files_ok, r.files_checked
             );
+            if let Some(s) = r
+                .sectors
+                .as_ref()
+                .filter(|s| !s.bad.is_empty() || !s.unread.is_empty())
+            {
+                println!(
+                    "  sectors: {} of {} unreadable ({}), {} not read; pass {}",
+                    s.bad.count(),
+                    s.total_sectors,
+                    s.bad,
+                    s.unread.count(),
+                    s.passes
+                );
+            }
             for f in &r.findings {
                 println!(
                     "  {:<10} {}  ({})",
@@ -472,8 +616,13 @@ fn run(cli: Cli) -> Result<i32> {
             }
             Ok(0)
         }
-        Command::Verify { sources, copy } => {
+        Command::Verify {
+            sources,
+            copy,
+            read,
+        } => {
             let v = open()?;
+            let opts = read.options()?;
             let reports = match copy {
                 Some(c) => {
                     if sources.len() != 1 {
@@ -483,10 +632,11 @@ fn run(cli: Cli) -> Result<i32> {
                         &v,
                         &sources[0],
                         c,
+                        &opts,
                         progress.as_ref(),
                     )?]
                 }
-                None => discvault::verify::verify(&v, sources, progress.as_ref())?,
+                None => discvault::verify::verify(&v, sources, &opts, progress.as_ref())?,
             };
             if cli.json {
                 print_json(&reports)?;
@@ -494,6 +644,111 @@ fn run(cli: Cli) -> Result<i32> {
                 print_verify(&reports);
             }
             Ok(discvault::verify::exit_code(&reports))
+        }
+        Command::Readback {
+            source,
+            to,
+            copy,
+            overwrite,
+            read,
+        } => {
+            let v = open()?;
+            let r = discvault::readback::readback(
+                &v,
+                source,
+                &discvault::readback::ReadbackOptions {
+                    to: to.clone(),
+                    copy: copy.clone(),
+                    overwrite: *overwrite,
+                    verify: read.options()?,
+                },
+                progress.as_ref(),
+            )?;
+            if cli.json {
+                print_json(&r)?;
+            } else {
+                println!(
+                    "{}: {} files, {} written to {}",
+                    r.verify.volume_id,
+                    r.files_written,
+                    human_bytes(r.bytes_written),
+                    r.to.display()
+                );
+                if !r.not_written.is_empty() {
+                    print_verify(std::slice::from_ref(&r.verify));
+                    println!("not written ({}):", r.not_written.len());
+                    for p in &r.not_written {
+                        println!("  {p}");
+                    }
+                }
+            }
+            Ok(if r.verify.clean && r.not_written.is_empty() {
+                0
+            } else {
+                3
+            })
+        }
+        Command::Migrate {
+            plan,
+            obsolete,
+            to_media,
+            consolidate,
+            from,
+            out,
+            at,
+        } => {
+            let v = open()?;
+            let opts = discvault::migrate::MigrateOptions {
+                obsolete_media: obsolete.clone(),
+                to_media: to_media.clone(),
+                consolidate: *consolidate,
+                at: at.as_deref().map(discvault::parse_date).transpose()?,
+            };
+            let p = discvault::migrate::plan(&v, &opts)?;
+            if *plan {
+                if cli.json {
+                    print_json(&p)?;
+                } else {
+                    print_migration(&p);
+                }
+                return Ok(0);
+            }
+            let out = out.as_ref().expect("clap requires --out");
+            let r = discvault::migrate::execute(&v, &p, from, out, progress.as_ref())?;
+            if cli.json {
+                print_json(&serde_json::json!({"plan": p, "result": r}))?;
+            } else if r.missing_volumes.is_empty() {
+                print_migration(&p);
+                for i in &r.images {
+                    println!("{}  {}", i.volume_id, i.image.display());
+                }
+                for c in &r.new_copies {
+                    println!(
+                        "new copy {} ({}){}: burn {}.iso, then verify --copy {}",
+                        c.copy_id,
+                        c.role,
+                        c.replaces
+                            .as_deref()
+                            .map(|x| format!(" replaces {x}"))
+                            .unwrap_or_default(),
+                        c.volume_id,
+                        c.copy_id
+                    );
+                }
+            }
+            if !r.missing_volumes.is_empty() {
+                eprintln!(
+                    "migration needs these volumes among --from: {}",
+                    r.missing_volumes.join(", ")
+                );
+                for i in &p.items {
+                    if let Some(c) = i.read_from.first() {
+                        eprintln!("  {}: copy {} at {}", i.volume_id, c.copy_id, c.place);
+                    }
+                }
+                return Ok(4);
+            }
+            Ok(0)
         }
         Command::Restore {
             pattern,

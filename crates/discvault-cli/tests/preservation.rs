@@ -423,7 +423,8 @@ fn a_version_1_catalog_is_migrated_and_its_events_chained() {
     // Take the catalog back to schema version 1, as the first release wrote it.
     sql(
         &vault,
-        "DELETE FROM schema_version WHERE version >= 2; DROP TABLE quality_measurements; DROP TABLE copies; DROP TABLE event_head;
+        "DELETE FROM schema_version WHERE version >= 2; DROP TABLE sector_maps; DROP TABLE volume_lineage;
+         DROP TABLE quality_measurements; DROP TABLE copies; DROP TABLE event_head;
          ALTER TABLE events DROP COLUMN copy; ALTER TABLE events DROP COLUMN prev_hash; ALTER TABLE events DROP COLUMN hash;",
     );
     let events = sql(&vault, "SELECT COUNT(*) FROM events");
@@ -432,7 +433,7 @@ fn a_version_1_catalog_is_migrated_and_its_events_chained() {
     assert_eq!(r["events"].to_string(), events.trim());
     assert_eq!(
         sql(&vault, "SELECT MAX(version) FROM schema_version"),
-        "3\n"
+        "4\n"
     );
     // The old events are now part of the chain: editing one is caught.
     sql(
@@ -911,4 +912,486 @@ fn the_report_shows_shortfalls_health_charts_and_copies_to_migrate() {
             "{needle:?} not in the printed report:\n{printed}"
         );
     }
+}
+
+/// Every regular file of an image with its first sector and sector count, as xorriso reports
+/// them (an independent reader of the layout).
+fn file_sectors(img: &Path) -> Vec<(String, u64, u64)> {
+    let out = output(Command::new("xorriso").arg("-indev").arg(img).args([
+        "-find",
+        "/",
+        "-type",
+        "f",
+        "-exec",
+        "report_lba",
+        "--",
+    ]));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix("File data lba:"))
+        .map(|l| {
+            let f: Vec<&str> = l.splitn(5, ',').map(str::trim).collect();
+            let path = f[4].trim_matches('\'').trim_start_matches('/').to_string();
+            (path, f[1].parse().unwrap(), f[2].parse().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn sector_scan_maps_unreadable_sectors_to_files_and_a_later_pass_rereads_only_them() {
+    let (t, vault, img) = archived();
+    run(dv(&vault).args(["copies", "add", "DV-000001", "--roles", "sealed,access"]));
+    let files = file_sectors(&img);
+    let total = fs::metadata(&img).unwrap().len() / 2048;
+    // A disc that reads only up to a sector in the middle of the records: cut the image at the
+    // first sector of the third record in disc order.
+    let mut data_files: Vec<&(String, u64, u64)> =
+        files.iter().filter(|f| f.0.starts_with("data/")).collect();
+    data_files.sort_by_key(|f| f.1);
+    let cut = data_files[2].1;
+    let short = t.path().join("short.iso");
+    let bytes = fs::read(&img).unwrap();
+    fs::write(&short, &bytes[..cut as usize * 2048]).unwrap();
+    let (rc, r) = json(
+        dv(&vault)
+            .arg("verify")
+            .arg(&short)
+            .args(["--copy", "DV-000001-C2"]),
+    );
+    assert_eq!(rc, 3, "{r}");
+    let r = &r[0];
+    assert_eq!(
+        r["sectors"]["bad"],
+        serde_json::json!([[cut, total]]),
+        "{r}"
+    );
+    assert_eq!(r["sectors"]["total_sectors"], total, "{r}");
+    let mut named: Vec<String> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            assert_eq!(f["finding"], "unreadable", "{f}");
+            f["disc_path"].as_str().unwrap().to_string()
+        })
+        .filter(|p| !p.starts_with('('))
+        .collect();
+    named.sort();
+    let mut hit: Vec<String> = files
+        .iter()
+        .filter(|f| f.1 + f.2 > cut)
+        .map(|f| f.0.clone())
+        .collect();
+    hit.sort();
+    assert!(hit.len() >= 3, "{hit:?}");
+    assert_eq!(
+        named, hit,
+        "exactly the files on the lost sectors are named"
+    );
+    let detail = r["findings"][0]["detail"].as_str().unwrap();
+    assert!(detail.contains("unreadable sector"), "{detail}");
+
+    // The disc reads fully on a later pass (cleaned, or another drive): only the sectors that
+    // failed, and the files on them, are read again; the earlier good files count as checked.
+    fs::copy(&img, &short).unwrap();
+    let (rc, r) =
+        json(
+            dv(&vault)
+                .arg("verify")
+                .arg(&short)
+                .args(["--copy", "DV-000001-C2", "--resume"]),
+        );
+    assert_eq!(rc, 0, "{r}");
+    let r = &r[0];
+    assert_eq!(r["sectors"]["passes"], 2, "{r}");
+    assert_eq!(r["sectors"]["bad"], serde_json::json!([]), "{r}");
+    assert!(
+        r["bytes_read"].as_u64().unwrap() <= (total - cut) * 2048,
+        "read again only what failed: {r}"
+    );
+    let data_hit = hit.iter().filter(|p| p.starts_with("data/")).count() as u64;
+    assert_eq!(r["files_checked"], data_hit, "{r}");
+    assert_eq!(
+        r["files_carried"].as_u64().unwrap() + data_hit,
+        data_files.len() as u64,
+        "{r}"
+    );
+    let (_, c) = json(dv(&vault).args(["copies", "list"]));
+    assert!(c
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["copy_id"] == "DV-000001-C2" && x["state"] == "verified"));
+
+    // A time limit that runs out at once leaves every sector unread; a resumed pass reads them
+    // all. A flipped byte found in the first pass is not forgotten by a resumed pass that does
+    // not read that file again.
+    let flipped = t.path().join("flipped.iso");
+    damaged_copy(&img, &flipped, 0x01);
+    let (rc, r) = json(
+        dv(&vault)
+            .arg("verify")
+            .arg(&flipped)
+            .args(["--time-limit", "0"]),
+    );
+    assert_eq!(rc, 3, "{r}");
+    assert_eq!(
+        r[0]["sectors"]["unread"],
+        serde_json::json!([[0, total]]),
+        "{r}"
+    );
+    assert!(r[0]["findings"][0]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("not read before the time limit"));
+    let (rc, r) = json(dv(&vault).arg("verify").arg(&flipped).arg("--resume"));
+    assert_eq!(rc, 3, "{r}");
+    assert_eq!(r[0]["sectors"]["unread"], serde_json::json!([]), "{r}");
+    let changed: Vec<&Value> = r[0]["findings"].as_array().unwrap().iter().collect();
+    assert_eq!(changed.len(), 1, "{r}");
+    assert_eq!(changed[0]["finding"], "changed");
+    let (rc, r) = json(dv(&vault).arg("verify").arg(&flipped).arg("--resume"));
+    assert_eq!((rc, r[0]["bytes_read"].as_u64()), (3, Some(0)), "{r}");
+    assert_eq!(r[0]["findings"].as_array().unwrap().len(), 1, "{r}");
+    // A disc that is not there at all is named.
+    let out = output(dv(&vault).arg("verify").arg(t.path().join("no-disc.iso")));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-disc.iso"));
+}
+
+#[test]
+fn readback_copies_a_disc_into_a_checked_bag_and_leaves_out_damaged_files() {
+    let (t, vault, img) = archived();
+    run(dv(&vault).args(["copies", "add", "DV-000001", "--roles", "sealed,access"]));
+    let to = t.path().join("back");
+    let (rc, r) = json(
+        dv(&vault)
+            .arg("readback")
+            .arg(&img)
+            .arg("--to")
+            .arg(&to)
+            .args(["--copy", "DV-000001-C1"]),
+    );
+    assert_eq!(rc, 0, "{r}");
+    let bag = to.join("DV-000001");
+    assert_eq!(r["to"], bag.to_str().unwrap());
+    let on_disc = file_sectors(&img).len() as u64;
+    assert_eq!(r["files_written"], on_disc, "{r}");
+    // The copy is a bag that bagit.py validates, and its records are the sample's bytes.
+    bagit_validate(&bag);
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/sample");
+    assert_eq!(tree(&sample), tree(&bag.join("data/sample")));
+    assert!(bag.join("tagmanifest-sha256.txt").is_file());
+    assert!(bag.join("discvault/volume.json").is_file());
+    let (_, c) = json(dv(&vault).args(["copies", "list"]));
+    assert!(c
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["copy_id"] == "DV-000001-C1" && x["state"] == "verified"));
+    // Not into a folder that already holds the volume, unless asked.
+    let out = output(dv(&vault).arg("readback").arg(&img).arg("--to").arg(&to));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--overwrite"));
+
+    // A damaged copy: the damaged record is named and not written, everything else is.
+    let bad = t.path().join("bad.iso");
+    damaged_copy(&img, &bad, 0x20);
+    let to2 = t.path().join("back2");
+    let (rc, r) = json(
+        dv(&vault)
+            .arg("readback")
+            .arg(&bad)
+            .arg("--to")
+            .arg(&to2)
+            .args(["--copy", "DV-000001-C2"]),
+    );
+    assert_eq!(rc, 3, "{r}");
+    let damaged = "data/sample/全宗-J001/2024/卷001/文书-000001-关于档案数字化工作的通知.txt";
+    assert_eq!(r["not_written"], serde_json::json!([damaged]), "{r}");
+    assert_eq!(r["files_written"], on_disc - 1, "{r}");
+    let back2 = to2.join("DV-000001");
+    assert!(!back2.join(damaged).exists());
+    let leftovers = tree(&back2)
+        .into_keys()
+        .filter(|p| String::from_utf8_lossy(p).contains("dv-partial"))
+        .count();
+    assert_eq!(leftovers, 0);
+    assert!(back2.join("data/sample/说明 README.txt").is_file());
+    let (_, c) = json(dv(&vault).args(["copies", "list"]));
+    assert!(c
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["copy_id"] == "DV-000001-C2" && x["state"] == "damaged"));
+
+    // A mounted disc (the image extracted by xorriso) reads back the same way.
+    let mnt = t.path().join("mnt");
+    extract_xorriso(&img, &mnt);
+    let to3 = t.path().join("back3");
+    let (rc, r) = json(dv(&vault).arg("readback").arg(&mnt).arg("--to").arg(&to3));
+    assert_eq!((rc, r["files_written"].as_u64()), (0, Some(on_disc)), "{r}");
+    bagit_validate(&to3.join("DV-000001"));
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    run(Command::new("cp").arg("-a").arg(from).arg(to));
+}
+
+fn states(vault: &Path) -> std::collections::BTreeMap<String, String> {
+    let (_, c) = json(dv(vault).args(["copies", "list"]));
+    c.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["copy_id"].as_str().unwrap().to_string(),
+                x["state"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn migration_recopies_failing_discs_remasters_old_media_and_retires_only_verified_replacements() {
+    let t = tempfile::tempdir().unwrap();
+    let vault = t.path().join("vault");
+    // Records that will be gone by the time of the migration: only the discs hold them.
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/sample");
+    let recs = t.path().join("records");
+    fs::create_dir_all(&recs).unwrap();
+    copy_tree(&sample, &recs.join("sample"));
+    fs::create_dir_all(recs.join("photos/2025")).unwrap();
+    fs::write(
+        recs.join("photos/2025/合影.txt"),
+        "group photo caption 2025\n",
+    )
+    .unwrap();
+    let img = t.path().join("img");
+    let (rc, r) = common::archive(&vault, &recs.join("sample"), "cd74", &img);
+    assert_eq!(rc, 0, "{r}");
+    run(dv(&vault)
+        .arg("add")
+        .arg(recs.join("photos"))
+        .args(["--collection", "photos"]));
+    run(dv(&vault).args(["plan", "--media", "cd74"]));
+    run(dv(&vault).arg("master").arg("--out").arg(&img));
+    let (img1, img2) = (img.join("DV-000001.iso"), img.join("DV-000002.iso"));
+    let sha1 = run(Command::new("sha256sum").arg(&img1));
+    fs::remove_dir_all(&recs).unwrap();
+    run(dv(&vault).args(["copies", "add", "DV-000001", "--place", "总馆/A101/柜1/1/3"]));
+    run(dv(&vault).args(["copies", "add", "DV-000002", "--roles", "sealed,access"]));
+    run(dv(&vault).args(["copies", "mark", "DV-000001-C2", "--state", "damaged"]));
+    let q = t.path().join("q.csv");
+    fs::write(
+        &q,
+        "copy,measured_at,metric,value\nDV-000002-C1,2026-11-01,bler,300\n",
+    )
+    .unwrap();
+    run(dv(&vault).args(["quality", "import"]).arg(&q));
+
+    // The plan: new copies for the damaged and the failing disc, read from healthy ones.
+    let (rc, p) = json(dv(&vault).args(["migrate", "--plan"]));
+    assert_eq!(rc, 0, "{p}");
+    let items = p["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{p}");
+    assert_eq!(items[0]["volume_id"], "DV-000001");
+    assert_eq!(items[0]["action"], "recopy");
+    assert_eq!(items[0]["replace"], serde_json::json!(["DV-000001-C2"]));
+    assert_eq!(items[0]["read_from"][0]["copy_id"], "DV-000001-C1");
+    assert_eq!(items[0]["read_from"][0]["place"], "总馆/A101/柜1/1/3");
+    assert_eq!(items[1]["replace"], serde_json::json!(["DV-000002-C1"]));
+    assert_eq!(items[1]["read_from"][0]["copy_id"], "DV-000002-C2", "{p}");
+    assert!(items[1]["reasons"][0].as_str().unwrap().contains("act now"));
+    assert!(p["new_volumes"].is_null());
+
+    // Without the second disc nothing happens, and the command says which discs it needs.
+    let out1 = t.path().join("out1");
+    let o = output(
+        dv(&vault)
+            .arg("migrate")
+            .arg("--from")
+            .arg(&img1)
+            .arg("--out")
+            .arg(&out1),
+    );
+    assert_eq!(o.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("DV-000002"));
+    assert_eq!(states(&vault).len(), 5);
+    // With a damaged image of DV-000001 first and a good one after: the good one supplies the
+    // damaged record; the re-mastered image is the original, byte for byte.
+    let bad1 = t.path().join("bad1.iso");
+    damaged_copy(&img1, &bad1, 0x04);
+    let (rc, r) = json(
+        dv(&vault)
+            .arg("migrate")
+            .arg("--from")
+            .args([&bad1, &img1, &img2])
+            .arg("--out")
+            .arg(&out1),
+    );
+    assert_eq!(rc, 0, "{r}");
+    let new_copies: Vec<(&str, &str)> = r["result"]["new_copies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["copy_id"].as_str().unwrap(),
+                c["replaces"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        new_copies,
+        [
+            ("DV-000001-C4", "DV-000001-C2"),
+            ("DV-000002-C3", "DV-000002-C1")
+        ]
+    );
+    assert_eq!(
+        run(Command::new("sha256sum").arg(out1.join("DV-000001.iso")))
+            .split(' ')
+            .next(),
+        sha1.split(' ').next()
+    );
+    // Planned copies do not retire anything; a verified one does.
+    assert_eq!(states(&vault)["DV-000001-C2"], "damaged");
+    let (rc, v) = json(
+        dv(&vault)
+            .arg("verify")
+            .arg(out1.join("DV-000001.iso"))
+            .args(["--copy", "DV-000001-C4"]),
+    );
+    assert_eq!(rc, 0, "{v}");
+    assert_eq!(v[0]["retired_copies"], serde_json::json!(["DV-000001-C2"]));
+    assert_eq!(states(&vault)["DV-000001-C2"], "retired");
+    assert_eq!(
+        states(&vault)["DV-000002-C1"],
+        "written",
+        "its replacement is not verified yet"
+    );
+
+    // Consolidation: two small discs would go onto one larger one.
+    let (_, p) =
+        json(dv(&vault).args(["migrate", "--plan", "--consolidate", "--to-media", "dvd5"]));
+    let reasons: Vec<&str> = p["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            i["reasons"]
+                .as_array()
+                .unwrap()
+                .last()
+                .unwrap()
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(reasons.len(), 2, "{p}");
+    assert!(reasons.iter().all(|r| r.contains("consolidated")), "{p}");
+    assert_eq!(
+        p["new_volumes"]["volumes"].as_array().unwrap().len(),
+        1,
+        "{p}"
+    );
+    // Remaster the old CDs onto one DVD: both volumes go, with every copy.
+    let (rc, p) = json(dv(&vault).args([
+        "migrate",
+        "--plan",
+        "--obsolete",
+        "cd74",
+        "--to-media",
+        "dvd5",
+    ]));
+    assert_eq!(rc, 0, "{p}");
+    assert!(p["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["action"] == "remaster"));
+    assert_eq!(
+        p["new_volumes"]["volumes"].as_array().unwrap().len(),
+        1,
+        "{p}"
+    );
+    assert_eq!(p["new_volumes"]["volumes"][0]["volume_id"], "DV-000003");
+    let out2 = t.path().join("out2");
+    let (rc, r) = json(
+        dv(&vault)
+            .args([
+                "migrate",
+                "--obsolete",
+                "cd74",
+                "--to-media",
+                "dvd5",
+                "--from",
+            ])
+            .args([&img1, &img2])
+            .arg("--out")
+            .arg(&out2),
+    );
+    assert_eq!(rc, 0, "{r}");
+    let img3 = out2.join("DV-000003.iso");
+    // Read by another reader: the records of both old discs, intact.
+    let x = t.path().join("x3");
+    extract_xorriso(&img3, &x);
+    bagit_validate(&x);
+    assert_eq!(tree(&sample), tree(&x.join("data/sample")));
+    assert_eq!(
+        fs::read_to_string(x.join("data/photos/photos/2025/合影.txt")).unwrap(),
+        "group photo caption 2025\n"
+    );
+    // The old copies retire role by role as the new volume's copies are verified.
+    let (rc, v) = json(
+        dv(&vault)
+            .arg("verify")
+            .arg(&img3)
+            .args(["--copy", "DV-000003-C1"]),
+    );
+    assert_eq!(rc, 0, "{v}");
+    assert_eq!(
+        v[0]["retired_copies"],
+        serde_json::json!(["DV-000001-C1", "DV-000002-C1", "DV-000002-C3"]),
+        "the sealed copies (the failing one and its planned replacement with them)"
+    );
+    let s = states(&vault);
+    assert_eq!(
+        s["DV-000001-C3"], "written",
+        "the offsite copy stays until its successor is verified"
+    );
+    run(dv(&vault)
+        .arg("verify")
+        .arg(&img3)
+        .args(["--copy", "DV-000003-C2"]));
+    run(dv(&vault)
+        .arg("verify")
+        .arg(&img3)
+        .args(["--copy", "DV-000003-C3"]));
+    let s = states(&vault);
+    for old in [
+        "DV-000001-C1",
+        "DV-000001-C3",
+        "DV-000001-C4",
+        "DV-000002-C1",
+        "DV-000002-C2",
+        "DV-000002-C3",
+    ] {
+        assert_eq!(s[old], "retired", "{old}: {s:?}");
+    }
+    // Nothing is left to migrate; a restore now reads the new volume.
+    let (_, p) = json(dv(&vault).args(["migrate", "--plan", "--obsolete", "cd74"]));
+    assert_eq!(p["items"], serde_json::json!([]), "{p}");
+    let (rc, pick) = json(
+        dv(&vault)
+            .args(["restore", "sample", "--to"])
+            .arg(t.path().join("r")),
+    );
+    assert_eq!(rc, 0, "the pick list: {pick}");
+    assert_eq!(pick["volumes"], serde_json::json!(["DV-000003"]), "{pick}");
+    let (rc, l) = json(dv(&vault).args(["log", "verify"]));
+    assert_eq!(rc, 0, "{l}");
+    let premis = run(dv(&vault).args(["log", "export", "--premis"]));
+    assert!(premis.contains("migration") && premis.contains("deaccession"));
 }

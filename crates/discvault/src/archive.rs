@@ -47,7 +47,7 @@ pub fn archive(
         progress,
     )?;
     let sources: Vec<PathBuf> = images.iter().map(|i| i.image.clone()).collect();
-    let reports = verify::verify(&vault, &sources, progress)?;
+    let reports = verify::verify(&vault, &sources, &Default::default(), progress)?;
     let clean = add.errors.is_empty() && reports.iter().all(|r| r.clean);
     Ok(ArchiveReport {
         vault_created: created,

@@ -21,6 +21,30 @@ pub struct Config {
     pub inspection: InspectionSection,
     pub quality: QualitySection,
     pub policy: PolicySection,
+    pub migration: MigrationSection,
+}
+
+/// What `migrate --plan` looks for besides damaged and failing copies.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MigrationSection {
+    /// Media no longer kept: their volumes are remastered onto `target_media`.
+    pub obsolete_media: Vec<String>,
+    /// Media new volumes are mastered on; the plan's media when empty.
+    pub target_media: String,
+    /// With `--consolidate`, volumes whose image fills less than this share of a target disc
+    /// are remastered together onto fewer discs, in percent.
+    pub consolidate_below_percent: f64,
+}
+
+impl Default for MigrationSection {
+    fn default() -> Self {
+        MigrationSection {
+            obsolete_media: Vec::new(),
+            target_media: String::new(),
+            consolidate_below_percent: 50.0,
+        }
+    }
 }
 
 /// What an archive needs of every volume.
@@ -31,6 +55,17 @@ pub struct PolicySection {
     pub min_trusted_copies: u32,
     /// Different sites its trusted copies must be kept in.
     pub min_sites: u32,
+    /// Collections that need more (or fewer) copies than the rule above, by name: a volume
+    /// holding records of several collections needs the most any of them asks.
+    pub collections: BTreeMap<String, CollectionPolicy>,
+}
+
+/// The copies one collection's volumes need.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollectionPolicy {
+    pub min_trusted_copies: u32,
+    pub min_sites: u32,
 }
 
 impl Default for PolicySection {
@@ -39,6 +74,7 @@ impl Default for PolicySection {
             // 一式三套 (three sets), one of them off-site.
             min_trusted_copies: 3,
             min_sites: 2,
+            collections: BTreeMap::new(),
         }
     }
 }
@@ -221,6 +257,20 @@ roles = ["sealed", "access", "offsite"]
 # (GB/T 18894: three sets, one off-site; NDSA level 2: three copies, one in another region).
 min_trusted_copies = 3
 min_sites = 2
+# A collection may need another number, for example records kept permanently (永久):
+# [policy.collections."文书档案-永久"]
+# min_trusted_copies = 4
+# min_sites = 3
+
+[migration]
+# Media no longer kept: `migrate --plan` remasters their volumes onto target_media,
+# for example ["cd74", "cd80"].
+obsolete_media = []
+# Media of the new volumes; empty means the [plan] media.
+target_media = ""
+# With `migrate --consolidate`: volumes whose image fills less than this share of a target disc
+# are remastered together onto fewer discs, in percent.
+consolidate_below_percent = 50.0
 
 [inspection]
 # A copy stays trusted this many days after its last clean check (or its writing):
@@ -276,6 +326,28 @@ impl Config {
             ));
         }
         crate::media::MediaProfile::parse(&p.media).map_err(|e| format!("plan.media: {e}"))?;
+        let m = &self.migration;
+        if !m.target_media.is_empty() {
+            crate::media::MediaProfile::parse(&m.target_media)
+                .map_err(|e| format!("migration.target_media: {e}"))?;
+        }
+        for o in &m.obsolete_media {
+            crate::media::MediaProfile::parse(o)
+                .map_err(|e| format!("migration.obsolete_media: {e}"))?;
+        }
+        if !(0.0..=100.0).contains(&m.consolidate_below_percent) {
+            return Err(format!(
+                "migration.consolidate_below_percent = {} is outside 0..100",
+                m.consolidate_below_percent
+            ));
+        }
+        for (name, c) in &self.policy.collections {
+            if c.min_trusted_copies == 0 {
+                return Err(format!(
+                    "policy.collections.{name:?}.min_trusted_copies: at least 1"
+                ));
+            }
+        }
         if self.copies.roles.is_empty() || self.copies.roles.iter().any(|r| r.trim().is_empty()) {
             return Err("copies.roles: give at least one non-empty role".into());
         }

@@ -57,6 +57,7 @@ pub fn add(vault: &Vault, volume_id: &str, o: &AddCopiesOptions) -> Result<Vec<D
             batch: o.batch.clone(),
             state,
             place: place.clone(),
+            replaces: None,
         })
         .collect();
     vault.catalog.add_copies(volume_id, &new)
@@ -114,6 +115,9 @@ pub fn mark(
         outcome: "success",
         detail,
     }])?;
+    if to == CopyState::Verified {
+        crate::migrate::settle(vault)?;
+    }
     vault.catalog.copy(&c.copy_id)
 }
 

@@ -152,8 +152,16 @@ pub(crate) fn snapshot(
         volume_id: volume.volume_id.clone(),
         scope: scope.into(),
     };
+    // Only what was fixed when this volume was planned: the collections of the records on it
+    // and on the volumes before it (a collection added later would change a re-mastered image).
+    let files = cat.files_on_volumes_upto(volume.id)?;
+    let used: BTreeSet<i64> = files
+        .iter()
+        .map(|f| f.collection_id)
+        .chain(contents.iter().map(|e| e.file.collection_id))
+        .collect();
     let mut base = Vec::new();
-    for c in &collections {
+    for c in collections.iter().filter(|c| used.contains(&c.id)) {
         base.push(SnapshotLine::Collection(format::CollectionRecord {
             name: c.name.clone(),
             fonds: c.fonds.clone(),
@@ -182,12 +190,12 @@ pub(crate) fn snapshot(
     };
     let mut full = vec![header("all volumes up to this one")];
     full.extend(base.iter().cloned());
-    for f in cat.files_on_volumes_upto(volume.id)? {
+    for f in &files {
         let cname = by_id
             .get(&f.collection_id)
             .map(|c| c.name.as_str())
             .unwrap_or("");
-        full.push(format::snapshot_file(cname, &f));
+        full.push(format::snapshot_file(cname, f));
     }
     for (vid, c) in cat.contents_upto(volume.id)? {
         full.push(content_line(&vid, &c));

@@ -87,6 +87,16 @@ fn data_cost(len: u64) -> u64 {
 
 /// Computes a plan for every unplanned file, writing nothing.
 pub fn plan(vault: &Vault, opts: &PlanOptions) -> Result<VolumePlan> {
+    plan_files(vault, opts, vault.catalog.unplanned_files()?)
+}
+
+/// Computes a plan for the given files (with their collection names, in collection and path
+/// order), writing nothing. A migration plans the records of old volumes this way.
+pub fn plan_files(
+    vault: &Vault,
+    opts: &PlanOptions,
+    files: Vec<(String, crate::catalog::FileRecord)>,
+) -> Result<VolumePlan> {
     let media = MediaProfile::parse(opts.media.as_deref().unwrap_or(&vault.config.plan.media))?;
     let reserve = opts
         .reserve_percent
@@ -97,7 +107,6 @@ pub fn plan(vault: &Vault, opts: &PlanOptions) -> Result<VolumePlan> {
             detail: format!("{reserve}% is outside 0..90"),
         });
     }
-    let files = vault.catalog.unplanned_files()?;
     let collections = vault.catalog.collections()?;
     let capacity = media.bytes();
     let usable = ((capacity as f64) * (1.0 - reserve / 100.0)) as u64 / SECTOR * SECTOR;
@@ -443,13 +452,24 @@ fn exact_image_bytes(
 
 /// Records a plan: creates its volumes in the catalog.
 pub fn execute(vault: &Vault, plan: &VolumePlan) -> Result<Vec<Volume>> {
+    execute_with_lineage(vault, plan, &[])
+}
+
+/// Records a plan whose volumes take over the records of older ones (a migration):
+/// `lineage[i]` lists the (volume row id, reason) the i-th new volume takes over from.
+pub fn execute_with_lineage(
+    vault: &Vault,
+    plan: &VolumePlan,
+    lineage: &[Vec<(i64, String)>],
+) -> Result<Vec<Volume>> {
     if plan.volumes.is_empty() {
         return Ok(Vec::new());
     }
     let new: Vec<NewVolume> = plan
         .volumes
         .iter()
-        .map(|v| NewVolume {
+        .enumerate()
+        .map(|(i, v)| NewVolume {
             payload_bytes: v.payload_bytes,
             image_bytes: v.image_bytes,
             contents: v
@@ -465,6 +485,7 @@ pub fn execute(vault: &Vault, plan: &VolumePlan) -> Result<Vec<Volume>> {
                     lba: None,
                 })
                 .collect(),
+            lineage: lineage.get(i).cloned().unwrap_or_default(),
         })
         .collect();
     let volumes = vault.catalog.record_plan(

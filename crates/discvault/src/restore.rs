@@ -4,7 +4,7 @@
 //! [`pick`] computes the [`PickList`] (which volumes are needed for what was asked) without
 //! touching any disc; [`restore`] executes it with the sources at hand.
 
-use crate::catalog::{display_path, FileKind, VolumeState};
+use crate::catalog::{display_path, FileKind, Volume, VolumeState};
 use crate::digest::{HashAlg, MultiHasher};
 use crate::format::{self, VolumeRecord};
 use crate::locate::Query;
@@ -177,11 +177,36 @@ pub fn pick(vault: &Vault, sel: &Selection) -> Result<PickList> {
                 .collect()
         }
     };
+    // A record on several volumes (a migration copied it onto new ones) is read from one
+    // volume per part: a mastered one, with the most trusted copies, the newest on a tie.
+    let now = crate::now_unix();
+    let mut trusted: BTreeMap<String, usize> = BTreeMap::new();
+    for c in cat.copies(None)? {
+        if crate::copies::trusted(vault, &c, now) {
+            *trusted.entry(c.volume_id).or_default() += 1;
+        }
+    }
     let mut list = PickList::default();
     let mut vols = BTreeMap::new();
     for (collection, f) in candidates {
         let mut parts = Vec::new();
+        let mut best: BTreeMap<u32, (Volume, crate::catalog::Content)> = BTreeMap::new();
         for (v, c) in cat.placements(f.id)? {
+            let rank = |v: &Volume| {
+                (
+                    v.state == VolumeState::Mastered,
+                    trusted.get(&v.volume_id).copied().unwrap_or(0),
+                    v.id,
+                )
+            };
+            match best.get(&c.part) {
+                Some((b, _)) if rank(b) >= rank(&v) => {}
+                _ => {
+                    best.insert(c.part, (v, c));
+                }
+            }
+        }
+        for (v, c) in best.into_values() {
             if v.state != VolumeState::Mastered && !list.unmastered.contains(&v.volume_id) {
                 list.unmastered.push(v.volume_id.clone());
             }
@@ -323,7 +348,7 @@ pub fn safe_target(
 
 /// Creates the parent directories of `target` under `root`, refusing to pass through a
 /// symbolic link (a disc could otherwise point a directory outside the target).
-fn make_parents(root: &Path, target: &Path) -> std::result::Result<(), String> {
+pub(crate) fn make_parents(root: &Path, target: &Path) -> std::result::Result<(), String> {
     let parent = target.parent().ok_or("no parent directory")?;
     let rel = parent
         .strip_prefix(root)
@@ -337,7 +362,12 @@ fn make_parents(root: &Path, target: &Path) -> std::result::Result<(), String> {
             }
             Ok(m) if m.is_dir() => {}
             Ok(_) => return Err(format!("{} exists and is not a directory", cur.display())),
-            Err(_) => std::fs::create_dir(&cur).map_err(|e| format!("{}: {e}", cur.display()))?,
+            Err(_) => match std::fs::create_dir(&cur) {
+                Ok(()) => {}
+                // Another reader made it meanwhile.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && cur.is_dir() => {}
+                Err(e) => return Err(format!("{}: {e}", cur.display())),
+            },
         }
     }
     Ok(())

@@ -1,5 +1,6 @@
 //! Disc sources: what verify and restore read from. An image file or a mounted disc directory
-//! (a block device is read like an image file).
+//! (a block device or a pseudo drive holds an image). Verify and read-back scan images sector by
+//! sector with [`crate::scan`]; this module reads the file system.
 
 use crate::error::IoContext;
 use crate::format::{VolumeRecord, VOLUME_JSON};
@@ -40,21 +41,39 @@ pub fn open(path: &Path) -> Result<Box<dyn DiscSource>> {
             root: path.to_path_buf(),
         }));
     }
+    Ok(Box::new(open_image(path)?))
+}
+
+/// Opens an image file, a pseudo drive or a block device holding an ISO 9660 file system.
+pub fn open_image(path: &Path) -> Result<ImageSource> {
     let f = std::fs::File::open(path).at(path)?;
     let reader =
-        IsoReader::open(std::io::BufReader::with_capacity(1 << 16, f)).map_err(|e| Error::Iso {
+        IsoReader::open(std::io::BufReader::with_capacity(8 << 10, f)).map_err(|e| Error::Iso {
             path: path.to_path_buf(),
             source: e,
         })?;
-    Ok(Box::new(ImageSource {
+    Ok(ImageSource {
         path: path.to_path_buf(),
         reader,
         index: None,
-    }))
+    })
+}
+
+/// Reads the volume id from `discvault/volume.json` (without building the whole record).
+pub fn volume_id(src: &mut dyn DiscSource) -> Result<String> {
+    #[derive(serde::Deserialize)]
+    struct Id {
+        volume_id: String,
+    }
+    Ok(parse_volume_json::<Id>(src)?.volume_id)
 }
 
 /// Reads and parses `discvault/volume.json` from a source.
 pub fn volume_record(src: &mut dyn DiscSource) -> Result<VolumeRecord> {
+    parse_volume_json(src)
+}
+
+fn parse_volume_json<T: serde::de::DeserializeOwned>(src: &mut dyn DiscSource) -> Result<T> {
     let mut buf = Vec::new();
     src.read(VOLUME_JSON.as_bytes(), &mut buf)
         .map_err(|e| Error::Source {
@@ -74,6 +93,27 @@ pub struct ImageSource {
 }
 
 impl ImageSource {
+    /// Sectors of the file system (its volume space size).
+    pub fn total_sectors(&self) -> u64 {
+        self.reader.total_sectors() as u64
+    }
+
+    /// Every regular file with its extents, by path, taken out of the source (later reads
+    /// of files walk the tree again).
+    pub fn take_file_entries(&mut self) -> Result<BTreeMap<Vec<u8>, IsoEntry>> {
+        self.file_entries()?;
+        Ok(self.index.take().unwrap_or_default())
+    }
+
+    /// Every regular file with its extents, by path.
+    pub fn file_entries(&mut self) -> Result<&BTreeMap<Vec<u8>, IsoEntry>> {
+        let name = self.name();
+        self.index().map_err(|e| Error::Source {
+            source_name: name,
+            detail: format!("directory tree unreadable: {e}"),
+        })
+    }
+
     fn index(&mut self) -> std::io::Result<&BTreeMap<Vec<u8>, IsoEntry>> {
         if self.index.is_none() {
             let entries = self
@@ -98,12 +138,8 @@ impl DiscSource for ImageSource {
     }
 
     fn files(&mut self) -> Result<Vec<DiscFile>> {
-        let name = self.name();
-        let idx = self.index().map_err(|e| Error::Source {
-            source_name: name,
-            detail: format!("directory tree unreadable: {e}"),
-        })?;
-        Ok(idx
+        Ok(self
+            .file_entries()?
             .values()
             .map(|e| DiscFile {
                 path: e.path_bytes(),

@@ -4,12 +4,17 @@
 use crate::catalog::{FileKind, Volume};
 use crate::digest::{HashAlg, MultiHasher};
 use crate::format::{self, VOLUME_JSON};
-use crate::progress::Progress;
+use crate::progress::{NoProgress, Progress};
+use crate::scan::{
+    self, FileDevice, ScanItem, ScanOptions, SectorDevice, SectorMap, SectorRanges, SECTOR,
+};
 use crate::source::{self, DiscSource};
 use crate::{Result, Vault};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
+
+const TAG_MANIFEST: &[u8] = b"tagmanifest-sha256.txt";
 
 /// What is wrong with one file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,15 +41,22 @@ pub struct VerifyReport {
     pub volume_id: String,
     pub files_checked: u64,
     pub files_ok: u64,
+    /// Files not read again in a resumed pass, good in the earlier one.
+    pub files_carried: u64,
     pub bytes_read: u64,
+    /// The sector scan, for images, pseudo drives and devices.
+    pub sectors: Option<SectorSummary>,
     pub findings: Vec<FileFinding>,
     pub clean: bool,
+    /// Old copies retired because this check verified their replacement (a migration).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retired_copies: Vec<String>,
 }
 
 /// Finds which catalog volume a source holds: from its volume record, else its label.
 pub fn identify(vault: &Vault, src: &mut dyn DiscSource) -> Result<Volume> {
-    match source::volume_record(src) {
-        Ok(rec) => vault.catalog.volume(&rec.volume_id),
+    match source::volume_id(src) {
+        Ok(id) => vault.catalog.volume(&id),
         Err(first) => match src.label() {
             Some(label) if vault.catalog.volume(&label).is_ok() => vault.catalog.volume(&label),
             _ => Err(first),
@@ -52,133 +64,165 @@ pub fn identify(vault: &Vault, src: &mut dyn DiscSource) -> Result<Volume> {
     }
 }
 
+/// How to verify.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VerifyOptions {
+    /// The digest to check files with (falls back to sha256 for files the catalog has no such
+    /// digest of). blake3 is the fastest on a modern CPU.
+    pub digest: HashAlg,
+    /// Retries, time limit and threads of the sector scan (images, pseudo drives, devices).
+    pub scan: ScanOptions,
+    /// Re-read only what the stored sector map of an earlier pass lists as failed or unread.
+    pub resume: bool,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        VerifyOptions {
+            digest: HashAlg::Sha256,
+            scan: ScanOptions::default(),
+            resume: false,
+        }
+    }
+}
+
+/// What the sector scan of an image or a device found.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SectorSummary {
+    pub total_sectors: u64,
+    /// Sector ranges `[start, end)` that could not be read.
+    pub bad: SectorRanges,
+    /// Sector ranges not reached before the time limit.
+    pub unread: SectorRanges,
+    /// Passes over this medium (a resumed scan adds one).
+    pub passes: u32,
+    /// Bytes read in this pass.
+    pub bytes_read: u64,
+}
+
+/// What is stored in the catalog after a scan, so a later pass can resume it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StoredScan {
+    map: SectorMap,
+    findings: Vec<FileFinding>,
+}
+
 /// Verifies every source; records a fixity-check event per volume.
 pub fn verify(
     vault: &Vault,
     sources: &[std::path::PathBuf],
+    opts: &VerifyOptions,
     progress: &dyn Progress,
 ) -> Result<Vec<VerifyReport>> {
     let mut out = Vec::new();
     for s in sources {
-        out.push(verify_one(vault, s, progress)?);
+        out.push(check(vault, s, None, opts, &NoWrite, progress)?);
     }
     Ok(out)
 }
 
-fn verify_one(vault: &Vault, path: &Path, progress: &dyn Progress) -> Result<VerifyReport> {
-    let mut src = source::open(path)?;
-    let volume = identify(vault, src.as_mut())?;
-    let contents = vault.catalog.volume_contents(&volume)?;
-    let on_disc: BTreeMap<Vec<u8>, u64> =
-        src.files()?.into_iter().map(|f| (f.path, f.size)).collect();
-    let mut findings = Vec::new();
-    let mut expected_paths = std::collections::BTreeSet::new();
-    let payload: u64 = contents.iter().map(|e| e.content.length).sum();
-    progress.start(
-        &format!("verifying {}", volume.volume_id),
-        contents.len() as u64,
-        payload,
-    );
-    let mut checked = 0u64;
-    let mut ok = 0u64;
-    let mut bytes = 0u64;
-    for e in &contents {
-        if e.file.kind != FileKind::File {
-            continue;
-        }
-        let dp = format::disc_path(&e.collection, &e.file, &e.content);
-        let shown = crate::catalog::display_path(&dp);
-        expected_paths.insert(dp.clone());
-        checked += 1;
-        let expect = match &e.content.part_digests {
-            Some(d) => d.get(HashAlg::Sha256).map(str::to_string),
-            None if e.content.parts <= 1 => e.file.digests.get(HashAlg::Sha256).map(str::to_string),
-            None => None,
-        };
-        let Some(&size) = on_disc.get(&dp) else {
-            findings.push(FileFinding {
-                disc_path: shown,
-                finding: Finding::Missing,
-                detail: "not on the disc".into(),
-            });
-            progress.advance(1, 0);
-            continue;
-        };
-        let mut h = MultiHasher::new(&[HashAlg::Sha256]);
-        let res = src.read(
-            &dp,
-            &mut ProgressWriter {
-                inner: &mut h,
-                progress,
-            },
-        );
-        bytes += size;
-        progress.advance(1, 0);
-        match res {
-            Err(err) => findings.push(FileFinding {
-                disc_path: shown,
-                finding: Finding::Unreadable,
-                detail: err.to_string(),
-            }),
-            Ok(n) => {
-                let got = h.finish();
-                let got = got.get(HashAlg::Sha256).unwrap_or_default();
-                if n != e.content.length {
-                    findings.push(FileFinding {
-                        disc_path: shown,
-                        finding: Finding::Changed,
-                        detail: format!(
-                            "{n} bytes on the disc, {} in the catalog",
-                            e.content.length
-                        ),
-                    });
-                } else if expect.as_deref().is_some_and(|x| x != got) {
-                    findings.push(FileFinding {
-                        disc_path: shown,
-                        finding: Finding::Changed,
-                        detail: format!(
-                            "sha256 {got} on the disc, {} in the catalog",
-                            expect.unwrap_or_default()
-                        ),
-                    });
-                } else if expect.is_none() {
-                    findings.push(FileFinding {
-                        disc_path: shown,
-                        finding: Finding::Changed,
-                        detail: "the catalog has no digest for this part (volume never mastered?)"
-                            .into(),
-                    });
-                } else {
-                    ok += 1;
-                }
+/// One file the catalog expects on the volume, with the digest to check it against.
+struct Expected {
+    disc_path: Vec<u8>,
+    length: u64,
+    alg: HashAlg,
+    digest: Option<String>,
+}
+
+fn expected_files(contents: &[crate::catalog::ContentEntry], alg: HashAlg) -> Vec<Expected> {
+    contents
+        .iter()
+        .filter(|e| e.file.kind == FileKind::File)
+        .map(|e| {
+            let digests = match &e.content.part_digests {
+                Some(d) => Some(d),
+                None if e.content.parts <= 1 => Some(&e.file.digests),
+                None => None,
+            };
+            let (alg, digest) = match digests {
+                Some(d) => match d.get(alg) {
+                    Some(x) => (alg, Some(x.to_string())),
+                    None => (HashAlg::Sha256, d.get(HashAlg::Sha256).map(str::to_string)),
+                },
+                None => (HashAlg::Sha256, None),
+            };
+            Expected {
+                disc_path: format::disc_path(&e.collection, &e.file, &e.content),
+                length: e.content.length,
+                alg,
+                digest,
             }
+        })
+        .collect()
+}
+
+/// The finding for a file read whole: its length and digest against what is expected.
+fn judge(e: &Expected, got_len: u64, got: &str) -> Option<FileFinding> {
+    let shown = crate::catalog::display_path(&e.disc_path);
+    let detail = if got_len != e.length {
+        format!("{got_len} bytes on the disc, {} in the catalog", e.length)
+    } else {
+        match &e.digest {
+            None => "the catalog has no digest for this part (volume never mastered?)".into(),
+            Some(want) if want != got => {
+                format!("{} {got} on the disc, {want} in the catalog", e.alg)
+            }
+            Some(_) => return None,
         }
-    }
-    progress.finish();
-    for p in on_disc.keys() {
-        if p.starts_with(b"data/") && !expected_paths.contains(p) {
-            findings.push(FileFinding {
-                disc_path: crate::catalog::display_path(p),
-                finding: Finding::Extra,
-                detail: "on the disc but not in the catalog".into(),
-            });
-        }
-    }
-    tag_findings(src.as_mut(), &on_disc, &mut findings);
-    let clean = findings.is_empty();
-    let report = VerifyReport {
-        source: src.name(),
-        volume_id: volume.volume_id.clone(),
-        files_checked: checked,
-        files_ok: ok,
-        bytes_read: bytes,
-        findings,
-        clean,
     };
-    let detail = if clean {
+    Some(FileFinding {
+        disc_path: shown,
+        finding: Finding::Changed,
+        detail,
+    })
+}
+
+/// Where the bytes of checked files go besides the hashers: nowhere for verify, files for
+/// read-back. `open` is called for each file before it is read; `close` after it was judged.
+pub(crate) trait DiscSink: Sync {
+    fn open(&self, disc_path: &[u8]) -> std::io::Result<Option<Box<dyn std::io::Write>>>;
+    fn close(&self, disc_path: &[u8], good: bool) -> std::io::Result<()>;
+}
+
+struct NoWrite;
+
+impl DiscSink for NoWrite {
+    fn open(&self, _: &[u8]) -> std::io::Result<Option<Box<dyn std::io::Write>>> {
+        Ok(None)
+    }
+    fn close(&self, _: &[u8], _: bool) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Checks one source against the catalog: identifies the volume, reads every file (an image or
+/// device sector by sector), records the result. `copy` is the copy the source is (the key of
+/// its stored sector map).
+pub(crate) fn check(
+    vault: &Vault,
+    path: &Path,
+    copy: Option<&str>,
+    opts: &VerifyOptions,
+    sink: &dyn DiscSink,
+    progress: &dyn Progress,
+) -> Result<VerifyReport> {
+    let md = std::fs::metadata(path).map_err(|e| crate::Error::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    let (volume, mut report, stored) = if md.is_dir() {
+        let mut src = source::open(path)?;
+        let volume = identify(vault, src.as_mut())?;
+        let report = check_dir(vault, src.as_mut(), &volume, opts, sink, progress)?;
+        (volume, report, None)
+    } else {
+        check_medium(vault, path, copy, opts, sink, progress)?
+    };
+    report.clean = report.findings.is_empty();
+    let mut detail = if report.clean {
         format!(
-            "{} from {}: {} files match the catalog's sha256",
-            volume.volume_id, report.source, ok
+            "{} from {}: {} files match the catalog's {}",
+            volume.volume_id, report.source, report.files_ok, opts.digest
         )
     } else {
         let mut counts: BTreeMap<String, usize> = BTreeMap::new();
@@ -189,47 +233,527 @@ fn verify_one(vault: &Vault, path: &Path, progress: &dyn Progress) -> Result<Ver
         }
         format!(
             "{} from {}: {} ok, problems {:?}",
-            volume.volume_id, report.source, ok, counts
+            volume.volume_id, report.source, report.files_ok, counts
         )
     };
-    vault.catalog.add_event(
-        "fixity check",
-        if clean { "success" } else { "failure" },
+    if let Some(s) = &report.sectors {
+        detail.push_str(&format!(
+            "; pass {}: {} of {} sectors unreadable, {} not reached",
+            s.passes,
+            s.bad.count(),
+            s.total_sectors,
+            s.unread.count()
+        ));
+    }
+    let stored = stored.map(|(key, st)| (key, serde_json::to_string(&st).unwrap_or_default()));
+    vault.catalog.record_fixity_check(
+        &volume,
+        stored.as_ref().map(|(k, m)| (k.as_str(), m.as_str())),
+        if report.clean { "success" } else { "failure" },
         &detail,
-        Some(&volume),
     )?;
     Ok(report)
 }
 
-/// Checks the tag files against the disc's own tag manifest.
+/// A mounted disc: every file read through the file system.
+fn check_dir(
+    vault: &Vault,
+    src: &mut dyn DiscSource,
+    volume: &Volume,
+    opts: &VerifyOptions,
+    sink: &dyn DiscSink,
+    progress: &dyn Progress,
+) -> Result<VerifyReport> {
+    let contents = vault.catalog.volume_contents(volume)?;
+    let on_disc: BTreeMap<Vec<u8>, u64> =
+        src.files()?.into_iter().map(|f| (f.path, f.size)).collect();
+    let expected = expected_files(&contents, opts.digest);
+    let mut findings = Vec::new();
+    let payload: u64 = expected.iter().map(|e| e.length).sum();
+    progress.start(
+        &format!("verifying {}", volume.volume_id),
+        expected.len() as u64,
+        payload,
+    );
+    let (mut ok, mut bytes) = (0u64, 0u64);
+    for e in &expected {
+        let shown = crate::catalog::display_path(&e.disc_path);
+        if !on_disc.contains_key(&e.disc_path) {
+            findings.push(FileFinding {
+                disc_path: shown,
+                finding: Finding::Missing,
+                detail: "not on the disc".into(),
+            });
+            progress.advance(1, 0);
+            continue;
+        }
+        let (res, got) = read_checked(src, &e.disc_path, e.alg, sink, progress);
+        progress.advance(1, 0);
+        let finding = match res {
+            Err(err) => Some(FileFinding {
+                disc_path: shown,
+                finding: Finding::Unreadable,
+                detail: err.to_string(),
+            }),
+            Ok(n) => {
+                bytes += n;
+                judge(e, n, &got)
+            }
+        };
+        close(sink, &e.disc_path, finding.is_none(), &mut findings);
+        match finding {
+            Some(f) => findings.push(f),
+            None => ok += 1,
+        }
+    }
+    progress.finish();
+    let known: std::collections::BTreeSet<&[u8]> =
+        expected.iter().map(|e| e.disc_path.as_slice()).collect();
+    extra_findings(on_disc.keys(), &known, &mut findings);
+    tag_findings(src, &on_disc, sink, &mut findings);
+    Ok(VerifyReport {
+        source: src.name(),
+        volume_id: volume.volume_id.clone(),
+        files_checked: expected.len() as u64,
+        files_ok: ok,
+        files_carried: 0,
+        bytes_read: bytes,
+        sectors: None,
+        findings,
+        clean: false,
+        retired_copies: Vec::new(),
+    })
+}
+
+fn read_checked(
+    src: &mut dyn DiscSource,
+    path: &[u8],
+    alg: HashAlg,
+    sink: &dyn DiscSink,
+    progress: &dyn Progress,
+) -> (std::io::Result<u64>, String) {
+    let mut h = MultiHasher::new(&[alg]);
+    let res = (|| {
+        let mut out = sink.open(path)?;
+        let mut tee = Tee {
+            hasher: &mut h,
+            out: out.as_deref_mut(),
+            progress,
+        };
+        let n = src.read(path, &mut tee)?;
+        if let Some(o) = out.as_mut() {
+            o.flush()?;
+        }
+        Ok(n)
+    })();
+    (res, h.finish().0.remove(0).1)
+}
+
+fn close(sink: &dyn DiscSink, path: &[u8], good: bool, findings: &mut Vec<FileFinding>) {
+    if let Err(e) = sink.close(path, good) {
+        findings.push(FileFinding {
+            disc_path: crate::catalog::display_path(path),
+            finding: Finding::Unreadable,
+            detail: format!("cannot write the copy: {e}"),
+        });
+    }
+}
+
+fn extra_findings<'a>(
+    on_disc: impl Iterator<Item = &'a Vec<u8>>,
+    known: &std::collections::BTreeSet<&[u8]>,
+    findings: &mut Vec<FileFinding>,
+) {
+    for p in on_disc {
+        if p.starts_with(b"data/") && !known.contains(p.as_slice()) {
+            findings.push(FileFinding {
+                disc_path: crate::catalog::display_path(p),
+                finding: Finding::Extra,
+                detail: "on the disc but not in the catalog".into(),
+            });
+        }
+    }
+}
+
+/// Parses `tagmanifest-sha256.txt`: (path, sha256) per line.
+fn parse_tag_manifest(tm: &[u8]) -> Vec<(Vec<u8>, String)> {
+    tm.split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .filter_map(|line| {
+            let sp = line.iter().position(|&b| b == b' ')?;
+            let want = String::from_utf8_lossy(&line[..sp]).to_string();
+            Some((line[sp..].trim_ascii_start().to_vec(), want))
+        })
+        .collect()
+}
+
+/// An image file, a pseudo drive or a block device: every sector read once (files on every
+/// core for image files), each file's digest computed from the sectors as they are read.
+#[allow(clippy::type_complexity)]
+fn check_medium(
+    vault: &Vault,
+    path: &Path,
+    copy: Option<&str>,
+    opts: &VerifyOptions,
+    sink: &dyn DiscSink,
+    progress: &dyn Progress,
+) -> Result<(Volume, VerifyReport, Option<(String, StoredScan)>)> {
+    let mut img = source::open_image(path)?;
+    // The directory tree is walked while the catalog loads the contents of the volume the
+    // image's label names (our images are labelled with their volume id); the volume record on
+    // the disc decides.
+    let by_label = img.label().and_then(|l| vault.catalog.volume(&l).ok());
+    let (walked, preloaded) = std::thread::scope(|s| {
+        let walk = s.spawn(|| -> Result<_> {
+            let id = source::volume_id(&mut img);
+            let mut tm = Vec::new();
+            let tm_err = img.read(TAG_MANIFEST, &mut tm).err();
+            let entries = img.take_file_entries()?;
+            Ok((id, tm, tm_err, entries))
+        });
+        let pre = by_label.as_ref().map(|v| vault.catalog.volume_contents(v));
+        (walk.join().expect("directory walk"), pre)
+    });
+    let (id, tm, tm_err, entries) = walked?;
+    let volume = match id {
+        Ok(id) => vault.catalog.volume(&id)?,
+        Err(first) => by_label.clone().ok_or(first)?,
+    };
+    let total = img.total_sectors();
+    let tags = parse_tag_manifest(&tm);
+    let contents = match (preloaded, &by_label) {
+        (Some(c), Some(v)) if v.id == volume.id => c?,
+        _ => vault.catalog.volume_contents(&volume)?,
+    };
+    let expected = expected_files(&contents, opts.digest);
+    let key = match copy {
+        Some(c) => format!("copy:{c}"),
+        None => format!(
+            "source:{}",
+            std::fs::canonicalize(path)
+                .unwrap_or_else(|_| path.to_path_buf())
+                .display()
+        ),
+    };
+    let earlier: Option<StoredScan> = if opts.resume {
+        match vault.catalog.sector_map(&key)? {
+            Some((vid, json)) if vid == volume.volume_id => serde_json::from_str(&json).ok(),
+            _ => None,
+        }
+    } else {
+        None
+    };
+
+    // What to read: expected files, tag files, files nobody expects, and the rest of the file
+    // system (descriptors, directories, padding).
+    #[derive(Clone, Copy)]
+    enum Role {
+        Expected(usize),
+        Tag(usize),
+        /// The tag manifest itself (no digest vouches for it; it is read whole).
+        Manifest,
+        Other,
+        System,
+    }
+    let mut items = Vec::new();
+    let mut roles = Vec::new();
+    let mut paths: Vec<Vec<u8>> = Vec::new();
+    let mut covered = SectorRanges::default();
+    let mut missing = Vec::new();
+    let mut item_of = |path: &[u8], digest: Option<HashAlg>, role: Role| -> bool {
+        let Some(e) = entries.get(path) else {
+            return false;
+        };
+        let item = ScanItem {
+            extents: e.extents.iter().map(|&(l, n)| (l as u64, n)).collect(),
+            digest,
+        };
+        covered = covered.union(&item.sectors());
+        items.push(item);
+        roles.push(role);
+        paths.push(path.to_vec());
+        true
+    };
+    for (i, e) in expected.iter().enumerate() {
+        if !item_of(&e.disc_path, Some(e.alg), Role::Expected(i)) {
+            missing.push(i);
+        }
+    }
+    for (i, (p, _)) in tags.iter().enumerate() {
+        item_of(p, Some(HashAlg::Sha256), Role::Tag(i));
+    }
+    item_of(TAG_MANIFEST, None, Role::Manifest);
+    let known: std::collections::BTreeSet<&[u8]> = expected
+        .iter()
+        .map(|e| e.disc_path.as_slice())
+        .chain(tags.iter().map(|t| t.0.as_slice()))
+        .chain([TAG_MANIFEST])
+        .collect();
+    for p in entries.keys().filter(|p| !known.contains(p.as_slice())) {
+        item_of(p, None, Role::Other);
+    }
+    for &(a, b) in &SectorRanges(vec![(0, total)]).minus(&covered).0 {
+        items.push(ScanItem {
+            extents: vec![(a, (b - a) * SECTOR)],
+            digest: None,
+        });
+        roles.push(Role::System);
+        paths.push(Vec::new());
+    }
+
+    let dev = FileDevice::open(path)?;
+    let mut scan_opts = opts.scan.clone();
+    if let Some(e) = &earlier {
+        scan_opts.only = Some(e.map.pending());
+    }
+    let bytes_total: u64 = items
+        .iter()
+        .filter(|it| {
+            scan_opts
+                .only
+                .as_ref()
+                .is_none_or(|o| it.sectors().0.iter().any(|&(a, b)| o.overlaps(a, b)))
+        })
+        .map(|it| it.extents.iter().map(|e| e.1).sum::<u64>())
+        .sum();
+    progress.start(
+        &format!("reading {}", volume.volume_id),
+        items.len() as u64,
+        bytes_total,
+    );
+    let item_sink = ItemSinkAdapter {
+        sink,
+        paths: &paths,
+        writes: &roles
+            .iter()
+            .map(|r| matches!(r, Role::Expected(_) | Role::Tag(_) | Role::Manifest))
+            .collect::<Vec<_>>(),
+    };
+    let (results, mut map) = scan::scan(&dev, total, &items, &scan_opts, &item_sink, progress);
+    progress.finish();
+
+    let mut findings = Vec::new();
+    let (mut checked, mut ok, mut carried) = (0u64, 0u64, 0u64);
+    let scanned_paths: std::collections::BTreeSet<String> = results
+        .iter()
+        .zip(&paths)
+        .filter(|(r, p)| r.scanned && !p.is_empty())
+        .map(|(_, p)| crate::catalog::display_path(p))
+        .collect();
+    for &i in &missing {
+        findings.push(FileFinding {
+            disc_path: crate::catalog::display_path(&expected[i].disc_path),
+            finding: Finding::Missing,
+            detail: "not on the disc".into(),
+        });
+    }
+    let sector_detail = |r: &scan::ItemResult| {
+        let mut d = Vec::new();
+        if !r.bad.is_empty() {
+            d.push(format!("{} unreadable sector(s): {}", r.bad.count(), r.bad));
+        }
+        if !r.unread.is_empty() {
+            d.push(format!(
+                "{} sector(s) not read before the time limit: {}",
+                r.unread.count(),
+                r.unread
+            ));
+        }
+        d.join("; ")
+    };
+    let mut system_bad = SectorRanges::default();
+    let mut system_unread = SectorRanges::default();
+    for ((r, role), p) in results.iter().zip(&roles).zip(&paths) {
+        if !r.scanned {
+            if let Role::Expected(_) = role {
+                carried += 1;
+            }
+            continue;
+        }
+        let shown = crate::catalog::display_path(p);
+        let finding = if let Some(e) = &r.sink_error {
+            Some(FileFinding {
+                disc_path: shown.clone(),
+                finding: Finding::Unreadable,
+                detail: format!("cannot write the copy: {e}"),
+            })
+        } else if !r.complete() {
+            Some(FileFinding {
+                disc_path: shown.clone(),
+                finding: Finding::Unreadable,
+                detail: sector_detail(r),
+            })
+        } else {
+            None
+        };
+        match *role {
+            Role::Expected(i) => {
+                checked += 1;
+                let f = finding.or_else(|| {
+                    judge(
+                        &expected[i],
+                        r.bytes,
+                        r.digest.as_deref().unwrap_or_default(),
+                    )
+                });
+                close(sink, p, f.is_none(), &mut findings);
+                match f {
+                    Some(f) => findings.push(f),
+                    None => ok += 1,
+                }
+            }
+            Role::Tag(i) => {
+                let got = r.digest.as_deref().unwrap_or_default();
+                let f = finding.or_else(|| {
+                    (got != tags[i].1).then(|| FileFinding {
+                        disc_path: shown.clone(),
+                        finding: Finding::Changed,
+                        detail: format!("sha256 {got}, tag manifest says {}", tags[i].1),
+                    })
+                });
+                close(sink, p, f.is_none(), &mut findings);
+                findings.extend(f);
+            }
+            // Its reading was judged when it was parsed, before the scan.
+            Role::Manifest => close(sink, p, finding.is_none(), &mut findings),
+            Role::Other => findings.extend(finding),
+            Role::System => {
+                system_bad = system_bad.union(&r.bad);
+                system_unread = system_unread.union(&r.unread);
+            }
+        }
+    }
+    if !system_bad.is_empty() || !system_unread.is_empty() {
+        findings.push(FileFinding {
+            disc_path: "(file system: descriptors, directories, padding)".into(),
+            finding: Finding::Unreadable,
+            detail: sector_detail(&scan::ItemResult {
+                bad: system_bad,
+                unread: system_unread,
+                ..Default::default()
+            }),
+        });
+    }
+    let on_disc: BTreeMap<Vec<u8>, u64> =
+        entries.iter().map(|(k, e)| (k.clone(), e.size)).collect();
+    let known_expected: std::collections::BTreeSet<&[u8]> =
+        expected.iter().map(|e| e.disc_path.as_slice()).collect();
+    extra_findings(on_disc.keys(), &known_expected, &mut findings);
+    if let Some(e) = tm_err {
+        findings.push(manifest_finding(&on_disc, &e));
+    }
+    for (p, _) in &tags {
+        if !on_disc.contains_key(p) {
+            findings.push(FileFinding {
+                disc_path: crate::catalog::display_path(p),
+                finding: Finding::Missing,
+                detail: "listed in the tag manifest, not on the disc".into(),
+            });
+        }
+    }
+    findings.extend(volume_record_finding(&on_disc));
+    if let Some(e) = &earlier {
+        // Findings of the earlier pass about what was not read again still hold.
+        let mut kept: Vec<FileFinding> = e
+            .findings
+            .iter()
+            .filter(|f| !scanned_paths.contains(&f.disc_path) && !f.disc_path.starts_with('('))
+            .filter(|f| !findings.iter().any(|g| g.disc_path == f.disc_path))
+            .cloned()
+            .collect();
+        carried -= kept
+            .iter()
+            .filter(|f| known_expected.contains(f.disc_path.as_bytes()))
+            .count() as u64;
+        kept.append(&mut findings);
+        findings = kept;
+        map.passes = e.map.passes + 1;
+    }
+    let bytes_read: u64 = results.iter().map(|r| r.bytes).sum();
+    let report = VerifyReport {
+        source: dev.name(),
+        volume_id: volume.volume_id.clone(),
+        files_checked: checked,
+        files_ok: ok,
+        files_carried: carried,
+        bytes_read,
+        sectors: Some(SectorSummary {
+            total_sectors: map.total_sectors,
+            bad: map.bad.clone(),
+            unread: map.unread.clone(),
+            passes: map.passes,
+            bytes_read,
+        }),
+        findings: findings.clone(),
+        clean: false,
+        retired_copies: Vec::new(),
+    };
+    Ok((volume, report, Some((key, StoredScan { map, findings }))))
+}
+
+struct ItemSinkAdapter<'a> {
+    sink: &'a dyn DiscSink,
+    paths: &'a [Vec<u8>],
+    writes: &'a [bool],
+}
+
+impl scan::ItemSink for ItemSinkAdapter<'_> {
+    fn open(&self, item: usize) -> std::io::Result<Option<Box<dyn std::io::Write>>> {
+        if self.writes[item] {
+            self.sink.open(&self.paths[item])
+        } else {
+            Ok(None)
+        }
+    }
+}
+
+/// The tag manifest could not be read: missing, or unreadable.
+fn manifest_finding(on_disc: &BTreeMap<Vec<u8>, u64>, e: &std::io::Error) -> FileFinding {
+    FileFinding {
+        disc_path: "tagmanifest-sha256.txt".into(),
+        finding: if on_disc.contains_key(TAG_MANIFEST) {
+            Finding::Unreadable
+        } else {
+            Finding::Missing
+        },
+        detail: e.to_string(),
+    }
+}
+
+fn volume_record_finding(on_disc: &BTreeMap<Vec<u8>, u64>) -> Option<FileFinding> {
+    (!on_disc.contains_key(VOLUME_JSON.as_bytes())).then(|| FileFinding {
+        disc_path: VOLUME_JSON.into(),
+        finding: Finding::Missing,
+        detail: "volume record missing".into(),
+    })
+}
+
+/// Checks the tag files of a mounted disc against its own tag manifest.
 fn tag_findings(
     src: &mut dyn DiscSource,
     on_disc: &BTreeMap<Vec<u8>, u64>,
+    sink: &dyn DiscSink,
     findings: &mut Vec<FileFinding>,
 ) {
     let mut tm = Vec::new();
-    if let Err(e) = src.read(b"tagmanifest-sha256.txt", &mut tm) {
-        findings.push(FileFinding {
-            disc_path: "tagmanifest-sha256.txt".into(),
-            finding: if on_disc.contains_key(b"tagmanifest-sha256.txt".as_slice()) {
-                Finding::Unreadable
-            } else {
-                Finding::Missing
-            },
-            detail: e.to_string(),
-        });
+    use std::io::Write;
+    let read = src.read(TAG_MANIFEST, &mut tm).and_then(|_| {
+        if let Some(mut out) = sink.open(TAG_MANIFEST)? {
+            out.write_all(&tm)?;
+            out.flush()?;
+        }
+        Ok(())
+    });
+    close(sink, TAG_MANIFEST, read.is_ok(), findings);
+    if let Err(e) = read {
+        findings.push(manifest_finding(on_disc, &e));
         return;
     }
-    for line in tm.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-        let Some(sp) = line.iter().position(|&b| b == b' ') else {
-            continue;
-        };
-        let want = String::from_utf8_lossy(&line[..sp]).to_string();
-        let path = line[sp..].trim_ascii_start().to_vec();
+    for (path, want) in parse_tag_manifest(&tm) {
         let shown = crate::catalog::display_path(&path);
-        let mut h = MultiHasher::new(&[HashAlg::Sha256]);
-        match src.read(&path, &mut h) {
-            Err(e) => findings.push(FileFinding {
+        let (res, got) = read_checked(src, &path, HashAlg::Sha256, sink, &NoProgress);
+        let f = match res {
+            Err(e) => Some(FileFinding {
                 disc_path: shown,
                 finding: if on_disc.contains_key(&path) {
                     Finding::Unreadable
@@ -238,41 +762,36 @@ fn tag_findings(
                 },
                 detail: e.to_string(),
             }),
-            Ok(_) => {
-                let got = h.finish();
-                let got = got.get(HashAlg::Sha256).unwrap_or_default().to_string();
-                if got != want {
-                    findings.push(FileFinding {
-                        disc_path: shown,
-                        finding: Finding::Changed,
-                        detail: format!("sha256 {got}, tag manifest says {want}"),
-                    });
-                }
-            }
-        }
+            Ok(_) => (got != want).then(|| FileFinding {
+                disc_path: shown,
+                finding: Finding::Changed,
+                detail: format!("sha256 {got}, tag manifest says {want}"),
+            }),
+        };
+        close(sink, &path, f.is_none(), findings);
+        findings.extend(f);
     }
-    if !on_disc.contains_key(VOLUME_JSON.as_bytes()) {
-        findings.push(FileFinding {
-            disc_path: VOLUME_JSON.into(),
-            finding: Finding::Missing,
-            detail: "volume record missing".into(),
-        });
-    }
+    findings.extend(volume_record_finding(on_disc));
 }
 
-struct ProgressWriter<'a, W: std::io::Write> {
-    inner: &'a mut W,
+/// Hashes what passes through, copies it to a sink and counts it as progress.
+struct Tee<'a> {
+    hasher: &'a mut MultiHasher,
+    out: Option<&'a mut (dyn std::io::Write + 'static)>,
     progress: &'a dyn Progress,
 }
 
-impl<W: std::io::Write> std::io::Write for ProgressWriter<'_, W> {
+impl std::io::Write for Tee<'_> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.progress.advance(0, n as u64);
-        Ok(n)
+        self.hasher.update(buf);
+        if let Some(o) = self.out.as_mut() {
+            o.write_all(buf)?;
+        }
+        self.progress.advance(0, buf.len() as u64);
+        Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
+        Ok(())
     }
 }
 
@@ -283,22 +802,52 @@ pub fn verify_copy(
     vault: &Vault,
     source: &Path,
     copy_key: &str,
+    opts: &VerifyOptions,
+    progress: &dyn Progress,
+) -> Result<VerifyReport> {
+    check_copy(vault, source, copy_key, opts, &NoWrite, progress)
+}
+
+/// Checks a source as a given copy (refusing a disc of another volume before reading it) and
+/// records the result against the copy.
+pub(crate) fn check_copy(
+    vault: &Vault,
+    source: &Path,
+    copy_key: &str,
+    opts: &VerifyOptions,
+    sink: &dyn DiscSink,
     progress: &dyn Progress,
 ) -> Result<VerifyReport> {
     let copy = vault.catalog.copy(copy_key)?;
-    let report = verify_one(vault, source, progress)?;
-    if report.volume_id != copy.volume_id {
+    let on_disc = identify(vault, source::open(source)?.as_mut())?;
+    if on_disc.volume_id != copy.volume_id {
         return Err(crate::Error::Invalid {
             field: "copy".into(),
             detail: format!(
-                "the disc holds {}, but copy {} is a copy of {}",
-                report.volume_id, copy.copy_id, copy.volume_id
+                "{} holds {}, but copy {} is a copy of {}",
+                source.display(),
+                on_disc.volume_id,
+                copy.copy_id,
+                copy.volume_id
             ),
         });
     }
+    let report = check(vault, source, Some(&copy.copy_id), opts, sink, progress)?;
+    // A scan cut short by its time limit, with nothing found wrong in what it read, says
+    // nothing about the copy yet: its state stays until a pass reads the rest.
+    let cut_short = report.sectors.as_ref().is_some_and(|s| {
+        !s.unread.is_empty()
+            && s.bad.is_empty()
+            && report
+                .findings
+                .iter()
+                .all(|f| f.finding == Finding::Unreadable && f.detail.contains("time limit"))
+    });
     let mut c = copy.clone();
     c.state = if report.clean {
         crate::catalog::copies::CopyState::Verified
+    } else if cut_short {
+        copy.state
     } else {
         crate::catalog::copies::CopyState::Damaged
     };
@@ -309,7 +858,13 @@ pub fn verify_copy(
         "copy {} read back from {}: {} ({} of {} files ok)",
         c.copy_id,
         report.source,
-        if report.clean { "clean" } else { "DAMAGED" },
+        if report.clean {
+            "clean"
+        } else if cut_short {
+            "not finished before the time limit"
+        } else {
+            "DAMAGED"
+        },
         report.files_ok,
         report.files_checked
     );
@@ -321,6 +876,11 @@ pub fn verify_copy(
             outcome: if report.clean { "success" } else { "failure" },
             detail,
         }])?;
+    let mut report = report;
+    if report.clean {
+        // A verified copy may complete a migration: the copies it replaces retire now.
+        report.retired_copies = crate::migrate::settle(vault)?;
+    }
     Ok(report)
 }
 

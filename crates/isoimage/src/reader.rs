@@ -65,6 +65,8 @@ pub struct IsoReader<R> {
     root: (u32, u32),
     names: NameSource,
     susp_skip: usize,
+    /// Sectors last read for continuation areas: (first sector, bytes).
+    ce_window: Option<(u32, Vec<u8>)>,
 }
 
 struct RawRecord {
@@ -116,6 +118,7 @@ impl<R: Read + Seek> IsoReader<R> {
             root: root_of(&pvd),
             names: NameSource::Iso9660,
             susp_skip: 0,
+            ce_window: None,
         };
         // Rock Ridge: the root's "." record starts its system use area with SP.
         let root_dir = reader.read_dir_bytes(reader.root.0, reader.root.1)?;
@@ -158,6 +161,43 @@ impl<R: Read + Seek> IsoReader<R> {
             .read_exact(&mut buf)
             .map_err(|e| IsoError::Corrupt(format!("directory at sector {lba} unreadable: {e}")))?;
         Ok(buf)
+    }
+
+    /// Reads a Rock Ridge continuation area through a window of sectors: the areas of one
+    /// directory's entries lie side by side, and a seek for each would cost a read each.
+    fn continuation_area(&mut self, lba: u32, off: u32, len: u32) -> Result<Vec<u8>> {
+        const WINDOW: u32 = 16;
+        let hit = |w: &(u32, Vec<u8>)| {
+            lba >= w.0 && (lba - w.0) as u64 * SECTOR + off as u64 + len as u64 <= w.1.len() as u64
+        };
+        if !self.ce_window.as_ref().is_some_and(hit) {
+            let sectors = WINDOW.min(self.total_sectors.saturating_sub(lba)).max(1);
+            let mut buf = vec![0u8; (sectors as u64 * SECTOR) as usize];
+            self.src.seek(SeekFrom::Start(lba as u64 * SECTOR))?;
+            let mut got = 0;
+            while got < buf.len() {
+                match self.src.read(&mut buf[got..]) {
+                    Ok(0) => break,
+                    Ok(n) => got += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        return Err(IsoError::Corrupt(format!(
+                            "continuation area at sector {lba}: {e}"
+                        )))
+                    }
+                }
+            }
+            buf.truncate(got);
+            self.ce_window = Some((lba, buf));
+        }
+        let w = self.ce_window.as_ref().unwrap();
+        if !hit(w) {
+            return Err(IsoError::Corrupt(format!(
+                "continuation area at sector {lba}: the image ends before it"
+            )));
+        }
+        let start = ((lba - w.0) as u64 * SECTOR + off as u64) as usize;
+        Ok(w.1[start..start + len as usize].to_vec())
     }
 
     /// All entries, depth first, directories before their contents.
@@ -351,13 +391,7 @@ impl<R: Read + Seek> IsoReader<R> {
                             "Rock Ridge continuation area out of range at sector {lba}"
                         )));
                     }
-                    let mut buf = vec![0u8; len as usize];
-                    self.src
-                        .seek(SeekFrom::Start(lba as u64 * SECTOR + off as u64))?;
-                    self.src.read_exact(&mut buf).map_err(|e| {
-                        IsoError::Corrupt(format!("continuation area at sector {lba}: {e}"))
-                    })?;
-                    area = buf;
+                    area = self.continuation_area(lba, off, len)?;
                 }
                 None => break,
             }

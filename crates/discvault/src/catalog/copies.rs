@@ -128,6 +128,9 @@ pub struct DiscCopy {
     /// Latest quality grade: "" (none), "good", "watch" (act within a year), "act_now".
     pub grade: String,
     pub graded_at: Option<i64>,
+    /// The copy this one replaces, when a migration made it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
 }
 
 /// A change of a copy's state or place, with the event that records it.
@@ -150,9 +153,11 @@ pub struct NewCopy {
     pub batch: String,
     pub state: Option<CopyState>,
     pub place: Place,
+    /// The copy this one replaces (a migration): retired when this one is verified.
+    pub replaces: Option<String>,
 }
 
-const COPY_COLS: &str = "k.id, k.copy_id, v.volume_id, k.barcode, k.rfid, k.role, k.medium, k.brand, k.batch, k.state, k.site, k.room, k.cabinet, k.shelf, k.slot, k.verified_at, k.created_at, k.grade, k.graded_at";
+const COPY_COLS: &str = "k.id, k.copy_id, v.volume_id, k.barcode, k.rfid, k.role, k.medium, k.brand, k.batch, k.state, k.site, k.room, k.cabinet, k.shelf, k.slot, k.verified_at, k.created_at, k.grade, k.graded_at, k.replaces";
 
 fn copy_from_row(r: &Row) -> Result<DiscCopy> {
     Ok(DiscCopy {
@@ -177,6 +182,7 @@ fn copy_from_row(r: &Row) -> Result<DiscCopy> {
         created_at: r.try_get("created_at")?,
         grade: r.try_get("grade")?,
         graded_at: r.try_get("graded_at")?,
+        replaces: r.try_get("replaces")?,
     })
 }
 
@@ -237,8 +243,8 @@ impl Catalog {
                 }
                 let state = c.state.unwrap_or(CopyState::Written);
                 let id: i64 = db::query_scalar(
-                    "INSERT INTO copies (copy_id, volume, barcode, rfid, role, medium, brand, batch, state, site, room, cabinet, shelf, slot, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
+                    "INSERT INTO copies (copy_id, volume, barcode, rfid, role, medium, brand, batch, state, site, room, cabinet, shelf, slot, created_at, replaces)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
                 )
                 .bind(&copy_id)
                 .bind(volume.id)
@@ -255,14 +261,19 @@ impl Catalog {
                 .bind(&c.place.shelf)
                 .bind(&c.place.slot)
                 .bind(now_unix())
+                .bind(c.replaces.clone())
                 .fetch_one(&*tx)
                 .await?;
                 let detail = format!(
-                    "copy {copy_id} of {} registered: role {}, barcode {barcode}, state {}, place {}",
+                    "copy {copy_id} of {} registered: role {}, barcode {barcode}, state {}, place {}{}",
                     volume.volume_id,
                     c.role,
                     state.as_str(),
-                    c.place
+                    c.place,
+                    c.replaces
+                        .as_deref()
+                        .map(|r| format!(", replaces {r}"))
+                        .unwrap_or_default()
                 );
                 insert_event(
                     &tx,

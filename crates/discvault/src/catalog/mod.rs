@@ -169,6 +169,8 @@ pub struct NewVolume {
     pub payload_bytes: u64,
     pub image_bytes: u64,
     pub contents: Vec<Content>,
+    /// Volumes whose records this one takes over (a migration), with the reason.
+    pub lineage: Vec<(i64, String)>,
 }
 
 pub(crate) fn agent() -> String {
@@ -709,6 +711,36 @@ impl Catalog {
                     .execute(&*tx)
                     .await?;
                 }
+                for (old, reason) in &v.lineage {
+                    db::query(
+                        "INSERT INTO volume_lineage (volume, source_volume, reason) VALUES ($1, $2, $3)",
+                    )
+                    .bind(id)
+                    .bind(*old)
+                    .bind(reason)
+                    .execute(&*tx)
+                    .await?;
+                    let old_id: String =
+                        db::query_scalar("SELECT volume_id FROM volumes WHERE id = $1")
+                            .bind(*old)
+                            .fetch_one(&*tx)
+                            .await?;
+                    let detail = format!(
+                        "records of {old_id} planned onto {volume_id} ({}): {reason}",
+                        media.name
+                    );
+                    insert_event(
+                        &tx,
+                        &NewEvent {
+                            event_type: "migration",
+                            outcome: "success",
+                            detail: &detail,
+                            volume: Some(id),
+                            ..Default::default()
+                        },
+                    )
+                    .await?;
+                }
                 ids.push(id);
             }
             let detail = format!(
@@ -876,6 +908,98 @@ impl Catalog {
             .await?;
             tx.commit().await?;
             Ok(())
+        })
+    }
+
+    /// Migration lineage: (new volume id, source volume id, reason), oldest first.
+    pub fn lineage(&self) -> Result<Vec<(String, String, String)>> {
+        self.block(async {
+            let rows = db::query(
+                "SELECT n.volume_id AS new_id, o.volume_id AS old_id, l.reason FROM volume_lineage l
+                 JOIN volumes n ON n.id = l.volume JOIN volumes o ON o.id = l.source_volume
+                 ORDER BY n.id, o.id",
+            )
+            .fetch_all(&self.db)
+            .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok((
+                        r.try_get("new_id")?,
+                        r.try_get("old_id")?,
+                        r.try_get("reason")?,
+                    ))
+                })
+                .collect()
+        })
+    }
+
+    /// Points files at staged copies of their bytes (read back from a disc for a migration),
+    /// in one transaction.
+    pub fn set_staged_sources(&self, files: &[(i64, Vec<u8>)]) -> Result<()> {
+        self.block(async {
+            let tx = self.db.begin().await?;
+            for (id, source) in files {
+                db::query("UPDATE files SET source = $1, staged = 1 WHERE id = $2")
+                    .bind(source.clone())
+                    .bind(*id)
+                    .execute(&*tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Records a read-back check: the scan's stored state (sector map and findings, JSON) under
+    /// its key, when there is one, and a fixity-check event, in one transaction.
+    pub fn record_fixity_check(
+        &self,
+        volume: &Volume,
+        scan: Option<(&str, &str)>,
+        outcome: &str,
+        detail: &str,
+    ) -> Result<()> {
+        self.block(async {
+            let tx = self.db.begin().await?;
+            if let Some((key, map)) = scan {
+                db::query(
+                    "INSERT INTO sector_maps (scan_key, volume, map, updated_at) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (scan_key) DO UPDATE SET volume = excluded.volume, map = excluded.map, updated_at = excluded.updated_at",
+                )
+                .bind(key)
+                .bind(volume.id)
+                .bind(map)
+                .bind(crate::now_unix())
+                .execute(&*tx)
+                .await?;
+            }
+            insert_event(
+                &tx,
+                &NewEvent {
+                    event_type: "fixity check",
+                    outcome,
+                    detail,
+                    volume: Some(volume.id),
+                    ..Default::default()
+                },
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// The stored state of the last scan under a key: (volume id, JSON).
+    pub fn sector_map(&self, key: &str) -> Result<Option<(String, String)>> {
+        self.block(async {
+            let row = db::query(
+                "SELECT v.volume_id, m.map FROM sector_maps m JOIN volumes v ON v.id = m.volume WHERE m.scan_key = $1",
+            )
+            .bind(key)
+            .fetch_optional(&self.db)
+            .await?;
+            row.map(|r| Ok((r.try_get("volume_id")?, r.try_get("map")?)))
+                .transpose()
         })
     }
 

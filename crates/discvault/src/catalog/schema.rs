@@ -4,7 +4,7 @@
 //! (floating point).
 
 /// Schema version after all migrations below.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Statements that only SQLite runs, after migration `i` (index in this list): the path indexes
 /// for `locate`. An FTS5 trigram index over `files.path` answers substrings
@@ -150,4 +150,22 @@ pub const MIGRATIONS: &[&[&str]] = &[&[
     "CREATE INDEX quality_by_copy ON quality_measurements (copy, measured_at)",
     "ALTER TABLE copies ADD COLUMN grade TEXT NOT NULL DEFAULT ''",
     "ALTER TABLE copies ADD COLUMN graded_at BIGINT",
+],
+// 4: sector maps of read-back scans; migration lineage; stored due dates.
+&[
+    "CREATE TABLE sector_maps (
+        scan_key TEXT PRIMARY KEY,
+        volume BIGINT NOT NULL REFERENCES volumes(id),
+        map TEXT NOT NULL,
+        updated_at BIGINT NOT NULL
+    )",
+    "ALTER TABLE copies ADD COLUMN replaces TEXT",
+    "ALTER TABLE copies ADD COLUMN due_at BIGINT",
+    "CREATE INDEX copies_by_due ON copies (due_at)",
+    "CREATE TABLE volume_lineage (
+        volume BIGINT NOT NULL REFERENCES volumes(id),
+        source_volume BIGINT NOT NULL REFERENCES volumes(id),
+        reason TEXT NOT NULL,
+        PRIMARY KEY (volume, source_volume)
+    )",
 ]];
