@@ -173,7 +173,7 @@ enum Command {
     Quality(QualityCmd),
     /// The preservation report: shortfalls, overdue and failing discs, disc health charts.
     Report {
-        /// json or html.
+        /// json, html or pdf (printed by a headless Chromium; needs --out).
         #[arg(long, default_value = "html")]
         format: String,
         #[arg(long)]
@@ -1103,9 +1103,18 @@ fn run(cli: Cli) -> Result<i32> {
             let text = match format.as_str() {
                 "json" => serde_json::to_string_pretty(&r)? + "\n",
                 "html" => discvault::report::html(&r),
-                other => {
-                    anyhow::bail!("--format {other:?}: use json or html (pdf is not done yet)")
+                "pdf" => {
+                    let Some(p) = out else {
+                        anyhow::bail!("--format pdf writes a file: give --out FILE");
+                    };
+                    discvault::report::pdf(
+                        &discvault::report::html(&r),
+                        &v.config.report.browser,
+                        p,
+                    )?;
+                    return Ok(0);
                 }
+                other => anyhow::bail!("--format {other:?}: use json, html or pdf"),
             };
             match out {
                 Some(p) => std::fs::write(p, text).with_context(|| p.display().to_string())?,

@@ -723,6 +723,21 @@ fn status_lists_volumes_short_of_the_copy_policy() {
         text.contains("SHORT OF THE POLICY (1 volumes)") && text.contains("DV-000001"),
         "{text}"
     );
+    // A collection kept permanently needs more; one that is not on the volume changes nothing.
+    let cfg = vault.join("discvault.toml");
+    let mut text = fs::read_to_string(&cfg).unwrap();
+    text.push_str(
+        "\n[policy.collections.sample]\nmin_trusted_copies = 4\nmin_sites = 3\n\n[policy.collections.\"其他\"]\nmin_trusted_copies = 9\nmin_sites = 9\n",
+    );
+    fs::write(&cfg, text).unwrap();
+    let (_, s) = json(dv(&vault).arg("status"));
+    assert_eq!(
+        problems(&s),
+        [
+            "2 trusted copies of 4 required",
+            "trusted copies in 2 sites of 3 required"
+        ]
+    );
 }
 
 #[test]
@@ -860,6 +875,11 @@ fn the_report_shows_shortfalls_health_charts_and_copies_to_migrate() {
         (Some("2024-03"), Some(1), Some(1), Some(1), Some(1))
     );
     assert_eq!(r["to_migrate"][0]["copy_id"], "DV-000001-C2");
+    // Health over time: the tester's figures by year and grade.
+    assert_eq!(
+        r["quality_by_year"],
+        serde_json::json!([{"year": 2026, "good": 1, "watch": 1, "act_now": 0}])
+    );
     assert_eq!(
         r["status"]["shortfalls"][0]["problems"][0],
         "2 trusted copies of 3 required"
@@ -870,7 +890,7 @@ fn the_report_shows_shortfalls_health_charts_and_copies_to_migrate() {
     // Well-formed (an XML parser reads it), with two charts whose bars carry the numbers.
     run(Command::new("xmllint").arg("--noout").arg(&html));
     let text = fs::read_to_string(&html).unwrap();
-    assert_eq!(text.matches("<svg ").count(), 2);
+    assert_eq!(text.matches("<svg ").count(), 3);
     assert!(
         text.contains("<title>clean: 3</title>") && text.contains("<title>damage found: 2</title>"),
         "{text}"
@@ -880,32 +900,25 @@ fn the_report_shows_shortfalls_health_charts_and_copies_to_migrate() {
     assert!(text.contains("保存报告"));
     let out = output(dv(&vault).args(["report", "--format", "pdf"]));
     assert_eq!(out.status.code(), Some(1));
-    // A real browser renders it (with the CJK font): print it to PDF and read the text back.
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--out"));
+    // The PDF report, printed by a real browser (with the CJK font): read its text back, and
+    // render its first page as an image.
     let pdf = t.path().join("report.pdf");
-    run(Command::new("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-pdf-header-footer",
-        ])
-        .arg(format!(
-            "--user-data-dir={}",
-            t.path().join("chromium").display()
-        ))
-        .arg(format!("--print-to-pdf={}", pdf.display()))
-        .arg(format!("file://{}", html.display())));
+    run(dv(&vault)
+        .args(["report", "--format", "pdf", "--out"])
+        .arg(&pdf));
+    run(Command::new("pdftoppm")
+        .args(["-r", "50", "-png", "-f", "1", "-l", "1"])
+        .arg(&pdf)
+        .arg(t.path().join("page")));
+    assert!(fs::metadata(t.path().join("page-1.png")).unwrap().len() > 1000);
     let printed = run(Command::new("pdftotext").arg(&pdf).arg("-"));
     for needle in [
         "保存报告 Preservation report",
         "2 trusted copies of 3 required",
         "DV-000001-C2",
         "act within a year",
+        "Quality measurements per year",
     ] {
         assert!(
             printed.contains(needle),
@@ -1380,6 +1393,15 @@ fn migration_recopies_failing_discs_remasters_old_media_and_retires_only_verifie
     ] {
         assert_eq!(s[old], "retired", "{old}: {s:?}");
     }
+    // The old volumes are superseded: the policy is judged on the new one only.
+    let (_, st) = json(dv(&vault).arg("status"));
+    let short: Vec<&str> = st["shortfalls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["volume_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(short, ["DV-000003"], "{st}");
     // Nothing is left to migrate; a restore now reads the new volume.
     let (_, p) = json(dv(&vault).args(["migrate", "--plan", "--obsolete", "cd74"]));
     assert_eq!(p["items"], serde_json::json!([]), "{p}");

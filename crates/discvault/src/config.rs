@@ -22,6 +22,16 @@ pub struct Config {
     pub quality: QualitySection,
     pub policy: PolicySection,
     pub migration: MigrationSection,
+    pub report: ReportSection,
+}
+
+/// How reports are made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReportSection {
+    /// The browser that prints the PDF report; empty: chromium, chromium-browser or
+    /// google-chrome from the PATH.
+    pub browser: String,
 }
 
 /// What `migrate --plan` looks for besides damaged and failing copies.
@@ -271,6 +281,11 @@ target_media = ""
 # With `migrate --consolidate`: volumes whose image fills less than this share of a target disc
 # are remastered together onto fewer discs, in percent.
 consolidate_below_percent = 50.0
+
+[report]
+# The browser that prints `report --format pdf` (headless Chromium); empty means chromium,
+# chromium-browser or google-chrome from the PATH.
+browser = ""
 
 [inspection]
 # A copy stays trusted this many days after its last clean check (or its writing):

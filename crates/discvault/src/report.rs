@@ -4,17 +4,28 @@
 
 use crate::catalog::copies::CopyState;
 use crate::copies::CopyView;
+use crate::error::IoContext;
 use crate::inspect::DueCopy;
 use crate::status::Status;
-use crate::{Result, Vault};
+use crate::{Error, Result, Vault};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct YearChecks {
     pub year: i32,
     pub success: u64,
     pub failure: u64,
+}
+
+/// Quality measurements of one year by grade: disc health over time.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct YearQuality {
+    pub year: i32,
+    pub good: u64,
+    pub watch: u64,
+    pub act_now: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -39,8 +50,16 @@ pub struct Report {
     pub to_migrate: Vec<CopyView>,
     /// Read-back results per year (fixity checks recorded against volumes and copies).
     pub checks_by_year: Vec<YearChecks>,
+    /// Quality measurements per year by grade (tester figures over time).
+    pub quality_by_year: Vec<YearQuality>,
     /// Quality grades and damage per medium, brand and batch.
     pub health_by_batch: Vec<BatchHealth>,
+}
+
+fn year_of(t: i64) -> i32 {
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .map(|t| t.year())
+        .unwrap_or(1970)
 }
 
 pub fn build(vault: &Vault, now: i64) -> Result<Report> {
@@ -55,7 +74,7 @@ pub fn build(vault: &Vault, now: i64) -> Result<Report> {
         .iter()
         .filter(|c| {
             matches!(c.copy.state, CopyState::Damaged | CopyState::Missing)
-                || c.copy.grade == "act_now"
+                || (c.copy.grade == "act_now" && c.copy.state != CopyState::Retired)
         })
         .cloned()
         .collect();
@@ -64,9 +83,7 @@ pub fn build(vault: &Vault, now: i64) -> Result<Report> {
         if e.event_type != "fixity check" {
             continue;
         }
-        let year = time::OffsetDateTime::from_unix_timestamp(e.at)
-            .map(|t| t.year())
-            .unwrap_or(1970);
+        let year = year_of(e.at);
         let y = years.entry(year).or_insert(YearChecks {
             year,
             ..Default::default()
@@ -75,6 +92,19 @@ pub fn build(vault: &Vault, now: i64) -> Result<Report> {
             y.success += 1;
         } else {
             y.failure += 1;
+        }
+    }
+    let mut quality: BTreeMap<i32, YearQuality> = BTreeMap::new();
+    for (at, grade) in vault.catalog.quality_grades()? {
+        let year = year_of(at);
+        let q = quality.entry(year).or_insert(YearQuality {
+            year,
+            ..Default::default()
+        });
+        match grade.as_str() {
+            "good" => q.good += 1,
+            "watch" => q.watch += 1,
+            _ => q.act_now += 1,
         }
     }
     let mut batches: BTreeMap<(String, String, String), BatchHealth> = BTreeMap::new();
@@ -106,6 +136,7 @@ pub fn build(vault: &Vault, now: i64) -> Result<Report> {
         overdue,
         to_migrate,
         checks_by_year: years.into_values().collect(),
+        quality_by_year: quality.into_values().collect(),
         health_by_batch: batches.into_values().collect(),
     })
 }
@@ -232,6 +263,24 @@ pub fn html(r: &Report) -> String {
         })
         .collect();
     h.push_str(&bars("返读检测 Read-back checks per year", &years));
+    let quality: Vec<(String, Vec<Segment>)> = r
+        .quality_by_year
+        .iter()
+        .map(|q| {
+            (
+                q.year.to_string(),
+                vec![
+                    (q.good, "#3a7", "good"),
+                    (q.watch, "#e90", "act within a year"),
+                    (q.act_now, "#c33", "act now"),
+                ],
+            )
+        })
+        .collect();
+    h.push_str(&bars(
+        "质量检测 Quality measurements per year, by grade",
+        &quality,
+    ));
     let batches: Vec<(String, Vec<Segment>)> = r
         .health_by_batch
         .iter()
@@ -307,4 +356,73 @@ pub fn html(r: &Report) -> String {
     );
     h.push_str("</body>\n</html>\n");
     h
+}
+
+/// Prints the HTML report to PDF with a headless Chromium (the browser lays out the Chinese
+/// text and the SVG charts; the PDF embeds the fonts). `browser` names the program; empty
+/// means the first of chromium, chromium-browser, google-chrome found on the PATH.
+pub fn pdf(html: &str, browser: &str, out: &Path) -> Result<()> {
+    let exe = if browser.is_empty() {
+        ["chromium", "chromium-browser", "google-chrome"]
+            .into_iter()
+            .find_map(|b| {
+                std::env::var_os("PATH").and_then(|p| {
+                    std::env::split_paths(&p)
+                        .map(|d| d.join(b))
+                        .find(|x| x.is_file())
+                })
+            })
+            .ok_or_else(|| Error::Invalid {
+                field: "report.browser".into(),
+                detail: "the PDF report is printed by Chromium: install it (apt-get install chromium) or set report.browser in discvault.toml".into(),
+            })?
+    } else {
+        PathBuf::from(browser)
+    };
+    let work = tempfile::tempdir().map_err(|e| Error::Io {
+        path: std::env::temp_dir(),
+        source: e,
+    })?;
+    let page = work.path().join("report.html");
+    std::fs::write(&page, html).at(&page)?;
+    let out_abs = std::path::absolute(out).at(out)?;
+    let res = std::process::Command::new(&exe)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-pdf-header-footer",
+        ])
+        .arg(format!(
+            "--user-data-dir={}",
+            work.path().join("profile").display()
+        ))
+        .arg(format!("--print-to-pdf={}", out_abs.display()))
+        .arg(format!("file://{}", page.display()))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .at(&exe)?;
+    let made = std::fs::metadata(&out_abs)
+        .map(|m| m.len() > 0)
+        .unwrap_or(false);
+    if !res.status.success() || !made {
+        return Err(Error::Invalid {
+            field: "report.browser".into(),
+            detail: format!(
+                "{} did not print {} ({}): {}",
+                exe.display(),
+                out.display(),
+                res.status,
+                String::from_utf8_lossy(&res.stderr)
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+            ),
+        });
+    }
+    Ok(())
 }

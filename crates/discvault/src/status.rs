@@ -90,8 +90,48 @@ fn policy(
         }
     }
     let p = &vault.config.policy;
+    // What each volume needs: the general rule, or the most any collection on it asks.
+    let mut need: std::collections::BTreeMap<String, (u32, u32)> = Default::default();
+    if !p.collections.is_empty() {
+        for (vid, coll) in vault.catalog.volume_collections()? {
+            if let Some(cp) = p.collections.get(&coll) {
+                let e = need
+                    .entry(vid)
+                    .or_insert((cp.min_trusted_copies, cp.min_sites));
+                e.0 = e.0.max(cp.min_trusted_copies);
+                e.1 = e.1.max(cp.min_sites);
+            }
+        }
+    }
+    // A volume whose records were migrated onto new ones and whose copies are all retired is
+    // superseded: its records are counted on the new volumes.
+    let superseded: std::collections::BTreeSet<String> = {
+        let migrated: std::collections::BTreeSet<String> = vault
+            .catalog
+            .lineage()?
+            .into_iter()
+            .map(|(_, old, _)| old)
+            .collect();
+        let mut live: std::collections::BTreeSet<&str> = Default::default();
+        for c in &copies {
+            if c.state != CopyState::Retired {
+                live.insert(c.volume_id.as_str());
+            }
+        }
+        migrated
+            .into_iter()
+            .filter(|v| !live.contains(v.as_str()))
+            .collect()
+    };
     let mut shortfalls = Vec::new();
-    for v in volumes.iter().filter(|v| v.state == VolumeState::Mastered) {
+    for v in volumes
+        .iter()
+        .filter(|v| v.state == VolumeState::Mastered && !superseded.contains(&v.volume_id))
+    {
+        let (min_copies, min_sites) = need
+            .get(&v.volume_id)
+            .copied()
+            .unwrap_or((p.min_trusted_copies, p.min_sites));
         let trusted = by_volume
             .get(v.volume_id.as_str())
             .cloned()
@@ -104,27 +144,27 @@ fn policy(
         sites.sort();
         sites.dedup();
         let mut problems = Vec::new();
-        if (trusted.len() as u32) < p.min_trusted_copies {
+        if (trusted.len() as u32) < min_copies {
             problems.push(format!(
                 "{} trusted copies of {} required",
                 trusted.len(),
-                p.min_trusted_copies
+                min_copies
             ));
         }
-        if (sites.len() as u32) < p.min_sites {
+        if (sites.len() as u32) < min_sites {
             problems.push(format!(
                 "trusted copies in {} sites of {} required",
                 sites.len(),
-                p.min_sites
+                min_sites
             ));
         }
         if !problems.is_empty() {
             shortfalls.push(Shortfall {
                 volume_id: v.volume_id.clone(),
                 trusted_copies: trusted.len() as u64,
-                required_copies: p.min_trusted_copies,
+                required_copies: min_copies,
                 sites,
-                required_sites: p.min_sites,
+                required_sites: min_sites,
                 files: vault.catalog.volume_contents(v)?.len() as u64,
                 problems,
             });

@@ -346,6 +346,20 @@ impl Catalog {
         })
     }
 
+    /// Every quality measurement's date and grade, oldest first.
+    pub fn quality_grades(&self) -> Result<Vec<(i64, String)>> {
+        self.block(async {
+            let rows = db::query(
+                "SELECT measured_at, grade FROM quality_measurements ORDER BY measured_at, id",
+            )
+            .fetch_all(&self.db)
+            .await?;
+            rows.iter()
+                .map(|r| Ok((r.try_get("measured_at")?, r.try_get("grade")?)))
+                .collect()
+        })
+    }
+
     /// Records quality measurements and the copies' new grades in one transaction.
     pub fn record_quality(
         &self,

@@ -933,6 +933,22 @@ impl Catalog {
         })
     }
 
+    /// Which collections have records on which volumes: (volume id, collection name).
+    pub fn volume_collections(&self) -> Result<Vec<(String, String)>> {
+        self.block(async {
+            let rows = db::query(
+                "SELECT DISTINCT v.volume_id, c.name FROM volume_contents vc
+                 JOIN volumes v ON v.id = vc.volume JOIN files f ON f.id = vc.file_id
+                 JOIN collections c ON c.id = f.collection_id",
+            )
+            .fetch_all(&self.db)
+            .await?;
+            rows.iter()
+                .map(|r| Ok((r.try_get("volume_id")?, r.try_get("name")?)))
+                .collect()
+        })
+    }
+
     /// Points files at staged copies of their bytes (read back from a disc for a migration),
     /// in one transaction.
     pub fn set_staged_sources(&self, files: &[(i64, Vec<u8>)]) -> Result<()> {
