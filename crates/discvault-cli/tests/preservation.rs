@@ -423,7 +423,7 @@ fn a_version_1_catalog_is_migrated_and_its_events_chained() {
     // Take the catalog back to schema version 1, as the first release wrote it.
     sql(
         &vault,
-        "DELETE FROM schema_version WHERE version >= 2; DROP TABLE sector_maps; DROP TABLE volume_lineage;
+        "DELETE FROM schema_version WHERE version >= 2; DROP TABLE sector_maps; DROP TABLE volume_lineage; DROP TABLE catalog_settings;
          DROP TABLE quality_measurements; DROP TABLE copies; DROP TABLE event_head;
          ALTER TABLE events DROP COLUMN copy; ALTER TABLE events DROP COLUMN prev_hash; ALTER TABLE events DROP COLUMN hash;",
     );
@@ -463,7 +463,12 @@ fn inspection_rounds_over_simulated_years_and_quality_grades() {
             .arg(format!("本馆/A101/柜{:02}/{}/{}", k % 3, k % 2, k)));
     }
     let t0 = 1_577_836_800; // 2020-01-01
-    sql(&vault, &format!("UPDATE copies SET created_at = {t0}"));
+                            // Backdated behind discvault's back: the stored due dates are derived, and forgetting the
+                            // rule they were computed with makes the next command recompute them.
+    sql(
+        &vault,
+        &format!("UPDATE copies SET created_at = {t0}; DELETE FROM catalog_settings WHERE key = 'due_rule';"),
+    );
 
     // Quality: C5 "act within a year", C6 "act now"; a file with bad rows changes nothing.
     let bad = t.path().join("bad.csv");
@@ -620,6 +625,21 @@ fn inspection_rounds_over_simulated_years_and_quality_grades() {
         warned_checks >= 11,
         "the warned copy was checked {warned_checks} times in 12 years"
     );
+    // A shorter interval in the config takes effect at once: every active copy is overdue a
+    // year after the last round.
+    let cfg = vault.join("discvault.toml");
+    let text = fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("interval_days = 1461", "interval_days = 200");
+    fs::write(&cfg, text).unwrap();
+    let (_, pick) = json(dv(&vault).args(["inspect", "due", "--at", &date(t0 + 13 * 365 * DAY)]));
+    let overdue = pick["copies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["reason"] != "sample")
+        .count();
+    assert_eq!(overdue, 30, "{pick}");
 }
 
 #[test]

@@ -63,8 +63,7 @@ pub struct DuePick {
 }
 
 /// The interval of a copy in days as an SQL expression over `copies k`, from the policy.
-fn interval_sql(vault: &Vault) -> String {
-    let cfg = &vault.config.inspection;
+pub(crate) fn interval_sql(cfg: &crate::config::InspectionSection) -> String {
     let mut base = String::from("CASE k.medium");
     for (m, d) in &cfg.interval_days_by_medium {
         base.push_str(&format!(" WHEN '{}' THEN {d}", m.replace('\'', "''")));
@@ -81,10 +80,7 @@ fn interval_sql(vault: &Vault) -> String {
 
 pub fn due(vault: &Vault, now: i64) -> Result<DuePick> {
     let cfg = &vault.config.inspection;
-    let (active_copies, rows) =
-        vault
-            .catalog
-            .due_copies(now, &interval_sql(vault), cfg.sample_percent)?;
+    let (active_copies, rows) = vault.catalog.due_copies(now, cfg.sample_percent)?;
     let quota = ((active_copies as f64) * cfg.sample_percent / 100.0).ceil() as u64;
     let mut picked: Vec<DueCopy> = rows
         .into_iter()

@@ -43,6 +43,7 @@ impl Vault {
         let config = Config::load(&cfg)?;
         let root = dir.canonicalize().at(dir)?;
         let catalog = Catalog::open(&config.catalog.url, &root)?;
+        catalog.set_due_rule(&crate::inspect::interval_sql(&config.inspection))?;
         Ok(Vault {
             root,
             config,

@@ -213,6 +213,7 @@ impl Catalog {
     /// Registers copies of a volume in one transaction, each with a replication event.
     pub fn add_copies(&self, volume_id: &str, copies: &[NewCopy]) -> Result<Vec<DiscCopy>> {
         let volume = self.volume(volume_id)?;
+        let rule = self.due_rule.read().unwrap().clone();
         let ids = self.block(async {
             let tx = self.db.begin().await?;
             let n: i64 = db::query_scalar("SELECT COUNT(*) FROM copies WHERE volume = $1")
@@ -264,6 +265,7 @@ impl Catalog {
                 .bind(c.replaces.clone())
                 .fetch_one(&*tx)
                 .await?;
+                store_due(&tx, &rule, id).await?;
                 let detail = format!(
                     "copy {copy_id} of {} registered: role {}, barcode {barcode}, state {}, place {}{}",
                     volume.volume_id,
@@ -381,7 +383,51 @@ impl Catalog {
                 .execute(&*tx)
                 .await?;
             }
-            apply_changes(&tx, changes).await?;
+            let rule = self.due_rule.read().unwrap().clone();
+            apply_changes(&tx, &rule, changes).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Sets the inspection interval rule (an SQL expression over `copies k`, in days); when it
+    /// differs from the rule the stored due dates were computed with, recomputes them all, and
+    /// fills in the due dates of active copies that have none (inserted by other tools).
+    pub fn set_due_rule(&self, rule: &str) -> Result<()> {
+        *self.due_rule.write().unwrap() = rule.to_string();
+        self.block(async {
+            let stored: Option<String> =
+                db::query_scalar("SELECT value FROM catalog_settings WHERE key = 'due_rule'")
+                    .fetch_optional(&self.db)
+                    .await?;
+            let only_missing = if stored.as_deref() == Some(rule) {
+                // Copies written into the table by other tools have no due date yet.
+                let missing: Option<i64> = db::query_scalar(
+                    "SELECT id FROM copies WHERE due_at IS NULL AND state IN ('written', 'verified') LIMIT 1",
+                )
+                .fetch_optional(&self.db)
+                .await?;
+                if missing.is_none() {
+                    return Ok(());
+                }
+                " WHERE k.due_at IS NULL"
+            } else {
+                ""
+            };
+            let tx = self.db.begin().await?;
+            db::query(&format!(
+                "UPDATE copies AS k SET due_at = {}{only_missing}",
+                due_expr(rule)
+            ))
+            .execute(&*tx)
+            .await?;
+            db::query(
+                "INSERT INTO catalog_settings (key, value) VALUES ('due_rule', $1)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )
+            .bind(rule)
+            .execute(&*tx)
+            .await?;
             tx.commit().await?;
             Ok(())
         })
@@ -389,29 +435,24 @@ impl Catalog {
 
     /// The copies an inspection round picks at `now`, with the time each falls due: every active
     /// copy past due, and the `quota` active copies due soonest. Returns the count of active
-    /// copies too. `interval_sql` is the SQL expression of a copy's interval in days (over the
-    /// columns of `copies k`), built from the inspection policy.
+    /// copies too. Reads the stored, indexed due dates.
     pub(crate) fn due_copies(
         &self,
         now: i64,
-        interval_sql: &str,
         sample_percent: f64,
     ) -> Result<(u64, Vec<(DiscCopy, i64)>)> {
         self.block(async {
-            let active: i64 = db::query_scalar(
-                "SELECT COUNT(*) FROM copies WHERE state IN ('written', 'verified')",
-            )
-            .fetch_one(&self.db)
-            .await?;
+            let active: i64 =
+                db::query_scalar("SELECT COUNT(due_at) FROM copies WHERE due_at IS NOT NULL")
+                    .fetch_one(&self.db)
+                    .await?;
             let quota = ((active as f64) * sample_percent / 100.0).ceil() as i64;
-            let due = format!("(COALESCE(k.verified_at, k.created_at) + 86400 * ({interval_sql}))");
             let base = format!(
-                "SELECT {COPY_COLS}, {due} AS due_at FROM copies k JOIN volumes v ON v.id = k.volume
-                 WHERE k.state IN ('written', 'verified')"
+                "SELECT {COPY_COLS}, k.due_at FROM copies k JOIN volumes v ON v.id = k.volume"
             );
             // Every copy past due; then, only when they are fewer than the quota, the copies
-            // due soonest after them (one scan in the usual case, a sort only when needed).
-            let mut rows = db::query(&format!("{base} AND {due} <= $1"))
+            // due soonest after them (index ranges both).
+            let mut rows = db::query(&format!("{base} WHERE k.due_at <= $1"))
                 .bind(now)
                 .fetch_all(&self.db)
                 .await?;
@@ -419,7 +460,7 @@ impl Catalog {
             if missing > 0 {
                 rows.extend(
                     db::query(&format!(
-                        "{base} AND {due} > $1 ORDER BY {due}, k.id LIMIT $2"
+                        "{base} WHERE k.due_at > $1 ORDER BY k.due_at, k.id LIMIT $2"
                     ))
                     .bind(now)
                     .bind(missing)
@@ -439,14 +480,35 @@ impl Catalog {
     pub fn update_copies(&self, changes: &[CopyChange]) -> Result<()> {
         self.block(async {
             let tx = self.db.begin().await?;
-            apply_changes(&tx, changes).await?;
+            let rule = self.due_rule.read().unwrap().clone();
+            apply_changes(&tx, &rule, changes).await?;
             tx.commit().await?;
             Ok(())
         })
     }
 }
 
-async fn apply_changes(tx: &db::Tx<'_>, changes: &[CopyChange]) -> Result<()> {
+/// The due date of a copy (over `copies k`) under an interval rule: NULL when the copy takes no
+/// part in inspection (planned, damaged, missing, retired).
+fn due_expr(rule: &str) -> String {
+    format!(
+        "CASE WHEN k.state IN ('written', 'verified') THEN COALESCE(k.verified_at, k.created_at) + 86400 * ({rule}) END"
+    )
+}
+
+/// Stores the due date of one copy, after a change.
+async fn store_due(tx: &db::Tx<'_>, rule: &str, id: i64) -> Result<()> {
+    db::query(&format!(
+        "UPDATE copies AS k SET due_at = {} WHERE k.id = $1",
+        due_expr(rule)
+    ))
+    .bind(id)
+    .execute(&**tx)
+    .await?;
+    Ok(())
+}
+
+async fn apply_changes(tx: &db::Tx<'_>, rule: &str, changes: &[CopyChange]) -> Result<()> {
     for CopyChange {
         copy: c,
         event_type,
@@ -469,6 +531,7 @@ async fn apply_changes(tx: &db::Tx<'_>, changes: &[CopyChange]) -> Result<()> {
         .bind(c.id)
         .execute(&**tx)
         .await?;
+        store_due(tx, rule, c.id).await?;
         let vol: i64 = db::query_scalar("SELECT volume FROM copies WHERE id = $1")
             .bind(c.id)
             .fetch_one(&**tx)

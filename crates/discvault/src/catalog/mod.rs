@@ -29,6 +29,9 @@ pub enum Dialect {
 pub struct Catalog {
     db: Db,
     dialect: Dialect,
+    /// SQL expression (over `copies k`) of a copy's inspection interval in days, from the
+    /// vault's policy: every change of a copy stores its due date with it.
+    pub(crate) due_rule: std::sync::RwLock<String>,
 }
 
 /// What a file record is.
@@ -345,6 +348,9 @@ impl Catalog {
         let cat = Catalog {
             db,
             dialect: Dialect::Sqlite,
+            due_rule: std::sync::RwLock::new(crate::inspect::interval_sql(
+                &crate::config::InspectionSection::default(),
+            )),
         };
         cat.migrate()?;
         Ok(cat)

@@ -151,7 +151,9 @@ pub const MIGRATIONS: &[&[&str]] = &[&[
     "ALTER TABLE copies ADD COLUMN grade TEXT NOT NULL DEFAULT ''",
     "ALTER TABLE copies ADD COLUMN graded_at BIGINT",
 ],
-// 4: sector maps of read-back scans; migration lineage; stored due dates.
+// 4: sector maps of read-back scans; migration lineage; stored due dates (`copies.due_at`,
+// NULL for copies not in inspection, kept with every change of a copy; recomputed for all
+// when the inspection policy changes, see `catalog_settings.due_rule`).
 &[
     "CREATE TABLE sector_maps (
         scan_key TEXT PRIMARY KEY,
@@ -162,6 +164,7 @@ pub const MIGRATIONS: &[&[&str]] = &[&[
     "ALTER TABLE copies ADD COLUMN replaces TEXT",
     "ALTER TABLE copies ADD COLUMN due_at BIGINT",
     "CREATE INDEX copies_by_due ON copies (due_at)",
+    "CREATE TABLE catalog_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE volume_lineage (
         volume BIGINT NOT NULL REFERENCES volumes(id),
         source_volume BIGINT NOT NULL REFERENCES volumes(id),
