@@ -1434,6 +1434,16 @@ fn migration_recopies_failing_discs_remasters_old_media_and_retires_only_verifie
     assert_eq!(pick["volumes"], serde_json::json!(["DV-000003"]), "{pick}");
     let (rc, l) = json(dv(&vault).args(["log", "verify"]));
     assert_eq!(rc, 0, "{l}");
-    let premis = run(dv(&vault).args(["log", "export", "--premis"]));
-    assert!(premis.contains("migration") && premis.contains("deaccession"));
+    let xml = t.path().join("premis.xml");
+    run(dv(&vault)
+        .args(["log", "export", "--premis", "--out"])
+        .arg(&xml));
+    let schema =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/schemas/premis-v3-0.xsd");
+    run(Command::new("xmllint")
+        .args(["--noout", "--schema"])
+        .arg(&schema)
+        .arg(&xml));
+    let premis = fs::read_to_string(&xml).unwrap();
+    assert!(premis.contains(">migration<") && premis.contains(">deaccession<"));
 }
