@@ -134,6 +134,26 @@ enum Command {
         #[arg(long)]
         at: Option<String>,
     },
+    /// Burn copies of volumes on a target, read each back and verify it before it counts.
+    /// A rerun resumes the open jobs.
+    Publish {
+        /// Volumes to publish; without them, the volumes with open jobs on the target.
+        volumes: Vec<String>,
+        /// images:DIR or xorriso:DEVICE[,DEVICE...] (stdio:FILE pseudo drives work too).
+        #[arg(long)]
+        to: String,
+        /// Copies per volume (default: one per configured role).
+        #[arg(long)]
+        copies: Option<u32>,
+        /// Roles of the copies, comma separated (default: the configured roles).
+        #[arg(long, value_delimiter = ',')]
+        roles: Vec<String>,
+        /// Burns per copy before it is given up.
+        #[arg(long, default_value_t = 3)]
+        attempts: u32,
+    },
+    /// Publishing jobs and the state of their copies.
+    Jobs,
     /// Restore files from images or mounted discs.
     Restore {
         /// Files to restore: a path prefix or a glob over collection/path.
@@ -443,6 +463,22 @@ impl ReadArgs {
     }
 }
 
+fn print_jobs(jobs: &[discvault::catalog::jobs::Job]) {
+    for j in jobs {
+        println!("{} {} on {}: {}", j.job_id, j.volume_id, j.target, j.state);
+        for c in &j.copies {
+            println!(
+                "  {:<16} {:<8} {:<9} {} {}",
+                c.copy_id,
+                c.role,
+                c.state.as_str(),
+                c.medium,
+                c.detail
+            );
+        }
+    }
+}
+
 fn print_migration(p: &discvault::migrate::MigrationPlan) {
     if p.items.is_empty() && p.blocked.is_empty() {
         println!("nothing to migrate");
@@ -747,6 +783,44 @@ fn run(cli: Cli) -> Result<i32> {
                     }
                 }
                 return Ok(4);
+            }
+            Ok(0)
+        }
+        Command::Publish {
+            volumes,
+            to,
+            copies,
+            roles,
+            attempts,
+        } => {
+            use std::io::IsTerminal;
+            let v = open()?;
+            let r = discvault::publish::publish(
+                &v,
+                &discvault::publish::PublishOptions {
+                    volumes: volumes.clone(),
+                    target: to.clone(),
+                    copies: *copies,
+                    roles: roles.clone(),
+                    attempts: *attempts,
+                    interactive: std::io::stdin().is_terminal() && !cli.json,
+                },
+                progress.as_ref(),
+            )?;
+            if cli.json {
+                print_json(&r)?;
+            } else {
+                print_jobs(&r.jobs);
+            }
+            Ok(if r.failed > 0 { 3 } else { 0 })
+        }
+        Command::Jobs => {
+            let v = open()?;
+            let jobs = v.catalog.jobs()?;
+            if cli.json {
+                print_json(&jobs)?;
+            } else {
+                print_jobs(&jobs);
             }
             Ok(0)
         }

@@ -423,7 +423,7 @@ fn a_version_1_catalog_is_migrated_and_its_events_chained() {
     // Take the catalog back to schema version 1, as the first release wrote it.
     sql(
         &vault,
-        "DELETE FROM schema_version WHERE version >= 2; DROP TABLE sector_maps; DROP TABLE volume_lineage; DROP TABLE catalog_settings;
+        "DELETE FROM schema_version WHERE version >= 2; DROP TABLE sector_maps; DROP TABLE volume_lineage; DROP TABLE catalog_settings; DROP TABLE job_copies; DROP TABLE jobs;
          DROP TABLE quality_measurements; DROP TABLE copies; DROP TABLE event_head;
          ALTER TABLE events DROP COLUMN copy; ALTER TABLE events DROP COLUMN prev_hash; ALTER TABLE events DROP COLUMN hash;",
     );

@@ -27,6 +27,7 @@ pub mod migrate;
 mod pipe;
 pub mod plan;
 pub mod progress;
+pub mod publish;
 pub mod quality;
 pub mod readback;
 pub mod report;

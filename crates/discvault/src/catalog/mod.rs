@@ -7,6 +7,7 @@
 pub mod copies;
 pub mod db;
 pub mod events;
+pub mod jobs;
 pub mod schema;
 
 use events::{insert_event, NewEvent};

@@ -151,7 +151,7 @@ pub const MIGRATIONS: &[&[&str]] = &[&[
     "ALTER TABLE copies ADD COLUMN grade TEXT NOT NULL DEFAULT ''",
     "ALTER TABLE copies ADD COLUMN graded_at BIGINT",
 ],
-// 4: sector maps of read-back scans; migration lineage; stored due dates (`copies.due_at`,
+// 4: sector maps of read-back scans; migration lineage; publishing jobs; stored due dates (`copies.due_at`,
 // NULL for copies not in inspection, kept with every change of a copy; recomputed for all
 // when the inspection policy changes, see `catalog_settings.due_rule`).
 &[
@@ -165,6 +165,27 @@ pub const MIGRATIONS: &[&[&str]] = &[&[
     "ALTER TABLE copies ADD COLUMN due_at BIGINT",
     "CREATE INDEX copies_by_due ON copies (due_at)",
     "CREATE TABLE catalog_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE jobs (
+        id {id},
+        job_id TEXT NOT NULL UNIQUE,
+        volume BIGINT NOT NULL REFERENCES volumes(id),
+        target TEXT NOT NULL,
+        state TEXT NOT NULL,
+        requested_by TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL
+    )",
+    "CREATE INDEX jobs_by_volume ON jobs (volume, state)",
+    "CREATE TABLE job_copies (
+        job BIGINT NOT NULL REFERENCES jobs(id),
+        copy BIGINT NOT NULL REFERENCES copies(id),
+        state TEXT NOT NULL,
+        attempts BIGINT NOT NULL,
+        medium TEXT NOT NULL DEFAULT '',
+        detail TEXT NOT NULL DEFAULT '',
+        updated_at BIGINT NOT NULL,
+        PRIMARY KEY (job, copy)
+    )",
     "CREATE TABLE volume_lineage (
         volume BIGINT NOT NULL REFERENCES volumes(id),
         source_volume BIGINT NOT NULL REFERENCES volumes(id),

@@ -1,0 +1,160 @@
+//! Publishing: copies burned on targets (image folders, xorriso pseudo drives), read back and
+//! verified before they count, as jobs that survive a crash.
+
+use serde_json::Value;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use testkit::*;
+
+mod common;
+use common::{dv, json};
+
+fn archived() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let t = tempfile::tempdir().unwrap();
+    let vault = t.path().join("vault");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/sample");
+    let (rc, r) = common::archive(&vault, &sample, "cd74", &t.path().join("img"));
+    assert_eq!(rc, 0, "{r}");
+    let img = t.path().join("img/DV-000001.iso");
+    (t, vault, img)
+}
+
+fn copies(vault: &Path) -> Vec<Value> {
+    let (_, c) = json(dv(vault).args(["copies", "list"]));
+    c.as_array().unwrap().clone()
+}
+
+fn state_of(vault: &Path, id: &str) -> String {
+    copies(vault)
+        .iter()
+        .find(|c| c["copy_id"] == id)
+        .map(|c| c["state"].as_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+#[test]
+fn images_target_makes_verified_copies_and_a_crashed_job_resumes_without_double_counting() {
+    let (t, vault, img) = archived();
+    let out = t.path().join("out");
+    let to = format!("images:{}", out.display());
+    let (rc, r) = json(dv(&vault).args(["publish", "DV-000001", "--to", &to, "--copies", "2"]));
+    assert_eq!(rc, 0, "{r}");
+    let job = &r["jobs"][0];
+    assert_eq!(job["state"], "done", "{r}");
+    assert_eq!(r["verified"], 2);
+    let original = fs::read(&img).unwrap();
+    for (id, role) in [("DV-000001-C1", "sealed"), ("DV-000001-C2", "access")] {
+        assert!(
+            fs::read(out.join(format!("{id}.iso"))).unwrap() == original,
+            "{id}"
+        );
+        let c = copies(&vault)
+            .into_iter()
+            .find(|c| c["copy_id"] == id)
+            .unwrap();
+        assert_eq!(
+            (c["state"].as_str(), c["role"].as_str()),
+            (Some("verified"), Some(role))
+        );
+        assert_eq!(c["trusted"], true);
+        assert_eq!(c["place"]["cabinet"], "待上架 to be shelved");
+    }
+    // Nothing open: a rerun does nothing.
+    let (rc, r) = json(dv(&vault).args(["publish", "--to", &to]));
+    assert_eq!((rc, r["jobs"].as_array().unwrap().len()), (0, 0), "{r}");
+
+    // A kill right after a disc is burned, before it is read back.
+    let out2 = t.path().join("out2");
+    let to2 = format!("images:{}", out2.display());
+    let o = output(
+        dv(&vault)
+            .env("DISCVAULT_CRASH_AFTER_BURN", "DV-000001-C3")
+            .args([
+                "publish",
+                "DV-000001",
+                "--to",
+                &to2,
+                "--roles",
+                "offsite,access",
+            ]),
+    );
+    assert_eq!(o.status.code(), None, "killed by a signal");
+    assert_eq!(
+        state_of(&vault, "DV-000001-C3"),
+        "planned",
+        "not counted before its read-back"
+    );
+    assert_eq!(state_of(&vault, "DV-000001-C4"), "planned");
+    let (_, jobs) = json(dv(&vault).arg("jobs"));
+    let open = &jobs[1];
+    assert_eq!(open["state"], "open", "{jobs}");
+    assert_eq!(open["copies"][0]["state"], "verifying");
+    assert_eq!(open["copies"][1]["state"], "pending");
+    let burned_at = fs::metadata(out2.join("DV-000001-C3.iso"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    // The rerun reads the burned disc back instead of burning another, then does the rest.
+    let (rc, r) = json(dv(&vault).args(["publish", "--to", &to2]));
+    assert_eq!(rc, 0, "{r}");
+    assert_eq!(r["jobs"][0]["state"], "done", "{r}");
+    assert_eq!(r["jobs"][0]["copies"][0]["attempts"], 1, "{r}");
+    assert_eq!(
+        fs::metadata(out2.join("DV-000001-C3.iso"))
+            .unwrap()
+            .modified()
+            .unwrap(),
+        burned_at
+    );
+    let all = copies(&vault);
+    assert_eq!(all.len(), 4, "no copy registered twice");
+    assert!(all.iter().all(|c| c["state"] == "verified"), "{all:?}");
+    // Every copy has its replication event.
+    let (_, log) = json(dv(&vault).args(["log", "verify"]));
+    assert_eq!(log["intact"], true);
+}
+
+#[test]
+fn xorriso_pseudo_drives_are_burned_read_back_and_a_written_disc_is_refused() {
+    let (t, vault, img) = archived();
+    let (d1, d2) = (t.path().join("drive1"), t.path().join("drive2"));
+    let to = format!("xorriso:stdio:{},stdio:{}", d1.display(), d2.display());
+    let (rc, r) = json(dv(&vault).args(["publish", "DV-000001", "--to", &to, "--copies", "2"]));
+    assert_eq!(rc, 0, "{r}");
+    assert_eq!(r["verified"], 2, "{r}");
+    assert_eq!(
+        r["jobs"][0]["copies"][1]["medium"],
+        format!("stdio:{}", d2.display())
+    );
+    // What is on the pseudo drive is the image, as another reader sees it.
+    let x = t.path().join("x");
+    extract_xorriso(&d1, &x);
+    bagit_validate(&x);
+    let len = fs::metadata(&img).unwrap().len() as usize;
+    assert!(fs::read(&d2).unwrap()[..len] == fs::read(&img).unwrap()[..]);
+
+    // A drive that already holds a disc is refused, and nothing is counted.
+    let to1 = format!("xorriso:stdio:{}", d1.display());
+    let o = output(dv(&vault).args(["publish", "DV-000001", "--to", &to1, "--copies", "1"]));
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("drive1") && err.contains("not blank") && err.contains("DV-000001"),
+        "{err}"
+    );
+    assert_eq!(state_of(&vault, "DV-000001-C3"), "planned");
+    // With a blank disc in the drive, the rerun finishes the job.
+    fs::remove_file(&d1).unwrap();
+    let (rc, r) = json(dv(&vault).args(["publish", "--to", &to1]));
+    assert_eq!(rc, 0, "{r}");
+    assert_eq!(state_of(&vault, "DV-000001-C3"), "verified");
+    // xorriso itself reads the burned pseudo drive back.
+    let check = output(
+        Command::new("xorriso")
+            .arg("-indev")
+            .arg(format!("stdio:{}", d1.display()))
+            .args(["-check_media", "--"]),
+    );
+    assert!(String::from_utf8_lossy(&check.stdout).contains("+ good"));
+}
