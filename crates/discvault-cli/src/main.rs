@@ -154,6 +154,27 @@ enum Command {
     },
     /// Publishing jobs and the state of their copies.
     Jobs,
+    /// Render the label of a disc face (or its case spine) for a volume, a copy or a barcode,
+    /// or a sheet of cabinet slot labels.
+    Label {
+        /// Volume id, copy id, barcode or RFID tag.
+        #[arg(required_unless_present = "slots")]
+        key: Option<String>,
+        /// The spine of the disc's case instead of its face.
+        #[arg(long)]
+        spine: bool,
+        /// Slot labels of every copy in this cabinet ("*": all placed copies), as PDF.
+        #[arg(long, conflicts_with_all = ["key", "spine"])]
+        slots: Option<String>,
+        /// svg, png (at label.dpi) or pdf (vector, fonts embedded).
+        #[arg(long, default_value = "pdf")]
+        format: String,
+        /// An SVG template with merge fields (see docs/LABELS.md).
+        #[arg(long)]
+        template: Option<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Restore files from images or mounted discs.
     Restore {
         /// Files to restore: a path prefix or a glob over collection/path.
@@ -813,6 +834,36 @@ fn run(cli: Cli) -> Result<i32> {
                 print_jobs(&r.jobs);
             }
             Ok(if r.failed > 0 { 3 } else { 0 })
+        }
+        Command::Label {
+            key,
+            spine,
+            slots,
+            format,
+            template,
+            out,
+        } => {
+            use discvault::label::{LabelFormat, LabelOptions, LabelSubject};
+            let v = open()?;
+            let subject = match (slots, key) {
+                (Some(c), _) => LabelSubject::Slots(c.clone()),
+                (None, Some(k)) if *spine => LabelSubject::Spine(k.clone()),
+                (None, Some(k)) => LabelSubject::Face(k.clone()),
+                (None, None) => anyhow::bail!("give a volume, copy or barcode, or --slots CABINET"),
+            };
+            let bytes = discvault::label::render(
+                &v,
+                &LabelOptions {
+                    subject,
+                    format: LabelFormat::parse(format)?,
+                    template: template.clone(),
+                },
+            )?;
+            std::fs::write(out, &bytes).with_context(|| out.display().to_string())?;
+            if !cli.quiet && !cli.json {
+                println!("{} ({} bytes)", out.display(), bytes.len());
+            }
+            Ok(0)
         }
         Command::Jobs => {
             let v = open()?;

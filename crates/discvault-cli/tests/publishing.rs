@@ -158,3 +158,157 @@ fn xorriso_pseudo_drives_are_burned_read_back_and_a_written_disc_is_refused() {
     );
     assert!(String::from_utf8_lossy(&check.stdout).contains("+ good"));
 }
+
+/// The codes zbarimg reads in an image: (type, value).
+fn zbar(png: &Path) -> Vec<(String, String)> {
+    let out = output(Command::new("zbarimg").args(["-q"]).arg(png));
+    let mut v: Vec<(String, String)> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn labels_carry_codes_that_decode_to_what_the_catalog_holds() {
+    let (t, vault, _) = archived();
+    run(dv(&vault).args([
+        "copies",
+        "add",
+        "DV-000001",
+        "--place",
+        "本馆/A101/柜03/1/5",
+    ]));
+    run(dv(&vault).args([
+        "copies",
+        "move",
+        "DV-000001-C2",
+        "--place",
+        "本馆/A101/柜03/1/6",
+    ]));
+    run(dv(&vault).args([
+        "copies",
+        "move",
+        "DV-000001-C3",
+        "--place",
+        "异地库/B1/柜01/1/1",
+    ]));
+    let (_, st) = json(dv(&vault).arg("status"));
+    let sha = st["volumes"][0]["image_sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let p = |n: &str| t.path().join(n);
+
+    // PNG at print resolution: both codes decode to the catalog's values.
+    run(dv(&vault)
+        .args(["label", "DV-000001-C1", "--format", "png", "--out"])
+        .arg(p("face.png")));
+    assert_eq!(
+        zbar(&p("face.png")),
+        [
+            ("CODE-128".to_string(), "DV-000001-C1".to_string()),
+            (
+                "QR-Code".to_string(),
+                format!("discvault:v1;volume=DV-000001;copy=DV-000001-C1;image-sha256={sha}")
+            )
+        ]
+    );
+    let png = output(Command::new("file").arg(p("face.png")));
+    assert!(
+        String::from_utf8_lossy(&png.stdout).contains("2835 x 2835"),
+        "120 mm at 600 dpi"
+    );
+
+    // PDF: 120 mm square, vector, the CJK font embedded, the text readable, the codes still
+    // decode from a rendering of it.
+    run(dv(&vault)
+        .args(["label", "DV-000001-C2", "--out"])
+        .arg(p("face.pdf")));
+    let info = run(Command::new("pdfinfo").arg(p("face.pdf")));
+    assert!(info.contains("340.157 x 340.157 pts"), "{info}");
+    let fonts = run(Command::new("pdffonts").arg(p("face.pdf")));
+    assert!(
+        fonts.contains("WenQuanYi") && fonts.contains(" yes yes "),
+        "{fonts}"
+    );
+    let text = run(Command::new("pdftotext").arg(p("face.pdf")).arg("-"));
+    for needle in [
+        "DV-000001",
+        "利用 access",
+        "sample/全宗-J001/2024/ (5)",
+        "城管执法案卷",
+    ] {
+        assert!(text.contains(needle), "{needle:?} not in:\n{text}");
+    }
+    run(Command::new("pdftoppm")
+        .args(["-r", "400", "-png", "-singlefile"])
+        .arg(p("face.pdf"))
+        .arg(p("pdfface")));
+    let codes = zbar(&p("pdfface.png"));
+    assert!(
+        codes.contains(&("CODE-128".into(), "DV-000001-C2".into())),
+        "{codes:?}"
+    );
+
+    // SVG: well-formed, with the three pictures of the volume as thumbnails.
+    run(dv(&vault)
+        .args(["label", "DV-000001", "--format", "svg", "--out"])
+        .arg(p("face.svg")));
+    run(Command::new("xmllint").arg("--noout").arg(p("face.svg")));
+    let svg = fs::read_to_string(p("face.svg")).unwrap();
+    assert_eq!(svg.matches("data:image/png;base64").count(), 3);
+
+    // A template of one's own, with merge fields.
+    fs::write(
+        p("mine.svg"),
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"80mm\" height=\"40mm\" viewBox=\"0 0 80 40\"><text x=\"5\" y=\"8\" font-size=\"5\">{{volume_id}} {{role}}</text><g transform=\"translate(5 12)\">{{barcode:70:20}}</g></svg>",
+    )
+    .unwrap();
+    run(dv(&vault)
+        .args(["label", "DV-000001-C1", "--format", "png", "--template"])
+        .arg(p("mine.svg"))
+        .arg("--out")
+        .arg(p("mine.png")));
+    assert_eq!(
+        zbar(&p("mine.png")),
+        [("CODE-128".into(), "DV-000001-C1".into())]
+    );
+    fs::write(p("bad.svg"), "<svg>{{volume id}}</svg>").unwrap();
+    let o = output(
+        dv(&vault)
+            .args(["label", "DV-000001-C1", "--template"])
+            .arg(p("bad.svg"))
+            .arg("--out")
+            .arg(p("bad.pdf")),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("bad.svg"));
+
+    // The case spine, and a sheet of slot labels for the cabinet.
+    run(dv(&vault)
+        .args(["label", "DV-000001-C3", "--spine", "--out"])
+        .arg(p("spine.pdf")));
+    let text = run(Command::new("pdftotext").arg(p("spine.pdf")).arg("-"));
+    assert!(
+        text.contains("DV-000001") && text.contains("异地 offsite"),
+        "{text}"
+    );
+    run(dv(&vault)
+        .args(["label", "--slots", "柜03", "--out"])
+        .arg(p("slots.pdf")));
+    run(Command::new("pdftoppm")
+        .args(["-r", "300", "-png", "-singlefile"])
+        .arg(p("slots.pdf"))
+        .arg(p("slots")));
+    let codes: Vec<String> = zbar(&p("slots.png")).into_iter().map(|c| c.1).collect();
+    assert_eq!(
+        codes,
+        ["DV-000001-C1", "DV-000001-C2"],
+        "the two copies in 柜03"
+    );
+    let text = run(Command::new("pdftotext").arg(p("slots.pdf")).arg("-"));
+    assert!(text.contains("本馆/A101/柜03/1/6"), "{text}");
+}

@@ -23,6 +23,37 @@ pub struct Config {
     pub policy: PolicySection,
     pub migration: MigrationSection,
     pub report: ReportSection,
+    pub label: LabelSection,
+}
+
+/// Disc labels: the printer's printable ring, fonts, resolution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LabelSection {
+    /// Printable diameters of the printer's discs, in mm.
+    pub outer_diameter_mm: f64,
+    pub inner_diameter_mm: f64,
+    /// Font files loaded besides the system's (a CJK font).
+    pub font_files: Vec<String>,
+    /// The font used where a template names none that is installed.
+    pub font_family: String,
+    /// Resolution of PNG labels.
+    pub dpi: f32,
+    /// Pictures shown as thumbnails on a disc face.
+    pub thumbnails: usize,
+}
+
+impl Default for LabelSection {
+    fn default() -> Self {
+        LabelSection {
+            outer_diameter_mm: 118.0,
+            inner_diameter_mm: 23.0,
+            font_files: vec!["/usr/share/fonts/truetype/wqy/wqy-microhei.ttc".into()],
+            font_family: "WenQuanYi Micro Hei".into(),
+            dpi: 600.0,
+            thumbnails: 4,
+        }
+    }
 }
 
 /// How reports are made.
@@ -282,6 +313,17 @@ target_media = ""
 # are remastered together onto fewer discs, in percent.
 consolidate_below_percent = 50.0
 
+[label]
+# Printable diameters of the discs in your printer, in mm (Epson PP: 118 and 23 by default).
+outer_diameter_mm = 118.0
+inner_diameter_mm = 23.0
+# Font files loaded besides the system's, and the font used where a template names none.
+font_files = ["/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"]
+font_family = "WenQuanYi Micro Hei"
+# Resolution of PNG labels, and how many pictures a disc face shows as thumbnails.
+dpi = 600.0
+thumbnails = 4
+
 [report]
 # The browser that prints `report --format pdf` (headless Chromium); empty means chromium,
 # chromium-browser or google-chrome from the PATH.
@@ -355,6 +397,19 @@ impl Config {
                 "migration.consolidate_below_percent = {} is outside 0..100",
                 m.consolidate_below_percent
             ));
+        }
+        let l = &self.label;
+        if !(l.inner_diameter_mm > 0.0
+            && l.inner_diameter_mm < l.outer_diameter_mm
+            && l.outer_diameter_mm <= 120.0)
+        {
+            return Err(format!(
+                "label: inner_diameter_mm {} and outer_diameter_mm {} must satisfy 0 < inner < outer <= 120",
+                l.inner_diameter_mm, l.outer_diameter_mm
+            ));
+        }
+        if !(72.0..=2400.0).contains(&l.dpi) {
+            return Err(format!("label.dpi = {} is outside 72..2400", l.dpi));
         }
         for (name, c) in &self.policy.collections {
             if c.min_trusted_copies == 0 {

@@ -20,6 +20,7 @@ pub mod error;
 pub mod format;
 pub mod ingest;
 pub mod inspect;
+pub mod label;
 pub mod locate;
 pub mod master;
 pub mod media;

@@ -434,14 +434,14 @@ pub fn publish(
                         vault
                             .catalog
                             .update_copies(&[crate::catalog::copies::CopyChange {
-                            detail: format!(
+                                detail: format!(
                                 "copy {} written by {target_text} to {m}, verified; to be shelved",
                                 c.copy_id
                             ),
-                            copy: c,
-                            event_type: "replication",
-                            outcome: "success",
-                        }])?;
+                                copy: c,
+                                event_type: "replication",
+                                outcome: "success",
+                            }])?;
                     }
                     vault.catalog.set_job_copy(
                         &job.job_id,

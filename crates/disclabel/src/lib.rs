@@ -1,0 +1,508 @@
+//! Disc labels: the face of a 120 mm disc, the spine of its case and sheets of slot labels,
+//! laid out by SVG templates with merge fields, with Code 128 barcodes, QR codes, a directory
+//! tree and picture thumbnails; rendered as SVG, PNG (at print resolution) or vector PDF with
+//! the fonts embedded. Knows nothing of archives: the caller fills [`LabelData`].
+//!
+//! # Templates
+//!
+//! A template is an SVG document in millimetres (`width="120mm" viewBox="0 0 120 120"`), edited
+//! in any SVG editor. Placeholders in its text are replaced:
+//! - `{{name}}`: the merge field `name`, XML-escaped (empty when the field is not given);
+//! - `{{barcode:W:H}}`: the Code 128 barcode of [`LabelData::barcode`], W × H mm, drawn from
+//!   the current origin (place it with `<g transform="translate(x y)">…</g>`);
+//! - `{{qrcode:S}}`: the QR code of [`LabelData::qr`], S × S mm;
+//! - `{{tree:L:SIZE}}`: at most L lines of [`LabelData::tree`], SIZE mm high text;
+//! - `{{thumbnails:N:S}}`: up to N pictures in a row, each in an S × S mm box.
+//!
+//! [`DISC_TEMPLATE`], [`SPINE_TEMPLATE`] and [`SLOT_TEMPLATE`] are the defaults; `docs/LABELS.md`
+//! of discvault shows how to change them.
+
+use base64::Engine as _;
+use resvg::{tiny_skia, usvg};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LabelError {
+    #[error("template: {0}")]
+    Template(String),
+    #[error("barcode {value:?}: {detail}")]
+    Barcode { value: String, detail: String },
+    #[error("QR code: {0}")]
+    Qr(String),
+    #[error("SVG: {0}")]
+    Svg(String),
+    #[error("PDF: {0}")]
+    Pdf(String),
+    #[error("PNG: {0}")]
+    Png(String),
+    #[error("font {path}: {detail}")]
+    Font { path: PathBuf, detail: String },
+}
+
+pub type Result<T> = std::result::Result<T, LabelError>;
+
+/// What a label shows.
+#[derive(Debug, Clone, Default)]
+pub struct LabelData {
+    /// Merge fields by name.
+    pub fields: BTreeMap<String, String>,
+    /// Value of the Code 128 barcode (printable ASCII).
+    pub barcode: String,
+    /// Payload of the QR code.
+    pub qr: String,
+    /// Lines of the directory tree, already indented.
+    pub tree: Vec<String>,
+    /// Pictures (JPEG, PNG or TIFF file contents).
+    pub thumbnails: Vec<Vec<u8>>,
+}
+
+/// The face of a 120 mm disc. Its content is clipped to the printable ring given by the fields
+/// `outer_r`, `outer_top` (60 − outer_r), `inner_r` and `inner_top` (mm).
+pub const DISC_TEMPLATE: &str = include_str!("../templates/disc.svg");
+/// The spine of a standard 10 mm jewel case (118 × 6 mm).
+pub const SPINE_TEMPLATE: &str = include_str!("../templates/spine.svg");
+/// One cabinet slot label (60 × 25 mm); [`sheet`] lays them out on A4.
+pub const SLOT_TEMPLATE: &str = include_str!("../templates/slot.svg");
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn num(s: &str, what: &str) -> Result<f64> {
+    s.parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .ok_or_else(|| LabelError::Template(format!("{{{{{what}}}}}: {s:?} is not a size")))
+}
+
+/// Fills a template's placeholders.
+pub fn fill(template: &str, data: &LabelData) -> Result<String> {
+    let mut out = String::with_capacity(template.len() + 4096);
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find("}}")
+            .ok_or_else(|| LabelError::Template("a \"{{\" without \"}}\"".into()))?;
+        let spec = after[..end].trim();
+        let mut parts = spec.split(':');
+        let name = parts.next().unwrap_or("");
+        let args: Vec<&str> = parts.collect();
+        let arg = |i: usize, default: &'static str| -> String {
+            args.get(i).copied().unwrap_or(default).to_string()
+        };
+        match name {
+            "barcode" => out.push_str(&code128_svg(
+                &data.barcode,
+                num(&arg(0, "50"), spec)?,
+                num(&arg(1, "10"), spec)?,
+            )?),
+            "qrcode" => out.push_str(&qr_svg(&data.qr, num(&arg(0, "20"), spec)?)?),
+            "tree" => {
+                let lines = num(&arg(0, "8"), spec)? as usize;
+                let size = num(&arg(1, "2.4"), spec)?;
+                for (i, l) in data.tree.iter().take(lines).enumerate() {
+                    let _ = write!(
+                        out,
+                        "<text x=\"0\" y=\"{:.2}\" font-size=\"{size}\" xml:space=\"preserve\">{}</text>",
+                        size * (i as f64 + 1.0) * 1.25,
+                        esc(l)
+                    );
+                }
+            }
+            "thumbnails" => {
+                let n = num(&arg(0, "4"), spec)? as usize;
+                let s = num(&arg(1, "14"), spec)?;
+                // A picture that cannot be decoded is left out, not the label.
+                let pngs = data
+                    .thumbnails
+                    .iter()
+                    .filter_map(|img| thumbnail_png(img, 320).ok())
+                    .take(n);
+                for (i, png) in pngs.enumerate() {
+                    let _ = write!(
+                        out,
+                        "<image x=\"{:.2}\" y=\"0\" width=\"{s}\" height=\"{s}\" preserveAspectRatio=\"xMidYMid meet\" href=\"data:image/png;base64,{}\"/>",
+                        i as f64 * (s + 1.0),
+                        base64::engine::general_purpose::STANDARD.encode(png)
+                    );
+                }
+            }
+            field => {
+                if field.is_empty()
+                    || !field
+                        .chars()
+                        .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+                {
+                    return Err(LabelError::Template(format!(
+                        "{{{{{spec}}}}}: not a merge field name"
+                    )));
+                }
+                out.push_str(&esc(data
+                    .fields
+                    .get(field)
+                    .map(String::as_str)
+                    .unwrap_or("")));
+            }
+        }
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// A Code 128 barcode as SVG rectangles in a `width` × `height` box (mm), quiet zones included.
+pub fn code128_svg(value: &str, width: f64, height: f64) -> Result<String> {
+    if value.is_empty() || !value.chars().all(|c| c.is_ascii_graphic() || c == ' ') {
+        return Err(LabelError::Barcode {
+            value: value.into(),
+            detail: "Code 128 takes 1 or more printable ASCII characters".into(),
+        });
+    }
+    let code = barcoders::sym::code128::Code128::new(format!("\u{0181}{value}")).map_err(|e| {
+        LabelError::Barcode {
+            value: value.into(),
+            detail: e.to_string(),
+        }
+    })?;
+    let modules = code.encode();
+    let quiet = 10usize;
+    let unit = width / (modules.len() + 2 * quiet) as f64;
+    let mut s =
+        format!("<rect x=\"0\" y=\"0\" width=\"{width}\" height=\"{height}\" fill=\"#fff\"/>");
+    let mut i = 0;
+    while i < modules.len() {
+        if modules[i] == 1 {
+            let start = i;
+            while i < modules.len() && modules[i] == 1 {
+                i += 1;
+            }
+            let _ = write!(
+                s,
+                "<rect x=\"{:.4}\" y=\"0\" width=\"{:.4}\" height=\"{height}\" fill=\"#000\"/>",
+                (quiet + start) as f64 * unit,
+                (i - start) as f64 * unit
+            );
+        } else {
+            i += 1;
+        }
+    }
+    Ok(s)
+}
+
+/// A QR code (error correction M) as SVG in a `size` × `size` box (mm), quiet zone included.
+pub fn qr_svg(payload: &str, size: f64) -> Result<String> {
+    let code = qrcode::QrCode::with_error_correction_level(payload.as_bytes(), qrcode::EcLevel::M)
+        .map_err(|e| LabelError::Qr(e.to_string()))?;
+    let w = code.width();
+    let quiet = 4;
+    let unit = size / (w + 2 * quiet) as f64;
+    let colors = code.to_colors();
+    let mut path = String::new();
+    for y in 0..w {
+        for x in 0..w {
+            if colors[y * w + x] == qrcode::Color::Dark {
+                let _ = write!(
+                    path,
+                    "M{:.4} {:.4}h{u:.4}v{u:.4}h-{u:.4}z",
+                    (x + quiet) as f64 * unit,
+                    (y + quiet) as f64 * unit,
+                    u = unit
+                );
+            }
+        }
+    }
+    Ok(format!(
+        "<rect x=\"0\" y=\"0\" width=\"{size}\" height=\"{size}\" fill=\"#fff\"/><path d=\"{path}\" fill=\"#000\" shape-rendering=\"crispEdges\"/>"
+    ))
+}
+
+/// A picture scaled to fit `px` × `px`, as PNG.
+fn thumbnail_png(bytes: &[u8], px: u32) -> Result<Vec<u8>> {
+    let img = image::load_from_memory(bytes)
+        .map_err(|e| LabelError::Template(format!("thumbnail: {e}")))?;
+    let t = img.thumbnail(px, px);
+    let mut out = std::io::Cursor::new(Vec::new());
+    t.write_to(&mut out, image::ImageFormat::Png)
+        .map_err(|e| LabelError::Png(e.to_string()))?;
+    Ok(out.into_inner())
+}
+
+/// Sheets of labels: each filled slot template placed on an A4 page in a grid.
+pub fn sheet(
+    template: &str,
+    labels: &[LabelData],
+    cols: usize,
+    rows: usize,
+) -> Result<Vec<String>> {
+    let (w, h) = template_size(template)?;
+    let (mx, my) = (
+        (210.0 - w * cols as f64) / 2.0,
+        (297.0 - h * rows as f64) / 2.0,
+    );
+    let mut pages = Vec::new();
+    for chunk in labels.chunks((cols * rows).max(1)) {
+        let mut page = String::from("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"210mm\" height=\"297mm\" viewBox=\"0 0 210 297\">");
+        for (i, l) in chunk.iter().enumerate() {
+            let inner = fill(template, l)?;
+            let _ = write!(
+                page,
+                "<svg x=\"{:.2}\" y=\"{:.2}\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\">{}</svg>",
+                mx + (i % cols) as f64 * w,
+                my + (i / cols) as f64 * h,
+                strip_svg_root(&inner)
+            );
+        }
+        page.push_str("</svg>");
+        pages.push(page);
+    }
+    Ok(pages)
+}
+
+/// The viewBox size of a template, in mm.
+fn template_size(t: &str) -> Result<(f64, f64)> {
+    let vb = t
+        .split("viewBox=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .ok_or_else(|| LabelError::Template("the template has no viewBox".into()))?;
+    let v: Vec<f64> = vb
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    match v[..] {
+        [_, _, w, h] => Ok((w, h)),
+        _ => Err(LabelError::Template(format!("viewBox {vb:?}"))),
+    }
+}
+
+/// The content of an SVG document without its root element (to nest it).
+fn strip_svg_root(svg: &str) -> &str {
+    let start = svg
+        .find("<svg")
+        .and_then(|i| svg[i..].find('>').map(|j| i + j + 1))
+        .unwrap_or(0);
+    let end = svg.rfind("</svg>").unwrap_or(svg.len());
+    &svg[start..end.max(start)]
+}
+
+/// Fonts for rendering.
+#[derive(Debug, Clone, Default)]
+pub struct Fonts {
+    /// Font files to load besides the system's (a CJK font, say).
+    pub files: Vec<PathBuf>,
+    /// Family used where the template names none, or names one that is missing.
+    pub family: String,
+}
+
+fn tree_of(svg: &str, fonts: &Fonts) -> Result<usvg::Tree> {
+    let mut opt = usvg::Options::default();
+    {
+        let db = opt.fontdb_mut();
+        db.load_system_fonts();
+        for f in &fonts.files {
+            db.load_font_file(f).map_err(|e| LabelError::Font {
+                path: f.clone(),
+                detail: e.to_string(),
+            })?;
+        }
+    }
+    if !fonts.family.is_empty() {
+        opt.font_family = fonts.family.clone();
+    }
+    usvg::Tree::from_str(svg, &opt).map_err(|e| LabelError::Svg(e.to_string()))
+}
+
+/// Renders an SVG label to PNG at `dpi` (white background).
+pub fn to_png(svg: &str, fonts: &Fonts, dpi: f32) -> Result<Vec<u8>> {
+    let tree = tree_of(svg, fonts)?;
+    // usvg sizes are in CSS px (96 per inch).
+    let scale = dpi / 96.0;
+    let size = tree.size();
+    let (w, h) = (
+        (size.width() * scale).ceil() as u32,
+        (size.height() * scale).ceil() as u32,
+    );
+    let mut pixmap =
+        tiny_skia::Pixmap::new(w, h).ok_or_else(|| LabelError::Png(format!("{w} × {h} pixels")))?;
+    pixmap.fill(tiny_skia::Color::WHITE);
+    resvg::render(
+        &tree,
+        tiny_skia::Transform::from_scale(scale, scale),
+        &mut pixmap.as_mut(),
+    );
+    pixmap
+        .encode_png()
+        .map_err(|e| LabelError::Png(e.to_string()))
+}
+
+/// Renders SVG pages to one vector PDF, fonts embedded (subset).
+pub fn to_pdf(pages: &[String], fonts: &Fonts) -> Result<Vec<u8>> {
+    match pages {
+        [one] => {
+            let tree = tree_of(one, fonts)?;
+            svg2pdf::to_pdf(
+                &tree,
+                svg2pdf::ConversionOptions::default(),
+                svg2pdf::PageOptions { dpi: 96.0 },
+            )
+            .map_err(|e| LabelError::Pdf(e.to_string()))
+        }
+        _ => {
+            // Several pages: one tall SVG would not do; render each and join them as pages.
+            let trees = pages
+                .iter()
+                .map(|p| tree_of(p, fonts))
+                .collect::<Result<Vec<_>>>()?;
+            multi_page_pdf(&trees)
+        }
+    }
+}
+
+fn multi_page_pdf(trees: &[usvg::Tree]) -> Result<Vec<u8>> {
+    use pdf_writer::{Finish, Name, Pdf, Rect, Ref};
+    let mut alloc = Ref::new(1);
+    let catalog = alloc.bump();
+    let page_tree = alloc.bump();
+    let mut pdf = Pdf::new();
+    let mut page_ids = Vec::new();
+    let mut chunks = Vec::new();
+    for t in trees {
+        let (chunk, svg_id) = svg2pdf::to_chunk(t, svg2pdf::ConversionOptions::default())
+            .map_err(|e| LabelError::Pdf(e.to_string()))?;
+        let mut map = std::collections::HashMap::new();
+        let chunk = chunk.renumber(|old| *map.entry(old).or_insert_with(|| alloc.bump()));
+        let svg_id = map
+            .get(&svg_id)
+            .copied()
+            .ok_or_else(|| LabelError::Pdf("lost the page".into()))?;
+        let page = alloc.bump();
+        let content = alloc.bump();
+        let (w, h) = (t.size().width() * 0.75, t.size().height() * 0.75);
+        page_ids.push((page, content, svg_id, w, h));
+        chunks.push(chunk);
+    }
+    pdf.catalog(catalog).pages(page_tree);
+    pdf.pages(page_tree)
+        .kids(page_ids.iter().map(|p| p.0))
+        .count(page_ids.len() as i32);
+    for (page, content, svg_id, w, h) in &page_ids {
+        let name = Name(b"S1");
+        let mut p = pdf.page(*page);
+        p.media_box(Rect::new(0.0, 0.0, *w, *h));
+        p.parent(page_tree);
+        p.contents(*content);
+        p.resources().x_objects().pair(name, *svg_id);
+        p.finish();
+        let mut c = pdf_writer::Content::new();
+        c.transform([*w, 0.0, 0.0, *h, 0.0, 0.0]);
+        c.x_object(name);
+        pdf.stream(*content, &c.finish());
+    }
+    for chunk in &chunks {
+        pdf.extend(chunk);
+    }
+    Ok(pdf.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(png: &[u8]) -> Vec<(String, String)> {
+        let img = image::load_from_memory(png).unwrap().to_luma8();
+        let (w, h) = img.dimensions();
+        let mut hints = rxing::DecodeHints {
+            TryHarder: Some(true),
+            ..Default::default()
+        };
+        let results =
+            rxing::helpers::detect_multiple_in_luma_with_hints(img.into_raw(), w, h, &mut hints)
+                .unwrap_or_default();
+        let mut out: Vec<(String, String)> = results
+            .iter()
+            .map(|r| {
+                (
+                    format!("{:?}", r.getBarcodeFormat()),
+                    r.getText().to_string(),
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    fn data() -> LabelData {
+        LabelData {
+            fields: BTreeMap::from([
+                ("outer_r".to_string(), "59".to_string()),
+                ("outer_top".to_string(), "1".to_string()),
+                ("inner_r".to_string(), "11.5".to_string()),
+                ("inner_top".to_string(), "48.5".to_string()),
+                ("title".to_string(), "文书档案 2024 <卷>".to_string()),
+                ("volume_id".to_string(), "DV-000001".to_string()),
+            ]),
+            barcode: "DV-000001-C2".into(),
+            qr: "discvault:DV-000001;copy=DV-000001-C2;sha256=ab12".into(),
+            tree: vec!["全宗-J001/".into(), "  2024/ (12 files)".into()],
+            thumbnails: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn fields_are_escaped_and_unknown_placeholders_refused() {
+        let t = "<svg viewBox=\"0 0 10 10\"><text>{{title}}|{{missing}}</text></svg>";
+        let s = fill(t, &data()).unwrap();
+        assert!(s.contains("文书档案 2024 &lt;卷&gt;|<"), "{s}");
+        assert!(fill("{{bad name}}", &data()).is_err());
+        assert!(fill("{{title", &data()).is_err());
+        assert!(fill("{{barcode:wide}}", &data()).is_err());
+    }
+
+    #[test]
+    fn the_barcode_and_qr_code_of_a_rendered_disc_face_decode_back() {
+        let svg = fill(DISC_TEMPLATE, &data()).unwrap();
+        let png = to_png(&svg, &Fonts::default(), 300.0).unwrap();
+        let found = decode(&png);
+        assert!(
+            found.contains(&("CODE_128".into(), "DV-000001-C2".into())),
+            "{found:?}"
+        );
+        assert!(
+            found.contains(&(
+                "QR_CODE".into(),
+                "discvault:DV-000001;copy=DV-000001-C2;sha256=ab12".into()
+            )),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn barcodes_refuse_what_code128_cannot_carry() {
+        assert!(code128_svg("封存", 50.0, 10.0).is_err());
+        assert!(code128_svg("", 50.0, 10.0).is_err());
+    }
+
+    #[test]
+    fn a_sheet_has_as_many_pages_as_needed_and_makes_one_pdf() {
+        let labels: Vec<LabelData> = (0..25)
+            .map(|i| LabelData {
+                barcode: format!("BC{i:04}"),
+                fields: BTreeMap::from([("position".to_string(), format!("A/1/{i}"))]),
+                ..Default::default()
+            })
+            .collect();
+        let pages = sheet(SLOT_TEMPLATE, &labels, 3, 8).unwrap();
+        assert_eq!(pages.len(), 2);
+        let pdf = to_pdf(&pages, &Fonts::default()).unwrap();
+        assert!(pdf.starts_with(b"%PDF"));
+        let text = String::from_utf8_lossy(&pdf);
+        assert!(text.contains("/Count 2"), "two pages");
+    }
+}

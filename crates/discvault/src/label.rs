@@ -1,0 +1,289 @@
+//! Labels of volumes and copies: the disc face, the case spine, sheets of cabinet slot labels.
+//! Gathers what the catalog knows (collection, volume, copy, barcode, a QR code with the
+//! volume's checksum, the top of the directory tree, thumbnails of pictures) and hands it to
+//! the [`disclabel`] codec with the vault's template and fonts.
+
+use crate::catalog::copies::DiscCopy;
+use crate::catalog::{FileKind, Volume};
+use crate::error::IoContext;
+use crate::{Error, Result, Vault};
+use disclabel::LabelData;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LabelFormat {
+    Svg,
+    Png,
+    Pdf,
+}
+
+impl LabelFormat {
+    pub fn parse(s: &str) -> Result<LabelFormat> {
+        match s {
+            "svg" => Ok(LabelFormat::Svg),
+            "png" => Ok(LabelFormat::Png),
+            "pdf" => Ok(LabelFormat::Pdf),
+            other => Err(Error::Invalid {
+                field: "--format".into(),
+                detail: format!("{other:?}: use svg, png or pdf"),
+            }),
+        }
+    }
+}
+
+/// What to label.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum LabelSubject {
+    /// The face of the disc of a volume, a copy, or the copy with a barcode.
+    Face(String),
+    /// The spine of its case.
+    Spine(String),
+    /// Slot labels of every copy in a cabinet (`*` for every placed copy).
+    Slots(String),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LabelOptions {
+    pub subject: LabelSubject,
+    pub format: LabelFormat,
+    /// An SVG template of one's own (see `docs/LABELS.md`).
+    pub template: Option<PathBuf>,
+}
+
+fn role_text(role: &str) -> String {
+    match role {
+        "sealed" => "封存 sealed".into(),
+        "access" => "利用 access".into(),
+        "offsite" => "异地 offsite".into(),
+        other => other.into(),
+    }
+}
+
+/// The volume and copy a key names: a copy (id, barcode, RFID) or a volume id.
+fn subject(vault: &Vault, key: &str) -> Result<(Volume, Option<DiscCopy>)> {
+    match vault.catalog.copy(key) {
+        Ok(c) => Ok((vault.catalog.volume(&c.volume_id)?, Some(c))),
+        Err(copy_err) => match vault.catalog.volume(key) {
+            Ok(v) => Ok((v, None)),
+            Err(_) => Err(Error::Invalid {
+                field: "label".into(),
+                detail: format!("{key:?} is neither a volume nor a copy: {copy_err}"),
+            }),
+        },
+    }
+}
+
+/// The data of a volume's (or copy's) label.
+pub fn label_data(vault: &Vault, key: &str) -> Result<LabelData> {
+    let (v, copy) = subject(vault, key)?;
+    let cfg = &vault.config.label;
+    let contents = vault.catalog.volume_contents(&v)?;
+    let collections = vault.catalog.collections()?;
+    let mut names: Vec<&str> = contents.iter().map(|e| e.collection.as_str()).collect();
+    names.dedup();
+    names.sort();
+    names.dedup();
+    let first = collections
+        .iter()
+        .find(|c| Some(c.name.as_str()) == names.first().copied());
+    let mut f = BTreeMap::new();
+    let mut set = |k: &str, val: String| {
+        f.insert(k.to_string(), val);
+    };
+    set("collection", names.join("、"));
+    set(
+        "title",
+        first
+            .and_then(|c| c.metadata.get("title").or(c.metadata.get("题名")).cloned())
+            .unwrap_or_default(),
+    );
+    set("fonds", first.map(|c| c.fonds.clone()).unwrap_or_default());
+    set(
+        "series",
+        first.map(|c| c.series.clone()).unwrap_or_default(),
+    );
+    set(
+        "retention",
+        first
+            .map(|c| c.retention.clone())
+            .filter(|r| !r.is_empty())
+            .map(|r| format!("保管期限 {r}"))
+            .unwrap_or_default(),
+    );
+    set("volume_id", v.volume_id.clone());
+    set("seq", format!("{} / {}", v.seq, v.seq_count));
+    set(
+        "date",
+        crate::rfc3339(v.mastered_at.unwrap_or(v.created_at))[..10].to_string(),
+    );
+    set("organization", vault.config.vault.organization.clone());
+    set(
+        "role",
+        copy.as_ref()
+            .map(|c| role_text(&c.role))
+            .unwrap_or_default(),
+    );
+    set(
+        "copy_id",
+        copy.as_ref().map(|c| c.copy_id.clone()).unwrap_or_default(),
+    );
+    let barcode = copy
+        .as_ref()
+        .map(|c| c.barcode.clone())
+        .unwrap_or_else(|| v.volume_id.clone());
+    set("barcode_text", barcode.clone());
+    let (outer, inner) = (cfg.outer_diameter_mm / 2.0, cfg.inner_diameter_mm / 2.0);
+    set("outer_diameter", format!("{}", cfg.outer_diameter_mm));
+    set("inner_diameter", format!("{}", cfg.inner_diameter_mm));
+    set("outer_r", format!("{outer}"));
+    set("inner_r", format!("{inner}"));
+    set("outer_top", format!("{}", 60.0 - outer));
+    set("inner_top", format!("{}", 60.0 - inner));
+    let qr = format!(
+        "discvault:v1;volume={};copy={};image-sha256={}",
+        v.volume_id,
+        copy.as_ref().map(|c| c.copy_id.as_str()).unwrap_or(""),
+        v.image_sha256.as_deref().unwrap_or("")
+    );
+
+    // The top of the tree: collections and their first two levels, with file counts.
+    let mut tops: BTreeMap<String, u64> = BTreeMap::new();
+    for e in &contents {
+        let p = crate::catalog::display_path(&e.file.path_raw);
+        let parts: Vec<&str> = p.split('/').collect();
+        let key = if parts.len() > 2 {
+            format!("{}/{}/{}/", e.collection, parts[0], parts[1])
+        } else if parts.len() == 2 {
+            format!("{}/{}/", e.collection, parts[0])
+        } else {
+            format!("{}/", e.collection)
+        };
+        *tops.entry(key).or_default() += 1;
+    }
+    let tree = tops
+        .into_iter()
+        .map(|(k, n)| format!("{k} ({n})"))
+        .collect();
+
+    // Thumbnails of the first pictures, read from where the records are kept.
+    let mut thumbnails = Vec::new();
+    for e in &contents {
+        if thumbnails.len() >= cfg.thumbnails
+            || e.file.kind != FileKind::File
+            || e.content.parts > 1
+        {
+            continue;
+        }
+        let lower = e.file.path.to_lowercase();
+        let picture = [".jpg", ".jpeg", ".png", ".tif", ".tiff"]
+            .iter()
+            .any(|x| lower.ends_with(x));
+        if !picture || e.file.size > 64 << 20 {
+            continue;
+        }
+        let Some(src) = &e.file.source else { continue };
+        use std::os::unix::ffi::OsStrExt;
+        if let Ok(bytes) = std::fs::read(std::ffi::OsStr::from_bytes(src)) {
+            thumbnails.push(bytes);
+        }
+    }
+    Ok(LabelData {
+        fields: f,
+        barcode,
+        qr,
+        tree,
+        thumbnails,
+    })
+}
+
+fn fonts(vault: &Vault) -> disclabel::Fonts {
+    disclabel::Fonts {
+        files: vault
+            .config
+            .label
+            .font_files
+            .iter()
+            .map(PathBuf::from)
+            .filter(|p| p.is_file())
+            .collect(),
+        family: vault.config.label.font_family.clone(),
+    }
+}
+
+/// Renders a label; returns the file's bytes.
+pub fn render(vault: &Vault, opts: &LabelOptions) -> Result<Vec<u8>> {
+    let own = match &opts.template {
+        Some(p) => Some(std::fs::read_to_string(p).at(p)?),
+        None => None,
+    };
+    let err = |e: disclabel::LabelError| Error::Invalid {
+        field: "label".into(),
+        detail: match &opts.template {
+            Some(p) => format!("{}: {e}", p.display()),
+            None => e.to_string(),
+        },
+    };
+    let pages: Vec<String> = match &opts.subject {
+        LabelSubject::Face(key) => vec![disclabel::fill(
+            own.as_deref().unwrap_or(disclabel::DISC_TEMPLATE),
+            &label_data(vault, key)?,
+        )
+        .map_err(err)?],
+        LabelSubject::Spine(key) => {
+            let mut d = label_data(vault, key)?;
+            d.thumbnails.clear();
+            vec![
+                disclabel::fill(own.as_deref().unwrap_or(disclabel::SPINE_TEMPLATE), &d)
+                    .map_err(err)?,
+            ]
+        }
+        LabelSubject::Slots(cabinet) => {
+            let mut labels = Vec::new();
+            for c in vault.catalog.copies(None)? {
+                if c.state == crate::catalog::copies::CopyState::Retired
+                    || (cabinet != "*" && &c.place.cabinet != cabinet)
+                    || c.place == Default::default()
+                {
+                    continue;
+                }
+                labels.push(LabelData {
+                    fields: BTreeMap::from([
+                        ("position".to_string(), c.place.to_string()),
+                        ("barcode_text".to_string(), c.barcode.clone()),
+                        ("volume_id".to_string(), c.volume_id.clone()),
+                    ]),
+                    barcode: c.barcode.clone(),
+                    ..Default::default()
+                });
+            }
+            if labels.is_empty() {
+                return Err(Error::Invalid {
+                    field: "--slots".into(),
+                    detail: format!("no copy is placed in cabinet {cabinet:?}"),
+                });
+            }
+            disclabel::sheet(
+                own.as_deref().unwrap_or(disclabel::SLOT_TEMPLATE),
+                &labels,
+                3,
+                8,
+            )
+            .map_err(err)?
+        }
+    };
+    let f = fonts(vault);
+    match opts.format {
+        LabelFormat::Svg if pages.len() == 1 => Ok(pages[0].clone().into_bytes()),
+        LabelFormat::Png if pages.len() == 1 => {
+            disclabel::to_png(&pages[0], &f, vault.config.label.dpi).map_err(err)
+        }
+        LabelFormat::Pdf => disclabel::to_pdf(&pages, &f).map_err(err),
+        _ => Err(Error::Invalid {
+            field: "--format".into(),
+            detail: format!("{} pages: only pdf holds several", pages.len()),
+        }),
+    }
+}
