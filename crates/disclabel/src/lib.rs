@@ -319,8 +319,7 @@ fn tree_of(svg: &str, fonts: &Fonts) -> Result<usvg::Tree> {
     usvg::Tree::from_str(svg, &opt).map_err(|e| LabelError::Svg(e.to_string()))
 }
 
-/// Renders an SVG label to PNG at `dpi` (white background).
-pub fn to_png(svg: &str, fonts: &Fonts, dpi: f32) -> Result<Vec<u8>> {
+fn raster(svg: &str, fonts: &Fonts, dpi: f32) -> Result<tiny_skia::Pixmap> {
     let tree = tree_of(svg, fonts)?;
     // usvg sizes are in CSS px (96 per inch).
     let scale = dpi / 96.0;
@@ -337,9 +336,46 @@ pub fn to_png(svg: &str, fonts: &Fonts, dpi: f32) -> Result<Vec<u8>> {
         tiny_skia::Transform::from_scale(scale, scale),
         &mut pixmap.as_mut(),
     );
-    pixmap
+    Ok(pixmap)
+}
+
+/// Renders an SVG label to PNG at `dpi` (white background).
+pub fn to_png(svg: &str, fonts: &Fonts, dpi: f32) -> Result<Vec<u8>> {
+    raster(svg, fonts, dpi)?
         .encode_png()
         .map_err(|e| LabelError::Png(e.to_string()))
+}
+
+/// Raster formats disc printers take besides PNG.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrintFormat {
+    /// JPEG, quality 92 (PTBurn's `PrintLabel`).
+    Jpeg,
+    /// 24-bit BMP.
+    Bmp,
+}
+
+/// Renders an SVG label to JPEG or BMP at `dpi` (white background, no alpha).
+pub fn to_print(svg: &str, fonts: &Fonts, dpi: f32, format: PrintFormat) -> Result<Vec<u8>> {
+    let pixmap = raster(svg, fonts, dpi)?;
+    let (w, h) = (pixmap.width(), pixmap.height());
+    // Opaque on white: the premultiplied colour is the colour.
+    let rgb: Vec<u8> = pixmap
+        .data()
+        .chunks_exact(4)
+        .flat_map(|p| [p[0], p[1], p[2]])
+        .collect();
+    let mut out = Vec::new();
+    let err = |e: image::ImageError| LabelError::Png(e.to_string());
+    match format {
+        PrintFormat::Jpeg => image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 92)
+            .encode(&rgb, w, h, image::ExtendedColorType::Rgb8)
+            .map_err(err)?,
+        PrintFormat::Bmp => image::codecs::bmp::BmpEncoder::new(&mut out)
+            .encode(&rgb, w, h, image::ExtendedColorType::Rgb8)
+            .map_err(err)?,
+    }
+    Ok(out)
 }
 
 /// Renders SVG pages to one vector PDF, fonts embedded (subset).

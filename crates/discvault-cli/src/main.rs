@@ -139,7 +139,8 @@ enum Command {
     Publish {
         /// Volumes to publish; without them, the volumes with open jobs on the target.
         volumes: Vec<String>,
-        /// images:DIR or xorriso:DEVICE[,DEVICE...] (stdio:FILE pseudo drives work too).
+        /// images:DIR, xorriso:DEVICE[,DEVICE...] (stdio:FILE pseudo drives work too),
+        /// tdbridge:FOLDER (Epson TD Bridge) or ptburn:FOLDER (Primera PTBurn).
         #[arg(long)]
         to: String,
         /// Copies per volume (default: one per configured role).
@@ -151,9 +152,36 @@ enum Command {
         /// Burns per copy before it is given up.
         #[arg(long, default_value_t = 3)]
         attempts: u32,
+        /// Stop waiting for a disc publisher that is paused (out of blanks, cover open) or
+        /// does not take the job, after this many seconds; the job stays open for a rerun.
+        #[arg(long)]
+        give_up_after: Option<u64>,
     },
-    /// Publishing jobs and the state of their copies.
-    Jobs,
+    /// Publishing jobs and the state of their copies; or cancel one.
+    Jobs {
+        /// Cancel this job: its copies not done are cancelled, burns under way are stopped.
+        #[arg(long)]
+        cancel: Option<String>,
+    },
+    /// Run a simulated disc publisher on a hot folder (Epson TD Bridge or Primera PTBurn):
+    /// it takes jobs through the documented states and status files and "burns" discs into
+    /// FOLDER/Simulator. Control it with FOLDER/simulator-control.txt (blanks, fail_discs,
+    /// damage_discs, paused). Runs until stopped.
+    Simulate {
+        /// tdbridge or ptburn.
+        #[arg(value_parser = ["tdbridge", "ptburn"])]
+        kind: String,
+        folder: PathBuf,
+        /// Seconds to burn one disc.
+        #[arg(long, default_value_t = 2.0)]
+        disc_seconds: f64,
+        /// The publisher's name in the status files.
+        #[arg(long, default_value = "Disc Publisher SIM")]
+        name: String,
+        /// Windows code page of the files.
+        #[arg(long, default_value = "gbk")]
+        code_page: String,
+    },
     /// Render the label of a disc face (or its case spine) for a volume, a copy or a barcode,
     /// or a sheet of cabinet slot labels.
     Label {
@@ -166,7 +194,7 @@ enum Command {
         /// Slot labels of every copy in this cabinet ("*": all placed copies), as PDF.
         #[arg(long, conflicts_with_all = ["key", "spine"])]
         slots: Option<String>,
-        /// svg, png (at label.dpi) or pdf (vector, fonts embedded).
+        /// svg, png (at label.dpi), pdf (vector, fonts embedded), jpg or bmp.
         #[arg(long, default_value = "pdf")]
         format: String,
         /// An SVG template with merge fields (see docs/LABELS.md).
@@ -594,7 +622,7 @@ fn print_verify(reports: &[discvault::verify::VerifyReport]) {
 }
 
 fn run(cli: Cli) -> Result<i32> {
-    let progress = progress::for_terminal(cli.quiet || cli.json);
+    let progress = progress::for_cli(cli.quiet, cli.json);
     let open = || Vault::open(&cli.vault).map_err(anyhow::Error::from);
     match &cli.command {
         Command::Init => {
@@ -813,6 +841,7 @@ fn run(cli: Cli) -> Result<i32> {
             copies,
             roles,
             attempts,
+            give_up_after,
         } => {
             use std::io::IsTerminal;
             let v = open()?;
@@ -825,6 +854,7 @@ fn run(cli: Cli) -> Result<i32> {
                     roles: roles.clone(),
                     attempts: *attempts,
                     interactive: std::io::stdin().is_terminal() && !cli.json,
+                    give_up_after: *give_up_after,
                 },
                 progress.as_ref(),
             )?;
@@ -832,6 +862,12 @@ fn run(cli: Cli) -> Result<i32> {
                 print_json(&r)?;
             } else {
                 print_jobs(&r.jobs);
+                if r.awaiting_readback > 0 {
+                    println!(
+                        "{} copies left the publisher unread: read each back with `discvault verify DRIVE --copy COPY`, then rerun publish",
+                        r.awaiting_readback
+                    );
+                }
             }
             Ok(if r.failed > 0 { 3 } else { 0 })
         }
@@ -865,7 +901,48 @@ fn run(cli: Cli) -> Result<i32> {
             }
             Ok(0)
         }
-        Command::Jobs => {
+        Command::Jobs { cancel: Some(job) } => {
+            let v = open()?;
+            let r = discvault::publish::cancel(&v, job)?;
+            if cli.json {
+                print_json(&r)?;
+            } else {
+                print_jobs(std::slice::from_ref(&r.job));
+            }
+            Ok(0)
+        }
+        Command::Simulate {
+            kind,
+            folder,
+            disc_seconds,
+            name,
+            code_page,
+        } => {
+            let opts = discpublisher::sim::SimOptions {
+                folder: folder.clone(),
+                code_page: discpublisher::CodePage::parse(code_page)
+                    .with_context(|| format!("--code-page {code_page:?}: unknown code page"))?,
+                disc_seconds: *disc_seconds,
+                name: name.clone(),
+            };
+            anyhow::ensure!(folder.is_dir(), "{}: no such folder", folder.display());
+            if !cli.quiet {
+                eprintln!(
+                    "simulating {kind} on {} ({} s per disc); control: {}",
+                    folder.display(),
+                    disc_seconds,
+                    discpublisher::sim::control_path(folder).display()
+                );
+            }
+            let stop = std::sync::atomic::AtomicBool::new(false);
+            if kind == "tdbridge" {
+                discpublisher::sim::run_tdbridge(&opts, &stop)?;
+            } else {
+                discpublisher::sim::run_ptburn(&opts, &stop)?;
+            }
+            Ok(0)
+        }
+        Command::Jobs { cancel: None } => {
             let v = open()?;
             let jobs = v.catalog.jobs()?;
             if cli.json {

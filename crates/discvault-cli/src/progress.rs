@@ -1,4 +1,5 @@
-//! Progress bars on a terminal (files, bytes, rate, ETA), nothing otherwise.
+//! Progress bars on a terminal (files, bytes, rate, ETA); with `--json`, JSON lines on stderr
+//! (stdout keeps the result); nothing otherwise.
 
 use discvault::progress::{NoProgress, Progress};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -47,6 +48,77 @@ impl Progress for Bar {
             b.finish_and_clear();
         }
     }
+}
+
+/// Progress as JSON lines on stderr, one object per event:
+/// `{"event":"start","stage":..,"items":..,"bytes":..}`,
+/// `{"event":"progress","stage":..,"bytes_done":..,"bytes_total":..,"percent":..,"items_done":..}`
+/// (when the whole percentage changes), `{"event":"note","message":..}`,
+/// `{"event":"finish","stage":..}`.
+pub struct JsonLines {
+    state: Mutex<JsonState>,
+}
+
+#[derive(Default)]
+struct JsonState {
+    stage: String,
+    items: (u64, u64),
+    bytes: (u64, u64),
+    percent: i64,
+}
+
+fn emit(v: serde_json::Value) {
+    use std::io::Write;
+    let mut e = std::io::stderr().lock();
+    let _ = writeln!(e, "{v}");
+}
+
+impl Progress for JsonLines {
+    fn start(&self, stage: &str, items: u64, bytes: u64) {
+        let mut s = self.state.lock().unwrap();
+        *s = JsonState {
+            stage: stage.to_string(),
+            items: (0, items),
+            bytes: (0, bytes),
+            percent: -1,
+        };
+        emit(serde_json::json!({"event": "start", "stage": stage, "items": items, "bytes": bytes}));
+    }
+    fn advance(&self, items: u64, bytes: u64) {
+        let mut s = self.state.lock().unwrap();
+        s.items.0 += items;
+        s.bytes.0 += bytes;
+        let Some(pct) = (s.bytes.0 * 100)
+            .checked_div(s.bytes.1)
+            .or_else(|| (s.items.0 * 100).checked_div(s.items.1))
+            .map(|p| p as i64)
+        else {
+            return;
+        };
+        if pct != s.percent {
+            s.percent = pct;
+            emit(serde_json::json!({
+                "event": "progress", "stage": s.stage, "bytes_done": s.bytes.0,
+                "bytes_total": s.bytes.1, "items_done": s.items.0, "percent": pct
+            }));
+        }
+    }
+    fn note(&self, message: &str) {
+        emit(serde_json::json!({"event": "note", "message": message}));
+    }
+    fn finish(&self) {
+        let s = self.state.lock().unwrap();
+        emit(serde_json::json!({"event": "finish", "stage": s.stage}));
+    }
+}
+
+pub fn for_cli(quiet: bool, json: bool) -> Box<dyn Progress> {
+    if json && !quiet {
+        return Box::new(JsonLines {
+            state: Mutex::new(JsonState::default()),
+        });
+    }
+    for_terminal(quiet)
 }
 
 pub fn for_terminal(quiet: bool) -> Box<dyn Progress> {

@@ -24,6 +24,105 @@ pub struct Config {
     pub migration: MigrationSection,
     pub report: ReportSection,
     pub label: LabelSection,
+    pub publish: PublishSection,
+}
+
+/// Publishing: disc publishers' hot folders.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PublishSection {
+    /// Windows code page of the publisher's PC, for job, merge and status files (GBK on
+    /// Chinese Windows).
+    pub code_page: String,
+    /// How often a publisher's folder is looked at, in milliseconds.
+    pub poll_ms: u64,
+    pub tdbridge: TdBridgeSection,
+    pub ptburn: PtBurnSection,
+}
+
+impl Default for PublishSection {
+    fn default() -> Self {
+        PublishSection {
+            code_page: "gbk".into(),
+            poll_ms: 500,
+            tdbridge: TdBridgeSection::default(),
+            ptburn: PtBurnSection::default(),
+        }
+    }
+}
+
+/// Epson TD Bridge.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TdBridgeSection {
+    /// `PUBLISHER=`: the name in Total Disc Setup; empty: TD Bridge's default publisher.
+    pub publisher: String,
+    /// `DISC_TYPE=`; empty: from the volume's media (CD, DVD, DVD-DL, BD, BD-DL).
+    pub disc_type: String,
+    /// `FORMAT=`: the file system TD Bridge writes the volume's files in.
+    pub format: String,
+    /// `OUT_STACKER=`; 0: TD Bridge's default.
+    pub out_stacker: u32,
+    /// `LABEL=`: a `.tdd` label designed in Total Disc Maker, merged with discvault's fields
+    /// through `REPLACE_FIELD=`; empty: no label printed.
+    pub label_template: String,
+    /// Other keys for every job, e.g. `COMPARE = "YES"`.
+    pub extra: BTreeMap<String, String>,
+    /// `TDBStatus.txt`; empty: in the monitoring folder.
+    pub status_file: String,
+    /// A folder where finished discs can be read back as image files `<job>-<n>.iso` (the
+    /// simulator's `Simulator/Stacker`, found by itself); empty: discs leave the robot and a
+    /// person reads each back with `discvault verify DRIVE --copy COPY` before it counts.
+    pub stacker_dir: String,
+    /// `LOCAL=REMOTE`: how TD Bridge's PC sees the vault's paths, e.g.
+    /// `/srv/vault=D:\vault`; empty: the same paths.
+    pub path_map: String,
+}
+
+impl Default for TdBridgeSection {
+    fn default() -> Self {
+        TdBridgeSection {
+            publisher: String::new(),
+            disc_type: String::new(),
+            format: "UDF102".into(),
+            out_stacker: 0,
+            label_template: String::new(),
+            extra: BTreeMap::new(),
+            status_file: String::new(),
+            stacker_dir: String::new(),
+            path_map: String::new(),
+        }
+    }
+}
+
+/// Primera PTBurn.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PtBurnSection {
+    /// `ClientID=` (at most 32 characters).
+    pub client_id: String,
+    /// The status folder; empty: `Status` in the job request folder.
+    pub status_dir: String,
+    /// The robot's drives as this PC reads them, by the letter PTBurn reports
+    /// (`F = "/dev/sr1"`): discs are read back there before the robot prints and stacks them.
+    /// A drive not listed is looked for in the simulator's `Simulator/Drives`.
+    pub drives: BTreeMap<String, String>,
+    /// `PrintLabel=`: the disc face rendered as `jpg` or `bmp`; `none`: no label.
+    pub print_label: String,
+    /// `LOCAL=REMOTE`, as for TD Bridge.
+    pub path_map: String,
+}
+
+impl Default for PtBurnSection {
+    fn default() -> Self {
+        PtBurnSection {
+            client_id: "discvault".into(),
+            status_dir: String::new(),
+            drives: BTreeMap::new(),
+            print_label: "jpg".into(),
+            path_map: String::new(),
+        }
+    }
 }
 
 /// Disc labels: the printer's printable ring, fonts, resolution.
@@ -324,6 +423,40 @@ font_family = "WenQuanYi Micro Hei"
 dpi = 600.0
 thumbnails = 4
 
+[publish]
+# Windows code page of the disc publisher's PC (job, merge and status files), and how often its
+# folder is looked at (ms).
+code_page = "gbk"
+poll_ms = 500
+
+[publish.tdbridge]
+# Epson TD Bridge (publish --to tdbridge:FOLDER). PUBLISHER= (empty: TD Bridge's default),
+# DISC_TYPE= (empty: from the volume's media), FORMAT= for the volume's files, OUT_STACKER= (0: default).
+publisher = ""
+disc_type = ""
+format = "UDF102"
+out_stacker = 0
+# A .tdd label from Total Disc Maker; discvault fills its fields through REPLACE_FIELD=.
+label_template = ""
+# TDBStatus.txt (empty: in the folder); a folder where finished discs can be read back as images
+# (empty: a person reads each disc back with `discvault verify DRIVE --copy COPY`).
+status_file = ""
+stacker_dir = ""
+# How TD Bridge's PC sees this PC's paths: "LOCAL=REMOTE", e.g. "/srv/vault=D:\\vault".
+path_map = ""
+[publish.tdbridge.extra]
+# Other keys for every job, e.g.  COMPARE = "YES"
+
+[publish.ptburn]
+# Primera PTBurn (publish --to ptburn:FOLDER): ClientID=, status folder (empty: FOLDER/Status),
+# PrintLabel= as "jpg", "bmp" or "none", path map as above.
+client_id = "discvault"
+status_dir = ""
+print_label = "jpg"
+path_map = ""
+[publish.ptburn.drives]
+# The robot's drives as this PC reads them, by PTBurn's drive letter:  F = "/dev/sr1"
+
 [report]
 # The browser that prints `report --format pdf` (headless Chromium); empty means chromium,
 # chromium-browser or google-chrome from the PATH.
@@ -410,6 +543,18 @@ impl Config {
         }
         if !(72.0..=2400.0).contains(&l.dpi) {
             return Err(format!("label.dpi = {} is outside 72..2400", l.dpi));
+        }
+        if discpublisher::CodePage::parse(&self.publish.code_page).is_none() {
+            return Err(format!(
+                "publish.code_page = {:?} is not a code page (gbk, cp936, gb18030, big5, windows-1252, utf-8 ...)",
+                self.publish.code_page
+            ));
+        }
+        if !["jpg", "bmp", "none"].contains(&self.publish.ptburn.print_label.as_str()) {
+            return Err(format!(
+                "publish.ptburn.print_label = {:?}: jpg, bmp or none",
+                self.publish.ptburn.print_label
+            ));
         }
         for (name, c) in &self.policy.collections {
             if c.min_trusted_copies == 0 {

@@ -37,6 +37,13 @@ pub enum Error {
     },
     #[error("{source_name}: {detail}")]
     Source { source_name: String, detail: String },
+    /// A disc publisher (hot folder) refused a job, stopped, or cannot be followed.
+    #[error("{target}, job {job}: {detail}")]
+    Publisher {
+        target: String,
+        job: String,
+        detail: String,
+    },
     #[error("image {path}: {source}")]
     Iso {
         path: PathBuf,

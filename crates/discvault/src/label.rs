@@ -18,6 +18,9 @@ pub enum LabelFormat {
     Svg,
     Png,
     Pdf,
+    /// For printers that take JPEG (PTBurn's `PrintLabel`).
+    Jpg,
+    Bmp,
 }
 
 impl LabelFormat {
@@ -26,9 +29,11 @@ impl LabelFormat {
             "svg" => Ok(LabelFormat::Svg),
             "png" => Ok(LabelFormat::Png),
             "pdf" => Ok(LabelFormat::Pdf),
+            "jpg" | "jpeg" => Ok(LabelFormat::Jpg),
+            "bmp" => Ok(LabelFormat::Bmp),
             other => Err(Error::Invalid {
                 field: "--format".into(),
-                detail: format!("{other:?}: use svg, png or pdf"),
+                detail: format!("{other:?}: use svg, png, pdf, jpg or bmp"),
             }),
         }
     }
@@ -280,6 +285,17 @@ pub fn render(vault: &Vault, opts: &LabelOptions) -> Result<Vec<u8>> {
         LabelFormat::Png if pages.len() == 1 => {
             disclabel::to_png(&pages[0], &f, vault.config.label.dpi).map_err(err)
         }
+        LabelFormat::Jpg | LabelFormat::Bmp if pages.len() == 1 => disclabel::to_print(
+            &pages[0],
+            &f,
+            vault.config.label.dpi,
+            if opts.format == LabelFormat::Jpg {
+                disclabel::PrintFormat::Jpeg
+            } else {
+                disclabel::PrintFormat::Bmp
+            },
+        )
+        .map_err(err),
         LabelFormat::Pdf => disclabel::to_pdf(&pages, &f).map_err(err),
         _ => Err(Error::Invalid {
             field: "--format".into(),

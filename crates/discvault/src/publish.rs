@@ -1,27 +1,40 @@
 //! Publishing: every copy of a volume burned on a target, read back and verified before it
 //! counts, as a job kept in the catalog.
 //!
-//! Targets are [`Publisher`]s: `images:DIR` (image files, for burning elsewhere and for tests)
-//! and `xorriso:DEVICE[,DEVICE...]` (drives through xorriso/libburn; `stdio:FILE` pseudo drives
-//! in tests). A job records each copy's state (pending, burning, verifying, done, failed) and
-//! the disc it went to, in its own transaction at every step: after a crash or a kill a rerun
-//! of `publish` resumes only what is left, reading back a disc that was burned but not yet
-//! verified instead of burning another. A copy is registered `planned` and becomes `verified`
-//! only by the read-back check ([`crate::verify`]); a failed check marks the disc damaged and
-//! the copy is burned again on the next disc, up to the configured attempts.
+//! Targets are [`Publisher`]s:
+//! - `images:DIR`: image files, for burning elsewhere and for tests;
+//! - `xorriso:DEVICE[,DEVICE...]`: drives through xorriso/libburn (`stdio:FILE` pseudo drives in
+//!   tests);
+//! - `tdbridge:FOLDER`: Epson Discproducer TD Bridge's hot folder (one `.JDF` per disc, with
+//!   the volume's files, the label's merge data; followed through its renamed states and
+//!   `TDBStatus.txt`);
+//! - `ptburn:FOLDER`: Primera PTBurn's job folder (one `.JRQ` per disc with the image and the
+//!   rendered label; `LoadUnloadOverride` holds the disc in the robot's drive so discvault reads
+//!   it back before the robot prints and stacks it, or rejects it).
+//!
+//! A job records each copy's state (pending, burning, verifying, readback, done, failed,
+//! cancelled) and its disc or publisher job, in its own transaction at every step: after a
+//! crash or a kill a rerun of `publish` resumes only what is left, following a publisher job
+//! already submitted and reading back a disc already burned instead of burning another. A copy
+//! is registered `planned` and becomes `verified` only by a read-back check against the catalog
+//! ([`crate::verify`]); a failed disc (at the publisher or in the read-back) is burned again on
+//! the next disc, up to the configured attempts.
 
-use crate::catalog::copies::{CopyState, DiscCopy, NewCopy, Place};
+use crate::catalog::copies::{CopyChange, CopyState, DiscCopy, NewCopy, Place};
 use crate::catalog::jobs::{Job, JobCopyState};
 use crate::catalog::{Volume, VolumeState};
+use crate::config::{PtBurnSection, TdBridgeSection};
 use crate::error::IoContext;
 use crate::master::MasterOptions;
 use crate::progress::Progress;
 use crate::verify::VerifyOptions;
 use crate::{Error, Result, Vault};
+use discpublisher::{ptburn, tdbridge, CodePage};
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// Where discs are published.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,6 +43,10 @@ pub enum Target {
     Images(PathBuf),
     /// Drives driven by xorriso: `/dev/sr0`, or `stdio:FILE` pseudo drives.
     Xorriso(Vec<String>),
+    /// Epson TD Bridge's monitoring folder.
+    TdBridge(PathBuf),
+    /// Primera PTBurn's job request folder.
+    PtBurn(PathBuf),
 }
 
 impl Target {
@@ -43,23 +60,54 @@ impl Target {
             Some(("xorriso", devs)) if !devs.is_empty() => Ok(Target::Xorriso(
                 devs.split(',').map(|d| d.trim().to_string()).collect(),
             )),
-            Some(("tdbridge" | "ptburn", _)) => Err(bad(
-                "disc publisher hot folders (TD Bridge, PTBurn) are not supported yet",
+            Some((kind @ ("tdbridge" | "ptburn"), dir)) if !dir.is_empty() => {
+                let dir = PathBuf::from(dir);
+                if !dir.is_dir() {
+                    return Err(bad("no such folder (the publisher's hot folder)"));
+                }
+                Ok(if kind == "tdbridge" {
+                    Target::TdBridge(dir)
+                } else {
+                    Target::PtBurn(dir)
+                })
+            }
+            _ => Err(bad(
+                "use images:DIR, xorriso:DEVICE[,DEVICE...], tdbridge:FOLDER or ptburn:FOLDER",
             )),
-            _ => Err(bad("use images:DIR or xorriso:DEVICE[,DEVICE...]")),
         }
     }
 
-    fn publisher(&self, interactive: bool) -> Box<dyn Publisher> {
-        match self {
+    fn publisher(&self, vault: &Vault, opts: &PublishOptions) -> Result<Box<dyn Publisher>> {
+        let p = &vault.config.publish;
+        let cp = CodePage::parse(&p.code_page).unwrap_or(CodePage::GBK);
+        let follow = Follow {
+            poll: Duration::from_millis(p.poll_ms.max(10)),
+            give_up: opts.give_up_after.map(Duration::from_secs),
+        };
+        Ok(match self {
             Target::Images(d) => Box::new(ImagesPublisher { dir: d.clone() }),
             Target::Xorriso(devs) => Box::new(XorrisoPublisher {
                 devices: devs.clone(),
                 next: 0,
                 used: vec![false; devs.len()],
-                interactive,
+                interactive: opts.interactive,
             }),
-        }
+            Target::TdBridge(folder) => Box::new(TdBridgePublisher {
+                target: self.to_string(),
+                folder: folder.clone(),
+                cfg: p.tdbridge.clone(),
+                cp,
+                follow,
+            }),
+            Target::PtBurn(folder) => Box::new(PtBurnPublisher {
+                target: self.to_string(),
+                folder: folder.clone(),
+                cfg: p.ptburn.clone(),
+                cp,
+                follow,
+                held: Default::default(),
+            }),
+        })
     }
 }
 
@@ -68,23 +116,66 @@ impl std::fmt::Display for Target {
         match self {
             Target::Images(d) => write!(f, "images:{}", d.display()),
             Target::Xorriso(d) => write!(f, "xorriso:{}", d.join(",")),
+            Target::TdBridge(d) => write!(f, "tdbridge:{}", d.display()),
+            Target::PtBurn(d) => write!(f, "ptburn:{}", d.display()),
         }
     }
 }
 
-/// Something that burns images onto discs.
+/// One disc to burn.
+pub struct BurnRequest<'a> {
+    pub job_id: &'a str,
+    /// 1 for the first disc of the copy, 2 after a failed one ...
+    pub attempt: u32,
+    pub image: &'a Path,
+    pub volume: &'a Volume,
+    pub copy: &'a DiscCopy,
+}
+
+/// How a burn ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Burned {
+    /// The disc can be read back here now.
+    Readable(PathBuf),
+    /// The robot holds the disc in its drive, readable here, until [`Publisher::release`].
+    Held(PathBuf),
+    /// The disc left the robot (its output stacker, described): a person reads it back.
+    Away(String),
+    /// The publisher failed the disc (a write error, a rejected disc): burn it again.
+    DiscFailed(String),
+    /// The job was cancelled at the publisher.
+    Cancelled(String),
+}
+
+/// Something that burns images onto discs. A burn is started, then followed to its end; both
+/// halves are recorded in the job so that a rerun follows a burn started before a crash.
 pub trait Publisher {
-    /// Burns `image` (of `volume`) onto a blank disc for `copy`; returns the medium it went to,
-    /// as [`Publisher::read_path`] understands it.
-    fn burn(
+    /// Starts burning a disc; returns the handle that [`Publisher::finish`] follows (the disc
+    /// for a drive, the job file for a hot folder).
+    fn start(
         &mut self,
-        image: &Path,
-        volume: &Volume,
-        copy: &DiscCopy,
+        vault: &Vault,
+        req: &BurnRequest,
         progress: &dyn Progress,
     ) -> Result<String>;
-    /// Where a medium can be read back (an image file, a block device, a pseudo drive's file).
-    fn read_path(&self, medium: &str) -> PathBuf;
+    /// Follows a started burn to its end; the device's percentage is reported as a share of
+    /// `total` bytes.
+    fn finish(
+        &mut self,
+        vault: &Vault,
+        handle: &str,
+        total: u64,
+        progress: &dyn Progress,
+    ) -> Result<Burned>;
+    /// Lets a held disc go: to the printer and the output stacker when `good`, else to the
+    /// reject bin.
+    fn release(&mut self, _handle: &str, _good: bool) -> Result<()> {
+        Ok(())
+    }
+    /// Asks the publisher to stop a started burn.
+    fn cancel(&mut self, _handle: &str) -> Result<()> {
+        Ok(())
+    }
 }
 
 struct ImagesPublisher {
@@ -92,21 +183,20 @@ struct ImagesPublisher {
 }
 
 impl Publisher for ImagesPublisher {
-    fn burn(
+    fn start(
         &mut self,
-        image: &Path,
-        _volume: &Volume,
-        copy: &DiscCopy,
+        _vault: &Vault,
+        req: &BurnRequest,
         progress: &dyn Progress,
     ) -> Result<String> {
         std::fs::create_dir_all(&self.dir).at(&self.dir)?;
-        let dest = self.dir.join(format!("{}.iso", copy.copy_id));
-        let tmp = self.dir.join(format!(".{}.iso.part", copy.copy_id));
-        let mut from = std::fs::File::open(image).at(image)?;
+        let dest = self.dir.join(format!("{}.iso", req.copy.copy_id));
+        let tmp = self.dir.join(format!(".{}.iso.part", req.copy.copy_id));
+        let mut from = std::fs::File::open(req.image).at(req.image)?;
         let mut to = std::fs::File::create(&tmp).at(&tmp)?;
         let mut buf = vec![0u8; 4 << 20];
         loop {
-            let n = from.read(&mut buf).at(image)?;
+            let n = from.read(&mut buf).at(req.image)?;
             if n == 0 {
                 break;
             }
@@ -118,8 +208,14 @@ impl Publisher for ImagesPublisher {
         Ok(dest.display().to_string())
     }
 
-    fn read_path(&self, medium: &str) -> PathBuf {
-        PathBuf::from(medium)
+    fn finish(
+        &mut self,
+        _vault: &Vault,
+        handle: &str,
+        _total: u64,
+        _p: &dyn Progress,
+    ) -> Result<Burned> {
+        Ok(Burned::Readable(PathBuf::from(handle)))
     }
 }
 
@@ -156,6 +252,10 @@ fn media_status(dev: &str) -> Result<String> {
         })
 }
 
+fn drive_path(dev: &str) -> PathBuf {
+    PathBuf::from(dev.strip_prefix("stdio:").unwrap_or(dev))
+}
+
 impl XorrisoPublisher {
     /// A drive with a blank disc in it, asking for one on a terminal.
     fn blank_drive(&mut self, vault_hint: &str) -> Result<String> {
@@ -180,7 +280,7 @@ impl XorrisoPublisher {
                 self.next = k + 1;
                 return Ok(dev);
             }
-            let holds = crate::source::open_image(&self.read_path(&dev))
+            let holds = crate::source::open_image(&drive_path(&dev))
                 .ok()
                 .and_then(|mut s| crate::source::volume_id(&mut s).ok());
             let detail = format!(
@@ -200,18 +300,17 @@ impl XorrisoPublisher {
 }
 
 impl Publisher for XorrisoPublisher {
-    fn burn(
+    fn start(
         &mut self,
-        image: &Path,
-        volume: &Volume,
-        copy: &DiscCopy,
+        _vault: &Vault,
+        req: &BurnRequest,
         progress: &dyn Progress,
     ) -> Result<String> {
-        let dev = self.blank_drive(&copy.copy_id)?;
+        let dev = self.blank_drive(&req.copy.copy_id)?;
         let mut child = Command::new("xorriso")
             .args(["-as", "cdrecord", "-v"])
             .arg(format!("dev={dev}"))
-            .arg(image)
+            .arg(req.image)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -243,7 +342,7 @@ impl Publisher for XorrisoPublisher {
                 source_name: dev,
                 detail: format!(
                     "burning {} failed ({status}): {}",
-                    volume.volume_id,
+                    req.volume.volume_id,
                     tail.join(" | ")
                 ),
             });
@@ -251,8 +350,592 @@ impl Publisher for XorrisoPublisher {
         Ok(dev)
     }
 
-    fn read_path(&self, medium: &str) -> PathBuf {
-        PathBuf::from(medium.strip_prefix("stdio:").unwrap_or(medium))
+    fn finish(
+        &mut self,
+        _vault: &Vault,
+        handle: &str,
+        _total: u64,
+        _p: &dyn Progress,
+    ) -> Result<Burned> {
+        Ok(Burned::Readable(drive_path(handle)))
+    }
+}
+
+/// How a hot-folder job is followed.
+#[derive(Debug, Clone, Copy)]
+struct Follow {
+    poll: Duration,
+    /// Stop following a job paused (or not taken) this long; it stays open for a rerun.
+    give_up: Option<Duration>,
+}
+
+/// Counts how long a job has been stuck, and says so once per reason.
+struct Stuck {
+    since: Option<Instant>,
+    said: String,
+}
+
+impl Stuck {
+    fn new() -> Stuck {
+        Stuck {
+            since: None,
+            said: String::new(),
+        }
+    }
+
+    /// The job is stuck for `why`: an error once it has been so for longer than allowed.
+    fn check(
+        &mut self,
+        follow: &Follow,
+        target: &str,
+        job: &str,
+        why: &str,
+        progress: &dyn Progress,
+    ) -> Result<()> {
+        let since = *self.since.get_or_insert_with(Instant::now);
+        if self.said != why {
+            progress.note(&format!("{job}: {why}"));
+            self.said = why.to_string();
+        }
+        if let Some(limit) = follow.give_up {
+            if since.elapsed() > limit {
+                return Err(Error::Publisher {
+                    target: target.to_string(),
+                    job: job.to_string(),
+                    detail: format!(
+                        "{why} for {} s; the job stays open: rerun `discvault publish` to follow it again",
+                        since.elapsed().as_secs()
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn moving(&mut self) {
+        self.since = None;
+        self.said.clear();
+    }
+}
+
+/// Reports a device percentage as a share of the image's bytes.
+struct Percent {
+    last: u64,
+    total: u64,
+}
+
+impl Percent {
+    fn to(&mut self, pct: i64, progress: &dyn Progress) {
+        let now = self.total * pct.clamp(0, 100) as u64 / 100;
+        if now > self.last {
+            progress.advance(0, now - self.last);
+            self.last = now;
+        }
+    }
+}
+
+fn pub_err(target: &str, job: &str, e: discpublisher::Error) -> Error {
+    Error::Publisher {
+        target: target.to_string(),
+        job: job.to_string(),
+        detail: e.to_string(),
+    }
+}
+
+/// A path as the publisher's PC sees it: `LOCAL=REMOTE` maps a prefix (Windows separators
+/// after a remote prefix with a drive letter or a backslash).
+fn map_path(map: &str, p: &Path) -> String {
+    if let Some((local, remote)) = map.split_once('=') {
+        if let Ok(rest) = p.strip_prefix(local.trim()) {
+            let windows = remote.contains('\\') || remote.get(1..2) == Some(":");
+            let sep = if windows { '\\' } else { '/' };
+            let mut r = remote.trim().trim_end_matches(['\\', '/']).to_string();
+            for c in rest.components() {
+                r.push(sep);
+                r.push_str(&c.as_os_str().to_string_lossy());
+            }
+            return r;
+        }
+    }
+    p.display().to_string()
+}
+
+/// The publisher job id of one disc: `<job>-<copy>-<attempt>` (TD Bridge: at most 40 of
+/// `[A-Za-z0-9_-]`).
+fn disc_job_id(req: &BurnRequest) -> String {
+    let id: String = format!("{}-{}-{}", req.job_id, req.copy.copy_id, req.attempt)
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    id.chars()
+        .rev()
+        .take(40)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect()
+}
+
+/// The merge fields of a copy's label: the label's own fields plus its barcode and QR payload.
+fn merge_fields(vault: &Vault, copy: &DiscCopy) -> Result<Vec<(String, String)>> {
+    let d = crate::label::label_data(vault, &copy.copy_id)?;
+    let mut f: Vec<(String, String)> = d
+        .fields
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("outer_") && !k.starts_with("inner_"))
+        .collect();
+    f.push(("barcode".into(), d.barcode));
+    f.push(("qr".into(), d.qr));
+    Ok(f)
+}
+
+fn jobs_dir(vault: &Vault) -> Result<PathBuf> {
+    let d = vault.root.join("spool").join("jobs");
+    std::fs::create_dir_all(&d).at(&d)?;
+    Ok(d)
+}
+
+fn disc_type(media: &str) -> &'static str {
+    match media {
+        m if m.starts_with("cd") => "CD",
+        "dvd9" => "DVD-DL",
+        m if m.starts_with("dvd") => "DVD",
+        "bd25" => "BD",
+        m if m.starts_with("bd") => "BD-DL",
+        _ => "DVD",
+    }
+}
+
+struct TdBridgePublisher {
+    target: String,
+    folder: PathBuf,
+    cfg: TdBridgeSection,
+    cp: CodePage,
+    follow: Follow,
+}
+
+impl TdBridgePublisher {
+    fn status_path(&self) -> PathBuf {
+        if self.cfg.status_file.is_empty() {
+            self.folder.join("TDBStatus.txt")
+        } else {
+            PathBuf::from(&self.cfg.status_file)
+        }
+    }
+
+    /// The finished disc as an image file, where discs can be read so.
+    fn stacked_disc(&self, id: &str) -> Option<PathBuf> {
+        let dir = if self.cfg.stacker_dir.is_empty() {
+            self.folder.join("Simulator").join("Stacker")
+        } else {
+            PathBuf::from(&self.cfg.stacker_dir)
+        };
+        let prefix = format!("{id}-");
+        std::fs::read_dir(dir)
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                n.starts_with(&prefix)
+                    && n.ends_with(".iso")
+                    && n[prefix.len()..n.len() - 4]
+                        .bytes()
+                        .all(|b| b.is_ascii_digit())
+            })
+            .max_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+    }
+}
+
+impl Publisher for TdBridgePublisher {
+    fn start(
+        &mut self,
+        vault: &Vault,
+        req: &BurnRequest,
+        progress: &dyn Progress,
+    ) -> Result<String> {
+        let id = disc_job_id(req);
+        let tree = spool_tree(vault, req.volume, req.image, progress)?;
+        let map = |p: &Path| map_path(&self.cfg.path_map, p);
+        let (label, replace_field) = if self.cfg.label_template.is_empty() {
+            (None, None)
+        } else {
+            let merge = jobs_dir(vault)?.join(format!("{id}.dat"));
+            let lines = tdbridge::merge_lines(&merge_fields(vault, req.copy)?);
+            let bytes = self
+                .cp
+                .encode(&merge.display().to_string(), &discpublisher::crlf(&lines))
+                .map_err(|e| pub_err(&self.target, &id, e))?;
+            discpublisher::write_atomic(&merge, &bytes)
+                .map_err(|e| pub_err(&self.target, &id, e))?;
+            (Some(self.cfg.label_template.clone()), Some(map(&merge)))
+        };
+        let jdf = tdbridge::Jdf {
+            job_id: id.clone(),
+            publisher: (!self.cfg.publisher.is_empty()).then(|| self.cfg.publisher.clone()),
+            copies: 1,
+            out_stacker: (self.cfg.out_stacker > 0).then_some(self.cfg.out_stacker),
+            disc_type: if self.cfg.disc_type.is_empty() {
+                disc_type(&req.volume.media).to_string()
+            } else {
+                self.cfg.disc_type.clone()
+            },
+            format: self.cfg.format.clone(),
+            data: vec![(map(&tree), None)],
+            volume_label: Some(req.volume.volume_id.clone()),
+            label,
+            replace_field,
+            priority_high: false,
+            extra: self
+                .cfg
+                .extra
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        };
+        tdbridge::submit(&self.folder, &jdf, self.cp).map_err(|e| pub_err(&self.target, &id, e))?;
+        Ok(id)
+    }
+
+    fn finish(
+        &mut self,
+        _vault: &Vault,
+        id: &str,
+        total: u64,
+        progress: &dyn Progress,
+    ) -> Result<Burned> {
+        let err = |e| pub_err(&self.target, id, e);
+        let mut stuck = Stuck::new();
+        let mut pct = Percent { last: 0, total };
+        loop {
+            let file = tdbridge::job_file(&self.folder, id).map_err(err)?;
+            let status = tdbridge::read_status(&self.status_path(), self.cp).map_err(err)?;
+            let js = status.as_ref().and_then(|s| s.job(id));
+            match file.map(|f| f.0) {
+                None => {
+                    return Err(Error::Publisher {
+                        target: self.target.clone(),
+                        job: id.to_string(),
+                        detail: format!(
+                            "the job file {id}.JDF (or its renamed states) is gone from {}",
+                            self.folder.display()
+                        ),
+                    })
+                }
+                Some(tdbridge::JobFile::Done | tdbridge::JobFile::Error) => {
+                    let Some(js) = js else {
+                        return Err(Error::Publisher {
+                            target: self.target.clone(),
+                            job: id.to_string(),
+                            detail: format!(
+                                "finished, but {} does not tell how: read the disc back with `discvault verify DRIVE --copy COPY`",
+                                self.status_path().display()
+                            ),
+                        });
+                    };
+                    if js.completion >= 1 {
+                        return Ok(match self.stacked_disc(id) {
+                            Some(p) => Burned::Readable(p),
+                            None => Burned::Away(format!(
+                                "出料仓 output stacker{}",
+                                if self.cfg.out_stacker > 0 {
+                                    format!(" {}", self.cfg.out_stacker)
+                                } else {
+                                    String::new()
+                                }
+                            )),
+                        });
+                    }
+                    if js.status == tdbridge::job_status::COMPLETED && js.error_discs <= 0 {
+                        return Ok(Burned::Cancelled(format!(
+                            "cancelled at TD Bridge{}",
+                            if js.error.is_empty() {
+                                String::new()
+                            } else {
+                                format!(": {}", js.error)
+                            }
+                        )));
+                    }
+                    return Ok(Burned::DiscFailed(format!(
+                        "TD Bridge: {} disc(s) failed (status {}): {}",
+                        js.error_discs.max(0),
+                        js.status,
+                        js.error
+                    )));
+                }
+                Some(tdbridge::JobFile::Paused) => {
+                    let why = js
+                        .map(|j| j.error)
+                        .filter(|e| !e.is_empty())
+                        .unwrap_or_else(|| "paused".into());
+                    stuck.check(
+                        &self.follow,
+                        &self.target,
+                        id,
+                        &format!("paused at the publisher: {why}"),
+                        progress,
+                    )?;
+                }
+                Some(tdbridge::JobFile::Submitted) => {
+                    stuck.check(
+                        &self.follow,
+                        &self.target,
+                        id,
+                        "waiting for TD Bridge to take the job",
+                        progress,
+                    )?;
+                }
+                Some(tdbridge::JobFile::Received | tdbridge::JobFile::InProgress) => {
+                    stuck.moving();
+                    if let Some(p) = status.as_ref().and_then(|s| s.drive_progress()) {
+                        pct.to(p, progress);
+                    }
+                }
+            }
+            std::thread::sleep(self.follow.poll);
+        }
+    }
+
+    fn cancel(&mut self, id: &str) -> Result<()> {
+        tdbridge::cancel(&self.folder, id, self.cp).map_err(|e| pub_err(&self.target, id, e))?;
+        Ok(())
+    }
+}
+
+struct PtBurnPublisher {
+    target: String,
+    folder: PathBuf,
+    cfg: PtBurnSection,
+    cp: CodePage,
+    follow: Follow,
+    /// Disc id (`X` of `LoadDiscStateX`) of each job's held disc.
+    held: std::collections::BTreeMap<String, u32>,
+}
+
+impl PtBurnPublisher {
+    fn status_dir(&self) -> PathBuf {
+        if self.cfg.status_dir.is_empty() {
+            self.folder.join("Status")
+        } else {
+            PathBuf::from(&self.cfg.status_dir)
+        }
+    }
+
+    /// Where this PC reads the robot's drive `letter`.
+    fn drive(&self, id: &str, letter: &str) -> Result<PathBuf> {
+        let l = letter.trim_end_matches([':', '\\']);
+        if let Some(d) = self.cfg.drives.get(l) {
+            return Ok(drive_path(d));
+        }
+        let sim = self.folder.join("Simulator").join("Drives").join(l);
+        if sim.exists() {
+            return Ok(sim);
+        }
+        Err(Error::Publisher {
+            target: self.target.clone(),
+            job: id.to_string(),
+            detail: format!(
+                "the robot holds the disc in its drive {l}:, which this PC does not know: map it in [publish.ptburn.drives], e.g. {l} = \"/dev/sr1\""
+            ),
+        })
+    }
+
+    fn send(&self, id: &str, msg: &ptburn::Message) -> Result<()> {
+        let t0 = Instant::now();
+        loop {
+            if ptburn::send(&self.folder, id, msg, self.cp)
+                .map_err(|e| pub_err(&self.target, id, e))?
+            {
+                return Ok(());
+            }
+            if t0.elapsed() > Duration::from_secs(120) {
+                return Err(Error::Publisher {
+                    target: self.target.clone(),
+                    job: id.to_string(),
+                    detail: "PTBurn has not taken the previous message for 120 s".into(),
+                });
+            }
+            std::thread::sleep(self.follow.poll);
+        }
+    }
+}
+
+impl Publisher for PtBurnPublisher {
+    fn start(
+        &mut self,
+        vault: &Vault,
+        req: &BurnRequest,
+        _progress: &dyn Progress,
+    ) -> Result<String> {
+        let id = disc_job_id(req);
+        let map = |p: &Path| map_path(&self.cfg.path_map, p);
+        let print_label = match self.cfg.print_label.as_str() {
+            "none" => None,
+            ext => {
+                let format = if ext == "bmp" {
+                    crate::label::LabelFormat::Bmp
+                } else {
+                    crate::label::LabelFormat::Jpg
+                };
+                let bytes = crate::label::render(
+                    vault,
+                    &crate::label::LabelOptions {
+                        subject: crate::label::LabelSubject::Face(req.copy.copy_id.clone()),
+                        format,
+                        template: None,
+                    },
+                )?;
+                let p = jobs_dir(vault)?.join(format!("{id}.{ext}"));
+                discpublisher::write_atomic(&p, &bytes)
+                    .map_err(|e| pub_err(&self.target, &id, e))?;
+                Some(map(&p))
+            }
+        };
+        let jrq = ptburn::Jrq {
+            job_id: id.clone(),
+            client_id: self.cfg.client_id.clone(),
+            image_file: map(req.image),
+            copies: 1,
+            volume_name: req.volume.volume_id.chars().take(32).collect(),
+            verify_disc: true,
+            reject_if_not_blank: true,
+            print_label,
+            merge_fields: Vec::new(),
+            load_unload_override: true,
+            extra: Vec::new(),
+        };
+        ptburn::submit(&self.folder, &jrq, self.cp).map_err(|e| pub_err(&self.target, &id, e))?;
+        Ok(id)
+    }
+
+    fn finish(
+        &mut self,
+        _vault: &Vault,
+        id: &str,
+        total: u64,
+        progress: &dyn Progress,
+    ) -> Result<Burned> {
+        let err = |e| pub_err(&self.target, id, e);
+        let mut stuck = Stuck::new();
+        let mut pct = Percent { last: 0, total };
+        let mut processed = false;
+        loop {
+            let file = ptburn::job_file(&self.folder, id).map_err(err)?;
+            let js = ptburn::job_status(&self.status_dir(), id, self.cp).map_err(err)?;
+            let sys = ptburn::system_error(&self.status_dir(), self.cp).map_err(err)?;
+            if let Some(js) = &js {
+                for (x, state, letter) in &js.loaded {
+                    match *state {
+                        ptburn::load_state::LOADED_HOLD if !processed => {
+                            self.send(id, &ptburn::Message::ProcessDisc { disc: *x })?;
+                            processed = true;
+                        }
+                        ptburn::load_state::PROCESSED_HOLD => {
+                            self.held.insert(id.to_string(), *x);
+                            return Ok(Burned::Held(self.drive(id, letter)?));
+                        }
+                        ptburn::load_state::PROCESSING => processed = false,
+                        _ => {}
+                    }
+                }
+            }
+            match file.map(|f| f.0) {
+                None => {
+                    return Err(Error::Publisher {
+                        target: self.target.clone(),
+                        job: id.to_string(),
+                        detail: format!(
+                            "the job request {id}.JRQ (or its renamed states) is gone from {}",
+                            self.folder.display()
+                        ),
+                    })
+                }
+                Some(ptburn::JobFile::Done) => {
+                    let good = js.as_ref().map(|j| j.good_discs).unwrap_or(-1);
+                    return Ok(if good >= 1 {
+                        // Stacked without the hold: read it back from the output bin.
+                        Burned::Away("出料仓 PTBurn output bin".into())
+                    } else {
+                        Burned::DiscFailed("PTBurn finished the job without a good disc".into())
+                    });
+                }
+                Some(ptburn::JobFile::Error) => {
+                    let js = js.unwrap_or_default();
+                    if js.current_state == ptburn::status_state::ABORTED {
+                        return Ok(Burned::Cancelled(format!(
+                            "aborted at PTBurn: {}",
+                            js.error_string
+                        )));
+                    }
+                    return Ok(Burned::DiscFailed(format!(
+                        "PTBurn: error {}: {} ({} bad disc(s))",
+                        js.error_number,
+                        js.error_string,
+                        js.bad_discs.max(0)
+                    )));
+                }
+                Some(ptburn::JobFile::Submitted) => {
+                    stuck.check(
+                        &self.follow,
+                        &self.target,
+                        id,
+                        "waiting for PTBurn to take the job",
+                        progress,
+                    )?;
+                }
+                Some(ptburn::JobFile::Seen | ptburn::JobFile::InProgress) => {
+                    let paused =
+                        js.as_ref().map(|j| j.current_state) == Some(ptburn::status_state::PAUSED);
+                    if paused {
+                        let why = sys
+                            .map(|(n, t)| format!("{t} (system error {n})"))
+                            .or_else(|| js.as_ref().map(|j| j.current_status.clone()))
+                            .unwrap_or_else(|| "paused".into());
+                        stuck.check(
+                            &self.follow,
+                            &self.target,
+                            id,
+                            &format!("paused at the publisher: {why}"),
+                            progress,
+                        )?;
+                    } else {
+                        stuck.moving();
+                        if let Some(p) = js.as_ref().and_then(|j| j.percent) {
+                            pct.to(p, progress);
+                        }
+                    }
+                }
+            }
+            std::thread::sleep(self.follow.poll);
+        }
+    }
+
+    fn release(&mut self, id: &str, good: bool) -> Result<()> {
+        let disc = self.held.remove(id).unwrap_or(0);
+        self.send(
+            id,
+            &if good {
+                ptburn::Message::UnloadDisc { disc }
+            } else {
+                ptburn::Message::RejectDisc { disc }
+            },
+        )
+    }
+
+    fn cancel(&mut self, id: &str) -> Result<()> {
+        // An abort goes through whatever message is waiting.
+        let _ = std::fs::remove_file(ptburn::message_path(&self.folder, id));
+        self.send(
+            id,
+            &ptburn::Message::Abort {
+                client_id: self.cfg.client_id.clone(),
+            },
+        )
     }
 }
 
@@ -267,10 +950,13 @@ pub struct PublishOptions {
     pub copies: Option<u32>,
     /// Roles of the copies, in order; the configured roles when empty.
     pub roles: Vec<String>,
-    /// Burns per copy before it is given up (a failed read-back takes the next disc).
+    /// Burns per copy before it is given up (a failed disc takes the next one).
     pub attempts: u32,
     /// Ask for discs on the terminal.
     pub interactive: bool,
+    /// Stop following a publisher job paused (or not taken) this many seconds; the job stays
+    /// open. `None`: wait.
+    pub give_up_after: Option<u64>,
 }
 
 /// What `publish` did.
@@ -281,6 +967,10 @@ pub struct PublishReport {
     pub verified: u64,
     /// Copies that failed in this run.
     pub failed: u64,
+    /// Copies burned that wait for a person to read them back.
+    pub awaiting_readback: u64,
+    /// Copies cancelled (at the publisher) in this run.
+    pub cancelled: u64,
 }
 
 /// Roles of the copies to make: the given ones, or the configured set, cut or repeated (with
@@ -305,7 +995,7 @@ pub fn publish(
 ) -> Result<PublishReport> {
     let target = Target::parse(&opts.target)?;
     let target_text = target.to_string();
-    let mut publisher = target.publisher(opts.interactive);
+    let mut publisher = target.publisher(vault, opts)?;
     let attempts = opts.attempts.max(1);
     let mut report = PublishReport::default();
     let volumes: Vec<Volume> = if opts.volumes.is_empty() {
@@ -344,152 +1034,19 @@ pub fn publish(
             None => new_job(vault, &volume, &target_text, &roles_for(vault, opts))?,
         };
         let image = spool_image(vault, &volume, progress)?;
+        let run = Run {
+            vault,
+            job: &job,
+            volume: &volume,
+            image: &image,
+            target: &target_text,
+            attempts,
+            progress,
+        };
         for jc in &job.copies {
-            if matches!(jc.state, JobCopyState::Done | JobCopyState::Failed) {
-                continue;
-            }
-            let mut tries = jc.attempts;
-            // A disc burned before discvault stopped is read back, not burned again.
-            let mut medium = if matches!(jc.state, JobCopyState::Burning | JobCopyState::Verifying)
-                && !jc.medium.is_empty()
-            {
-                Some(jc.medium.clone())
-            } else {
-                None
-            };
-            loop {
-                let copy = vault.catalog.copy(&jc.copy_id)?;
-                let m = match medium.take() {
-                    Some(m) => m,
-                    None => {
-                        tries += 1;
-                        vault.catalog.set_job_copy(
-                            &job.job_id,
-                            &copy.copy_id,
-                            JobCopyState::Burning,
-                            tries,
-                            "",
-                            "",
-                        )?;
-                        progress.start(
-                            &format!("burning {} ({})", copy.copy_id, copy.role),
-                            0,
-                            volume.image_bytes,
-                        );
-                        let burned = publisher.burn(&image, &volume, &copy, progress);
-                        progress.finish();
-                        match burned {
-                            Ok(m) => m,
-                            Err(e) => {
-                                // No disc could be burned: the job stays open for a rerun.
-                                vault.catalog.set_job_copy(
-                                    &job.job_id,
-                                    &copy.copy_id,
-                                    JobCopyState::Pending,
-                                    tries - 1,
-                                    "",
-                                    &e.to_string(),
-                                )?;
-                                report.jobs.push(vault.catalog.job(&job.job_id)?);
-                                return Err(e);
-                            }
-                        }
-                    }
-                };
-                vault.catalog.set_job_copy(
-                    &job.job_id,
-                    &copy.copy_id,
-                    JobCopyState::Verifying,
-                    tries,
-                    &m,
-                    "",
-                )?;
-                crash_point(&copy.copy_id);
-                let checked = crate::verify::verify_copy(
-                    vault,
-                    &publisher.read_path(&m),
-                    &copy.copy_id,
-                    &VerifyOptions::default(),
-                    progress,
-                );
-                let (clean, detail) = match checked {
-                    Ok(r) if r.clean => (true, format!("verified, {} files", r.files_ok)),
-                    Ok(r) => (
-                        false,
-                        format!(
-                            "read-back found damage: {}",
-                            r.findings
-                                .iter()
-                                .map(|f| f.disc_path.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                    ),
-                    Err(e) => (false, format!("read-back failed: {e}")),
-                };
-                if clean {
-                    let mut c = vault.catalog.copy(&copy.copy_id)?;
-                    if c.place == Place::default() {
-                        c.place.cabinet = "待上架 to be shelved".into();
-                        vault
-                            .catalog
-                            .update_copies(&[crate::catalog::copies::CopyChange {
-                                detail: format!(
-                                "copy {} written by {target_text} to {m}, verified; to be shelved",
-                                c.copy_id
-                            ),
-                                copy: c,
-                                event_type: "replication",
-                                outcome: "success",
-                            }])?;
-                    }
-                    vault.catalog.set_job_copy(
-                        &job.job_id,
-                        &copy.copy_id,
-                        JobCopyState::Done,
-                        tries,
-                        &m,
-                        &detail,
-                    )?;
-                    report.verified += 1;
-                    break;
-                }
-                if tries >= attempts {
-                    vault.catalog.set_job_copy(
-                        &job.job_id,
-                        &copy.copy_id,
-                        JobCopyState::Failed,
-                        tries,
-                        &m,
-                        &detail,
-                    )?;
-                    report.failed += 1;
-                    break;
-                }
-                // The disc is bad: burn the copy again on the next one.
-                vault.catalog.set_job_copy(
-                    &job.job_id,
-                    &copy.copy_id,
-                    JobCopyState::Pending,
-                    tries,
-                    &m,
-                    &detail,
-                )?;
-                let mut c = vault.catalog.copy(&copy.copy_id)?;
-                if c.state == CopyState::Damaged {
-                    c.state = CopyState::Planned;
-                    vault
-                        .catalog
-                        .update_copies(&[crate::catalog::copies::CopyChange {
-                            detail: format!(
-                                "copy {}: the disc on {m} failed its read-back; burning it again",
-                                c.copy_id
-                            ),
-                            copy: c,
-                            event_type: "replication",
-                            outcome: "failure",
-                        }])?;
-                }
+            if let Err(e) = run.copy(publisher.as_mut(), jc, &mut report) {
+                report.jobs.push(vault.catalog.job(&job.job_id)?);
+                return Err(e);
             }
         }
         report.jobs.push(vault.catalog.job(&job.job_id)?);
@@ -497,15 +1054,353 @@ pub fn publish(
     Ok(report)
 }
 
-/// Starts a job: the volume's planned copies not in another job take the roles first; new
-/// copies are registered (planned) for the rest.
+/// One job being worked on.
+struct Run<'a> {
+    vault: &'a Vault,
+    job: &'a Job,
+    volume: &'a Volume,
+    image: &'a Path,
+    target: &'a str,
+    attempts: u32,
+    progress: &'a dyn Progress,
+}
+
+impl Run<'_> {
+    fn set(
+        &self,
+        copy: &str,
+        state: JobCopyState,
+        tries: u32,
+        medium: &str,
+        detail: &str,
+    ) -> Result<()> {
+        self.vault
+            .catalog
+            .set_job_copy(&self.job.job_id, copy, state, tries, medium, detail)
+    }
+
+    /// Burns, reads back and records one copy of the job, resuming where it was left.
+    fn copy(
+        &self,
+        publisher: &mut dyn Publisher,
+        jc: &crate::catalog::jobs::JobCopy,
+        report: &mut PublishReport,
+    ) -> Result<()> {
+        let vault = self.vault;
+        if matches!(
+            jc.state,
+            JobCopyState::Done | JobCopyState::Failed | JobCopyState::Cancelled
+        ) {
+            return Ok(());
+        }
+        let mut tries = jc.attempts;
+        let mut handle = None;
+        let current = vault.catalog.copy(&jc.copy_id)?;
+        match jc.state {
+            JobCopyState::Readback => match current.state {
+                // A person read it back (`verify --copy`) since.
+                CopyState::Verified => {
+                    self.set(
+                        &jc.copy_id,
+                        JobCopyState::Done,
+                        tries,
+                        &jc.medium,
+                        "verified by a read-back",
+                    )?;
+                    report.verified += 1;
+                    return Ok(());
+                }
+                CopyState::Damaged => {
+                    if !self.failed(
+                        &current,
+                        tries,
+                        &jc.medium,
+                        "its read-back found damage",
+                        report,
+                    )? {
+                        return Ok(());
+                    }
+                }
+                _ => {
+                    report.awaiting_readback += 1;
+                    return Ok(());
+                }
+            },
+            JobCopyState::Burning | JobCopyState::Verifying if !jc.medium.is_empty() => {
+                if current.state == CopyState::Verified {
+                    // Verified just before discvault stopped.
+                    self.set(
+                        &jc.copy_id,
+                        JobCopyState::Done,
+                        tries,
+                        &jc.medium,
+                        "verified",
+                    )?;
+                    report.verified += 1;
+                    return Ok(());
+                }
+                // A disc burned (or a publisher job started) before discvault stopped is
+                // followed, not burned again.
+                handle = Some(jc.medium.clone());
+            }
+            _ => {}
+        }
+        loop {
+            let copy = vault.catalog.copy(&jc.copy_id)?;
+            let h = match handle.take() {
+                Some(h) => h,
+                None => {
+                    tries += 1;
+                    self.set(&copy.copy_id, JobCopyState::Burning, tries, "", "")?;
+                    self.progress.start(
+                        &format!("burning {} ({}), disc {tries}", copy.copy_id, copy.role),
+                        0,
+                        self.volume.image_bytes,
+                    );
+                    let started = publisher.start(
+                        vault,
+                        &BurnRequest {
+                            job_id: &self.job.job_id,
+                            attempt: tries,
+                            image: self.image,
+                            volume: self.volume,
+                            copy: &copy,
+                        },
+                        self.progress,
+                    );
+                    self.progress.finish();
+                    match started {
+                        Ok(h) => {
+                            self.set(&copy.copy_id, JobCopyState::Burning, tries, &h, "")?;
+                            h
+                        }
+                        Err(e) => {
+                            // No disc could be burned: the job stays open for a rerun.
+                            self.set(
+                                &copy.copy_id,
+                                JobCopyState::Pending,
+                                tries - 1,
+                                "",
+                                &e.to_string(),
+                            )?;
+                            return Err(e);
+                        }
+                    }
+                }
+            };
+            crash_point(&copy.copy_id);
+            self.progress.start(
+                &format!("following {} ({}) at {h}", copy.copy_id, copy.role),
+                0,
+                self.volume.image_bytes,
+            );
+            let burned = publisher.finish(vault, &h, self.volume.image_bytes, self.progress);
+            self.progress.finish();
+            let (path, held) = match burned? {
+                Burned::Readable(p) => (p, false),
+                Burned::Held(p) => (p, true),
+                Burned::Away(place) => {
+                    let mut c = vault.catalog.copy(&copy.copy_id)?;
+                    c.place = Place {
+                        cabinet: place.clone(),
+                        ..Place::default()
+                    };
+                    vault.catalog.update_copies(&[CopyChange {
+                        detail: format!(
+                            "copy {} burned by {} (job {h}), in {place}: to be read back",
+                            c.copy_id, self.target
+                        ),
+                        copy: c,
+                        event_type: "replication",
+                        outcome: "success",
+                    }])?;
+                    self.set(
+                        &copy.copy_id,
+                        JobCopyState::Readback,
+                        tries,
+                        &h,
+                        &format!(
+                            "burned, in {place}: read it back with `discvault verify DRIVE --copy {}`, then rerun publish",
+                            copy.copy_id
+                        ),
+                    )?;
+                    report.awaiting_readback += 1;
+                    return Ok(());
+                }
+                Burned::Cancelled(d) => {
+                    self.set(&copy.copy_id, JobCopyState::Cancelled, tries, &h, &d)?;
+                    report.cancelled += 1;
+                    return Ok(());
+                }
+                Burned::DiscFailed(d) => {
+                    if !self.failed(&copy, tries, &h, &d, report)? {
+                        return Ok(());
+                    }
+                    continue;
+                }
+            };
+            self.set(&copy.copy_id, JobCopyState::Verifying, tries, &h, "")?;
+            let checked = crate::verify::verify_copy(
+                vault,
+                &path,
+                &copy.copy_id,
+                &VerifyOptions::default(),
+                self.progress,
+            );
+            let (clean, detail) = match checked {
+                Ok(r) if r.clean => (true, format!("verified, {} files", r.files_ok)),
+                Ok(r) => (
+                    false,
+                    format!(
+                        "read-back found damage: {}",
+                        r.findings
+                            .iter()
+                            .map(|f| f.disc_path.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ),
+                Err(e) => (false, format!("read-back failed: {e}")),
+            };
+            if held {
+                publisher.release(&h, clean)?;
+            }
+            if clean {
+                let mut c = vault.catalog.copy(&copy.copy_id)?;
+                if c.place == Place::default() {
+                    c.place.cabinet = "待上架 to be shelved".into();
+                    vault.catalog.update_copies(&[CopyChange {
+                        detail: format!(
+                            "copy {} written by {} to {h}, verified; to be shelved",
+                            c.copy_id, self.target
+                        ),
+                        copy: c,
+                        event_type: "replication",
+                        outcome: "success",
+                    }])?;
+                }
+                self.set(&copy.copy_id, JobCopyState::Done, tries, &h, &detail)?;
+                report.verified += 1;
+                return Ok(());
+            }
+            if !self.failed(&copy, tries, &h, &detail, report)? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// A disc of the copy failed: `true` when another disc is to be burned, `false` when the
+    /// copy is given up.
+    fn failed(
+        &self,
+        copy: &DiscCopy,
+        tries: u32,
+        medium: &str,
+        detail: &str,
+        report: &mut PublishReport,
+    ) -> Result<bool> {
+        if tries >= self.attempts {
+            self.set(&copy.copy_id, JobCopyState::Failed, tries, medium, detail)?;
+            report.failed += 1;
+            return Ok(false);
+        }
+        self.set(&copy.copy_id, JobCopyState::Pending, tries, medium, detail)?;
+        self.progress
+            .note(&format!("{}: {detail}; burning it again", copy.copy_id));
+        let mut c = self.vault.catalog.copy(&copy.copy_id)?;
+        if c.state != CopyState::Planned {
+            c.state = CopyState::Planned;
+            c.place = Place::default();
+            self.vault.catalog.update_copies(&[CopyChange {
+                detail: format!(
+                    "copy {}: the disc ({medium}) failed: {detail}; burning it again",
+                    c.copy_id
+                ),
+                copy: c,
+                event_type: "replication",
+                outcome: "failure",
+            }])?;
+        }
+        Ok(true)
+    }
+}
+
+/// What `jobs --cancel` did.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CancelReport {
+    pub job: Job,
+    /// Publisher jobs asked to stop.
+    pub stopped: Vec<String>,
+}
+
+/// Cancels a job: its copies not done are cancelled (they stay planned, free for a new job),
+/// and burns under way at a publisher are asked to stop.
+pub fn cancel(vault: &Vault, job_id: &str) -> Result<CancelReport> {
+    let job = vault.catalog.job(job_id)?;
+    if job.state != "open" {
+        return Err(Error::Invalid {
+            field: "job".into(),
+            detail: format!("{job_id} is {} already", job.state),
+        });
+    }
+    let target = Target::parse(&job.target)?;
+    let mut publisher = target.publisher(vault, &PublishOptions::default())?;
+    let mut stopped = Vec::new();
+    for jc in &job.copies {
+        if matches!(
+            jc.state,
+            JobCopyState::Done | JobCopyState::Failed | JobCopyState::Cancelled
+        ) {
+            continue;
+        }
+        if jc.state == JobCopyState::Burning && !jc.medium.is_empty() {
+            publisher.cancel(&jc.medium)?;
+            stopped.push(jc.medium.clone());
+        }
+        vault.catalog.set_job_copy(
+            job_id,
+            &jc.copy_id,
+            JobCopyState::Cancelled,
+            jc.attempts,
+            &jc.medium,
+            &format!("cancelled by {}", crate::catalog::agent()),
+        )?;
+    }
+    vault.catalog.add_event(
+        "replication",
+        "cancelled",
+        &format!(
+            "publishing job {job_id} of {} on {} cancelled{}",
+            job.volume_id,
+            job.target,
+            if stopped.is_empty() {
+                String::new()
+            } else {
+                format!("; publisher jobs asked to stop: {}", stopped.join(", "))
+            }
+        ),
+        Some(&vault.catalog.volume(&job.volume_id)?),
+    )?;
+    Ok(CancelReport {
+        job: vault.catalog.job(job_id)?,
+        stopped,
+    })
+}
+
+/// Starts a job: the volume's planned copies not in another job (but a cancelled one) take
+/// the roles first; new copies are registered (planned) for the rest.
 fn new_job(vault: &Vault, volume: &Volume, target: &str, roles: &[String]) -> Result<Job> {
     let in_jobs: std::collections::BTreeSet<String> = vault
         .catalog
         .jobs()?
         .into_iter()
         .filter(|j| j.volume_id == volume.volume_id)
-        .flat_map(|j| j.copies.into_iter().map(|c| c.copy_id))
+        .flat_map(|j| {
+            j.copies
+                .into_iter()
+                .filter(|c| c.state != JobCopyState::Cancelled)
+                .map(|c| c.copy_id)
+        })
         .collect();
     let mut free: Vec<DiscCopy> = vault
         .catalog
@@ -540,7 +1435,11 @@ fn new_job(vault: &Vault, volume: &Volume, target: &str, roles: &[String]) -> Re
 
 /// The volume's image in the vault's spool folder, mastered again (byte-identical, checked)
 /// unless the spool holds it unchanged since it was written.
-fn spool_image(vault: &Vault, volume: &Volume, progress: &dyn Progress) -> Result<PathBuf> {
+pub(crate) fn spool_image(
+    vault: &Vault,
+    volume: &Volume,
+    progress: &dyn Progress,
+) -> Result<PathBuf> {
     let dir = vault.root.join("spool");
     let image = dir.join(format!("{}.iso", volume.volume_id));
     let stamp = dir.join(format!("{}.iso.stamp", volume.volume_id));
@@ -575,8 +1474,68 @@ fn spool_image(vault: &Vault, volume: &Volume, progress: &dyn Progress) -> Resul
     Ok(image)
 }
 
-/// Test hook: `DISCVAULT_CRASH_AFTER_BURN=<copy id>` aborts the process right after that copy
-/// was burned and recorded, before its read-back, as a kill or a power cut would.
+/// The volume's files as a folder, for publishers that write a disc's file system themselves
+/// (TD Bridge): read back from the spooled image, every file checked against the catalog;
+/// kept while the image is unchanged.
+fn spool_tree(
+    vault: &Vault,
+    volume: &Volume,
+    image: &Path,
+    progress: &dyn Progress,
+) -> Result<PathBuf> {
+    let dir = vault
+        .root
+        .join("spool")
+        .join(format!("{}.tree", volume.volume_id));
+    let root = dir.join(&volume.volume_id);
+    let stamp = vault
+        .root
+        .join("spool")
+        .join(format!("{}.tree.stamp", volume.volume_id));
+    let want = std::fs::read_to_string(
+        vault
+            .root
+            .join("spool")
+            .join(format!("{}.iso.stamp", volume.volume_id)),
+    )
+    .unwrap_or_default();
+    if !want.is_empty()
+        && std::fs::read_to_string(&stamp).ok().as_deref() == Some(want.as_str())
+        && root.is_dir()
+    {
+        return Ok(root);
+    }
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).at(&dir)?;
+    }
+    let r = crate::readback::readback(
+        vault,
+        image,
+        &crate::readback::ReadbackOptions {
+            to: dir.clone(),
+            copy: None,
+            overwrite: true,
+            verify: VerifyOptions::default(),
+        },
+        progress,
+    )?;
+    if !r.not_written.is_empty() {
+        return Err(Error::Volume {
+            volume: volume.volume_id.clone(),
+            detail: format!(
+                "the spooled image {} does not read back clean ({}); run `discvault verify` on it",
+                image.display(),
+                r.not_written.join(", ")
+            ),
+        });
+    }
+    std::fs::write(&stamp, want).at(&stamp)?;
+    Ok(root)
+}
+
+/// Test hook: `DISCVAULT_CRASH_AFTER_BURN=<copy id>` aborts the process right after that copy's
+/// burn was started and recorded (the disc burned, or the publisher job submitted), before it
+/// is followed and read back, as a kill or a power cut would.
 fn crash_point(copy_id: &str) {
     if std::env::var("DISCVAULT_CRASH_AFTER_BURN").as_deref() == Ok(copy_id) {
         std::process::abort();

@@ -35,3 +35,15 @@ pub fn archive(vault: &Path, src: &Path, media: &str, out: &Path) -> (i32, Value
             .arg(out),
     )
 }
+
+/// The codes zbarimg reads in an image: (type, value), sorted.
+pub fn zbar(image: &Path) -> Vec<(String, String)> {
+    let out = testkit::output(Command::new("zbarimg").args(["-q"]).arg(image));
+    let mut v: Vec<(String, String)> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    v.sort();
+    v
+}

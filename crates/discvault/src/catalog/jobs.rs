@@ -16,10 +16,15 @@ pub enum JobCopyState {
     Burning,
     /// Burned, being read back.
     Verifying,
+    /// Burned by a publisher that sent the disc out (its output stacker): it counts once a
+    /// person has read it back (`discvault verify DRIVE --copy COPY`).
+    Readback,
     /// Burned and verified: the copy counts.
     Done,
-    /// Gave up after its attempts, or cancelled.
+    /// Gave up after its attempts.
     Failed,
+    /// Cancelled (by `jobs --cancel`, or at the publisher).
+    Cancelled,
 }
 
 impl JobCopyState {
@@ -28,8 +33,10 @@ impl JobCopyState {
             JobCopyState::Pending => "pending",
             JobCopyState::Burning => "burning",
             JobCopyState::Verifying => "verifying",
+            JobCopyState::Readback => "readback",
             JobCopyState::Done => "done",
             JobCopyState::Failed => "failed",
+            JobCopyState::Cancelled => "cancelled",
         }
     }
 
@@ -38,8 +45,10 @@ impl JobCopyState {
             "pending" => JobCopyState::Pending,
             "burning" => JobCopyState::Burning,
             "verifying" => JobCopyState::Verifying,
+            "readback" => JobCopyState::Readback,
             "done" => JobCopyState::Done,
             "failed" => JobCopyState::Failed,
+            "cancelled" => JobCopyState::Cancelled,
             other => {
                 return Err(Error::CatalogData {
                     what: "job_copies.state".into(),
@@ -68,7 +77,8 @@ pub struct Job {
     pub job_id: String,
     pub volume_id: String,
     pub target: String,
-    /// `open` until every copy is done or failed, then `done` or `failed`.
+    /// `open` until every copy is done, failed or cancelled, then `failed` if one failed,
+    /// else `cancelled` if one was cancelled, else `done`.
     pub state: String,
     pub requested_by: String,
     pub created_at: i64,
@@ -195,20 +205,29 @@ impl Catalog {
             .execute(&*tx)
             .await?;
             let open: i64 = db::query_scalar(
-                "SELECT COUNT(*) FROM job_copies WHERE job = $1 AND state NOT IN ('done', 'failed')",
+                "SELECT COUNT(*) FROM job_copies WHERE job = $1 AND state NOT IN ('done', 'failed', 'cancelled')",
             )
             .bind(job)
             .fetch_one(&*tx)
             .await?;
             if open == 0 {
-                let failed: i64 = db::query_scalar(
-                    "SELECT COUNT(*) FROM job_copies WHERE job = $1 AND state = 'failed'",
-                )
-                .bind(job)
-                .fetch_one(&*tx)
-                .await?;
+                let count = |state: &'static str| {
+                    db::query_scalar::<i64>(
+                        "SELECT COUNT(*) FROM job_copies WHERE job = $1 AND state = $2",
+                    )
+                    .bind(job)
+                    .bind(state)
+                };
+                let failed = count("failed").fetch_one(&*tx).await?;
+                let cancelled = count("cancelled").fetch_one(&*tx).await?;
                 db::query("UPDATE jobs SET state = $1, updated_at = $2 WHERE id = $3")
-                    .bind(if failed > 0 { "failed" } else { "done" })
+                    .bind(if failed > 0 {
+                        "failed"
+                    } else if cancelled > 0 {
+                        "cancelled"
+                    } else {
+                        "done"
+                    })
                     .bind(now_unix())
                     .bind(job)
                     .execute(&*tx)
