@@ -116,15 +116,7 @@ pub(crate) fn read_at(
     buf: &mut [u8],
 ) -> Result<usize> {
     f.seek(SeekFrom::Start(offset)).map_err(io_err(path))?;
-    let mut n = 0;
-    while n < buf.len() {
-        match f.read(&mut buf[n..]).map_err(io_err(path))? {
-            0 => break,
-            k => n += k,
-        }
-    }
-    buf[n..].fill(0);
-    Ok(n)
+    read_at_current(f, path, buf)
 }
 
 /// Creates a PAR2 set over `inputs` in `dir`.
@@ -364,6 +356,7 @@ fn hash_file(f: &mut FileInfo, slice: u64) -> Result<()> {
     Ok(())
 }
 
+/// Reads `buf.len()` bytes from where the file is (zeroing what is past its end).
 fn read_at_current(f: &mut std::fs::File, path: &Path, buf: &mut [u8]) -> Result<usize> {
     let mut n = 0;
     while n < buf.len() {
