@@ -8,6 +8,8 @@ runs=${RUNS:-10}
 cargo build --release -q -p discvault-cli --manifest-path "$here/../Cargo.toml"
 dv="$here/../target/release/discvault"
 rm -rf "$work"; mkdir -p "$work/photos/现场照片"
+# The work folder is in RAM (tmpfs) and holds gigabytes: removed at the end unless KEEP=1.
+[ -n "${KEEP:-}" ] || trap 'rm -rf "$work"' EXIT
 python3 - "$work/photos/现场照片" <<'PY'
 import struct, sys, zlib
 def png(path, w, h, seed):

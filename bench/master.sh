@@ -13,6 +13,8 @@ runs=${RUNS:-5}
 cargo build --release -q -p discvault-cli --manifest-path "$here/../Cargo.toml"
 dv="$here/../target/release/discvault"
 rm -rf "$work"; mkdir -p "$work"
+# The work folder is in RAM (tmpfs) and holds gigabytes: removed at the end unless KEEP=1.
+[ -n "${KEEP:-}" ] || trap 'rm -rf "$work"' EXIT
 vault="$work/vault"
 
 # Master: the corpus is added and planned once (one bd25 volume), then mastered again and again.

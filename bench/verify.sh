@@ -13,6 +13,8 @@ runs=${RUNS:-5}
 cargo build --release -q -p discvault-cli --manifest-path "$here/../Cargo.toml"
 dv="$here/../target/release/discvault"
 rm -rf "$work"; mkdir -p "$work"
+# The work folder is in RAM (tmpfs) and holds gigabytes: removed at the end unless KEEP=1.
+[ -n "${KEEP:-}" ] || trap 'rm -rf "$work"' EXIT
 vault="$work/vault"
 "$dv" --vault "$vault" init >/dev/null
 "$dv" --vault "$vault" add "$corpus" --collection corpus --hash sha256,blake3 >/dev/null

@@ -6,6 +6,7 @@
 //! needs, and input slices are read in batches of that range. When one range covers whole slices
 //! (the usual case up to a DVD at 10%), the input is read once, hashed on the way.
 
+use crate::md5x::{self, Md5Stream};
 use crate::packets::{self, Id};
 use crate::{engine, gf16, Error, Result};
 use md5::{Digest, Md5};
@@ -48,7 +49,7 @@ impl Default for CreateOptions {
             slice_align: 2048,
             redundancy_percent: 10.0,
             recovery_slices: None,
-            memory_limit: 192 << 20,
+            memory_limit: 208 << 20,
             creator: format!("discvault par2 {}", env!("CARGO_PKG_VERSION")),
         }
     }
@@ -210,6 +211,17 @@ pub fn create(inputs: &[Input], dir: &Path, base: &str, opts: &CreateOptions) ->
     vol.set_len(packet_len * n_rec as u64)
         .map_err(io_err(&vol_path))?;
 
+    // Inputs are read round-robin over the files, so that the files' MD5 chains advance side
+    // by side.
+    let mut order: Vec<usize> = Vec::with_capacity(n_in);
+    let most = files.iter().map(|f| f.slices).max().unwrap_or(0);
+    for r in 0..most {
+        for f in &files {
+            if r < f.slices {
+                order.push(f.first_slice + r);
+            }
+        }
+    }
     // Input k: which file, which slice of it.
     let owner: Vec<(usize, u64)> = files
         .iter()
@@ -217,30 +229,48 @@ pub fn create(inputs: &[Input], dir: &Path, base: &str, opts: &CreateOptions) ->
         .flat_map(|(fi, f)| (0..f.slices as u64).map(move |n| (fi, n)))
         .collect();
     let mut readers: Vec<Option<std::fs::File>> = (0..files.len()).map(|_| None).collect();
-    let hashes: std::sync::Mutex<Vec<Md5>> =
-        std::sync::Mutex::new((0..files.len()).map(|_| Md5::new()).collect());
+    let hashes: std::sync::Mutex<Vec<Md5Stream>> =
+        std::sync::Mutex::new((0..files.len()).map(|_| Md5Stream::new()).collect());
     let sums: std::sync::Mutex<Vec<(Id, u32)>> = std::sync::Mutex::new(vec![([0; 16], 0); n_in]);
     let hashed = std::sync::atomic::AtomicBool::new(false);
-    let hook = |ks: std::ops::Range<usize>, raw: &[u8], lens: &[usize]| {
+    let hook = |ks: &[usize], raw: &[u8], lens: &[usize]| {
         hashed.store(true, std::sync::atomic::Ordering::Relaxed);
         let stride = raw.len() / ks.len();
         rayon::join(
             || {
-                // Each file's MD5 is a serial chain, in input order.
-                let mut h = hashes.lock().unwrap();
-                for (j, k) in ks.clone().enumerate() {
-                    h[owner[k].0].update(&raw[j * stride..j * stride + lens[j]]);
+                // MD5s: each slice (padded with zeros) and each file (its pieces in order, a
+                // serial chain per file), all streams side by side.
+                let mut files_h = hashes.lock().unwrap();
+                let mut slices: Vec<Md5Stream> = ks.iter().map(|_| Md5Stream::new()).collect();
+                let mut pieces: std::collections::BTreeMap<usize, Vec<&[u8]>> = Default::default();
+                for (j, &k) in ks.iter().enumerate() {
+                    pieces
+                        .entry(owner[k].0)
+                        .or_default()
+                        .push(&raw[j * stride..j * stride + lens[j]]);
+                }
+                let mut jobs: Vec<(&mut Md5Stream, Vec<&[u8]>)> = slices
+                    .iter_mut()
+                    .enumerate()
+                    .map(|(j, s)| (s, vec![&raw[j * stride..(j + 1) * stride]]))
+                    .collect();
+                for (fi, h) in files_h.iter_mut().enumerate() {
+                    if let Some(p) = pieces.remove(&fi) {
+                        jobs.push((h, p));
+                    }
+                }
+                md5x::update_many(&mut jobs);
+                drop(jobs);
+                let mut all = sums.lock().unwrap();
+                for (&k, s) in ks.iter().zip(slices) {
+                    all[k].0 = s.finalize();
                 }
             },
             || {
-                // Slice checksums: over the slice padded with zeros.
-                let v: Vec<(Id, u32)> = raw
-                    .par_chunks(stride)
-                    .map(|r| (packets::md5(r), crc32fast::hash(r)))
-                    .collect();
+                let v: Vec<u32> = raw.par_chunks(stride).map(crc32fast::hash).collect();
                 let mut all = sums.lock().unwrap();
-                for (j, k) in ks.clone().enumerate() {
-                    all[k] = v[j];
+                for (&k, c) in ks.iter().zip(v) {
+                    all[k].1 = c;
                 }
             },
         );
@@ -275,12 +305,13 @@ pub fn create(inputs: &[Input], dir: &Path, base: &str, opts: &CreateOptions) ->
         coeff: &coeff,
         write: &mut write,
         whole_slices: Some(&hook),
+        order: Some(&order),
     })?;
     drop(readers);
     if hashed.load(std::sync::atomic::Ordering::Relaxed) {
         let sums = sums.into_inner().unwrap();
         for ((f, h), fi) in files.iter_mut().zip(hashes.into_inner().unwrap()).zip(0..) {
-            f.hash = h.finalize().into();
+            f.hash = h.finalize();
             let _ = fi;
             f.checksums = sums[f.first_slice..f.first_slice + f.slices].to_vec();
         }
@@ -308,19 +339,40 @@ pub fn create(inputs: &[Input], dir: &Path, base: &str, opts: &CreateOptions) ->
     }
     let creator = packets::packet(&set_id, packets::TYPE_CREATOR, opts.creator.as_bytes());
 
-    // Recovery packet headers: the MD5 of each packet needs its whole slice.
-    let mut buf = vec![0u8; slice as usize];
+    // Recovery packet headers: a packet's MD5 covers bytes 32.. of it (set id, type,
+    // exponent, slice), hashed for up to 16 packets side by side.
     for r in 0..n_rec {
-        let at = r as u64 * packet_len;
-        read_at(
-            &mut vol,
-            &vol_path,
-            at + packets::HEADER as u64 + 4,
-            &mut buf,
-        )?;
-        let head = packets::recovery_header(&set_id, r as u32, &buf);
-        vol.seek(SeekFrom::Start(at)).map_err(io_err(&vol_path))?;
+        let head = packets::recovery_prefix(&set_id, r as u32, slice);
+        vol.seek(SeekFrom::Start(r as u64 * packet_len))
+            .map_err(io_err(&vol_path))?;
         vol.write_all(&head).map_err(io_err(&vol_path))?;
+    }
+    let group = (opts.memory_limit / packet_len as usize).clamp(1, 16);
+    let body = packet_len as usize - 32;
+    let mut bufs = vec![0u8; group * body];
+    for g in (0..n_rec).step_by(group) {
+        let rs: Vec<usize> = (g..(g + group).min(n_rec)).collect();
+        for (j, &r) in rs.iter().enumerate() {
+            read_at(
+                &mut vol,
+                &vol_path,
+                r as u64 * packet_len + 32,
+                &mut bufs[j * body..(j + 1) * body],
+            )?;
+        }
+        let mut streams: Vec<Md5Stream> = rs.iter().map(|_| Md5Stream::new()).collect();
+        let mut jobs: Vec<(&mut Md5Stream, Vec<&[u8]>)> = streams
+            .iter_mut()
+            .enumerate()
+            .map(|(j, st)| (st, vec![&bufs[j * body..(j + 1) * body]]))
+            .collect();
+        md5x::update_many(&mut jobs);
+        drop(jobs);
+        for (&r, st) in rs.iter().zip(streams) {
+            vol.seek(SeekFrom::Start(r as u64 * packet_len + 16))
+                .map_err(io_err(&vol_path))?;
+            vol.write_all(&st.finalize()).map_err(io_err(&vol_path))?;
+        }
     }
     vol.seek(SeekFrom::End(0)).map_err(io_err(&vol_path))?;
     vol.write_all(&critical).map_err(io_err(&vol_path))?;

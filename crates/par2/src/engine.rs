@@ -10,7 +10,6 @@
 use crate::gf16::{self, Coeff, BLOCK};
 use crate::Result;
 use rayon::prelude::*;
-use std::ops::Range;
 
 /// Inputs per batch: each output column is loaded and stored once per batch.
 const BATCH: usize = 8;
@@ -22,8 +21,9 @@ const CHUNK: usize = 16 << 10;
 pub type ReadFn<'a> = &'a mut dyn FnMut(usize, u64, &mut [u8]) -> Result<usize>;
 /// Receives bytes `[offset, offset + words.len())` of output `o`.
 pub type WriteFn<'a> = &'a mut dyn FnMut(usize, u64, &[u8]) -> Result<()>;
-/// Sees a batch of whole input slices.
-pub type SliceHook<'a> = &'a (dyn Fn(Range<usize>, &[u8], &[usize]) + Sync);
+/// Sees a batch of whole input slices: their indices, their bytes at a stride of the slice
+/// size, the data length of each.
+pub type SliceHook<'a> = &'a (dyn Fn(&[usize], &[u8], &[usize]) + Sync);
 
 /// What [`combine`] needs.
 pub struct Job<'a> {
@@ -38,9 +38,26 @@ pub struct Job<'a> {
     pub coeff: &'a (dyn Fn(usize, usize) -> u16 + Sync),
     /// Receives bytes `[offset, offset + words.len())` of output `o`.
     pub write: WriteFn<'a>,
-    /// Sees each batch of whole slices (inputs, their bytes at a stride of `slice`, the data
-    /// length of each), in input order, when a pass reads whole slices.
+    /// Sees each batch of whole slices, in processing order, when a pass reads whole slices.
     pub whole_slices: Option<SliceHook<'a>>,
+    /// The order the inputs are read in (all of them, once each); `None`: 0, 1, 2 ...
+    pub order: Option<&'a [usize]>,
+}
+
+/// The outputs' buffer, shared by tasks that each write their own columns.
+#[derive(Clone, Copy)]
+struct SharedOut(*mut u8);
+// SAFETY: tasks write disjoint ranges (see `slice`).
+unsafe impl Send for SharedOut {}
+unsafe impl Sync for SharedOut {}
+
+impl SharedOut {
+    /// # Safety
+    /// No other live reference may overlap `[at, at + len)`, which must lie in the buffer.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn slice(&self, at: usize, len: usize) -> &mut [u8] {
+        std::slice::from_raw_parts_mut(self.0.add(at), len)
+    }
 }
 
 /// Runs a job; returns the number of column passes.
@@ -54,22 +71,36 @@ pub fn combine(job: Job) -> Result<u32> {
         coeff,
         write,
         whole_slices,
+        order,
     } = job;
+    let natural: Vec<usize>;
+    let order = match order {
+        Some(o) => {
+            assert_eq!(o.len(), inputs, "the order names every input once");
+            o
+        }
+        None => {
+            natural = (0..inputs).collect();
+            &natural
+        }
+    };
     let split_len = (slice as usize).div_ceil(BLOCK) * BLOCK;
     if outputs == 0 || inputs == 0 {
         return Ok(0);
     }
     let batch = BATCH.min(inputs);
-    // Per column byte: every output, a batch of raw input and its split copy.
-    let per_col_byte = outputs + 2 * batch;
+    // Per column byte: every output, two batches of raw input (one read while the other is
+    // combined) and a split copy.
+    let per_col_byte = outputs + 3 * batch;
     let col_max = (memory.max(8 << 20) / per_col_byte / BLOCK * BLOCK).max(BLOCK);
     let passes = split_len.div_ceil(col_max);
     let col = split_len.div_ceil(passes).div_ceil(BLOCK) * BLOCK;
     let kernel = gf16::kernel();
     let mut out = vec![0u8; outputs * col];
-    let mut raw = vec![0u8; batch * col];
+    // Two raw buffers: the next batch is read while this one is combined.
+    let mut raw = [vec![0u8; batch * col], vec![0u8; batch * col]];
     let mut split = vec![0u8; batch * col];
-    let mut lens = vec![0usize; batch];
+    let mut lens = [vec![0usize; batch], vec![0usize; batch]];
     for p in 0..passes {
         let c0 = p * col;
         let c1 = (c0 + col).min(split_len);
@@ -79,56 +110,99 @@ pub fn combine(job: Job) -> Result<u32> {
         let rlen = (b1 - b0) as usize;
         let whole = b0 == 0 && b1 == slice;
         out[..outputs * w].fill(0);
-        let mut s = 0;
-        while s < inputs {
-            let e = (s + batch).min(inputs);
-            for k in s..e {
-                let j = k - s;
+        let batches: Vec<&[usize]> = order.chunks(batch).collect();
+        let mut read_batch = |ks: &[usize], raw: &mut [u8], lens: &mut [usize]| -> Result<()> {
+            for (j, &k) in ks.iter().enumerate() {
                 lens[j] = read(k, b0, &mut raw[j * rlen..(j + 1) * rlen])?;
             }
-            let coeffs: Vec<Vec<Coeff>> = (s..e)
-                .map(|k| {
-                    (0..outputs)
-                        .map(|o| Coeff::for_kernel(kernel, coeff(k, o)))
-                        .collect()
-                })
-                .collect();
-            let raw_ref = &raw[..(e - s) * rlen];
-            let lens_ref = &lens[..e - s];
-            let split_mut = &mut split[..(e - s) * w];
+            Ok(())
+        };
+        read_batch(batches[0], &mut raw[0], &mut lens[0])?;
+        for (bn, ks) in batches.iter().enumerate() {
+            let (cur, next) = if bn % 2 == 0 {
+                let (a, b) = raw.split_at_mut(1);
+                (&a[0], &mut b[0])
+            } else {
+                let (a, b) = raw.split_at_mut(1);
+                (&b[0], &mut a[0])
+            };
+            let (lcur, lnext) = if bn % 2 == 0 {
+                let (a, b) = lens.split_at_mut(1);
+                (&a[0], &mut b[0])
+            } else {
+                let (a, b) = lens.split_at_mut(1);
+                (&b[0], &mut a[0])
+            };
+            let ks: &[usize] = ks;
+            let raw_ref = &cur[..ks.len() * rlen];
+            let lens_ref = &lcur[..ks.len()];
+            let split_mut = &mut split[..ks.len() * w];
             let out_mut = &mut out[..outputs * w];
-            rayon::join(
-                || {
-                    if let (true, Some(hook)) = (whole, whole_slices) {
-                        hook(s..e, raw_ref, lens_ref);
-                    }
-                },
-                || {
-                    raw_ref
-                        .par_chunks(rlen)
-                        .zip(split_mut.par_chunks_mut(w))
-                        .for_each(|(r, sp)| gf16::to_split(r, sp));
-                    let split_ref = &*split_mut;
-                    let chunk = CHUNK.min(w);
-                    out_mut
-                        .par_chunks_mut(w)
-                        .enumerate()
-                        .for_each(|(o, out_o)| {
-                            out_o
-                                .par_chunks_mut(chunk)
-                                .enumerate()
-                                .for_each(|(part, o_chunk)| {
-                                    let a = part * chunk;
-                                    for (bi, cf) in coeffs.iter().enumerate() {
-                                        let src =
-                                            &split_ref[bi * w + a..bi * w + a + o_chunk.len()];
-                                        gf16::mul_add(o_chunk, src, &cf[o]);
+            let mut next_read: Result<()> = Ok(());
+            rayon::in_place_scope(|sc| {
+                sc.spawn(|_| {
+                    let coeffs: Vec<Vec<Coeff>> = ks
+                        .iter()
+                        .map(|&k| {
+                            (0..outputs)
+                                .map(|o| Coeff::for_kernel(kernel, coeff(k, o)))
+                                .collect()
+                        })
+                        .collect();
+                    rayon::join(
+                        || {
+                            if let (true, Some(hook)) = (whole, whole_slices) {
+                                hook(ks, raw_ref, lens_ref);
+                            }
+                        },
+                        || {
+                            raw_ref
+                                .par_chunks(rlen)
+                                .zip(split_mut.par_chunks_mut(w))
+                                .for_each(|(r, sp)| gf16::to_split(r, sp));
+                            let split_ref = &*split_mut;
+                            // Column chunk by column chunk: the batch's inputs for one chunk stay in
+                            // the core's cache while every output takes them.
+                            let chunk = CHUNK.min(w);
+                            let out_ptr = SharedOut(out_mut.as_mut_ptr());
+                            let parts = w.div_ceil(chunk);
+                            (0..parts).into_par_iter().for_each(|part| {
+                                let a = part * chunk;
+                                let len = chunk.min(w - a);
+                                let src = |bi: usize| &split_ref[bi * w + a..bi * w + a + len];
+                                for o in 0..outputs {
+                                    // SAFETY: each task owns columns [a, a + len) of every output:
+                                    // the ranges of different tasks never overlap.
+                                    let o_chunk = unsafe { out_ptr.slice(o * w + a, len) };
+                                    // Four inputs at a time: the output chunk is loaded and stored once
+                                    // for the four.
+                                    let mut bi = 0;
+                                    while bi + 4 <= coeffs.len() {
+                                        gf16::mul_add_multi(
+                                            o_chunk,
+                                            &[src(bi), src(bi + 1), src(bi + 2), src(bi + 3)],
+                                            &[
+                                                &coeffs[bi][o],
+                                                &coeffs[bi + 1][o],
+                                                &coeffs[bi + 2][o],
+                                                &coeffs[bi + 3][o],
+                                            ],
+                                        );
+                                        bi += 4;
                                     }
-                                })
-                        });
-                },
-            );
-            s = e;
+                                    for (bj, cf) in coeffs.iter().enumerate().skip(bi) {
+                                        gf16::mul_add(o_chunk, src(bj), &cf[o]);
+                                    }
+                                }
+                            });
+                        },
+                    );
+                });
+                if let Some(nk) = batches.get(bn + 1) {
+                    next_read = read_batch(nk, next, lnext);
+                }
+            });
+            next_read?;
         }
         let mut words = vec![0u8; rlen];
         for o in 0..outputs {

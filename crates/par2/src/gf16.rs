@@ -191,7 +191,15 @@ impl Coeff {
 /// whole block, the tail zero.
 pub fn to_split(src: &[u8], dst: &mut [u8]) {
     assert!(dst.len().is_multiple_of(BLOCK) && dst.len() >= src.len());
-    for (b, out) in dst.chunks_exact_mut(BLOCK).enumerate() {
+    let mut first = 0;
+    #[cfg(target_arch = "x86_64")]
+    if vbmi() {
+        let whole = src.len() / BLOCK;
+        // SAFETY: AVX-512 VBMI checked; `whole` blocks lie in both buffers.
+        unsafe { x86::to_split_vbmi(&src[..whole * BLOCK], &mut dst[..whole * BLOCK]) };
+        first = whole;
+    }
+    for (b, out) in dst.chunks_exact_mut(BLOCK).enumerate().skip(first) {
         let start = b * BLOCK;
         let (lo, hi) = out.split_at_mut(64);
         if start + BLOCK <= src.len() {
@@ -212,7 +220,15 @@ pub fn to_split(src: &[u8], dst: &mut [u8]) {
 /// Converts split layout back into little-endian words (`dst.len()` bytes of it).
 pub fn from_split(src: &[u8], dst: &mut [u8]) {
     assert!(src.len().is_multiple_of(BLOCK) && src.len() >= dst.len());
-    for (b, blk) in src.chunks_exact(BLOCK).enumerate() {
+    let mut first = 0;
+    #[cfg(target_arch = "x86_64")]
+    if vbmi() {
+        let whole = dst.len() / BLOCK;
+        // SAFETY: AVX-512 VBMI checked; `whole` blocks lie in both buffers.
+        unsafe { x86::from_split_vbmi(&src[..whole * BLOCK], &mut dst[..whole * BLOCK]) };
+        first = whole;
+    }
+    for (b, blk) in src.chunks_exact(BLOCK).enumerate().skip(first) {
         let start = b * BLOCK;
         if start >= dst.len() {
             break;
@@ -228,6 +244,17 @@ pub fn from_split(src: &[u8], dst: &mut [u8]) {
             d[n - 1] = lo[n / 2];
         }
     }
+}
+
+/// Byte permutes for the layout conversions (AVX-512 VBMI).
+#[cfg(target_arch = "x86_64")]
+fn vbmi() -> bool {
+    static V: OnceLock<bool> = OnceLock::new();
+    *V.get_or_init(|| {
+        is_x86_feature_detected!("avx512vbmi")
+            && is_x86_feature_detected!("avx512f")
+            && std::env::var("DISCVAULT_PAR2_KERNEL").as_deref() != Ok("portable")
+    })
 }
 
 /// Which kernel runs.
@@ -290,6 +317,29 @@ pub fn mul_add(dst: &mut [u8], src: &[u8], c: &Coeff) {
     }
 }
 
+/// dst ^= Σ c_i · src_i over up to four sources at once (the destination is loaded and
+/// stored once for all of them).
+pub fn mul_add_multi(dst: &mut [u8], srcs: &[&[u8]], cs: &[&Coeff]) {
+    assert_eq!(srcs.len(), cs.len());
+    #[cfg(target_arch = "x86_64")]
+    if srcs.len() == 4 {
+        if let [CoeffTables::Affine(a), CoeffTables::Affine(b), CoeffTables::Affine(c), CoeffTables::Affine(d)] =
+            [&cs[0].tables, &cs[1].tables, &cs[2].tables, &cs[3].tables]
+        {
+            for s in srcs {
+                assert_eq!(s.len(), dst.len());
+            }
+            assert_eq!(dst.len() % BLOCK, 0);
+            // SAFETY: affine coefficients exist only where AVX-512 and GFNI run.
+            unsafe { x86::mul_add4_gfni(dst, [srcs[0], srcs[1], srcs[2], srcs[3]], [a, b, c, d]) };
+            return;
+        }
+    }
+    for (s, c) in srcs.iter().zip(cs) {
+        mul_add(dst, s, c);
+    }
+}
+
 fn mul_add_portable(dst: &mut [u8], src: &[u8], tlo: &[u16; 256], thi: &[u16; 256]) {
     for (d, s) in dst.chunks_exact_mut(BLOCK).zip(src.chunks_exact(BLOCK)) {
         let (dlo, dhi) = d.split_at_mut(64);
@@ -306,6 +356,48 @@ fn mul_add_portable(dst: &mut [u8], src: &[u8], tlo: &[u16; 256], thi: &[u16; 25
 mod x86 {
     use super::BLOCK;
     use std::arch::x86_64::*;
+
+    fn index(f: impl Fn(usize) -> u8) -> [u8; 64] {
+        std::array::from_fn(f)
+    }
+
+    #[target_feature(enable = "avx512f,avx512vbmi")]
+    pub unsafe fn to_split_vbmi(src: &[u8], dst: &mut [u8]) {
+        let even = index(|j| (2 * j) as u8);
+        let odd = index(|j| (2 * j + 1) as u8);
+        let even = _mm512_loadu_si512(even.as_ptr().cast());
+        let odd = _mm512_loadu_si512(odd.as_ptr().cast());
+        for (s, d) in src.chunks_exact(BLOCK).zip(dst.chunks_exact_mut(BLOCK)) {
+            let a = _mm512_loadu_si512(s.as_ptr().cast());
+            let b = _mm512_loadu_si512(s.as_ptr().add(64).cast());
+            _mm512_storeu_si512(d.as_mut_ptr().cast(), _mm512_permutex2var_epi8(a, even, b));
+            _mm512_storeu_si512(
+                d.as_mut_ptr().add(64).cast(),
+                _mm512_permutex2var_epi8(a, odd, b),
+            );
+        }
+    }
+
+    #[target_feature(enable = "avx512f,avx512vbmi")]
+    pub unsafe fn from_split_vbmi(src: &[u8], dst: &mut [u8]) {
+        // Output byte 2j is low byte j, 2j + 1 high byte j (index 64 + j).
+        let first = index(|i| (if i % 2 == 0 { i / 2 } else { 64 + i / 2 }) as u8);
+        let second = index(|i| (if i % 2 == 0 { 32 + i / 2 } else { 96 + i / 2 }) as u8);
+        let first = _mm512_loadu_si512(first.as_ptr().cast());
+        let second = _mm512_loadu_si512(second.as_ptr().cast());
+        for (s, d) in src.chunks_exact(BLOCK).zip(dst.chunks_exact_mut(BLOCK)) {
+            let lo = _mm512_loadu_si512(s.as_ptr().cast());
+            let hi = _mm512_loadu_si512(s.as_ptr().add(64).cast());
+            _mm512_storeu_si512(
+                d.as_mut_ptr().cast(),
+                _mm512_permutex2var_epi8(lo, first, hi),
+            );
+            _mm512_storeu_si512(
+                d.as_mut_ptr().add(64).cast(),
+                _mm512_permutex2var_epi8(lo, second, hi),
+            );
+        }
+    }
 
     #[target_feature(enable = "avx2")]
     pub unsafe fn mul_add_avx2(dst: &mut [u8], src: &[u8], tab: &[[u8; 16]; 8]) {
@@ -338,6 +430,37 @@ mod x86 {
                 _mm256_storeu_si256(dlo, _mm256_xor_si256(_mm256_loadu_si256(dlo), rlo));
                 _mm256_storeu_si256(dhi, _mm256_xor_si256(_mm256_loadu_si256(dhi), rhi));
             }
+        }
+    }
+
+    #[target_feature(enable = "avx512f,avx512bw,gfni")]
+    pub unsafe fn mul_add4_gfni(dst: &mut [u8], src: [&[u8]; 4], m: [&[u64; 4]; 4]) {
+        let mats: [[__m512i; 4]; 4] = m.map(|x| x.map(|v| _mm512_set1_epi64(v as i64)));
+        let n = dst.len() / BLOCK;
+        let dp = dst.as_mut_ptr();
+        let sp = src.map(|s| s.as_ptr());
+        for b in 0..n {
+            let off = b * BLOCK;
+            let dlo = dp.add(off).cast::<__m512i>();
+            let dhi = dp.add(off + 64).cast::<__m512i>();
+            let mut lo = _mm512_loadu_si512(dlo);
+            let mut hi = _mm512_loadu_si512(dhi);
+            for i in 0..4 {
+                let slo = _mm512_loadu_si512(sp[i].add(off).cast());
+                let shi = _mm512_loadu_si512(sp[i].add(off + 64).cast());
+                lo = _mm512_ternarylogic_epi64::<0x96>(
+                    lo,
+                    _mm512_gf2p8affine_epi64_epi8::<0>(slo, mats[i][0]),
+                    _mm512_gf2p8affine_epi64_epi8::<0>(shi, mats[i][1]),
+                );
+                hi = _mm512_ternarylogic_epi64::<0x96>(
+                    hi,
+                    _mm512_gf2p8affine_epi64_epi8::<0>(slo, mats[i][2]),
+                    _mm512_gf2p8affine_epi64_epi8::<0>(shi, mats[i][3]),
+                );
+            }
+            _mm512_storeu_si512(dlo, lo);
+            _mm512_storeu_si512(dhi, hi);
         }
     }
 

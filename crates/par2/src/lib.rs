@@ -14,6 +14,7 @@
 pub mod create;
 mod engine;
 pub mod gf16;
+pub mod md5x;
 pub mod packets;
 pub mod repair;
 

@@ -37,19 +37,15 @@ pub fn packet(set_id: &Id, kind: &[u8; 16], body: &[u8]) -> Vec<u8> {
     p
 }
 
-/// The header of a recovery slice packet, whose body (exponent, then the slice) is written
-/// after it in pieces; `body_hash` is the MD5 of set id, type, exponent and slice.
-pub fn recovery_header(set_id: &Id, exponent: u32, slice: &[u8]) -> Vec<u8> {
-    let len = HEADER + 4 + slice.len();
-    let mut h = Md5::new();
-    h.update(set_id);
-    h.update(TYPE_RECOVERY);
-    h.update(exponent.to_le_bytes());
-    h.update(slice);
+/// The first 68 bytes of a recovery slice packet (header and exponent) with its MD5 left
+/// zero: the MD5 covers bytes 32.. of the packet, slice included, and is filled in once the
+/// slice is complete.
+pub fn recovery_prefix(set_id: &Id, exponent: u32, slice_len: u64) -> Vec<u8> {
+    let len = HEADER as u64 + 4 + slice_len;
     let mut p = Vec::with_capacity(HEADER + 4);
     p.extend_from_slice(MAGIC);
-    p.extend_from_slice(&(len as u64).to_le_bytes());
-    p.extend_from_slice(&h.finalize());
+    p.extend_from_slice(&len.to_le_bytes());
+    p.extend_from_slice(&[0u8; 16]);
     p.extend_from_slice(set_id);
     p.extend_from_slice(TYPE_RECOVERY);
     p.extend_from_slice(&exponent.to_le_bytes());

@@ -9,8 +9,7 @@
 
 use crate::create::{io_err, read_at};
 use crate::packets::{self, Id, Packet};
-use crate::{engine, gf16, Error, Result};
-use md5::{Digest, Md5};
+use crate::{engine, gf16, md5x, Error, Result};
 use rayon::prelude::*;
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -61,7 +60,6 @@ pub struct RepairReport {
 struct Entry {
     name: String,
     length: u64,
-    hash: Id,
     checksums: Vec<(Id, u32)>,
     first_slice: usize,
 }
@@ -106,18 +104,17 @@ fn load(par2: &[PathBuf]) -> Result<Set> {
         let desc = all.iter().find_map(|(s, p, _)| match p {
             Packet::FileDesc {
                 id: i,
-                hash,
                 length,
                 name,
                 ..
-            } if *s == set_id && i == id => Some((*hash, *length, name.clone())),
+            } if *s == set_id && i == id => Some((*length, name.clone())),
             _ => None,
         });
         let ifsc = all.iter().find_map(|(s, p, _)| match p {
             Packet::Ifsc { id: i, slices } if *s == set_id && i == id => Some(slices.clone()),
             _ => None,
         });
-        let (Some((hash, length, fname)), Some(checksums)) = (desc, ifsc) else {
+        let (Some((length, fname)), Some(checksums)) = (desc, ifsc) else {
             return Err(Error::Format {
                 file: name(),
                 detail: format!(
@@ -152,7 +149,6 @@ fn load(par2: &[PathBuf]) -> Result<Set> {
         files.push(Entry {
             name: String::from_utf8_lossy(&fname).to_string(),
             length,
-            hash,
             checksums: checksums[..n].to_vec(),
             first_slice: first,
         });
@@ -191,32 +187,48 @@ fn locate(set: &Set, sources: &[PathBuf]) -> Result<Vec<Option<usize>>> {
         .par_iter()
         .map(|f| -> Result<Vec<Option<usize>>> {
             let mut found = vec![None; f.checksums.len()];
-            let mut buf = vec![0u8; set.slice as usize];
+            let slice = set.slice as usize;
+            // Slices are checked a group at a time: CRC32 first, then the MD5s of the group side
+            // by side.
+            let group = ((64usize << 20) / slice.max(1)).clamp(1, 16);
+            let mut buf = vec![0u8; group * slice];
             for (si, src) in sources.iter().enumerate() {
-                if found.iter().all(Option::is_some) {
+                let pending: Vec<usize> =
+                    (0..found.len()).filter(|&k| found[k].is_none()).collect();
+                if pending.is_empty() {
                     break;
                 }
                 let path = src.join(&f.name);
                 let Ok(mut file) = std::fs::File::open(&path) else {
                     continue;
                 };
-                for (k, sum) in f.checksums.iter().enumerate() {
-                    if found[k].is_some() {
-                        continue;
+                for ks in pending.chunks(group) {
+                    let mut candidates = Vec::new();
+                    for (j, &k) in ks.iter().enumerate() {
+                        let b = &mut buf[j * slice..(j + 1) * slice];
+                        let off = k as u64 * set.slice;
+                        let want = (f.length - off).min(set.slice) as usize;
+                        let got = match read_at(&mut file, &path, off, b) {
+                            Ok(n) => n,
+                            Err(_) => continue,
+                        };
+                        if got < want {
+                            continue;
+                        }
+                        // Bytes past the file's end are not part of the slice.
+                        b[want..].fill(0);
+                        if crc32fast::hash(b) == f.checksums[k].1 {
+                            candidates.push(j);
+                        }
                     }
-                    let off = k as u64 * set.slice;
-                    let want = (f.length - off).min(set.slice) as usize;
-                    let got = match read_at(&mut file, &path, off, &mut buf) {
-                        Ok(n) => n,
-                        Err(_) => continue,
-                    };
-                    if got < want {
-                        continue;
-                    }
-                    // Bytes past the file's end are not part of the slice.
-                    buf[want..].fill(0);
-                    if crc32fast::hash(&buf) == sum.1 && packets::md5(&buf) == sum.0 {
-                        found[k] = Some(si);
+                    let bufs: Vec<&[u8]> = candidates
+                        .iter()
+                        .map(|&j| &buf[j * slice..(j + 1) * slice])
+                        .collect();
+                    for (&j, m) in candidates.iter().zip(md5x::md5_many(&bufs)) {
+                        if m == f.checksums[ks[j]].0 {
+                            found[ks[j]] = Some(si);
+                        }
                     }
                 }
             }
@@ -294,7 +306,7 @@ fn invert(mut a: Vec<Vec<u16>>) -> Option<Vec<Vec<u16>>> {
 }
 
 /// Repairs the set's files from `sources` into `out` (every file the set can give back,
-/// each checked against its MD5 before it is renamed into place). Files beyond repair are
+/// every slice of it checked against its MD5 and CRC32 before it is renamed into place). Files beyond repair are
 /// named in the report and not written.
 pub fn repair(
     par2: &[PathBuf],
@@ -352,6 +364,15 @@ pub fn repair(
                 let off = k as u64 * set.slice;
                 let n = (f.length - off).min(set.slice) as usize;
                 read_at(file, &sp, off, &mut buf[..n])?;
+                // Its MD5 matched when it was found; its CRC32 still must (the source could
+                // have changed since).
+                buf[n..].fill(0);
+                if crc32fast::hash(&buf) != f.checksums[k].1 {
+                    return Err(Error::Format {
+                        file: sp.display().to_string(),
+                        detail: format!("slice {k} changed while it was read: repair again"),
+                    });
+                }
                 o.seek(SeekFrom::Start(off)).map_err(io_err(&p))?;
                 o.write_all(&buf[..n]).map_err(io_err(&p))?;
             }
@@ -453,6 +474,7 @@ pub fn repair(
             coeff: &coeff,
             write: &mut write,
             whole_slices: None,
+            order: None,
         })?;
         for f in outs.into_iter().flatten() {
             f.sync_all().map_err(|e| Error::Io {
@@ -462,7 +484,60 @@ pub fn repair(
         }
     }
 
-    // Every file written is checked whole before it takes its name.
+    // Every rebuilt slice is read back and checked against its MD5 and CRC32 (the intact ones
+    // were checked as they were found and copied): only then does a file take its name.
+    let slice = set.slice as usize;
+    let group = ((64usize << 20) / slice.max(1)).clamp(1, 16);
+    let mut buf = vec![0u8; group * slice];
+    let mut rebuilt: Vec<usize> = if repairable {
+        missing.clone()
+    } else {
+        Vec::new()
+    };
+    rebuilt.retain(|&k| writable[owner[k].0]);
+    let mut bad: Option<String> = None;
+    for ks in rebuilt.chunks(group) {
+        for (j, &k) in ks.iter().enumerate() {
+            let (fi, n) = owner[k];
+            let f = &set.files[fi];
+            let p = partial(f);
+            let mut file = std::fs::File::open(&p).map_err(io_err(&p))?;
+            read_at(
+                &mut file,
+                &p,
+                n * set.slice,
+                &mut buf[j * slice..(j + 1) * slice],
+            )?;
+            let want = (f.length - n * set.slice).min(set.slice) as usize;
+            buf[j * slice + want..(j + 1) * slice].fill(0);
+        }
+        let bufs: Vec<&[u8]> = (0..ks.len())
+            .map(|j| &buf[j * slice..(j + 1) * slice])
+            .collect();
+        for ((&k, m), b) in ks.iter().zip(md5x::md5_many(&bufs)).zip(&bufs) {
+            let (fi, n) = owner[k];
+            let sum = set.files[fi].checksums[n as usize];
+            if m != sum.0 || crc32fast::hash(b) != sum.1 {
+                bad.get_or_insert_with(|| {
+                    format!(
+                        "{}: rebuilt slice {n} does not match its MD5",
+                        set.files[fi].name
+                    )
+                });
+            }
+        }
+    }
+    if let Some(detail) = bad {
+        for (f, &w) in set.files.iter().zip(&writable) {
+            if w {
+                let _ = std::fs::remove_file(partial(f));
+            }
+        }
+        return Err(Error::Format {
+            file: par2[0].display().to_string(),
+            detail: format!("{detail}: nothing written"),
+        });
+    }
     let mut written = Vec::new();
     let mut lost = Vec::new();
     for (f, &w) in set.files.iter().zip(&writable) {
@@ -471,17 +546,6 @@ pub fn repair(
             continue;
         }
         let p = partial(f);
-        let mut h = Md5::new();
-        let mut r = std::fs::File::open(&p).map_err(io_err(&p))?;
-        std::io::copy(&mut r, &mut h).map_err(io_err(&p))?;
-        let digest: Id = h.finalize().into();
-        if digest != f.hash {
-            std::fs::remove_file(&p).map_err(io_err(&p))?;
-            return Err(Error::Format {
-                file: f.name.clone(),
-                detail: "rebuilt, but its MD5 does not match the set's: nothing written".into(),
-            });
-        }
         let dest = out.join(&f.name);
         std::fs::rename(&p, &dest).map_err(io_err(&dest))?;
         written.push(f.name.clone());

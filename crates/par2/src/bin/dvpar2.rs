@@ -117,6 +117,7 @@ fn run(args: Vec<String>) -> Result<u8, String> {
                 sources.push(index.parent().unwrap_or(Path::new(".")).to_path_buf());
             }
             let files = set_files(&index);
+            let mut repaired = false;
             let report = match &out {
                 None => par2::verify(&files, &sources).map_err(|e| e.to_string())?,
                 Some(o) => {
@@ -126,6 +127,7 @@ fn run(args: Vec<String>) -> Result<u8, String> {
                         println!("lost: {l}");
                     }
                     println!("{} files written to {}", r.written.len(), o.display());
+                    repaired = r.lost.is_empty();
                     r.before
                 }
             };
@@ -152,7 +154,8 @@ fn run(args: Vec<String>) -> Result<u8, String> {
                     "not repairable"
                 }
             );
-            Ok(if report.missing_slices == 0 {
+            // verify: 0 intact, 1 repairable, 2 not; repair: 0 when every file was written.
+            Ok(if report.missing_slices == 0 || repaired {
                 0
             } else if report.repairable {
                 1
