@@ -21,6 +21,55 @@ pub struct Input {
     pub name: String,
     /// Where its bytes are read.
     pub path: PathBuf,
+    /// Only these bytes of `path` (offset, length): a part of a file split across discs.
+    pub range: Option<(u64, u64)>,
+}
+
+impl Input {
+    /// A whole file.
+    pub fn file(name: impl Into<String>, path: impl Into<PathBuf>) -> Input {
+        Input {
+            name: name.into(),
+            path: path.into(),
+            range: None,
+        }
+    }
+
+    /// `length` bytes of `path` from `offset`.
+    pub fn part(
+        name: impl Into<String>,
+        path: impl Into<PathBuf>,
+        offset: u64,
+        length: u64,
+    ) -> Input {
+        Input {
+            name: name.into(),
+            path: path.into(),
+            range: Some((offset, length)),
+        }
+    }
+
+    fn base(&self) -> u64 {
+        self.range.map(|r| r.0).unwrap_or(0)
+    }
+}
+
+/// Reads bytes `[off, off + buf.len())` of an input of `len` bytes (zero past its end).
+fn read_input(
+    f: &mut std::fs::File,
+    i: &Input,
+    len: u64,
+    off: u64,
+    buf: &mut [u8],
+) -> Result<usize> {
+    if off >= len {
+        buf.fill(0);
+        return Ok(0);
+    }
+    let n = ((len - off) as usize).min(buf.len());
+    let got = read_at(f, &i.path, i.base() + off, &mut buf[..n])?;
+    buf[n..].fill(0);
+    Ok(got)
 }
 
 /// How to create.
@@ -117,7 +166,15 @@ pub(crate) fn read_at(
     buf: &mut [u8],
 ) -> Result<usize> {
     f.seek(SeekFrom::Start(offset)).map_err(io_err(path))?;
-    read_at_current(f, path, buf)
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..]).map_err(io_err(path))? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    buf[n..].fill(0);
+    Ok(n)
 }
 
 /// Creates a PAR2 set over `inputs` in `dir`.
@@ -128,7 +185,18 @@ pub fn create(inputs: &[Input], dir: &Path, base: &str, opts: &CreateOptions) ->
     let mut lens = Vec::new();
     for i in inputs {
         let m = std::fs::metadata(&i.path).map_err(io_err(&i.path))?;
-        lens.push(m.len());
+        match i.range {
+            Some((o, l)) if o.checked_add(l).is_none_or(|end| end > m.len()) => {
+                return Err(Error::Input(format!(
+                    "{}: bytes {o}..{} asked, the file has {}",
+                    i.path.display(),
+                    o.saturating_add(l),
+                    m.len()
+                )))
+            }
+            Some((_, l)) => lens.push(l),
+            None => lens.push(m.len()),
+        }
     }
     let slice = match opts.slice_size {
         Some(s) if s > 0 && s % 4 == 0 => s,
@@ -146,7 +214,7 @@ pub fn create(inputs: &[Input], dir: &Path, base: &str, opts: &CreateOptions) ->
         .map(|(i, len)| {
             let mut f = std::fs::File::open(&i.path).map_err(io_err(&i.path))?;
             let mut head = vec![0u8; 16384.min(*len as usize)];
-            f.read_exact(&mut head).map_err(io_err(&i.path))?;
+            read_input(&mut f, i, *len, 0, &mut head)?;
             let hash_16k = packets::md5(&head);
             let n = len.div_ceil(slice) as usize;
             Ok(FileInfo {
@@ -287,8 +355,7 @@ pub fn create(inputs: &[Input], dir: &Path, base: &str, opts: &CreateOptions) ->
             Some(r) => r,
             slot => slot.insert(std::fs::File::open(&f.input.path).map_err(io_err(&f.input.path))?),
         };
-        let got = read_at(r, &f.input.path, off, buf)?;
-        Ok(got.min((f.len - off) as usize))
+        read_input(r, &f.input, f.len, off, buf)
     };
     let coeff = |k: usize, o: usize| gf16::coefficient(logs[k], o as u32);
     let mut write = |o: usize, offset: u64, words: &[u8]| -> Result<()> {
@@ -398,25 +465,12 @@ fn hash_file(f: &mut FileInfo, slice: u64) -> Result<()> {
     let mut h = Md5::new();
     let mut buf = vec![0u8; slice as usize];
     f.checksums.clear();
-    for _ in 0..f.slices {
-        let n = read_at_current(&mut r, &path, &mut buf)?;
+    for k in 0..f.slices as u64 {
+        let n = read_input(&mut r, &f.input, f.len, k * slice, &mut buf)?;
         h.update(&buf[..n]);
         f.checksums
             .push((packets::md5(&buf), crc32fast::hash(&buf)));
     }
     f.hash = h.finalize().into();
     Ok(())
-}
-
-/// Reads `buf.len()` bytes from where the file is (zeroing what is past its end).
-fn read_at_current(f: &mut std::fs::File, path: &Path, buf: &mut [u8]) -> Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match f.read(&mut buf[n..]).map_err(io_err(path))? {
-            0 => break,
-            k => n += k,
-        }
-    }
-    buf[n..].fill(0);
-    Ok(n)
 }

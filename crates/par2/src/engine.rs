@@ -60,6 +60,16 @@ impl SharedOut {
     }
 }
 
+/// Of a double buffer, the one batch `n` uses and the other (for batch n + 1).
+fn double<T>(pair: &mut [T; 2], n: usize) -> (&T, &mut T) {
+    let [a, b] = pair;
+    if n.is_multiple_of(2) {
+        (a, b)
+    } else {
+        (b, a)
+    }
+}
+
 /// Runs a job; returns the number of column passes.
 pub fn combine(job: Job) -> Result<u32> {
     let Job {
@@ -119,20 +129,8 @@ pub fn combine(job: Job) -> Result<u32> {
         };
         read_batch(batches[0], &mut raw[0], &mut lens[0])?;
         for (bn, ks) in batches.iter().enumerate() {
-            let (cur, next) = if bn % 2 == 0 {
-                let (a, b) = raw.split_at_mut(1);
-                (&a[0], &mut b[0])
-            } else {
-                let (a, b) = raw.split_at_mut(1);
-                (&b[0], &mut a[0])
-            };
-            let (lcur, lnext) = if bn % 2 == 0 {
-                let (a, b) = lens.split_at_mut(1);
-                (&a[0], &mut b[0])
-            } else {
-                let (a, b) = lens.split_at_mut(1);
-                (&b[0], &mut a[0])
-            };
+            let (cur, next) = double(&mut raw, bn);
+            let (lcur, lnext) = double(&mut lens, bn);
             let ks: &[usize] = ks;
             let raw_ref = &cur[..ks.len() * rlen];
             let lens_ref = &lcur[..ks.len()];

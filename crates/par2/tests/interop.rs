@@ -55,10 +55,7 @@ fn tree(root: &Path) -> Vec<String> {
 fn inputs(root: &Path, names: &[String]) -> Vec<Input> {
     names
         .iter()
-        .map(|n| Input {
-            name: n.clone(),
-            path: root.join(n),
-        })
+        .map(|n| Input::file(n.clone(), root.join(n)))
         .collect()
 }
 
@@ -249,4 +246,40 @@ fn bounded_memory_computes_in_column_passes_that_par2cmdline_accepts() {
         .arg(root.join("set.par2")));
     assert!(ok, "{out}");
     assert_eq!(fs::read(root.join(&names[1])).unwrap(), bytes(3 << 20, 41));
+}
+
+#[test]
+fn a_part_of_a_file_is_protected_as_its_own_file() {
+    let t = tempfile::tempdir().unwrap();
+    let whole = t.path().join("whole.bin");
+    let data = bytes(5_000_000, 77);
+    fs::write(&whole, &data).unwrap();
+    let set = t.path().join("set");
+    fs::create_dir_all(&set).unwrap();
+    let c = create(
+        &[Input::part("part-2.bin", &whole, 2_000_000, 1_500_003)],
+        &set,
+        "p",
+        &CreateOptions {
+            slice_size: Some(65536),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(c.input_slices, 23);
+    // The part, as a file of its own (as restore joins or splits it), checks with par2cmdline.
+    fs::write(set.join("part-2.bin"), &data[2_000_000..3_500_003]).unwrap();
+    let (ok, out) = run(Command::new(PAR2CMDLINE)
+        .arg("verify")
+        .arg(set.join("p.par2")));
+    assert!(ok && out.contains("All files are correct"), "{out}");
+    // A range beyond the file is refused, naming it.
+    let e = create(
+        &[Input::part("x", &whole, 4_000_000, 2_000_000)],
+        &set,
+        "q",
+        &CreateOptions::default(),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("whole.bin"), "{e}");
 }

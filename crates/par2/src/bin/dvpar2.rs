@@ -87,7 +87,7 @@ fn run(args: Vec<String>) -> Result<u8, String> {
                         .map_err(|_| format!("{f} is not below {}", root.display()))?
                         .to_string_lossy()
                         .to_string();
-                    Ok(par2::Input { name, path: p })
+                    Ok(par2::Input::file(name, p))
                 })
                 .collect::<Result<_, String>>()?;
             let c = par2::create(&inputs, &dir, &base, &opts).map_err(|e| e.to_string())?;
