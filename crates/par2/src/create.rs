@@ -117,6 +117,36 @@ pub struct Created {
     pub passes: u32,
 }
 
+/// The sizes of the two files [`create`] writes, known before anything is read: what a disc
+/// layout must reserve for them. `inputs` are (name, length) pairs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SetSize {
+    /// `<base>.par2`
+    pub index_bytes: u64,
+    /// `<base>.vol…par2`
+    pub volume_bytes: u64,
+}
+
+pub fn set_size(
+    inputs: &[(&str, u64)],
+    slice: u64,
+    recovery_slices: u32,
+    creator: &str,
+) -> SetSize {
+    let pad4 = |n: u64| n.div_ceil(4) * 4;
+    let header = packets::HEADER as u64;
+    let mut critical = header + 12 + 16 * inputs.len() as u64;
+    for (name, len) in inputs {
+        critical += header + 56 + pad4(name.len() as u64);
+        critical += header + 16 + 20 * len.div_ceil(slice);
+    }
+    let creator = header + pad4(creator.len() as u64);
+    SetSize {
+        index_bytes: critical + creator,
+        volume_bytes: recovery_slices as u64 * (header + 4 + slice) + critical + creator,
+    }
+}
+
 /// The input slice limit of PAR2 (the number of usable constants is larger; par2cmdline keeps
 /// to this).
 pub const MAX_INPUT_SLICES: u64 = 32768;

@@ -18,7 +18,7 @@ pub mod md5x;
 pub mod packets;
 pub mod repair;
 
-pub use create::{create, CreateOptions, Created, Input};
+pub use create::{create, set_size, CreateOptions, Created, Input, SetSize};
 pub use repair::{repair, verify, FileState, RepairReport, SetReport};
 
 #[derive(Debug, thiserror::Error)]

@@ -97,6 +97,19 @@ fn par2cmdline_and_turbo_verify_and_repair_what_we_create() {
     )
     .unwrap();
     assert_eq!(c.input_slices, 19 + 4 + 1 + 1);
+    // The sizes are known before anything is written (a disc layout reserves them).
+    let lens: Vec<(&str, u64)> = names
+        .iter()
+        .map(|n| (n.as_str(), fs::metadata(root.join(n)).unwrap().len()))
+        .collect();
+    let size = par2::set_size(&lens, 16384, 5, &CreateOptions::default().creator);
+    assert_eq!(
+        (size.index_bytes, size.volume_bytes),
+        (
+            fs::metadata(&c.files[0]).unwrap().len(),
+            fs::metadata(&c.files[1]).unwrap().len()
+        )
+    );
     assert_eq!(c.recovery_slices, 5);
     let index = root.join("recovery/DV-000001.par2");
     assert!(root.join("recovery/DV-000001.vol00+05.par2").is_file());
