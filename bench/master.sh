@@ -6,15 +6,8 @@
 # and scatter the figures) must have room for four copies of the corpus (about 11 GB).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-corpus=${1:-/work/corpus}
-work=${2:-/dev/shm/dv-bench}
-runs=${RUNS:-5}
-[ -d "$corpus" ] || python3 "$here/../../shared/bench/mkcorpus.py" "$corpus"
-cargo build --release -q -p discvault-cli --manifest-path "$here/../Cargo.toml"
-dv="$here/../target/release/discvault"
-rm -rf "$work"; mkdir -p "$work"
-# The work folder is in RAM (tmpfs) and holds gigabytes: removed at the end unless KEEP=1.
-[ -n "${KEEP:-}" ] || trap 'rm -rf "$work"' EXIT
+source "$here/common.sh"
+bench_setup "${1:-/work/corpus}" "${2:-/dev/shm/dv-bench}" 5
 vault="$work/vault"
 
 # Master: the corpus is added and planned once (one bd25 volume), then mastered again and again.

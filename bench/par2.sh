@@ -4,17 +4,12 @@
 # (PyPI), both cores each, in one hyperfine run.   bench/par2.sh [CORPUS] [WORKDIR]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-corpus=${1:-/work/corpus}
-work=${2:-/dev/shm/dv-par2}
-runs=${RUNS:-5}
-[ -d "$corpus" ] || python3 "$here/../../shared/bench/mkcorpus.py" "$corpus"
-cargo build --release -q -p par2 --manifest-path "$here/../Cargo.toml"
+source "$here/common.sh"
+bench_setup "${1:-/work/corpus}" "${2:-/dev/shm/dv-par2}" 5 par2
 ours="$here/../target/release/dvpar2"
 turbo="$(python3 -c 'import par2; print(list(par2.__path__)[0])')/binaries/par2"
 p2=/usr/bin/par2
-rm -rf "$work"; mkdir -p "$work/src"
-# The work folder is in RAM (tmpfs) and holds gigabytes: removed at the end unless KEEP=1.
-[ -n "${KEEP:-}" ] || trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/src"
 cp "$corpus"/video/*.mp4 "$work/src/"
 cd "$work/src"
 files=(*.mp4)

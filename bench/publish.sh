@@ -4,15 +4,8 @@
 # image alone plus its -check_media, with hyperfine.   bench/publish.sh [CORPUS] [WORKDIR]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-corpus=${1:-/work/corpus}
-work=${2:-/dev/shm/dv-publish}
-runs=${RUNS:-5}
-[ -d "$corpus" ] || python3 "$here/../../shared/bench/mkcorpus.py" "$corpus"
-cargo build --release -q -p discvault-cli --manifest-path "$here/../Cargo.toml"
-dv="$here/../target/release/discvault"
-rm -rf "$work"; mkdir -p "$work"
-# The work folder is in RAM (tmpfs) and holds gigabytes: removed at the end unless KEEP=1.
-[ -n "${KEEP:-}" ] || trap 'rm -rf "$work"' EXIT
+source "$here/common.sh"
+bench_setup "${1:-/work/corpus}" "${2:-/dev/shm/dv-publish}" 5
 v="$work/vault"
 "$dv" --vault "$v" init >/dev/null
 "$dv" --vault "$v" add "$corpus" --collection corpus >/dev/null

@@ -9,7 +9,6 @@
 use crate::md5x::{self, Md5Stream};
 use crate::packets::{self, Id};
 use crate::{engine, gf16, Error, Result};
-use md5::{Digest, Md5};
 use rayon::prelude::*;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -492,15 +491,44 @@ pub fn create(inputs: &[Input], dir: &Path, base: &str, opts: &CreateOptions) ->
 fn hash_file(f: &mut FileInfo, slice: u64) -> Result<()> {
     let path = f.input.path.clone();
     let mut r = std::fs::File::open(&path).map_err(io_err(&path))?;
-    let mut h = Md5::new();
-    let mut buf = vec![0u8; slice as usize];
+    let mut file = Md5Stream::new();
+    let s = slice as usize;
+    // Up to 16 slices at a time, their MD5s and the file's side by side on the lanes.
+    let group = ((32usize << 20) / s.max(1)).clamp(1, 16);
+    let mut buf = vec![0u8; group * s];
     f.checksums.clear();
-    for k in 0..f.slices as u64 {
-        let n = read_input(&mut r, &f.input, f.len, k * slice, &mut buf)?;
-        h.update(&buf[..n]);
-        f.checksums
-            .push((packets::md5(&buf), crc32fast::hash(&buf)));
+    for first in (0..f.slices).step_by(group) {
+        let ks = first..(first + group).min(f.slices);
+        let mut lens = Vec::new();
+        for (j, k) in ks.clone().enumerate() {
+            lens.push(read_input(
+                &mut r,
+                &f.input,
+                f.len,
+                k as u64 * slice,
+                &mut buf[j * s..(j + 1) * s],
+            )?);
+        }
+        let mut slices: Vec<Md5Stream> = lens.iter().map(|_| Md5Stream::new()).collect();
+        let mut jobs: Vec<(&mut Md5Stream, Vec<&[u8]>)> = slices
+            .iter_mut()
+            .enumerate()
+            .map(|(j, st)| (st, vec![&buf[j * s..(j + 1) * s]]))
+            .collect();
+        jobs.push((
+            &mut file,
+            lens.iter()
+                .enumerate()
+                .map(|(j, &n)| &buf[j * s..j * s + n])
+                .collect(),
+        ));
+        md5x::update_many(&mut jobs);
+        drop(jobs);
+        for (j, st) in slices.into_iter().enumerate() {
+            f.checksums
+                .push((st.finalize(), crc32fast::hash(&buf[j * s..(j + 1) * s])));
+        }
     }
-    f.hash = h.finalize().into();
+    f.hash = file.finalize();
     Ok(())
 }
