@@ -13,7 +13,9 @@ vault="$work/vault"
 # Master: the corpus is added and planned once (one bd25 volume), then mastered again and again.
 "$dv" --vault "$vault" init >/dev/null
 "$dv" --vault "$vault" add "$corpus" --collection corpus >/dev/null
-"$dv" --vault "$vault" plan --media bd25 >/dev/null
+# Without recovery data: the image alone against the other image writers (bench/recovery.sh
+# measures what PAR2 adds).
+"$dv" --vault "$vault" plan --media bd25 --redundancy 0 >/dev/null
 "$dv" --vault "$vault" master --out "$work/img" >/dev/null
 files=$(find "$corpus" -type f | wc -l)
 bytes=$(du -sb "$corpus" | cut -f1)

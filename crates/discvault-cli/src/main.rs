@@ -69,6 +69,10 @@ enum Command {
         /// Share of each disc kept free, in percent.
         #[arg(long)]
         reserve: Option<f64>,
+        /// PAR2 recovery data on every disc, in percent of the bytes it protects (0: none;
+        /// default from [recovery] in discvault.toml, 10).
+        #[arg(long)]
+        redundancy: Option<f64>,
         /// Show the plan without recording it.
         #[arg(long)]
         dry_run: bool,
@@ -261,6 +265,9 @@ enum Command {
         media: Option<String>,
         #[arg(long)]
         reserve: Option<f64>,
+        /// PAR2 recovery data on every disc, in percent (0: none).
+        #[arg(long)]
+        redundancy: Option<f64>,
         #[arg(long)]
         out: PathBuf,
         #[command(flatten)]
@@ -452,24 +459,26 @@ fn print_add(r: &discvault::ingest::AddReport) {
 
 fn print_plan(p: &discvault::plan::VolumePlan, dry: bool) {
     println!(
-        "{} {} files ({}) onto {} × {} ({} usable each, reserve {}%)",
+        "{} {} files ({}) onto {} × {} ({} usable each, reserve {}%, recovery data {}%)",
         if dry { "would plan" } else { "planned" },
         p.files,
         human_bytes(p.payload_bytes),
         p.volumes.len(),
         p.media.name,
         human_bytes(p.usable_bytes),
-        p.reserve_percent
+        p.reserve_percent,
+        p.redundancy_percent
     );
     for v in &p.volumes {
         let split = v.items.iter().filter(|i| i.parts > 1).count();
         println!(
-            "  {}  {} of {}  {:>6} files  {:>10}  fill {:5.1}%{}",
+            "  {}  {} of {}  {:>6} files  {:>10} (recovery {:>9})  fill {:5.1}%{}",
             v.volume_id,
             v.seq,
             v.seq_count,
             v.files,
             human_bytes(v.image_bytes),
+            human_bytes(v.recovery_bytes),
             v.fill_ratio * 100.0,
             if split > 0 {
                 format!("  ({split} parts of split files)")
@@ -647,6 +656,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Plan {
             media,
             reserve,
+            redundancy,
             dry_run,
         } => {
             let v = open()?;
@@ -655,6 +665,7 @@ fn run(cli: Cli) -> Result<i32> {
                 &PlanOptions {
                     media: media.clone(),
                     reserve_percent: *reserve,
+                    redundancy_percent: *redundancy,
                 },
             )?;
             if !dry_run {
@@ -1413,6 +1424,7 @@ fn run(cli: Cli) -> Result<i32> {
             paths,
             media,
             reserve,
+            redundancy,
             out,
             args,
         } => {
@@ -1424,6 +1436,7 @@ fn run(cli: Cli) -> Result<i32> {
                     plan: PlanOptions {
                         media: media.clone(),
                         reserve_percent: *reserve,
+                        redundancy_percent: *redundancy,
                     },
                     out: out.clone(),
                 },

@@ -456,9 +456,20 @@ fn damage_names_the_right_files_and_exits_3() {
         .map(|f| f["disc_path"].as_str().unwrap().to_string())
         .collect();
     named.sort();
+    // The records after the cut, and what is laid out after every record: the recovery data
+    // and the tag manifest.
     let mut want: Vec<String> = order[1..].iter().map(|x| x.1.to_string()).collect();
+    want.push("recovery/DV-000001.par2".into());
+    want.extend(
+        named
+            .iter()
+            .filter(|n| n.starts_with("recovery/DV-000001.vol"))
+            .cloned(),
+    );
+    want.push("tagmanifest-sha256.txt".into());
     want.sort();
     assert_eq!(named, want, "{rep}");
+    assert_eq!(named.len(), order.len() - 1 + 3, "{rep}");
     assert!(rep[0]["findings"]
         .as_array()
         .unwrap()

@@ -17,6 +17,7 @@ pub struct Config {
     pub catalog: CatalogSection,
     pub ingest: IngestSection,
     pub plan: PlanSection,
+    pub recovery: RecoverySection,
     pub copies: CopiesSection,
     pub inspection: InspectionSection,
     pub quality: QualitySection,
@@ -361,6 +362,41 @@ impl Default for PlanSection {
     }
 }
 
+/// Recovery data (PAR2 2.0) written on every disc.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RecoverySection {
+    /// Recovery data as a share of the bytes it protects (the disc's files), in percent; 0
+    /// writes none.
+    pub redundancy_percent: f64,
+    /// Per media profile, instead of `redundancy_percent`.
+    pub media: BTreeMap<String, f64>,
+    /// Slices of one PAR2 set, and files in it at most (a disc with more files has several
+    /// sets). More slices mend more separate damaged places, at a cost in time that grows with
+    /// slices times disc size.
+    pub slices_per_set: u32,
+}
+
+impl Default for RecoverySection {
+    fn default() -> Self {
+        RecoverySection {
+            redundancy_percent: 10.0,
+            media: BTreeMap::new(),
+            slices_per_set: 1000,
+        }
+    }
+}
+
+impl RecoverySection {
+    /// The redundancy for a media profile, in percent.
+    pub fn percent_for(&self, media: &str) -> f64 {
+        self.media
+            .get(media)
+            .copied()
+            .unwrap_or(self.redundancy_percent)
+    }
+}
+
 /// The file `discvault init` writes: the defaults, each explained.
 pub const DEFAULT_CONFIG_TEXT: &str = r#"# discvault vault configuration. Every key is optional; shown here are the defaults.
 
@@ -387,6 +423,17 @@ media = "dvd5"
 reserve_percent = 0.0
 # Largest share of a disc the catalog snapshot may take, in percent.
 index_share_percent = 5.0
+
+[recovery]
+# PAR2 recovery data on every disc (recovery/*.par2, read by any PAR2 tool), as a share of the
+# bytes it protects, in percent; 0 writes none. The planner leaves room for it.
+redundancy_percent = 10.0
+# Slices of one PAR2 set, and files in it at most (a disc with more files carries several sets,
+# its files dealt among them). More slices mend more separate damaged places; the time to
+# compute grows with slices times disc size.
+slices_per_set = 1000
+[recovery.media]
+# Another share for a media profile, e.g.  cd74 = 15.0  or  bd100 = 5.0
 
 [copies]
 # Roles of the copies made of every volume (GB/T 18894: 一式三套, 封存/利用/异地).
@@ -516,6 +563,24 @@ impl Config {
             ));
         }
         crate::media::MediaProfile::parse(&p.media).map_err(|e| format!("plan.media: {e}"))?;
+        let r = &self.recovery;
+        for (k, v) in std::iter::once(("redundancy_percent".to_string(), r.redundancy_percent))
+            .chain(r.media.iter().map(|(m, v)| (format!("media.{m}"), *v)))
+        {
+            if !(0.0..=100.0).contains(&v) {
+                return Err(format!("recovery.{k} = {v} is outside 0..100"));
+            }
+        }
+        for m in r.media.keys() {
+            crate::media::MediaProfile::parse(m).map_err(|e| format!("recovery.media: {e}"))?;
+        }
+        if !(1..=crate::recovery::MAX_SLICES_PER_SET).contains(&(r.slices_per_set as i64)) {
+            return Err(format!(
+                "recovery.slices_per_set = {} is outside 1..{}",
+                r.slices_per_set,
+                crate::recovery::MAX_SLICES_PER_SET
+            ));
+        }
         let m = &self.migration;
         if !m.target_media.is_empty() {
             crate::media::MediaProfile::parse(&m.target_media)

@@ -56,6 +56,24 @@ pub struct VolumeRecord {
     pub software: String,
     pub collections: Vec<CollectionRecord>,
     pub files: Vec<FileEntry>,
+    /// The disc's PAR2 recovery data, when it has any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery: Option<RecoveryRecord>,
+}
+
+/// How a disc's recovery data were made (the sets themselves are in `recovery/`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RecoveryRecord {
+    /// `PAR2 2.0`.
+    pub format: String,
+    /// Folder of the PAR2 files.
+    pub folder: String,
+    /// Recovery data in permille of the bytes protected.
+    pub redundancy_permille: i64,
+    /// Slices of each set (and files in it at most).
+    pub slices_per_set: i64,
+    /// What the sets protect.
+    pub protects: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -308,6 +326,13 @@ fn volume_json(ctx: &VolumeContext) -> Vec<u8> {
                 }
             })
             .collect(),
+        recovery: (v.recovery_permille > 0).then(|| RecoveryRecord {
+            format: "PAR2 2.0".into(),
+            folder: crate::recovery::RECOVERY_DIR.into(),
+            redundancy_permille: v.recovery_permille,
+            slices_per_set: v.recovery_slices,
+            protects: "every file with data except tagmanifest-sha256.txt (and non-UTF-8 names); names relative to the disc root".into(),
+        }),
     };
     let mut s = serde_json::to_vec_pretty(&rec).expect("volume record serialises");
     s.push(b'\n');
@@ -376,6 +401,27 @@ fn readme(ctx: &VolumeContext, algs: &[HashAlg]) -> String {
     );
     if split {
         s.push_str("\r\n本光盘含有分卷文件 This disc holds parts of split files.\r\n");
+    }
+    if v.recovery_permille > 0 {
+        s.push_str(&format!(
+            "\r\n恢复数据 Recovery data (PAR2)\r\n\
+             ----------------------------\r\n\
+             recovery/ 目录中是标准 PAR2 2.0 恢复数据（约为受保护数据的 {pct}%），覆盖本光盘除\r\n\
+             tagmanifest-sha256.txt 以外的全部文件。光盘有划伤或读错时，可用任何 PAR2 工具修复：\r\n\
+             The folder recovery/ holds standard PAR2 2.0 recovery data (about {pct}% of the bytes it\r\n\
+             protects) for every file of this disc except tagmanifest-sha256.txt. If the disc is\r\n\
+             scratched or some files cannot be read, repair them with any PAR2 tool:\r\n\
+             1. 把光盘内容复制到硬盘（读不出的文件可以缺失） copy the disc to a hard disk (files that\r\n\
+             \x20  cannot be read may be left out), and go to the copy's root folder;\r\n\
+             2. 校验 check:   par2 verify -B . recovery/{id}.par2\r\n\
+             3. 修复 repair:  par2 repair -B . recovery/{id}.par2\r\n\
+             \x20  (par2cmdline / par2cmdline-turbo; Windows: MultiPar, 打开 open recovery\\{id}.par2)\r\n\
+             文件名相对于光盘根目录 (-B .)。Names in the sets are relative to the disc root (-B .).\r\n\
+             大光盘或文件很多的光盘有多组 A disc with many files has several sets: {id}-01.par2, {id}-02.par2 ...\r\n\
+             修复后再用 sha256sum -c manifest-sha256.txt 核对 / then check again with sha256sum -c.\r\n",
+            pct = v.recovery_permille as f64 / 10.0,
+            id = v.volume_id,
+        ));
     }
     s
 }

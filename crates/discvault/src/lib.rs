@@ -31,6 +31,7 @@ pub mod progress;
 pub mod publish;
 pub mod quality;
 pub mod readback;
+pub mod recovery;
 pub mod report;
 pub mod restore;
 pub mod scan;

@@ -9,6 +9,7 @@ use crate::digest::{Digests, HashAlg, MultiHasher};
 use crate::error::IoContext;
 use crate::format::{self, SnapshotLine, VolumeContext, VolumeItem};
 use crate::progress::Progress;
+use crate::recovery::{self, RecoverySet};
 use crate::{Error, Result, Vault};
 use isoimage::{Entry, EntryKind, ImageSpec, Layout};
 use serde::{Deserialize, Serialize};
@@ -41,11 +42,23 @@ pub struct MasteredImage {
     pub payload_bytes: u64,
     /// Share of the disc's capacity the image fills.
     pub fill_ratio: f64,
+    /// The PAR2 sets written in `recovery/`.
+    pub recovery: Vec<RecoverySet>,
+    /// Bytes of the recovery files.
+    pub recovery_bytes: u64,
 }
 
 /// Where the bytes of one image entry come from.
 pub(crate) enum DataSource {
     Tag(usize),
+    /// A file of recovery set `set` (its index file, or its volume file), computed from the
+    /// image's own bytes once everything before it is written.
+    Recovery {
+        set: usize,
+        volume_file: bool,
+    },
+    /// The tag manifest (tag `k`), with the recovery files' lines added.
+    TagManifest(usize),
     File {
         path: Vec<u8>,
         offset: u64,
@@ -128,6 +141,99 @@ pub(crate) fn build_spec(
         entries,
     };
     (spec, sources)
+}
+
+/// Path of the tag manifest on a disc.
+pub(crate) const TAG_MANIFEST: &str = "tagmanifest-sha256.txt";
+
+/// Bytes one line of the tag manifest takes for a file at `path`.
+fn tag_line_bytes(path: &str) -> u64 {
+    64 + 2 + path.len() as u64 + 1
+}
+
+/// Adds a volume's recovery data to its image description: the PAR2 sets over every file with
+/// data but the tag manifest, then the tag manifest (which lists the recovery files), as the
+/// last data of the image. Nothing changes for a volume without recovery data.
+/// With `for_plan`, the recovery files are counted at an upper bound of their size (see
+/// [`recovery::plan_sets`]).
+pub(crate) fn add_recovery(
+    volume: &Volume,
+    spec: &mut ImageSpec,
+    sources: &mut Vec<DataSource>,
+    for_plan: bool,
+) -> Vec<RecoverySet> {
+    let Some(tm) = spec
+        .entries
+        .iter()
+        .position(|e| e.path == TAG_MANIFEST.as_bytes())
+    else {
+        return Vec::new();
+    };
+    let with_data: Vec<usize> = (0..spec.entries.len())
+        .filter(|&i| i != tm && matches!(spec.entries[i].kind, EntryKind::File { .. }))
+        .collect();
+    let files: Vec<(&[u8], u64)> = with_data
+        .iter()
+        .map(|&i| match spec.entries[i].kind {
+            EntryKind::File { size } => (spec.entries[i].path.as_slice(), size),
+            _ => unreachable!(),
+        })
+        .collect();
+    let mut sets = recovery::plan_sets(
+        &volume.volume_id,
+        &files,
+        volume.recovery_permille,
+        volume.recovery_slices,
+        for_plan,
+    );
+    if sets.is_empty() {
+        return sets;
+    }
+    let mut entry = spec.entries.remove(tm);
+    let source = sources.remove(tm);
+    let DataSource::Tag(k) = source else {
+        unreachable!("the tag manifest is a tag file")
+    };
+    // Indices after the tag manifest moved down by one.
+    for s in sets.iter_mut() {
+        for m in s.members.iter_mut() {
+            let i = with_data[*m];
+            *m = if i > tm { i - 1 } else { i };
+        }
+    }
+    let t = volume.created_at;
+    spec.entries.push(Entry {
+        path: recovery::RECOVERY_DIR.as_bytes().to_vec(),
+        kind: EntryKind::Dir,
+        mode: 0o755,
+        mtime: t,
+    });
+    sources.push(DataSource::Tag(usize::MAX));
+    let mut extra = 0;
+    for (n, s) in sets.iter().enumerate() {
+        for (volume_file, path, size) in [
+            (false, s.index_path(), s.index_bytes),
+            (true, s.volume_path(), s.volume_bytes),
+        ] {
+            extra += tag_line_bytes(&path);
+            spec.entries.push(Entry {
+                path: path.into_bytes(),
+                kind: EntryKind::File { size },
+                mode: 0o444,
+                mtime: t,
+            });
+            sources.push(DataSource::Recovery {
+                set: n,
+                volume_file,
+            });
+        }
+    }
+    if let EntryKind::File { size } = &mut entry.kind {
+        *size += extra;
+    }
+    spec.entries.push(entry);
+    sources.push(DataSource::TagManifest(k));
+    sets
 }
 
 /// The catalog snapshot a volume carries: the catalog as planned up to this volume, or, when
@@ -315,6 +421,7 @@ pub(crate) struct Prepared {
     pub sources: Vec<DataSource>,
     pub contents: Vec<ContentEntry>,
     pub item_digests: Vec<Digests>,
+    pub recovery: Vec<RecoverySet>,
 }
 
 pub(crate) fn prepare(vault: &Vault, v: &Volume) -> Result<Prepared> {
@@ -355,14 +462,16 @@ pub(crate) fn prepare(vault: &Vault, v: &Volume) -> Result<Prepared> {
         .collect();
     let ctx = volume_context(vault, v, &collections, items, snap);
     let tags = format::tag_files(&ctx);
-    let (spec, sources) = build_spec(v, &tags, &ctx.items);
+    let (mut spec, mut sources) = build_spec(v, &tags, &ctx.items);
     drop(ctx);
+    let recovery = add_recovery(v, &mut spec, &mut sources, false);
     Ok(Prepared {
         tags,
         spec,
         sources,
         contents,
         item_digests,
+        recovery,
     })
 }
 
@@ -382,17 +491,102 @@ impl std::fmt::Display for Mismatch {
 
 impl std::error::Error for Mismatch {}
 
-/// Writes the image of a prepared volume to `w`, checking every record's digest.
+/// Writes the image of a prepared volume to `w`, checking every record's digest. `image` is
+/// the file `w` writes to: the recovery data are computed from it.
 pub(crate) fn write_image<W: Write + Send + 'static>(
     p: &Prepared,
     layout: &Layout,
     w: W,
+    image: &Path,
     progress: &dyn Progress,
 ) -> std::result::Result<(String, W), std::io::Error> {
     let mut hw = crate::pipe::HashPipe::new(w);
     let mut buf = vec![0u8; 1 << 20];
+    let lbas = layout.file_lbas();
+    // Recovery files of the set being written (in a folder of their own beside the image), and
+    // the sha256 of every recovery file written, for the tag manifest.
+    let work = match p.recovery.is_empty() {
+        true => None,
+        false => Some(
+            tempfile::Builder::new()
+                .prefix(".recovery.")
+                .tempdir_in(image.parent().unwrap_or(Path::new(".")))?,
+        ),
+    };
+    let mut created: Option<par2::Created> = None;
+    let mut recovery_sums: Vec<(String, String)> = Vec::new();
     let res = layout.write(&mut hw, &mut |index, out| match &p.sources[index] {
         DataSource::Tag(k) => out.write_all(&p.tags[*k].1),
+        DataSource::Recovery { set, volume_file } => {
+            let s = &p.recovery[*set];
+            if !*volume_file {
+                // Everything the set protects is in the image file once the pipe is flushed.
+                out.flush()?;
+                let inputs: Vec<par2::Input> = s
+                    .members
+                    .iter()
+                    .map(|&i| {
+                        let e = &p.spec.entries[i];
+                        let EntryKind::File { size } = e.kind else {
+                            unreachable!("recovery sets protect files")
+                        };
+                        let name = String::from_utf8(e.path.clone()).expect("UTF-8 member");
+                        par2::Input::part(name, image, lbas[&i] as u64 * isoimage::SECTOR, size)
+                    })
+                    .collect();
+                let opts = par2::CreateOptions {
+                    slice_size: Some(s.slice_size),
+                    recovery_slices: Some(s.recovery_slices),
+                    creator: recovery::creator(),
+                    ..Default::default()
+                };
+                let dir = work.as_ref().expect("recovery folder").path();
+                created = Some(
+                    par2::create(&inputs, dir, &s.base, &opts)
+                        .map_err(|e| std::io::Error::other(format!("recovery data: {e}")))?,
+                );
+            }
+            let c = created.as_ref().expect("set created before its files");
+            let path = &c.files[*volume_file as usize];
+            let (disc_path, size) = match volume_file {
+                false => (s.index_path(), s.index_bytes),
+                true => (s.volume_path(), s.volume_bytes),
+            };
+            let mut f = std::fs::File::open(path)?;
+            let len = f.metadata()?.len();
+            if len != size {
+                return Err(std::io::Error::other(format!(
+                    "recovery file {disc_path} has {len} bytes, {size} were laid out"
+                )));
+            }
+            let mut h = sha2::Sha256::new();
+            loop {
+                let got = f.read(&mut buf)?;
+                if got == 0 {
+                    break;
+                }
+                h.update(&buf[..got]);
+                out.write_all(&buf[..got])?;
+            }
+            drop(f);
+            std::fs::remove_file(path)?;
+            recovery_sums.push((disc_path, hex::encode(h.finalize())));
+            Ok(())
+        }
+        DataSource::TagManifest(k) => {
+            let mut lines: Vec<(String, String)> = std::str::from_utf8(&p.tags[*k].1)
+                .expect("UTF-8 tag manifest")
+                .lines()
+                .filter_map(|l| l.split_once("  "))
+                .map(|(sum, path)| (path.to_string(), sum.to_string()))
+                .collect();
+            lines.extend(recovery_sums.iter().map(|(p, s)| (p.clone(), s.clone())));
+            lines.sort();
+            for (path, sum) in lines {
+                out.write_all(format!("{sum}  {path}\n").as_bytes())?;
+            }
+            Ok(())
+        }
         DataSource::File {
             path,
             offset,
@@ -487,7 +681,7 @@ fn master_one(
         .at(out_dir)?;
     let file = tmp.as_file().try_clone().at(tmp.path())?;
     // Chunks of 4 MiB reach the file from the pipe's writer thread: no buffering needed here.
-    let result = write_image(&p, &layout, file, progress);
+    let result = write_image(&p, &layout, file, tmp.path(), progress);
     progress.finish();
     let (sha, file) = match result {
         Ok(x) => x,
@@ -536,6 +730,7 @@ fn master_one(
         recorded.push(c);
     }
     let image_bytes = layout.total_bytes();
+    let recovery_bytes: u64 = p.recovery.iter().map(|s| s.bytes()).sum();
     if let (VolumeState::Mastered, Some(old)) = (v.state, &v.image_sha256) {
         if *old != sha {
             return Err(Error::Volume {
@@ -552,13 +747,23 @@ fn master_one(
         image_bytes,
         &recorded,
         &format!(
-            "mastered {} to {}: {} files, {} payload bytes, image {} bytes, sha256 {}",
+            "mastered {} to {}: {} files, {} payload bytes, image {} bytes, sha256 {}{}",
             v.volume_id,
             final_path.display(),
             files,
             payload,
             image_bytes,
-            sha
+            sha,
+            match p.recovery.len() {
+                0 => String::new(),
+                n => format!(
+                    "; recovery data {} bytes in {} PAR2 set{} ({}‰)",
+                    recovery_bytes,
+                    n,
+                    if n == 1 { "" } else { "s" },
+                    v.recovery_permille
+                ),
+            }
         ),
     )?;
     Ok(MasteredImage {
@@ -569,5 +774,7 @@ fn master_one(
         files,
         payload_bytes: payload,
         fill_ratio: image_bytes as f64 / (v.capacity_sectors * crate::media::SECTOR) as f64,
+        recovery: p.recovery,
+        recovery_bytes,
     })
 }

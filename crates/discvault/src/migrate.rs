@@ -266,6 +266,7 @@ pub fn plan(vault: &Vault, opts: &MigrateOptions) -> Result<MigrationPlan> {
             &PlanOptions {
                 media: Some(target_profile.name.clone()),
                 reserve_percent: None,
+                redundancy_percent: None,
             },
             files,
         )?)

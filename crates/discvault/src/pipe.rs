@@ -2,6 +2,9 @@
 //! caller's thread can read and hash the sources at the same time: mastering hashes every byte
 //! twice (once per record against its ingest digest, once for the whole image) and writes it,
 //! and this spreads the three over the cores.
+//!
+//! `flush` is a barrier: it returns once every byte written so far is in the underlying writer
+//! (mastering then computes the disc's recovery data from the image file itself).
 
 use sha2::Digest as _;
 use std::io::{self, Write};
@@ -13,17 +16,26 @@ const CHUNK: usize = 4 << 20;
 pub(crate) struct HashPipe<W: Write + Send + 'static> {
     tx: Option<SyncSender<Vec<u8>>>,
     back: Receiver<Vec<u8>>,
+    /// One message per flushed barrier, from the writer thread.
+    synced: Receiver<()>,
     buf: Vec<u8>,
     handle: Option<JoinHandle<io::Result<(String, W)>>>,
 }
 
-/// Writes the chunks it receives, returning each buffer for reuse.
+/// Writes the chunks it receives, returning each buffer for reuse; an empty chunk is a
+/// barrier, answered on `synced` once everything before it is flushed.
 fn write_chunks<W: Write>(
     mut w: W,
     rx: Receiver<Vec<u8>>,
     back: SyncSender<Vec<u8>>,
+    synced: SyncSender<()>,
 ) -> io::Result<W> {
     for mut chunk in rx {
+        if chunk.is_empty() {
+            w.flush()?;
+            let _ = synced.send(());
+            continue;
+        }
         w.write_all(&chunk)?;
         chunk.clear();
         let _ = back.try_send(chunk);
@@ -36,9 +48,10 @@ impl<W: Write + Send + 'static> HashPipe<W> {
     pub fn new(w: W) -> Self {
         let (tx, rx) = sync_channel::<Vec<u8>>(3);
         let (back_tx, back) = sync_channel::<Vec<u8>>(8);
+        let (synced_tx, synced) = sync_channel::<()>(1);
         let handle = std::thread::spawn(move || {
             let (wtx, wrx) = sync_channel::<Vec<u8>>(3);
-            let writer = std::thread::spawn(move || write_chunks(w, wrx, back_tx));
+            let writer = std::thread::spawn(move || write_chunks(w, wrx, back_tx, synced_tx));
             let mut h = sha2::Sha256::new();
             for chunk in rx {
                 h.update(&chunk);
@@ -55,6 +68,7 @@ impl<W: Write + Send + 'static> HashPipe<W> {
         HashPipe {
             tx: Some(tx),
             back,
+            synced,
             buf: Vec::with_capacity(CHUNK),
             handle: Some(handle),
         }
@@ -105,7 +119,15 @@ impl<W: Write + Send + 'static> Write for HashPipe<W> {
         }
         Ok(n)
     }
+    /// Waits until everything written so far has reached the underlying writer (flushed).
     fn flush(&mut self) -> io::Result<()> {
+        if !self.buf.is_empty() {
+            self.send()?;
+        }
+        let tx = self.tx.as_ref().expect("pipe open");
+        if tx.send(Vec::new()).is_err() || self.synced.recv().is_err() {
+            return Err(self.join_error());
+        }
         Ok(())
     }
 }
@@ -124,6 +146,37 @@ mod tests {
         let (sha, out) = p.finish().unwrap();
         assert!(out == data);
         assert_eq!(sha, hex::encode(sha2::Sha256::digest(&data)));
+    }
+
+    /// A writer whose contents the test can look at while the pipe still runs.
+    #[derive(Clone, Default)]
+    struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl Write for Shared {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn flush_waits_until_everything_is_written() {
+        let out = Shared::default();
+        let mut p = HashPipe::new(out.clone());
+        let data: Vec<u8> = (0..(3 * CHUNK + 12345) as u32).map(|i| i as u8).collect();
+        p.write_all(&data).unwrap();
+        p.flush().unwrap();
+        assert!(*out.0.lock().unwrap() == data);
+        p.write_all(b"tail").unwrap();
+        p.flush().unwrap();
+        p.flush().unwrap();
+        let (sha, _) = p.finish().unwrap();
+        let mut all = data.clone();
+        all.extend_from_slice(b"tail");
+        assert!(*out.0.lock().unwrap() == all);
+        assert_eq!(sha, hex::encode(sha2::Sha256::digest(&all)));
     }
 
     #[derive(Debug)]

@@ -9,7 +9,7 @@
 use crate::catalog::{Collection, Content, FileKind, FileRecord, NewVolume, Volume, VolumeState};
 use crate::digest::Digests;
 use crate::format::{self, VolumeItem};
-use crate::master::{build_spec, snapshot_budget, volume_context};
+use crate::master::{add_recovery, build_spec, snapshot_budget, volume_context};
 use crate::media::{MediaProfile, SECTOR};
 use crate::{Error, Result, Vault};
 use serde::{Deserialize, Serialize};
@@ -23,6 +23,9 @@ pub struct PlanOptions {
     pub media: Option<String>,
     /// Reserve in percent; the vault's default when `None`.
     pub reserve_percent: Option<f64>,
+    /// PAR2 recovery data on every disc, in percent of the bytes it protects; the vault's
+    /// `[recovery]` share for the media when `None`.
+    pub redundancy_percent: Option<f64>,
 }
 
 /// One file or part in a planned volume.
@@ -49,6 +52,8 @@ pub struct PlannedVolume {
     pub payload_bytes: u64,
     /// Exact image size (with the catalog snapshot at its reserved size).
     pub image_bytes: u64,
+    /// Of which recovery data (PAR2).
+    pub recovery_bytes: u64,
     pub fill_ratio: f64,
     pub items: Vec<PlannedItem>,
 }
@@ -58,6 +63,10 @@ pub struct PlannedVolume {
 pub struct VolumePlan {
     pub media: MediaProfile,
     pub reserve_percent: f64,
+    /// PAR2 recovery data on every disc, in percent of the bytes it protects.
+    pub redundancy_percent: f64,
+    /// Slices (and files at most) of each recovery set.
+    pub recovery_slices_per_set: u32,
     pub capacity_bytes: u64,
     /// Bytes per disc available to the image after the reserve.
     pub usable_bytes: u64,
@@ -107,6 +116,19 @@ pub fn plan_files(
             detail: format!("{reserve}% is outside 0..90"),
         });
     }
+    let redundancy = opts
+        .redundancy_percent
+        .unwrap_or_else(|| vault.config.recovery.percent_for(&media.name));
+    if !(0.0..=100.0).contains(&redundancy) {
+        return Err(Error::Invalid {
+            field: "redundancy".into(),
+            detail: format!("{redundancy}% is outside 0..100"),
+        });
+    }
+    let recovery = (
+        (redundancy * 10.0).round() as i64,
+        vault.config.recovery.slices_per_set as i64,
+    );
     let collections = vault.catalog.collections()?;
     let capacity = media.bytes();
     let usable = ((capacity as f64) * (1.0 - reserve / 100.0)) as u64 / SECTOR * SECTOR;
@@ -121,7 +143,7 @@ pub fn plan_files(
     let payload_bytes: u64 = files.iter().map(|(_, f)| f.size).sum();
 
     // Fixed overhead of an image: descriptors, path tables, root directories, tag files.
-    let probe = |items: &[Slot], seq_count: u32| -> Result<u64> {
+    let probe_sizes = |items: &[Slot], seq_count: u32| -> Result<(u64, u64)> {
         exact_image_bytes(
             vault,
             &collections,
@@ -130,8 +152,10 @@ pub fn plan_files(
             &media,
             budget,
             seq_count,
+            recovery,
         )
     };
+    let probe = |items: &[Slot], seq_count: u32| probe_sizes(items, seq_count).map(|s| s.0);
     let empty = probe(&[], 999)?;
     if empty + 64 * SECTOR > usable {
         return Err(Error::Invalid {
@@ -142,7 +166,18 @@ pub fn plan_files(
             ),
         });
     }
-    let room = usable - empty;
+    // Room for records: what is left once the recovery data that protect them are counted
+    // (the exact check below corrects the estimate).
+    let room = if recovery.0 > 0 {
+        // Per byte protected: the redundancy share, and per slice its checksums in both PAR2
+        // files and a recovery packet header per recovery slice; a few slices for rounding.
+        let slice = ((usable / recovery.1.max(1) as u64).div_ceil(SECTOR).max(1) * SECTOR) as f64;
+        let r = recovery.0 as f64 / 1000.0;
+        let factor = 1.0 + r + (40.0 + 68.0 * r) / slice;
+        (((usable - empty) as f64 / factor) as u64).saturating_sub(3 * slice as u64)
+    } else {
+        usable - empty
+    };
 
     // Units: whole collections when they fit, else directories, else files and parts.
     let mut by_collection: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
@@ -235,7 +270,7 @@ pub fn plan_files(
     let prefix = &vault.config.vault.volume_prefix;
     let mut volumes = Vec::new();
     for (k, items) in vols.into_iter().enumerate() {
-        let image_bytes = probe(&items, count)?;
+        let (image_bytes, recovery_bytes) = probe_sizes(&items, count)?;
         let payload: u64 = items.iter().map(|i| i.4).sum();
         volumes.push(PlannedVolume {
             volume_id: format!("{prefix}-{:06}", first_number + k as i64),
@@ -247,6 +282,7 @@ pub fn plan_files(
                 .count() as u64,
             payload_bytes: payload,
             image_bytes,
+            recovery_bytes,
             fill_ratio: image_bytes as f64 / capacity as f64,
             items: items
                 .iter()
@@ -265,6 +301,8 @@ pub fn plan_files(
     Ok(VolumePlan {
         media,
         reserve_percent: reserve,
+        redundancy_percent: recovery.0 as f64 / 10.0,
+        recovery_slices_per_set: recovery.1 as u32,
         capacity_bytes: capacity,
         usable_bytes: usable,
         files: files.len() as u64,
@@ -359,7 +397,8 @@ fn split_units(
     }
 }
 
-/// Exact size of the image a volume with these items would have.
+/// Exact size of the image a volume with these items would have, and of its recovery data.
+#[allow(clippy::too_many_arguments)]
 fn exact_image_bytes(
     vault: &Vault,
     collections: &[Collection],
@@ -368,7 +407,8 @@ fn exact_image_bytes(
     media: &MediaProfile,
     snapshot_budget: u64,
     seq_count: u32,
-) -> Result<u64> {
+    (recovery_permille, recovery_slices): (i64, i64),
+) -> Result<(u64, u64)> {
     let volume = Volume {
         id: 0,
         volume_id: format!("{}-999999", vault.config.vault.volume_prefix),
@@ -384,6 +424,8 @@ fn exact_image_bytes(
         mastered_at: None,
         format_version: format::FORMAT_VERSION,
         created_at: 4_102_444_800,
+        recovery_permille,
+        recovery_slices,
     };
     let contents: Vec<Content> = items
         .iter()
@@ -435,7 +477,7 @@ fn exact_image_bytes(
             t.1.extend(std::iter::repeat_n(b' ', 256));
         }
     }
-    let (mut spec, _) = build_spec(&volume, &tags, &ctx.items);
+    let (mut spec, mut sources) = build_spec(&volume, &tags, &ctx.items);
     for e in spec.entries.iter_mut() {
         if e.path == format::CATALOG_SNAPSHOT.as_bytes() {
             e.kind = isoimage::EntryKind::File {
@@ -443,11 +485,12 @@ fn exact_image_bytes(
             };
         }
     }
+    let sets = add_recovery(&volume, &mut spec, &mut sources, true);
     let layout = isoimage::Layout::new(&spec).map_err(|e| Error::Invalid {
         field: "plan".into(),
         detail: e.to_string(),
     })?;
-    Ok(layout.total_bytes())
+    Ok((layout.total_bytes(), sets.iter().map(|s| s.bytes()).sum()))
 }
 
 /// Records a plan: creates its volumes in the catalog.
@@ -472,6 +515,8 @@ pub fn execute_with_lineage(
         .map(|(i, v)| NewVolume {
             payload_bytes: v.payload_bytes,
             image_bytes: v.image_bytes,
+            recovery_permille: (plan.redundancy_percent * 10.0).round() as i64,
+            recovery_slices: plan.recovery_slices_per_set as i64,
             contents: v
                 .items
                 .iter()

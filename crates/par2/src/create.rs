@@ -146,6 +146,13 @@ pub fn set_size(
     }
 }
 
+/// The name of the volume file [`create`] writes for `recovery_slices` slices:
+/// `<base>.vol00+NN.par2`, numbers at least two digits wide, as par2cmdline names them.
+pub fn volume_file_name(base: &str, recovery_slices: u32) -> String {
+    let width = recovery_slices.max(1).to_string().len().max(2);
+    format!("{base}.vol{:0width$}+{:0width$}.par2", 0, recovery_slices)
+}
+
 /// The input slice limit of PAR2 (the number of usable constants is larger; par2cmdline keeps
 /// to this).
 pub const MAX_INPUT_SLICES: u64 = 32768;
@@ -295,8 +302,7 @@ pub fn create(inputs: &[Input], dir: &Path, base: &str, opts: &CreateOptions) ->
     // are complete), then the critical packets.
     std::fs::create_dir_all(dir).map_err(io_err(dir))?;
     let index_path = dir.join(format!("{base}.par2"));
-    let width = ((n_rec.max(1) as f64).log10().floor() as usize + 1).max(2);
-    let vol_path = dir.join(format!("{base}.vol{:0width$}+{:0width$}.par2", 0, n_rec));
+    let vol_path = dir.join(volume_file_name(base, n_rec as u32));
     let packet_len = packets::HEADER as u64 + 4 + slice;
     let mut vol = std::fs::OpenOptions::new()
         .read(true)
@@ -384,7 +390,13 @@ pub fn create(inputs: &[Input], dir: &Path, base: &str, opts: &CreateOptions) ->
             Some(r) => r,
             slot => slot.insert(std::fs::File::open(&f.input.path).map_err(io_err(&f.input.path))?),
         };
-        read_input(r, &f.input, f.len, off, buf)
+        let got = read_input(r, &f.input, f.len, off, buf)?;
+        // A file read to the end of its last slice is closed: a set may hold tens of
+        // thousands of files (another column pass opens it again).
+        if n + 1 == f.slices as u64 && offset + buf.len() as u64 >= slice {
+            readers[fi] = None;
+        }
+        Ok(got)
     };
     let coeff = |k: usize, o: usize| gf16::coefficient(logs[k], o as u32);
     let mut write = |o: usize, offset: u64, words: &[u8]| -> Result<()> {

@@ -71,6 +71,8 @@ fn double<T>(pair: &mut [T; 2], n: usize) -> (&T, &mut T) {
 }
 
 /// Runs a job; returns the number of column passes.
+// Outputs are indexed by number in the inner loop: each picks its coefficient of every input.
+#[allow(clippy::needless_range_loop)]
 pub fn combine(job: Job) -> Result<u32> {
     let Job {
         inputs,
@@ -168,28 +170,31 @@ pub fn combine(job: Job) -> Result<u32> {
                                 let a = part * chunk;
                                 let len = chunk.min(w - a);
                                 let src = |bi: usize| &split_ref[bi * w + a..bi * w + a + len];
+                                // Inputs with data in this chunk: past its data an input is
+                                // zero and adds nothing (short files in long slices).
+                                let active: Vec<usize> =
+                                    (0..coeffs.len()).filter(|&bi| lens_ref[bi] > a).collect();
                                 for o in 0..outputs {
                                     // SAFETY: each task owns columns [a, a + len) of every output:
                                     // the ranges of different tasks never overlap.
                                     let o_chunk = unsafe { out_ptr.slice(o * w + a, len) };
                                     // Four inputs at a time: the output chunk is loaded and stored once
                                     // for the four.
-                                    let mut bi = 0;
-                                    while bi + 4 <= coeffs.len() {
+                                    let mut quads = active.chunks_exact(4);
+                                    for q in quads.by_ref() {
                                         gf16::mul_add_multi(
                                             o_chunk,
-                                            &[src(bi), src(bi + 1), src(bi + 2), src(bi + 3)],
+                                            &[src(q[0]), src(q[1]), src(q[2]), src(q[3])],
                                             &[
-                                                &coeffs[bi][o],
-                                                &coeffs[bi + 1][o],
-                                                &coeffs[bi + 2][o],
-                                                &coeffs[bi + 3][o],
+                                                &coeffs[q[0]][o],
+                                                &coeffs[q[1]][o],
+                                                &coeffs[q[2]][o],
+                                                &coeffs[q[3]][o],
                                             ],
                                         );
-                                        bi += 4;
                                     }
-                                    for (bj, cf) in coeffs.iter().enumerate().skip(bi) {
-                                        gf16::mul_add(o_chunk, src(bj), &cf[o]);
+                                    for &bj in quads.remainder() {
+                                        gf16::mul_add(o_chunk, src(bj), &coeffs[bj][o]);
                                     }
                                 }
                             });

@@ -18,7 +18,10 @@ pub mod md5x;
 pub mod packets;
 pub mod repair;
 
-pub use create::{create, set_size, CreateOptions, Created, Input, SetSize};
+pub use create::{
+    choose_slice_size, create, set_size, volume_file_name, CreateOptions, Created, Input, SetSize,
+    MAX_INPUT_SLICES,
+};
 pub use repair::{repair, verify, FileState, RepairReport, SetReport};
 
 #[derive(Debug, thiserror::Error)]

