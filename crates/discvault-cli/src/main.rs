@@ -113,6 +113,25 @@ enum Command {
         #[command(flatten)]
         read: ReadArgs,
     },
+    /// Rebuild a volume's image, identical to the one mastered, from damaged copies: intact
+    /// records, readable sectors of several copies, and the discs' PAR2 recovery data.
+    Repair {
+        /// Copies of one volume: image files, pseudo drives, block devices (optical drives).
+        #[arg(required = true)]
+        sources: Vec<PathBuf>,
+        /// Folder the repaired image is written to.
+        #[arg(long)]
+        to: PathBuf,
+        /// The volume, when the copies cannot tell (their file system is damaged).
+        #[arg(long)]
+        volume: Option<String>,
+        /// Reads of a failed sector after the first.
+        #[arg(long, default_value_t = 2)]
+        retries: u32,
+        /// Say what can be repaired from what; write no image.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Rewrite failing or obsolete volumes: new copies of damaged ones, old media and small
     /// discs remastered onto new volumes, read from the healthiest copies.
     Migrate {
@@ -457,6 +476,44 @@ fn print_add(r: &discvault::ingest::AddReport) {
     }
 }
 
+fn print_repair(r: &discvault::repair::RepairReport) {
+    for c in &r.copies {
+        println!(
+            "{}: {} of {} records intact, {} unreadable sectors",
+            c.source,
+            c.records_intact,
+            r.records,
+            c.bad_sectors.count()
+        );
+        for d in &c.records_damaged {
+            println!("  damaged: {d}");
+        }
+    }
+    for m in &r.merged {
+        println!("merged from several copies: {m}");
+    }
+    for m in &r.rebuilt {
+        println!("rebuilt from recovery data: {m}");
+    }
+    for m in &r.lost {
+        println!("LOST (beyond repair): {m}");
+    }
+    match (&r.image, r.repairable) {
+        (Some(i), _) => println!(
+            "{}: repaired into {}, sha256 {} as mastered",
+            r.volume_id,
+            i.display(),
+            r.image_sha256.as_deref().unwrap_or("")
+        ),
+        (None, true) => println!("{}: repairable (nothing written)", r.volume_id),
+        (None, false) => println!(
+            "{}: beyond repair, {} records lost; nothing written",
+            r.volume_id,
+            r.lost.len()
+        ),
+    }
+}
+
 fn print_plan(p: &discvault::plan::VolumePlan, dry: bool) {
     println!(
         "{} {} files ({}) onto {} × {} ({} usable each, reserve {}%, recovery data {}%)",
@@ -740,6 +797,32 @@ fn run(cli: Cli) -> Result<i32> {
                 print_verify(&reports);
             }
             Ok(discvault::verify::exit_code(&reports))
+        }
+        Command::Repair {
+            sources,
+            to,
+            volume,
+            retries,
+            dry_run,
+        } => {
+            let v = open()?;
+            let opts = discvault::repair::RepairOptions {
+                sources: sources.clone(),
+                volume: volume.clone(),
+                to: to.clone(),
+                retries: *retries,
+            };
+            let r = if *dry_run {
+                discvault::repair::analyse(&v, &opts, progress.as_ref())?
+            } else {
+                discvault::repair::repair(&v, &opts, progress.as_ref())?
+            };
+            if cli.json {
+                print_json(&r)?;
+            } else {
+                print_repair(&r);
+            }
+            Ok(if r.repairable { 0 } else { 3 })
         }
         Command::Readback {
             source,

@@ -35,6 +35,17 @@ fn records(root: &Path) {
     );
 }
 
+/// A vault with the records added (nothing planned): (its folder's guard, records, vault).
+fn added() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let t = tempfile::tempdir().unwrap();
+    let src = t.path().join("c");
+    records(&src);
+    let vault = t.path().join("vault");
+    run(dv(&vault).arg("init"));
+    run(dv(&vault).arg("add").arg(&src));
+    (t, src, vault)
+}
+
 fn find(hay: &[u8], needle: &[u8]) -> usize {
     hay.windows(needle.len())
         .position(|w| w == needle)
@@ -196,12 +207,7 @@ fn par2cmdline_and_turbo_repair_a_damaged_disc_from_its_own_recovery_data() {
 
 #[test]
 fn the_planner_leaves_room_for_the_recovery_data() {
-    let t = tempfile::tempdir().unwrap();
-    let src = t.path().join("c");
-    records(&src);
-    let vault = t.path().join("vault");
-    run(dv(&vault).arg("init"));
-    run(dv(&vault).arg("add").arg(&src));
+    let (t, src, vault) = added();
     // 5.4 MB of records on a disc of 5.9 MB: alone they fit, with 10% recovery data they do not.
     let media = "custom:6200000";
     let (rc, none) =
@@ -298,4 +304,176 @@ fn a_disc_of_many_files_carries_several_sets_with_neighbours_in_different_sets()
     }
     assert_eq!(repaired, 3);
     testkit::assert_same_tree("repaired", &records_of(&dir), &want);
+}
+
+/// The sha256 of a file, as sha256sum prints it.
+fn sha256(p: &Path) -> String {
+    run(Command::new("sha256sum").arg(p))[..64].to_string()
+}
+
+#[test]
+fn repair_rebuilds_the_mastered_image_from_damaged_copies() {
+    let t = tempfile::tempdir().unwrap();
+    let src = t.path().join("c");
+    records(&src);
+    let vault = t.path().join("vault");
+    let out = t.path().join("img");
+    let (rc, r) = archive(&vault, &src, "dvd5", &out);
+    assert_eq!(rc, 0, "{r}");
+    let img = out.join("DV-000001.iso");
+    let mastered = r["images"][0]["image_sha256"].as_str().unwrap().to_string();
+    let data = fs::read(&img).unwrap();
+    let one = find(&data, &bytes(3 << 20, 1)[..64]);
+    let two = find(&data, &bytes(2 << 20, 2)[..64]);
+    let damaged = |name: &str, f: &dyn Fn(&mut Vec<u8>)| {
+        let mut d = data.clone();
+        f(&mut d);
+        let p = t.path().join(name);
+        fs::write(&p, d).unwrap();
+        p
+    };
+
+    // The whole file-system area zeroed (descriptors, path tables, directories) and a scratch
+    // through one.bin: no reader finds a file, the catalog still knows where every byte is.
+    let first_data = find(&data, b"BagIt-Version: 1.0") / 2048 * 2048;
+    let a = damaged("a.iso", &|d| {
+        d[16 * 2048..first_data].fill(0);
+        d[one + 500_000..one + 700_000].fill(0);
+    });
+    let seen = testkit::output(
+        Command::new("xorriso")
+            .arg("-indev")
+            .arg(&a)
+            .args(["-find", "/", "-type", "f"]),
+    );
+    let seen = String::from_utf8_lossy(&seen.stdout).into_owned();
+    assert!(
+        !seen.contains("one.bin"),
+        "xorriso still reads the tree: {seen}"
+    );
+    let to = t.path().join("repaired");
+    let o = testkit::output(dv(&vault).arg("repair").arg(&a).arg("--to").arg(&to));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--volume"),
+        "{o:?}"
+    );
+    let (rc, rep) = json(
+        dv(&vault)
+            .arg("repair")
+            .arg(&a)
+            .args(["--volume", "DV-000001", "--to"])
+            .arg(&to),
+    );
+    assert_eq!(rc, 0, "{rep}");
+    assert_eq!(
+        rep["rebuilt"],
+        serde_json::json!(["data/c/big/one.bin"]),
+        "{rep}"
+    );
+    assert_eq!(rep["lost"], serde_json::json!([]));
+    assert_eq!(rep["image_sha256"], mastered.as_str());
+    assert_eq!(sha256(&to.join("DV-000001.iso")), mastered);
+    let (rc, v) = json(dv(&vault).arg("verify").arg(to.join("DV-000001.iso")));
+    assert_eq!((rc, v[0]["clean"].clone()), (0, Value::Bool(true)), "{v}");
+    // The work files are gone; the repair is in the audit trail.
+    let left: Vec<_> = fs::read_dir(&to)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left.len(), 1, "{left:?}");
+    run(dv(&vault)
+        .args(["log", "export", "--premis", "--out"])
+        .arg(t.path().join("p.xml")));
+    let premis = fs::read_to_string(t.path().join("p.xml")).unwrap();
+    assert!(
+        premis.contains(">repair<"),
+        "no repair event in the PREMIS export"
+    );
+    run(dv(&vault).args(["log", "verify"]));
+
+    // Two copies each beyond repair alone: the first has lost the first half of one.bin, the
+    // second its second half and all of two.bin. Alone each is beyond repair, and says exactly
+    // which records are lost; together their intact slices cover the volume.
+    let b1 = damaged("b1.iso", &|d| d[one..one + 1_600_000].fill(0));
+    let b2 = damaged("b2.iso", &|d| {
+        d[one + 1_600_000..one + (3 << 20)].fill(0);
+        d[two..two + (2 << 20)].fill(0);
+    });
+    let to2 = t.path().join("repaired2");
+    for (copy, lost) in [
+        (&b1, vec!["data/c/big/one.bin"]),
+        (&b2, vec!["data/c/big/one.bin", "data/c/big/two.bin"]),
+    ] {
+        let (rc, rep) = json(dv(&vault).arg("repair").arg(copy).arg("--to").arg(&to2));
+        assert_eq!(rc, 3, "{rep}");
+        assert_eq!(rep["lost"], serde_json::json!(lost), "{rep}");
+        assert_eq!(rep["image"], Value::Null);
+        assert!(!to2.join("DV-000001.iso").exists());
+    }
+    let (rc, rep) = json(
+        dv(&vault)
+            .arg("repair")
+            .arg(&b1)
+            .arg(&b2)
+            .arg("--dry-run")
+            .arg("--to")
+            .arg(&to2),
+    );
+    assert_eq!(
+        (rc, rep["repairable"].clone()),
+        (0, Value::Bool(true)),
+        "{rep}"
+    );
+    assert!(!to2.join("DV-000001.iso").exists());
+    let (rc, rep) = json(
+        dv(&vault)
+            .arg("repair")
+            .arg(&b1)
+            .arg(&b2)
+            .arg("--to")
+            .arg(&to2),
+    );
+    assert_eq!(rc, 0, "{rep}");
+    assert_eq!(
+        rep["copies"][0]["records_damaged"],
+        serde_json::json!(["data/c/big/one.bin"])
+    );
+    assert_eq!(sha256(&to2.join("DV-000001.iso")), mastered);
+}
+
+#[test]
+fn repair_without_recovery_data_takes_each_record_from_a_copy_that_has_it() {
+    let (t, _src, vault) = added();
+    run(dv(&vault).args(["plan", "--media", "dvd5", "--redundancy", "0"]));
+    let out = t.path().join("img");
+    let (rc, m) = json(dv(&vault).arg("master").arg("--out").arg(&out));
+    assert_eq!(rc, 0, "{m}");
+    let data = fs::read(out.join("DV-000001.iso")).unwrap();
+    let one = find(&data, &bytes(3 << 20, 1)[..64]);
+    let two = find(&data, &bytes(2 << 20, 2)[..64]);
+    let mut d1 = data.clone();
+    d1[one + 10] ^= 1;
+    let mut d2 = data.clone();
+    d2[two + 10] ^= 1;
+    let (c1, c2) = (t.path().join("1.iso"), t.path().join("2.iso"));
+    fs::write(&c1, d1).unwrap();
+    fs::write(&c2, d2).unwrap();
+    let to = t.path().join("r");
+    let (rc, rep) = json(dv(&vault).arg("repair").arg(&c1).arg("--to").arg(&to));
+    assert_eq!(rc, 3, "{rep}");
+    assert_eq!(rep["lost"], serde_json::json!(["data/c/big/one.bin"]));
+    let (rc, rep) = json(
+        dv(&vault)
+            .arg("repair")
+            .arg(&c1)
+            .arg(&c2)
+            .arg("--to")
+            .arg(&to),
+    );
+    assert_eq!(rc, 0, "{rep}");
+    assert_eq!(
+        sha256(&to.join("DV-000001.iso")),
+        m[0]["image_sha256"].as_str().unwrap()
+    );
 }

@@ -2,7 +2,7 @@
 //!
 //! This crate owns the domain. The stages follow the life of a disc, one way through:
 //! [`ingest`] (fixity) → [`plan`] (span across discs) → [`master`] (self-describing images) →
-//! [`verify`] → [`restore`], with [`locate`] and [`status`] reading the [`catalog`]. Each stage
+//! [`verify`] → [`restore`] and [`repair`], with [`locate`] and [`status`] reading the [`catalog`]. Each stage
 //! reads the catalog, writes its result and an event. Planning returns a value
 //! ([`plan::VolumePlan`], [`restore::PickList`]) that can be shown before anything is written.
 //!
@@ -32,6 +32,7 @@ pub mod publish;
 pub mod quality;
 pub mod readback;
 pub mod recovery;
+pub mod repair;
 pub mod report;
 pub mod restore;
 pub mod scan;

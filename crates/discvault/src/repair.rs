@@ -1,0 +1,503 @@
+//! Repair: a volume's image rebuilt, identical to the one mastered, from damaged copies of it.
+//!
+//! The catalog knows the volume's exact layout (mastering is deterministic), so nothing on the
+//! damaged discs has to be trusted to find the records: not the file system's directories, not
+//! the volume record. Every copy given (image file, pseudo drive, optical drive) is read sector
+//! by sector at the extents the layout names, with retries; each record is then taken, in this
+//! order:
+//! 1. from a copy where it reads whole and matches its ingest digest;
+//! 2. merged from the readable sectors of several copies (a drive names the sectors it cannot
+//!    read), when the merged bytes match the digest;
+//! 3. from the disc's PAR2 recovery data, with the slices of every copy pooled (the intact
+//!    slices of each are used before any recovery slice is spent) and the tag files as
+//!    mastering writes them, so that no recovery slice is spent on them.
+//!
+//! Records beyond repair are named and nothing is written. Otherwise the image is mastered
+//! again from the recovered records and must come out with the sha256 recorded when the volume
+//! was mastered: a replacement copy, ready to burn. [`analyse`] stops before writing (what
+//! `--dry-run` shows).
+
+use crate::catalog::{Volume, VolumeState};
+use crate::digest::HashAlg;
+use crate::error::IoContext;
+use crate::master::{self, DataSource, Prepared};
+use crate::progress::Progress;
+use crate::scan::{
+    self, FileDevice, ItemSink, ScanItem, ScanOptions, SectorDevice, SectorRanges, SECTOR,
+};
+use crate::{Error, Result, Vault};
+use isoimage::{EntryKind, Layout};
+use serde::{Deserialize, Serialize};
+use sha2::Digest as _;
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+/// Options of `discvault repair`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RepairOptions {
+    /// Damaged copies of one volume: image files, pseudo drives, block devices.
+    pub sources: Vec<PathBuf>,
+    /// The volume, when the copies cannot tell (their file system is damaged).
+    pub volume: Option<String>,
+    /// Folder the repaired image is written to (and the work files, removed at the end).
+    pub to: PathBuf,
+    /// Reads of a failed sector after the first.
+    pub retries: u32,
+}
+
+/// What one copy gave.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CopyFindings {
+    pub source: String,
+    /// Sectors that could not be read.
+    pub bad_sectors: SectorRanges,
+    /// Records that read whole and match their digest.
+    pub records_intact: u64,
+    /// Records that do not (disc paths).
+    pub records_damaged: Vec<String>,
+}
+
+/// The result of a repair.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RepairReport {
+    pub volume_id: String,
+    pub copies: Vec<CopyFindings>,
+    /// Records of the volume (files and parts with data).
+    pub records: u64,
+    /// Records rebuilt from the readable sectors of several copies.
+    pub merged: Vec<String>,
+    /// Records rebuilt from PAR2 recovery data.
+    pub rebuilt: Vec<String>,
+    /// Records that could not be rebuilt: the volume is beyond repair, no image is written.
+    pub lost: Vec<String>,
+    pub repairable: bool,
+    /// The repaired image, identical to the one mastered (not with `analyse`).
+    pub image: Option<PathBuf>,
+    pub image_sha256: Option<String>,
+}
+
+/// Writes each scanned item to its own file.
+struct ToFiles<'a>(&'a [PathBuf]);
+
+impl ItemSink for ToFiles<'_> {
+    fn open(&self, item: usize) -> std::io::Result<Option<Box<dyn Write>>> {
+        let p = &self.0[item];
+        if let Some(d) = p.parent() {
+            std::fs::create_dir_all(d)?;
+        }
+        Ok(Some(Box::new(std::io::BufWriter::with_capacity(
+            1 << 20,
+            std::fs::File::create(p)?,
+        ))))
+    }
+}
+
+/// A file with data in the image.
+struct Laid {
+    entry: usize,
+    path: Vec<u8>,
+    size: u64,
+    lba: u64,
+    /// The sha256 it must have, for records.
+    expect: Option<String>,
+}
+
+/// Which volume the copies hold: the one asked for, else the first copy that says.
+fn identify(vault: &Vault, opts: &RepairOptions) -> Result<Volume> {
+    if let Some(v) = &opts.volume {
+        return vault.catalog.volume(v);
+    }
+    let mut why = Vec::new();
+    for s in &opts.sources {
+        match crate::source::open(s).and_then(|mut src| crate::verify::identify(vault, &mut *src)) {
+            Ok(v) => return Ok(v),
+            Err(e) => why.push(format!("{}: {e}", s.display())),
+        }
+    }
+    Err(Error::Invalid {
+        field: "volume".into(),
+        detail: format!(
+            "no copy says which volume it holds ({}): give --volume",
+            why.join("; ")
+        ),
+    })
+}
+
+fn sha256_file(p: &Path) -> Result<String> {
+    let mut f = std::fs::File::open(p).at(p)?;
+    let mut h = sha2::Sha256::new();
+    std::io::copy(&mut f, &mut h).at(p)?;
+    Ok(hex::encode(h.finalize()))
+}
+
+fn display(p: &[u8]) -> String {
+    String::from_utf8_lossy(p).into_owned()
+}
+
+/// Opens the copies named in `opts`.
+fn open_copies(opts: &RepairOptions) -> Result<Vec<Box<dyn SectorDevice>>> {
+    opts.sources
+        .iter()
+        .map(|s| Ok(Box::new(FileDevice::open(s)?) as Box<dyn SectorDevice>))
+        .collect()
+}
+
+/// Reads the copies and works out every record; with `write`, masters the repaired image.
+fn run(
+    vault: &Vault,
+    opts: &RepairOptions,
+    devices: Vec<Box<dyn SectorDevice>>,
+    write: bool,
+    progress: &dyn Progress,
+) -> Result<RepairReport> {
+    if opts.sources.is_empty() {
+        return Err(Error::Invalid {
+            field: "sources".into(),
+            detail: "give at least one copy of the volume to repair".into(),
+        });
+    }
+    if let Some(d) = opts.sources.iter().find(|s| s.is_dir()) {
+        return Err(Error::Invalid {
+            field: "sources".into(),
+            detail: format!(
+                "{}: a folder; repair reads the disc itself (an image, a pseudo drive or the drive's device, e.g. /dev/sr0)",
+                d.display()
+            ),
+        });
+    }
+    let volume = identify(vault, opts)?;
+    let Some(recorded_sha) = volume
+        .image_sha256
+        .clone()
+        .filter(|_| volume.state == VolumeState::Mastered)
+    else {
+        return Err(Error::Volume {
+            volume: volume.volume_id.clone(),
+            detail: "is not mastered: there is no image to repair (master it)".into(),
+        });
+    };
+    let vol_err = |detail: String| Error::Volume {
+        volume: volume.volume_id.clone(),
+        detail,
+    };
+    let mut p = master::prepare(vault, &volume)?;
+    let layout = Layout::new(&p.spec).map_err(|e| vol_err(e.to_string()))?;
+    let lbas = layout.file_lbas();
+    let laid: Vec<Laid> = p
+        .spec
+        .entries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| match e.kind {
+            EntryKind::File { size } if size > 0 => Some(Laid {
+                entry: i,
+                path: e.path.clone(),
+                size,
+                lba: lbas[&i] as u64,
+                expect: match &p.sources[i] {
+                    DataSource::File { expect, .. } => Some(expect.clone()),
+                    _ => None,
+                },
+            }),
+            _ => None,
+        })
+        .collect();
+    std::fs::create_dir_all(&opts.to).at(&opts.to)?;
+    let work = tempfile::Builder::new()
+        .prefix(&format!(".repair-{}.", volume.volume_id))
+        .tempdir_in(&opts.to)
+        .at(&opts.to)?;
+    let rel = |root: &Path, path: &[u8]| root.join(std::ffi::OsStr::from_bytes(path));
+
+    // The tag files as mastering writes them (the tag manifest aside: no set protects it).
+    let tags = work.path().join("tags");
+    for (path, data) in &p.tags {
+        if path != master::TAG_MANIFEST {
+            let f = rel(&tags, path.as_bytes());
+            std::fs::create_dir_all(f.parent().unwrap()).at(&f)?;
+            std::fs::write(&f, data).at(&f)?;
+        }
+    }
+
+    // Every copy, read at the layout's extents.
+    let items: Vec<ScanItem> = laid
+        .iter()
+        .map(|l| ScanItem {
+            extents: vec![(l.lba, l.size)],
+            digest: l.expect.as_ref().map(|_| HashAlg::Sha256),
+        })
+        .collect();
+    let scan_opts = ScanOptions {
+        retries: opts.retries,
+        ..Default::default()
+    };
+    let mut copies = Vec::new();
+    let mut copy_dirs = Vec::new();
+    // results[copy][item]
+    let mut results = Vec::new();
+    for (k, (src, dev)) in opts.sources.iter().zip(&devices).enumerate() {
+        let dir = work.path().join(format!("copy-{k}"));
+        let outs: Vec<PathBuf> = laid.iter().map(|l| rel(&dir, &l.path)).collect();
+        progress.start(
+            &format!("reading {}", src.display()),
+            items.len() as u64,
+            laid.iter().map(|l| l.size).sum(),
+        );
+        let (res, map) = scan::scan(
+            dev.as_ref(),
+            layout.total_sectors(),
+            &items,
+            &scan_opts,
+            &ToFiles(&outs),
+            progress,
+        );
+        progress.finish();
+        if let Some(e) = res.iter().find_map(|r| r.sink_error.clone()) {
+            return Err(vol_err(format!(
+                "writing work files in {}: {e}",
+                dir.display()
+            )));
+        }
+        let mut damaged = Vec::new();
+        let mut intact = 0;
+        for (l, r) in laid.iter().zip(&res) {
+            if let Some(e) = &l.expect {
+                if r.digest.as_ref() == Some(e) {
+                    intact += 1;
+                } else {
+                    damaged.push(display(&l.path));
+                }
+            }
+        }
+        copies.push(CopyFindings {
+            source: src.display().to_string(),
+            bad_sectors: map.pending(),
+            records_intact: intact,
+            records_damaged: damaged,
+        });
+        copy_dirs.push(dir);
+        results.push(res);
+    }
+
+    // Each record: an intact copy, else merged sectors, else PAR2.
+    let mut chosen: Vec<Option<PathBuf>> = vec![None; laid.len()];
+    let mut merged = Vec::new();
+    let mut damaged: Vec<usize> = Vec::new();
+    for (i, l) in laid.iter().enumerate() {
+        let Some(expect) = &l.expect else { continue };
+        if let Some(k) = (0..copies.len()).find(|&k| results[k][i].digest.as_ref() == Some(expect))
+        {
+            chosen[i] = Some(rel(&copy_dirs[k], &l.path));
+            continue;
+        }
+        // Sectors each copy could not read are known: fill them from the others.
+        let bad: Vec<SectorRanges> = (0..copies.len())
+            .map(|k| results[k][i].bad.union(&results[k][i].unread))
+            .collect();
+        if copies.len() > 1 && bad.iter().any(|b| !b.is_empty()) {
+            let base = (0..copies.len())
+                .min_by_key(|&k| bad[k].count())
+                .expect("copies");
+            let out = work.path().join("merged").join(format!("{i}"));
+            std::fs::create_dir_all(out.parent().unwrap()).at(&out)?;
+            std::fs::copy(rel(&copy_dirs[base], &l.path), &out).at(&out)?;
+            let mut holes = bad[base].clone();
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&out)
+                .at(&out)?;
+            for k in (0..copies.len()).filter(|&k| k != base) {
+                let fill = holes.minus(&bad[k]);
+                if fill.is_empty() {
+                    continue;
+                }
+                let src = std::fs::File::open(rel(&copy_dirs[k], &l.path)).at(&out)?;
+                for &(a, b) in &fill.0 {
+                    use std::os::unix::fs::FileExt;
+                    let off = (a - l.lba) * SECTOR;
+                    let len = ((b - a) * SECTOR).min(l.size - off) as usize;
+                    let mut buf = vec![0u8; len];
+                    src.read_exact_at(&mut buf, off).at(&out)?;
+                    f.write_all_at(&buf, off).at(&out)?;
+                }
+                holes = holes.minus(&fill);
+            }
+            drop(f);
+            if holes.is_empty() && sha256_file(&out)? == *expect {
+                chosen[i] = Some(out);
+                merged.push(display(&l.path));
+                continue;
+            }
+        }
+        damaged.push(i);
+    }
+
+    // PAR2, set by set, for the records still missing.
+    let mut rebuilt = Vec::new();
+    let entry_of: std::collections::HashMap<usize, usize> =
+        laid.iter().enumerate().map(|(i, l)| (l.entry, i)).collect();
+    for (n, set) in p.recovery.iter().enumerate() {
+        let wanted: Vec<usize> = set
+            .members
+            .iter()
+            .filter_map(|e| entry_of.get(e).copied())
+            .filter(|i| damaged.contains(i))
+            .collect();
+        if wanted.is_empty() {
+            continue;
+        }
+        let par2_files: Vec<PathBuf> = copy_dirs
+            .iter()
+            .flat_map(|d| {
+                [
+                    rel(d, set.index_path().as_bytes()),
+                    rel(d, set.volume_path().as_bytes()),
+                ]
+            })
+            .filter(|f| f.exists())
+            .collect();
+        let mut folders = vec![tags.clone()];
+        folders.extend(copy_dirs.iter().cloned());
+        let out = work.path().join(format!("rebuilt-{n}"));
+        // A set whose critical packets are lost in every copy cannot help: its records stay
+        // missing and are named below.
+        if par2::repair(&par2_files, &folders, &out, 208 << 20).is_err() {
+            continue;
+        }
+        for i in wanted {
+            let f = rel(&out, &laid[i].path);
+            if f.exists() && Some(sha256_file(&f)?) == laid[i].expect {
+                chosen[i] = Some(f);
+                rebuilt.push(display(&laid[i].path));
+                damaged.retain(|&d| d != i);
+            }
+        }
+    }
+    let lost: Vec<String> = damaged.iter().map(|&i| display(&laid[i].path)).collect();
+    let mut report = RepairReport {
+        volume_id: volume.volume_id.clone(),
+        copies,
+        records: laid.iter().filter(|l| l.expect.is_some()).count() as u64,
+        merged,
+        rebuilt,
+        repairable: lost.is_empty(),
+        lost,
+        image: None,
+        image_sha256: None,
+    };
+    if !write || !report.repairable {
+        return Ok(report);
+    }
+
+    // Master again from the recovered records: the image must be the one mastered.
+    for (i, l) in laid.iter().enumerate() {
+        if let (DataSource::File { path, offset, .. }, Some(c)) =
+            (&mut p.sources[l.entry], &chosen[i])
+        {
+            *path = c.as_os_str().as_bytes().to_vec();
+            *offset = 0;
+        }
+    }
+    let image = remaster(&p, &layout, &volume, &opts.to, &recorded_sha, progress)?;
+    let detail = format!(
+        "repaired {} from {} cop{} into {}: {} records ({} merged from several copies, {} rebuilt from recovery data); image sha256 {} as mastered",
+        volume.volume_id,
+        report.copies.len(),
+        if report.copies.len() == 1 { "y" } else { "ies" },
+        image.display(),
+        report.records,
+        report.merged.len(),
+        report.rebuilt.len(),
+        recorded_sha
+    );
+    vault
+        .catalog
+        .add_event("repair", "success", &detail, Some(&volume))?;
+    report.image = Some(image);
+    report.image_sha256 = Some(recorded_sha);
+    Ok(report)
+}
+
+/// Writes the image of `p` into `dir` as `<volume id>.iso`, only if its sha256 is `want`.
+fn remaster(
+    p: &Prepared,
+    layout: &Layout,
+    volume: &Volume,
+    dir: &Path,
+    want: &str,
+    progress: &dyn Progress,
+) -> Result<PathBuf> {
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{}.", volume.volume_id))
+        .suffix(".partial")
+        .tempfile_in(dir)
+        .at(dir)?;
+    let file = tmp.as_file().try_clone().at(tmp.path())?;
+    progress.start(
+        &format!("mastering {} again", volume.volume_id),
+        p.contents.len() as u64,
+        volume.payload_bytes,
+    );
+    let res = master::write_image(p, layout, file, tmp.path(), progress);
+    progress.finish();
+    let (sha, file) = res.map_err(|e| Error::Volume {
+        volume: volume.volume_id.clone(),
+        detail: format!("writing the repaired image: {e}"),
+    })?;
+    if sha != want {
+        return Err(Error::Volume {
+            volume: volume.volume_id.clone(),
+            detail: format!(
+                "the repaired image has sha256 {sha}, not {want} as mastered: nothing written"
+            ),
+        });
+    }
+    file.sync_all().at(tmp.path())?;
+    let path = dir.join(format!("{}.iso", volume.volume_id));
+    tmp.persist(&path).map_err(|e| Error::Io {
+        path: path.clone(),
+        source: e.error,
+    })?;
+    Ok(path)
+}
+
+/// Repairs a volume from its damaged copies into `opts.to`.
+pub fn repair(
+    vault: &Vault,
+    opts: &RepairOptions,
+    progress: &dyn Progress,
+) -> Result<RepairReport> {
+    run(vault, opts, open_copies(opts)?, true, progress)
+}
+
+/// What [`repair`] would do: reads the copies and works out every record, writes no image.
+pub fn analyse(
+    vault: &Vault,
+    opts: &RepairOptions,
+    progress: &dyn Progress,
+) -> Result<RepairReport> {
+    run(vault, opts, open_copies(opts)?, false, progress)
+}
+
+/// [`repair`] from copies read through `devices` (one per `opts.sources`, which name them and
+/// identify the volume when `opts.volume` does not): drives reached some other way.
+pub fn repair_from(
+    vault: &Vault,
+    opts: &RepairOptions,
+    devices: Vec<Box<dyn SectorDevice>>,
+    progress: &dyn Progress,
+) -> Result<RepairReport> {
+    if devices.len() != opts.sources.len() {
+        return Err(Error::Invalid {
+            field: "sources".into(),
+            detail: format!(
+                "{} devices for {} sources",
+                devices.len(),
+                opts.sources.len()
+            ),
+        });
+    }
+    run(vault, opts, devices, true, progress)
+}
