@@ -73,6 +73,10 @@ enum Command {
         /// default from [recovery] in discvault.toml, 10).
         #[arg(long)]
         redundancy: Option<f64>,
+        /// A parity volume after every N data volumes: a disc that rebuilds any one of them
+        /// lost whole (0: none; default recovery.parity_group).
+        #[arg(long, value_name = "N")]
+        parity_group: Option<u32>,
         /// Show the plan without recording it.
         #[arg(long)]
         dry_run: bool,
@@ -287,6 +291,9 @@ enum Command {
         /// PAR2 recovery data on every disc, in percent (0: none).
         #[arg(long)]
         redundancy: Option<f64>,
+        /// A parity volume after every N data volumes (0: none).
+        #[arg(long, value_name = "N")]
+        parity_group: Option<u32>,
         #[arg(long)]
         out: PathBuf,
         #[command(flatten)]
@@ -529,7 +536,7 @@ fn print_plan(p: &discvault::plan::VolumePlan, dry: bool) {
     for v in &p.volumes {
         let split = v.items.iter().filter(|i| i.parts > 1).count();
         println!(
-            "  {}  {} of {}  {:>6} files  {:>10} (recovery {:>9})  fill {:5.1}%{}",
+            "  {}  {} of {}  {:>6} files  {:>10} (recovery {:>9})  fill {:5.1}%{}{}",
             v.volume_id,
             v.seq,
             v.seq_count,
@@ -537,6 +544,11 @@ fn print_plan(p: &discvault::plan::VolumePlan, dry: bool) {
             human_bytes(v.image_bytes),
             human_bytes(v.recovery_bytes),
             v.fill_ratio * 100.0,
+            if v.parity_of.is_empty() {
+                String::new()
+            } else {
+                format!("  parity of {}", v.parity_of.join(", "))
+            },
             if split > 0 {
                 format!("  ({split} parts of split files)")
             } else {
@@ -714,6 +726,7 @@ fn run(cli: Cli) -> Result<i32> {
             media,
             reserve,
             redundancy,
+            parity_group,
             dry_run,
         } => {
             let v = open()?;
@@ -723,6 +736,7 @@ fn run(cli: Cli) -> Result<i32> {
                     media: media.clone(),
                     reserve_percent: *reserve,
                     redundancy_percent: *redundancy,
+                    parity_group: *parity_group,
                 },
             )?;
             if !dry_run {
@@ -1508,6 +1522,7 @@ fn run(cli: Cli) -> Result<i32> {
             media,
             reserve,
             redundancy,
+            parity_group,
             out,
             args,
         } => {
@@ -1520,6 +1535,7 @@ fn run(cli: Cli) -> Result<i32> {
                         media: media.clone(),
                         reserve_percent: *reserve,
                         redundancy_percent: *redundancy,
+                        parity_group: *parity_group,
                     },
                     out: out.clone(),
                 },

@@ -426,7 +426,8 @@ fn a_version_1_catalog_is_migrated_and_its_events_chained() {
         "DELETE FROM schema_version WHERE version >= 2; DROP TABLE sector_maps; DROP TABLE volume_lineage; DROP TABLE catalog_settings; DROP TABLE job_copies; DROP TABLE jobs;
          DROP TABLE quality_measurements; DROP TABLE copies; DROP TABLE event_head;
          ALTER TABLE events DROP COLUMN copy; ALTER TABLE events DROP COLUMN prev_hash; ALTER TABLE events DROP COLUMN hash;
-         ALTER TABLE volumes DROP COLUMN recovery_permille; ALTER TABLE volumes DROP COLUMN recovery_slices;",
+         ALTER TABLE volumes DROP COLUMN recovery_permille; ALTER TABLE volumes DROP COLUMN recovery_slices;
+         ALTER TABLE volumes DROP COLUMN kind; DROP TABLE parity_members;",
     );
     let events = sql(&vault, "SELECT COUNT(*) FROM events");
     let (rc, r) = json(dv(&vault).args(["log", "verify"]));

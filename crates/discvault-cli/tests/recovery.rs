@@ -477,3 +477,118 @@ fn repair_without_recovery_data_takes_each_record_from_a_copy_that_has_it() {
         m[0]["image_sha256"].as_str().unwrap()
     );
 }
+
+/// Five records of 900 KB planned onto small discs two by two, with a parity volume after every
+/// two data volumes: DV-1, DV-2, parity DV-3; DV-4, parity DV-5.
+fn parity_plan() -> (tempfile::TempDir, PathBuf, Value, Value) {
+    let t = tempfile::tempdir().unwrap();
+    let src = t.path().join("c");
+    for i in 0..5 {
+        write(&src.join(format!("f{i}.bin")), &bytes(900_000, 500 + i));
+    }
+    let vault = t.path().join("vault");
+    run(dv(&vault).arg("init"));
+    run(dv(&vault).arg("add").arg(&src));
+    let (rc, plan) =
+        json(dv(&vault).args(["plan", "--media", "custom:3000000", "--parity-group", "2"]));
+    assert_eq!(rc, 0, "{plan}");
+    let (rc, m) = json(
+        dv(&vault)
+            .arg("master")
+            .arg("--out")
+            .arg(t.path().join("img")),
+    );
+    assert_eq!(rc, 0, "{m}");
+    (t, vault, plan, m)
+}
+
+#[test]
+fn a_parity_volume_rebuilds_any_one_disc_of_its_group_with_par2cmdline_and_turbo() {
+    let (t, vault, plan, m) = parity_plan();
+    let vols = plan["volumes"].as_array().unwrap();
+    let kinds: Vec<&str> = vols.iter().map(|v| v["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        ["data", "data", "parity", "data", "parity"],
+        "{plan}"
+    );
+    assert_eq!(
+        vols[2]["parity_of"],
+        serde_json::json!(["DV-000001", "DV-000002"])
+    );
+    assert_eq!(vols[4]["parity_of"], serde_json::json!(["DV-000004"]));
+    for (v, img) in vols.iter().zip(m.as_array().unwrap()) {
+        // Every disc, the parity discs too, within the media and its plan.
+        assert!(img["image_bytes"].as_u64().unwrap() <= v["image_bytes"].as_u64().unwrap());
+        assert!(v["image_bytes"].as_u64().unwrap() <= 3_000_000, "{v}");
+    }
+    let img = t.path().join("img");
+    let parity = t.path().join("parity");
+    extract_xorriso(&img.join("DV-000003.iso"), &parity);
+    testkit::bagit_validate(&parity);
+    let record: Value =
+        serde_json::from_slice(&fs::read(parity.join("discvault/volume.json")).unwrap()).unwrap();
+    assert_eq!(record["parity"]["members"][1]["volume_id"], "DV-000002");
+    assert_eq!(
+        record["parity"]["members"][1]["image_sha256"],
+        m[1]["image_sha256"]
+    );
+    let readme = fs::read_to_string(parity.join("README.txt")).unwrap();
+    assert!(
+        readme.contains("par2 repair -B IMAGES recovery/DV-000003.par2"),
+        "{readme}"
+    );
+    let (rc, v) = json(dv(&vault).arg("verify").arg(img.join("DV-000003.iso")));
+    assert_eq!((rc, v[0]["clean"].clone()), (0, Value::Bool(true)), "{v}");
+
+    // Each disc of the group lost in turn: each tool rebuilds it from the other and the parity
+    // disc, byte for byte.
+    for (lost, other, tool) in [
+        ("DV-000001", "DV-000002", PathBuf::from(PAR2CMDLINE)),
+        ("DV-000002", "DV-000001", turbo()),
+    ] {
+        let images = t.path().join(format!("images-{lost}"));
+        fs::create_dir_all(&images).unwrap();
+        fs::copy(
+            img.join(format!("{other}.iso")),
+            images.join(format!("{other}.iso")),
+        )
+        .unwrap();
+        let out = Command::new(&tool)
+            .arg("repair")
+            .arg(format!("-B{}", images.display()))
+            .arg("recovery/DV-000003.par2")
+            .current_dir(&parity)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}: {out:?}", tool.display());
+        assert_eq!(
+            sha256(&images.join(format!("{lost}.iso"))),
+            sha256(&img.join(format!("{lost}.iso")))
+        );
+    }
+    // Mastering the parity volume again gives the same disc; it refuses a changed member image.
+    let again = t.path().join("again");
+    fs::create_dir_all(&again).unwrap();
+    for v in ["DV-000001", "DV-000002"] {
+        fs::copy(img.join(format!("{v}.iso")), again.join(format!("{v}.iso"))).unwrap();
+    }
+    let (rc, r) = json(
+        dv(&vault)
+            .args(["master", "DV-000003", "--again", "--out"])
+            .arg(&again),
+    );
+    assert_eq!(rc, 0, "{r}");
+    assert_eq!(r[0]["image_sha256"], m[2]["image_sha256"]);
+    let mut d = fs::read(again.join("DV-000002.iso")).unwrap();
+    d[100_000] ^= 1;
+    fs::write(again.join("DV-000002.iso"), d).unwrap();
+    let o = testkit::output(
+        dv(&vault)
+            .args(["master", "DV-000003", "--again", "--out"])
+            .arg(&again),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("DV-000002.iso") && e.contains("sha256"), "{e}");
+}

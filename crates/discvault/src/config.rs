@@ -375,6 +375,9 @@ pub struct RecoverySection {
     /// sets). More slices mend more separate damaged places, at a cost in time that grows with
     /// slices times disc size.
     pub slices_per_set: u32,
+    /// Data volumes per parity volume (a disc of PAR2 data over their images that rebuilds any
+    /// one of them lost whole); 0: no parity volumes.
+    pub parity_group: u32,
 }
 
 impl Default for RecoverySection {
@@ -383,6 +386,7 @@ impl Default for RecoverySection {
             redundancy_percent: 10.0,
             media: BTreeMap::new(),
             slices_per_set: 1000,
+            parity_group: 0,
         }
     }
 }
@@ -432,6 +436,9 @@ redundancy_percent = 10.0
 # its files dealt among them). More slices mend more separate damaged places; the time to
 # compute grows with slices times disc size.
 slices_per_set = 1000
+# A parity volume after every this many data volumes of a plan: a disc of PAR2 data over their
+# images, from which any one of them lost whole is rebuilt. 0: none; 10 is a common choice.
+parity_group = 0
 [recovery.media]
 # Another share for a media profile, e.g.  cd74 = 15.0  or  bd100 = 5.0
 

@@ -59,6 +59,9 @@ pub struct VolumeRecord {
     /// The disc's PAR2 recovery data, when it has any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovery: Option<RecoveryRecord>,
+    /// On a parity volume: the images its recovery data cover.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parity: Option<ParityRecord>,
 }
 
 /// How a disc's recovery data were made (the sets themselves are in `recovery/`).
@@ -134,6 +137,29 @@ pub struct VolumeContext<'a> {
     pub items: Vec<VolumeItem<'a>>,
     /// The catalog snapshot, already compressed.
     pub snapshot: Vec<u8>,
+    /// For a parity volume: the images its recovery data cover.
+    pub parity: Vec<ParityMember>,
+}
+
+/// One image a parity volume covers.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ParityMember {
+    pub volume_id: String,
+    /// Its name in the PAR2 set: `<volume id>.iso`.
+    pub image: String,
+    pub image_bytes: u64,
+    pub image_sha256: String,
+}
+
+/// What a parity volume covers, in its `volume.json`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ParityRecord {
+    /// The PAR2 set, in `recovery/`.
+    pub set: String,
+    /// Recovery slices (and slices of the largest image): this many damaged slices, or one
+    /// image lost whole, can be rebuilt.
+    pub recovery_slices: i64,
+    pub members: Vec<ParityMember>,
 }
 
 /// Digest algorithms every payload file of the volume has: one manifest per algorithm.
@@ -333,6 +359,11 @@ fn volume_json(ctx: &VolumeContext) -> Vec<u8> {
             slices_per_set: v.recovery_slices,
             protects: "every file with data except tagmanifest-sha256.txt (and non-UTF-8 names); names relative to the disc root".into(),
         }),
+        parity: (!ctx.parity.is_empty()).then(|| ParityRecord {
+            set: format!("{}/{}.par2", crate::recovery::RECOVERY_DIR, v.volume_id),
+            recovery_slices: v.recovery_slices,
+            members: ctx.parity.clone(),
+        }),
     };
     let mut s = serde_json::to_vec_pretty(&rec).expect("volume record serialises");
     s.push(b'\n');
@@ -401,6 +432,28 @@ fn readme(ctx: &VolumeContext, algs: &[HashAlg]) -> String {
     );
     if split {
         s.push_str("\r\n本光盘含有分卷文件 This disc holds parts of split files.\r\n");
+    }
+    if !ctx.parity.is_empty() {
+        let first = &ctx.parity[0].volume_id;
+        s.push_str(&format!(
+            "\r\n校验光盘 Parity disc\r\n\
+             -------------------\r\n\
+             本光盘不含档案文件，只含以下 {n} 张光盘镜像的 PAR2 恢复数据；其中任何一张丢失或损坏，都可以用其余光盘和本光盘重建：\r\n\
+             This disc holds no records: it holds PAR2 recovery data over the images of the {n} discs\r\n\
+             below. Any one of them lost or unreadable is rebuilt from the others and this disc:\r\n\
+             {list}\
+             1. 把其余光盘做成镜像 make an image of each other disc, named as above, in one folder:\r\n\
+             \x20     dd if=/dev/sr0 of=IMAGES/{first}.iso bs=2048    (Linux; Windows: ImgBurn, 读取 read)\r\n\
+             2. 重建 rebuild:  par2 repair -B IMAGES recovery/{id}.par2\r\n\
+             3. 核对 check:   sha256sum IMAGES/*.iso  与上表比较 against the list above; burn the rebuilt image.\r\n",
+            n = ctx.parity.len(),
+            id = v.volume_id,
+            list = ctx
+                .parity
+                .iter()
+                .map(|m| format!("   {}  {} bytes  sha256 {}\r\n", m.image, m.image_bytes, m.image_sha256))
+                .collect::<String>(),
+        ));
     }
     if v.recovery_permille > 0 {
         s.push_str(&format!(

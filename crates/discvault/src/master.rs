@@ -4,7 +4,9 @@
 //! recorded at ingest; a mismatch aborts that volume, removes its partial image and records
 //! nothing. The same catalog state always gives a byte-identical image.
 
-use crate::catalog::{Collection, Content, ContentEntry, FileKind, Volume, VolumeState};
+use crate::catalog::{
+    Collection, Content, ContentEntry, FileKind, Volume, VolumeKind, VolumeState,
+};
 use crate::digest::{Digests, HashAlg, MultiHasher};
 use crate::error::IoContext;
 use crate::format::{self, SnapshotLine, VolumeContext, VolumeItem};
@@ -162,13 +164,10 @@ pub(crate) fn add_recovery(
     sources: &mut Vec<DataSource>,
     for_plan: bool,
 ) -> Vec<RecoverySet> {
-    let Some(tm) = spec
-        .entries
-        .iter()
-        .position(|e| e.path == TAG_MANIFEST.as_bytes())
-    else {
+    let Some(tm) = tag_manifest_entry(spec) else {
         return Vec::new();
     };
+    // Entry indices as they are once the tag manifest has moved to the end.
     let with_data: Vec<usize> = (0..spec.entries.len())
         .filter(|&i| i != tm && matches!(spec.entries[i].kind, EntryKind::File { .. }))
         .collect();
@@ -186,21 +185,38 @@ pub(crate) fn add_recovery(
         volume.recovery_slices,
         for_plan,
     );
-    if sets.is_empty() {
-        return sets;
-    }
-    let mut entry = spec.entries.remove(tm);
-    let source = sources.remove(tm);
-    let DataSource::Tag(k) = source else {
-        unreachable!("the tag manifest is a tag file")
-    };
-    // Indices after the tag manifest moved down by one.
     for s in sets.iter_mut() {
         for m in s.members.iter_mut() {
             let i = with_data[*m];
             *m = if i > tm { i - 1 } else { i };
         }
     }
+    if !sets.is_empty() {
+        lay_out_sets(volume, spec, sources, &sets);
+    }
+    sets
+}
+
+fn tag_manifest_entry(spec: &ImageSpec) -> Option<usize> {
+    spec.entries
+        .iter()
+        .position(|e| e.path == TAG_MANIFEST.as_bytes())
+}
+
+/// Appends the files of `sets` in `recovery/`, then the tag manifest (moved from where it was,
+/// grown by the recovery files' lines), as the last data of the image.
+fn lay_out_sets(
+    volume: &Volume,
+    spec: &mut ImageSpec,
+    sources: &mut Vec<DataSource>,
+    sets: &[RecoverySet],
+) {
+    let tm = tag_manifest_entry(spec).expect("every volume has a tag manifest");
+    let mut entry = spec.entries.remove(tm);
+    let source = sources.remove(tm);
+    let DataSource::Tag(k) = source else {
+        unreachable!("the tag manifest is a tag file")
+    };
     let t = volume.created_at;
     spec.entries.push(Entry {
         path: recovery::RECOVERY_DIR.as_bytes().to_vec(),
@@ -233,7 +249,47 @@ pub(crate) fn add_recovery(
     }
     spec.entries.push(entry);
     sources.push(DataSource::TagManifest(k));
-    sets
+}
+
+/// Lays out a parity volume's set over the images of `members` (mastered data volumes).
+pub(crate) fn add_parity(
+    volume: &Volume,
+    spec: &mut ImageSpec,
+    sources: &mut Vec<DataSource>,
+    members: &[format::ParityMember],
+    for_plan: bool,
+) -> RecoverySet {
+    let images: Vec<(String, u64)> = members
+        .iter()
+        .map(|m| (m.image.clone(), m.image_bytes))
+        .collect();
+    let set = recovery::parity_set(&volume.volume_id, &images, volume.recovery_slices, for_plan);
+    lay_out_sets(volume, spec, sources, std::slice::from_ref(&set));
+    set
+}
+
+/// The members of a parity volume as its disc describes them; every member must be mastered.
+pub(crate) fn parity_members(vault: &Vault, v: &Volume) -> Result<Vec<format::ParityMember>> {
+    vault
+        .catalog
+        .parity_members(v)?
+        .into_iter()
+        .map(|m| match (&m.image_sha256, m.state) {
+            (Some(sha), VolumeState::Mastered) => Ok(format::ParityMember {
+                image: format!("{}.iso", m.volume_id),
+                volume_id: m.volume_id.clone(),
+                image_bytes: m.image_bytes,
+                image_sha256: sha.clone(),
+            }),
+            _ => Err(Error::Volume {
+                volume: v.volume_id.clone(),
+                detail: format!(
+                    "parity volume of {}, which is not mastered yet: master it first",
+                    m.volume_id
+                ),
+            }),
+        })
+        .collect()
 }
 
 /// The catalog snapshot a volume carries: the catalog as planned up to this volume, or, when
@@ -355,6 +411,7 @@ pub(crate) fn volume_context<'a>(
             .collect(),
         items,
         snapshot,
+        parity: Vec::new(),
     }
 }
 
@@ -422,6 +479,10 @@ pub(crate) struct Prepared {
     pub contents: Vec<ContentEntry>,
     pub item_digests: Vec<Digests>,
     pub recovery: Vec<RecoverySet>,
+    /// For a parity volume: the images its set is computed from (else the set's members are
+    /// entries of this image).
+    pub parity_inputs: Vec<par2::Input>,
+    pub parity: Vec<format::ParityMember>,
 }
 
 pub(crate) fn prepare(vault: &Vault, v: &Volume) -> Result<Prepared> {
@@ -460,11 +521,19 @@ pub(crate) fn prepare(vault: &Vault, v: &Volume) -> Result<Prepared> {
             digests: d.clone(),
         })
         .collect();
-    let ctx = volume_context(vault, v, &collections, items, snap);
+    let parity = match v.kind {
+        VolumeKind::Parity => parity_members(vault, v)?,
+        VolumeKind::Data => Vec::new(),
+    };
+    let mut ctx = volume_context(vault, v, &collections, items, snap);
+    ctx.parity = parity.clone();
     let tags = format::tag_files(&ctx);
     let (mut spec, mut sources) = build_spec(v, &tags, &ctx.items);
     drop(ctx);
-    let recovery = add_recovery(v, &mut spec, &mut sources, false);
+    let recovery = match v.kind {
+        VolumeKind::Parity => vec![add_parity(v, &mut spec, &mut sources, &parity, false)],
+        VolumeKind::Data => add_recovery(v, &mut spec, &mut sources, false),
+    };
     Ok(Prepared {
         tags,
         spec,
@@ -472,6 +541,8 @@ pub(crate) fn prepare(vault: &Vault, v: &Volume) -> Result<Prepared> {
         contents,
         item_digests,
         recovery,
+        parity_inputs: Vec::new(),
+        parity,
     })
 }
 
@@ -522,18 +593,21 @@ pub(crate) fn write_image<W: Write + Send + 'static>(
             if !*volume_file {
                 // Everything the set protects is in the image file once the pipe is flushed.
                 out.flush()?;
-                let inputs: Vec<par2::Input> = s
-                    .members
-                    .iter()
-                    .map(|&i| {
-                        let e = &p.spec.entries[i];
-                        let EntryKind::File { size } = e.kind else {
-                            unreachable!("recovery sets protect files")
-                        };
-                        let name = String::from_utf8(e.path.clone()).expect("UTF-8 member");
-                        par2::Input::part(name, image, lbas[&i] as u64 * isoimage::SECTOR, size)
-                    })
-                    .collect();
+                let inputs: Vec<par2::Input> = if !p.parity_inputs.is_empty() {
+                    p.parity_inputs.clone()
+                } else {
+                    s.members
+                        .iter()
+                        .map(|&i| {
+                            let e = &p.spec.entries[i];
+                            let EntryKind::File { size } = e.kind else {
+                                unreachable!("recovery sets protect files")
+                            };
+                            let name = String::from_utf8(e.path.clone()).expect("UTF-8 member");
+                            par2::Input::part(name, image, lbas[&i] as u64 * isoimage::SECTOR, size)
+                        })
+                        .collect()
+                };
                 let opts = par2::CreateOptions {
                     slice_size: Some(s.slice_size),
                     recovery_slices: Some(s.recovery_slices),
@@ -640,13 +714,49 @@ pub(crate) fn write_image<W: Write + Send + 'static>(
     }
 }
 
+/// The member images a parity volume is computed from, in `dir`, each checked against the
+/// size and sha256 recorded when it was mastered.
+fn parity_inputs(
+    v: &Volume,
+    members: &[format::ParityMember],
+    dir: &Path,
+) -> Result<Vec<par2::Input>> {
+    members
+        .iter()
+        .map(|m| {
+            let path = dir.join(&m.image);
+            let bad = |detail: String| Error::Volume {
+                volume: v.volume_id.clone(),
+                detail: format!("{}: {detail}", path.display()),
+            };
+            let len = std::fs::metadata(&path)
+                .map_err(|e| bad(format!("{e}: the parity volume is computed from the images of its group; master {} into this folder (master --again)", m.volume_id)))?
+                .len();
+            if len != m.image_bytes {
+                return Err(bad(format!("{len} bytes, {} was mastered with {}", m.volume_id, m.image_bytes)));
+            }
+            let mut f = std::fs::File::open(&path).at(&path)?;
+            let mut h = sha2::Sha256::new();
+            std::io::copy(&mut f, &mut h).at(&path)?;
+            let sha = hex::encode(h.finalize());
+            if sha != m.image_sha256 {
+                return Err(bad(format!("sha256 {sha}, {} was mastered as {}", m.volume_id, m.image_sha256)));
+            }
+            Ok(par2::Input::file(m.image.clone(), path))
+        })
+        .collect()
+}
+
 fn master_one(
     vault: &Vault,
     v: &Volume,
     out_dir: &Path,
     progress: &dyn Progress,
 ) -> Result<MasteredImage> {
-    let p = prepare(vault, v)?;
+    let mut p = prepare(vault, v)?;
+    if v.kind == VolumeKind::Parity {
+        p.parity_inputs = parity_inputs(v, &p.parity, out_dir)?;
+    }
     let layout = Layout::new(&p.spec).map_err(|e| Error::Volume {
         volume: v.volume_id.clone(),
         detail: e.to_string(),

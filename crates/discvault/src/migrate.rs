@@ -267,6 +267,7 @@ pub fn plan(vault: &Vault, opts: &MigrateOptions) -> Result<MigrationPlan> {
                 media: Some(target_profile.name.clone()),
                 reserve_percent: None,
                 redundancy_percent: None,
+                parity_group: None,
             },
             files,
         )?)

@@ -6,10 +6,12 @@
 //! out) is computed, not guessed: a volume whose exact layout would not fit gives back units
 //! until it does. The result is a [`VolumePlan`] that can be shown before it is recorded.
 
-use crate::catalog::{Collection, Content, FileKind, FileRecord, NewVolume, Volume, VolumeState};
+use crate::catalog::{
+    Collection, Content, FileKind, FileRecord, NewVolume, Volume, VolumeKind, VolumeState,
+};
 use crate::digest::Digests;
 use crate::format::{self, VolumeItem};
-use crate::master::{add_recovery, build_spec, snapshot_budget, volume_context};
+use crate::master::{add_parity, add_recovery, build_spec, snapshot_budget, volume_context};
 use crate::media::{MediaProfile, SECTOR};
 use crate::{Error, Result, Vault};
 use serde::{Deserialize, Serialize};
@@ -26,6 +28,9 @@ pub struct PlanOptions {
     /// PAR2 recovery data on every disc, in percent of the bytes it protects; the vault's
     /// `[recovery]` share for the media when `None`.
     pub redundancy_percent: Option<f64>,
+    /// A parity volume after every this many data volumes (0: none); the vault's
+    /// `recovery.parity_group` when `None`.
+    pub parity_group: Option<u32>,
 }
 
 /// One file or part in a planned volume.
@@ -55,6 +60,11 @@ pub struct PlannedVolume {
     /// Of which recovery data (PAR2).
     pub recovery_bytes: u64,
     pub fill_ratio: f64,
+    /// `data`, or `parity` for a volume of PAR2 data over the images of `parity_of`.
+    #[serde(default)]
+    pub kind: VolumeKind,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parity_of: Vec<String>,
     pub items: Vec<PlannedItem>,
 }
 
@@ -67,6 +77,9 @@ pub struct VolumePlan {
     pub redundancy_percent: f64,
     /// Slices (and files at most) of each recovery set.
     pub recovery_slices_per_set: u32,
+    /// Data volumes per parity volume (0: none).
+    #[serde(default)]
+    pub parity_group: u32,
     pub capacity_bytes: u64,
     /// Bytes per disc available to the image after the reserve.
     pub usable_bytes: u64,
@@ -129,6 +142,9 @@ pub fn plan_files(
         (redundancy * 10.0).round() as i64,
         vault.config.recovery.slices_per_set as i64,
     );
+    let parity_group = opts
+        .parity_group
+        .unwrap_or(vault.config.recovery.parity_group);
     let collections = vault.catalog.collections()?;
     let capacity = media.bytes();
     let usable = ((capacity as f64) * (1.0 - reserve / 100.0)) as u64 / SECTOR * SECTOR;
@@ -139,6 +155,21 @@ pub fn plan_files(
         vault.config.plan.index_share_percent,
         known_files + files.len() as u64,
     );
+    let parity_bytes = |members: &[u64], seq_count: u32| {
+        parity_image_bytes(vault, &collections, &media, budget, seq_count, members)
+    };
+    // A parity disc holds about one image of its group and its own file system and tag files:
+    // the data volumes leave room for those.
+    let usable = if parity_group > 0 {
+        let overhead = parity_bytes(&vec![usable; parity_group as usize], 999)?.0 - usable;
+        usable.checked_sub(overhead).ok_or_else(|| Error::Invalid {
+            field: "media".into(),
+            detail: format!("{} is too small for parity volumes", media.name),
+        })? / SECTOR
+            * SECTOR
+    } else {
+        usable
+    };
     let algs = vault.config.ingest.digests.len();
     let payload_bytes: u64 = files.iter().map(|(_, f)| f.size).sum();
 
@@ -265,16 +296,24 @@ pub fn plan_files(
         };
         k(a).cmp(&k(b))
     });
-    let count = vols.len() as u32;
+    let groups = match parity_group {
+        0 => 0,
+        g => vols.len().div_ceil(g as usize),
+    };
+    let count = (vols.len() + groups) as u32;
     let first_number = existing.iter().map(|v| v.id).max().unwrap_or(0) + 1;
     let prefix = &vault.config.vault.volume_prefix;
-    let mut volumes = Vec::new();
+    let id_at = |k: usize| format!("{prefix}-{:06}", first_number + k as i64);
+    let mut volumes: Vec<PlannedVolume> = Vec::new();
+    let mut group: Vec<usize> = Vec::new();
+    let last = vols.len();
     for (k, items) in vols.into_iter().enumerate() {
         let (image_bytes, recovery_bytes) = probe_sizes(&items, count)?;
         let payload: u64 = items.iter().map(|i| i.4).sum();
+        group.push(volumes.len());
         volumes.push(PlannedVolume {
-            volume_id: format!("{prefix}-{:06}", first_number + k as i64),
-            seq: k as u32 + 1,
+            volume_id: id_at(volumes.len()),
+            seq: volumes.len() as u32 + 1,
             seq_count: count,
             files: items
                 .iter()
@@ -284,6 +323,8 @@ pub fn plan_files(
             image_bytes,
             recovery_bytes,
             fill_ratio: image_bytes as f64 / capacity as f64,
+            kind: VolumeKind::Data,
+            parity_of: Vec::new(),
             items: items
                 .iter()
                 .map(|&(i, part, parts, offset, length)| PlannedItem {
@@ -297,12 +338,35 @@ pub fn plan_files(
                 })
                 .collect(),
         });
+        if parity_group > 0 && (group.len() == parity_group as usize || k + 1 == last) {
+            let sizes: Vec<u64> = group.iter().map(|&g| volumes[g].image_bytes).collect();
+            let (image_bytes, recovery_bytes) = parity_bytes(&sizes, count)?;
+            let members = group
+                .iter()
+                .map(|&g| volumes[g].volume_id.clone())
+                .collect();
+            group.clear();
+            volumes.push(PlannedVolume {
+                volume_id: id_at(volumes.len()),
+                seq: volumes.len() as u32 + 1,
+                seq_count: count,
+                files: 0,
+                payload_bytes: 0,
+                image_bytes,
+                recovery_bytes,
+                fill_ratio: image_bytes as f64 / capacity as f64,
+                kind: VolumeKind::Parity,
+                parity_of: members,
+                items: Vec::new(),
+            });
+        }
     }
     Ok(VolumePlan {
         media,
         reserve_percent: reserve,
         redundancy_percent: recovery.0 as f64 / 10.0,
         recovery_slices_per_set: recovery.1 as u32,
+        parity_group,
         capacity_bytes: capacity,
         usable_bytes: usable,
         files: files.len() as u64,
@@ -397,19 +461,15 @@ fn split_units(
     }
 }
 
-/// Exact size of the image a volume with these items would have, and of its recovery data.
-#[allow(clippy::too_many_arguments)]
-fn exact_image_bytes(
+/// A volume as the planner probes it: the largest numbers its tag files could show.
+fn probe_volume(
     vault: &Vault,
-    collections: &[Collection],
-    files: &[(String, FileRecord)],
-    items: &[Slot],
     media: &MediaProfile,
-    snapshot_budget: u64,
     seq_count: u32,
+    kind: VolumeKind,
     (recovery_permille, recovery_slices): (i64, i64),
-) -> Result<(u64, u64)> {
-    let volume = Volume {
+) -> Volume {
+    Volume {
         id: 0,
         volume_id: format!("{}-999999", vault.config.vault.volume_prefix),
         plan_id: 999_999,
@@ -426,7 +486,38 @@ fn exact_image_bytes(
         created_at: 4_102_444_800,
         recovery_permille,
         recovery_slices,
-    };
+        kind,
+    }
+}
+
+/// Counts the catalog snapshot of a probed image at its reserved size.
+fn snapshot_at_budget(spec: &mut isoimage::ImageSpec, budget: u64) {
+    for e in spec.entries.iter_mut() {
+        if e.path == format::CATALOG_SNAPSHOT.as_bytes() {
+            e.kind = isoimage::EntryKind::File { size: budget };
+        }
+    }
+}
+
+/// Exact size of the image a volume with these items would have, and of its recovery data.
+#[allow(clippy::too_many_arguments)]
+fn exact_image_bytes(
+    vault: &Vault,
+    collections: &[Collection],
+    files: &[(String, FileRecord)],
+    items: &[Slot],
+    media: &MediaProfile,
+    snapshot_budget: u64,
+    seq_count: u32,
+    (recovery_permille, recovery_slices): (i64, i64),
+) -> Result<(u64, u64)> {
+    let volume = probe_volume(
+        vault,
+        media,
+        seq_count,
+        VolumeKind::Data,
+        (recovery_permille, recovery_slices),
+    );
     let contents: Vec<Content> = items
         .iter()
         .map(|&(i, part, parts, offset, length)| Content {
@@ -478,19 +569,62 @@ fn exact_image_bytes(
         }
     }
     let (mut spec, mut sources) = build_spec(&volume, &tags, &ctx.items);
-    for e in spec.entries.iter_mut() {
-        if e.path == format::CATALOG_SNAPSHOT.as_bytes() {
-            e.kind = isoimage::EntryKind::File {
-                size: snapshot_budget,
-            };
-        }
-    }
+    snapshot_at_budget(&mut spec, snapshot_budget);
     let sets = add_recovery(&volume, &mut spec, &mut sources, true);
     let layout = isoimage::Layout::new(&spec).map_err(|e| Error::Invalid {
         field: "plan".into(),
         detail: e.to_string(),
     })?;
     Ok((layout.total_bytes(), sets.iter().map(|s| s.bytes()).sum()))
+}
+
+/// Exact size of a parity volume's image over member images of these sizes (an upper bound:
+/// its tag files are counted with room for their final contents), and of its recovery data.
+fn parity_image_bytes(
+    vault: &Vault,
+    collections: &[Collection],
+    media: &MediaProfile,
+    snapshot_budget: u64,
+    seq_count: u32,
+    members: &[u64],
+) -> Result<(u64, u64)> {
+    let volume = probe_volume(
+        vault,
+        media,
+        seq_count,
+        VolumeKind::Parity,
+        (0, crate::recovery::PARITY_SLICES),
+    );
+    let parity: Vec<format::ParityMember> = members
+        .iter()
+        .enumerate()
+        .map(|(i, &bytes)| format::ParityMember {
+            volume_id: format!("{}-{:06}", vault.config.vault.volume_prefix, 999_000 + i),
+            image: format!(
+                "{}-{:06}.iso",
+                vault.config.vault.volume_prefix,
+                999_000 + i
+            ),
+            image_bytes: bytes,
+            image_sha256: "0".repeat(64),
+        })
+        .collect();
+    let mut ctx = volume_context(vault, &volume, collections, Vec::new(), Vec::new());
+    ctx.parity = parity.clone();
+    let mut tags = format::tag_files(&ctx);
+    for t in tags.iter_mut() {
+        if t.0 != format::CATALOG_SNAPSHOT {
+            t.1.extend(std::iter::repeat_n(b' ', 256 + 32 * members.len()));
+        }
+    }
+    let (mut spec, mut sources) = build_spec(&volume, &tags, &[]);
+    snapshot_at_budget(&mut spec, snapshot_budget);
+    let set = add_parity(&volume, &mut spec, &mut sources, &parity, true);
+    let layout = isoimage::Layout::new(&spec).map_err(|e| Error::Invalid {
+        field: "plan".into(),
+        detail: e.to_string(),
+    })?;
+    Ok((layout.total_bytes(), set.bytes()))
 }
 
 /// Records a plan: creates its volumes in the catalog.
@@ -515,8 +649,20 @@ pub fn execute_with_lineage(
         .map(|(i, v)| NewVolume {
             payload_bytes: v.payload_bytes,
             image_bytes: v.image_bytes,
-            recovery_permille: (plan.redundancy_percent * 10.0).round() as i64,
-            recovery_slices: plan.recovery_slices_per_set as i64,
+            recovery_permille: match v.kind {
+                VolumeKind::Data => (plan.redundancy_percent * 10.0).round() as i64,
+                VolumeKind::Parity => 0,
+            },
+            recovery_slices: match v.kind {
+                VolumeKind::Data => plan.recovery_slices_per_set as i64,
+                VolumeKind::Parity => crate::recovery::PARITY_SLICES,
+            },
+            parity_of: (v.kind == VolumeKind::Parity).then(|| {
+                v.parity_of
+                    .iter()
+                    .filter_map(|m| plan.volumes.iter().position(|x| &x.volume_id == m))
+                    .collect()
+            }),
             contents: v
                 .items
                 .iter()

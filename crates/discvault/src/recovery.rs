@@ -147,6 +147,43 @@ pub fn plan_sets(
         .collect()
 }
 
+/// Recovery slices of a parity set per member image: any one member lost whole is rebuilt, and
+/// damage spread over as many slices of the group.
+pub const PARITY_SLICES: i64 = 8;
+
+/// The one PAR2 set of a parity volume over the images of its group (name, bytes), each image
+/// cut into `per_image` slices: as many recovery slices, so that any one image lost whole can be
+/// rebuilt from the others. With `for_plan`, sizes are an upper bound as in [`plan_sets`].
+pub fn parity_set(
+    volume_id: &str,
+    images: &[(String, u64)],
+    per_image: i64,
+    for_plan: bool,
+) -> RecoverySet {
+    let largest = images.iter().map(|i| i.1).max().unwrap_or(SLICE_ALIGN);
+    let per_image = per_image.max(1) as u64;
+    let slice = largest.div_ceil(per_image).div_ceil(SLICE_ALIGN).max(1) * SLICE_ALIGN;
+    let names: Vec<(&str, u64)> = images.iter().map(|(n, l)| (n.as_str(), *l)).collect();
+    let recovery = per_image as u32;
+    let mut size = par2::set_size(&names, slice, recovery, &creator());
+    if for_plan {
+        let more_slices = 20 * (images.len() as u64 + 1);
+        size.index_bytes += more_slices;
+        size.volume_bytes += more_slices + SLICE_ALIGN * per_image;
+    }
+    RecoverySet {
+        base: volume_id.to_string(),
+        slice_size: slice,
+        input_slices: images.iter().map(|i| i.1.div_ceil(slice)).sum::<u64>() as u32,
+        recovery_slices: recovery,
+        files: images.len() as u64,
+        protected_bytes: images.iter().map(|i| i.1).sum(),
+        index_bytes: size.index_bytes,
+        volume_bytes: size.volume_bytes,
+        members: (0..images.len()).collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

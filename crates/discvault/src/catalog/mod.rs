@@ -126,9 +126,29 @@ pub struct Volume {
     /// PAR2 recovery data on the disc, in permille of the bytes it protects (0: none).
     #[serde(default)]
     pub recovery_permille: i64,
-    /// Slices the disc's bytes are cut into for the recovery data.
+    /// Slices of each PAR2 set of the disc (of each member image, for a parity volume).
     #[serde(default)]
     pub recovery_slices: i64,
+    /// A data volume holds records; a parity volume PAR2 data over its group's images.
+    #[serde(default)]
+    pub kind: VolumeKind,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VolumeKind {
+    #[default]
+    Data,
+    Parity,
+}
+
+impl VolumeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VolumeKind::Data => "data",
+            VolumeKind::Parity => "parity",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -178,9 +198,11 @@ pub struct ContentEntry {
 pub struct NewVolume {
     pub payload_bytes: u64,
     pub image_bytes: u64,
-    /// Recovery data: permille of the protected bytes, and slices per disc.
+    /// Recovery data: permille of the protected bytes, and slices per set.
     pub recovery_permille: i64,
     pub recovery_slices: i64,
+    /// For a parity volume: the data volumes of its group, by their index in the plan.
+    pub parity_of: Option<Vec<usize>>,
     pub contents: Vec<Content>,
     /// Volumes whose records this one takes over (a migration), with the reason.
     pub lineage: Vec<(i64, String)>,
@@ -219,7 +241,16 @@ mod opt_bytes_hex {
 }
 
 const FILE_COLS: &str = "f.id, f.collection_id, f.path, f.path_raw, f.version, f.kind, f.size, f.mtime, f.mode, f.link_target, f.source, f.staged, f.sha256, f.sm3, f.md5, f.blake3, f.current, f.ingested_at";
-const VOLUME_COLS: &str = "id, volume_id, plan_id, seq, seq_count, media, capacity_sectors, payload_bytes, image_bytes, state, image_sha256, mastered_at, format_version, created_at, recovery_permille, recovery_slices";
+const VOLUME_COLS: &str = "id, volume_id, plan_id, seq, seq_count, media, capacity_sectors, payload_bytes, image_bytes, state, image_sha256, mastered_at, format_version, created_at, recovery_permille, recovery_slices, kind";
+
+/// [`VOLUME_COLS`] of the table aliased `alias` in a join.
+fn volume_cols(alias: &str) -> String {
+    VOLUME_COLS
+        .split(", ")
+        .map(|c| format!("{alias}.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 fn file_from_row(r: &Row) -> Result<FileRecord> {
     let kind: String = r.try_get("kind")?;
@@ -271,6 +302,10 @@ fn volume_from_row(r: &Row) -> Result<Volume> {
         created_at: r.try_get("created_at")?,
         recovery_permille: r.try_get("recovery_permille")?,
         recovery_slices: r.try_get("recovery_slices")?,
+        kind: match r.try_get::<String, _>("kind")?.as_str() {
+            "parity" => VolumeKind::Parity,
+            _ => VolumeKind::Data,
+        },
     })
 }
 
@@ -700,8 +735,8 @@ impl Catalog {
                 number += 1;
                 let volume_id = format!("{prefix}-{number:06}");
                 let id: i64 = db::query_scalar(
-                    "INSERT INTO volumes (id, volume_id, plan_id, seq, seq_count, media, capacity_sectors, payload_bytes, image_bytes, state, format_version, created_at, recovery_permille, recovery_slices)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'planned', $10, $11, $12, $13) RETURNING id",
+                    "INSERT INTO volumes (id, volume_id, plan_id, seq, seq_count, media, capacity_sectors, payload_bytes, image_bytes, state, format_version, created_at, recovery_permille, recovery_slices, kind)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'planned', $10, $11, $12, $13, $14) RETURNING id",
                 )
                 .bind(number)
                 .bind(&volume_id)
@@ -716,8 +751,25 @@ impl Catalog {
                 .bind(now)
                 .bind(v.recovery_permille)
                 .bind(v.recovery_slices)
+                .bind(if v.parity_of.is_some() { "parity" } else { "data" })
                 .fetch_one(&*tx)
                 .await?;
+                if let Some(members) = &v.parity_of {
+                    for (pos, m) in members.iter().enumerate() {
+                        let member = *ids.get(*m).ok_or_else(|| Error::CatalogData {
+                            what: "plan".into(),
+                            detail: format!("parity volume {volume_id} names a later volume"),
+                        })?;
+                        db::query(
+                            "INSERT INTO parity_members (parity, member, position) VALUES ($1, $2, $3)",
+                        )
+                        .bind(id)
+                        .bind(member)
+                        .bind(pos as i64)
+                        .execute(&*tx)
+                        .await?;
+                    }
+                }
                 for c in &v.contents {
                     db::query(
                         "INSERT INTO volume_contents (volume, file_id, part, parts, part_offset, length) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -928,6 +980,34 @@ impl Catalog {
             .await?;
             tx.commit().await?;
             Ok(())
+        })
+    }
+
+    /// The data volumes a parity volume covers, in their order in its PAR2 set.
+    pub fn parity_members(&self, parity: &Volume) -> Result<Vec<Volume>> {
+        self.block(async {
+            let cols = volume_cols("v");
+            let rows = db::query(&format!(
+                "SELECT {cols} FROM parity_members p JOIN volumes v ON v.id = p.member WHERE p.parity = $1 ORDER BY p.position"
+            ))
+            .bind(parity.id)
+            .fetch_all(&self.db)
+            .await?;
+            rows.iter().map(volume_from_row).collect()
+        })
+    }
+
+    /// The parity volume whose group holds `member`, if any.
+    pub fn parity_of(&self, member: &Volume) -> Result<Option<Volume>> {
+        self.block(async {
+            let cols = volume_cols("v");
+            let row = db::query(&format!(
+                "SELECT {cols} FROM parity_members p JOIN volumes v ON v.id = p.parity WHERE p.member = $1"
+            ))
+            .bind(member.id)
+            .fetch_optional(&self.db)
+            .await?;
+            row.as_ref().map(volume_from_row).transpose()
         })
     }
 

@@ -195,8 +195,17 @@ pub const MIGRATIONS: &[&[&str]] = &[&[
 ],
 // 5: recovery data of every volume, fixed when it is planned (so that it masters the same way
 // again): PAR2 redundancy in permille of the protected bytes (0: none, as for every volume
-// planned before) and the slices of each of its PAR2 sets.
+// planned before) and the slices of each of its PAR2 sets; parity volumes and their members.
 &[
     "ALTER TABLE volumes ADD COLUMN recovery_permille BIGINT NOT NULL DEFAULT 0",
     "ALTER TABLE volumes ADD COLUMN recovery_slices BIGINT NOT NULL DEFAULT 0",
+    // Parity volumes: a disc of PAR2 data over the images of a group of data volumes.
+    "ALTER TABLE volumes ADD COLUMN kind TEXT NOT NULL DEFAULT 'data'",
+    "CREATE TABLE parity_members (
+        parity BIGINT NOT NULL REFERENCES volumes(id),
+        member BIGINT NOT NULL REFERENCES volumes(id),
+        position BIGINT NOT NULL,
+        PRIMARY KEY (parity, member)
+    )",
+    "CREATE INDEX parity_by_member ON parity_members (member)",
 ]];
