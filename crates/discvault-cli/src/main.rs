@@ -505,6 +505,9 @@ fn print_repair(r: &discvault::repair::RepairReport) {
     for m in &r.lost {
         println!("LOST (beyond repair): {m}");
     }
+    if let Some(p) = &r.from_parity {
+        println!("whole image rebuilt from parity volume {p}");
+    }
     match (&r.image, r.repairable) {
         (Some(i), _) => println!(
             "{}: repaired into {}, sha256 {} as mastered",

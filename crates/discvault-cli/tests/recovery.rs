@@ -592,3 +592,98 @@ fn a_parity_volume_rebuilds_any_one_disc_of_its_group_with_par2cmdline_and_turbo
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(e.contains("DV-000002.iso") && e.contains("sha256"), "{e}");
 }
+
+#[test]
+fn repair_rebuilds_a_lost_disc_from_the_parity_disc_of_its_group() {
+    let (t, vault, _plan, m) = parity_plan();
+    let img = t.path().join("img");
+    let iso = |v: &str| img.join(format!("{v}.iso"));
+    let to = t.path().join("r");
+    // A parity disc is not repaired from itself: it is mastered again from its members.
+    let o = testkit::output(
+        dv(&vault)
+            .arg("repair")
+            .arg(iso("DV-000003"))
+            .arg("--to")
+            .arg(&to),
+    );
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("is a parity volume"),
+        "{o:?}"
+    );
+    // DV-000001 is lost: no copy at all, the other disc and the parity disc of its group.
+    let (rc, dry) = json(
+        dv(&vault)
+            .arg("repair")
+            .arg(iso("DV-000002"))
+            .arg(iso("DV-000003"))
+            .args(["--volume", "DV-000001", "--dry-run", "--to"])
+            .arg(&to),
+    );
+    assert_eq!(rc, 0, "{dry}");
+    assert_eq!(dry["from_parity"], "DV-000003");
+    assert_eq!(dry["image"], Value::Null);
+    let (rc, rep) = json(
+        dv(&vault)
+            .arg("repair")
+            .arg(iso("DV-000002"))
+            .arg(iso("DV-000003"))
+            .args(["--volume", "DV-000001", "--to"])
+            .arg(&to),
+    );
+    assert_eq!(rc, 0, "{rep}");
+    assert_eq!(rep["from_parity"], "DV-000003");
+    assert_eq!(
+        sha256(&to.join("DV-000001.iso")),
+        m[0]["image_sha256"].as_str().unwrap()
+    );
+
+    // A copy of DV-000002 damaged beyond its own recovery data: with the parity disc and
+    // DV-000001, the whole image comes back; without DV-000001, it is lost and named.
+    let mut d = fs::read(iso("DV-000002")).unwrap();
+    let at = find(&d, &bytes(900_000, 502)[..64]);
+    d[at..at + 600_000].fill(0);
+    let bad = t.path().join("bad2.iso");
+    fs::write(&bad, d).unwrap();
+    let to2 = t.path().join("r2");
+    let (rc, rep) = json(
+        dv(&vault)
+            .arg("repair")
+            .arg(&bad)
+            .arg(iso("DV-000003"))
+            .arg("--to")
+            .arg(&to2),
+    );
+    assert_eq!(rc, 3, "{rep}");
+    assert_eq!(rep["lost"].as_array().unwrap().len(), 1, "{rep}");
+    let (rc, rep) = json(
+        dv(&vault)
+            .arg("repair")
+            .arg(&bad)
+            .arg(iso("DV-000003"))
+            .arg(iso("DV-000001"))
+            .arg("--to")
+            .arg(&to2),
+    );
+    assert_eq!(rc, 0, "{rep}");
+    assert_eq!(rep["from_parity"], "DV-000003");
+    assert_eq!(
+        sha256(&to2.join("DV-000002.iso")),
+        m[1]["image_sha256"].as_str().unwrap()
+    );
+    // A disc of another group is refused by name.
+    let o = testkit::output(
+        dv(&vault)
+            .arg("repair")
+            .arg(&bad)
+            .arg(iso("DV-000004"))
+            .arg("--to")
+            .arg(&to2),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("DV-000004"),
+        "{o:?}"
+    );
+}

@@ -12,16 +12,21 @@
 //!    slices of each are used before any recovery slice is spent) and the tag files as
 //!    mastering writes them, so that no recovery slice is spent on them.
 //!
+//! When the copies cannot give every record back (or no copy is left), and the parity disc of
+//! the volume's group is given with the group's other discs, the whole image is rebuilt from
+//! the parity set, the damaged copies' intact slices pooled with the other images.
+//!
 //! Records beyond repair are named and nothing is written. Otherwise the image is mastered
 //! again from the recovered records and must come out with the sha256 recorded when the volume
 //! was mastered: a replacement copy, ready to burn. [`analyse`] stops before writing (what
 //! `--dry-run` shows).
 
-use crate::catalog::{Volume, VolumeState};
+use crate::catalog::{Volume, VolumeKind, VolumeState};
 use crate::digest::HashAlg;
 use crate::error::IoContext;
 use crate::master::{self, DataSource, Prepared};
 use crate::progress::Progress;
+use crate::recovery;
 use crate::scan::{
     self, FileDevice, ItemSink, ScanItem, ScanOptions, SectorDevice, SectorRanges, SECTOR,
 };
@@ -73,6 +78,8 @@ pub struct RepairReport {
     /// Records that could not be rebuilt: the volume is beyond repair, no image is written.
     pub lost: Vec<String>,
     pub repairable: bool,
+    /// The parity volume the whole image was rebuilt from, when the copies were not enough.
+    pub from_parity: Option<String>,
     /// The repaired image, identical to the one mastered (not with `analyse`).
     pub image: Option<PathBuf>,
     pub image_sha256: Option<String>,
@@ -104,25 +111,77 @@ struct Laid {
     expect: Option<String>,
 }
 
-/// Which volume the copies hold: the one asked for, else the first copy that says.
-fn identify(vault: &Vault, opts: &RepairOptions) -> Result<Volume> {
-    if let Some(v) = &opts.volume {
-        return vault.catalog.volume(v);
+/// What a source given to repair is.
+#[derive(Debug, Clone, PartialEq)]
+enum Role {
+    /// A copy of the volume to repair (or a disc that cannot tell, with `--volume`).
+    Copy,
+    /// A copy of the parity volume of its group.
+    Parity,
+    /// A copy of another data volume of that group.
+    Member(String),
+}
+
+/// Which volume to repair (the one asked for, else the first source that says), and what each
+/// source is.
+fn classify(vault: &Vault, opts: &RepairOptions) -> Result<(Volume, Vec<Role>)> {
+    let said: Vec<std::result::Result<Volume, String>> = opts
+        .sources
+        .iter()
+        .map(|s| {
+            crate::source::open(s)
+                .and_then(|mut src| crate::verify::identify(vault, &mut *src))
+                .map_err(|e| format!("{}: {e}", s.display()))
+        })
+        .collect();
+    let volume = match &opts.volume {
+        Some(v) => vault.catalog.volume(v)?,
+        None => match said.iter().find_map(|r| r.as_ref().ok()) {
+            Some(v) => v.clone(),
+            None => {
+                let why: Vec<String> = said.into_iter().filter_map(|r| r.err()).collect();
+                return Err(Error::Invalid {
+                    field: "volume".into(),
+                    detail: format!(
+                        "no copy says which volume it holds ({}): give --volume",
+                        why.join("; ")
+                    ),
+                });
+            }
+        },
+    };
+    if volume.kind == VolumeKind::Parity {
+        return Err(Error::Volume {
+            volume: volume.volume_id.clone(),
+            detail: "is a parity volume: master it again from its members' images (put them in a folder and run master VOLUME --again --out FOLDER)".into(),
+        });
     }
-    let mut why = Vec::new();
-    for s in &opts.sources {
-        match crate::source::open(s).and_then(|mut src| crate::verify::identify(vault, &mut *src)) {
-            Ok(v) => return Ok(v),
-            Err(e) => why.push(format!("{}: {e}", s.display())),
-        }
-    }
-    Err(Error::Invalid {
-        field: "volume".into(),
-        detail: format!(
-            "no copy says which volume it holds ({}): give --volume",
-            why.join("; ")
-        ),
-    })
+    let parity = vault.catalog.parity_of(&volume)?;
+    let members: Vec<Volume> = match &parity {
+        Some(p) => vault.catalog.parity_members(p)?,
+        None => Vec::new(),
+    };
+    let roles = said
+        .into_iter()
+        .zip(&opts.sources)
+        .map(|(r, s)| match r {
+            Ok(v) if v.id == volume.id => Ok(Role::Copy),
+            Ok(v) if parity.as_ref().is_some_and(|p| p.id == v.id) => Ok(Role::Parity),
+            Ok(v) if members.iter().any(|m| m.id == v.id) => Ok(Role::Member(v.volume_id)),
+            Ok(v) => Err(Error::Invalid {
+                field: "sources".into(),
+                detail: format!(
+                    "{} holds {}, which is neither {} nor a disc of its parity group",
+                    s.display(),
+                    v.volume_id,
+                    volume.volume_id
+                ),
+            }),
+            // A disc that cannot say what it holds is taken as a copy of the volume asked for.
+            Err(_) => Ok(Role::Copy),
+        })
+        .collect::<Result<Vec<Role>>>()?;
+    Ok((volume, roles))
 }
 
 fn sha256_file(p: &Path) -> Result<String> {
@@ -155,7 +214,7 @@ fn run(
     if opts.sources.is_empty() {
         return Err(Error::Invalid {
             field: "sources".into(),
-            detail: "give at least one copy of the volume to repair".into(),
+            detail: "give at least one disc: copies of the volume, or its parity disc and the other discs of its group".into(),
         });
     }
     if let Some(d) = opts.sources.iter().find(|s| s.is_dir()) {
@@ -167,7 +226,7 @@ fn run(
             ),
         });
     }
-    let volume = identify(vault, opts)?;
+    let (volume, roles) = classify(vault, opts)?;
     let Some(recorded_sha) = volume
         .image_sha256
         .clone()
@@ -237,7 +296,15 @@ fn run(
     let mut copy_dirs = Vec::new();
     // results[copy][item]
     let mut results = Vec::new();
-    for (k, (src, dev)) in opts.sources.iter().zip(&devices).enumerate() {
+    let copy_sources: Vec<(&PathBuf, &dyn SectorDevice)> = opts
+        .sources
+        .iter()
+        .zip(&devices)
+        .zip(&roles)
+        .filter(|(_, r)| **r == Role::Copy)
+        .map(|((s, d), _)| (s, d.as_ref()))
+        .collect();
+    for (k, (src, dev)) in copy_sources.iter().enumerate() {
         let dir = work.path().join(format!("copy-{k}"));
         let outs: Vec<PathBuf> = laid.iter().map(|l| rel(&dir, &l.path)).collect();
         progress.start(
@@ -246,7 +313,7 @@ fn run(
             laid.iter().map(|l| l.size).sum(),
         );
         let (res, map) = scan::scan(
-            dev.as_ref(),
+            *dev,
             layout.total_sectors(),
             &items,
             &scan_opts,
@@ -384,9 +451,46 @@ fn run(
         rebuilt,
         repairable: lost.is_empty(),
         lost,
+        from_parity: None,
         image: None,
         image_sha256: None,
     };
+
+    // Beyond what the copies give: the whole image from the parity disc of its group.
+    if !report.repairable && roles.contains(&Role::Parity) {
+        let rebuilt = from_parity(
+            vault,
+            &volume,
+            opts,
+            &devices,
+            &roles,
+            work.path(),
+            write,
+            progress,
+        )?;
+        if let Some(image) = rebuilt {
+            report.from_parity = vault.catalog.parity_of(&volume)?.map(|p| p.volume_id);
+            report.repairable = true;
+            report.lost.clear();
+            if let Some(tmp) = image {
+                let path = opts.to.join(format!("{}.iso", volume.volume_id));
+                std::fs::rename(&tmp, &path).at(&path)?;
+                let detail = format!(
+                    "repaired {} from parity volume {} into {}: image sha256 {} as mastered",
+                    volume.volume_id,
+                    report.from_parity.as_deref().unwrap_or(""),
+                    path.display(),
+                    recorded_sha
+                );
+                vault
+                    .catalog
+                    .add_event("repair", "success", &detail, Some(&volume))?;
+                report.image = Some(path);
+                report.image_sha256 = Some(recorded_sha);
+            }
+        }
+        return Ok(report);
+    }
     if !write || !report.repairable {
         return Ok(report);
     }
@@ -418,6 +522,150 @@ fn run(
     report.image = Some(image);
     report.image_sha256 = Some(recorded_sha);
     Ok(report)
+}
+
+/// Reads `len` bytes from sector 0 of a device into `to`; returns the unreadable sectors.
+fn read_whole(
+    dev: &dyn SectorDevice,
+    len: u64,
+    to: &Path,
+    retries: u32,
+    progress: &dyn Progress,
+) -> Result<SectorRanges> {
+    let items = [ScanItem {
+        extents: vec![(0, len.min(dev.size()))],
+        digest: None,
+    }];
+    let outs = [to.to_path_buf()];
+    progress.start(&format!("reading {}", dev.name()), 1, len);
+    let (res, map) = scan::scan(
+        dev,
+        len.div_ceil(SECTOR),
+        &items,
+        &ScanOptions {
+            retries,
+            ..Default::default()
+        },
+        &ToFiles(&outs),
+        progress,
+    );
+    progress.finish();
+    if let Some(e) = &res[0].sink_error {
+        return Err(Error::Io {
+            path: to.to_path_buf(),
+            source: std::io::Error::other(e.clone()),
+        });
+    }
+    Ok(map.pending())
+}
+
+/// Rebuilds the whole image of `volume` from the parity volume of its group: the parity set
+/// read from the parity copies at the parity volume's layout, the images of the other members
+/// and of the partial copies as its inputs (the intact slices of each are used). With `write`,
+/// returns the rebuilt image (in `work`), checked against the recorded sha256; without, only
+/// whether it can be rebuilt (`Some(None)`). `None`: the group cannot give it back.
+#[allow(clippy::too_many_arguments)]
+fn from_parity(
+    vault: &Vault,
+    volume: &Volume,
+    opts: &RepairOptions,
+    devices: &[Box<dyn SectorDevice>],
+    roles: &[Role],
+    work: &Path,
+    write: bool,
+    progress: &dyn Progress,
+) -> Result<Option<Option<PathBuf>>> {
+    let parity = vault
+        .catalog
+        .parity_of(volume)?
+        .expect("a parity copy was classified");
+    let pp = master::prepare(vault, &parity)?;
+    let layout = Layout::new(&pp.spec).map_err(|e| Error::Volume {
+        volume: parity.volume_id.clone(),
+        detail: e.to_string(),
+    })?;
+    let lbas = layout.file_lbas();
+    let mut par2_files = Vec::new();
+    let mut folders = Vec::new();
+    for (k, ((dev, role), src)) in devices.iter().zip(roles).zip(&opts.sources).enumerate() {
+        match role {
+            Role::Parity => {
+                for (i, e) in pp.spec.entries.iter().enumerate() {
+                    let (EntryKind::File { size }, true) = (
+                        &e.kind,
+                        e.path
+                            .starts_with(format!("{}/", recovery::RECOVERY_DIR).as_bytes()),
+                    ) else {
+                        continue;
+                    };
+                    let to = work
+                        .join(format!("parity-{k}"))
+                        .join(std::ffi::OsStr::from_bytes(&e.path));
+                    std::fs::create_dir_all(to.parent().unwrap()).at(&to)?;
+                    let items = [ScanItem {
+                        extents: vec![(lbas[&i] as u64, *size)],
+                        digest: None,
+                    }];
+                    let outs = [to.clone()];
+                    scan::scan(
+                        dev.as_ref(),
+                        layout.total_sectors(),
+                        &items,
+                        &ScanOptions {
+                            retries: opts.retries,
+                            ..Default::default()
+                        },
+                        &ToFiles(&outs),
+                        progress,
+                    );
+                    par2_files.push(to);
+                }
+            }
+            // The other discs' images, and the damaged copies' (their intact slices count).
+            Role::Member(_) | Role::Copy => {
+                let m = match role {
+                    Role::Member(vid) => vault.catalog.volume(vid)?,
+                    _ => volume.clone(),
+                };
+                let dir = work.join(format!("images-{k}"));
+                std::fs::create_dir_all(&dir).at(&dir)?;
+                read_whole(
+                    dev.as_ref(),
+                    m.image_bytes,
+                    &dir.join(format!("{}.iso", m.volume_id)),
+                    opts.retries,
+                    progress,
+                )
+                .map_err(|e| Error::Volume {
+                    volume: m.volume_id.clone(),
+                    detail: format!("reading {}: {e}", src.display()),
+                })?;
+                folders.push(dir);
+            }
+        }
+    }
+    if !write {
+        return Ok(match par2::verify(&par2_files, &folders) {
+            Ok(r) if r.repairable => Some(None),
+            _ => None,
+        });
+    }
+    let out = work.join("rebuilt-image");
+    let Ok(rep) = par2::repair(&par2_files, &folders, &out, 208 << 20) else {
+        return Ok(None);
+    };
+    let name = format!("{}.iso", volume.volume_id);
+    if !rep.written.contains(&name) {
+        return Ok(None);
+    }
+    let image = out.join(&name);
+    if Some(sha256_file(&image)?) != volume.image_sha256 {
+        return Err(Error::Volume {
+            volume: volume.volume_id.clone(),
+            detail: "the image rebuilt from the parity volume does not have the sha256 recorded at mastering: nothing written".into(),
+        });
+    }
+    Ok(Some(Some(image)))
 }
 
 /// Writes the image of `p` into `dir` as `<volume id>.iso`, only if its sha256 is `want`.
