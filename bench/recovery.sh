@@ -30,6 +30,11 @@ hyperfine --warmup 1 --runs "$runs" --export-markdown "$work/master.md" --export
   -n "master, no recovery data" "'$dv' --vault '$work/v0' master --again --out '$work/img0'" \
   -n "master, 10% recovery data" "'$dv' --vault '$work/v10' master --again --out '$work/img10'"
 
+# Peak memory of mastering with recovery data (goal: under 256 MiB whatever the disc size).
+/usr/bin/time -f '%M' -o "$work/peak.txt" "$dv" --vault "$work/v10" master --again --out "$work/img10" >/dev/null
+rm -f "$work"/img10/*.iso
+echo "peak RSS of master with 10% recovery data: $(( $(cat "$work/peak.txt") / 1024 )) MiB"
+
 # The whole job: init, add, plan, master, verify.
 hyperfine --warmup 0 --runs "$runs" --export-markdown "$work/archive.md" --export-json "$work/archive.json" \
   --prepare "rm -rf '$work/a' '$work/aimg'" \

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 apt_packages=(xorriso genisoimage p7zip-full libarchive-tools udftools par2 zbar-tools
-              poppler-utils fonts-wqy-microhei hyperfine sqlite3 libxml2-utils chromium)
+              poppler-utils fonts-wqy-microhei hyperfine time sqlite3 libxml2-utils chromium)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -698,6 +698,26 @@ fn print_verify(reports: &[discvault::verify::VerifyReport]) {
                     f.detail
                 );
             }
+            if let Some(o) = &r.repair {
+                match (o.repairable, &o.from_parity, &o.detail) {
+                    (true, None, _) => println!(
+                        "  repairable from {}: discvault repair {} --to DIR",
+                        o.sources.join(", "),
+                        o.sources.join(" ")
+                    ),
+                    (true, Some(p), _) => println!(
+                        "  repairable with parity volume {p}, from {}: discvault repair {} --volume {} --to DIR",
+                        o.sources.join(", "),
+                        o.sources.join(" "),
+                        r.volume_id
+                    ),
+                    (false, _, Some(d)) => println!("  repair: {d}"),
+                    (false, _, None) => println!(
+                        "  NOT repairable from these sources ({} records lost): give other copies, or the parity disc of its group",
+                        o.lost.len()
+                    ),
+                }
+            }
         }
     }
 }

@@ -400,6 +400,20 @@ fn repair_rebuilds_the_mastered_image_from_damaged_copies() {
         d[one + 1_600_000..one + (3 << 20)].fill(0);
         d[two..two + (2 << 20)].fill(0);
     });
+    // verify says so: each alone is beyond repair, the two together can be repaired.
+    let (rc, v) = json(dv(&vault).arg("verify").arg(&b1));
+    assert_eq!(rc, 3, "{v}");
+    assert_eq!(v[0]["repair"]["repairable"], false, "{v}");
+    assert_eq!(
+        v[0]["repair"]["lost"],
+        serde_json::json!(["data/c/big/one.bin"])
+    );
+    let (rc, v) = json(dv(&vault).arg("verify").arg(&b1).arg(&b2));
+    assert_eq!(rc, 3, "{v}");
+    for r in v.as_array().unwrap() {
+        assert_eq!(r["repair"]["repairable"], true, "{v}");
+        assert_eq!(r["repair"]["sources"].as_array().unwrap().len(), 2, "{v}");
+    }
     let to2 = t.path().join("repaired2");
     for (copy, lost) in [
         (&b1, vec!["data/c/big/one.bin"]),
@@ -647,6 +661,21 @@ fn repair_rebuilds_a_lost_disc_from_the_parity_disc_of_its_group() {
     let bad = t.path().join("bad2.iso");
     fs::write(&bad, d).unwrap();
     let to2 = t.path().join("r2");
+    let (rc, v) = json(
+        dv(&vault)
+            .arg("verify")
+            .arg(&bad)
+            .arg(iso("DV-000003"))
+            .arg(iso("DV-000001")),
+    );
+    assert_eq!(rc, 3, "{v}");
+    assert_eq!(v[0]["repair"]["repairable"], true, "{v}");
+    assert_eq!(v[0]["repair"]["from_parity"], "DV-000003", "{v}");
+    assert_eq!(
+        v[1]["repair"],
+        Value::Null,
+        "the clean discs have no outlook: {v}"
+    );
     let (rc, rep) = json(
         dv(&vault)
             .arg("repair")

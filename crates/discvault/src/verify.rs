@@ -3,6 +3,7 @@
 
 use crate::catalog::{FileKind, Volume};
 use crate::digest::{HashAlg, MultiHasher};
+use crate::error::IoContext;
 use crate::format::{self, VOLUME_JSON};
 use crate::progress::{NoProgress, Progress};
 use crate::scan::{
@@ -51,6 +52,113 @@ pub struct VerifyReport {
     /// Old copies retired because this check verified their replacement (a migration).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub retired_copies: Vec<String>,
+    /// For a damaged volume: whether `repair` can rebuild it from the sources verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repair: Option<RepairOutlook>,
+}
+
+/// Whether a damaged volume can be repaired, and from which of the sources verified.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepairOutlook {
+    pub repairable: bool,
+    /// The sources a repair reads: copies of the volume, its parity disc and the other discs of
+    /// its group, among those verified (images and drives; a mounted folder cannot serve).
+    pub sources: Vec<String>,
+    /// The parity volume a repair needs, when the copies alone are not enough.
+    pub from_parity: Option<String>,
+    /// Records beyond repair from these sources.
+    pub lost: Vec<String>,
+    /// Why repair could not even be tried, if so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// Works out, for every damaged volume among `reports`, whether the sources verified can
+/// repair it ([`crate::repair::analyse`]: reads them again, in a temporary folder).
+fn repair_outlooks(
+    vault: &Vault,
+    sources: &[std::path::PathBuf],
+    reports: &mut [VerifyReport],
+    opts: &VerifyOptions,
+    progress: &dyn Progress,
+) -> Result<()> {
+    let mut done: BTreeMap<String, RepairOutlook> = BTreeMap::new();
+    for r in 0..reports.len() {
+        if reports[r].clean || reports[r].volume_id.is_empty() {
+            continue;
+        }
+        let vid = reports[r].volume_id.clone();
+        if let Some(o) = done.get(&vid) {
+            reports[r].repair = Some(o.clone());
+            continue;
+        }
+        let volume = vault.catalog.volume(&vid)?;
+        let parity = vault.catalog.parity_of(&volume)?;
+        let mut group: Vec<String> = vec![vid.clone()];
+        if let Some(p) = &parity {
+            group.push(p.volume_id.clone());
+            group.extend(
+                vault
+                    .catalog
+                    .parity_members(p)?
+                    .into_iter()
+                    .map(|m| m.volume_id),
+            );
+        }
+        let usable: Vec<std::path::PathBuf> = sources
+            .iter()
+            .zip(reports.iter())
+            .filter(|(s, rep)| !s.is_dir() && group.contains(&rep.volume_id))
+            .map(|(s, _)| s.clone())
+            .collect();
+        let outlook = if volume.kind == crate::catalog::VolumeKind::Parity {
+            RepairOutlook {
+                repairable: false,
+                sources: Vec::new(),
+                from_parity: None,
+                lost: Vec::new(),
+                detail: Some("a parity volume is mastered again from its members' images".into()),
+            }
+        } else if usable.is_empty() {
+            RepairOutlook {
+                repairable: false,
+                sources: Vec::new(),
+                from_parity: None,
+                lost: Vec::new(),
+                detail: Some(
+                    "repair reads the disc itself (an image or a drive), not a mounted folder"
+                        .into(),
+                ),
+            }
+        } else {
+            let tmp = tempfile::tempdir().at(std::env::temp_dir())?;
+            let ro = crate::repair::RepairOptions {
+                sources: usable.clone(),
+                volume: Some(vid.clone()),
+                to: tmp.path().to_path_buf(),
+                retries: opts.scan.retries,
+            };
+            match crate::repair::analyse(vault, &ro, progress) {
+                Ok(a) => RepairOutlook {
+                    repairable: a.repairable,
+                    sources: usable.iter().map(|s| s.display().to_string()).collect(),
+                    from_parity: a.from_parity,
+                    lost: a.lost,
+                    detail: None,
+                },
+                Err(e) => RepairOutlook {
+                    repairable: false,
+                    sources: usable.iter().map(|s| s.display().to_string()).collect(),
+                    from_parity: None,
+                    lost: Vec::new(),
+                    detail: Some(e.to_string()),
+                },
+            }
+        };
+        reports[r].repair = Some(outlook.clone());
+        done.insert(vid, outlook);
+    }
+    Ok(())
 }
 
 /// Finds which catalog volume a source holds: from its volume record, else its label.
@@ -107,7 +215,8 @@ struct StoredScan {
     findings: Vec<FileFinding>,
 }
 
-/// Verifies every source; records a fixity-check event per volume.
+/// Verifies every source; records a fixity-check event per volume. A damaged volume's report
+/// says whether the sources verified can repair it.
 pub fn verify(
     vault: &Vault,
     sources: &[std::path::PathBuf],
@@ -118,6 +227,7 @@ pub fn verify(
     for s in sources {
         out.push(check(vault, s, None, opts, &NoWrite, progress)?);
     }
+    repair_outlooks(vault, sources, &mut out, opts, progress)?;
     Ok(out)
 }
 
@@ -322,6 +432,7 @@ fn check_dir(
         findings,
         clean: false,
         retired_copies: Vec::new(),
+        repair: None,
     })
 }
 
@@ -687,6 +798,7 @@ fn check_medium(
         findings: findings.clone(),
         clean: false,
         retired_copies: Vec::new(),
+        repair: None,
     };
     Ok((volume, report, Some((key, StoredScan { map, findings }))))
 }
