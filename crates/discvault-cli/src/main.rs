@@ -77,6 +77,10 @@ enum Command {
         /// lost whole (0: none; default recovery.parity_group).
         #[arg(long, value_name = "N")]
         parity_group: Option<u32>,
+        /// Parity volumes per group: any K discs of a group lost whole are rebuilt (default
+        /// recovery.parity_volumes, 1).
+        #[arg(long, value_name = "K")]
+        parity_volumes: Option<u32>,
         /// Show the plan without recording it.
         #[arg(long)]
         dry_run: bool,
@@ -294,6 +298,9 @@ enum Command {
         /// A parity volume after every N data volumes (0: none).
         #[arg(long, value_name = "N")]
         parity_group: Option<u32>,
+        /// Parity volumes per group.
+        #[arg(long, value_name = "K")]
+        parity_volumes: Option<u32>,
         #[arg(long)]
         out: PathBuf,
         #[command(flatten)]
@@ -750,6 +757,7 @@ fn run(cli: Cli) -> Result<i32> {
             reserve,
             redundancy,
             parity_group,
+            parity_volumes,
             dry_run,
         } => {
             let v = open()?;
@@ -760,6 +768,7 @@ fn run(cli: Cli) -> Result<i32> {
                     reserve_percent: *reserve,
                     redundancy_percent: *redundancy,
                     parity_group: *parity_group,
+                    parity_volumes: *parity_volumes,
                 },
             )?;
             if !dry_run {
@@ -1546,6 +1555,7 @@ fn run(cli: Cli) -> Result<i32> {
             reserve,
             redundancy,
             parity_group,
+            parity_volumes,
             out,
             args,
         } => {
@@ -1559,6 +1569,7 @@ fn run(cli: Cli) -> Result<i32> {
                         reserve_percent: *reserve,
                         redundancy_percent: *redundancy,
                         parity_group: *parity_group,
+                        parity_volumes: *parity_volumes,
                     },
                     out: out.clone(),
                 },

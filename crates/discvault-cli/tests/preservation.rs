@@ -427,7 +427,7 @@ fn a_version_1_catalog_is_migrated_and_its_events_chained() {
          DROP TABLE quality_measurements; DROP TABLE copies; DROP TABLE event_head;
          ALTER TABLE events DROP COLUMN copy; ALTER TABLE events DROP COLUMN prev_hash; ALTER TABLE events DROP COLUMN hash;
          ALTER TABLE volumes DROP COLUMN recovery_permille; ALTER TABLE volumes DROP COLUMN recovery_slices;
-         ALTER TABLE volumes DROP COLUMN kind; DROP TABLE parity_members;",
+         ALTER TABLE volumes DROP COLUMN kind; ALTER TABLE volumes DROP COLUMN parity_index; DROP TABLE parity_members;",
     );
     let events = sql(&vault, "SELECT COUNT(*) FROM events");
     let (rc, r) = json(dv(&vault).args(["log", "verify"]));

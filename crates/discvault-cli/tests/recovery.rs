@@ -549,7 +549,7 @@ fn a_parity_volume_rebuilds_any_one_disc_of_its_group_with_par2cmdline_and_turbo
     );
     let readme = fs::read_to_string(parity.join("README.txt")).unwrap();
     assert!(
-        readme.contains("par2 repair -B IMAGES recovery/DV-000003.par2"),
+        readme.contains("par2 repair -B IMAGES recovery/DV-000001_DV-000002.par2"),
         "{readme}"
     );
     let (rc, v) = json(dv(&vault).arg("verify").arg(img.join("DV-000003.iso")));
@@ -571,7 +571,7 @@ fn a_parity_volume_rebuilds_any_one_disc_of_its_group_with_par2cmdline_and_turbo
         let out = Command::new(&tool)
             .arg("repair")
             .arg(format!("-B{}", images.display()))
-            .arg("recovery/DV-000003.par2")
+            .arg("recovery/DV-000001_DV-000002.par2")
             .current_dir(&parity)
             .output()
             .unwrap();
@@ -715,4 +715,108 @@ fn repair_rebuilds_a_lost_disc_from_the_parity_disc_of_its_group() {
         String::from_utf8_lossy(&o.stderr).contains("DV-000004"),
         "{o:?}"
     );
+}
+
+#[test]
+fn two_parity_volumes_rebuild_any_two_lost_discs_of_their_group() {
+    let t = tempfile::tempdir().unwrap();
+    let src = t.path().join("c");
+    for i in 0..3 {
+        write(&src.join(format!("f{i}.bin")), &bytes(1_300_000, 700 + i));
+    }
+    let vault = t.path().join("vault");
+    run(dv(&vault).arg("init"));
+    run(dv(&vault).arg("add").arg(&src));
+    let (rc, plan) = json(dv(&vault).args([
+        "plan",
+        "--media",
+        "custom:3000000",
+        "--parity-group",
+        "3",
+        "--parity-volumes",
+        "2",
+    ]));
+    assert_eq!(rc, 0, "{plan}");
+    let kinds: Vec<&str> = plan["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["data", "data", "data", "parity", "parity"],
+        "{plan}"
+    );
+    let img = t.path().join("img");
+    let (rc, m) = json(dv(&vault).arg("master").arg("--out").arg(&img));
+    assert_eq!(rc, 0, "{m}");
+    let iso = |v: &str| img.join(format!("{v}.iso"));
+
+    // DV-000001 and DV-000003 are lost. par2cmdline, from DV-000002 and both parity discs'
+    // recovery folders copied into one.
+    let pool = t.path().join("pool");
+    for p in ["DV-000004", "DV-000005"] {
+        let x = t.path().join(p);
+        extract_xorriso(&iso(p), &x);
+        for e in fs::read_dir(x.join("recovery")).unwrap() {
+            let e = e.unwrap();
+            fs::create_dir_all(pool.join("recovery")).unwrap();
+            fs::copy(e.path(), pool.join("recovery").join(e.file_name())).unwrap();
+        }
+    }
+    let names: Vec<String> = fs::read_dir(pool.join("recovery"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.contains(&"DV-000001_DV-000003.vol08+08.par2".to_string()),
+        "{names:?}"
+    );
+    let images = t.path().join("images");
+    fs::create_dir_all(&images).unwrap();
+    fs::copy(iso("DV-000002"), images.join("DV-000002.iso")).unwrap();
+    let out = Command::new(PAR2CMDLINE)
+        .arg("repair")
+        .arg(format!("-B{}", images.display()))
+        .arg("recovery/DV-000001_DV-000003.par2")
+        .current_dir(&pool)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    for (i, v) in [(0, "DV-000001"), (2, "DV-000003")] {
+        assert_eq!(
+            sha256(&images.join(format!("{v}.iso"))),
+            m[i]["image_sha256"].as_str().unwrap()
+        );
+    }
+    // One parity disc is not enough for two lost discs; discvault repair says so, and rebuilds
+    // each from both.
+    let to = t.path().join("r");
+    let (rc, rep) = json(
+        dv(&vault)
+            .arg("repair")
+            .arg(iso("DV-000002"))
+            .arg(iso("DV-000004"))
+            .args(["--volume", "DV-000001", "--to"])
+            .arg(&to),
+    );
+    assert_eq!(rc, 3, "{rep}");
+    for (i, v) in [(0, "DV-000001"), (2, "DV-000003")] {
+        let (rc, rep) = json(
+            dv(&vault)
+                .arg("repair")
+                .arg(iso("DV-000002"))
+                .arg(iso("DV-000004"))
+                .arg(iso("DV-000005"))
+                .args(["--volume", v, "--to"])
+                .arg(&to),
+        );
+        assert_eq!(rc, 0, "{rep}");
+        assert_eq!(rep["from_parity"], "DV-000004, DV-000005");
+        assert_eq!(
+            sha256(&to.join(format!("{v}.iso"))),
+            m[i]["image_sha256"].as_str().unwrap()
+        );
+    }
 }

@@ -378,6 +378,8 @@ pub struct RecoverySection {
     /// Data volumes per parity volume (a disc of PAR2 data over their images that rebuilds any
     /// one of them lost whole); 0: no parity volumes.
     pub parity_group: u32,
+    /// Parity volumes per group: any this many discs of a group lost whole are rebuilt (1-8).
+    pub parity_volumes: u32,
 }
 
 impl Default for RecoverySection {
@@ -387,6 +389,7 @@ impl Default for RecoverySection {
             media: BTreeMap::new(),
             slices_per_set: 1000,
             parity_group: 0,
+            parity_volumes: 1,
         }
     }
 }
@@ -439,6 +442,8 @@ slices_per_set = 1000
 # A parity volume after every this many data volumes of a plan: a disc of PAR2 data over their
 # images, from which any one of them lost whole is rebuilt. 0: none; 10 is a common choice.
 parity_group = 0
+# Parity volumes per group: with K, any K discs of a group lost whole are rebuilt (1 to 8).
+parity_volumes = 1
 [recovery.media]
 # Another share for a media profile, e.g.  cd74 = 15.0  or  bd100 = 5.0
 

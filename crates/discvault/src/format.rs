@@ -137,8 +137,10 @@ pub struct VolumeContext<'a> {
     pub items: Vec<VolumeItem<'a>>,
     /// The catalog snapshot, already compressed.
     pub snapshot: Vec<u8>,
-    /// For a parity volume: the images its recovery data cover.
+    /// For a parity volume: the images its recovery data cover, and every parity volume of the
+    /// group (this one among them).
     pub parity: Vec<ParityMember>,
+    pub parity_discs: Vec<String>,
 }
 
 /// One image a parity volume covers.
@@ -154,8 +156,13 @@ pub struct ParityMember {
 /// What a parity volume covers, in its `volume.json`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ParityRecord {
-    /// The PAR2 set, in `recovery/`.
+    /// The PAR2 set's index file, in `recovery/`: the same name on every parity disc of the
+    /// group.
     pub set: String,
+    /// The parity volumes of the group, in order; this disc holds recovery slices
+    /// `index × recovery_slices ..` of the set.
+    pub parity_discs: Vec<String>,
+    pub index: i64,
     /// Recovery slices (and slices of the largest image): this many damaged slices, or one
     /// image lost whole, can be rebuilt.
     pub recovery_slices: i64,
@@ -360,7 +367,9 @@ fn volume_json(ctx: &VolumeContext) -> Vec<u8> {
             protects: "every file with data except tagmanifest-sha256.txt (and non-UTF-8 names); names relative to the disc root".into(),
         }),
         parity: (!ctx.parity.is_empty()).then(|| ParityRecord {
-            set: format!("{}/{}.par2", crate::recovery::RECOVERY_DIR, v.volume_id),
+            set: format!("{}/{}.par2", crate::recovery::RECOVERY_DIR, parity_base(ctx)),
+            parity_discs: ctx.parity_discs.clone(),
+            index: v.parity_index,
             recovery_slices: v.recovery_slices,
             members: ctx.parity.clone(),
         }),
@@ -368,6 +377,12 @@ fn volume_json(ctx: &VolumeContext) -> Vec<u8> {
     let mut s = serde_json::to_vec_pretty(&rec).expect("volume record serialises");
     s.push(b'\n');
     s
+}
+
+/// Base name of a parity volume's PAR2 set.
+fn parity_base(ctx: &VolumeContext) -> String {
+    let ids: Vec<String> = ctx.parity.iter().map(|m| m.volume_id.clone()).collect();
+    crate::recovery::parity_base(&ids)
 }
 
 fn readme(ctx: &VolumeContext, algs: &[HashAlg]) -> String {
@@ -444,10 +459,15 @@ fn readme(ctx: &VolumeContext, algs: &[HashAlg]) -> String {
              {list}\
              1. 把其余光盘做成镜像 make an image of each other disc, named as above, in one folder:\r\n\
              \x20     dd if=/dev/sr0 of=IMAGES/{first}.iso bs=2048    (Linux; Windows: ImgBurn, 读取 read)\r\n\
-             2. 重建 rebuild:  par2 repair -B IMAGES recovery/{id}.par2\r\n\
-             3. 核对 check:   sha256sum IMAGES/*.iso  与上表比较 against the list above; burn the rebuilt image.\r\n",
+             2. 重建 rebuild:  par2 repair -B IMAGES recovery/{base}.par2\r\n\
+             3. 核对 check:   sha256sum IMAGES/*.iso  与上表比较 against the list above; burn the rebuilt image.\r\n\
+             本组共有 {k} 张校验光盘 This group has {k} parity disc(s): {discs}. 把它们的 recovery 目录复制到\r\n\
+             同一目录，即可重建本组任意 {k} 张丢失的光盘 / copy the recovery folders of all of them into one\r\n\
+             folder (the files share the name {base}) to rebuild any {k} lost discs of the group.\r\n",
             n = ctx.parity.len(),
-            id = v.volume_id,
+            base = parity_base(ctx),
+            k = ctx.parity_discs.len().max(1),
+            discs = ctx.parity_discs.join(", "),
             list = ctx
                 .parity
                 .iter()

@@ -263,7 +263,14 @@ pub(crate) fn add_parity(
         .iter()
         .map(|m| (m.image.clone(), m.image_bytes))
         .collect();
-    let set = recovery::parity_set(&volume.volume_id, &images, volume.recovery_slices, for_plan);
+    let ids: Vec<String> = members.iter().map(|m| m.volume_id.clone()).collect();
+    let set = recovery::parity_set(
+        &recovery::parity_base(&ids),
+        &images,
+        volume.recovery_slices,
+        volume.parity_index,
+        for_plan,
+    );
     lay_out_sets(volume, spec, sources, std::slice::from_ref(&set));
     set
 }
@@ -412,6 +419,7 @@ pub(crate) fn volume_context<'a>(
         items,
         snapshot,
         parity: Vec::new(),
+        parity_discs: Vec::new(),
     }
 }
 
@@ -527,6 +535,15 @@ pub(crate) fn prepare(vault: &Vault, v: &Volume) -> Result<Prepared> {
     };
     let mut ctx = volume_context(vault, v, &collections, items, snap);
     ctx.parity = parity.clone();
+    if let Some(first) = parity.first() {
+        let member = vault.catalog.volume(&first.volume_id)?;
+        ctx.parity_discs = vault
+            .catalog
+            .parity_of(&member)?
+            .into_iter()
+            .map(|p| p.volume_id)
+            .collect();
+    }
     let tags = format::tag_files(&ctx);
     let (mut spec, mut sources) = build_spec(v, &tags, &ctx.items);
     drop(ctx);
@@ -611,6 +628,7 @@ pub(crate) fn write_image<W: Write + Send + 'static>(
                 let opts = par2::CreateOptions {
                     slice_size: Some(s.slice_size),
                     recovery_slices: Some(s.recovery_slices),
+                    first_exponent: s.first_exponent,
                     creator: recovery::creator(),
                     ..Default::default()
                 };

@@ -268,6 +268,7 @@ pub fn plan(vault: &Vault, opts: &MigrateOptions) -> Result<MigrationPlan> {
                 reserve_percent: None,
                 redundancy_percent: None,
                 parity_group: None,
+                parity_volumes: None,
             },
             files,
         )?)

@@ -46,11 +46,11 @@ fn write_chunks<W: Write>(
 
 impl<W: Write + Send + 'static> HashPipe<W> {
     pub fn new(w: W) -> Self {
-        let (tx, rx) = sync_channel::<Vec<u8>>(3);
-        let (back_tx, back) = sync_channel::<Vec<u8>>(8);
+        let (tx, rx) = sync_channel::<Vec<u8>>(2);
+        let (back_tx, back) = sync_channel::<Vec<u8>>(4);
         let (synced_tx, synced) = sync_channel::<()>(1);
         let handle = std::thread::spawn(move || {
-            let (wtx, wrx) = sync_channel::<Vec<u8>>(3);
+            let (wtx, wrx) = sync_channel::<Vec<u8>>(2);
             let writer = std::thread::spawn(move || write_chunks(w, wrx, back_tx, synced_tx));
             let mut h = sha2::Sha256::new();
             for chunk in rx {

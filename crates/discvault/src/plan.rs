@@ -31,6 +31,9 @@ pub struct PlanOptions {
     /// A parity volume after every this many data volumes (0: none); the vault's
     /// `recovery.parity_group` when `None`.
     pub parity_group: Option<u32>,
+    /// Parity volumes per group (any this many discs of a group lost whole are rebuilt); the
+    /// vault's `recovery.parity_volumes` when `None`.
+    pub parity_volumes: Option<u32>,
 }
 
 /// One file or part in a planned volume.
@@ -77,9 +80,11 @@ pub struct VolumePlan {
     pub redundancy_percent: f64,
     /// Slices (and files at most) of each recovery set.
     pub recovery_slices_per_set: u32,
-    /// Data volumes per parity volume (0: none).
+    /// Data volumes per parity group (0: no parity volumes), and parity volumes per group.
     #[serde(default)]
     pub parity_group: u32,
+    #[serde(default)]
+    pub parity_volumes: u32,
     pub capacity_bytes: u64,
     /// Bytes per disc available to the image after the reserve.
     pub usable_bytes: u64,
@@ -145,6 +150,18 @@ pub fn plan_files(
     let parity_group = opts
         .parity_group
         .unwrap_or(vault.config.recovery.parity_group);
+    let parity_volumes = match parity_group {
+        0 => 0,
+        _ => opts
+            .parity_volumes
+            .unwrap_or(vault.config.recovery.parity_volumes),
+    };
+    if parity_group > 0 && !(1..=8).contains(&parity_volumes) {
+        return Err(Error::Invalid {
+            field: "parity_volumes".into(),
+            detail: format!("{parity_volumes} parity volumes per group: 1 to 8"),
+        });
+    }
     let collections = vault.catalog.collections()?;
     let capacity = media.bytes();
     let usable = ((capacity as f64) * (1.0 - reserve / 100.0)) as u64 / SECTOR * SECTOR;
@@ -298,7 +315,7 @@ pub fn plan_files(
     });
     let groups = match parity_group {
         0 => 0,
-        g => vols.len().div_ceil(g as usize),
+        g => vols.len().div_ceil(g as usize) * parity_volumes as usize,
     };
     let count = (vols.len() + groups) as u32;
     let first_number = existing.iter().map(|v| v.id).max().unwrap_or(0) + 1;
@@ -341,24 +358,26 @@ pub fn plan_files(
         if parity_group > 0 && (group.len() == parity_group as usize || k + 1 == last) {
             let sizes: Vec<u64> = group.iter().map(|&g| volumes[g].image_bytes).collect();
             let (image_bytes, recovery_bytes) = parity_bytes(&sizes, count)?;
-            let members = group
+            let members: Vec<String> = group
                 .iter()
                 .map(|&g| volumes[g].volume_id.clone())
                 .collect();
             group.clear();
-            volumes.push(PlannedVolume {
-                volume_id: id_at(volumes.len()),
-                seq: volumes.len() as u32 + 1,
-                seq_count: count,
-                files: 0,
-                payload_bytes: 0,
-                image_bytes,
-                recovery_bytes,
-                fill_ratio: image_bytes as f64 / capacity as f64,
-                kind: VolumeKind::Parity,
-                parity_of: members,
-                items: Vec::new(),
-            });
+            for _ in 0..parity_volumes {
+                volumes.push(PlannedVolume {
+                    volume_id: id_at(volumes.len()),
+                    seq: volumes.len() as u32 + 1,
+                    seq_count: count,
+                    files: 0,
+                    payload_bytes: 0,
+                    image_bytes,
+                    recovery_bytes,
+                    fill_ratio: image_bytes as f64 / capacity as f64,
+                    kind: VolumeKind::Parity,
+                    parity_of: members.clone(),
+                    items: Vec::new(),
+                });
+            }
         }
     }
     Ok(VolumePlan {
@@ -367,6 +386,7 @@ pub fn plan_files(
         redundancy_percent: recovery.0 as f64 / 10.0,
         recovery_slices_per_set: recovery.1 as u32,
         parity_group,
+        parity_volumes,
         capacity_bytes: capacity,
         usable_bytes: usable,
         files: files.len() as u64,
@@ -487,6 +507,8 @@ fn probe_volume(
         recovery_permille,
         recovery_slices,
         kind,
+        // The last parity disc of a group has the longest file names: room for them.
+        parity_index: 7,
     }
 }
 
@@ -611,6 +633,9 @@ fn parity_image_bytes(
         .collect();
     let mut ctx = volume_context(vault, &volume, collections, Vec::new(), Vec::new());
     ctx.parity = parity.clone();
+    ctx.parity_discs = (0..8)
+        .map(|i| format!("{}-{:06}", vault.config.vault.volume_prefix, 998_000 + i))
+        .collect();
     let mut tags = format::tag_files(&ctx);
     for t in tags.iter_mut() {
         if t.0 != format::CATALOG_SNAPSHOT {
@@ -658,10 +683,17 @@ pub fn execute_with_lineage(
                 VolumeKind::Parity => crate::recovery::PARITY_SLICES,
             },
             parity_of: (v.kind == VolumeKind::Parity).then(|| {
-                v.parity_of
+                let members = v
+                    .parity_of
                     .iter()
                     .filter_map(|m| plan.volumes.iter().position(|x| &x.volume_id == m))
-                    .collect()
+                    .collect();
+                // Its place among the parity volumes of the same group, before it in the plan.
+                let index = plan.volumes[..i]
+                    .iter()
+                    .filter(|x| x.kind == VolumeKind::Parity && x.parity_of == v.parity_of)
+                    .count() as i64;
+                (members, index)
             }),
             contents: v
                 .items

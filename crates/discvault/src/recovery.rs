@@ -49,6 +49,10 @@ pub struct RecoverySet {
     /// Sizes of `<base>.par2` and of `<base>.vol…par2`.
     pub index_bytes: u64,
     pub volume_bytes: u64,
+    /// Exponent of its first recovery slice (0 but on the second and later parity discs of a
+    /// group, which hold the next slices of the same set).
+    #[serde(default)]
+    pub first_exponent: u32,
     /// The protected files, by their index in the list given to [`plan_sets`].
     #[serde(skip)]
     pub members: Vec<usize>,
@@ -64,7 +68,7 @@ impl RecoverySet {
     pub fn volume_path(&self) -> String {
         format!(
             "{RECOVERY_DIR}/{}",
-            par2::volume_file_name(&self.base, self.recovery_slices)
+            par2::volume_file_name(&self.base, self.first_exponent, self.recovery_slices)
         )
     }
 
@@ -141,6 +145,7 @@ pub fn plan_sets(
                 protected_bytes: bytes,
                 index_bytes: size.index_bytes,
                 volume_bytes: size.volume_bytes,
+                first_exponent: 0,
                 members,
             }
         })
@@ -151,13 +156,25 @@ pub fn plan_sets(
 /// damage spread over as many slices of the group.
 pub const PARITY_SLICES: i64 = 8;
 
-/// The one PAR2 set of a parity volume over the images of its group (name, bytes), each image
-/// cut into `per_image` slices: as many recovery slices, so that any one image lost whole can be
-/// rebuilt from the others. With `for_plan`, sizes are an upper bound as in [`plan_sets`].
+/// Base name of the PAR2 set of a parity group: `<first member>_<last member>`, the same on
+/// every parity disc of the group, so that their files pool in one folder.
+pub fn parity_base(members: &[String]) -> String {
+    format!(
+        "{}_{}",
+        members.first().map_or("", |m| m.as_str()),
+        members.last().map_or("", |m| m.as_str())
+    )
+}
+
+/// The PAR2 set of a parity group over its images (name, bytes), each image cut into
+/// `per_image` slices; parity disc `index` of the group holds recovery slices
+/// `index × per_image ..` of it, so that with K parity discs any K images lost whole are
+/// rebuilt. With `for_plan`, sizes are an upper bound as in [`plan_sets`].
 pub fn parity_set(
-    volume_id: &str,
+    base: &str,
     images: &[(String, u64)],
     per_image: i64,
+    index: i64,
     for_plan: bool,
 ) -> RecoverySet {
     let largest = images.iter().map(|i| i.1).max().unwrap_or(SLICE_ALIGN);
@@ -172,7 +189,8 @@ pub fn parity_set(
         size.volume_bytes += more_slices + SLICE_ALIGN * per_image;
     }
     RecoverySet {
-        base: volume_id.to_string(),
+        base: base.to_string(),
+        first_exponent: (index.max(0) as u64 * per_image) as u32,
         slice_size: slice,
         input_slices: images.iter().map(|i| i.1.div_ceil(slice)).sum::<u64>() as u32,
         recovery_slices: recovery,

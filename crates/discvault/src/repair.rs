@@ -116,8 +116,8 @@ struct Laid {
 enum Role {
     /// A copy of the volume to repair (or a disc that cannot tell, with `--volume`).
     Copy,
-    /// A copy of the parity volume of its group.
-    Parity,
+    /// A copy of a parity volume of its group.
+    Parity(String),
     /// A copy of another data volume of that group.
     Member(String),
 }
@@ -157,7 +157,7 @@ fn classify(vault: &Vault, opts: &RepairOptions) -> Result<(Volume, Vec<Role>)> 
         });
     }
     let parity = vault.catalog.parity_of(&volume)?;
-    let members: Vec<Volume> = match &parity {
+    let members: Vec<Volume> = match parity.first() {
         Some(p) => vault.catalog.parity_members(p)?,
         None => Vec::new(),
     };
@@ -166,7 +166,7 @@ fn classify(vault: &Vault, opts: &RepairOptions) -> Result<(Volume, Vec<Role>)> 
         .zip(&opts.sources)
         .map(|(r, s)| match r {
             Ok(v) if v.id == volume.id => Ok(Role::Copy),
-            Ok(v) if parity.as_ref().is_some_and(|p| p.id == v.id) => Ok(Role::Parity),
+            Ok(v) if parity.iter().any(|p| p.id == v.id) => Ok(Role::Parity(v.volume_id)),
             Ok(v) if members.iter().any(|m| m.id == v.id) => Ok(Role::Member(v.volume_id)),
             Ok(v) => Err(Error::Invalid {
                 field: "sources".into(),
@@ -457,7 +457,14 @@ fn run(
     };
 
     // Beyond what the copies give: the whole image from the parity disc of its group.
-    if !report.repairable && roles.contains(&Role::Parity) {
+    let parity_given: Vec<String> = roles
+        .iter()
+        .filter_map(|r| match r {
+            Role::Parity(p) => Some(p.clone()),
+            _ => None,
+        })
+        .collect();
+    if !report.repairable && !parity_given.is_empty() {
         let rebuilt = from_parity(
             vault,
             &volume,
@@ -469,7 +476,9 @@ fn run(
             progress,
         )?;
         if let Some(image) = rebuilt {
-            report.from_parity = vault.catalog.parity_of(&volume)?.map(|p| p.volume_id);
+            let mut used = parity_given.clone();
+            used.dedup();
+            report.from_parity = Some(used.join(", "));
             report.repairable = true;
             report.lost.clear();
             if let Some(tmp) = image {
@@ -575,21 +584,19 @@ fn from_parity(
     write: bool,
     progress: &dyn Progress,
 ) -> Result<Option<Option<PathBuf>>> {
-    let parity = vault
-        .catalog
-        .parity_of(volume)?
-        .expect("a parity copy was classified");
-    let pp = master::prepare(vault, &parity)?;
-    let layout = Layout::new(&pp.spec).map_err(|e| Error::Volume {
-        volume: parity.volume_id.clone(),
-        detail: e.to_string(),
-    })?;
-    let lbas = layout.file_lbas();
     let mut par2_files = Vec::new();
     let mut folders = Vec::new();
     for (k, ((dev, role), src)) in devices.iter().zip(roles).zip(&opts.sources).enumerate() {
         match role {
-            Role::Parity => {
+            Role::Parity(pvid) => {
+                // Its set's files, where the parity volume's layout puts them.
+                let parity = vault.catalog.volume(pvid)?;
+                let pp = master::prepare(vault, &parity)?;
+                let layout = Layout::new(&pp.spec).map_err(|e| Error::Volume {
+                    volume: parity.volume_id.clone(),
+                    detail: e.to_string(),
+                })?;
+                let lbas = layout.file_lbas();
                 for (i, e) in pp.spec.entries.iter().enumerate() {
                     let (EntryKind::File { size }, true) = (
                         &e.kind,

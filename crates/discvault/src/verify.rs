@@ -95,8 +95,8 @@ fn repair_outlooks(
         let volume = vault.catalog.volume(&vid)?;
         let parity = vault.catalog.parity_of(&volume)?;
         let mut group: Vec<String> = vec![vid.clone()];
-        if let Some(p) = &parity {
-            group.push(p.volume_id.clone());
+        group.extend(parity.iter().map(|p| p.volume_id.clone()));
+        if let Some(p) = parity.first() {
             group.extend(
                 vault
                     .catalog

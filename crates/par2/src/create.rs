@@ -84,6 +84,9 @@ pub struct CreateOptions {
     pub redundancy_percent: f64,
     /// Or exactly this many recovery slices.
     pub recovery_slices: Option<u32>,
+    /// Exponent of the first recovery slice (0 by default): sets written in several volume
+    /// files with disjoint exponents (say one per disc) pool their slices in a repair.
+    pub first_exponent: u32,
     /// Memory for recovery and input buffers.
     pub memory_limit: usize,
     /// The creator packet's text.
@@ -97,6 +100,7 @@ impl Default for CreateOptions {
             slice_align: 2048,
             redundancy_percent: 10.0,
             recovery_slices: None,
+            first_exponent: 0,
             memory_limit: 208 << 20,
             creator: format!("discvault par2 {}", env!("CARGO_PKG_VERSION")),
         }
@@ -146,11 +150,11 @@ pub fn set_size(
     }
 }
 
-/// The name of the volume file [`create`] writes for `recovery_slices` slices:
-/// `<base>.vol00+NN.par2`, numbers at least two digits wide, as par2cmdline names them.
-pub fn volume_file_name(base: &str, recovery_slices: u32) -> String {
-    let width = recovery_slices.max(1).to_string().len().max(2);
-    format!("{base}.vol{:0width$}+{:0width$}.par2", 0, recovery_slices)
+/// The name of the volume file [`create`] writes for `recovery_slices` slices from exponent
+/// `first`: `<base>.volFF+NN.par2`, numbers at least two digits wide, as par2cmdline names them.
+pub fn volume_file_name(base: &str, first: u32, recovery_slices: u32) -> String {
+    let width = (first + recovery_slices).max(1).to_string().len().max(2);
+    format!("{base}.vol{first:0width$}+{recovery_slices:0width$}.par2")
 }
 
 /// The input slice limit of PAR2 (the number of usable constants is larger; par2cmdline keeps
@@ -291,9 +295,11 @@ pub fn create(inputs: &[Input], dir: &Path, base: &str, opts: &CreateOptions) ->
             .floor()
             .max(1.0) as usize,
     };
-    if n_rec > 65534 {
+    let first_exp = opts.first_exponent;
+    if n_rec as u64 + first_exp as u64 > 65534 {
         return Err(Error::Input(format!(
-            "{n_rec} recovery slices: PAR2 allows 65,534"
+            "recovery slices {first_exp}..{}: PAR2 allows exponents up to 65,534",
+            first_exp as u64 + n_rec as u64
         )));
     }
     let logs = gf16::input_log_constants(n_in);
@@ -302,7 +308,7 @@ pub fn create(inputs: &[Input], dir: &Path, base: &str, opts: &CreateOptions) ->
     // are complete), then the critical packets.
     std::fs::create_dir_all(dir).map_err(io_err(dir))?;
     let index_path = dir.join(format!("{base}.par2"));
-    let vol_path = dir.join(volume_file_name(base, n_rec as u32));
+    let vol_path = dir.join(volume_file_name(base, first_exp, n_rec as u32));
     let packet_len = packets::HEADER as u64 + 4 + slice;
     let mut vol = std::fs::OpenOptions::new()
         .read(true)
@@ -398,7 +404,7 @@ pub fn create(inputs: &[Input], dir: &Path, base: &str, opts: &CreateOptions) ->
         }
         Ok(got)
     };
-    let coeff = |k: usize, o: usize| gf16::coefficient(logs[k], o as u32);
+    let coeff = |k: usize, o: usize| gf16::coefficient(logs[k], first_exp + o as u32);
     let mut write = |o: usize, offset: u64, words: &[u8]| -> Result<()> {
         let at = o as u64 * packet_len + packets::HEADER as u64 + 4 + offset;
         vol.seek(SeekFrom::Start(at)).map_err(io_err(&vol_path))?;
@@ -450,7 +456,7 @@ pub fn create(inputs: &[Input], dir: &Path, base: &str, opts: &CreateOptions) ->
     // Recovery packet headers: a packet's MD5 covers bytes 32.. of it (set id, type,
     // exponent, slice), hashed for up to 16 packets side by side.
     for r in 0..n_rec {
-        let head = packets::recovery_prefix(&set_id, r as u32, slice);
+        let head = packets::recovery_prefix(&set_id, first_exp + r as u32, slice);
         vol.seek(SeekFrom::Start(r as u64 * packet_len))
             .map_err(io_err(&vol_path))?;
         vol.write_all(&head).map_err(io_err(&vol_path))?;

@@ -271,3 +271,60 @@ fn a_part_of_a_file_is_protected_as_its_own_file() {
     .unwrap_err();
     assert!(e.to_string().contains("whole.bin"), "{e}");
 }
+
+#[test]
+fn recovery_slices_split_over_volume_files_with_disjoint_exponents_pool_in_a_repair() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("disc");
+    let names = tree(&root);
+    let want: Vec<Vec<u8>> = names
+        .iter()
+        .map(|n| fs::read(root.join(n)).unwrap())
+        .collect();
+    let rec = t.path().join("recovery");
+    let mut vol_files = Vec::new();
+    for first in [0, 3] {
+        let c = create(
+            &inputs(&root, &names),
+            &rec,
+            "set",
+            &CreateOptions {
+                slice_size: Some(16384),
+                recovery_slices: Some(3),
+                first_exponent: first,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        vol_files.push(c.files[1].clone());
+    }
+    assert!(vol_files[1].ends_with("set.vol03+03.par2"), "{vol_files:?}");
+    // Five slices damaged: more than either file holds, fewer than both.
+    damage(
+        &root.join(&names[0]),
+        &[10, 16384 + 10, 3 * 16384 + 5, 5 * 16384 + 1, 7 * 16384],
+    );
+    let idx = rec.join("set.par2");
+    let one = verify(
+        &[idx.clone(), vol_files[0].clone()],
+        std::slice::from_ref(&root),
+    )
+    .unwrap();
+    assert!(!one.repairable);
+    let (ok, log) = run(Command::new(PAR2CMDLINE)
+        .arg("verify")
+        .arg(format!("-B{}", root.display()))
+        .arg(&idx)
+        .args(&vol_files));
+    assert!(!ok && log.contains("Repair is possible"), "{log}");
+    let out = t.path().join("out");
+    let r = repair(
+        &[idx, vol_files[0].clone(), vol_files[1].clone()],
+        std::slice::from_ref(&root),
+        &out,
+        8 << 20,
+    )
+    .unwrap();
+    assert!(r.lost.is_empty(), "{r:?}");
+    assert_eq!(fs::read(out.join(&names[0])).unwrap(), want[0]);
+}

@@ -132,6 +132,10 @@ pub struct Volume {
     /// A data volume holds records; a parity volume PAR2 data over its group's images.
     #[serde(default)]
     pub kind: VolumeKind,
+    /// A parity volume's place among the parity volumes of its group (0, 1, ...): which
+    /// recovery slices of the group's set it holds.
+    #[serde(default)]
+    pub parity_index: i64,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -201,8 +205,9 @@ pub struct NewVolume {
     /// Recovery data: permille of the protected bytes, and slices per set.
     pub recovery_permille: i64,
     pub recovery_slices: i64,
-    /// For a parity volume: the data volumes of its group, by their index in the plan.
-    pub parity_of: Option<Vec<usize>>,
+    /// For a parity volume: the data volumes of its group, by their index in the plan, and
+    /// its place among the group's parity volumes.
+    pub parity_of: Option<(Vec<usize>, i64)>,
     pub contents: Vec<Content>,
     /// Volumes whose records this one takes over (a migration), with the reason.
     pub lineage: Vec<(i64, String)>,
@@ -241,7 +246,7 @@ mod opt_bytes_hex {
 }
 
 const FILE_COLS: &str = "f.id, f.collection_id, f.path, f.path_raw, f.version, f.kind, f.size, f.mtime, f.mode, f.link_target, f.source, f.staged, f.sha256, f.sm3, f.md5, f.blake3, f.current, f.ingested_at";
-const VOLUME_COLS: &str = "id, volume_id, plan_id, seq, seq_count, media, capacity_sectors, payload_bytes, image_bytes, state, image_sha256, mastered_at, format_version, created_at, recovery_permille, recovery_slices, kind";
+const VOLUME_COLS: &str = "id, volume_id, plan_id, seq, seq_count, media, capacity_sectors, payload_bytes, image_bytes, state, image_sha256, mastered_at, format_version, created_at, recovery_permille, recovery_slices, kind, parity_index";
 
 /// [`VOLUME_COLS`] of the table aliased `alias` in a join.
 fn volume_cols(alias: &str) -> String {
@@ -306,6 +311,7 @@ fn volume_from_row(r: &Row) -> Result<Volume> {
             "parity" => VolumeKind::Parity,
             _ => VolumeKind::Data,
         },
+        parity_index: r.try_get("parity_index")?,
     })
 }
 
@@ -735,8 +741,8 @@ impl Catalog {
                 number += 1;
                 let volume_id = format!("{prefix}-{number:06}");
                 let id: i64 = db::query_scalar(
-                    "INSERT INTO volumes (id, volume_id, plan_id, seq, seq_count, media, capacity_sectors, payload_bytes, image_bytes, state, format_version, created_at, recovery_permille, recovery_slices, kind)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'planned', $10, $11, $12, $13, $14) RETURNING id",
+                    "INSERT INTO volumes (id, volume_id, plan_id, seq, seq_count, media, capacity_sectors, payload_bytes, image_bytes, state, format_version, created_at, recovery_permille, recovery_slices, kind, parity_index)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'planned', $10, $11, $12, $13, $14, $15) RETURNING id",
                 )
                 .bind(number)
                 .bind(&volume_id)
@@ -752,9 +758,10 @@ impl Catalog {
                 .bind(v.recovery_permille)
                 .bind(v.recovery_slices)
                 .bind(if v.parity_of.is_some() { "parity" } else { "data" })
+                .bind(v.parity_of.as_ref().map_or(0, |p| p.1))
                 .fetch_one(&*tx)
                 .await?;
-                if let Some(members) = &v.parity_of {
+                if let Some((members, _)) = &v.parity_of {
                     for (pos, m) in members.iter().enumerate() {
                         let member = *ids.get(*m).ok_or_else(|| Error::CatalogData {
                             what: "plan".into(),
@@ -997,17 +1004,18 @@ impl Catalog {
         })
     }
 
-    /// The parity volume whose group holds `member`, if any.
-    pub fn parity_of(&self, member: &Volume) -> Result<Option<Volume>> {
+    /// The parity volumes of the group that holds `member`, in their order (none for a volume
+    /// without a parity group).
+    pub fn parity_of(&self, member: &Volume) -> Result<Vec<Volume>> {
         self.block(async {
             let cols = volume_cols("v");
             let row = db::query(&format!(
-                "SELECT {cols} FROM parity_members p JOIN volumes v ON v.id = p.parity WHERE p.member = $1"
+                "SELECT {cols} FROM parity_members p JOIN volumes v ON v.id = p.parity WHERE p.member = $1 ORDER BY v.parity_index"
             ))
             .bind(member.id)
-            .fetch_optional(&self.db)
+            .fetch_all(&self.db)
             .await?;
-            row.as_ref().map(volume_from_row).transpose()
+            row.iter().map(volume_from_row).collect()
         })
     }
 

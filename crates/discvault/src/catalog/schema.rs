@@ -201,6 +201,7 @@ pub const MIGRATIONS: &[&[&str]] = &[&[
     "ALTER TABLE volumes ADD COLUMN recovery_slices BIGINT NOT NULL DEFAULT 0",
     // Parity volumes: a disc of PAR2 data over the images of a group of data volumes.
     "ALTER TABLE volumes ADD COLUMN kind TEXT NOT NULL DEFAULT 'data'",
+    "ALTER TABLE volumes ADD COLUMN parity_index BIGINT NOT NULL DEFAULT 0",
     "CREATE TABLE parity_members (
         parity BIGINT NOT NULL REFERENCES volumes(id),
         member BIGINT NOT NULL REFERENCES volumes(id),
