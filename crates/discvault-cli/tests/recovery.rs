@@ -820,3 +820,48 @@ fn two_parity_volumes_rebuild_any_two_lost_discs_of_their_group() {
         );
     }
 }
+
+#[test]
+fn a_scratch_of_several_megabytes_is_repaired_by_par2cmdline_and_by_discvault() {
+    let t = tempfile::tempdir().unwrap();
+    let src = t.path().join("c");
+    for i in 0..8 {
+        write(
+            &src.join(format!("v/录像-{i}.bin")),
+            &bytes(5 << 20, 900 + i),
+        );
+    }
+    let vault = t.path().join("vault");
+    let out = t.path().join("img");
+    let (rc, r) = archive(&vault, &src, "dvd5", &out);
+    assert_eq!(rc, 0, "{r}");
+    let recovery = r["images"][0]["recovery_bytes"].as_u64().unwrap();
+    assert!(recovery > 4 << 20, "{recovery}");
+    // 3 MB zeroed across the end of one record and the start of the next.
+    let img = out.join("DV-000001.iso");
+    let mut d = fs::read(&img).unwrap();
+    let at = find(&d, &bytes(5 << 20, 903)[..64]);
+    d[at + (4 << 20)..at + (7 << 20)].fill(0);
+    let bad = t.path().join("bad.iso");
+    fs::write(&bad, &d).unwrap();
+    let (rc, v) = json(dv(&vault).arg("verify").arg(&bad));
+    assert_eq!(rc, 3, "{v}");
+    assert_eq!(v[0]["findings"].as_array().unwrap().len(), 2, "{v}");
+    assert_eq!(v[0]["repair"]["repairable"], true, "{v}");
+
+    let x = t.path().join("x");
+    extract_xorriso(&bad, &x);
+    run(Command::new("chmod").arg("-R").arg("u+w").arg(&x));
+    let (ok, log) = par2(&PathBuf::from(PAR2CMDLINE), "repair", &x, "DV-000001");
+    assert!(ok, "{log}");
+    testkit::assert_same_tree("repaired", &records_of(&x), &tree(&src));
+
+    let to = t.path().join("r");
+    let (rc, rep) = json(dv(&vault).arg("repair").arg(&bad).arg("--to").arg(&to));
+    assert_eq!(rc, 0, "{rep}");
+    assert_eq!(rep["rebuilt"].as_array().unwrap().len(), 2, "{rep}");
+    assert_eq!(
+        sha256(&to.join("DV-000001.iso")),
+        r["images"][0]["image_sha256"].as_str().unwrap()
+    );
+}
