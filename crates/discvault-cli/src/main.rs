@@ -1124,7 +1124,10 @@ fn run(cli: Cli) -> Result<i32> {
                 list = restore::pick_from_records(&records, &sel)?;
             }
             if list.files.is_empty() {
-                anyhow::bail!("nothing matches {:?}", sel);
+                match &sel {
+                    restore::Selection::Pattern(p) => anyhow::bail!("nothing matches {p:?}"),
+                    restore::Selection::Volume(v) => anyhow::bail!("volume {v} holds no records"),
+                }
             }
             if from.is_empty() {
                 if cli.json {

@@ -554,6 +554,17 @@ fn a_parity_volume_rebuilds_any_one_disc_of_its_group_with_par2cmdline_and_turbo
     );
     let (rc, v) = json(dv(&vault).arg("verify").arg(img.join("DV-000003.iso")));
     assert_eq!((rc, v[0]["clean"].clone()), (0, Value::Bool(true)), "{v}");
+    // It holds no records: restoring it says so.
+    let o = testkit::output(
+        dv(&vault)
+            .args(["restore", "--volume", "DV-000003", "--to"])
+            .arg(t.path().join("none")),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("is a parity volume"),
+        "{o:?}"
+    );
 
     // Each disc of the group lost in turn: each tool rebuilds it from the other and the parity
     // disc, byte for byte.

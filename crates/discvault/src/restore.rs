@@ -169,6 +169,12 @@ pub fn pick(vault: &Vault, sel: &Selection) -> Result<PickList> {
         }
         Selection::Volume(id) => {
             let v = cat.volume(id)?;
+            if v.kind == crate::catalog::VolumeKind::Parity {
+                return Err(Error::Volume {
+                    volume: v.volume_id.clone(),
+                    detail: "is a parity volume: it holds no records, only recovery data for the images of its group (discvault repair uses it)".into(),
+                });
+            }
             let mut seen = BTreeSet::new();
             cat.volume_contents(&v)?
                 .into_iter()
