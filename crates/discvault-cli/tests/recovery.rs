@@ -554,6 +554,19 @@ fn a_parity_volume_rebuilds_any_one_disc_of_its_group_with_par2cmdline_and_turbo
     );
     let (rc, v) = json(dv(&vault).arg("verify").arg(img.join("DV-000003.iso")));
     assert_eq!((rc, v[0]["clean"].clone()), (0, Value::Bool(true)), "{v}");
+    // A data disc of the group names its parity disc, so that a reader with that disc alone
+    // knows where to look.
+    let data = t.path().join("data1");
+    extract_xorriso(&img.join("DV-000001.iso"), &data);
+    let rec: Value =
+        serde_json::from_slice(&fs::read(data.join("discvault/volume.json")).unwrap()).unwrap();
+    assert_eq!(
+        rec["parity_group"],
+        serde_json::json!({"set": "recovery/DV-000001_DV-000002.par2", "parity_discs": ["DV-000003"]})
+    );
+    let readme = fs::read_to_string(data.join("README.txt")).unwrap();
+    assert!(readme.contains("parity disc(s) DV-000003"), "{readme}");
+    testkit::bagit_validate(&data);
     // It holds no records: restoring it says so.
     let o = testkit::output(
         dv(&vault)

@@ -62,6 +62,9 @@ pub struct VolumeRecord {
     /// On a parity volume: the images its recovery data cover.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parity: Option<ParityRecord>,
+    /// On a data volume in a parity group: the parity discs that can rebuild its image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parity_group: Option<ParityGroup>,
 }
 
 /// How a disc's recovery data were made (the sets themselves are in `recovery/`).
@@ -140,6 +143,17 @@ pub struct VolumeContext<'a> {
     /// For a parity volume: the images its recovery data cover, and every parity volume of the
     /// group (this one among them).
     pub parity: Vec<ParityMember>,
+    pub parity_discs: Vec<String>,
+    /// For a data volume in a parity group: the group's PAR2 set and parity volumes.
+    pub covered_by: Option<ParityGroup>,
+}
+
+/// The parity group a data volume belongs to, in its `volume.json`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ParityGroup {
+    /// The group's PAR2 set (on the parity discs), with this disc's image among its inputs as
+    /// `<volume id>.iso`.
+    pub set: String,
     pub parity_discs: Vec<String>,
 }
 
@@ -373,6 +387,7 @@ fn volume_json(ctx: &VolumeContext) -> Vec<u8> {
             recovery_slices: v.recovery_slices,
             members: ctx.parity.clone(),
         }),
+        parity_group: ctx.covered_by.clone(),
     };
     let mut s = serde_json::to_vec_pretty(&rec).expect("volume record serialises");
     s.push(b'\n');
@@ -447,6 +462,18 @@ fn readme(ctx: &VolumeContext, algs: &[HashAlg]) -> String {
     );
     if split {
         s.push_str("\r\n本光盘含有分卷文件 This disc holds parts of split files.\r\n");
+    }
+    if let Some(g) = &ctx.covered_by {
+        s.push_str(&format!(
+            "\r\n校验光盘 Parity discs\r\n\
+             --------------------\r\n\
+             本光盘的镜像另由校验光盘 {discs} 保护：本光盘丢失或无法读取时，可用它们和同组其余光盘重建（见校验光盘上的 README.txt）。\r\n\
+             The image of this disc is also protected by parity disc(s) {discs} (PAR2 set {set}):\r\n\
+             if this disc is lost or unreadable, it is rebuilt from them and the other discs of its\r\n\
+             group (see README.txt on a parity disc).\r\n",
+            discs = g.parity_discs.join(", "),
+            set = g.set,
+        ));
     }
     if !ctx.parity.is_empty() {
         let first = &ctx.parity[0].volume_id;

@@ -420,6 +420,7 @@ pub(crate) fn volume_context<'a>(
         snapshot,
         parity: Vec::new(),
         parity_discs: Vec::new(),
+        covered_by: None,
     }
 }
 
@@ -543,6 +544,25 @@ pub(crate) fn prepare(vault: &Vault, v: &Volume) -> Result<Prepared> {
             .into_iter()
             .map(|p| p.volume_id)
             .collect();
+    }
+    if v.kind == VolumeKind::Data {
+        let parity = vault.catalog.parity_of(v)?;
+        if let Some(first) = parity.first() {
+            let members: Vec<String> = vault
+                .catalog
+                .parity_members(first)?
+                .into_iter()
+                .map(|m| m.volume_id)
+                .collect();
+            ctx.covered_by = Some(format::ParityGroup {
+                set: format!(
+                    "{}/{}.par2",
+                    recovery::RECOVERY_DIR,
+                    recovery::parity_base(&members)
+                ),
+                parity_discs: parity.into_iter().map(|p| p.volume_id).collect(),
+            });
+        }
     }
     let tags = format::tag_files(&ctx);
     let (mut spec, mut sources) = build_spec(v, &tags, &ctx.items);

@@ -201,6 +201,7 @@ pub fn plan_files(
             budget,
             seq_count,
             recovery,
+            parity_group > 0,
         )
     };
     let probe = |items: &[Slot], seq_count: u32| probe_sizes(items, seq_count).map(|s| s.0);
@@ -532,6 +533,7 @@ fn exact_image_bytes(
     snapshot_budget: u64,
     seq_count: u32,
     (recovery_permille, recovery_slices): (i64, i64),
+    in_parity_group: bool,
 ) -> Result<(u64, u64)> {
     let volume = probe_volume(
         vault,
@@ -575,7 +577,7 @@ fn exact_image_bytes(
             },
         })
         .collect();
-    let ctx = volume_context(
+    let mut ctx = volume_context(
         vault,
         &volume,
         collections,
@@ -583,6 +585,14 @@ fn exact_image_bytes(
         // The snapshot only counts by its size (set below): no need to build or hash it.
         Vec::new(),
     );
+    if in_parity_group {
+        // The longest the parity group's description can be: eight parity discs.
+        let id = |n: usize| format!("{}-{:06}", vault.config.vault.volume_prefix, 999_990 + n);
+        ctx.covered_by = Some(format::ParityGroup {
+            set: format!("recovery/{}_{}.par2", id(0), id(1)),
+            parity_discs: (0..8).map(id).collect(),
+        });
+    }
     let mut tags = format::tag_files(&ctx);
     // Room for tag-file fields whose length is not known yet (ids, counts, dates).
     for t in tags.iter_mut() {
