@@ -31,6 +31,41 @@ struct Cli {
     command: Command,
 }
 
+/// How to plan: shared by plan and archive.
+#[derive(clap::Args, Clone)]
+struct PlanArgs {
+    /// Media profile: cd74 cd80 dvd5 dvd9 bd25 bd50 bd100 bd128 custom:<bytes>.
+    #[arg(long)]
+    media: Option<String>,
+    /// Share of each disc kept free, in percent.
+    #[arg(long)]
+    reserve: Option<f64>,
+    /// PAR2 recovery data on every disc, in percent of the bytes it protects (0: none;
+    /// default from [recovery] in discvault.toml, 10).
+    #[arg(long)]
+    redundancy: Option<f64>,
+    /// A parity volume after every N data volumes: a disc that rebuilds any one of them
+    /// lost whole (0: none; default recovery.parity_group).
+    #[arg(long, value_name = "N")]
+    parity_group: Option<u32>,
+    /// Parity volumes per group: any K discs of a group lost whole are rebuilt (default
+    /// recovery.parity_volumes, 1).
+    #[arg(long, value_name = "K")]
+    parity_volumes: Option<u32>,
+}
+
+impl PlanArgs {
+    fn options(&self) -> PlanOptions {
+        PlanOptions {
+            media: self.media.clone(),
+            reserve_percent: self.reserve,
+            redundancy_percent: self.redundancy,
+            parity_group: self.parity_group,
+            parity_volumes: self.parity_volumes,
+        }
+    }
+}
+
 #[derive(clap::Args, Clone)]
 struct AddArgs {
     /// Collection to add to (default: each folder is its own collection, named after it).
@@ -63,24 +98,8 @@ enum Command {
     },
     /// Pack every unplanned file into volumes.
     Plan {
-        /// Media profile: cd74 cd80 dvd5 dvd9 bd25 bd50 bd100 bd128 custom:<bytes>.
-        #[arg(long)]
-        media: Option<String>,
-        /// Share of each disc kept free, in percent.
-        #[arg(long)]
-        reserve: Option<f64>,
-        /// PAR2 recovery data on every disc, in percent of the bytes it protects (0: none;
-        /// default from [recovery] in discvault.toml, 10).
-        #[arg(long)]
-        redundancy: Option<f64>,
-        /// A parity volume after every N data volumes: a disc that rebuilds any one of them
-        /// lost whole (0: none; default recovery.parity_group).
-        #[arg(long, value_name = "N")]
-        parity_group: Option<u32>,
-        /// Parity volumes per group: any K discs of a group lost whole are rebuilt (default
-        /// recovery.parity_volumes, 1).
-        #[arg(long, value_name = "K")]
-        parity_volumes: Option<u32>,
+        #[command(flatten)]
+        plan: PlanArgs,
         /// Show the plan without recording it.
         #[arg(long)]
         dry_run: bool,
@@ -288,19 +307,8 @@ enum Command {
     Archive {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
-        #[arg(long)]
-        media: Option<String>,
-        #[arg(long)]
-        reserve: Option<f64>,
-        /// PAR2 recovery data on every disc, in percent (0: none).
-        #[arg(long)]
-        redundancy: Option<f64>,
-        /// A parity volume after every N data volumes (0: none).
-        #[arg(long, value_name = "N")]
-        parity_group: Option<u32>,
-        /// Parity volumes per group.
-        #[arg(long, value_name = "K")]
-        parity_volumes: Option<u32>,
+        #[command(flatten)]
+        plan: PlanArgs,
         #[arg(long)]
         out: PathBuf,
         #[command(flatten)]
@@ -752,25 +760,9 @@ fn run(cli: Cli) -> Result<i32> {
             }
             Ok(if r.errors.is_empty() { 0 } else { 1 })
         }
-        Command::Plan {
-            media,
-            reserve,
-            redundancy,
-            parity_group,
-            parity_volumes,
-            dry_run,
-        } => {
+        Command::Plan { plan, dry_run } => {
             let v = open()?;
-            let p = discvault::plan::plan(
-                &v,
-                &PlanOptions {
-                    media: media.clone(),
-                    reserve_percent: *reserve,
-                    redundancy_percent: *redundancy,
-                    parity_group: *parity_group,
-                    parity_volumes: *parity_volumes,
-                },
-            )?;
+            let p = discvault::plan::plan(&v, &plan.options())?;
             if !dry_run {
                 discvault::plan::execute(&v, &p)?;
             }
@@ -1554,11 +1546,7 @@ fn run(cli: Cli) -> Result<i32> {
         }
         Command::Archive {
             paths,
-            media,
-            reserve,
-            redundancy,
-            parity_group,
-            parity_volumes,
+            plan,
             out,
             args,
         } => {
@@ -1567,13 +1555,7 @@ fn run(cli: Cli) -> Result<i32> {
                 paths,
                 &discvault::archive::ArchiveOptions {
                     add: add_options(args)?,
-                    plan: PlanOptions {
-                        media: media.clone(),
-                        reserve_percent: *reserve,
-                        redundancy_percent: *redundancy,
-                        parity_group: *parity_group,
-                        parity_volumes: *parity_volumes,
-                    },
+                    plan: plan.options(),
                     out: out.clone(),
                 },
                 progress.as_ref(),

@@ -52,6 +52,18 @@ fn find(hay: &[u8], needle: &[u8]) -> usize {
         .expect("pattern in image")
 }
 
+/// `discvault repair SOURCES... ARGS... --to TO --json`: exit code and report.
+fn repair(vault: &Path, sources: &[&Path], args: &[&str], to: &Path) -> (i32, Value) {
+    json(
+        dv(vault)
+            .arg("repair")
+            .args(sources)
+            .args(args)
+            .arg("--to")
+            .arg(to),
+    )
+}
+
 /// `par2 VERB -B. recovery/BASE.par2` run in `root` (a repair purges the backups of the files
 /// it mends, `-p`): (success, output).
 fn par2(tool: &Path, verb: &str, root: &Path, base: &str) -> (bool, String) {
@@ -358,13 +370,7 @@ fn repair_rebuilds_the_mastered_image_from_damaged_copies() {
         String::from_utf8_lossy(&o.stderr).contains("--volume"),
         "{o:?}"
     );
-    let (rc, rep) = json(
-        dv(&vault)
-            .arg("repair")
-            .arg(&a)
-            .args(["--volume", "DV-000001", "--to"])
-            .arg(&to),
-    );
+    let (rc, rep) = repair(&vault, &[&a], &["--volume", "DV-000001"], &to);
     assert_eq!(rc, 0, "{rep}");
     assert_eq!(
         rep["rebuilt"],
@@ -419,35 +425,20 @@ fn repair_rebuilds_the_mastered_image_from_damaged_copies() {
         (&b1, vec!["data/c/big/one.bin"]),
         (&b2, vec!["data/c/big/one.bin", "data/c/big/two.bin"]),
     ] {
-        let (rc, rep) = json(dv(&vault).arg("repair").arg(copy).arg("--to").arg(&to2));
+        let (rc, rep) = repair(&vault, &[copy], &[], &to2);
         assert_eq!(rc, 3, "{rep}");
         assert_eq!(rep["lost"], serde_json::json!(lost), "{rep}");
         assert_eq!(rep["image"], Value::Null);
         assert!(!to2.join("DV-000001.iso").exists());
     }
-    let (rc, rep) = json(
-        dv(&vault)
-            .arg("repair")
-            .arg(&b1)
-            .arg(&b2)
-            .arg("--dry-run")
-            .arg("--to")
-            .arg(&to2),
-    );
+    let (rc, rep) = repair(&vault, &[&b1, &b2], &["--dry-run"], &to2);
     assert_eq!(
         (rc, rep["repairable"].clone()),
         (0, Value::Bool(true)),
         "{rep}"
     );
     assert!(!to2.join("DV-000001.iso").exists());
-    let (rc, rep) = json(
-        dv(&vault)
-            .arg("repair")
-            .arg(&b1)
-            .arg(&b2)
-            .arg("--to")
-            .arg(&to2),
-    );
+    let (rc, rep) = repair(&vault, &[&b1, &b2], &[], &to2);
     assert_eq!(rc, 0, "{rep}");
     assert_eq!(
         rep["copies"][0]["records_damaged"],
@@ -474,17 +465,10 @@ fn repair_without_recovery_data_takes_each_record_from_a_copy_that_has_it() {
     fs::write(&c1, d1).unwrap();
     fs::write(&c2, d2).unwrap();
     let to = t.path().join("r");
-    let (rc, rep) = json(dv(&vault).arg("repair").arg(&c1).arg("--to").arg(&to));
+    let (rc, rep) = repair(&vault, &[&c1], &[], &to);
     assert_eq!(rc, 3, "{rep}");
     assert_eq!(rep["lost"], serde_json::json!(["data/c/big/one.bin"]));
-    let (rc, rep) = json(
-        dv(&vault)
-            .arg("repair")
-            .arg(&c1)
-            .arg(&c2)
-            .arg("--to")
-            .arg(&to),
-    );
+    let (rc, rep) = repair(&vault, &[&c1, &c2], &[], &to);
     assert_eq!(rc, 0, "{rep}");
     assert_eq!(
         sha256(&to.join("DV-000001.iso")),
@@ -651,24 +635,20 @@ fn repair_rebuilds_a_lost_disc_from_the_parity_disc_of_its_group() {
         "{o:?}"
     );
     // DV-000001 is lost: no copy at all, the other disc and the parity disc of its group.
-    let (rc, dry) = json(
-        dv(&vault)
-            .arg("repair")
-            .arg(iso("DV-000002"))
-            .arg(iso("DV-000003"))
-            .args(["--volume", "DV-000001", "--dry-run", "--to"])
-            .arg(&to),
+    let (rc, dry) = repair(
+        &vault,
+        &[&iso("DV-000002"), &iso("DV-000003")],
+        &["--volume", "DV-000001", "--dry-run"],
+        &to,
     );
     assert_eq!(rc, 0, "{dry}");
     assert_eq!(dry["from_parity"], "DV-000003");
     assert_eq!(dry["image"], Value::Null);
-    let (rc, rep) = json(
-        dv(&vault)
-            .arg("repair")
-            .arg(iso("DV-000002"))
-            .arg(iso("DV-000003"))
-            .args(["--volume", "DV-000001", "--to"])
-            .arg(&to),
+    let (rc, rep) = repair(
+        &vault,
+        &[&iso("DV-000002"), &iso("DV-000003")],
+        &["--volume", "DV-000001"],
+        &to,
     );
     assert_eq!(rc, 0, "{rep}");
     assert_eq!(rep["from_parity"], "DV-000003");
@@ -700,24 +680,14 @@ fn repair_rebuilds_a_lost_disc_from_the_parity_disc_of_its_group() {
         Value::Null,
         "the clean discs have no outlook: {v}"
     );
-    let (rc, rep) = json(
-        dv(&vault)
-            .arg("repair")
-            .arg(&bad)
-            .arg(iso("DV-000003"))
-            .arg("--to")
-            .arg(&to2),
-    );
+    let (rc, rep) = repair(&vault, &[&bad, &iso("DV-000003")], &[], &to2);
     assert_eq!(rc, 3, "{rep}");
     assert_eq!(rep["lost"].as_array().unwrap().len(), 1, "{rep}");
-    let (rc, rep) = json(
-        dv(&vault)
-            .arg("repair")
-            .arg(&bad)
-            .arg(iso("DV-000003"))
-            .arg(iso("DV-000001"))
-            .arg("--to")
-            .arg(&to2),
+    let (rc, rep) = repair(
+        &vault,
+        &[&bad, &iso("DV-000003"), &iso("DV-000001")],
+        &[],
+        &to2,
     );
     assert_eq!(rc, 0, "{rep}");
     assert_eq!(rep["from_parity"], "DV-000003");
@@ -817,24 +787,19 @@ fn two_parity_volumes_rebuild_any_two_lost_discs_of_their_group() {
     // One parity disc is not enough for two lost discs; discvault repair says so, and rebuilds
     // each from both.
     let to = t.path().join("r");
-    let (rc, rep) = json(
-        dv(&vault)
-            .arg("repair")
-            .arg(iso("DV-000002"))
-            .arg(iso("DV-000004"))
-            .args(["--volume", "DV-000001", "--to"])
-            .arg(&to),
+    let (rc, rep) = repair(
+        &vault,
+        &[&iso("DV-000002"), &iso("DV-000004")],
+        &["--volume", "DV-000001"],
+        &to,
     );
     assert_eq!(rc, 3, "{rep}");
     for (i, v) in [(0, "DV-000001"), (2, "DV-000003")] {
-        let (rc, rep) = json(
-            dv(&vault)
-                .arg("repair")
-                .arg(iso("DV-000002"))
-                .arg(iso("DV-000004"))
-                .arg(iso("DV-000005"))
-                .args(["--volume", v, "--to"])
-                .arg(&to),
+        let (rc, rep) = repair(
+            &vault,
+            &[&iso("DV-000002"), &iso("DV-000004"), &iso("DV-000005")],
+            &["--volume", v],
+            &to,
         );
         assert_eq!(rc, 0, "{rep}");
         assert_eq!(rep["from_parity"], "DV-000004, DV-000005");
@@ -881,7 +846,7 @@ fn a_scratch_of_several_megabytes_is_repaired_by_par2cmdline_and_by_discvault() 
     testkit::assert_same_tree("repaired", &records_of(&x), &tree(&src));
 
     let to = t.path().join("r");
-    let (rc, rep) = json(dv(&vault).arg("repair").arg(&bad).arg("--to").arg(&to));
+    let (rc, rep) = repair(&vault, &[&bad], &[], &to);
     assert_eq!(rc, 0, "{rep}");
     assert_eq!(rep["rebuilt"].as_array().unwrap().len(), 2, "{rep}");
     assert_eq!(

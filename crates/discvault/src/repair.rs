@@ -28,7 +28,8 @@ use crate::master::{self, DataSource, Prepared};
 use crate::progress::Progress;
 use crate::recovery;
 use crate::scan::{
-    self, FileDevice, ItemSink, ScanItem, ScanOptions, SectorDevice, SectorRanges, SECTOR,
+    self, FileDevice, ItemResult, ItemSink, ScanItem, ScanOptions, SectorDevice, SectorMap,
+    SectorRanges, SECTOR,
 };
 use crate::{Error, Result, Vault};
 use isoimage::{EntryKind, Layout};
@@ -288,10 +289,6 @@ fn run(
             digest: l.expect.as_ref().map(|_| HashAlg::Sha256),
         })
         .collect();
-    let scan_opts = ScanOptions {
-        retries: opts.retries,
-        ..Default::default()
-    };
     let mut copies = Vec::new();
     let mut copy_dirs = Vec::new();
     // results[copy][item]
@@ -307,26 +304,15 @@ fn run(
     for (k, (src, dev)) in copy_sources.iter().enumerate() {
         let dir = work.path().join(format!("copy-{k}"));
         let outs: Vec<PathBuf> = laid.iter().map(|l| rel(&dir, &l.path)).collect();
-        progress.start(
-            &format!("reading {}", src.display()),
-            items.len() as u64,
-            laid.iter().map(|l| l.size).sum(),
-        );
-        let (res, map) = scan::scan(
+        let (res, map) = read_into(
             *dev,
+            &format!("reading {}", src.display()),
             layout.total_sectors(),
             &items,
-            &scan_opts,
-            &ToFiles(&outs),
+            &outs,
+            opts.retries,
             progress,
-        );
-        progress.finish();
-        if let Some(e) = res.iter().find_map(|r| r.sink_error.clone()) {
-            return Err(vol_err(format!(
-                "writing work files in {}: {e}",
-                dir.display()
-            )));
-        }
+        )?;
         let mut damaged = Vec::new();
         let mut intact = 0;
         for (l, r) in laid.iter().zip(&res) {
@@ -533,6 +519,41 @@ fn run(
     Ok(report)
 }
 
+/// Reads `items` of a device, with retries, each into its file of `outs`; unreadable sectors
+/// come out zeroed and are named in the results. A work file that cannot be written is an
+/// error.
+fn read_into(
+    dev: &dyn SectorDevice,
+    what: &str,
+    total_sectors: u64,
+    items: &[ScanItem],
+    outs: &[PathBuf],
+    retries: u32,
+    progress: &dyn Progress,
+) -> Result<(Vec<ItemResult>, SectorMap)> {
+    let bytes = items.iter().flat_map(|i| &i.extents).map(|e| e.1).sum();
+    progress.start(what, items.len() as u64, bytes);
+    let (res, map) = scan::scan(
+        dev,
+        total_sectors,
+        items,
+        &ScanOptions {
+            retries,
+            ..Default::default()
+        },
+        &ToFiles(outs),
+        progress,
+    );
+    progress.finish();
+    if let Some((r, out)) = res.iter().zip(outs).find(|(r, _)| r.sink_error.is_some()) {
+        return Err(Error::Io {
+            path: out.clone(),
+            source: std::io::Error::other(r.sink_error.clone().unwrap_or_default()),
+        });
+    }
+    Ok((res, map))
+}
+
 /// Reads `len` bytes from sector 0 of a device into `to`; returns the unreadable sectors.
 fn read_whole(
     dev: &dyn SectorDevice,
@@ -545,26 +566,16 @@ fn read_whole(
         extents: vec![(0, len.min(dev.size()))],
         digest: None,
     }];
-    let outs = [to.to_path_buf()];
-    progress.start(&format!("reading {}", dev.name()), 1, len);
-    let (res, map) = scan::scan(
+    let what = format!("reading {}", dev.name());
+    let (_, map) = read_into(
         dev,
+        &what,
         len.div_ceil(SECTOR),
         &items,
-        &ScanOptions {
-            retries,
-            ..Default::default()
-        },
-        &ToFiles(&outs),
+        &[to.to_path_buf()],
+        retries,
         progress,
-    );
-    progress.finish();
-    if let Some(e) = &res[0].sink_error {
-        return Err(Error::Io {
-            path: to.to_path_buf(),
-            source: std::io::Error::other(e.clone()),
-        });
-    }
+    )?;
     Ok(map.pending())
 }
 
@@ -597,36 +608,34 @@ fn from_parity(
                     detail: e.to_string(),
                 })?;
                 let lbas = layout.file_lbas();
-                for (i, e) in pp.spec.entries.iter().enumerate() {
-                    let (EntryKind::File { size }, true) = (
-                        &e.kind,
-                        e.path
-                            .starts_with(format!("{}/", recovery::RECOVERY_DIR).as_bytes()),
-                    ) else {
-                        continue;
-                    };
-                    let to = work
-                        .join(format!("parity-{k}"))
-                        .join(std::ffi::OsStr::from_bytes(&e.path));
-                    std::fs::create_dir_all(to.parent().unwrap()).at(&to)?;
-                    let items = [ScanItem {
-                        extents: vec![(lbas[&i] as u64, *size)],
-                        digest: None,
-                    }];
-                    let outs = [to.clone()];
-                    scan::scan(
-                        dev.as_ref(),
-                        layout.total_sectors(),
-                        &items,
-                        &ScanOptions {
-                            retries: opts.retries,
-                            ..Default::default()
-                        },
-                        &ToFiles(&outs),
-                        progress,
-                    );
-                    par2_files.push(to);
-                }
+                let dir = format!("{}/", recovery::RECOVERY_DIR);
+                let (items, outs): (Vec<ScanItem>, Vec<PathBuf>) = pp
+                    .spec
+                    .entries
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, e)| match e.kind {
+                        EntryKind::File { size } if e.path.starts_with(dir.as_bytes()) => Some((
+                            ScanItem {
+                                extents: vec![(lbas[&i] as u64, size)],
+                                digest: None,
+                            },
+                            work.join(format!("parity-{k}"))
+                                .join(std::ffi::OsStr::from_bytes(&e.path)),
+                        )),
+                        _ => None,
+                    })
+                    .unzip();
+                read_into(
+                    dev.as_ref(),
+                    &format!("reading {}", src.display()),
+                    layout.total_sectors(),
+                    &items,
+                    &outs,
+                    opts.retries,
+                    progress,
+                )?;
+                par2_files.extend(outs);
             }
             // The other discs' images, and the damaged copies' (their intact slices count).
             Role::Member(_) | Role::Copy => {

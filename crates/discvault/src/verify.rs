@@ -73,6 +73,19 @@ pub struct RepairOutlook {
     pub detail: Option<String>,
 }
 
+impl RepairOutlook {
+    /// Not repairable, and why repair could not be tried at all.
+    fn not_tried(sources: Vec<String>, detail: String) -> RepairOutlook {
+        RepairOutlook {
+            repairable: false,
+            sources,
+            from_parity: None,
+            lost: Vec::new(),
+            detail: Some(detail),
+        }
+    }
+}
+
 /// Works out, for every damaged volume among `reports`, whether the sources verified can
 /// repair it ([`crate::repair::analyse`]: reads them again, in a temporary folder).
 fn repair_outlooks(
@@ -111,25 +124,17 @@ fn repair_outlooks(
             .filter(|(s, rep)| !s.is_dir() && group.contains(&rep.volume_id))
             .map(|(s, _)| s.clone())
             .collect();
+        let names: Vec<String> = usable.iter().map(|s| s.display().to_string()).collect();
         let outlook = if volume.kind == crate::catalog::VolumeKind::Parity {
-            RepairOutlook {
-                repairable: false,
-                sources: Vec::new(),
-                from_parity: None,
-                lost: Vec::new(),
-                detail: Some("a parity volume is mastered again from its members' images".into()),
-            }
+            RepairOutlook::not_tried(
+                Vec::new(),
+                "a parity volume is mastered again from its members' images".into(),
+            )
         } else if usable.is_empty() {
-            RepairOutlook {
-                repairable: false,
-                sources: Vec::new(),
-                from_parity: None,
-                lost: Vec::new(),
-                detail: Some(
-                    "repair reads the disc itself (an image or a drive), not a mounted folder"
-                        .into(),
-                ),
-            }
+            RepairOutlook::not_tried(
+                Vec::new(),
+                "repair reads the disc itself (an image or a drive), not a mounted folder".into(),
+            )
         } else {
             let tmp = tempfile::tempdir().at(std::env::temp_dir())?;
             let ro = crate::repair::RepairOptions {
@@ -141,18 +146,12 @@ fn repair_outlooks(
             match crate::repair::analyse(vault, &ro, progress) {
                 Ok(a) => RepairOutlook {
                     repairable: a.repairable,
-                    sources: usable.iter().map(|s| s.display().to_string()).collect(),
+                    sources: names,
                     from_parity: a.from_parity,
                     lost: a.lost,
                     detail: None,
                 },
-                Err(e) => RepairOutlook {
-                    repairable: false,
-                    sources: usable.iter().map(|s| s.display().to_string()).collect(),
-                    from_parity: None,
-                    lost: Vec::new(),
-                    detail: Some(e.to_string()),
-                },
+                Err(e) => RepairOutlook::not_tried(names, e.to_string()),
             }
         };
         reports[r].repair = Some(outlook.clone());
