@@ -94,7 +94,7 @@ pub fn ifsc_body(id: &Id, slices: &[(Id, u32)]) -> Vec<u8> {
 }
 
 /// A parsed packet.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Packet {
     Main {
         slice_size: u64,
@@ -130,9 +130,22 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
 }
 
+/// Bytes [`scan`] hashes in packets that turn out damaged, beyond the file's own size: a file
+/// crafted with a packet header every few bytes, each claiming the rest of the file, would
+/// otherwise be hashed over and over (quadratic time).
+const DAMAGED_HASH_ALLOWANCE: u64 = 64 << 20;
+
+/// The largest body of a packet other than a recovery slice that [`scan`] reads.
+pub const MAX_BODY: u64 = 256 << 20;
+
 /// Reads every intact packet of a PAR2 file: `(set id, packet)`, streaming (recovery slices
 /// are hashed, not kept: their data's place in the file is returned). Damaged packets are
 /// skipped and the next `PAR2\0PKT` is looked for, as PAR2 readers do.
+///
+/// A PAR2 file is input from a disc: nothing in it is trusted. What is kept is bounded by the
+/// file's size (a packet's body is read only when it lies within the file), and the bytes hashed
+/// in damaged packets by twice the file's size plus [`DAMAGED_HASH_ALLOWANCE`]; beyond that
+/// the file is refused as [`Error::Format`].
 pub fn scan(path: &Path) -> Result<Vec<(Id, Packet)>> {
     let io = |e: std::io::Error| Error::Io {
         path: path.to_path_buf(),
@@ -143,6 +156,10 @@ pub fn scan(path: &Path) -> Result<Vec<(Id, Packet)>> {
     let mut out = Vec::new();
     let mut at = 0u64;
     let mut buf = vec![0u8; 1 << 20];
+    let mut damaged_hashed = 0u64;
+    let damaged_limit = size
+        .saturating_mul(2)
+        .saturating_add(DAMAGED_HASH_ALLOWANCE);
     while at + HEADER as u64 <= size {
         f.seek(SeekFrom::Start(at)).map_err(io)?;
         let mut head = [0u8; HEADER];
@@ -159,7 +176,8 @@ pub fn scan(path: &Path) -> Result<Vec<(Id, Packet)>> {
             continue;
         }
         let len = u64_at(&head, 8);
-        if len < HEADER as u64 || !len.is_multiple_of(4) || at + len > size {
+        // `at + HEADER <= size`: `size - at` cannot wrap, and a huge length is not added.
+        if len < HEADER as u64 || !len.is_multiple_of(4) || len > size - at {
             at += 8;
             continue;
         }
@@ -183,7 +201,7 @@ pub fn scan(path: &Path) -> Result<Vec<(Id, Packet)>> {
                 left -= n as u64;
             }
         } else {
-            if body_len > 256 << 20 {
+            if body_len > MAX_BODY {
                 at += 8;
                 continue;
             }
@@ -193,6 +211,16 @@ pub fn scan(path: &Path) -> Result<Vec<(Id, Packet)>> {
         }
         let digest: Id = h.finalize().into();
         if digest != head[16..32] {
+            damaged_hashed += body_len;
+            if damaged_hashed > damaged_limit {
+                return Err(Error::Format {
+                    file: path.display().to_string(),
+                    detail: format!(
+                        "packet at byte {at}: more than {damaged_limit} bytes of damaged packets \
+                         hashed (packet headers overlapping each other): refused"
+                    ),
+                });
+            }
             at += 8;
             continue;
         }
@@ -207,7 +235,10 @@ pub fn scan(path: &Path) -> Result<Vec<(Id, Packet)>> {
             if ids.len() < n {
                 return Err(Error::Format {
                     file: path.display().to_string(),
-                    detail: "the main packet lists fewer files than it counts".into(),
+                    detail: format!(
+                        "main packet at byte {at}: file count {n} but {} file ids",
+                        ids.len()
+                    ),
                 });
             }
             Packet::Main {

@@ -62,6 +62,8 @@ struct Entry {
     length: u64,
     checksums: Vec<(Id, u32)>,
     first_slice: usize,
+    /// Its place in the set's list of files.
+    index: usize,
 }
 
 struct Set {
@@ -70,11 +72,53 @@ struct Set {
     files: Vec<Entry>,
     /// (exponent, PAR2 file, offset of the slice data)
     recovery: Vec<(u32, PathBuf, u64)>,
+    /// Bytes the set may make us allocate: its PAR2 files' size plus the memory given.
+    budget: u64,
 }
 
-fn load(par2: &[PathBuf]) -> Result<Set> {
+/// Memory [`verify`] allows itself (what [`repair`] is given as its `memory` argument).
+pub const VERIFY_MEMORY: usize = 256 << 20;
+
+/// Whether a name from a file description is a plain relative path: UTF-8, components
+/// separated by `/`, none empty, `.` or `..`, no NUL. The reason it is not, otherwise.
+fn bad_name(name: &[u8]) -> Option<&'static str> {
+    let Ok(text) = std::str::from_utf8(name) else {
+        return Some("not UTF-8");
+    };
+    if text.is_empty() {
+        return Some("empty");
+    }
+    if text.contains('\0') {
+        return Some("holds a NUL byte");
+    }
+    if text.starts_with('/') {
+        return Some("absolute");
+    }
+    if text
+        .split('/')
+        .any(|c| c.is_empty() || c == "." || c == "..")
+    {
+        return Some("has an empty, '.' or '..' component");
+    }
+    None
+}
+
+/// Reads a set from its PAR2 files. They come from a disc: nothing in them is trusted, and
+/// what is allocated is bounded before it is allocated. The budget is the PAR2 files' size (the
+/// packets kept) plus `memory` (the buffers of verifying and repairing): a slice must fit in
+/// `memory` (slices are read whole to be checked), the set holds at most
+/// [`crate::MAX_INPUT_SLICES`] input slices (PAR2's limit: there are no more constants), and
+/// every file's slice checksums must be exactly as many as its length makes. Inconsistent
+/// packets (two main packets of one set, or two descriptions of one file, that differ; a file
+/// listed twice; two files of one name) are refused as [`Error::Format`] naming the PAR2 file
+/// and the field.
+fn load(par2: &[PathBuf], memory: usize) -> Result<Set> {
     let mut all = Vec::new();
+    let mut par2_bytes = 0u64;
     for p in par2 {
+        if let Ok(m) = std::fs::metadata(p) {
+            par2_bytes = par2_bytes.saturating_add(m.len());
+        }
         for (set, packet) in packets::scan(p)? {
             all.push((set, packet, p.clone()));
         }
@@ -84,12 +128,14 @@ fn load(par2: &[PathBuf]) -> Result<Set> {
             .map(|p| p.display().to_string())
             .unwrap_or_default()
     };
-    let (set_id, slice, ids) = all
+    let format = |file: &Path, detail: String| Error::Format {
+        file: file.display().to_string(),
+        detail,
+    };
+    let (set_id, main, main_file) = all
         .iter()
-        .find_map(|(s, p, _)| match p {
-            Packet::Main {
-                slice_size, files, ..
-            } => Some((*s, *slice_size, files.clone())),
+        .find_map(|(s, p, f)| match p {
+            Packet::Main { .. } => Some((*s, p.clone(), f.clone())),
             _ => None,
         })
         .ok_or_else(|| Error::Format {
@@ -98,23 +144,84 @@ fn load(par2: &[PathBuf]) -> Result<Set> {
                 "no intact main packet: not a PAR2 set, or its critical packets are all damaged"
                     .into(),
         })?;
+    // Every packet of the set with the same key must say the same thing. Kept by key (kind, file
+    // id): the first packet of each, and the PAR2 file it came from.
+    let mut keyed: std::collections::HashMap<(u8, Id), (&Packet, &PathBuf)> = Default::default();
+    for (s, p, f) in &all {
+        let key = match p {
+            _ if *s != set_id => continue,
+            Packet::Main { .. } => (0, [0; 16]),
+            Packet::FileDesc { id, .. } => (1, *id),
+            Packet::Ifsc { id, .. } => (2, *id),
+            _ => continue,
+        };
+        let (kept, _) = *keyed.entry(key).or_insert((p, f));
+        if kept != p {
+            let what = match p {
+                Packet::Main { .. } => "main packet".to_string(),
+                Packet::FileDesc { id, .. } => format!("file description of {}", hex(id)),
+                Packet::Ifsc { id, .. } => format!("slice checksums (IFSC) of {}", hex(id)),
+                _ => unreachable!("only keyed packets are kept"),
+            };
+            return Err(format(
+                f,
+                format!("{what}: two intact packets of set {} differ", hex(&set_id)),
+            ));
+        }
+    }
+    let Packet::Main {
+        slice_size: slice,
+        files: ids,
+        ..
+    } = main
+    else {
+        unreachable!("found as a main packet")
+    };
+    if slice == 0 || !slice.is_multiple_of(4) {
+        return Err(format(
+            &main_file,
+            format!("main packet: slice size {slice} is not a positive multiple of 4"),
+        ));
+    }
+    if slice > memory as u64 {
+        return Err(format(
+            &main_file,
+            format!(
+                "main packet: slice size {slice} is beyond the memory budget of {memory} bytes"
+            ),
+        ));
+    }
+    if ids.len() as u64 > crate::MAX_INPUT_SLICES {
+        return Err(format(
+            &main_file,
+            format!(
+                "main packet: file count {} is more than PAR2's {} input slices",
+                ids.len(),
+                crate::MAX_INPUT_SLICES
+            ),
+        ));
+    }
+    let mut sorted = ids.clone();
+    sorted.sort();
+    if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
+        return Err(format(
+            &main_file,
+            format!("main packet: file id {} is listed twice", hex(&w[0])),
+        ));
+    }
     let mut files = Vec::new();
-    let mut first = 0usize;
+    let mut names = std::collections::HashSet::new();
+    let mut first = 0u64;
     for id in &ids {
-        let desc = all.iter().find_map(|(s, p, _)| match p {
-            Packet::FileDesc {
-                id: i,
-                length,
-                name,
-                ..
-            } if *s == set_id && i == id => Some((*length, name.clone())),
+        let desc = match keyed.get(&(1, *id)) {
+            Some((Packet::FileDesc { length, name, .. }, f)) => Some((*length, name.clone(), *f)),
             _ => None,
-        });
-        let ifsc = all.iter().find_map(|(s, p, _)| match p {
-            Packet::Ifsc { id: i, slices } if *s == set_id && i == id => Some(slices.clone()),
+        };
+        let ifsc = match keyed.get(&(2, *id)) {
+            Some((Packet::Ifsc { slices, .. }, f)) => Some((slices.clone(), *f)),
             _ => None,
-        });
-        let (Some((length, fname)), Some(checksums)) = (desc, ifsc) else {
+        };
+        let (Some((length, fname, desc_file)), Some((checksums, ifsc_file))) = (desc, ifsc) else {
             return Err(Error::Format {
                 file: name(),
                 detail: format!(
@@ -123,34 +230,51 @@ fn load(par2: &[PathBuf]) -> Result<Set> {
                 ),
             });
         };
-        let n = length.div_ceil(slice) as usize;
         let fname_text = String::from_utf8_lossy(&fname).to_string();
-        let p = Path::new(&fname_text);
-        if fname_text.is_empty()
-            || p.is_absolute()
-            || p.components()
-                .any(|c| !matches!(c, std::path::Component::Normal(_)))
-        {
-            return Err(Error::Format {
-                file: name(),
-                detail: format!("file name {fname_text:?} is not a plain relative path: refused"),
-            });
+        if let Some(why) = bad_name(&fname) {
+            return Err(format(
+                desc_file,
+                format!(
+                    "file description of {}: name {fname_text:?} {why}: not a plain relative path, refused",
+                    hex(id)
+                ),
+            ));
         }
-        if checksums.len() < n {
-            return Err(Error::Format {
-                file: name(),
-                detail: format!(
-                    "{} has {} slice checksums for {n} slices",
-                    String::from_utf8_lossy(&fname),
+        if !names.insert(fname.clone()) {
+            return Err(format(
+                desc_file,
+                format!(
+                    "file description of {}: name {fname_text:?} is given to two files",
+                    hex(id)
+                ),
+            ));
+        }
+        let n = length.div_ceil(slice);
+        if first + n > crate::MAX_INPUT_SLICES {
+            return Err(format(
+                desc_file,
+                format!(
+                    "file description of {fname_text:?}: length {length} makes the set more than \
+                     PAR2's {} input slices of {slice} bytes",
+                    crate::MAX_INPUT_SLICES
+                ),
+            ));
+        }
+        if checksums.len() as u64 != n {
+            return Err(format(
+                ifsc_file,
+                format!(
+                    "slice checksums (IFSC) of {fname_text:?}: {} checksums for {n} slices of its {length} bytes",
                     checksums.len()
                 ),
-            });
+            ));
         }
         files.push(Entry {
-            name: String::from_utf8_lossy(&fname).to_string(),
+            name: fname_text,
             length,
-            checksums: checksums[..n].to_vec(),
-            first_slice: first,
+            checksums,
+            first_slice: first as usize,
+            index: files.len(),
         });
         first += n;
     }
@@ -162,7 +286,12 @@ fn load(par2: &[PathBuf]) -> Result<Set> {
             len,
         } = p
         {
-            if *s == set_id && *len == slice && !recovery.iter().any(|r| r.0 == *exponent) {
+            // Exponents past 65,534 repeat the constants of others (2^65535 = 1): unusable.
+            if *s == set_id
+                && *len == slice
+                && *exponent <= 65534
+                && !recovery.iter().any(|r| r.0 == *exponent)
+            {
                 recovery.push((*exponent, path.clone(), *offset));
             }
         }
@@ -173,6 +302,7 @@ fn load(par2: &[PathBuf]) -> Result<Set> {
         slice,
         files,
         recovery,
+        budget: par2_bytes.saturating_add(memory as u64),
     })
 }
 
@@ -271,9 +401,53 @@ fn report(set: &Set, found: &[Option<usize>], sources: &[PathBuf]) -> SetReport 
 /// Verifies the files of a PAR2 set in `sources` (folders holding the set's files by their
 /// names).
 pub fn verify(par2: &[PathBuf], sources: &[PathBuf]) -> Result<SetReport> {
-    let set = load(par2)?;
+    let set = load(par2, VERIFY_MEMORY)?;
     let found = locate(&set, sources)?;
     Ok(report(&set, &found, sources))
+}
+
+/// How the repair's temporary files begin (followed by the file's index in the set).
+const PARTIAL: &str = ".par2-partial-";
+
+/// The partial files created and not yet renamed into place: removed when dropped (a repair
+/// that fails leaves none behind).
+struct Partials(std::sync::Mutex<Vec<PathBuf>>);
+
+impl Drop for Partials {
+    fn drop(&mut self) {
+        let paths = match self.0.get_mut() {
+            Ok(p) => std::mem::take(p),
+            Err(e) => std::mem::take(e.into_inner()),
+        };
+        for p in paths {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// Creates a partial file new: one left by an interrupted repair is removed first (the name
+/// itself, never what it may link to), and creating it then fails rather than follow a link
+/// or open a file put there meanwhile.
+fn create_partial(p: &Path) -> Result<std::fs::File> {
+    match std::fs::symlink_metadata(p) {
+        Ok(m) if m.is_dir() => {
+            return Err(Error::Io {
+                path: p.to_path_buf(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    "a folder is in the place of the repair's temporary file",
+                ),
+            })
+        }
+        Ok(_) => std::fs::remove_file(p).map_err(io_err(p))?,
+        Err(_) => {}
+    }
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(p)
+        .map_err(io_err(p))
 }
 
 /// Inverts a square matrix over GF(2^16); `None` when it is singular.
@@ -314,12 +488,40 @@ pub fn repair(
     out: &Path,
     memory: usize,
 ) -> Result<RepairReport> {
-    let set = load(par2)?;
+    // A small memory argument does not refuse sets whose slices are larger: the floor is what
+    // verifying allows itself.
+    let set = load(par2, memory.max(VERIFY_MEMORY))?;
     let found = locate(&set, sources)?;
     let before = report(&set, &found, sources);
     let missing: Vec<usize> = (0..found.len()).filter(|&k| found[k].is_none()).collect();
     let m = missing.len();
     let repairable = m <= set.recovery.len();
+    // The matrix solving the missing slices and its inverse: 4 bytes per pair of missing
+    // slices, within the budget before anything is allocated or written.
+    let matrix = 4 * (m as u64) * (m as u64);
+    if repairable && matrix > set.budget {
+        return Err(Error::Format {
+            file: par2[0].display().to_string(),
+            detail: format!(
+                "{m} missing slices need a {matrix}-byte matrix, beyond the budget of {} bytes \
+                 (the PAR2 files and the memory given)",
+                set.budget
+            ),
+        });
+    }
+    if let Some(f) = set.files.iter().find(|f| {
+        Path::new(&f.name)
+            .file_name()
+            .is_some_and(|n| n.as_encoded_bytes().starts_with(PARTIAL.as_bytes()))
+    }) {
+        return Err(Error::Format {
+            file: par2[0].display().to_string(),
+            detail: format!(
+                "file name {:?}: names starting {PARTIAL:?} are the repair's own temporary files",
+                f.name
+            ),
+        });
+    }
     std::fs::create_dir_all(out).map_err(io_err(out))?;
     let logs = gf16::input_log_constants(found.len());
     let owner: Vec<(usize, u64)> = set
@@ -330,8 +532,20 @@ pub fn repair(
         .collect();
 
     // Partial files: every intact slice copied from its source; holes where slices are
-    // missing.
-    let partial = |f: &Entry| out.join(format!("{}.par2-partial", f.name));
+    // missing. Each is named `.par2-partial-<file index>` beside its final place: a name of
+    // fixed length (a name at NAME_MAX gets no longer), created new (never through a link left
+    // there), and removed if the repair fails.
+    let partial_of: Vec<PathBuf> = set
+        .files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let dest = out.join(&f.name);
+            dest.parent().unwrap_or(out).join(format!("{PARTIAL}{i}"))
+        })
+        .collect();
+    let partial = |f: &Entry| partial_of[f.index].clone();
+    let cleanup = Partials(std::sync::Mutex::new(Vec::new()));
     let writable: Vec<bool> = set
         .files
         .iter()
@@ -348,7 +562,12 @@ pub fn repair(
             if let Some(d) = p.parent() {
                 std::fs::create_dir_all(d).map_err(io_err(d))?;
             }
-            let mut o = std::fs::File::create(&p).map_err(io_err(&p))?;
+            let mut o = create_partial(&p)?;
+            cleanup
+                .0
+                .lock()
+                .expect("no panic holding it")
+                .push(p.clone());
             o.set_len(f.length).map_err(io_err(&p))?;
             let mut buf = vec![0u8; set.slice as usize];
             let mut opened: Vec<Option<std::fs::File>> = sources.iter().map(|_| None).collect();
@@ -528,11 +747,7 @@ pub fn repair(
         }
     }
     if let Some(detail) = bad {
-        for (f, &w) in set.files.iter().zip(&writable) {
-            if w {
-                let _ = std::fs::remove_file(partial(f));
-            }
-        }
+        // The partial files are removed as `cleanup` drops.
         return Err(Error::Format {
             file: par2[0].display().to_string(),
             detail: format!("{detail}: nothing written"),
@@ -548,6 +763,11 @@ pub fn repair(
         let p = partial(f);
         let dest = out.join(&f.name);
         std::fs::rename(&p, &dest).map_err(io_err(&dest))?;
+        cleanup
+            .0
+            .lock()
+            .expect("no panic holding it")
+            .retain(|x| *x != p);
         written.push(f.name.clone());
     }
     Ok(RepairReport {

@@ -198,7 +198,26 @@ fn we_verify_and_repair_what_turbo_creates_and_merge_damaged_copies() {
     let rep = repair(&par2_files, std::slice::from_ref(&root), &out3, 64 << 20).unwrap();
     assert_eq!(rep.lost, vec![names[0].clone()]);
     assert!(!out3.join(&names[0]).exists());
-    assert!(!out3.join(format!("{}.par2-partial", names[0])).exists());
+    // No temporary file is left behind, in any folder.
+    assert!(!out3.join(&names[0]).exists());
+    let mut left = Vec::new();
+    let mut dirs = vec![out3.clone()];
+    while let Some(d) = dirs.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .contains("par2-partial")
+            {
+                left.push(p);
+            }
+        }
+    }
+    assert!(left.is_empty(), "{left:?}");
     assert_eq!(fs::read(out3.join(&names[1])).unwrap(), original[1]);
 }
 
@@ -327,4 +346,108 @@ fn recovery_slices_split_over_volume_files_with_disjoint_exponents_pool_in_a_rep
     .unwrap();
     assert!(r.lost.is_empty(), "{r:?}");
     assert_eq!(fs::read(out.join(&names[0])).unwrap(), want[0]);
+}
+
+/// Names at NAME_MAX (255 bytes: ASCII, and 85 CJK characters of 3 bytes in UTF-8), legal on
+/// ext4: our repair's temporary files must not grow with the name, and par2cmdline repairs
+/// our set of them.
+#[test]
+fn names_at_name_max_are_repaired_by_us_and_by_par2cmdline() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("disc");
+    let ascii = "n".repeat(251) + ".bin";
+    let cjk = "档".repeat(85);
+    assert_eq!((ascii.len(), cjk.len()), (255, 255));
+    let names = vec![ascii.clone(), format!("文书/{cjk}")];
+    let data = [bytes(200_003, 91), bytes(70_000, 92)];
+    for (n, d) in names.iter().zip(&data) {
+        let p = root.join(n);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, d).unwrap();
+    }
+    let c = create(
+        &inputs(&root, &names),
+        &root.join("recovery"),
+        "set",
+        &CreateOptions {
+            slice_size: Some(16384),
+            recovery_slices: Some(6),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    damage(&root.join(&names[0]), &[5, 100_000]);
+    damage(&root.join(&names[1]), &[69_999]);
+    let before = verify(&c.files, std::slice::from_ref(&root)).unwrap();
+    assert_eq!(before.missing_slices, 3, "{before:?}");
+
+    // Ours, into another folder.
+    let out = t.path().join("out");
+    let r = repair(&c.files, std::slice::from_ref(&root), &out, 64 << 20).unwrap();
+    assert_eq!(r.written.len(), 2, "{r:?}");
+    for (n, d) in names.iter().zip(&data) {
+        assert!(&fs::read(out.join(n)).unwrap() == d, "{n}");
+    }
+    let mut leftovers: Vec<String> = fs::read_dir(&out)
+        .unwrap()
+        .chain(fs::read_dir(out.join("文书")).unwrap())
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    leftovers.sort();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // A partial file left by an interrupted repair (here a link to a file outside) is
+    // replaced, never written through.
+    let victim = t.path().join("victim");
+    fs::write(&victim, b"keep").unwrap();
+    let out2 = t.path().join("out2");
+    fs::create_dir_all(&out2).unwrap();
+    std::os::unix::fs::symlink(&victim, out2.join(".par2-partial-0")).unwrap();
+    std::os::unix::fs::symlink(&victim, out2.join(".par2-partial-1")).unwrap();
+    repair(&c.files, std::slice::from_ref(&root), &out2, 64 << 20).unwrap();
+    assert_eq!(fs::read(&victim).unwrap(), b"keep");
+    for (n, d) in names.iter().zip(&data) {
+        assert!(&fs::read(out2.join(n)).unwrap() == d, "{n}");
+    }
+
+    // A repair that fails (a folder where a file must go) removes its partial files.
+    let out3 = t.path().join("out3");
+    fs::create_dir_all(out3.join(&names[0])).unwrap();
+    fs::write(out3.join(&names[0]).join("x"), b"x").unwrap();
+    assert!(repair(&c.files, std::slice::from_ref(&root), &out3, 64 << 20).is_err());
+    let partials: Vec<_> = [out3.clone(), out3.join("文书")]
+        .iter()
+        .filter_map(|d| fs::read_dir(d).ok())
+        .flatten()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().starts_with(".par2-partial"))
+        .collect();
+    assert!(partials.is_empty(), "{partials:?}");
+
+    // par2cmdline and turbo: they rename a damaged file to `<name>.1` before writing the
+    // repaired one, which NAME_MAX forbids; given the damaged copies as extra files (from
+    // another folder) they rebuild the files in place.
+    for tool in [PathBuf::from(PAR2CMDLINE), turbo()] {
+        let damaged = root.join("damaged");
+        let _ = fs::remove_dir_all(&damaged);
+        fs::create_dir_all(&damaged).unwrap();
+        let mut cmd = Command::new(&tool);
+        cmd.arg("repair")
+            .arg(format!("-B{}", root.display()))
+            .args(&c.files);
+        for (i, n) in names.iter().enumerate() {
+            let moved = damaged.join(format!("{i}"));
+            fs::rename(root.join(n), &moved).unwrap();
+            cmd.arg(&moved);
+        }
+        let (ok, log) = run(&mut cmd);
+        assert!(ok, "{tool:?} repair: {log}");
+        for (n, d) in names.iter().zip(&data) {
+            assert!(&fs::read(root.join(n)).unwrap() == d, "{tool:?}: {n}");
+        }
+        // Damaged again for the next tool.
+        damage(&root.join(&names[0]), &[5, 100_000]);
+        damage(&root.join(&names[1]), &[69_999]);
+    }
 }
