@@ -28,7 +28,9 @@
 mod reader;
 mod writer;
 
-pub use reader::{IsoEntry, IsoEntryKind, IsoReader, NameSource};
+pub use reader::{
+    IsoEntry, IsoEntryKind, IsoReader, Limits, NameSource, MAX_CE_HOPS, MAX_NAME_BYTES,
+};
 pub use writer::{Layout, WriteStats};
 
 /// Logical block (sector) size of every image written here.

@@ -1,16 +1,58 @@
 //! A defensive ISO 9660 reader: Rock Ridge names first, then Joliet, then plain ISO names.
 //!
-//! It reads images written by anyone, including crafted ones: loops, absurd sizes and
-//! broken system use areas are reported as [`IsoError::Corrupt`] instead of being followed, and
-//! names are returned as raw components so that the caller decides what is safe to create.
+//! It reads images written by anyone, including crafted ones (an image is input from a disc:
+//! nothing in it is trusted). Reported as [`IsoError::Corrupt`] instead of being followed:
+//!
+//! - directory loops (a directory whose extent is that of a directory already met: itself, an
+//!   ancestor or another one), trees deeper than [`Limits::depth`];
+//! - directory and file extents that end beyond the image (its volume space size), directories
+//!   larger than [`Limits::dir_bytes`];
+//! - beyond the budget ([`Limits`]): more directory bytes (continuation areas included) in
+//!   all, more entries, more bytes of names in the listing than it allows: what reading a
+//!   hostile image may cost in memory and time is bounded whatever it claims;
+//! - Rock Ridge continuation areas out of range or chained more than [`MAX_CE_HOPS`] times;
+//! - names that are empty, `.` or `..`, longer than [`MAX_NAME_BYTES`], or hold `/` or NUL.
+//!
+//! Names are returned as raw byte components (any other bytes, UTF-8 or not): the caller still
+//! decides what is safe to create. Files may share extents (hard links, identical contents).
 
 use crate::{IsoError, Result, SECTOR};
 use std::collections::HashSet;
 use std::io::{Read, Seek, SeekFrom, Write};
 
-const MAX_DEPTH: usize = 256;
-const MAX_DIR_BYTES: u64 = 256 << 20;
-const MAX_CE_HOPS: usize = 64;
+/// What reading one image may cost: [`IsoReader::entries`] stops with [`IsoError::Corrupt`]
+/// beyond any of these. The defaults read every image a disc can hold (a listing of millions of
+/// files takes a few hundred MiB of directories).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Deepest directory tree.
+    pub depth: usize,
+    /// Largest directory.
+    pub dir_bytes: u64,
+    /// Directory bytes read in all, continuation areas included.
+    pub total_dir_bytes: u64,
+    /// Entries listed.
+    pub entries: usize,
+    /// Bytes of the listing's names (every entry's components) in all.
+    pub path_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            depth: 256,
+            dir_bytes: 256 << 20,
+            total_dir_bytes: 1 << 30,
+            entries: 8_000_000,
+            path_bytes: 2 << 30,
+        }
+    }
+}
+/// Longest name component (Rock Ridge names are at most 255 bytes on every POSIX system; a
+/// Joliet name of 103 characters takes up to 309 bytes in UTF-8).
+pub const MAX_NAME_BYTES: usize = 1024;
+/// Continuation areas followed for one record.
+pub const MAX_CE_HOPS: usize = 64;
 
 /// Where the names of an image come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,8 +72,9 @@ pub enum IsoEntryKind {
 /// One entry found in an image.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IsoEntry {
-    /// Name components from the root, exactly as recorded (they may hold `/`, `..` or be empty
-    /// in a hostile image: check them before creating anything).
+    /// Name components from the root, exactly as recorded: never empty, `.` or `..`, never
+    /// holding `/` or NUL (an image with such a name is refused), any other bytes (UTF-8 or
+    /// not: the caller decides what it can create).
     pub components: Vec<Vec<u8>>,
     pub kind: IsoEntryKind,
     pub size: u64,
@@ -67,6 +110,11 @@ pub struct IsoReader<R> {
     susp_skip: usize,
     /// Sectors last read for continuation areas: (first sector, bytes).
     ce_window: Option<(u32, Vec<u8>)>,
+    limits: Limits,
+    /// Directory bytes read so far (against [`Limits::total_dir_bytes`]).
+    dir_bytes: u64,
+    /// Name bytes listed so far (against [`Limits::path_bytes`]).
+    path_bytes: u64,
 }
 
 struct RawRecord {
@@ -119,6 +167,9 @@ impl<R: Read + Seek> IsoReader<R> {
             names: NameSource::Iso9660,
             susp_skip: 0,
             ce_window: None,
+            limits: Limits::default(),
+            dir_bytes: 0,
+            path_bytes: 0,
         };
         // Rock Ridge: the root's "." record starts its system use area with SP.
         let root_dir = reader.read_dir_bytes(reader.root.0, reader.root.1)?;
@@ -137,6 +188,11 @@ impl<R: Read + Seek> IsoReader<R> {
         Ok(reader)
     }
 
+    /// Reads with other limits than the defaults.
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
     pub fn volume_id(&self) -> &str {
         &self.volume_id
     }
@@ -149,17 +205,45 @@ impl<R: Read + Seek> IsoReader<R> {
         self.names
     }
 
+    /// Whether an extent of `len` bytes from sector `lba` ends within the image.
+    fn within(&self, lba: u32, len: u64) -> bool {
+        lba as u64 + len.div_ceil(SECTOR) <= self.total_sectors as u64
+    }
+
     fn read_dir_bytes(&mut self, lba: u32, len: u32) -> Result<Vec<u8>> {
-        if len as u64 > MAX_DIR_BYTES {
+        if len as u64 > self.limits.dir_bytes {
             return Err(IsoError::Corrupt(format!(
                 "directory at sector {lba} claims {len} bytes"
             )));
         }
-        let mut buf = vec![0u8; len as usize];
+        if !self.within(lba, len as u64) {
+            return Err(IsoError::Corrupt(format!(
+                "directory at sector {lba} ({len} bytes) ends beyond the image's {} sectors",
+                self.total_sectors
+            )));
+        }
+        self.dir_bytes += len as u64;
+        if self.dir_bytes > self.limits.total_dir_bytes {
+            return Err(IsoError::Corrupt(format!(
+                "more than {} bytes of directories (at sector {lba}): overlapping or absurd \
+                 directory extents",
+                self.limits.total_dir_bytes
+            )));
+        }
         self.src.seek(SeekFrom::Start(lba as u64 * SECTOR))?;
-        self.src
-            .read_exact(&mut buf)
+        // Read as it comes (not allocated first): a short image cannot make us allocate what
+        // it claims.
+        let mut buf = Vec::new();
+        (&mut self.src)
+            .take(len as u64)
+            .read_to_end(&mut buf)
             .map_err(|e| IsoError::Corrupt(format!("directory at sector {lba} unreadable: {e}")))?;
+        if buf.len() < len as usize {
+            return Err(IsoError::Corrupt(format!(
+                "directory at sector {lba} unreadable: the image ends after {} of its {len} bytes",
+                buf.len()
+            )));
+        }
         Ok(buf)
     }
 
@@ -188,7 +272,17 @@ impl<R: Read + Seek> IsoReader<R> {
                 }
             }
             buf.truncate(got);
+            self.dir_bytes += got as u64;
             self.ce_window = Some((lba, buf));
+        }
+        // Continuation areas count as directory bytes: records pointing far and wide would
+        // otherwise load window after window.
+        self.dir_bytes += len as u64;
+        if self.dir_bytes > self.limits.total_dir_bytes {
+            return Err(IsoError::Corrupt(format!(
+                "more than {} bytes of directories and continuation areas (at sector {lba})",
+                self.limits.total_dir_bytes
+            )));
         }
         let w = self.ce_window.as_ref().unwrap();
         if !hit(w) {
@@ -203,6 +297,7 @@ impl<R: Read + Seek> IsoReader<R> {
     /// All entries, depth first, directories before their contents.
     pub fn entries(&mut self) -> Result<Vec<IsoEntry>> {
         let mut out = Vec::new();
+        (self.dir_bytes, self.path_bytes) = (0, 0);
         let mut seen = HashSet::new();
         seen.insert(self.root.0);
         let root = self.root;
@@ -217,11 +312,13 @@ impl<R: Read + Seek> IsoReader<R> {
         seen: &mut HashSet<u32>,
         out: &mut Vec<IsoEntry>,
     ) -> Result<()> {
-        if prefix.len() > MAX_DEPTH {
-            return Err(IsoError::Corrupt("directory tree deeper than 256".into()));
+        if prefix.len() > self.limits.depth {
+            return Err(IsoError::Corrupt(format!(
+                "directory tree deeper than {}",
+                self.limits.depth
+            )));
         }
-        let bytes = self.read_dir_bytes(dir.0, dir.1)?;
-        let records = parse_records(&bytes)?;
+        let records = parse_records(&self.read_dir_bytes(dir.0, dir.1)?)?;
         let mut pending: Option<IsoEntry> = None;
         for r in records.into_iter().skip(2) {
             let rr = if self.names == NameSource::RockRidge {
@@ -244,7 +341,23 @@ impl<R: Read + Seek> IsoReader<R> {
                     strip_version(&s).to_ascii_lowercase().into_bytes()
                 }
             };
+            check_name(&name, prefix)?;
             let is_dir = r.flags & 2 != 0;
+            if !is_dir && !self.within(r.extent, r.len as u64) {
+                return Err(IsoError::Corrupt(format!(
+                    "{:?}: extent at sector {} ({} bytes) ends beyond the image's {} sectors",
+                    display(prefix, &name),
+                    r.extent,
+                    r.len,
+                    self.total_sectors
+                )));
+            }
+            if out.len() >= self.limits.entries {
+                return Err(IsoError::Corrupt(format!(
+                    "more than {} entries in the image",
+                    self.limits.entries
+                )));
+            }
             let mtime = rr
                 .as_ref()
                 .and_then(|x| x.mtime)
@@ -265,6 +378,13 @@ impl<R: Read + Seek> IsoReader<R> {
             }
             let mut components = prefix.clone();
             components.push(name.clone());
+            self.path_bytes += components.iter().map(|c| c.len() as u64 + 1).sum::<u64>();
+            if self.path_bytes > self.limits.path_bytes {
+                return Err(IsoError::Corrupt(format!(
+                    "more than {} bytes of names in the listing",
+                    self.limits.path_bytes
+                )));
+            }
             if is_dir {
                 out.push(IsoEntry {
                     components,
@@ -320,7 +440,7 @@ impl<R: Read + Seek> IsoReader<R> {
         let mut link: Vec<u8> = Vec::new();
         let mut have_link = false;
         let mut link_comp_continues = false;
-        for _hop in 0..MAX_CE_HOPS {
+        for hop in 0..=MAX_CE_HOPS {
             let mut next: Option<(u32, u32, u32)> = None;
             let mut i = 0;
             while i + 4 <= area.len() {
@@ -385,6 +505,12 @@ impl<R: Read + Seek> IsoReader<R> {
                 i += len;
             }
             match next {
+                Some((lba, _, _)) if hop == MAX_CE_HOPS => {
+                    return Err(IsoError::Corrupt(format!(
+                        "Rock Ridge continuation areas chained more than {MAX_CE_HOPS} times \
+                         (a loop?) at sector {lba}"
+                    )))
+                }
                 Some((lba, off, len)) => {
                     if off as u64 + len as u64 > SECTOR || lba >= self.total_sectors.max(1) {
                         return Err(IsoError::Corrupt(format!(
@@ -447,6 +573,40 @@ struct RrInfo {
     mode: Option<u32>,
     mtime: Option<i64>,
     symlink: Option<Vec<u8>>,
+}
+
+/// A path for messages.
+fn display(prefix: &[Vec<u8>], name: &[u8]) -> String {
+    let mut p: Vec<&[u8]> = prefix.iter().map(|c| &c[..]).collect();
+    p.push(name);
+    String::from_utf8_lossy(&p.join(&b'/')).into_owned()
+}
+
+/// Refuses a name that is not one component: empty, `.`, `..`, holding `/` or NUL, or longer
+/// than [`MAX_NAME_BYTES`].
+fn check_name(name: &[u8], prefix: &[Vec<u8>]) -> Result<()> {
+    let why = if name.is_empty() {
+        "an empty name"
+    } else if name == b"." || name == b".." {
+        "a '.' or '..' name"
+    } else if name.contains(&b'/') {
+        "a name holding '/'"
+    } else if name.contains(&0) {
+        "a name holding NUL"
+    } else if name.len() > MAX_NAME_BYTES {
+        "a name longer than 1024 bytes"
+    } else {
+        return Ok(());
+    };
+    let folder = if prefix.is_empty() {
+        "/".to_string()
+    } else {
+        String::from_utf8_lossy(&prefix.join(&b'/')).into_owned()
+    };
+    Err(IsoError::Corrupt(format!(
+        "{why}: {:?} in folder {folder:?}",
+        String::from_utf8_lossy(&name[..name.len().min(64)])
+    )))
 }
 
 fn strip_version(s: &str) -> String {
