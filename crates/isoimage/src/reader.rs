@@ -369,6 +369,16 @@ impl<R: Read + Seek> IsoReader<R> {
                 if p.components.last() == Some(&name) {
                     p.extents.push((r.extent, r.len as u64));
                     p.size += r.len as u64;
+                    // Extents may be shared, but a file never holds more than the image.
+                    if p.size > self.total_sectors as u64 * SECTOR {
+                        return Err(IsoError::Corrupt(format!(
+                            "{:?}: {} bytes in {} extents, more than the image's {} sectors",
+                            p.display_path(),
+                            p.size,
+                            p.extents.len(),
+                            self.total_sectors
+                        )));
+                    }
                     if r.flags & 0x80 == 0 {
                         out.push(pending.take().unwrap());
                     }

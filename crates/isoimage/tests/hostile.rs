@@ -28,6 +28,8 @@ fn image() -> Vec<u8> {
         file("abc", 7),
         file("xy", 2),
         file("jolietname", 1),
+        file("m/aa", 2),
+        file("m/ab", 3),
         file(&long, 1),
     ];
     let spec = ImageSpec {
@@ -340,4 +342,21 @@ fn the_budget_bounds_entries_directory_bytes_names_and_depth() {
         }),
         &["claims 2048 bytes"],
     );
+}
+
+#[test]
+fn a_multi_extent_file_larger_than_the_image_is_refused() {
+    let mut img = image();
+    let (aa, ab) = (find(&img, "m/aa"), find(&img, "m/ab"));
+    // "aa" continued by the next record of the same name: one file of two extents.
+    img[aa.at + 25] |= 0x80;
+    rename(&mut img, "m/ab", b"aa");
+    let e = list(&img).unwrap();
+    let f = e.iter().find(|e| e.path_bytes() == b"m/aa").unwrap();
+    assert_eq!((f.size, f.extents.len()), (5, 2));
+    // Its second extent: the whole image, each extent within it, both more than it holds.
+    let whole = total_sectors(&img) * S as u32;
+    put_both(&mut img, ab.at + 2, 0);
+    put_both(&mut img, ab.at + 10, whole);
+    assert_corrupt(list(&img), &["m/aa", "2 extents", "more than the image"]);
 }
