@@ -137,14 +137,27 @@ fn offset(rng: &mut Rng, data: &[u8], hot: &[usize]) -> usize {
     }
 }
 
-/// Stacks 1 to 8 mutations on `data`.
-pub fn mutate(rng: &mut Rng, data: &mut Vec<u8>, pool: &[Vec<u8>], hot: &[usize], max: usize) {
+/// Stacks 1 to 8 mutations on `data`. With `keep_offsets` (formats addressed by absolute
+/// offsets, such as sectors of an image), mutations that shift bytes (insert, delete, truncate)
+/// are rare: most inputs keep their structures where they were.
+pub fn mutate(
+    rng: &mut Rng,
+    data: &mut Vec<u8>,
+    pool: &[Vec<u8>],
+    hot: &[usize],
+    max: usize,
+    keep_offsets: bool,
+) {
     for _ in 0..1 + rng.below(8) {
         if data.is_empty() {
             data.push(rng.next() as u8);
         }
         let at = offset(rng, data, hot);
-        match rng.below(11) {
+        let mut op = rng.below(11);
+        if keep_offsets && matches!(op, 6 | 7 | 10) && rng.below(10) != 0 {
+            op = rng.below(6);
+        }
+        match op {
             0 => data[at] ^= 1 << rng.below(8),
             1 => data[at] = rng.next() as u8,
             2..=4 => {
@@ -182,7 +195,7 @@ pub fn mutate(rng: &mut Rng, data: &mut Vec<u8>, pool: &[Vec<u8>], hot: &[usize]
                 let n = (1 + rng.below(2048)).min(data.len() - at);
                 let chunk = data[at..at + n].to_vec();
                 let to = rng.below(data.len());
-                if rng.below(2) == 0 {
+                if keep_offsets || rng.below(2) == 0 {
                     let end = (to + n).min(data.len());
                     data[to..end].copy_from_slice(&chunk[..end - to]);
                 } else {
@@ -234,6 +247,8 @@ pub struct Fuzz<'a> {
     /// checksums (PAR2 packets' MD5), so that mutated fields are reached instead of the whole
     /// structure being skipped as damaged.
     pub fixup: Option<Fixup<'a>>,
+    /// Rarely shift bytes (see [`mutate`]).
+    pub keep_offsets: bool,
 }
 
 static HEARTBEAT: AtomicU64 = AtomicU64::new(0);
@@ -285,7 +300,14 @@ pub fn worker(f: &Fuzz, seconds: u64, seed: u64) {
     while start.elapsed().as_secs() < seconds {
         let i = rng.below(pool.len());
         let mut input = pool[i].clone();
-        mutate(&mut rng, &mut input, &pool, &hot[i], f.max_len);
+        mutate(
+            &mut rng,
+            &mut input,
+            &pool,
+            &hot[i],
+            f.max_len,
+            f.keep_offsets,
+        );
         if let Some(fix) = f.fixup {
             if rng.below(8) != 0 {
                 fix(&mut input);

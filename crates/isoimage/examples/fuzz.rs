@@ -31,6 +31,7 @@ fn main() {
         max_len: 4 << 20,
         time_limit: std::time::Duration::from_secs(20),
         fixup: None,
+        keep_offsets: true,
     });
     if std::env::args().any(|a| a == "--worker") {
         let n: Vec<u64> = OUTCOMES.iter().map(|o| o.load(Ordering::Relaxed)).collect();

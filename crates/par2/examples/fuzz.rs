@@ -34,6 +34,7 @@ fn main() {
         max_len: 1 << 20,
         time_limit: std::time::Duration::from_secs(20),
         fixup: Some(&target::fix_md5s),
+        keep_offsets: false,
     });
     if std::env::args().any(|a| a == "--worker") {
         let n: Vec<u64> = OUTCOMES.iter().map(|o| o.load(Ordering::Relaxed)).collect();
