@@ -22,7 +22,7 @@ pub use create::{
     choose_slice_size, create, set_size, volume_file_name, CreateOptions, Created, Input, SetSize,
     MAX_INPUT_SLICES,
 };
-pub use repair::{repair, verify, FileState, RepairReport, SetReport};
+pub use repair::{repair, verify, FileState, RepairReport, SetReport, VERIFY_MEMORY};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

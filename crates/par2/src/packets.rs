@@ -133,7 +133,7 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
 /// Bytes [`scan`] hashes in packets that turn out damaged, beyond the file's own size: a file
 /// crafted with a packet header every few bytes, each claiming the rest of the file, would
 /// otherwise be hashed over and over (quadratic time).
-const DAMAGED_HASH_ALLOWANCE: u64 = 64 << 20;
+pub const DAMAGED_HASH_ALLOWANCE: u64 = 64 << 20;
 
 /// The largest body of a packet other than a recovery slice that [`scan`] reads.
 pub const MAX_BODY: u64 = 256 << 20;

@@ -399,7 +399,8 @@ fn report(set: &Set, found: &[Option<usize>], sources: &[PathBuf]) -> SetReport 
 }
 
 /// Verifies the files of a PAR2 set in `sources` (folders holding the set's files by their
-/// names).
+/// names). The PAR2 files are hostile input: a set beyond the budget of [`VERIFY_MEMORY`]
+/// (see `load`) or inconsistent is refused as [`Error::Format`].
 pub fn verify(par2: &[PathBuf], sources: &[PathBuf]) -> Result<SetReport> {
     let set = load(par2, VERIFY_MEMORY)?;
     let found = locate(&set, sources)?;
@@ -482,6 +483,12 @@ fn invert(mut a: Vec<Vec<u16>>) -> Option<Vec<Vec<u16>>> {
 /// Repairs the set's files from `sources` into `out` (every file the set can give back,
 /// every slice of it checked against its MD5 and CRC32 before it is renamed into place). Files beyond repair are
 /// named in the report and not written.
+///
+/// The budget is the PAR2 files' size plus `memory` (at least [`VERIFY_MEMORY`]): a slice
+/// must fit in the memory, and the matrix solving the missing slices (4 bytes per pair of
+/// them) in the budget, else [`Error::Format`] before anything is written. Each file is
+/// built as `.par2-partial-<index>` beside its final place (a fixed-length name, created new,
+/// removed if the repair fails) and renamed once checked; set names starting so are refused.
 pub fn repair(
     par2: &[PathBuf],
     sources: &[PathBuf],
