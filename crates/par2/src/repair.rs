@@ -119,8 +119,12 @@ fn load(par2: &[PathBuf], memory: usize) -> Result<Set> {
         if let Ok(m) = std::fs::metadata(p) {
             par2_bytes = par2_bytes.saturating_add(m.len());
         }
+        // Kept: the packets a set is made of (creator and unknown packets are not needed), with
+        // the PAR2 file they came from.
         for (set, packet) in packets::scan(p)? {
-            all.push((set, packet, p.clone()));
+            if !matches!(packet, Packet::Creator(_) | Packet::Other) {
+                all.push((set, packet, p));
+            }
         }
     }
     let name = || {
@@ -135,7 +139,7 @@ fn load(par2: &[PathBuf], memory: usize) -> Result<Set> {
     let (set_id, main, main_file) = all
         .iter()
         .find_map(|(s, p, f)| match p {
-            Packet::Main { .. } => Some((*s, p.clone(), f.clone())),
+            Packet::Main { .. } => Some((*s, p.clone(), *f)),
             _ => None,
         })
         .ok_or_else(|| Error::Format {
@@ -179,13 +183,13 @@ fn load(par2: &[PathBuf], memory: usize) -> Result<Set> {
     };
     if slice == 0 || !slice.is_multiple_of(4) {
         return Err(format(
-            &main_file,
+            main_file,
             format!("main packet: slice size {slice} is not a positive multiple of 4"),
         ));
     }
     if slice > memory as u64 {
         return Err(format(
-            &main_file,
+            main_file,
             format!(
                 "main packet: slice size {slice} is beyond the memory budget of {memory} bytes"
             ),
@@ -193,7 +197,7 @@ fn load(par2: &[PathBuf], memory: usize) -> Result<Set> {
     }
     if ids.len() as u64 > crate::MAX_INPUT_SLICES {
         return Err(format(
-            &main_file,
+            main_file,
             format!(
                 "main packet: file count {} is more than PAR2's {} input slices",
                 ids.len(),
@@ -205,7 +209,7 @@ fn load(par2: &[PathBuf], memory: usize) -> Result<Set> {
     sorted.sort();
     if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
         return Err(format(
-            &main_file,
+            main_file,
             format!("main packet: file id {} is listed twice", hex(&w[0])),
         ));
     }
@@ -279,6 +283,7 @@ fn load(par2: &[PathBuf], memory: usize) -> Result<Set> {
         first += n;
     }
     let mut recovery: Vec<(u32, PathBuf, u64)> = Vec::new();
+    let mut exponents = std::collections::HashSet::new();
     for (s, p, path) in &all {
         if let Packet::Recovery {
             exponent,
@@ -287,12 +292,8 @@ fn load(par2: &[PathBuf], memory: usize) -> Result<Set> {
         } = p
         {
             // Exponents past 65,534 repeat the constants of others (2^65535 = 1): unusable.
-            if *s == set_id
-                && *len == slice
-                && *exponent <= 65534
-                && !recovery.iter().any(|r| r.0 == *exponent)
-            {
-                recovery.push((*exponent, path.clone(), *offset));
+            if *s == set_id && *len == slice && *exponent <= 65534 && exponents.insert(*exponent) {
+                recovery.push((*exponent, path.to_path_buf(), *offset));
             }
         }
     }

@@ -461,3 +461,40 @@ fn a_name_like_the_repairs_own_temporary_files_is_refused_by_repair() {
     );
     assert_format(r, &f.index, &[".par2-partial-", "temporary"]);
 }
+
+#[test]
+fn many_recovery_packets_are_counted_in_linear_time() {
+    // 150,000 recovery packets of 4-byte slices (10 MB), exponents 1..=65534 over and over:
+    // each distinct exponent is counted once, without comparing every packet with every other.
+    let t = tempfile::tempdir().unwrap();
+    let src = t.path().join("src");
+    fs::create_dir_all(&src).unwrap();
+    fs::write(src.join("f"), bytes(400, 4)).unwrap();
+    let c = create(
+        &[Input::file("f", src.join("f"))],
+        &t.path().join("rec"),
+        "s",
+        &CreateOptions {
+            slice_size: Some(4),
+            recovery_slices: Some(1),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let set = split(&fs::read(&c.files[0]).unwrap())[0].set;
+    let many = t.path().join("rec/s.many.par2");
+    let mut b = Vec::with_capacity(150_000 * 72);
+    for k in 0..150_000u32 {
+        let e = 1 + k % 65534;
+        b.extend(packets::packet(
+            &set,
+            packets::TYPE_RECOVERY,
+            &[e.to_le_bytes(), [0; 4]].concat(),
+        ));
+    }
+    fs::write(&many, b).unwrap();
+    let started = std::time::Instant::now();
+    let r = verify(&[c.files[0].clone(), many], &[src]).unwrap();
+    assert_eq!((r.recovery_slices, r.missing_slices), (65534, 0));
+    assert!(started.elapsed().as_secs() < 10, "{:?}", started.elapsed());
+}
