@@ -59,6 +59,30 @@ impl Ini {
         self.get(section, key)?.parse().ok()
     }
 
+    /// The last value of a key as a number: `None` when the key is absent, an error naming the
+    /// file, section and key when it is there but not a number (the files are written by
+    /// devices and people, and a garbled count must not read as a default).
+    pub fn number(&self, file: &str, section: &str, key: &str) -> crate::Result<Option<i64>> {
+        match self.get(section, key) {
+            None => Ok(None),
+            Some(v) => v
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| crate::Error::Syntax {
+                    file: file.to_string(),
+                    detail: format!(
+                        "{}{key} = {v:?} is not a number",
+                        if section.is_empty() {
+                            String::new()
+                        } else {
+                            format!("[{section}] ")
+                        }
+                    ),
+                }),
+        }
+    }
+
     /// Sets a key (replacing its value) in a section, creating both as needed.
     pub fn set(&mut self, section: &str, key: &str, value: impl ToString) {
         let s = self.section_mut(section);

@@ -11,7 +11,7 @@
 //! message once it has acted on it.
 
 use crate::ini::Ini;
-use crate::{CodePage, Error, Result};
+use crate::{CodePage, Error, IoAt, Result};
 use std::path::{Path, PathBuf};
 
 /// A PTBurn job request.
@@ -345,70 +345,92 @@ pub struct JobStatus {
     pub percent: Option<i64>,
 }
 
-/// The status of a job, from `<status dir>/<robot>.txt` (every robot of `SystemStatus.txt`'s
-/// `[RobotList]`, or every `.txt` file but `SystemStatus.txt`).
+/// The status of a job, from `<status dir>/<robot>.txt` (every `.txt` file but
+/// `SystemStatus.txt`). The files are PTBurn's: a value that is not what the protocol says (a
+/// count that is not a number, a drive that is not a drive letter) is an error naming the file.
 pub fn job_status(status_dir: &Path, job_id: &str, cp: CodePage) -> Result<Option<JobStatus>> {
-    let Ok(rd) = std::fs::read_dir(status_dir) else {
-        return Ok(None);
+    let rd = match std::fs::read_dir(status_dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(Error::Io {
+                path: status_dir.to_path_buf(),
+                source: e,
+            })
+        }
     };
-    let mut files: Vec<PathBuf> = rd
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.extension()
-                .and_then(|e| e.to_str())
-                .map(|e| e.eq_ignore_ascii_case("txt"))
-                == Some(true)
-                && p.file_name().and_then(|n| n.to_str()) != Some("SystemStatus.txt")
-        })
-        .collect();
+    let mut files = Vec::new();
+    for e in rd {
+        let p = e.at(status_dir)?.path();
+        if p.extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("txt"))
+            && p.file_name().and_then(|n| n.to_str()) != Some("SystemStatus.txt")
+        {
+            files.push(p);
+        }
+    }
     files.sort();
     for f in files {
         let Some(bytes) = crate::read_now(&f)? else {
             continue;
         };
+        let name = f.display().to_string();
         let ini = Ini::parse(&cp.decode(&bytes));
         let Some(s) = ini.section(job_id) else {
             continue;
         };
-        let get = |k: &str| {
-            s.iter()
-                .rev()
-                .find(|(x, _)| x == k)
-                .map(|(_, v)| v.as_str())
-        };
-        let num = |k: &str| get(k).and_then(|v| v.parse().ok()).unwrap_or(-1);
+        let num = |k: &str| -> Result<i64> { Ok(ini.number(&name, job_id, k)?.unwrap_or(-1)) };
         let mut loaded = Vec::new();
-        for (k, v) in s {
-            if let Some(x) = k
-                .strip_prefix("LoadDiscState")
-                .and_then(|x| x.parse::<u32>().ok())
-            {
-                let drive = get(&format!("LoadDiscDrive{x}")).unwrap_or("").to_string();
-                loaded.push((x, v.parse().unwrap_or(-1), drive));
+        for (k, _) in s {
+            let Some(x) = k.strip_prefix("LoadDiscState") else {
+                continue;
+            };
+            let x: u32 = x.parse().map_err(|_| Error::Syntax {
+                file: name.clone(),
+                detail: format!("[{job_id}] {k}: not a disc number"),
+            })?;
+            let drive = ini
+                .get(job_id, &format!("LoadDiscDrive{x}"))
+                .unwrap_or("")
+                .to_string();
+            let letter = drive.trim_end_matches([':', '\\']);
+            if !(letter.len() == 1 && letter.bytes().all(|b| b.is_ascii_alphabetic())) {
+                return Err(Error::Syntax {
+                    file: name.clone(),
+                    detail: format!(
+                        "[{job_id}] LoadDiscDrive{x} = {drive:?} is not a drive letter"
+                    ),
+                });
+            }
+            loaded.push((x, num(k)?, letter.to_ascii_uppercase()));
+        }
+        let mut percent = None;
+        for (sec, kv) in &ini.sections {
+            for (k, _) in kv {
+                if k.starts_with("DrivePercent") {
+                    if let Some(v) = ini.number(&name, sec, k)? {
+                        if v > 0 && percent.is_none_or(|p| v > p) {
+                            percent = Some(v);
+                        }
+                    }
+                }
             }
         }
-        let percent = ini
-            .sections
-            .iter()
-            .flat_map(|(_, kv)| kv.iter())
-            .filter(|(k, _)| k.starts_with("DrivePercent"))
-            .filter_map(|(_, v)| v.parse::<i64>().ok())
-            .filter(|v| *v > 0)
-            .max();
         return Ok(Some(JobStatus {
             robot: f
                 .file_stem()
                 .and_then(|n| n.to_str())
                 .unwrap_or("")
                 .to_string(),
-            job_state: num("JobState"),
-            current_state: num("CurrentStatusState"),
-            current_status: get("CurrentStatus").unwrap_or("").to_string(),
-            good_discs: num("GoodDiscs"),
-            bad_discs: num("BadDiscs"),
-            discs_remaining: num("DiscsRemaining"),
-            error_number: num("JobErrorNumber"),
-            error_string: get("JobErrorString").unwrap_or("").to_string(),
+            job_state: num("JobState")?,
+            current_state: num("CurrentStatusState")?,
+            current_status: ini.get(job_id, "CurrentStatus").unwrap_or("").to_string(),
+            good_discs: num("GoodDiscs")?,
+            bad_discs: num("BadDiscs")?,
+            discs_remaining: num("DiscsRemaining")?,
+            error_number: num("JobErrorNumber")?,
+            error_string: ini.get(job_id, "JobErrorString").unwrap_or("").to_string(),
             loaded,
             percent,
         }));
@@ -418,21 +440,22 @@ pub fn job_status(status_dir: &Path, job_id: &str, cp: CodePage) -> Result<Optio
 
 /// `SysErrorNumber` and `SysErrorString` of `SystemStatus.txt`, when an error is set.
 pub fn system_error(status_dir: &Path, cp: CodePage) -> Result<Option<(i64, String)>> {
-    let Some(b) = crate::read_now(&status_dir.join("SystemStatus.txt"))? else {
+    let path = status_dir.join("SystemStatus.txt");
+    let Some(b) = crate::read_now(&path)? else {
         return Ok(None);
     };
+    let name = path.display().to_string();
     let ini = Ini::parse(&cp.decode(&b));
-    let find = |k: &str| {
-        ini.sections
-            .iter()
-            .flat_map(|(_, kv)| kv.iter())
-            .find(|(x, _)| x == k)
-            .map(|(_, v)| v.clone())
-    };
-    let n: i64 = find("SysErrorNumber")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    Ok((n != 0).then(|| (n, find("SysErrorString").unwrap_or_default())))
+    let mut n = 0;
+    let mut text = String::new();
+    for (sec, kv) in &ini.sections {
+        if kv.iter().any(|(k, _)| k == "SysErrorNumber") {
+            n = ini.number(&name, sec, "SysErrorNumber")?.unwrap_or(0);
+            text = ini.get(sec, "SysErrorString").unwrap_or("").to_string();
+            break;
+        }
+    }
+    Ok((n != 0).then_some((n, text)))
 }
 
 #[cfg(test)]
@@ -482,6 +505,43 @@ mod tests {
         let mut j = job();
         j.print_label = Some("a.png".into());
         assert!(j.validate().unwrap_err().to_string().contains("PrintLabel"));
+    }
+
+    #[test]
+    fn garbled_status_files_are_errors_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let robot = dir.path().join("Robot.txt");
+        let write = |t: &str| std::fs::write(&robot, t).unwrap();
+        write("[J]\r\nJobState = 1\r\nLoadDiscState0 = 3\r\nLoadDiscDrive0 = F\r\n");
+        let s = job_status(dir.path(), "J", CodePage::GBK).unwrap().unwrap();
+        assert_eq!(s.loaded, [(0, 3, "F".to_string())]);
+        for (text, needle) in [
+            ("[J]\r\nGoodDiscs = lots\r\n", "GoodDiscs"),
+            (
+                "[J]\r\nLoadDiscState0 = 3\r\nLoadDiscDrive0 = ..\\..\\etc\r\n",
+                "LoadDiscDrive0",
+            ),
+            ("[J]\r\nLoadDiscStateX = 3\r\n", "LoadDiscStateX"),
+            (
+                "[J]\r\n[RobotStatus]\r\nDrivePercent0 = %\r\n",
+                "DrivePercent0",
+            ),
+        ] {
+            write(text);
+            let e = job_status(dir.path(), "J", CodePage::GBK)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("Robot.txt") && e.contains(needle), "{e}");
+        }
+        std::fs::write(
+            dir.path().join("SystemStatus.txt"),
+            "[System]\r\nSysErrorNumber = x4\r\n",
+        )
+        .unwrap();
+        let e = system_error(dir.path(), CodePage::GBK)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("SystemStatus.txt") && e.contains("x4"), "{e}");
     }
 
     #[test]

@@ -64,17 +64,22 @@ pub fn control_path(folder: &Path) -> PathBuf {
 }
 
 impl Control {
-    pub fn read(folder: &Path) -> Control {
+    /// The control file; the defaults when there is none. A value that is not a number is an
+    /// error naming the file and the key (a typo must not quietly mean "endless blanks").
+    pub fn read(folder: &Path) -> Result<Control> {
+        let path = control_path(folder);
         let mut c = Control::default();
-        if let Ok(t) = std::fs::read_to_string(control_path(folder)) {
-            let ini = Ini::parse(&t);
-            let n = |k: &str, d: i64| ini.get_i64("", k).unwrap_or(d);
-            c.blanks = n("blanks", -1);
-            c.fail_discs = n("fail_discs", 0);
-            c.damage_discs = n("damage_discs", 0);
-            c.paused = n("paused", 0) != 0;
-        }
-        c
+        let Some(bytes) = crate::read_now(&path)? else {
+            return Ok(c);
+        };
+        let ini = Ini::parse(&String::from_utf8_lossy(&bytes));
+        let name = path.display().to_string();
+        let n = |k: &str, d: i64| -> Result<i64> { Ok(ini.number(&name, "", k)?.unwrap_or(d)) };
+        c.blanks = n("blanks", -1)?;
+        c.fail_discs = n("fail_discs", 0)?;
+        c.damage_discs = n("damage_discs", 0)?;
+        c.paused = n("paused", 0)? != 0;
+        Ok(c)
     }
 
     pub fn write(&self, folder: &Path) -> Result<()> {
@@ -95,7 +100,7 @@ enum DiscFate {
 }
 
 fn take_disc(folder: &Path) -> Result<DiscFate> {
-    let mut c = Control::read(folder);
+    let mut c = Control::read(folder)?;
     if c.blanks > 0 {
         c.blanks -= 1;
     }
@@ -156,23 +161,35 @@ fn tick() {
 
 /// Job files waiting, oldest name first.
 fn waiting(folder: &Path, ext: &str) -> Result<Vec<PathBuf>> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(folder)
-        .at(folder)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.extension()
-                .and_then(|e| e.to_str())
-                .map(|e| e.eq_ignore_ascii_case(ext))
-                == Some(true)
-                && !p
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .unwrap_or(".")
-                    .starts_with('.')
-        })
-        .collect();
+    let mut v = Vec::new();
+    for e in std::fs::read_dir(folder).at(folder)? {
+        let p = e.at(folder)?.path();
+        if p.extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case(ext))
+            && !p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or(".")
+                .starts_with('.')
+        {
+            v.push(p);
+        }
+    }
     v.sort();
     Ok(v)
+}
+
+/// Moves a file; a source that is not there is no error (`Ok(false)`).
+fn move_if_there(from: &Path, to: &Path) -> Result<bool> {
+    match std::fs::rename(from, to) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(crate::Error::Io {
+            path: to.to_path_buf(),
+            source: e,
+        }),
+    }
 }
 
 /// Takes a new job file (renaming it from `new` to `seen`; a file taken before a restart keeps
@@ -257,7 +274,7 @@ impl Tdb {
     }
 
     fn publisher_idle(&mut self) -> Result<()> {
-        let c = Control::read(&self.opts.folder);
+        let c = Control::read(&self.opts.folder)?;
         self.status.set("PUBLISHER1", "STACKER1", c.blanks);
         self.status.set("PUBLISHER1", "DRIVE1_PROGRESS", 0);
         self.status.set("PUBLISHER1", "INK_C", 80);
@@ -267,7 +284,7 @@ impl Tdb {
     /// Answers cancel requests for jobs other than `current`: CER (no such running job).
     fn refuse_stray_cancels(&self, current: Option<&str>) -> Result<()> {
         for p in waiting(&self.opts.folder, "JCF")? {
-            let id = self.cancel_target(&p);
+            let id = self.cancel_target(&p)?;
             if current.is_some() && id.as_deref() == current {
                 continue;
             }
@@ -276,10 +293,13 @@ impl Tdb {
         Ok(())
     }
 
-    fn cancel_target(&self, p: &Path) -> Option<String> {
-        let b = std::fs::read(p).ok()?;
+    /// The job a cancel request names (`None`: it names none, or it is gone).
+    fn cancel_target(&self, p: &Path) -> Result<Option<String>> {
+        let Some(b) = crate::read_now(p)? else {
+            return Ok(None);
+        };
         let ini = Ini::parse(&self.opts.code_page.decode(&b));
-        ini.get("CANCEL", "JOB_ID").map(str::to_string)
+        Ok(ini.get("CANCEL", "JOB_ID").map(str::to_string))
     }
 
     /// Waits a tick; answers cancels and pauses.
@@ -296,12 +316,12 @@ impl Tdb {
             }
             self.refuse_stray_cancels(Some(id))?;
             for p in waiting(&self.opts.folder, "JCF")? {
-                if self.cancel_target(&p).as_deref() == Some(id) {
+                if self.cancel_target(&p)?.as_deref() == Some(id) {
                     rename_ext(&p, "CDN")?;
                     return Ok(Step::Cancelled);
                 }
             }
-            let c = Control::read(&self.opts.folder);
+            let c = Control::read(&self.opts.folder)?;
             let why = if c.paused {
                 Some("paused: the cover is open")
             } else if need_blank && c.blanks == 0 {
@@ -419,16 +439,19 @@ impl Tdb {
             let disc = format!("{id}-{n}.iso");
             let tmp = stacker.join(format!(".{disc}.part"));
             let burned = author(&jdf, &tmp);
-            match (fate, burned) {
+            match (fate, &burned) {
                 (DiscFate::Fail, _) | (_, Err(_)) => {
-                    let _ = std::fs::rename(&tmp, reject.join(&disc));
+                    move_if_there(&tmp, &reject.join(&disc))?;
                     errors += 1;
                     self.status.set(&id, "ERRORDISC_NUMBER", errors);
-                    self.status.set(
-                        &id,
-                        "ERROR",
-                        "writing to the disc failed; the disc was rejected",
-                    );
+                    // The simulator's own failure to write the disc (xorriso missing, a DATA
+                    // folder it cannot read) is said, not passed off as a bad disc.
+                    let why = match &burned {
+                        Err(e) => format!("writing to the disc failed: {e}"),
+                        Ok(()) => "writing to the disc failed; the disc was rejected".into(),
+                    };
+                    self.status
+                        .set(&id, "ERROR", why.replace(['\r', '\n'], " "));
                 }
                 (fate, Ok(())) => {
                     if fate == DiscFate::Damage {
@@ -581,12 +604,15 @@ impl Ptb {
         crate::write_atomic(&dir.join(name), &bytes)
     }
 
-    /// The job's message, if one is waiting; it is deleted once read.
-    fn message(&self, id: &str) -> Option<ptburn::Message> {
+    /// The job's message, if one is waiting; it is deleted once read (a message PTBurn does
+    /// not understand is deleted and ignored, as PTBurn does).
+    fn message(&self, id: &str) -> Result<Option<ptburn::Message>> {
         let p = ptburn::message_path(&self.opts.folder, id);
-        let b = std::fs::read(&p).ok()?;
-        let _ = std::fs::remove_file(&p);
-        ptburn::Message::parse(&self.opts.code_page.decode(&b))
+        let Some(b) = crate::read_now(&p)? else {
+            return Ok(None);
+        };
+        std::fs::remove_file(&p).at(&p)?;
+        Ok(ptburn::Message::parse(&self.opts.code_page.decode(&b)))
     }
 
     /// Waits for one of the messages `want` accepts (an abort always ends the wait).
@@ -600,7 +626,7 @@ impl Ptb {
             if stop.load(Ordering::Relaxed) {
                 return Ok(None);
             }
-            if let Some(m) = self.message(id) {
+            if let Some(m) = self.message(id)? {
                 if matches!(m, ptburn::Message::Abort { .. }) || want(&m) {
                     return Ok(Some(m));
                 }
@@ -659,11 +685,11 @@ impl Ptb {
                 if stop.load(Ordering::Relaxed) {
                     return Ok(());
                 }
-                if let Some(ptburn::Message::Abort { .. }) = self.message(&id) {
+                if let Some(ptburn::Message::Abort { .. }) = self.message(&id)? {
                     aborted = true;
                     break 'discs;
                 }
-                let c = Control::read(&self.opts.folder);
+                let c = Control::read(&self.opts.folder)?;
                 if c.paused || c.blanks == 0 {
                     self.set(&id, "CurrentStatusState", ptburn::status_state::PAUSED);
                     self.set(
@@ -723,7 +749,7 @@ impl Ptb {
                 if stop.load(Ordering::Relaxed) {
                     return Ok(());
                 }
-                if let Some(ptburn::Message::Abort { .. }) = self.message(&id) {
+                if let Some(ptburn::Message::Abort { .. }) = self.message(&id)? {
                     aborted = true;
                     break 'discs;
                 }
@@ -733,11 +759,17 @@ impl Ptb {
             let burned = std::fs::copy(src, &drive).map(|_| ());
             let disc = format!("{id}-{disc_no}.iso");
             if fate == DiscFate::Fail || burned.is_err() {
-                let _ = std::fs::rename(&drive, reject.join(&disc));
+                move_if_there(&drive, &reject.join(&disc))?;
                 bad += 1;
                 self.set(&id, "CurrentStatusState", ptburn::status_state::REJECTING);
                 self.set(&id, "JobErrorNumber", 2);
-                self.set(&id, "JobErrorString", "Recording failed; disc rejected");
+                // The simulator's own failure to read the image is said, not passed off as a
+                // bad disc.
+                let why = match burned {
+                    Err(e) => format!("Recording failed: {}: {e}", src.display()),
+                    Ok(()) => "Recording failed; disc rejected".into(),
+                };
+                self.set(&id, "JobErrorString", why.replace(['\r', '\n'], " "));
                 if jrq.load_unload_override {
                     self.set(&id, "LoadDiscState0", ptburn::load_state::UNLOADED);
                 }
@@ -766,7 +798,7 @@ impl Ptb {
                 })? {
                     None => return Ok(()),
                     Some(ptburn::Message::Abort { .. }) => {
-                        let _ = std::fs::rename(&drive, reject.join(&disc));
+                        move_if_there(&drive, &reject.join(&disc))?;
                         aborted = true;
                         break 'discs;
                     }

@@ -156,7 +156,6 @@ impl Jdf {
             copies: 1,
             ..Default::default()
         };
-        let mut copies_seen = false;
         for line in text.split('\n') {
             let line = line.strip_suffix('\r').unwrap_or(line);
             if line.is_empty() || line.starts_with('#') {
@@ -180,7 +179,6 @@ impl Jdf {
                 "JOB_ID" => j.job_id = v,
                 "PUBLISHER" => j.publisher = Some(v),
                 "COPIES" => {
-                    copies_seen = true;
                     j.copies = v
                         .parse()
                         .map_err(|_| field(file, k, format!("{v:?} is not a number")))?
@@ -204,7 +202,6 @@ impl Jdf {
                 _ => j.extra.push((k.to_string(), v)),
             }
         }
-        let _ = copies_seen;
         j.validate()?;
         Ok(j)
     }
@@ -307,36 +304,39 @@ pub struct JobStatus {
     pub error: String,
 }
 
-/// `TDBStatus.txt`.
+/// `TDBStatus.txt`, written by TD Bridge: read as hostile input, a garbled value is an error
+/// naming the file, never a default.
 #[derive(Debug, Clone, Default)]
 pub struct Status {
+    /// The file it was read from, for errors.
+    pub file: String,
     pub ini: Ini,
 }
 
 impl Status {
-    pub fn parse(text: &str) -> Status {
+    pub fn parse(file: &str, text: &str) -> Status {
         Status {
+            file: file.to_string(),
             ini: Ini::parse(text),
         }
     }
 
-    pub fn job(&self, job_id: &str) -> Option<JobStatus> {
-        let s = self.ini.section(job_id)?;
-        let get = |k: &str| {
-            s.iter()
-                .rev()
-                .find(|(x, _)| x == k)
-                .map(|(_, v)| v.as_str())
-        };
-        let num = |k: &str| get(k).and_then(|v| v.parse().ok()).unwrap_or(-1);
-        Some(JobStatus {
-            status: num("STATUS"),
-            publication: num("PUBLICATION_NUMBER"),
-            completion: num("COMPLETION_NUMBER"),
-            error_discs: num("ERRORDISC_NUMBER"),
-            estimation_seconds: num("ESTIMATION_TIME"),
-            error: get("ERROR").unwrap_or("").to_string(),
-        })
+    /// A job's section; counts TD Bridge left out are -1, counts that are not numbers are an
+    /// error naming the file, the section and the key.
+    pub fn job(&self, job_id: &str) -> Result<Option<JobStatus>> {
+        if self.ini.section(job_id).is_none() {
+            return Ok(None);
+        }
+        let num =
+            |k: &str| -> Result<i64> { Ok(self.ini.number(&self.file, job_id, k)?.unwrap_or(-1)) };
+        Ok(Some(JobStatus {
+            status: num("STATUS")?,
+            publication: num("PUBLICATION_NUMBER")?,
+            completion: num("COMPLETION_NUMBER")?,
+            error_discs: num("ERRORDISC_NUMBER")?,
+            estimation_seconds: num("ESTIMATION_TIME")?,
+            error: self.ini.get(job_id, "ERROR").unwrap_or("").to_string(),
+        }))
     }
 
     /// Publisher sections: `[PUBLISHER1]`, `[PUBLISHER2]` ...
@@ -345,31 +345,34 @@ impl Status {
             .sections
             .iter()
             .map(|(n, _)| n.as_str())
-            .filter(|n| n.starts_with("PUBLISHER") && n[9..].bytes().all(|b| b.is_ascii_digit()))
+            .filter(|n| {
+                n.strip_prefix("PUBLISHER")
+                    .is_some_and(|d| d.bytes().all(|b| b.is_ascii_digit()))
+            })
             .collect()
     }
 
     /// The highest drive progress (0–100) of any publisher, when one is writing or verifying.
-    pub fn drive_progress(&self) -> Option<i64> {
-        self.publishers()
-            .into_iter()
-            .flat_map(|p| {
-                self.ini
-                    .section(p)
-                    .unwrap_or(&[])
-                    .iter()
-                    .filter(|(k, _)| k.starts_with("DRIVE") && k.ends_with("_PROGRESS"))
-                    .filter_map(|(_, v)| v.parse::<i64>().ok())
-                    .collect::<Vec<_>>()
-            })
-            .filter(|v| *v > 0)
-            .max()
+    pub fn drive_progress(&self) -> Result<Option<i64>> {
+        let mut best = None;
+        for p in self.publishers() {
+            for (k, _) in self.ini.section(p).unwrap_or(&[]) {
+                if k.starts_with("DRIVE") && k.ends_with("_PROGRESS") {
+                    if let Some(v) = self.ini.number(&self.file, p, k)? {
+                        if v > 0 && best.is_none_or(|b| v > b) {
+                            best = Some(v);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(best)
     }
 }
 
 /// Reads the status file at once (TD Bridge cannot rewrite it while it is held open).
 pub fn read_status(path: &Path, cp: CodePage) -> Result<Option<Status>> {
-    Ok(crate::read_now(path)?.map(|b| Status::parse(&cp.decode(&b))))
+    Ok(crate::read_now(path)?.map(|b| Status::parse(&path.display().to_string(), &cp.decode(&b))))
 }
 
 #[cfg(test)]
@@ -442,14 +445,33 @@ mod tests {
     #[test]
     fn status_counts_and_progress() {
         let s = Status::parse(
+            "TDBStatus.txt",
             "[ACTIVE_JOB]\r\nJOB1=A\r\n[COMPLETE_JOB]\r\n[A]\r\nSTATUS=2\r\nPUBLICATION_NUMBER=3\r\nCOMPLETION_NUMBER=1\r\nERRORDISC_NUMBER=0\r\nERROR=\r\n[PUBLISHER1]\r\nNAME=PP-100\r\nSTACKER1=-1\r\nDRIVE1_PROGRESS=0\r\nDRIVE2_PROGRESS=57\r\n",
         );
-        let j = s.job("A").unwrap();
+        let j = s.job("A").unwrap().unwrap();
         assert_eq!(
             (j.status, j.publication, j.completion, j.error_discs),
             (2, 3, 1, 0)
         );
-        assert_eq!(s.drive_progress(), Some(57));
-        assert!(s.job("B").is_none());
+        assert_eq!(s.drive_progress().unwrap(), Some(57));
+        assert!(s.job("B").unwrap().is_none());
+    }
+
+    #[test]
+    fn a_garbled_status_file_is_an_error_naming_the_file_and_key() {
+        let s = Status::parse(
+            "/x/TDBStatus.txt",
+            "[A]\r\nSTATUS=4\r\nCOMPLETION_NUMBER=one\r\n[PUBLISHER1]\r\nDRIVE1_PROGRESS=5O\r\n[PUBLISHER\r\n=\r\n\u{0}\r\n",
+        );
+        let e = s.job("A").unwrap_err().to_string();
+        assert!(
+            e.contains("/x/TDBStatus.txt") && e.contains("COMPLETION_NUMBER") && e.contains("one"),
+            "{e}"
+        );
+        let e = s.drive_progress().unwrap_err().to_string();
+        assert!(e.contains("DRIVE1_PROGRESS") && e.contains("5O"), "{e}");
+        // Keys left out are unknown (-1), not an error.
+        let s = Status::parse("t", "[A]\r\nSTATUS=2\r\n");
+        assert_eq!(s.job("A").unwrap().unwrap().completion, -1);
     }
 }

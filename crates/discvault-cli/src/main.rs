@@ -187,7 +187,8 @@ enum Command {
     /// Burn copies of volumes on a target, read each back and verify it before it counts.
     /// A rerun resumes the open jobs.
     Publish {
-        /// Volumes to publish; without them, the volumes with open jobs on the target.
+        /// Volumes to publish; without them, the open jobs on the target, or when there are
+        /// none, the mastered volumes short of trusted copies under the policy.
         volumes: Vec<String>,
         /// images:DIR, xorriso:DEVICE[,DEVICE...] (stdio:FILE pseudo drives work too),
         /// tdbridge:FOLDER (Epson TD Bridge) or ptburn:FOLDER (Primera PTBurn).
@@ -199,6 +200,10 @@ enum Command {
         /// Roles of the copies, comma separated (default: the configured roles).
         #[arg(long, value_delimiter = ',')]
         roles: Vec<String>,
+        /// Burn a replacement disc of these copies (copy ids, barcodes, or C2 with one volume
+        /// named), comma separated: each keeps its id, role and place.
+        #[arg(long, value_delimiter = ',', conflicts_with_all = ["copies", "roles"])]
+        replace: Vec<String>,
         /// Burns per copy before it is given up.
         #[arg(long, default_value_t = 3)]
         attempts: u32,
@@ -613,15 +618,30 @@ fn print_jobs(jobs: &[discvault::catalog::jobs::Job]) {
         println!("{} {} on {}: {}", j.job_id, j.volume_id, j.target, j.state);
         for c in &j.copies {
             println!(
-                "  {:<16} {:<8} {:<9} {} {}",
+                "  {:<16} {:<8} {:<9} {} {}{}",
                 c.copy_id,
                 c.role,
                 c.state.as_str(),
                 c.medium,
-                c.detail
+                c.detail,
+                if c.replaces.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (replacement disc; the copy was {})", c.replaces)
+                }
             );
+            for d in &c.rejected {
+                print_rejected(d);
+            }
         }
     }
+}
+
+fn print_rejected(d: &discvault::catalog::jobs::RejectedDisc) {
+    println!(
+        "    rejected disc {} of {} ({}): {}\n      in {}; {}\n      -> {}",
+        d.attempt, d.copy_id, d.disc, d.reason, d.place, d.label, d.action
+    );
 }
 
 fn print_migration(p: &discvault::migrate::MigrationPlan) {
@@ -972,6 +992,7 @@ fn run(cli: Cli) -> Result<i32> {
             to,
             copies,
             roles,
+            replace,
             attempts,
             give_up_after,
         } => {
@@ -984,6 +1005,7 @@ fn run(cli: Cli) -> Result<i32> {
                     target: to.clone(),
                     copies: *copies,
                     roles: roles.clone(),
+                    replace: replace.clone(),
                     attempts: *attempts,
                     interactive: std::io::stdin().is_terminal() && !cli.json,
                     give_up_after: *give_up_after,
@@ -993,7 +1015,22 @@ fn run(cli: Cli) -> Result<i32> {
             if cli.json {
                 print_json(&r)?;
             } else {
+                if let Some(why) = &r.nothing_to_do {
+                    println!("{why}");
+                }
+                for p in &r.published {
+                    println!("{}: {}", p.volume_id, p.reason);
+                }
+                for p in &r.not_published {
+                    println!("{} not published: {}", p.volume_id, p.reason);
+                }
                 print_jobs(&r.jobs);
+                if !r.rejected_discs.is_empty() {
+                    println!(
+                        "{} disc(s) burned in this run do not hold their copy: see \"rejected disc\" above for where each is and what to do with it",
+                        r.rejected_discs.len()
+                    );
+                }
                 if r.awaiting_readback > 0 {
                     println!(
                         "{} copies left the publisher unread: read each back with `discvault verify DRIVE --copy COPY`, then rerun publish",
@@ -1079,6 +1116,8 @@ fn run(cli: Cli) -> Result<i32> {
             let jobs = v.catalog.jobs()?;
             if cli.json {
                 print_json(&jobs)?;
+            } else if jobs.is_empty() {
+                println!("no publishing jobs");
             } else {
                 print_jobs(&jobs);
             }

@@ -144,10 +144,13 @@ fn value<'a>(lines: &'a [String], key: &str) -> Vec<&'a str> {
 
 #[test]
 fn tdbridge_jobs_are_gbk_crlf_jdf_with_label_merge_data_and_a_failed_disc_is_burned_again() {
-    let (t, vault) = archived(&[(
-        r#"label_template = """#,
-        r#"label_template = "D:\\labels\\档案光盘.tdd""#,
-    )]);
+    let (t, vault) = archived(&[
+        (
+            r#"label_template = """#,
+            r#"label_template = "D:\\labels\\档案光盘.tdd""#,
+        ),
+        ("out_stacker = 0", "out_stacker = 2"),
+    ]);
     let folder = t.path().join("TDBridge");
     let _sim = simulate("tdbridge", &folder);
     control(&folder, "fail_discs=1\ndamage_discs=1\n");
@@ -175,6 +178,54 @@ fn tdbridge_jobs_are_gbk_crlf_jdf_with_label_merge_data_and_a_failed_disc_is_bur
     );
     assert_eq!(jc[1]["attempts"], 1);
     assert_eq!(jc[0]["job_state"], "done");
+
+    // Both discs that do not hold copy C1 are named with where they are and what to do: the
+    // one TD Bridge failed, and the damaged one it published into output stacker 2 with C1's
+    // label printed on it.
+    let rejected = r["rejected_discs"].as_array().unwrap();
+    assert_eq!(rejected.len(), 2, "{r}");
+    assert_eq!(jc[0]["rejected"].as_array().unwrap(), rejected, "{jc:?}");
+    let (failed, damaged) = (&rejected[0], &rejected[1]);
+    assert_eq!(
+        (failed["attempt"].as_u64(), failed["disc"].as_str()),
+        (Some(1), Some("J-000001-DV-000001-C1-1"))
+    );
+    assert!(
+        failed["place"]
+            .as_str()
+            .unwrap()
+            .contains("Simulator/Reject")
+            && failed["action"].as_str().unwrap().contains("destroy"),
+        "{failed}"
+    );
+    assert_eq!(damaged["attempt"], 2);
+    assert_eq!(damaged["place"], "出料仓 output stacker 2", "{damaged}");
+    let label = damaged["label"].as_str().unwrap();
+    assert!(
+        label.contains("printed as copy DV-000001-C1") && label.contains("J-000001-DV-000001-C1-2"),
+        "{label}"
+    );
+    let action = damaged["action"].as_str().unwrap();
+    assert!(
+        action.starts_with(
+            "discard the disc of TD Bridge job J-000001-DV-000001-C1-2 in 出料仓 output stacker 2"
+        ),
+        "{action}"
+    );
+    assert!(damaged["reason"].as_str().unwrap().contains("damage"));
+    let listed = run(dv(&vault).arg("jobs"));
+    assert!(
+        listed.contains("rejected disc 2 of DV-000001-C1")
+            && listed.contains("discard the disc of TD Bridge job J-000001-DV-000001-C1-2"),
+        "{listed}"
+    );
+    let log = run(dv(&vault).args(["log", "export", "--premis"]));
+    assert!(
+        log.contains(
+            "disc 2 of copy DV-000001-C1 (job J-000001, J-000001-DV-000001-C1-2) rejected"
+        ) && log.contains("出料仓 output stacker 2"),
+        "{log}"
+    );
 
     // The job files, in their final states: the failed disc's job ended ERR.
     let names = files(&folder, "J-000001-");
@@ -284,6 +335,7 @@ fn tdbridge_jobs_are_gbk_crlf_jdf_with_label_merge_data_and_a_failed_disc_is_bur
     // Discs that leave the robot unread (no stacker folder to read them from) wait for a
     // person's read-back before they count.
     let cfg = vault.join("discvault.toml");
+    fs::create_dir(t.path().join("elsewhere")).unwrap();
     let text = fs::read_to_string(&cfg).unwrap().replace(
         r#"stacker_dir = """#,
         &format!(
@@ -306,7 +358,7 @@ fn tdbridge_jobs_are_gbk_crlf_jdf_with_label_merge_data_and_a_failed_disc_is_bur
         (Some("planned"), Some(false)),
         "{c3}"
     );
-    assert_eq!(c3["place"]["cabinet"], "出料仓 output stacker");
+    assert_eq!(c3["place"]["cabinet"], "出料仓 output stacker 2");
     let (rc, r) = json(dv(&vault).args(["publish", "--to", &to]));
     assert_eq!(
         (rc, r["awaiting_readback"].as_u64()),
@@ -634,4 +686,130 @@ fn ptburn_discs_are_read_back_in_the_drive_before_the_robot_prints_and_stacks_th
     );
     assert_eq!(copy_of(&vault, "DV-000001-C3")["state"], "planned");
     control(&folder, "blanks=-1\n");
+}
+
+#[test]
+fn a_missing_label_template_is_named_before_anything_is_registered_or_burned() {
+    let t0 = tempfile::tempdir().unwrap();
+    let missing = t0.path().join("labels/档案光盘.tdd");
+    let (t, vault) = archived(&[(
+        r#"label_template = """#,
+        &format!("label_template = {:?}", missing.display().to_string()),
+    )]);
+    let folder = t.path().join("TDBridge");
+    fs::create_dir_all(&folder).unwrap();
+    let to = format!("tdbridge:{}", folder.display());
+    let o = output(dv(&vault).args(["publish", "DV-000001", "--to", &to, "--roles", "sealed"]));
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("publish.tdbridge.label_template")
+            && err.contains(&missing.display().to_string())
+            && err.contains("nothing was burned"),
+        "{err}"
+    );
+    // Nothing written for TD Bridge, no job, no copy registered.
+    assert!(files(&folder, "").is_empty(), "{:?}", files(&folder, ""));
+    let (_, jobs) = json(dv(&vault).arg("jobs"));
+    assert_eq!(jobs, serde_json::json!([]));
+    let (_, copies) = json(dv(&vault).args(["copies", "list"]));
+    assert_eq!(copies, serde_json::json!([]));
+
+    // As TD Bridge's PC names it, through the path map: the same check, on the local side.
+    let cfg = vault.join("discvault.toml");
+    let text = fs::read_to_string(&cfg)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            if l.starts_with("label_template = ") {
+                r#"label_template = "D:\\labels\\档案光盘.tdd""#.to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replacen(
+            "path_map = \"\"",
+            &format!("path_map = {:?}", format!("{}=D:\\", t0.path().display())),
+            1,
+        );
+    fs::write(&cfg, text).unwrap();
+    let o = output(dv(&vault).args(["publish", "DV-000001", "--to", &to, "--roles", "sealed"]));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("D:\\\\labels\\\\档案光盘.tdd")
+            && err.contains(&missing.display().to_string()),
+        "{err}"
+    );
+    assert!(files(&folder, "").is_empty());
+    // With the template in place, the disc is burned with it.
+    fs::create_dir_all(missing.parent().unwrap()).unwrap();
+    fs::write(&missing, b"tdd").unwrap();
+    let _sim = simulate("tdbridge", &folder);
+    let (rc, r) = json(dv(&vault).args([
+        "publish",
+        "DV-000001",
+        "--to",
+        &to,
+        "--roles",
+        "sealed",
+        "--give-up-after",
+        "30",
+    ]));
+    assert_eq!((rc, r["verified"].as_u64()), (0, Some(1)), "{r}");
+}
+
+#[test]
+fn a_garbled_tdbstatus_file_is_an_error_naming_it_not_a_cancel() {
+    let (t, vault) = archived(&[]);
+    let folder = t.path().join("TDBridge");
+    fs::create_dir_all(&folder).unwrap();
+    let to = format!("tdbridge:{}", folder.display());
+    // No TD Bridge: the test plays it, with a status file whose count is not a number.
+    let child = dv(&vault)
+        .args([
+            "--json",
+            "publish",
+            "DV-000001",
+            "--to",
+            &to,
+            "--roles",
+            "sealed",
+            "--give-up-after",
+            "60",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let id = "J-000001-DV-000001-C1-1";
+    wait_for("the job file", || !files(&folder, id).is_empty());
+    fs::write(
+        folder.join("TDBStatus.txt"),
+        format!("[{id}]\r\nSTATUS=4\r\nPUBLICATION_NUMBER=1\r\nCOMPLETION_NUMBER=I\r\nERRORDISC_NUMBER=\r\n"),
+    )
+    .unwrap();
+    fs::rename(
+        folder.join(format!("{id}.JDF")),
+        folder.join(format!("{id}.DON")),
+    )
+    .unwrap();
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("TDBStatus.txt")
+            && err.contains("COMPLETION_NUMBER = ")
+            && err.contains("is not a number"),
+        "{err}"
+    );
+    // The copy is neither cancelled nor counted: the job stays open for a rerun.
+    let jc = job_copies(&vault);
+    assert_eq!(
+        (jc[0]["state"].as_str(), jc[0]["job_state"].as_str()),
+        (Some("burning"), Some("open")),
+        "{jc:?}"
+    );
 }

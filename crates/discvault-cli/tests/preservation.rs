@@ -423,7 +423,7 @@ fn a_version_1_catalog_is_migrated_and_its_events_chained() {
     // Take the catalog back to schema version 1, as the first release wrote it.
     sql(
         &vault,
-        "DELETE FROM schema_version WHERE version >= 2; DROP TABLE sector_maps; DROP TABLE volume_lineage; DROP TABLE catalog_settings; DROP TABLE job_copies; DROP TABLE jobs;
+        "DELETE FROM schema_version WHERE version >= 2; DROP TABLE sector_maps; DROP TABLE volume_lineage; DROP TABLE catalog_settings; DROP TABLE job_rejects; DROP TABLE job_copies; DROP TABLE jobs;
          DROP TABLE quality_measurements; DROP TABLE copies; DROP TABLE event_head;
          ALTER TABLE events DROP COLUMN copy; ALTER TABLE events DROP COLUMN prev_hash; ALTER TABLE events DROP COLUMN hash;
          ALTER TABLE volumes DROP COLUMN recovery_permille; ALTER TABLE volumes DROP COLUMN recovery_slices;
@@ -435,7 +435,7 @@ fn a_version_1_catalog_is_migrated_and_its_events_chained() {
     assert_eq!(r["events"].to_string(), events.trim());
     assert_eq!(
         sql(&vault, "SELECT MAX(version) FROM schema_version"),
-        "5\n"
+        "6\n"
     );
     // The old events are now part of the chain: editing one is caught.
     sql(

@@ -60,10 +60,6 @@ fn images_target_makes_verified_copies_and_a_crashed_job_resumes_without_double_
         assert_eq!(c["trusted"], true);
         assert_eq!(c["place"]["cabinet"], "待上架 to be shelved");
     }
-    // Nothing open: a rerun does nothing.
-    let (rc, r) = json(dv(&vault).args(["publish", "--to", &to]));
-    assert_eq!((rc, r["jobs"].as_array().unwrap().len()), (0, 0), "{r}");
-
     // A kill right after a disc is burned, before it is read back.
     let out2 = t.path().join("out2");
     let to2 = format!("images:{}", out2.display());
@@ -118,6 +114,161 @@ fn images_target_makes_verified_copies_and_a_crashed_job_resumes_without_double_
     // Every copy has its replication event.
     let (_, log) = json(dv(&vault).args(["log", "verify"]));
     assert_eq!(log["intact"], true);
+}
+
+fn premis(vault: &Path) -> String {
+    run(dv(vault).args(["log", "export", "--premis"]))
+}
+
+#[test]
+fn publish_without_volumes_makes_what_the_policy_lacks_says_when_nothing_is_to_do_and_replaces_a_copy(
+) {
+    let (t, vault, img) = archived();
+    let out = t.path().join("out");
+    let to = format!("images:{}", out.display());
+    let text = run(dv(&vault).arg("jobs"));
+    assert_eq!(text.trim(), "no publishing jobs");
+
+    // No volume named, no open job: the volume has no trusted copy of the 3 the policy asks,
+    // so the three configured roles are burned, and the report says why.
+    let (rc, r) = json(dv(&vault).args(["publish", "--to", &to]));
+    assert_eq!(rc, 0, "{r}");
+    assert_eq!(r["published"][0]["volume_id"], "DV-000001", "{r}");
+    let why = r["published"][0]["reason"].as_str().unwrap();
+    assert!(
+        why.contains("0 trusted copies of 3 required") && why.contains("sealed, access, offsite"),
+        "{why}"
+    );
+    assert_eq!(r["verified"], 3, "{r}");
+    assert!(r["nothing_to_do"].is_null(), "{r}");
+    let roles: Vec<&str> = r["jobs"][0]["copies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["sealed", "access", "offsite"]);
+
+    // Three trusted copies, all waiting to be shelved: short of sites, which discs do not fix.
+    let (rc, r) = json(dv(&vault).args(["publish", "--to", &to]));
+    assert_eq!((rc, r["jobs"].as_array().unwrap().len()), (0, 0), "{r}");
+    let nothing = r["nothing_to_do"].as_str().unwrap();
+    assert!(nothing.contains("nothing to publish"), "{nothing}");
+    assert_eq!(r["not_published"][0]["volume_id"], "DV-000001");
+    assert!(
+        r["not_published"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("copies move"),
+        "{r}"
+    );
+    for (c, place) in [
+        ("DV-000001-C1", "本馆/A101/柜03/1/5"),
+        ("DV-000001-C2", "本馆/A101/柜03/1/6"),
+        ("DV-000001-C3", "异地库/B1/柜01/1/1"),
+    ] {
+        run(dv(&vault).args(["copies", "move", c, "--place", place]));
+    }
+    // The policy is met: the CLI says plainly that there is nothing to do.
+    let o = output(dv(&vault).args(["publish", "--to", &to]));
+    assert_eq!(o.status.code(), Some(0));
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        said.contains("nothing to publish") && said.contains("min_trusted_copies = 3"),
+        "{said}"
+    );
+    // --copies or --roles without a volume are refused rather than ignored.
+    let o = output(dv(&vault).args(["publish", "--to", &to, "--copies", "1"]));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("name the volumes"));
+
+    // The access copy's disc is scratched: a replacement disc is burned for the same copy,
+    // which keeps its id, role and place; no copy C4 appears.
+    run(dv(&vault).args(["copies", "mark", "DV-000001-C2", "--state", "damaged"]));
+    let o = output(dv(&vault).args([
+        "publish",
+        "DV-000001",
+        "--to",
+        &to,
+        "--replace",
+        "C2",
+        "--copies",
+        "1",
+    ]));
+    assert_eq!(o.status.code(), Some(2), "--replace and --copies conflict");
+    let out2 = t.path().join("replacement");
+    let to2 = format!("images:{}", out2.display());
+    let (rc, r) = json(dv(&vault).args(["publish", "DV-000001", "--to", &to2, "--replace", "C2"]));
+    assert_eq!(rc, 0, "{r}");
+    assert_eq!(r["verified"], 1, "{r}");
+    let jc = &r["jobs"][0]["copies"];
+    assert_eq!(jc.as_array().unwrap().len(), 1, "{r}");
+    assert_eq!(
+        (jc[0]["copy_id"].as_str(), jc[0]["replaces"].as_str()),
+        (Some("DV-000001-C2"), Some("damaged")),
+        "{r}"
+    );
+    assert!(
+        r["published"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("replacement disc of copy DV-000001-C2 (damaged"),
+        "{r}"
+    );
+    assert!(fs::read(out2.join("DV-000001-C2.iso")).unwrap() == fs::read(&img).unwrap());
+    let all = copies(&vault);
+    assert_eq!(all.len(), 3, "no new copy: {all:?}");
+    let c2 = all.iter().find(|c| c["copy_id"] == "DV-000001-C2").unwrap();
+    assert_eq!(
+        (
+            c2["state"].as_str(),
+            c2["role"].as_str(),
+            c2["place_text"].as_str(),
+            c2["trusted"].as_bool()
+        ),
+        (
+            Some("verified"),
+            Some("access"),
+            Some("本馆/A101/柜03/1/6"),
+            Some(true)
+        ),
+        "{c2}"
+    );
+    let log = premis(&vault);
+    assert!(
+        log.contains("a replacement disc of copy DV-000001-C2 (now damaged)")
+            && log.contains("copy DV-000001-C2 replaced"),
+        "{log}"
+    );
+    // A copy that is not there, or the short form without a volume, is an error.
+    let o = output(dv(&vault).args(["publish", "DV-000001", "--to", &to2, "--replace", "C9"]));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("DV-000001-C9"));
+    let o = output(dv(&vault).args(["publish", "--to", &to2, "--replace", "C2"]));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("name the volume"));
+    let (_, log) = json(dv(&vault).args(["log", "verify"]));
+    assert_eq!(log["intact"], true);
+}
+
+#[test]
+fn a_catalog_error_is_reported_not_read_as_nothing_to_publish() {
+    let (t, vault, _) = archived();
+    let out = t.path().join("out");
+    let to = format!("images:{}", out.display());
+    let (rc, r) = json(dv(&vault).args(["publish", "DV-000001", "--to", &to, "--copies", "1"]));
+    assert_eq!(rc, 0, "{r}");
+    // A job left open, whose record is garbled.
+    run(Command::new("sqlite3")
+        .arg(vault.join("catalog.sqlite"))
+        .arg("UPDATE jobs SET state = 'open'; UPDATE job_copies SET state = 'bogus';"));
+    let o = output(dv(&vault).args(["publish", "--to", &to]));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("job_copies.state") && err.contains("bogus"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -21,7 +21,7 @@
 //! the next disc, up to the configured attempts.
 
 use crate::catalog::copies::{CopyChange, CopyState, DiscCopy, NewCopy, Place};
-use crate::catalog::jobs::{Job, JobCopyState};
+use crate::catalog::jobs::{Job, JobCopyState, NewJobCopy, RejectedDisc};
 use crate::catalog::{Volume, VolumeState};
 use crate::config::{PtBurnSection, TdBridgeSection};
 use crate::error::IoContext;
@@ -79,7 +79,7 @@ impl Target {
 
     fn publisher(&self, vault: &Vault, opts: &PublishOptions) -> Result<Box<dyn Publisher>> {
         let p = &vault.config.publish;
-        let cp = CodePage::parse(&p.code_page).unwrap_or(CodePage::GBK);
+        let cp = code_page(vault)?;
         let follow = Follow {
             poll: Duration::from_millis(p.poll_ms.max(10)),
             give_up: opts.give_up_after.map(Duration::from_secs),
@@ -108,6 +108,25 @@ impl Target {
                 held: Default::default(),
             }),
         })
+    }
+}
+
+/// The configured code page of the publisher's PC; a name that is none is an error naming the
+/// setting (never a silent GBK: the job files would name paths that do not exist).
+fn code_page(vault: &Vault) -> Result<CodePage> {
+    let name = &vault.config.publish.code_page;
+    CodePage::parse(name).ok_or_else(|| config_error(
+        vault,
+        format!(
+            "publish.code_page = {name:?} is not a code page (gbk, cp936, gb18030, big5, windows-1252, utf-8 ...)"
+        ),
+    ))
+}
+
+fn config_error(vault: &Vault, detail: String) -> Error {
+    Error::Config {
+        path: vault.root.join(crate::config::CONFIG_FILE),
+        detail,
     }
 }
 
@@ -145,11 +164,40 @@ pub enum Burned {
     DiscFailed(String),
     /// The job was cancelled at the publisher.
     Cancelled(String),
+    /// The publisher did not take the job (nothing was burned): the copy waits for a rerun once
+    /// the cause is fixed.
+    Refused(String),
+}
+
+/// Why a burned disc does not hold its copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RejectKind {
+    /// The publisher failed it (a write error, a disc it rejected).
+    AtPublisher,
+    /// Burned, but discvault's read-back found damage (a disc the robot held has been sent to
+    /// its reject bin).
+    ReadBack,
+}
+
+/// Where a rejected disc is, what tells it apart, and what to do with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Disposition {
+    pub place: String,
+    pub label: String,
+    pub action: String,
 }
 
 /// Something that burns images onto discs. A burn is started, then followed to its end; both
 /// halves are recorded in the job so that a rerun follows a burn started before a crash.
 pub trait Publisher {
+    /// Checks what the publisher needs before anything is registered or burned (a label
+    /// template, a stacker folder): an error here leaves no job and no disc.
+    fn preflight(&self, _vault: &Vault) -> Result<()> {
+        Ok(())
+    }
+    /// Where a disc of `copy` that does not hold it (`handle` as [`Publisher::start`] returned
+    /// it) is now, and what a person does with it.
+    fn rejected(&self, handle: &str, copy: &DiscCopy, kind: RejectKind) -> Disposition;
     /// Starts burning a disc; returns the handle that [`Publisher::finish`] follows (the disc
     /// for a drive, the job file for a hot folder).
     fn start(
@@ -216,6 +264,16 @@ impl Publisher for ImagesPublisher {
         _p: &dyn Progress,
     ) -> Result<Burned> {
         Ok(Burned::Readable(PathBuf::from(handle)))
+    }
+
+    fn rejected(&self, handle: &str, copy: &DiscCopy, _kind: RejectKind) -> Disposition {
+        Disposition {
+            place: handle.to_string(),
+            label: format!("the image file of copy {}", copy.copy_id),
+            action: format!(
+                "the file does not read back clean: the next attempt writes it again; if the copy failed, delete {handle}"
+            ),
+        }
     }
 }
 
@@ -358,6 +416,17 @@ impl Publisher for XorrisoPublisher {
         _p: &dyn Progress,
     ) -> Result<Burned> {
         Ok(Burned::Readable(drive_path(handle)))
+    }
+
+    fn rejected(&self, handle: &str, copy: &DiscCopy, _kind: RejectKind) -> Disposition {
+        Disposition {
+            place: format!("drive {handle}"),
+            label: "unlabelled".into(),
+            action: format!(
+                "take the disc out of {handle} and destroy it: it is not a good disc of copy {}",
+                copy.copy_id
+            ),
+        }
     }
 }
 
@@ -529,30 +598,143 @@ impl TdBridgePublisher {
         }
     }
 
-    /// The finished disc as an image file, where discs can be read so.
-    fn stacked_disc(&self, id: &str) -> Option<PathBuf> {
-        let dir = if self.cfg.stacker_dir.is_empty() {
-            self.folder.join("Simulator").join("Stacker")
+    /// Where finished discs can be read as image files: the configured `stacker_dir`, else
+    /// the simulator's stacker when there is one.
+    fn stacker_dir(&self) -> Option<PathBuf> {
+        if self.cfg.stacker_dir.is_empty() {
+            let sim = self.folder.join("Simulator").join("Stacker");
+            sim.is_dir().then_some(sim)
         } else {
-            PathBuf::from(&self.cfg.stacker_dir)
+            Some(PathBuf::from(&self.cfg.stacker_dir))
+        }
+    }
+
+    /// The finished disc as an image file, where discs can be read so (`None`: the disc left
+    /// the robot for a person to read back). A stacker folder that cannot be read is an error.
+    fn stacked_disc(&self, id: &str) -> Result<Option<PathBuf>> {
+        let Some(dir) = self.stacker_dir() else {
+            return Ok(None);
         };
         let prefix = format!("{id}-");
-        std::fs::read_dir(dir)
-            .ok()?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-                n.starts_with(&prefix)
-                    && n.ends_with(".iso")
-                    && n[prefix.len()..n.len() - 4]
-                        .bytes()
-                        .all(|b| b.is_ascii_digit())
-            })
-            .max_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+        let mut found: Option<(std::time::SystemTime, PathBuf)> = None;
+        for e in std::fs::read_dir(&dir).at(&dir)? {
+            let p = e.at(&dir)?.path();
+            let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if n.starts_with(&prefix)
+                && n.ends_with(".iso")
+                && n[prefix.len()..n.len() - 4]
+                    .bytes()
+                    .all(|b| b.is_ascii_digit())
+            {
+                let t = std::fs::metadata(&p).and_then(|m| m.modified()).at(&p)?;
+                if found.as_ref().is_none_or(|(f, _)| t >= *f) {
+                    found = Some((t, p));
+                }
+            }
+        }
+        Ok(found.map(|(_, p)| p))
+    }
+
+    /// The output stacker discs go to, as a person finds it.
+    fn out_stacker(&self) -> String {
+        if self.cfg.out_stacker > 0 {
+            format!("出料仓 output stacker {}", self.cfg.out_stacker)
+        } else {
+            "出料仓 TD Bridge's output stacker".into()
+        }
     }
 }
 
+/// The local path of a file named as a publisher's PC sees it (`LOCAL=REMOTE` mapped back), when
+/// this PC can see it: `None` for a path on the publisher's PC only.
+fn local_path(map: &str, remote: &str) -> Option<PathBuf> {
+    if let Some((local, prefix)) = map.split_once('=') {
+        let prefix = prefix.trim().trim_end_matches(['\\', '/']);
+        if !prefix.is_empty() && remote.len() > prefix.len() {
+            let (head, rest) = remote.split_at(prefix.len());
+            if head.eq_ignore_ascii_case(prefix) && rest.starts_with(['\\', '/']) {
+                let mut p = PathBuf::from(local.trim());
+                for part in rest.split(['\\', '/']).filter(|c| !c.is_empty()) {
+                    p.push(part);
+                }
+                return Some(p);
+            }
+        }
+    }
+    let p = Path::new(remote);
+    p.is_absolute().then(|| p.to_path_buf())
+}
+
 impl Publisher for TdBridgePublisher {
+    fn preflight(&self, vault: &Vault) -> Result<()> {
+        let t = &self.cfg.label_template;
+        if !t.is_empty() {
+            if let Some(local) = local_path(&self.cfg.path_map, t) {
+                if !local.is_file() {
+                    return Err(config_error(
+                        vault,
+                        format!(
+                            "publish.tdbridge.label_template = {t:?}: no such label file ({}); nothing was burned: design the label in Total Disc Maker and save it there, or set label_template = \"\" for unprinted discs",
+                            local.display()
+                        ),
+                    ));
+                }
+            }
+        }
+        let d = &self.cfg.stacker_dir;
+        if !d.is_empty() && !Path::new(d).is_dir() {
+            return Err(config_error(
+                vault,
+                format!(
+                    "publish.tdbridge.stacker_dir = {d:?}: no such folder; nothing was burned (set it to \"\" when discs cannot be read back as image files)"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn rejected(&self, handle: &str, copy: &DiscCopy, kind: RejectKind) -> Disposition {
+        match kind {
+            RejectKind::AtPublisher => {
+                let sim = self.folder.join("Simulator").join("Reject");
+                Disposition {
+                    place: if sim.is_dir() {
+                        format!("TD Bridge's error discs ({})", sim.display())
+                    } else {
+                        "where TD Bridge puts the discs it failed (see Total Disc Monitor)".into()
+                    },
+                    label: format!("TD Bridge job {handle}, not printed"),
+                    action: format!(
+                        "destroy the disc of TD Bridge job {handle}: TD Bridge failed it, it holds no copy"
+                    ),
+                }
+            }
+            RejectKind::ReadBack => {
+                let place = self.out_stacker();
+                let label = if self.cfg.label_template.is_empty() {
+                    format!("not printed; TD Bridge job {handle}")
+                } else {
+                    format!(
+                        "printed as copy {} (barcode {}); TD Bridge job {handle}",
+                        copy.copy_id, copy.barcode
+                    )
+                };
+                Disposition {
+                    action: format!(
+                        "discard the disc of TD Bridge job {handle} in {place}: its read-back found damage; it {} but is not that copy",
+                        if self.cfg.label_template.is_empty() {
+                            "looks like the good disc of the copy".to_string()
+                        } else {
+                            format!("carries the label of copy {}", copy.copy_id)
+                        }
+                    ),
+                    place,
+                    label,
+                }
+            }
+        }
+    }
+
     fn start(
         &mut self,
         vault: &Vault,
@@ -615,7 +797,10 @@ impl Publisher for TdBridgePublisher {
         loop {
             let file = tdbridge::job_file(&self.folder, id).map_err(err)?;
             let status = tdbridge::read_status(&self.status_path(), self.cp).map_err(err)?;
-            let js = status.as_ref().and_then(|s| s.job(id));
+            let js = match &status {
+                Some(s) => s.job(id).map_err(err)?,
+                None => None,
+            };
             match file.map(|f| f.0) {
                 None => {
                     return Err(Error::Publisher {
@@ -639,17 +824,16 @@ impl Publisher for TdBridgePublisher {
                         });
                     };
                     if js.completion >= 1 {
-                        return Ok(match self.stacked_disc(id) {
+                        return Ok(match self.stacked_disc(id)? {
                             Some(p) => Burned::Readable(p),
-                            None => Burned::Away(format!(
-                                "出料仓 output stacker{}",
-                                if self.cfg.out_stacker > 0 {
-                                    format!(" {}", self.cfg.out_stacker)
-                                } else {
-                                    String::new()
-                                }
-                            )),
+                            None => Burned::Away(self.out_stacker()),
                         });
+                    }
+                    if js.status == tdbridge::job_status::NOT_ACCEPTED && js.error_discs <= 0 {
+                        return Ok(Burned::Refused(format!(
+                            "TD Bridge did not accept the job {id} (nothing was burned): {}",
+                            js.error
+                        )));
                     }
                     if js.status == tdbridge::job_status::COMPLETED && js.error_discs <= 0 {
                         return Ok(Burned::Cancelled(format!(
@@ -692,8 +876,10 @@ impl Publisher for TdBridgePublisher {
                 }
                 Some(tdbridge::JobFile::Received | tdbridge::JobFile::InProgress) => {
                     stuck.moving();
-                    if let Some(p) = status.as_ref().and_then(|s| s.drive_progress()) {
-                        pct.to(p, progress);
+                    if let Some(s) = &status {
+                        if let Some(p) = s.drive_progress().map_err(err)? {
+                            pct.to(p, progress);
+                        }
                     }
                 }
             }
@@ -766,6 +952,36 @@ impl PtBurnPublisher {
 }
 
 impl Publisher for PtBurnPublisher {
+    fn preflight(&self, vault: &Vault) -> Result<()> {
+        let d = &self.cfg.status_dir;
+        if !d.is_empty() && !Path::new(d).is_dir() {
+            return Err(config_error(
+                vault,
+                format!("publish.ptburn.status_dir = {d:?}: no such folder; nothing was burned"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn rejected(&self, handle: &str, _copy: &DiscCopy, kind: RejectKind) -> Disposition {
+        let sim = self.folder.join("Simulator").join("Reject");
+        Disposition {
+            place: if sim.is_dir() {
+                format!("PTBurn's reject bin ({})", sim.display())
+            } else {
+                "PTBurn's reject bin".into()
+            },
+            label: format!("not printed; PTBurn job {handle}"),
+            action: format!(
+                "destroy the disc of PTBurn job {handle} in the reject bin: {}",
+                match kind {
+                    RejectKind::AtPublisher => "PTBurn failed it, it holds no copy",
+                    RejectKind::ReadBack => "its read-back found damage",
+                }
+            ),
+        }
+    }
+
     fn start(
         &mut self,
         vault: &Vault,
@@ -929,7 +1145,16 @@ impl Publisher for PtBurnPublisher {
 
     fn cancel(&mut self, id: &str) -> Result<()> {
         // An abort goes through whatever message is waiting.
-        let _ = std::fs::remove_file(ptburn::message_path(&self.folder, id));
+        let waiting = ptburn::message_path(&self.folder, id);
+        match std::fs::remove_file(&waiting) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(Error::Io {
+                    path: waiting,
+                    source: e,
+                })
+            }
+            _ => {}
+        }
         self.send(
             id,
             &ptburn::Message::Abort {
@@ -943,13 +1168,17 @@ impl Publisher for PtBurnPublisher {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct PublishOptions {
-    /// Volumes to publish; every mastered volume with an open job, when empty.
+    /// Volumes to publish. When empty: the open jobs on the target, or when there are none, the
+    /// mastered volumes short of trusted copies under the policy.
     pub volumes: Vec<String>,
     pub target: String,
     /// Copies per volume; the configured roles' count when `None`.
     pub copies: Option<u32>,
     /// Roles of the copies, in order; the configured roles when empty.
     pub roles: Vec<String>,
+    /// Copies to burn again (a replacement disc keeps the copy's id, role and place): copy ids,
+    /// barcodes, or `C2` when one volume is named.
+    pub replace: Vec<String>,
     /// Burns per copy before it is given up (a failed disc takes the next one).
     pub attempts: u32,
     /// Ask for discs on the terminal.
@@ -959,10 +1188,23 @@ pub struct PublishOptions {
     pub give_up_after: Option<u64>,
 }
 
+/// A volume `publish` took up or left, and why.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct VolumeReason {
+    pub volume_id: String,
+    pub reason: String,
+}
+
 /// What `publish` did.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct PublishReport {
     pub jobs: Vec<Job>,
+    /// The volumes published in this run, and why each was.
+    pub published: Vec<VolumeReason>,
+    /// Volumes short of the policy that this run did not publish, and why.
+    pub not_published: Vec<VolumeReason>,
+    /// Set when the run had nothing to do, saying why.
+    pub nothing_to_do: Option<String>,
     /// Copies verified in this run.
     pub verified: u64,
     /// Copies that failed in this run.
@@ -971,6 +1213,8 @@ pub struct PublishReport {
     pub awaiting_readback: u64,
     /// Copies cancelled (at the publisher) in this run.
     pub cancelled: u64,
+    /// Discs burned in this run that do not hold their copy: where each is, what to do.
+    pub rejected_discs: Vec<RejectedDisc>,
 }
 
 /// Roles of the copies to make: the given ones, or the configured set, cut or repeated (with
@@ -987,7 +1231,321 @@ fn roles_for(vault: &Vault, opts: &PublishOptions) -> Vec<String> {
     roles
 }
 
-/// Publishes volumes: resumes their open jobs on the target, or starts new ones.
+/// What is done for one volume.
+enum Work {
+    Resume(Job),
+    New(Vec<String>),
+    Replace(Vec<DiscCopy>),
+}
+
+/// The open job of a volume on a target.
+fn open_job_on(vault: &Vault, volume_id: &str, target: &str) -> Result<Option<Job>> {
+    Ok(vault
+        .catalog
+        .open_jobs(volume_id)?
+        .into_iter()
+        .find(|j| j.target == target))
+}
+
+fn mastered(vault: &Vault, volume_id: &str) -> Result<Volume> {
+    let volume = vault.catalog.volume(volume_id)?;
+    if volume.state != VolumeState::Mastered {
+        return Err(Error::Volume {
+            volume: volume.volume_id.clone(),
+            detail: "not mastered yet: run `discvault master` first".into(),
+        });
+    }
+    Ok(volume)
+}
+
+/// The copies `--replace` names, by volume, each checked: not retired, not in an open job.
+fn replacements(
+    vault: &Vault,
+    opts: &PublishOptions,
+    target: &str,
+) -> Result<Vec<(Volume, Work, String)>> {
+    if opts.copies.is_some() || !opts.roles.is_empty() {
+        return Err(Error::Invalid {
+            field: "--replace".into(),
+            detail: "burns the copies named again; --copies and --roles make new copies: give one or the other".into(),
+        });
+    }
+    let open: Vec<Job> = vault
+        .catalog
+        .jobs()?
+        .into_iter()
+        .filter(|j| j.state == "open")
+        .collect();
+    let mut by_volume: Vec<(Volume, Vec<DiscCopy>)> = Vec::new();
+    for key in &opts.replace {
+        let key = key.trim();
+        let short = key.len() >= 2
+            && key.starts_with(['C', 'c'])
+            && key[1..].bytes().all(|b| b.is_ascii_digit());
+        let copy = match (&opts.volumes[..], short) {
+            ([v], true) => vault.catalog.copy(&format!("{v}-{}", key.to_ascii_uppercase()))?,
+            (_, true) => {
+                return Err(Error::Invalid {
+                    field: "--replace".into(),
+                    detail: format!(
+                        "{key:?}: name the volume (`publish VOLUME --replace {key}`) or give the whole copy id"
+                    ),
+                })
+            }
+            _ => vault.catalog.copy(key)?,
+        };
+        if !opts.volumes.is_empty() && !opts.volumes.contains(&copy.volume_id) {
+            return Err(Error::Invalid {
+                field: "--replace".into(),
+                detail: format!(
+                    "copy {} is a copy of {}, which is not among the volumes named",
+                    copy.copy_id, copy.volume_id
+                ),
+            });
+        }
+        if copy.state == CopyState::Retired {
+            return Err(Error::Invalid {
+                field: "--replace".into(),
+                detail: format!(
+                    "copy {} is retired; publish a new copy of {} instead",
+                    copy.copy_id, copy.volume_id
+                ),
+            });
+        }
+        if let Some(j) = open.iter().find(|j| {
+            j.copies.iter().any(|c| {
+                c.copy_id == copy.copy_id
+                    && !matches!(
+                        c.state,
+                        JobCopyState::Done | JobCopyState::Failed | JobCopyState::Cancelled
+                    )
+            })
+        }) {
+            return Err(Error::Invalid {
+                field: "--replace".into(),
+                detail: format!(
+                    "copy {} is in the open job {} on {}: finish it (`discvault publish --to {}`) or cancel it (`discvault jobs --cancel {}`)",
+                    copy.copy_id, j.job_id, j.target, j.target, j.job_id
+                ),
+            });
+        }
+        match by_volume
+            .iter_mut()
+            .find(|(v, _)| v.volume_id == copy.volume_id)
+        {
+            Some((_, cs)) => {
+                if !cs.iter().any(|c| c.copy_id == copy.copy_id) {
+                    cs.push(copy)
+                }
+            }
+            None => by_volume.push((mastered(vault, &copy.volume_id)?, vec![copy])),
+        }
+    }
+    let mut out = Vec::new();
+    for (volume, copies) in by_volume {
+        if let Some(j) = open_job_on(vault, &volume.volume_id, target)? {
+            return Err(Error::Invalid {
+                field: "--replace".into(),
+                detail: format!(
+                    "{} has the open job {} on {target}: finish it first (`discvault publish --to {target}`) or cancel it",
+                    volume.volume_id, j.job_id
+                ),
+            });
+        }
+        let reason = format!(
+            "replacement disc{} of {}",
+            if copies.len() > 1 { "s" } else { "" },
+            copies
+                .iter()
+                .map(|c| format!("copy {} ({}, {})", c.copy_id, c.state.as_str(), c.place))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        out.push((volume, Work::Replace(copies), reason));
+    }
+    Ok(out)
+}
+
+/// The roles a volume lacks: the configured roles not held by its copies that count (or will,
+/// once inspected), then `access`, to `lacking` copies.
+fn lacking_roles(vault: &Vault, holding: &[&DiscCopy], lacking: usize) -> Vec<String> {
+    let mut roles = vault.config.copies.roles.clone();
+    for c in holding {
+        if let Some(k) = roles.iter().position(|r| *r == c.role) {
+            roles.remove(k);
+        }
+    }
+    roles.truncate(lacking);
+    roles.resize(lacking, "access".into());
+    roles
+}
+
+/// Volumes short of trusted copies under the policy (as `status` counts them), with the copies
+/// each lacks; volumes publishing cannot help are named in `report.not_published`.
+fn short_of_policy(
+    vault: &Vault,
+    report: &mut PublishReport,
+) -> Result<Vec<(Volume, Work, String)>> {
+    let now = crate::now_unix();
+    let open: Vec<Job> = vault
+        .catalog
+        .jobs()?
+        .into_iter()
+        .filter(|j| j.state == "open")
+        .collect();
+    let mut out = Vec::new();
+    for s in crate::status::status(vault)?.shortfalls {
+        let why = s.problems.join("; ");
+        let skip = |reason: String| VolumeReason {
+            volume_id: s.volume_id.clone(),
+            reason,
+        };
+        if s.trusted_copies >= s.required_copies as u64 {
+            report.not_published.push(skip(format!(
+                "{why}: more discs do not change the sites; move a trusted copy to another site (`discvault copies move`)"
+            )));
+            continue;
+        }
+        if let Some(j) = open.iter().find(|j| j.volume_id == s.volume_id) {
+            report.not_published.push(skip(format!(
+                "{why}; its open job {} on {} will add copies: run `discvault publish --to {}`",
+                j.job_id, j.target, j.target
+            )));
+            continue;
+        }
+        let copies = vault.catalog.copies(Some(&s.volume_id))?;
+        let trusted: Vec<&DiscCopy> = copies
+            .iter()
+            .filter(|c| crate::copies::trusted(vault, c, now))
+            .collect();
+        // Copies past their inspection but otherwise sound count again once read back.
+        let overdue: Vec<&DiscCopy> = copies
+            .iter()
+            .filter(|c| {
+                crate::inspect::active(c)
+                    && c.grade != "act_now"
+                    && !crate::copies::trusted(vault, c, now)
+            })
+            .collect();
+        let lacking = (s.required_copies as usize).saturating_sub(trusted.len() + overdue.len());
+        let overdue_text = if overdue.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; {} overdue for inspection (verify {} before burning more)",
+                overdue
+                    .iter()
+                    .map(|c| c.copy_id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if overdue.len() > 1 { "them" } else { "it" }
+            )
+        };
+        if lacking == 0 {
+            report
+                .not_published
+                .push(skip(format!("{why}{overdue_text}")));
+            continue;
+        }
+        let holding: Vec<&DiscCopy> = trusted.iter().chain(overdue.iter()).copied().collect();
+        let roles = lacking_roles(vault, &holding, lacking);
+        let reason = format!(
+            "{why} (policy): {} new cop{} ({}){overdue_text}",
+            roles.len(),
+            if roles.len() > 1 { "ies" } else { "y" },
+            roles.join(", ")
+        );
+        out.push((mastered(vault, &s.volume_id)?, Work::New(roles), reason));
+    }
+    Ok(out)
+}
+
+/// What to publish: the copies `--replace` names; else the volumes named (their open job on
+/// the target resumed, or a new one); else the open jobs on the target; else the volumes short
+/// of the policy.
+fn select(
+    vault: &Vault,
+    opts: &PublishOptions,
+    target: &str,
+    report: &mut PublishReport,
+) -> Result<Vec<(Volume, Work, String)>> {
+    if !opts.replace.is_empty() {
+        return replacements(vault, opts, target);
+    }
+    let explicit = opts.copies.is_some() || !opts.roles.is_empty();
+    if !opts.volumes.is_empty() {
+        let mut out = Vec::new();
+        for v in &opts.volumes {
+            let volume = mastered(vault, v)?;
+            match open_job_on(vault, v, target)? {
+                Some(job) => {
+                    let roles: Vec<String> = job.copies.iter().map(|c| c.role.clone()).collect();
+                    if explicit && roles != roles_for(vault, opts) {
+                        return Err(Error::Invalid {
+                            field: "--copies/--roles".into(),
+                            detail: format!(
+                                "{v} has the open job {} on {target} for copies {}: rerun without --copies and --roles to resume it, or cancel it (`discvault jobs --cancel {}`)",
+                                job.job_id,
+                                roles.join(","),
+                                job.job_id
+                            ),
+                        });
+                    }
+                    let reason = format!("its open job {} on {target} resumed", job.job_id);
+                    out.push((volume, Work::Resume(job), reason));
+                }
+                None => {
+                    let roles = roles_for(vault, opts);
+                    let reason = format!("named: new copies ({})", roles.join(", "));
+                    out.push((volume, Work::New(roles), reason));
+                }
+            }
+        }
+        return Ok(out);
+    }
+    if explicit {
+        return Err(Error::Invalid {
+            field: "--copies/--roles".into(),
+            detail: "name the volumes they are for; without volumes, publish resumes the open jobs on the target or makes the copies the policy lacks".into(),
+        });
+    }
+    let mut out = Vec::new();
+    for job in vault.catalog.jobs()? {
+        if job.state == "open" && job.target == target {
+            let volume = mastered(vault, &job.volume_id)?;
+            let reason = format!("its open job {} on {target} resumed", job.job_id);
+            out.push((volume, Work::Resume(job), reason));
+        }
+    }
+    if out.is_empty() {
+        out = short_of_policy(vault, report)?;
+    }
+    if out.is_empty() {
+        let p = &vault.config.policy;
+        report.nothing_to_do = Some(format!(
+            "nothing to publish: no open job on {target}, and no mastered volume lacks trusted copies under the policy (min_trusted_copies = {}{}){}",
+            p.min_trusted_copies,
+            if p.collections.is_empty() { "" } else { ", more for some collections" },
+            if report.not_published.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; short of the policy in ways discs do not fix: {}",
+                    report
+                        .not_published
+                        .iter()
+                        .map(|v| format!("{} ({})", v.volume_id, v.reason))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )
+            }
+        ));
+    }
+    Ok(out)
+}
+
+/// Publishes volumes: resumes their open jobs on the target, or starts new ones; without
+/// volumes, makes the copies the policy lacks. A run that does nothing says why.
 pub fn publish(
     vault: &Vault,
     opts: &PublishOptions,
@@ -996,44 +1554,33 @@ pub fn publish(
     let target = Target::parse(&opts.target)?;
     let target_text = target.to_string();
     let mut publisher = target.publisher(vault, opts)?;
+    // What the publisher needs is checked before a job is registered or a disc burned.
+    publisher.preflight(vault)?;
     let attempts = opts.attempts.max(1);
     let mut report = PublishReport::default();
-    let volumes: Vec<Volume> = if opts.volumes.is_empty() {
-        vault
-            .catalog
-            .volumes()?
-            .into_iter()
-            .filter(|v| {
-                vault
-                    .catalog
-                    .open_jobs(&v.volume_id)
-                    .map(|j| j.iter().any(|j| j.target == target_text))
-                    .unwrap_or(false)
-            })
-            .collect()
-    } else {
-        opts.volumes
-            .iter()
-            .map(|v| vault.catalog.volume(v))
-            .collect::<Result<_>>()?
-    };
-    for volume in volumes {
-        if volume.state != VolumeState::Mastered {
-            return Err(Error::Volume {
-                volume: volume.volume_id.clone(),
-                detail: "not mastered yet: run `discvault master` first".into(),
-            });
-        }
-        let job = match vault
-            .catalog
-            .open_jobs(&volume.volume_id)?
-            .into_iter()
-            .find(|j| j.target == target_text)
-        {
-            Some(j) => j,
-            None => new_job(vault, &volume, &target_text, &roles_for(vault, opts))?,
-        };
+    let work = select(vault, opts, &target_text, &mut report)?;
+    for (volume, work, reason) in work {
+        report.published.push(VolumeReason {
+            volume_id: volume.volume_id.clone(),
+            reason,
+        });
+        // The image first: a volume that cannot be spooled leaves no job behind.
         let image = spool_image(vault, &volume, progress)?;
+        let job = match work {
+            Work::Resume(j) => j,
+            Work::New(roles) => new_job(vault, &volume, &target_text, &roles)?,
+            Work::Replace(copies) => vault.catalog.create_job(
+                &volume,
+                &target_text,
+                &copies
+                    .iter()
+                    .map(|c| NewJobCopy {
+                        copy: c.id,
+                        replaces: c.state.as_str().to_string(),
+                    })
+                    .collect::<Vec<_>>(),
+            )?,
+        };
         let run = Run {
             vault,
             job: &job,
@@ -1079,6 +1626,11 @@ impl Run<'_> {
             .set_job_copy(&self.job.job_id, copy, state, tries, medium, detail)
     }
 
+    /// The copy was verified since this job began (by the job's read-back, or a person's).
+    fn verified_since_start(&self, c: &DiscCopy) -> bool {
+        c.state == CopyState::Verified && c.verified_at.is_some_and(|t| t >= self.job.created_at)
+    }
+
     /// Burns, reads back and records one copy of the job, resuming where it was left.
     fn copy(
         &self,
@@ -1097,45 +1649,35 @@ impl Run<'_> {
         let mut handle = None;
         let current = vault.catalog.copy(&jc.copy_id)?;
         match jc.state {
-            JobCopyState::Readback => match current.state {
-                // A person read it back (`verify --copy`) since.
-                CopyState::Verified => {
-                    self.set(
-                        &jc.copy_id,
-                        JobCopyState::Done,
-                        tries,
-                        &jc.medium,
-                        "verified by a read-back",
-                    )?;
+            JobCopyState::Readback => {
+                if self.verified_since_start(&current) {
+                    // A person read it back (`verify --copy`) since.
+                    self.done(jc, &current, tries, &jc.medium, "verified by a read-back")?;
                     report.verified += 1;
                     return Ok(());
                 }
-                CopyState::Damaged => {
+                if current.state == CopyState::Damaged {
                     if !self.failed(
+                        &*publisher,
+                        jc,
                         &current,
                         tries,
                         &jc.medium,
                         "its read-back found damage",
+                        RejectKind::ReadBack,
                         report,
                     )? {
                         return Ok(());
                     }
-                }
-                _ => {
+                } else {
                     report.awaiting_readback += 1;
                     return Ok(());
                 }
-            },
+            }
             JobCopyState::Burning | JobCopyState::Verifying if !jc.medium.is_empty() => {
-                if current.state == CopyState::Verified {
+                if self.verified_since_start(&current) {
                     // Verified just before discvault stopped.
-                    self.set(
-                        &jc.copy_id,
-                        JobCopyState::Done,
-                        tries,
-                        &jc.medium,
-                        "verified",
-                    )?;
+                    self.done(jc, &current, tries, &jc.medium, "verified")?;
                     report.verified += 1;
                     return Ok(());
                 }
@@ -1201,15 +1743,26 @@ impl Run<'_> {
                 Burned::Held(p) => (p, true),
                 Burned::Away(place) => {
                     let mut c = vault.catalog.copy(&copy.copy_id)?;
-                    c.place = Place {
-                        cabinet: place.clone(),
-                        ..Place::default()
-                    };
-                    vault.catalog.update_copies(&[CopyChange {
-                        detail: format!(
+                    let detail = if jc.replaces.is_empty() {
+                        c.place = Place {
+                            cabinet: place.clone(),
+                            ..Place::default()
+                        };
+                        format!(
                             "copy {} burned by {} (job {h}), in {place}: to be read back",
                             c.copy_id, self.target
-                        ),
+                        )
+                    } else {
+                        // The copy keeps its place; until the new disc is read back it does
+                        // not count (its old disc was {replaces}).
+                        c.state = CopyState::Planned;
+                        format!(
+                            "replacement disc of copy {} burned by {} (job {h}), in {place}: to be read back; the copy keeps its place {}, its old disc ({}) is to be destroyed once the new one is verified",
+                            c.copy_id, self.target, c.place, jc.replaces
+                        )
+                    };
+                    vault.catalog.update_copies(&[CopyChange {
+                        detail,
                         copy: c,
                         event_type: "replication",
                         outcome: "success",
@@ -1232,8 +1785,26 @@ impl Run<'_> {
                     report.cancelled += 1;
                     return Ok(());
                 }
+                Burned::Refused(d) => {
+                    // Nothing burned: the copy waits, with the publisher's word, for a rerun.
+                    self.set(&copy.copy_id, JobCopyState::Pending, tries - 1, "", &d)?;
+                    return Err(Error::Publisher {
+                        target: self.target.to_string(),
+                        job: h,
+                        detail: format!("{d}; the job {} stays open for a rerun", self.job.job_id),
+                    });
+                }
                 Burned::DiscFailed(d) => {
-                    if !self.failed(&copy, tries, &h, &d, report)? {
+                    if !self.failed(
+                        &*publisher,
+                        jc,
+                        &copy,
+                        tries,
+                        &h,
+                        &d,
+                        RejectKind::AtPublisher,
+                        report,
+                    )? {
                         return Ok(());
                     }
                     continue;
@@ -1260,68 +1831,151 @@ impl Run<'_> {
                             .join(", ")
                     ),
                 ),
+                // discvault's own failure (the catalog, its configuration) says nothing of the
+                // disc: the job stays where it is, and a rerun reads the disc back again.
+                Err(e @ (Error::Catalog(_) | Error::CatalogData { .. } | Error::Config { .. })) => {
+                    return Err(e)
+                }
                 Err(e) => (false, format!("read-back failed: {e}")),
             };
             if held {
                 publisher.release(&h, clean)?;
             }
             if clean {
-                let mut c = vault.catalog.copy(&copy.copy_id)?;
-                if c.place == Place::default() {
-                    c.place.cabinet = "待上架 to be shelved".into();
-                    vault.catalog.update_copies(&[CopyChange {
-                        detail: format!(
-                            "copy {} written by {} to {h}, verified; to be shelved",
-                            c.copy_id, self.target
-                        ),
-                        copy: c,
-                        event_type: "replication",
-                        outcome: "success",
-                    }])?;
-                }
-                self.set(&copy.copy_id, JobCopyState::Done, tries, &h, &detail)?;
+                let c = vault.catalog.copy(&copy.copy_id)?;
+                self.done(jc, &c, tries, &h, &detail)?;
                 report.verified += 1;
                 return Ok(());
             }
-            if !self.failed(&copy, tries, &h, &detail, report)? {
+            if !self.failed(
+                &*publisher,
+                jc,
+                &copy,
+                tries,
+                &h,
+                &detail,
+                RejectKind::ReadBack,
+                report,
+            )? {
                 return Ok(());
             }
         }
     }
 
-    /// A disc of the copy failed: `true` when another disc is to be burned, `false` when the
-    /// copy is given up.
+    /// The copy's disc is verified: the copy counts; a new copy waits to be shelved, a
+    /// replacement keeps its place (the old disc's quality grade goes with the old disc).
+    fn done(
+        &self,
+        jc: &crate::catalog::jobs::JobCopy,
+        c: &DiscCopy,
+        tries: u32,
+        medium: &str,
+        detail: &str,
+    ) -> Result<()> {
+        let mut c = c.clone();
+        if !jc.replaces.is_empty() {
+            c.grade = String::new();
+            c.graded_at = None;
+            if c.place == Place::default() {
+                c.place.cabinet = "待上架 to be shelved".into();
+            }
+            self.vault.catalog.update_copies(&[CopyChange {
+                detail: format!(
+                    "copy {} replaced: a new disc written by {} ({medium}, job {}) verified; the copy keeps its id, role and place {}; the old disc (it was {}) is to be destroyed",
+                    c.copy_id, self.target, self.job.job_id, c.place, jc.replaces
+                ),
+                copy: c.clone(),
+                event_type: "replication",
+                outcome: "success",
+            }])?;
+        } else if c.place == Place::default() {
+            c.place.cabinet = "待上架 to be shelved".into();
+            self.vault.catalog.update_copies(&[CopyChange {
+                detail: format!(
+                    "copy {} written by {} to {medium}, verified; to be shelved",
+                    c.copy_id, self.target
+                ),
+                copy: c.clone(),
+                event_type: "replication",
+                outcome: "success",
+            }])?;
+        }
+        self.set(&c.copy_id, JobCopyState::Done, tries, medium, detail)
+    }
+
+    /// A disc of the copy failed: it is recorded with where it is and what to do with it;
+    /// `true` when another disc is to be burned, `false` when the copy is given up.
+    #[allow(clippy::too_many_arguments)]
     fn failed(
         &self,
+        publisher: &dyn Publisher,
+        jc: &crate::catalog::jobs::JobCopy,
         copy: &DiscCopy,
         tries: u32,
         medium: &str,
         detail: &str,
+        kind: RejectKind,
         report: &mut PublishReport,
     ) -> Result<bool> {
-        if tries >= self.attempts {
+        let d = publisher.rejected(medium, copy, kind);
+        let rejected = RejectedDisc {
+            job_id: self.job.job_id.clone(),
+            copy_id: copy.copy_id.clone(),
+            attempt: tries,
+            disc: medium.to_string(),
+            reason: detail.to_string(),
+            place: d.place,
+            label: d.label,
+            action: d.action,
+            at: crate::now_unix(),
+        };
+        self.vault.catalog.reject_disc(&rejected)?;
+        report.rejected_discs.push(rejected);
+        let again = tries < self.attempts;
+        if again {
+            self.set(&copy.copy_id, JobCopyState::Pending, tries, medium, detail)?;
+            self.progress
+                .note(&format!("{}: {detail}; burning it again", copy.copy_id));
+        } else {
             self.set(&copy.copy_id, JobCopyState::Failed, tries, medium, detail)?;
             report.failed += 1;
-            return Ok(false);
         }
-        self.set(&copy.copy_id, JobCopyState::Pending, tries, medium, detail)?;
-        self.progress
-            .note(&format!("{}: {detail}; burning it again", copy.copy_id));
         let mut c = self.vault.catalog.copy(&copy.copy_id)?;
-        if c.state != CopyState::Planned {
-            c.state = CopyState::Planned;
-            c.place = Place::default();
-            self.vault.catalog.update_copies(&[CopyChange {
-                detail: format!(
-                    "copy {}: the disc ({medium}) failed: {detail}; burning it again",
-                    c.copy_id
-                ),
-                copy: c,
-                event_type: "replication",
-                outcome: "failure",
-            }])?;
+        if jc.replaces.is_empty() {
+            // A new copy has no disc yet.
+            if c.state != CopyState::Planned || c.place != Place::default() {
+                c.state = CopyState::Planned;
+                c.place = Place::default();
+                self.vault.catalog.update_copies(&[CopyChange {
+                    detail: format!(
+                        "copy {}: the disc ({medium}) failed: {detail}{}",
+                        c.copy_id,
+                        if again { "; burning it again" } else { "" }
+                    ),
+                    copy: c,
+                    event_type: "replication",
+                    outcome: "failure",
+                }])?;
+            }
+        } else {
+            // A replacement: the copy is what it was before (its old disc), in its place.
+            let before = CopyState::parse(&jc.replaces)?;
+            if c.state != before {
+                c.state = before;
+                self.vault.catalog.update_copies(&[CopyChange {
+                    detail: format!(
+                        "copy {}: the replacement disc ({medium}) failed: {detail}; the copy is {} again (its old disc){}",
+                        c.copy_id,
+                        before.as_str(),
+                        if again { "; burning another" } else { "" }
+                    ),
+                    copy: c,
+                    event_type: "replication",
+                    outcome: "failure",
+                }])?;
+            }
         }
-        Ok(true)
+        Ok(again)
     }
 }
 
@@ -1430,7 +2084,14 @@ fn new_job(vault: &Vault, volume: &Volume, target: &str, roles: &[String]) -> Re
                 .map(|c| c.id),
         );
     }
-    vault.catalog.create_job(volume, target, &ids)
+    let copies: Vec<NewJobCopy> = ids
+        .into_iter()
+        .map(|copy| NewJobCopy {
+            copy,
+            replaces: String::new(),
+        })
+        .collect();
+    vault.catalog.create_job(volume, target, &copies)
 }
 
 /// The volume's image in the vault's spool folder, mastered again (byte-identical, checked)
@@ -1539,5 +2200,57 @@ fn spool_tree(
 fn crash_point(copy_id: &str) {
     if std::env::var("DISCVAULT_CRASH_AFTER_BURN").as_deref() == Ok(copy_id) {
         std::process::abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_code_page_is_an_error_naming_the_setting_not_gbk() {
+        let t = tempfile::tempdir().unwrap();
+        let mut vault = Vault::init(t.path()).unwrap();
+        // The config checks it when loaded; a vault whose config was changed since must not
+        // quietly write GBK either.
+        vault.config.publish.code_page = "klingon".into();
+        let out = t.path().join("out");
+        let e = publish(
+            &vault,
+            &PublishOptions {
+                target: format!("images:{}", out.display()),
+                ..Default::default()
+            },
+            &crate::progress::NoProgress,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("publish.code_page")
+                && e.contains("klingon")
+                && e.contains("discvault.toml"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn paths_of_the_publishers_pc_map_back_to_this_pc() {
+        assert_eq!(
+            local_path("/srv/vault=D:\\vault", "D:\\vault\\labels\\档案.tdd"),
+            Some(PathBuf::from("/srv/vault/labels/档案.tdd"))
+        );
+        assert_eq!(
+            local_path("/srv/vault=D:\\vault", "d:\\VAULT\\a.tdd"),
+            Some(PathBuf::from("/srv/vault/a.tdd"))
+        );
+        assert_eq!(
+            local_path("/srv/vault=D:\\vault", "D:\\vaults\\a.tdd"),
+            None
+        );
+        assert_eq!(local_path("", "E:\\labels\\a.tdd"), None);
+        assert_eq!(
+            local_path("", "/opt/labels/a.tdd"),
+            Some(PathBuf::from("/opt/labels/a.tdd"))
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! a crash, an error or a cancel at any moment leaves a record a rerun resumes from.
 
 use super::db::{self, Row};
+use super::events::{insert_event, NewEvent};
 use super::{now_unix, Catalog, Volume};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -69,6 +70,44 @@ pub struct JobCopy {
     /// The disc it was burned on (an image file, a drive).
     pub medium: String,
     pub detail: String,
+    /// A replacement disc for a copy that exists: the copy's state when the replacement was
+    /// asked for (`damaged`, `missing` ...); empty for a new copy.
+    #[serde(default)]
+    pub replaces: String,
+    /// Discs burned for this copy that do not hold it, with what to do with each.
+    #[serde(default)]
+    pub rejected: Vec<RejectedDisc>,
+}
+
+/// A disc burned for a copy of a job that does not hold the copy: the publisher failed it, or
+/// discvault's read-back found damage. It may carry the copy's label, so it is named with
+/// where it is and what to do with it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct RejectedDisc {
+    pub job_id: String,
+    pub copy_id: String,
+    /// Which disc of the copy (1 for the first).
+    pub attempt: u32,
+    /// The disc: the publisher's job id for it, the drive, the image file.
+    pub disc: String,
+    /// Why it does not count.
+    pub reason: String,
+    /// Where it is: `output stacker 2`, `reject bin`, the drive, the file.
+    pub place: String,
+    /// What it carries that tells it apart: the printed label, the publisher's job id.
+    pub label: String,
+    /// What to do with it, in a sentence.
+    pub action: String,
+    pub at: i64,
+}
+
+/// A copy to put in a new job.
+#[derive(Debug, Clone, Default)]
+pub struct NewJobCopy {
+    /// The copy's row id.
+    pub copy: i64,
+    /// For a replacement disc of an existing copy: the copy's state now; empty for a new copy.
+    pub replaces: String,
 }
 
 /// A publishing job.
@@ -86,8 +125,9 @@ pub struct Job {
 }
 
 impl Catalog {
-    /// Creates a job for copies already registered (by row id), in one transaction.
-    pub fn create_job(&self, volume: &Volume, target: &str, copies: &[i64]) -> Result<Job> {
+    /// Creates a job for copies already registered, in one transaction; a replacement disc of
+    /// an existing copy is recorded as an event of the copy.
+    pub fn create_job(&self, volume: &Volume, target: &str, copies: &[NewJobCopy]) -> Result<Job> {
         let job_id = self.block(async {
             let tx = self.db.begin().await?;
             let last: Option<i64> = db::query_scalar("SELECT MAX(id) FROM jobs")
@@ -108,13 +148,37 @@ impl Catalog {
             .await?;
             for c in copies {
                 db::query(
-                    "INSERT INTO job_copies (job, copy, state, attempts, updated_at) VALUES ($1, $2, 'pending', 0, $3)",
+                    "INSERT INTO job_copies (job, copy, state, attempts, updated_at, replaces) VALUES ($1, $2, 'pending', 0, $3, $4)",
                 )
                 .bind(id)
-                .bind(*c)
+                .bind(c.copy)
                 .bind(now)
+                .bind(c.replaces.as_str())
                 .execute(&*tx)
                 .await?;
+                if !c.replaces.is_empty() {
+                    let copy_id: String =
+                        db::query_scalar("SELECT copy_id FROM copies WHERE id = $1")
+                            .bind(c.copy)
+                            .fetch_one(&*tx)
+                            .await?;
+                    let detail = format!(
+                        "a replacement disc of copy {copy_id} (now {}) is to be burned by {target} in job {job_id}; the copy keeps its id, role and place",
+                        c.replaces
+                    );
+                    insert_event(
+                        &tx,
+                        &NewEvent {
+                            event_type: "replication",
+                            outcome: "started",
+                            detail: &detail,
+                            volume: Some(volume.id),
+                            copy: Some(c.copy),
+                            ..Default::default()
+                        },
+                    )
+                    .await?;
+                }
             }
             tx.commit().await?;
             Ok::<_, Error>(job_id)
@@ -155,23 +219,109 @@ impl Catalog {
             for r in &rows {
                 let id: i64 = r.try_get("id")?;
                 let copies = db::query(
-                    "SELECT k.copy_id, k.role, jc.state, jc.attempts, jc.medium, jc.detail
+                    "SELECT k.copy_id, k.role, jc.state, jc.attempts, jc.medium, jc.detail, jc.replaces
                      FROM job_copies jc JOIN copies k ON k.id = jc.copy WHERE jc.job = $1 ORDER BY k.id",
                 )
                 .bind(id)
                 .fetch_all(&self.db)
                 .await?;
+                let job_id: String = r.try_get("job_id")?;
+                let rejects = db::query(
+                    "SELECT k.copy_id, d.attempt, d.disc, d.reason, d.place, d.label, d.action, d.at
+                     FROM job_rejects d JOIN copies k ON k.id = d.copy WHERE d.job = $1 ORDER BY k.id, d.attempt",
+                )
+                .bind(id)
+                .fetch_all(&self.db)
+                .await?;
+                let mut rejected = Vec::new();
+                for d in &rejects {
+                    rejected.push(RejectedDisc {
+                        job_id: job_id.clone(),
+                        copy_id: d.try_get("copy_id")?,
+                        attempt: d.try_get::<i64, _>("attempt")? as u32,
+                        disc: d.try_get("disc")?,
+                        reason: d.try_get("reason")?,
+                        place: d.try_get("place")?,
+                        label: d.try_get("label")?,
+                        action: d.try_get("action")?,
+                        at: d.try_get("at")?,
+                    });
+                }
+                let mut copies = copies.iter().map(job_copy_from_row).collect::<Result<Vec<_>>>()?;
+                for c in &mut copies {
+                    c.rejected = rejected
+                        .iter()
+                        .filter(|d| d.copy_id == c.copy_id)
+                        .cloned()
+                        .collect();
+                }
                 out.push(Job {
-                    job_id: r.try_get("job_id")?,
+                    job_id,
                     volume_id: r.try_get("volume_id")?,
                     target: r.try_get("target")?,
                     state: r.try_get("state")?,
                     requested_by: r.try_get("requested_by")?,
                     created_at: r.try_get("created_at")?,
-                    copies: copies.iter().map(job_copy_from_row).collect::<Result<_>>()?,
+                    copies,
                 });
             }
             Ok(out)
+        })
+    }
+
+    /// Records a disc of a job's copy that does not hold the copy, with an event of the copy
+    /// naming it, where it is and what to do with it, in one transaction.
+    pub fn reject_disc(&self, d: &RejectedDisc) -> Result<()> {
+        self.block(async {
+            let tx = self.db.begin().await?;
+            let row = db::query(
+                "SELECT j.id AS job, k.id AS copy, k.volume AS volume FROM jobs j JOIN job_copies jc ON jc.job = j.id
+                 JOIN copies k ON k.id = jc.copy WHERE j.job_id = $1 AND k.copy_id = $2",
+            )
+            .bind(d.job_id.as_str())
+            .bind(d.copy_id.as_str())
+            .fetch_optional(&*tx)
+            .await?
+            .ok_or_else(|| Error::CatalogData {
+                what: "job_copies".into(),
+                detail: format!("job {} has no copy {}", d.job_id, d.copy_id),
+            })?;
+            let (job, copy, volume): (i64, i64, i64) =
+                (row.try_get("job")?, row.try_get("copy")?, row.try_get("volume")?);
+            db::query(
+                "INSERT INTO job_rejects (job, copy, attempt, disc, reason, place, label, action, at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                 ON CONFLICT (job, copy, attempt) DO UPDATE SET disc = $4, reason = $5, place = $6, label = $7, action = $8, at = $9",
+            )
+            .bind(job)
+            .bind(copy)
+            .bind(d.attempt as i64)
+            .bind(d.disc.as_str())
+            .bind(d.reason.as_str())
+            .bind(d.place.as_str())
+            .bind(d.label.as_str())
+            .bind(d.action.as_str())
+            .bind(now_unix())
+            .execute(&*tx)
+            .await?;
+            let detail = format!(
+                "disc {} of copy {} (job {}, {}) rejected: {}; it is in {}, {}: {}",
+                d.attempt, d.copy_id, d.job_id, d.disc, d.reason, d.place, d.label, d.action
+            );
+            insert_event(
+                &tx,
+                &NewEvent {
+                    event_type: "replication",
+                    outcome: "failure",
+                    detail: &detail,
+                    volume: Some(volume),
+                    copy: Some(copy),
+                    ..Default::default()
+                },
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(())
         })
     }
 
@@ -247,5 +397,7 @@ fn job_copy_from_row(r: &Row) -> Result<JobCopy> {
         attempts: r.try_get::<i64, _>("attempts")? as u32,
         medium: r.try_get("medium")?,
         detail: r.try_get("detail")?,
+        replaces: r.try_get("replaces")?,
+        rejected: Vec::new(),
     })
 }

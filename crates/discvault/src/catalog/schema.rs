@@ -4,7 +4,7 @@
 //! (floating point).
 
 /// Schema version after all migrations below.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// Statements that only SQLite runs, after migration `i` (index in this list): the path indexes
 /// for `locate`. An FTS5 trigram index over `files.path` answers substrings
@@ -209,4 +209,23 @@ pub const MIGRATIONS: &[&[&str]] = &[&[
         PRIMARY KEY (parity, member)
     )",
     "CREATE INDEX parity_by_member ON parity_members (member)",
+],
+// 6: publishing: a job may burn a replacement disc of an existing copy (`job_copies.replaces`:
+// the copy's state when it was asked for, '' for a new copy); every disc burned for a job that
+// does not hold its copy (failed at the publisher, or damaged at the read-back) is kept with
+// where it is and what to do with it, since it may carry the copy's label.
+&[
+    "ALTER TABLE job_copies ADD COLUMN replaces TEXT NOT NULL DEFAULT ''",
+    "CREATE TABLE job_rejects (
+        job BIGINT NOT NULL REFERENCES jobs(id),
+        copy BIGINT NOT NULL REFERENCES copies(id),
+        attempt BIGINT NOT NULL,
+        disc TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        place TEXT NOT NULL,
+        label TEXT NOT NULL,
+        action TEXT NOT NULL,
+        at BIGINT NOT NULL,
+        PRIMARY KEY (job, copy, attempt)
+    )",
 ]];
