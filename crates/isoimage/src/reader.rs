@@ -4,7 +4,8 @@
 //! nothing in it is trusted). Reported as [`IsoError::Corrupt`] instead of being followed:
 //!
 //! - directory loops (a directory whose extent is that of a directory already met: itself, an
-//!   ancestor or another one), trees deeper than [`Limits::depth`];
+//!   ancestor or another one) and directories whose extents overlap, trees deeper than
+//!   [`Limits::depth`];
 //! - directory and file extents that end beyond the image (its volume space size), directories
 //!   larger than [`Limits::dir_bytes`];
 //! - beyond the budget ([`Limits`]): more directory bytes (continuation areas included) in
@@ -17,7 +18,7 @@
 //! decides what is safe to create. Files may share extents (hard links, identical contents).
 
 use crate::{IsoError, Result, SECTOR};
-use std::collections::HashSet;
+use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom, Write};
 
 /// What reading one image may cost: [`IsoReader::entries`] stops with [`IsoError::Corrupt`]
@@ -298,8 +299,9 @@ impl<R: Read + Seek> IsoReader<R> {
     pub fn entries(&mut self) -> Result<Vec<IsoEntry>> {
         let mut out = Vec::new();
         (self.dir_bytes, self.path_bytes) = (0, 0);
-        let mut seen = HashSet::new();
-        seen.insert(self.root.0);
+        let mut seen = Dirs::default();
+        seen.claim(self.root.0, self.root.1)
+            .map_err(|_| IsoError::Corrupt("root directory".into()))?;
         let root = self.root;
         self.walk(root, &mut Vec::new(), &mut seen, &mut out)?;
         Ok(out)
@@ -309,7 +311,7 @@ impl<R: Read + Seek> IsoReader<R> {
         &mut self,
         dir: (u32, u32),
         prefix: &mut Vec<Vec<u8>>,
-        seen: &mut HashSet<u32>,
+        seen: &mut Dirs,
         out: &mut Vec<IsoEntry>,
     ) -> Result<()> {
         if prefix.len() > self.limits.depth {
@@ -404,11 +406,25 @@ impl<R: Read + Seek> IsoReader<R> {
                     mode,
                     mtime,
                 });
-                if !seen.insert(r.extent) {
-                    return Err(IsoError::Corrupt(format!(
-                        "directory loop at {:?}",
-                        String::from_utf8_lossy(&name)
-                    )));
+                match seen.claim(r.extent, r.len) {
+                    Ok(()) => {}
+                    Err(other) if other == r.extent => {
+                        return Err(IsoError::Corrupt(format!(
+                            "directory loop at {:?}: its extent (sector {}) is that of a \
+                             directory already listed",
+                            display(prefix, &name),
+                            r.extent
+                        )))
+                    }
+                    Err(other) => {
+                        return Err(IsoError::Corrupt(format!(
+                            "{:?}: its extent (sector {}, {} bytes) overlaps the directory at \
+                             sector {other}",
+                            display(prefix, &name),
+                            r.extent,
+                            r.len
+                        )))
+                    }
                 }
                 prefix.push(name);
                 self.walk((r.extent, r.len), prefix, seen, out)?;
@@ -577,6 +593,30 @@ impl<R: Read + Seek> IsoReader<R> {
     }
 }
 
+/// The extents of the directories listed so far, as sector ranges: a directory met twice (a
+/// loop) or overlapping another is refused.
+#[derive(Default)]
+struct Dirs(BTreeMap<u32, u64>);
+
+impl Dirs {
+    /// Records a directory's extent; the start of the one it meets, if any.
+    fn claim(&mut self, lba: u32, len: u32) -> std::result::Result<(), u32> {
+        let end = lba as u64 + (len as u64).div_ceil(SECTOR).max(1);
+        if let Some((&start, &e)) = self.0.range(..=lba).next_back() {
+            if e > lba as u64 {
+                return Err(start);
+            }
+        }
+        if let Some((&start, _)) = self.0.range(lba..).next() {
+            if (start as u64) < end {
+                return Err(start);
+            }
+        }
+        self.0.insert(lba, end);
+        Ok(())
+    }
+}
+
 #[derive(Default)]
 struct RrInfo {
     name: Option<Vec<u8>>,
@@ -689,6 +729,23 @@ fn parse_dir_date(d: &[u8; 7]) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn directory_extents_may_not_meet_or_overlap() {
+        let mut d = Dirs::default();
+        assert_eq!(d.claim(100, 4096), Ok(())); // sectors 100, 101
+        assert_eq!(d.claim(102, 0), Ok(())); // an empty directory takes its sector
+        assert_eq!(d.claim(103, 2049), Ok(())); // 103, 104
+        assert_eq!(d.claim(100, 2048), Err(100)); // the same extent: a loop
+        assert_eq!(d.claim(101, 10), Err(100)); // inside the first
+        assert_eq!(d.claim(99, 4096), Err(100)); // running into it
+        assert_eq!(d.claim(102, 1), Err(102));
+        assert_eq!(d.claim(104, 1), Err(103));
+        assert_eq!(d.claim(98, 2048), Ok(()));
+        assert_eq!(d.claim(105, u32::MAX), Ok(()));
+        assert_eq!(d.claim(2_000_000, 1), Err(105)); // within 4 GiB of sector 105
+        assert_eq!(d.claim(u32::MAX, u32::MAX), Ok(()));
+    }
 
     #[test]
     fn date_roundtrip() {
