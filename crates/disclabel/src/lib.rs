@@ -520,6 +520,17 @@ mod tests {
     }
 
     #[test]
+    fn the_barcode_of_a_rendered_case_spine_decodes_back() {
+        let svg = fill(SPINE_TEMPLATE, &data()).unwrap();
+        let png = to_png(&svg, &Fonts::default(), 600.0).unwrap();
+        let found = decode(&png);
+        assert!(
+            found.contains(&("CODE_128".into(), "DV-000001-C2".into())),
+            "{found:?}"
+        );
+    }
+
+    #[test]
     fn barcodes_refuse_what_code128_cannot_carry() {
         assert!(code128_svg("封存", 50.0, 10.0).is_err());
         assert!(code128_svg("", 50.0, 10.0).is_err());

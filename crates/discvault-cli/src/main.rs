@@ -2,7 +2,8 @@
 //! values, the same JSON the server's API returns.
 //!
 //! Exit codes: 0 done and clean; 1 error; 2 bad command line; 3 damage found (verify, restore,
-//! archive); 4 restore needs volumes that were not given.
+//! archive); 4 restore needs volumes that were not given; 5 a disc of another vault or of a
+//! volume this catalog does not know (nothing checked or recorded).
 
 mod progress;
 
@@ -83,6 +84,10 @@ struct AddArgs {
     /// Follow symbolic links instead of recording them as links.
     #[arg(long)]
     follow: bool,
+    /// Change the retention period (retention, 保管期限) of a collection whose records are
+    /// already on volumes.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Subcommand)]
@@ -249,9 +254,10 @@ enum Command {
         /// Slot labels of every copy in this cabinet ("*": all placed copies), as PDF.
         #[arg(long, conflicts_with_all = ["key", "spine"])]
         slots: Option<String>,
-        /// svg, png (at label.dpi), pdf (vector, fonts embedded), jpg or bmp.
-        #[arg(long, default_value = "pdf")]
-        format: String,
+        /// svg, png (at label.dpi), pdf (vector, fonts embedded), jpg or bmp (default: from the
+        /// extension of --out).
+        #[arg(long)]
+        format: Option<String>,
         /// An SVG template with merge fields (see docs/LABELS.md).
         #[arg(long)]
         template: Option<PathBuf>,
@@ -267,11 +273,18 @@ enum Command {
         volume: Option<String>,
         #[arg(long)]
         to: PathBuf,
-        /// Images or mounted discs to read from; without them the pick list is printed.
+        /// Images or mounted discs to read from; without them the pick list is printed. A file
+        /// with a version on these discs is restored in that version (the newest of them).
         #[arg(long, num_args = 1..)]
         from: Vec<PathBuf>,
+        /// Restore this version of each file matched (see `locate --all-versions`).
+        #[arg(long)]
+        version: Option<i64>,
         #[arg(long)]
         overwrite: bool,
+        /// Keep setuid, setgid and sticky bits (dropped by default).
+        #[arg(long)]
+        keep_special_modes: bool,
     },
     /// Find files by path, digest or metadata (KEY=VALUE), or a disc by its barcode.
     Locate {
@@ -280,13 +293,17 @@ enum Command {
         /// Find the copy with this barcode (or copy id, or RFID tag id).
         #[arg(long, conflicts_with = "query")]
         barcode: Option<String>,
+        /// At most this many files (the command says when there are more).
         #[arg(long, default_value_t = 100)]
         limit: usize,
+        /// Every version of each file, not only the current one.
+        #[arg(long)]
+        all_versions: bool,
     },
     /// Register, move, mark and list the copies of volumes.
     #[command(subcommand)]
     Copies(CopiesCmd),
-    /// Slot maps of disc cabinets as CSV (copy_id,barcode,rfid,cabinet,slot).
+    /// Slot maps of disc cabinets as CSV (copy_id,barcode,rfid,cabinet,shelf,slot).
     #[command(subcommand)]
     Cabinet(CabinetCmd),
     /// Inspection: which copies to read back now.
@@ -335,33 +352,38 @@ enum CopiesCmd {
         brand: String,
         #[arg(long, default_value = "")]
         batch: String,
-        /// site/room/cabinet/shelf/slot
-        #[arg(long)]
-        place: Option<String>,
+        #[command(flatten)]
+        place: PlaceArgs,
         /// Barcode (default: the copy id), only with one role.
         #[arg(long)]
         barcode: Option<String>,
         /// RFID tag id (EPC, 24 hex digits), only with one role.
         #[arg(long)]
         rfid: Option<String>,
-        /// planned, written (default), verified ...
+        /// planned or written (the default). Not trusted until read back: `verify SOURCE
+        /// --copy COPY`, or `copies mark COPY --state verified --at DATE` for a past check.
         #[arg(long)]
         state: Option<String>,
     },
-    /// Move a copy (id, barcode or RFID) to site/room/cabinet/shelf/slot.
+    /// Move a copy (id, barcode or RFID) to another place; its slot must be free. Parts given by
+    /// name replace those parts and clear the finer ones not given (--cabinet B forgets the
+    /// shelf and slot), the coarser ones are kept.
+    #[command(group(clap::ArgGroup::new("to").required(true).multiple(true).args(["place", "site", "room", "cabinet", "shelf", "slot"])))]
     Move {
         copy: String,
-        #[arg(long)]
-        place: String,
+        #[command(flatten)]
+        place: PlaceArgs,
     },
-    /// Mark a copy: planned, written, verified, missing, damaged, retired.
+    /// Mark a copy: planned, written, verified, missing, damaged, retired. `verified` records
+    /// a clean read-back done earlier (a past inspection) and needs its date, --at.
     Mark {
         copy: String,
         #[arg(long)]
         state: String,
         #[arg(long, default_value = "")]
         note: String,
-        /// Date of the check, for results of past inspections (YYYY-MM-DD).
+        /// Date of the check, for results of past inspections (YYYY-MM-DD); required with
+        /// --state verified.
         #[arg(long)]
         at: Option<String>,
     },
@@ -375,16 +397,50 @@ enum CopiesCmd {
     },
 }
 
+/// Where a copy is kept: the whole place, or its parts by name.
+#[derive(clap::Args, Clone, Default)]
+struct PlaceArgs {
+    /// site/room/cabinet/shelf/slot, all five parts; leave an unknown part empty
+    /// (//柜03/1/9). A slot is a number from 1.
+    #[arg(long, conflicts_with_all = ["site", "room", "cabinet", "shelf", "slot"])]
+    place: Option<String>,
+    #[arg(long)]
+    site: Option<String>,
+    #[arg(long)]
+    room: Option<String>,
+    #[arg(long)]
+    cabinet: Option<String>,
+    #[arg(long)]
+    shelf: Option<String>,
+    #[arg(long)]
+    slot: Option<String>,
+}
+
+impl PlaceArgs {
+    fn input(&self) -> discvault::copies::PlaceInput {
+        discvault::copies::PlaceInput {
+            place: self.place.clone(),
+            site: self.site.clone(),
+            room: self.room.clone(),
+            cabinet: self.cabinet.clone(),
+            shelf: self.shelf.clone(),
+            slot: self.slot.clone(),
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum CabinetCmd {
-    /// Write the slot map of a cabinet as CSV.
+    /// Write the slot map of a cabinet as CSV (UTF-8 with a byte order mark, for Excel):
+    /// copy_id,barcode,rfid,cabinet,shelf,slot.
     Export {
+        /// The cabinet's name, or site/room/cabinet when two cabinets share the name.
         cabinet: String,
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Reconcile a cabinet's inventory (CSV) with the catalog and move the copies found
-    /// elsewhere; a file with any bad row changes nothing.
+    /// Reconcile a cabinet's inventory (CSV: UTF-8 or GBK) with the catalog: move the copies
+    /// found elsewhere, mark the ones not seen missing; a file with any bad row changes nothing.
     Import {
         file: PathBuf,
         /// Report only.
@@ -430,7 +486,10 @@ fn print_copy(c: &discvault::copies::CopyView) {
         c.copy.role,
         c.copy.state.as_str(),
         c.place_text,
-        if c.trusted { "trusted" } else { "NOT trusted" },
+        match &c.not_trusted {
+            None => "trusted".to_string(),
+            Some(why) => format!("NOT trusted ({why})"),
+        },
         c.copy
             .rfid
             .as_deref()
@@ -460,6 +519,7 @@ fn add_options(a: &AddArgs) -> Result<AddOptions> {
         digests,
         copy: a.copy,
         follow: a.follow,
+        force: a.force,
     })
 }
 
@@ -492,6 +552,12 @@ fn print_add(r: &discvault::ingest::AddReport) {
         r.unchanged,
         human_bytes(r.bytes_read)
     );
+    for c in &r.metadata_changes {
+        println!(
+            "collection {}: {} changed from {:?} to {:?}",
+            c.collection, c.key, c.old, c.new
+        );
+    }
     for p in &r.warnings {
         eprintln!("warning: {}: {}", p.path, p.reason);
     }
@@ -556,6 +622,12 @@ fn print_plan(p: &discvault::plan::VolumePlan, dry: bool) {
         p.reserve_percent,
         p.redundancy_percent
     );
+    if !p.metadata_changes.is_empty() {
+        println!("collection metadata changed since the last plan (discs already written keep the old values):");
+        for c in &p.metadata_changes {
+            println!("  {c}");
+        }
+    }
     for v in &p.volumes {
         let split = v.items.iter().filter(|i| i.parts > 1).count();
         println!(
@@ -634,6 +706,30 @@ fn print_jobs(jobs: &[discvault::catalog::jobs::Job]) {
                 print_rejected(d);
             }
         }
+    }
+}
+
+/// The person at the terminal, asked for blank discs during `publish`.
+struct TerminalOperator;
+
+impl discvault::publish::Operator for TerminalOperator {
+    fn ask(&self, request: &str) -> discvault::Result<()> {
+        use std::io::{BufRead, Write};
+        let io = |source| discvault::Error::Io {
+            path: "terminal".into(),
+            source,
+        };
+        let mut err = std::io::stderr();
+        write!(err, "{request}, then press Enter ").map_err(io)?;
+        err.flush().map_err(io)?;
+        let mut line = String::new();
+        if std::io::stdin().lock().read_line(&mut line).map_err(io)? == 0 {
+            return Err(discvault::Error::Invalid {
+                field: "terminal".into(),
+                detail: format!("closed while waiting for: {request}"),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -1007,10 +1103,11 @@ fn run(cli: Cli) -> Result<i32> {
                     roles: roles.clone(),
                     replace: replace.clone(),
                     attempts: *attempts,
-                    interactive: std::io::stdin().is_terminal() && !cli.json,
                     give_up_after: *give_up_after,
                 },
                 progress.as_ref(),
+                (std::io::stdin().is_terminal() && !cli.json)
+                    .then_some(&TerminalOperator as &dyn discvault::publish::Operator),
             )?;
             if cli.json {
                 print_json(&r)?;
@@ -1060,7 +1157,10 @@ fn run(cli: Cli) -> Result<i32> {
                 &v,
                 &LabelOptions {
                     subject,
-                    format: LabelFormat::parse(format)?,
+                    format: match format {
+                        Some(f) => LabelFormat::parse(f)?,
+                        None => LabelFormat::from_path(out)?,
+                    },
                     template: template.clone(),
                 },
             )?;
@@ -1128,7 +1228,9 @@ fn run(cli: Cli) -> Result<i32> {
             volume,
             to,
             from,
+            version,
             overwrite,
+            keep_special_modes,
         } => {
             use discvault::restore::{self, Selection};
             let sel = match (pattern, volume) {
@@ -1136,11 +1238,30 @@ fn run(cli: Cli) -> Result<i32> {
                 (None, Some(v)) => Selection::Volume(v.clone()),
                 _ => anyhow::bail!("give either a PATH-PATTERN or --volume ID"),
             };
-            let vault = Vault::open(&cli.vault).ok();
+            // Without a vault the discs' own records are read; a vault that is there but cannot
+            // be opened is an error, not an empty catalog.
+            let vault = match Vault::open(&cli.vault) {
+                Ok(v) => Some(v),
+                Err(discvault::Error::NoVault(_)) if !from.is_empty() => None,
+                Err(e) => return Err(e.into()),
+            };
+            let mut from_volumes = Vec::new();
+            for s in from {
+                let mut src = discvault::source::open(s)?;
+                if let Ok(id) = discvault::source::volume_id(src.as_mut()) {
+                    from_volumes.push(id);
+                }
+            }
+            let opts = restore::PickOptions {
+                version: *version,
+                from_volumes,
+            };
             let mut list = match &vault {
-                Some(v) => match restore::pick(v, &sel) {
+                Some(v) => match restore::pick_with(v, &sel, &opts) {
                     Ok(l) => l,
-                    Err(discvault::Error::UnknownVolume(_)) => Default::default(),
+                    Err(discvault::Error::UnknownVolume(_)) if !from.is_empty() => {
+                        Default::default()
+                    }
                     Err(e) => return Err(e.into()),
                 },
                 None => Default::default(),
@@ -1156,18 +1277,35 @@ fn run(cli: Cli) -> Result<i32> {
             }
             if list.files.is_empty() {
                 match &sel {
-                    restore::Selection::Pattern(p) => anyhow::bail!("nothing matches {p:?}"),
-                    restore::Selection::Volume(v) => anyhow::bail!("volume {v} holds no records"),
+                    Selection::Pattern(p) => {
+                        let hint = match &vault {
+                            Some(v) => discvault::locate::locate_versions(v, p, 1, true)?,
+                            None => Vec::new(),
+                        };
+                        match (hint.first(), version) {
+                            (Some(f), Some(n)) => anyhow::bail!(
+                                "no version {n} of the files matching {p:?} (e.g. {}/{} has v{}; see `discvault locate --all-versions {p:?}`)",
+                                f.collection, f.path, f.version
+                            ),
+                            (Some(_), None) => anyhow::bail!(
+                                "nothing matches {p:?} as a path (COLLECTION/PATH or PATH, a prefix of folders) or a glob; `discvault locate {p:?}` finds files containing it: restore those with the pattern '*{p}*'"
+                            ),
+                            (None, _) => anyhow::bail!("nothing matches {p:?}"),
+                        }
+                    }
+                    Selection::Volume(v) => anyhow::bail!("volume {v} holds no records"),
                 }
             }
             if from.is_empty() {
                 if cli.json {
                     print_json(&list)?;
                 } else {
-                    println!(
-                        "{} files need these volumes (give them with --from):",
-                        list.files.len()
-                    );
+                    if !list.volumes.is_empty() {
+                        println!(
+                            "{} files need these volumes (give them with --from):",
+                            list.files.len() - list.unplaced.len()
+                        );
+                    }
                     for v in &list.volumes {
                         let n = list
                             .files
@@ -1181,6 +1319,15 @@ fn run(cli: Cli) -> Result<i32> {
                         };
                         println!("  {v}  {n} files{note}");
                     }
+                    if !list.unplaced.is_empty() {
+                        println!(
+                            "{} files are on no disc yet (not planned: run `discvault plan`):",
+                            list.unplaced.len()
+                        );
+                        for f in &list.unplaced {
+                            println!("  {f}");
+                        }
+                    }
                 }
                 return Ok(0);
             }
@@ -1191,6 +1338,7 @@ fn run(cli: Cli) -> Result<i32> {
                     to: to.clone(),
                     from: from.clone(),
                     overwrite: *overwrite,
+                    keep_special_modes: *keep_special_modes,
                 },
                 progress.as_ref(),
             )?;
@@ -1198,11 +1346,16 @@ fn run(cli: Cli) -> Result<i32> {
                 print_json(&r)?;
             } else {
                 println!(
-                    "restored {} files and {} links ({}) to {}",
+                    "restored {} files and {} links ({}) to {}{}",
                     r.restored,
                     r.links,
                     human_bytes(r.bytes),
-                    to.display()
+                    to.display(),
+                    if r.already_present > 0 {
+                        format!("; {} already there with the same bytes", r.already_present)
+                    } else {
+                        String::new()
+                    }
                 );
                 if !r.missing_volumes.is_empty() {
                     println!("still needed: {}", r.missing_volumes.join(", "));
@@ -1249,10 +1402,27 @@ fn run(cli: Cli) -> Result<i32> {
             }
             Ok(0)
         }
-        Command::Locate { query, limit, .. } => {
+        Command::Locate {
+            query,
+            limit,
+            all_versions,
+            ..
+        } => {
             let v = open()?;
             let query = query.as_deref().unwrap_or_default();
-            let found = discvault::locate::locate(&v, query, *limit)?;
+            let mut found = discvault::locate::locate_versions(
+                &v,
+                query,
+                limit.saturating_add(1),
+                *all_versions,
+            )?;
+            let more = found.len() > *limit;
+            found.truncate(*limit);
+            if more {
+                eprintln!(
+                    "more than {limit} files match {query:?}: showing the first {limit} (use --limit N)"
+                );
+            }
             if cli.json {
                 print_json(&found)?;
             } else {
@@ -1325,7 +1495,7 @@ fn run(cli: Cli) -> Result<i32> {
                         medium: medium.clone(),
                         brand: brand.clone(),
                         batch: batch.clone(),
-                        place: place.clone(),
+                        place: place.input(),
                         barcode: barcode.clone(),
                         rfid: rfid.clone(),
                         state: state.clone(),
@@ -1338,7 +1508,7 @@ fn run(cli: Cli) -> Result<i32> {
                 CopiesCmd::Move { copy, place } => {
                     vec![discvault::copies::view(
                         &v,
-                        discvault::copies::move_to(&v, copy, place)?,
+                        discvault::copies::move_to(&v, copy, &place.input())?,
                     )]
                 }
                 CopiesCmd::Mark {
@@ -1370,17 +1540,27 @@ fn run(cli: Cli) -> Result<i32> {
         }
         Command::Cabinet(CabinetCmd::Export { cabinet, out }) => {
             let v = open()?;
+            // Nothing is written (no empty file left behind) unless the export succeeds.
+            let mut csv = Vec::new();
+            let map = discvault::cabinet::export(&v, cabinet, &mut csv)?;
             match out {
                 Some(p) => {
-                    let mut f =
-                        std::fs::File::create(p).with_context(|| p.display().to_string())?;
-                    let n = discvault::cabinet::export(&v, cabinet, &mut f)?;
-                    if !cli.json {
-                        println!("{n} copies of cabinet {cabinet} written to {}", p.display());
+                    std::fs::write(p, &csv).with_context(|| p.display().to_string())?;
+                    if cli.json {
+                        print_json(&map)?;
+                    } else {
+                        println!(
+                            "{} copies of cabinet {} ({}) written to {}",
+                            map.copies,
+                            map.cabinet,
+                            map.cabinet_path,
+                            p.display()
+                        );
                     }
                 }
                 None => {
-                    discvault::cabinet::export(&v, cabinet, &mut std::io::stdout())?;
+                    use std::io::Write;
+                    std::io::stdout().write_all(&csv)?;
                 }
             }
             Ok(0)
@@ -1397,29 +1577,49 @@ fn run(cli: Cli) -> Result<i32> {
                     r.rows,
                     r.matched
                 );
+                let at = |shelf: &str, slot: &str| {
+                    if shelf.is_empty() {
+                        format!("slot {slot}")
+                    } else {
+                        format!("shelf {shelf} slot {slot}")
+                    }
+                };
+                if !r.shelves {
+                    println!("  (no shelf column: slots compared by number only)");
+                }
                 for m in &r.found_unexpected {
                     println!(
-                        "  found    {} ({}) in {} slot {}; the catalog had {}{}",
+                        "  found    {} ({}) in {} {}; the catalog had {}{}",
                         m.copy_id,
                         m.barcode,
                         m.cabinet,
-                        m.slot,
+                        at(&m.shelf, &m.slot),
                         m.expected,
                         if r.applied { " (moved)" } else { "" }
                     );
                 }
+                for id in &r.found_again {
+                    println!(
+                        "  found    {id}, marked missing before{}",
+                        if r.applied {
+                            " (now written: read it back before it is trusted)"
+                        } else {
+                            ""
+                        }
+                    );
+                }
                 for m in &r.missing {
                     println!(
-                        "  MISSING  {} ({}) expected in {} slot {}",
-                        m.copy_id, m.barcode, m.cabinet, m.slot
+                        "  MISSING  {} ({}) expected in {} {}{}",
+                        m.copy_id,
+                        m.barcode,
+                        m.cabinet,
+                        at(&m.shelf, &m.slot),
+                        if r.applied { " (marked missing)" } else { "" }
                     );
                 }
             }
-            Ok(if r.missing.is_empty() && r.found_unexpected.is_empty() {
-                0
-            } else {
-                3
-            })
+            Ok(if r.agrees() { 0 } else { 3 })
         }
         Command::Inspect(InspectCmd::Due { at }) => {
             let v = open()?;
@@ -1603,7 +1803,7 @@ fn run(cli: Cli) -> Result<i32> {
                 print_json(&r)?;
             } else {
                 if r.vault_created {
-                    println!("created vault {}", cli.vault.display());
+                    println!("created vault {}", r.vault.display());
                 }
                 print_add(&r.add);
                 print_plan(&r.plan, false);
@@ -1633,13 +1833,54 @@ fn run(cli: Cli) -> Result<i32> {
     }
 }
 
+/// The error's message with its causes, each cause left out when the message before it
+/// already says it (our errors carry their I/O cause in their own text).
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let c = cause.to_string();
+        if !text.contains(&c) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&c);
+        }
+    }
+    text
+}
+
+/// Exit code and kind of an error: the library's when it is one of its errors.
+fn error_code(e: &anyhow::Error) -> (i32, &'static str) {
+    match e.downcast_ref::<discvault::Error>() {
+        Some(d) => (d.exit_code(), d.kind()),
+        None => (1, "error"),
+    }
+}
+
 fn main() {
+    // A closed pipe (`discvault locate x | head -1`) ends the command quietly, as it ends other
+    // Unix tools, instead of a panic on the next write to standard output.
+    #[cfg(unix)]
+    // SAFETY: resetting a signal's disposition to its default before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
+    let json = cli.json;
     match run(cli) {
         Ok(code) => std::process::exit(code),
         Err(e) => {
-            eprintln!("discvault: error: {e:#}");
-            std::process::exit(1);
+            let (code, kind) = error_code(&e);
+            let text = error_text(&e);
+            if json {
+                eprintln!(
+                    "{}",
+                    serde_json::json!({"error": text, "kind": kind, "exit_code": code})
+                );
+            } else {
+                eprintln!("discvault: error: {text}");
+            }
+            std::process::exit(code);
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Progress bars on a terminal (files, bytes, rate, ETA); with `--json`, JSON lines on stderr
-//! (stdout keeps the result); nothing otherwise.
+//! (stdout keeps the result); otherwise only the notices (a vault created, a busy vault waited
+//! for, a disc burned again), one a line on stderr.
 
 use discvault::progress::{NoProgress, Progress};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -121,9 +122,20 @@ pub fn for_cli(quiet: bool, json: bool) -> Box<dyn Progress> {
     for_terminal(quiet)
 }
 
+/// Only the notices, a line each on stderr (no bars where no terminal shows them).
+struct Notes;
+
+impl Progress for Notes {
+    fn note(&self, message: &str) {
+        eprintln!("{message}");
+    }
+}
+
 pub fn for_terminal(quiet: bool) -> Box<dyn Progress> {
-    if quiet || !std::io::stderr().is_terminal() {
+    if quiet {
         Box::new(NoProgress)
+    } else if !std::io::stderr().is_terminal() {
+        Box::new(Notes)
     } else {
         Box::new(Bar {
             bar: Mutex::new(None),

@@ -19,6 +19,8 @@ pub struct ArchiveOptions {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ArchiveReport {
+    /// The vault's folder, in full.
+    pub vault: PathBuf,
     pub vault_created: bool,
     pub add: AddReport,
     pub plan: VolumePlan,
@@ -33,7 +35,15 @@ pub fn archive(
     opts: &ArchiveOptions,
     progress: &dyn Progress,
 ) -> Result<ArchiveReport> {
+    if !vault_dir.join(crate::config::CONFIG_FILE).is_file() {
+        progress.note(&format!(
+            "no vault at {}: creating a new vault there",
+            crate::error::absolute(vault_dir).display()
+        ));
+    }
     let (vault, created) = Vault::open_or_init(vault_dir)?;
+    // One archive run at a time: its plan is made and recorded while it holds the vault.
+    let _lock = vault.lock("archive", progress)?;
     let add = ingest::add(&vault, paths, &opts.add, progress)?;
     let p = plan::plan(&vault, &opts.plan)?;
     let volumes = plan::execute(&vault, &p)?;
@@ -50,6 +60,7 @@ pub fn archive(
     let reports = verify::verify(&vault, &sources, &Default::default(), progress)?;
     let clean = add.errors.is_empty() && reports.iter().all(|r| r.clean);
     Ok(ArchiveReport {
+        vault: vault.root.clone(),
         vault_created: created,
         add,
         plan: p,

@@ -227,6 +227,25 @@ pub struct CopiesSection {
     pub roles: Vec<String>,
 }
 
+impl CopiesSection {
+    /// A role as configured (matched without regard to ASCII case), or an error that lists the
+    /// configured roles.
+    pub fn role(&self, r: &str) -> crate::Result<String> {
+        let t = r.trim();
+        self.roles
+            .iter()
+            .find(|x| x.eq_ignore_ascii_case(t))
+            .cloned()
+            .ok_or_else(|| crate::Error::Invalid {
+                field: "roles".into(),
+                detail: format!(
+                    "{r:?} is not a configured role (configured in [copies] roles: {})",
+                    self.roles.join(", ")
+                ),
+            })
+    }
+}
+
 impl Default for CopiesSection {
     fn default() -> Self {
         CopiesSection {
@@ -299,6 +318,9 @@ pub struct VaultSection {
     pub organization: String,
     /// Prefix of volume ids: `DV` gives `DV-000001`.
     pub volume_prefix: String,
+    /// How long a command that changes the catalog waits for another one that holds the
+    /// vault, in seconds, before it gives up with "vault busy".
+    pub lock_wait_seconds: u64,
 }
 
 impl Default for VaultSection {
@@ -306,6 +328,7 @@ impl Default for VaultSection {
         VaultSection {
             organization: String::new(),
             volume_prefix: "DV".into(),
+            lock_wait_seconds: 600,
         }
     }
 }
@@ -412,6 +435,10 @@ pub const DEFAULT_CONFIG_TEXT: &str = r#"# discvault vault configuration. Every 
 organization = ""
 # Prefix of volume ids: "DV" gives DV-000001, DV-000002, ...
 volume_prefix = "DV"
+# Commands that change the catalog (add, plan, master, publish, repair, migrate, imports) take
+# turns: one waits this many seconds for another that holds the vault, then gives up with
+# "vault busy" naming the holder.
+lock_wait_seconds = 600
 
 [catalog]
 # Where the catalog lives. A relative sqlite: path is relative to this directory.

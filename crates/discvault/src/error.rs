@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// Our own failure on a file or folder (disk full, permission, name too long): never
+    /// damage of a disc.
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -16,8 +18,19 @@ pub enum Error {
     CatalogData { what: String, detail: String },
     #[error("config {path}: {detail}")]
     Config { path: PathBuf, detail: String },
-    #[error("no vault at {0} (run `discvault init` or pass --vault DIR)")]
+    #[error("no vault at {} (run `discvault init` or pass --vault DIR)", absolute(.0).display())]
     NoVault(PathBuf),
+    /// The vault is held by another process; `holder` says which and since when.
+    #[error("vault {} busy: {holder}", absolute(.path).display())]
+    Busy { path: PathBuf, holder: String },
+    /// A disc that is not one of this vault's volumes: written by another vault, or of a
+    /// volume this catalog does not know. Nothing was checked or recorded.
+    #[error("{source_name}: {detail}; nothing was checked or recorded")]
+    ForeignDisc {
+        source_name: String,
+        volume_id: String,
+        detail: String,
+    },
     #[error("unknown media profile {0:?} (known: cd74, cd80, dvd5, dvd9, bd25, bd50, bd100, bd128, custom:<bytes>)")]
     UnknownMedia(String),
     #[error("unknown digest algorithm {0:?} (known: sha256, sm3, md5, blake3)")]
@@ -54,6 +67,42 @@ pub enum Error {
     BadRows { path: PathBuf, errors: Vec<String> },
     #[error("restore target {path}: {detail}")]
     Restore { path: PathBuf, detail: String },
+}
+
+/// A path made absolute for messages (as given when it cannot be).
+pub fn absolute(p: &std::path::Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+impl Error {
+    /// The exit code of the command line for this error: 5 for a disc of another vault or
+    /// of an unknown volume, 1 for everything else.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::ForeignDisc { .. } => 5,
+            _ => 1,
+        }
+    }
+
+    /// A short machine-readable name of the kind of error (the `kind` of the JSON error).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Io { .. } => "io",
+            Error::Catalog(_) | Error::CatalogData { .. } => "catalog",
+            Error::Config { .. } => "config",
+            Error::NoVault(_) => "no_vault",
+            Error::Busy { .. } => "busy",
+            Error::ForeignDisc { .. } => "foreign_disc",
+            Error::UnknownMedia(_) | Error::UnknownDigest(_) | Error::Invalid { .. } => "invalid",
+            Error::UnknownVolume(_) | Error::Volume { .. } => "volume",
+            Error::MasterMismatch { .. } => "source_changed",
+            Error::Source { .. } => "source",
+            Error::Publisher { .. } => "publisher",
+            Error::Iso { .. } => "image",
+            Error::BadRows { .. } => "bad_rows",
+            Error::Restore { .. } => "restore",
+        }
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -10,7 +10,10 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 /// Version of the on-disc layout, written in `bag-info.txt` and `discvault/volume.json`.
-pub const FORMAT_VERSION: i64 = 1;
+pub const FORMAT_VERSION: i64 = 2;
+
+/// The first format version whose discs carry the identity of their vault.
+pub const VAULT_ID_SINCE: i64 = 2;
 
 pub const VOLUME_JSON: &str = "discvault/volume.json";
 pub const CATALOG_SNAPSHOT: &str = "discvault/catalog.jsonl.gz";
@@ -46,6 +49,9 @@ pub fn disc_path(collection: &str, file: &FileRecord, content: &Content) -> Vec<
 pub struct VolumeRecord {
     pub format: String,
     pub format_version: i64,
+    /// The vault that wrote the disc (format version 2 and later).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vault_id: Option<String>,
     pub volume_id: String,
     pub seq: i64,
     pub seq_count: i64,
@@ -109,6 +115,9 @@ pub struct FileEntry {
     pub mode: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link_target: Option<String>,
+    /// Hex of the raw link target, present only when it is not UTF-8 (format version 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_target_hex: Option<String>,
     /// Digests of the whole file.
     pub digests: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -134,6 +143,8 @@ fn digest_map(d: &Digests) -> BTreeMap<String, String> {
 /// What the tag files of a volume are made from.
 pub struct VolumeContext<'a> {
     pub volume: &'a Volume,
+    /// The vault's identity, written on discs of format version 2 and later.
+    pub vault_id: Option<&'a str>,
     pub organization: &'a str,
     pub volume_prefix: &'a str,
     pub collections: Vec<&'a Collection>,
@@ -256,7 +267,10 @@ pub fn tag_files(ctx: &VolumeContext) -> Vec<(String, Vec<u8>)> {
         ),
     );
     field("Bag-Software-Agent", crate::SOFTWARE);
-    field("Discvault-Format-Version", &FORMAT_VERSION.to_string());
+    field("Discvault-Format-Version", &v.format_version.to_string());
+    if let Some(id) = ctx.vault_id {
+        field("Discvault-Vault-Id", id);
+    }
     for c in &ctx.collections {
         field("Collection", &c.name);
         if !c.fonds.is_empty() {
@@ -322,7 +336,8 @@ fn volume_json(ctx: &VolumeContext) -> Vec<u8> {
     let v = ctx.volume;
     let rec = VolumeRecord {
         format: "discvault-volume".into(),
-        format_version: FORMAT_VERSION,
+        format_version: v.format_version,
+        vault_id: ctx.vault_id.map(str::to_string),
         volume_id: v.volume_id.clone(),
         seq: v.seq,
         seq_count: v.seq_count,
@@ -362,6 +377,11 @@ fn volume_json(ctx: &VolumeContext) -> Vec<u8> {
                     mtime: f.mtime,
                     mode: f.mode,
                     link_target: f.link_target.as_deref().map(display_path),
+                    link_target_hex: f
+                        .link_target
+                        .as_deref()
+                        .filter(|t| v.format_version >= 2 && std::str::from_utf8(t).is_err())
+                        .map(hex::encode),
                     digests: digest_map(&f.digests),
                     part: (c.parts > 1).then(|| PartEntry {
                         index: c.part,
@@ -437,7 +457,7 @@ fn readme(ctx: &VolumeContext, algs: &[HashAlg]) -> String {
         cols = names.join(", "),
         date = rfc3339(v.created_at),
         sw = crate::SOFTWARE,
-        fv = FORMAT_VERSION,
+        fv = v.format_version,
     );
     if algs.len() > 1 {
         s.push_str(&format!(
@@ -533,6 +553,8 @@ pub enum SnapshotLine {
     Header {
         format: String,
         format_version: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        vault_id: Option<String>,
         volume_id: String,
         scope: String,
     },

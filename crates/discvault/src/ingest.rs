@@ -28,6 +28,9 @@ pub struct AddOptions {
     pub copy: bool,
     /// Follow symbolic links instead of recording them as links.
     pub follow: bool,
+    /// Change the retention period of a collection whose records are already on volumes.
+    #[serde(default)]
+    pub force: bool,
 }
 
 /// A file that was not recorded, or recorded with a remark, and why.
@@ -52,6 +55,9 @@ pub struct AddReport {
     pub skipped: Vec<Problem>,
     /// Recorded, with a remark (non-UTF-8 name kept byte-exact, empty file).
     pub warnings: Vec<Problem>,
+    /// Collection metadata changed by this run (each one an event).
+    #[serde(default)]
+    pub metadata_changes: Vec<crate::catalog::MetadataChange>,
 }
 
 /// Digests and the path the bytes will be read from, or why the file was refused.
@@ -74,6 +80,7 @@ pub fn add(
     opts: &AddOptions,
     progress: &dyn Progress,
 ) -> Result<AddReport> {
+    let _lock = vault.lock("add", progress)?;
     let algs = if opts.digests.is_empty() {
         vault.config.ingest.digests.clone()
     } else {
@@ -245,9 +252,10 @@ fn add_collection(
     progress: &dyn Progress,
     report: &mut AddReport,
 ) -> Result<()> {
-    let col = vault
+    let (col, changes) = vault
         .catalog
-        .ensure_collection(collection, &opts.metadata)?;
+        .ensure_collection(collection, &opts.metadata, opts.force)?;
+    report.metadata_changes.extend(changes);
     let current = vault.catalog.current_files(col.id)?;
     let mut candidates = Vec::new();
     for (root, keep_top) in roots {

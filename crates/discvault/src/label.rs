@@ -24,6 +24,22 @@ pub enum LabelFormat {
 }
 
 impl LabelFormat {
+    /// The format a file name asks for by its extension (`label.png` is a PNG).
+    pub fn from_path(p: &std::path::Path) -> Result<LabelFormat> {
+        let ext = p
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        LabelFormat::parse(&ext).map_err(|_| Error::Invalid {
+            field: "--out".into(),
+            detail: format!(
+                "{}: the extension does not say a format (svg, png, pdf, jpg, bmp); give --format",
+                p.display()
+            ),
+        })
+    }
+
     pub fn parse(s: &str) -> Result<LabelFormat> {
         match s {
             "svg" => Ok(LabelFormat::Svg),
@@ -105,19 +121,48 @@ pub fn label_data(vault: &Vault, key: &str) -> Result<LabelData> {
             .and_then(|c| c.metadata.get("title").or(c.metadata.get("题名")).cloned())
             .unwrap_or_default(),
     );
-    set("fonds", first.map(|c| c.fonds.clone()).unwrap_or_default());
-    set(
-        "series",
-        first.map(|c| c.series.clone()).unwrap_or_default(),
-    );
-    set(
-        "retention",
-        first
-            .map(|c| c.retention.clone())
-            .filter(|r| !r.is_empty())
-            .map(|r| format!("保管期限 {r}"))
-            .unwrap_or_default(),
-    );
+    // 全宗 / series / 保管期限 of each collection on the disc: one line for one collection, the
+    // collections one after another (each named) when there are several.
+    let retention_of = |c: &crate::catalog::Collection| {
+        let r = if c.retention.is_empty() {
+            c.metadata.get("保管期限").cloned().unwrap_or_default()
+        } else {
+            c.retention.clone()
+        };
+        (!r.is_empty()).then(|| format!("保管期限 {r}"))
+    };
+    let on_disc: Vec<&crate::catalog::Collection> = names
+        .iter()
+        .filter_map(|n| collections.iter().find(|c| c.name == *n))
+        .collect();
+    if on_disc.len() > 1 {
+        let lines: Vec<String> = on_disc
+            .iter()
+            .map(|c| {
+                let mut parts = vec![c.name.clone()];
+                parts.extend(
+                    [c.fonds.clone(), c.series.clone()]
+                        .into_iter()
+                        .filter(|x| !x.is_empty()),
+                );
+                parts.extend(retention_of(c));
+                parts.join(" ")
+            })
+            .collect();
+        set("fonds", lines.join("；"));
+        set("series", String::new());
+        set("retention", String::new());
+    } else {
+        set("fonds", first.map(|c| c.fonds.clone()).unwrap_or_default());
+        set(
+            "series",
+            first.map(|c| c.series.clone()).unwrap_or_default(),
+        );
+        set(
+            "retention",
+            first.and_then(retention_of).unwrap_or_default(),
+        );
+    }
     set("volume_id", v.volume_id.clone());
     set("seq", format!("{} / {}", v.seq, v.seq_count));
     set(

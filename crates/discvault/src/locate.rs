@@ -99,10 +99,21 @@ pub struct Found {
     pub volumes: Vec<Placement>,
 }
 
-/// Finds up to `limit` files.
+/// Finds up to `limit` files (their current versions).
 pub fn locate(vault: &Vault, query: &str, limit: usize) -> Result<Vec<Found>> {
+    locate_versions(vault, query, limit, false)
+}
+
+/// Finds up to `limit` files; with `all_versions`, every version of each (an older version
+/// may be on a disc while the current one is not yet).
+pub fn locate_versions(
+    vault: &Vault,
+    query: &str,
+    limit: usize,
+    all_versions: bool,
+) -> Result<Vec<Found>> {
     let q = Query::parse(query);
-    let mut rows = vault.catalog.find_files(&q, limit as i64)?;
+    let mut rows = vault.catalog.find_files(&q, limit as i64, all_versions)?;
     rows.sort_by(|a, b| {
         (&a.0, &a.1.path_raw, a.1.version).cmp(&(&b.0, &b.1.path_raw, b.1.version))
     });

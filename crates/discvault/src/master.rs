@@ -138,7 +138,7 @@ pub(crate) fn build_spec(
         volume_set_id: format!("PLAN-{:06}", volume.plan_id),
         publisher: String::new(),
         preparer: crate::SOFTWARE.into(),
-        application: format!("{} format {}", crate::SOFTWARE, format::FORMAT_VERSION),
+        application: format!("{} format {}", crate::SOFTWARE, volume.format_version),
         created: t,
         entries,
     };
@@ -315,9 +315,11 @@ pub(crate) fn snapshot(
         .into_iter()
         .filter(|v| v.id <= volume.id)
         .collect();
+    let vault_id = (volume.format_version >= format::VAULT_ID_SINCE).then(|| vault.id.clone());
     let header = |scope: &str| SnapshotLine::Header {
         format: "discvault-catalog-snapshot".into(),
-        format_version: format::FORMAT_VERSION,
+        format_version: volume.format_version,
+        vault_id: vault_id.clone(),
         volume_id: volume.volume_id.clone(),
         scope: scope.into(),
     };
@@ -410,6 +412,8 @@ pub(crate) fn volume_context<'a>(
     let used: BTreeSet<&str> = items.iter().map(|i| i.collection).collect();
     VolumeContext {
         volume,
+        vault_id: (volume.format_version >= crate::format::VAULT_ID_SINCE)
+            .then_some(vault.id.as_str()),
         organization: &vault.config.vault.organization,
         volume_prefix: &vault.config.vault.volume_prefix,
         collections: collections
@@ -460,6 +464,7 @@ pub fn master(
     opts: &MasterOptions,
     progress: &dyn Progress,
 ) -> Result<Vec<MasteredImage>> {
+    let lock = vault.lock("master", progress)?;
     let all = vault.catalog.volumes()?;
     let chosen: Vec<Volume> = if opts.volumes.is_empty() {
         all.into_iter()
@@ -473,6 +478,8 @@ pub fn master(
         v
     };
     std::fs::create_dir_all(&opts.out).at(&opts.out)?;
+    // What an interrupted run of this vault left in the output folder.
+    vault.remove_litter(&opts.out, &lock)?;
     let mut out = Vec::new();
     for v in chosen {
         out.push(master_one(vault, &v, &opts.out, progress)?);
@@ -616,8 +623,12 @@ pub(crate) fn write_image<W: Write + Send + 'static>(
     let work = match p.recovery.is_empty() {
         true => None,
         false => Some(
+            // Named after the partial image, so that what a killed run leaves is found with it.
             tempfile::Builder::new()
-                .prefix(".recovery.")
+                .prefix(&format!(
+                    "{}-recovery.",
+                    image.file_name().unwrap_or_default().to_string_lossy()
+                ))
                 .tempdir_in(image.parent().unwrap_or(Path::new(".")))?,
         ),
     };
@@ -823,7 +834,7 @@ fn master_one(
     progress.start(&format!("mastering {}", v.volume_id), files, payload);
     let final_path = out_dir.join(format!("{}.iso", v.volume_id));
     let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{}.", v.volume_id))
+        .prefix(&vault.work_name(&format!("{}.", v.volume_id)))
         .suffix(".partial")
         .tempfile_in(out_dir)
         .at(out_dir)?;

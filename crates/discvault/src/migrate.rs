@@ -366,7 +366,7 @@ fn pick_all(vault: &Vault, items: &[MigrationItem]) -> Result<PickList> {
     Ok(PickList {
         files: files.into_values().collect(),
         volumes: volumes.into_iter().collect(),
-        unmastered: Vec::new(),
+        ..Default::default()
     })
 }
 
@@ -391,6 +391,7 @@ pub fn execute(
     out: &Path,
     progress: &dyn Progress,
 ) -> Result<MigrateReport> {
+    let _lock = vault.lock("migrate", progress)?;
     let mut report = MigrateReport::default();
     if plan.items.is_empty() {
         return Ok(report);
@@ -425,6 +426,8 @@ pub fn execute(
             to: tmp.clone(),
             from: sources.to_vec(),
             overwrite: false,
+            // The records are remastered as they were ingested.
+            keep_special_modes: true,
         },
         progress,
     );

@@ -91,6 +91,10 @@ pub struct VolumePlan {
     pub files: u64,
     pub payload_bytes: u64,
     pub volumes: Vec<PlannedVolume>,
+    /// Collection metadata changed since the last plan was recorded (the discs already written
+    /// keep the values they were planned with).
+    #[serde(default)]
+    pub metadata_changes: Vec<String>,
 }
 
 /// One file or part placed in a volume: (index in the unplanned files, part, parts, offset,
@@ -393,6 +397,7 @@ pub fn plan_files(
         files: files.len() as u64,
         payload_bytes,
         volumes,
+        metadata_changes: vault.catalog.metadata_changes_since_last_plan()?,
     })
 }
 
@@ -677,11 +682,13 @@ pub fn execute_with_lineage(
     if plan.volumes.is_empty() {
         return Ok(Vec::new());
     }
+    let _lock = vault.lock("plan", &crate::progress::NoProgress)?;
     let new: Vec<NewVolume> = plan
         .volumes
         .iter()
         .enumerate()
         .map(|(i, v)| NewVolume {
+            volume_id: v.volume_id.clone(),
             payload_bytes: v.payload_bytes,
             image_bytes: v.image_bytes,
             recovery_permille: match v.kind {
@@ -727,17 +734,5 @@ pub fn execute_with_lineage(
         &vault.config.vault.volume_prefix,
         &new,
     )?;
-    // The ids promised by the plan are the ids recorded (one writer at a time on SQLite).
-    for (p, v) in plan.volumes.iter().zip(&volumes) {
-        if p.volume_id != v.volume_id {
-            return Err(Error::CatalogData {
-                what: "volumes".into(),
-                detail: format!(
-                    "planned {} was recorded as {}: another plan was recorded meanwhile",
-                    p.volume_id, v.volume_id
-                ),
-            });
-        }
-    }
     Ok(volumes)
 }

@@ -58,14 +58,7 @@ pub fn readback(
         });
     }
     std::fs::create_dir_all(&root).at(&root)?;
-    let sink = FolderSink {
-        root: opts.to.clone(),
-        volume_id: volume.volume_id.clone(),
-        overwrite: opts.overwrite,
-        files: AtomicU64::new(0),
-        bytes: AtomicU64::new(0),
-        refused: Mutex::new(Vec::new()),
-    };
+    let sink = FolderSink::new(opts.to.clone(), volume.volume_id.clone(), opts.overwrite);
     // Every file is read: a resumed scan would leave out the files read well before.
     let vopts = VerifyOptions {
         resume: false,
@@ -116,7 +109,9 @@ pub fn readback(
 }
 
 /// Writes each checked file to `root/<volume id>/<disc path>`, under a temporary name until
-/// it is judged.
+/// it is judged. Temporary names do not grow with the record's name (a record's name may be
+/// 255 bytes, the longest a file system allows): `.dv-partial-<n>` beside the target, created
+/// new (never through an existing file or link).
 struct FolderSink {
     root: PathBuf,
     volume_id: String,
@@ -124,9 +119,44 @@ struct FolderSink {
     files: AtomicU64,
     bytes: AtomicU64,
     refused: Mutex<Vec<String>>,
+    /// The temporary file of each disc path being written.
+    partials: Mutex<std::collections::HashMap<Vec<u8>, PathBuf>>,
+    next: AtomicU64,
+    /// The first failure of our own (a file we could not write).
+    failed: Failures,
+}
+
+/// Where the first failure of our own is kept, shared with the files being written.
+type Failures = std::sync::Arc<Mutex<Option<Error>>>;
+
+/// Keeps our own failure on `path` (the first one) and hands the error on.
+fn fail(failed: &Failures, path: &Path, e: std::io::Error) -> std::io::Error {
+    let text = e.to_string();
+    let mut f = failed.lock().unwrap();
+    if f.is_none() {
+        *f = Some(Error::Io {
+            path: path.to_path_buf(),
+            source: e,
+        });
+    }
+    std::io::Error::other(format!("{}: {text}", path.display()))
 }
 
 impl FolderSink {
+    fn new(root: PathBuf, volume_id: String, overwrite: bool) -> FolderSink {
+        FolderSink {
+            root,
+            volume_id,
+            overwrite,
+            files: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            refused: Mutex::new(Vec::new()),
+            partials: Mutex::new(Default::default()),
+            next: AtomicU64::new(0),
+            failed: Default::default(),
+        }
+    }
+
     fn target(&self, disc_path: &[u8]) -> std::io::Result<PathBuf> {
         safe_target(&self.root, &self.volume_id, disc_path).map_err(|e| {
             self.refused
@@ -137,23 +167,47 @@ impl FolderSink {
         })
     }
 
-    fn partial(target: &Path) -> PathBuf {
-        let mut name = target.file_name().unwrap_or_default().to_os_string();
-        name.push(".dv-partial");
-        target.with_file_name(name)
+    fn fail(&self, path: &Path, e: std::io::Error) -> std::io::Error {
+        fail(&self.failed, path, e)
+    }
+
+    /// A new temporary file beside `target`.
+    fn create_partial(&self, target: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
+        let dir = target.parent().unwrap_or(Path::new("."));
+        loop {
+            let n = self.next.fetch_add(1, Ordering::Relaxed);
+            let p = dir.join(format!(".dv-partial-{n}"));
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&p)
+            {
+                Ok(f) => return Ok((p, f)),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(self.fail(&p, e)),
+            }
+        }
     }
 }
 
-/// A file written through a buffer and synced when flushed.
-struct Synced(std::io::BufWriter<std::fs::File>);
+/// A file written through a buffer and synced when flushed; its failures are the sink's own.
+struct Synced {
+    out: std::io::BufWriter<std::fs::File>,
+    path: PathBuf,
+    failed: Failures,
+}
 
 impl Write for Synced {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.write(buf)
+        self.out
+            .write(buf)
+            .map_err(|e| fail(&self.failed, &self.path, e))
     }
     fn flush(&mut self) -> std::io::Result<()> {
-        self.0.flush()?;
-        self.0.get_ref().sync_data()
+        self.out
+            .flush()
+            .and_then(|_| self.out.get_ref().sync_data())
+            .map_err(|e| fail(&self.failed, &self.path, e))
     }
 }
 
@@ -166,30 +220,46 @@ impl DiscSink for FolderSink {
                 format!("{} exists", target.display()),
             ));
         }
-        make_parents(&self.root, &target).map_err(std::io::Error::other)?;
-        let file = std::fs::File::create(Self::partial(&target))?;
-        Ok(Some(Box::new(Synced(std::io::BufWriter::with_capacity(
-            1 << 20,
-            file,
-        )))))
+        make_parents(&self.root, &target)
+            .map_err(|e| self.fail(&target, std::io::Error::other(e)))?;
+        let (path, file) = self.create_partial(&target)?;
+        self.partials
+            .lock()
+            .unwrap()
+            .insert(disc_path.to_vec(), path.clone());
+        Ok(Some(Box::new(Synced {
+            out: std::io::BufWriter::with_capacity(1 << 20, file),
+            path,
+            failed: self.failed.clone(),
+        })))
     }
 
     fn close(&self, disc_path: &[u8], good: bool) -> std::io::Result<()> {
+        let Some(partial) = self.partials.lock().unwrap().remove(disc_path) else {
+            return Ok(());
+        };
         let Ok(target) = safe_target(&self.root, &self.volume_id, disc_path) else {
             return Ok(());
         };
-        let partial = Self::partial(&target);
-        if !partial.exists() {
-            return Ok(());
-        }
         if good {
-            let len = std::fs::metadata(&partial)?.len();
-            std::fs::rename(&partial, &target)?;
+            let len = std::fs::metadata(&partial)
+                .map_err(|e| self.fail(&partial, e))?
+                .len();
+            std::fs::rename(&partial, &target).map_err(|e| self.fail(&target, e))?;
             self.files.fetch_add(1, Ordering::Relaxed);
             self.bytes.fetch_add(len, Ordering::Relaxed);
         } else {
-            std::fs::remove_file(&partial)?;
+            std::fs::remove_file(&partial).map_err(|e| self.fail(&partial, e))?;
         }
         Ok(())
+    }
+
+    fn failure(&self) -> Option<Error> {
+        let f = self.failed.lock().unwrap().take()?;
+        // Leave no temporary file behind.
+        for (_, p) in self.partials.lock().unwrap().drain() {
+            let _ = std::fs::remove_file(p);
+        }
+        Some(f)
     }
 }

@@ -266,7 +266,7 @@ fn run(
         .collect();
     std::fs::create_dir_all(&opts.to).at(&opts.to)?;
     let work = tempfile::Builder::new()
-        .prefix(&format!(".repair-{}.", volume.volume_id))
+        .prefix(&vault.work_name(&format!("repair-{}.", volume.volume_id)))
         .tempdir_in(&opts.to)
         .at(&opts.to)?;
     let rel = |root: &Path, path: &[u8]| root.join(std::ffi::OsStr::from_bytes(path));
@@ -415,9 +415,16 @@ fn run(
         folders.extend(copy_dirs.iter().cloned());
         let out = work.path().join(format!("rebuilt-{n}"));
         // A set whose critical packets are lost in every copy cannot help: its records stay
-        // missing and are named below.
-        if par2::repair(&par2_files, &folders, &out, 208 << 20).is_err() {
-            continue;
+        // missing and are named below. A file we cannot write or read in our own work folder
+        // is our failure, not the disc's.
+        match par2::repair(&par2_files, &folders, &out, 208 << 20) {
+            Ok(_) => {}
+            Err(e) => {
+                if let Some(e) = own_failure(e) {
+                    return Err(e);
+                }
+                continue;
+            }
         }
         for i in wanted {
             let f = rel(&out, &laid[i].path);
@@ -499,7 +506,16 @@ fn run(
             *offset = 0;
         }
     }
-    let image = remaster(&p, &layout, &volume, &opts.to, &recorded_sha, progress)?;
+    let prefix = vault.work_name(&format!("{}.", volume.volume_id));
+    let image = remaster(
+        &p,
+        &layout,
+        &volume,
+        &opts.to,
+        &prefix,
+        &recorded_sha,
+        progress,
+    )?;
     let detail = format!(
         "repaired {} from {} cop{} into {}: {} records ({} merged from several copies, {} rebuilt from recovery data); image sha256 {} as mastered",
         volume.volume_id,
@@ -667,8 +683,14 @@ fn from_parity(
         });
     }
     let out = work.join("rebuilt-image");
-    let Ok(rep) = par2::repair(&par2_files, &folders, &out, 208 << 20) else {
-        return Ok(None);
+    let rep = match par2::repair(&par2_files, &folders, &out, 208 << 20) {
+        Ok(r) => r,
+        Err(e) => {
+            return match own_failure(e) {
+                Some(e) => Err(e),
+                None => Ok(None),
+            }
+        }
     };
     let name = format!("{}.iso", volume.volume_id);
     if !rep.written.contains(&name) {
@@ -684,17 +706,28 @@ fn from_parity(
     Ok(Some(Some(image)))
 }
 
+/// Sorts a PAR2 error: an I/O error is on a file of our work folder (the copies were read into
+/// it), so it is our own failure and is returned; a set that cannot be read or used is the
+/// disc's damage (`None`).
+fn own_failure(e: par2::Error) -> Option<Error> {
+    match e {
+        par2::Error::Io { path, source } => Some(Error::Io { path, source }),
+        par2::Error::Format { .. } | par2::Error::Input(_) => None,
+    }
+}
+
 /// Writes the image of `p` into `dir` as `<volume id>.iso`, only if its sha256 is `want`.
 fn remaster(
     p: &Prepared,
     layout: &Layout,
     volume: &Volume,
     dir: &Path,
+    prefix: &str,
     want: &str,
     progress: &dyn Progress,
 ) -> Result<PathBuf> {
     let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{}.", volume.volume_id))
+        .prefix(prefix)
         .suffix(".partial")
         .tempfile_in(dir)
         .at(dir)?;
@@ -733,6 +766,9 @@ pub fn repair(
     opts: &RepairOptions,
     progress: &dyn Progress,
 ) -> Result<RepairReport> {
+    let lock = vault.lock("repair", progress)?;
+    std::fs::create_dir_all(&opts.to).at(&opts.to)?;
+    vault.remove_litter(&opts.to, &lock)?;
     run(vault, opts, open_copies(opts)?, true, progress)
 }
 

@@ -68,6 +68,22 @@ pub struct PickList {
     pub volumes: Vec<String>,
     /// Volumes needed that were never mastered (no disc exists yet).
     pub unmastered: Vec<String>,
+    /// Files asked for that are on no volume yet (`collection/path vN`): not planned.
+    #[serde(default)]
+    pub unplaced: Vec<String>,
+    /// Made from the discs' own volume records, not from this vault's catalog.
+    #[serde(default)]
+    pub from_discs: bool,
+}
+
+/// Which version of each file a pick list takes.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PickOptions {
+    /// This version of every file matched (else the current one).
+    pub version: Option<i64>,
+    /// The volumes at hand: a file with versions on them is taken in the newest of those
+    /// (restoring from a disc gives what that disc holds), and read from them.
+    pub from_volumes: Vec<String>,
 }
 
 /// Options of `restore`.
@@ -76,6 +92,9 @@ pub struct RestoreOptions {
     pub to: PathBuf,
     pub from: Vec<PathBuf>,
     pub overwrite: bool,
+    /// Keep setuid, setgid and sticky bits (dropped by default).
+    #[serde(default)]
+    pub keep_special_modes: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -88,6 +107,9 @@ pub struct RestoreProblem {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RestoreReport {
     pub restored: u64,
+    /// Files already in the target with the same bytes (checked by sha256): left as they are.
+    #[serde(default)]
+    pub already_present: u64,
     pub links: u64,
     pub bytes: u64,
     /// Volumes needed but not among the sources.
@@ -136,8 +158,13 @@ fn matches(pattern: &str, collection: &str, path: &[u8]) -> bool {
     prefix(&full) || prefix(path)
 }
 
-/// Computes the pick list from the catalog.
+/// Computes the pick list from the catalog: the current version of each file.
 pub fn pick(vault: &Vault, sel: &Selection) -> Result<PickList> {
+    pick_with(vault, sel, &PickOptions::default())
+}
+
+/// Computes the pick list from the catalog, choosing versions by `opts`.
+pub fn pick_with(vault: &Vault, sel: &Selection, opts: &PickOptions) -> Result<PickList> {
     let cat = &vault.catalog;
     let candidates = match sel {
         Selection::Pattern(p) => {
@@ -162,10 +189,12 @@ pub fn pick(vault: &Vault, sel: &Selection) -> Result<PickList> {
                 .max_by_key(|s| s.len())
                 .unwrap_or("")
                 .to_string();
-            cat.find_files(&Query::Path(literal), i64::MAX)?
+            let found: Vec<_> = cat
+                .find_files(&Query::Path(literal), i64::MAX, true)?
                 .into_iter()
                 .filter(|(c, f)| matches(p, c, &f.path_raw))
-                .collect::<Vec<_>>()
+                .collect();
+            choose_versions(vault, found, opts)?
         }
         Selection::Volume(id) => {
             let v = cat.volume(id)?;
@@ -200,6 +229,7 @@ pub fn pick(vault: &Vault, sel: &Selection) -> Result<PickList> {
         for (v, c) in cat.placements(f.id)? {
             let rank = |v: &Volume| {
                 (
+                    opts.from_volumes.contains(&v.volume_id),
                     v.state == VolumeState::Mastered,
                     trusted.get(&v.volume_id).copied().unwrap_or(0),
                     v.id,
@@ -211,6 +241,10 @@ pub fn pick(vault: &Vault, sel: &Selection) -> Result<PickList> {
                     best.insert(c.part, (v, c));
                 }
             }
+        }
+        if best.is_empty() {
+            list.unplaced
+                .push(format!("{collection}/{} v{}", f.path, f.version));
         }
         for (v, c) in best.into_values() {
             if v.state != VolumeState::Mastered && !list.unmastered.contains(&v.volume_id) {
@@ -251,10 +285,56 @@ pub fn pick(vault: &Vault, sel: &Selection) -> Result<PickList> {
     Ok(list)
 }
 
+/// Of every version of the files found, the one to restore: `opts.version`, else the newest on
+/// the volumes at hand, else the current one.
+fn choose_versions(
+    vault: &Vault,
+    found: Vec<(String, crate::catalog::FileRecord)>,
+    opts: &PickOptions,
+) -> Result<Vec<(String, crate::catalog::FileRecord)>> {
+    let mut by_path: BTreeMap<(String, Vec<u8>), Vec<crate::catalog::FileRecord>> = BTreeMap::new();
+    for (c, f) in found {
+        by_path.entry((c, f.path_raw.clone())).or_default().push(f);
+    }
+    let mut out = Vec::new();
+    for ((c, _), mut versions) in by_path {
+        versions.sort_by_key(|f| std::cmp::Reverse(f.version));
+        let chosen = if let Some(n) = opts.version {
+            versions.into_iter().find(|f| f.version == n)
+        } else {
+            let mut on_hand = None;
+            if !opts.from_volumes.is_empty() {
+                for f in &versions {
+                    let here = vault
+                        .catalog
+                        .placements(f.id)?
+                        .iter()
+                        .any(|(v, _)| opts.from_volumes.contains(&v.volume_id));
+                    if here {
+                        on_hand = Some(f.clone());
+                        break;
+                    }
+                }
+            }
+            on_hand.or_else(|| {
+                let current = versions.iter().position(|f| f.current).unwrap_or(0);
+                Some(versions.swap_remove(current))
+            })
+        };
+        if let Some(f) = chosen {
+            out.push((c, f));
+        }
+    }
+    Ok(out)
+}
+
 /// A pick list made from the discs' own volume records, for volumes the catalog does not know
 /// (a disc from another archive, or a catalog being rebuilt).
 pub fn pick_from_records(records: &[VolumeRecord], sel: &Selection) -> Result<PickList> {
-    let mut list = PickList::default();
+    let mut list = PickList {
+        from_discs: true,
+        ..Default::default()
+    };
     let mut by_file: BTreeMap<(String, Vec<u8>, i64), PickFile> = BTreeMap::new();
     for rec in records {
         if let Selection::Volume(v) = sel {
@@ -275,6 +355,13 @@ pub fn pick_from_records(records: &[VolumeRecord], sel: &Selection) -> Result<Pi
                     continue;
                 }
             }
+            let link_raw = match &fe.link_target_hex {
+                Some(h) => Some(hex::decode(h).map_err(|e| Error::Source {
+                    source_name: rec.volume_id.clone(),
+                    detail: format!("link_target_hex of {:?}: {e}", fe.path),
+                })?),
+                None => fe.link_target.as_ref().map(|t| t.as_bytes().to_vec()),
+            };
             let entry = by_file
                 .entry((fe.collection.clone(), raw.clone(), fe.version))
                 .or_insert_with(|| PickFile {
@@ -288,7 +375,7 @@ pub fn pick_from_records(records: &[VolumeRecord], sel: &Selection) -> Result<Pi
                     mode: fe.mode,
                     sha256: fe.digests.get("sha256").cloned(),
                     link_target: fe.link_target.clone(),
-                    link_target_raw: fe.link_target.as_ref().map(|t| t.as_bytes().to_vec()),
+                    link_target_raw: link_raw,
                     parts: Vec::new(),
                 });
             if let Some(dp) = &fe.disc_path {
@@ -384,11 +471,20 @@ struct Tee<'a> {
     whole: &'a mut MultiHasher,
     part: MultiHasher,
     progress: &'a dyn Progress,
+    /// A write to our own file that failed (disk full, file too large): not the disc's fault.
+    failed: Option<std::io::Error>,
 }
 
 impl Write for Tee<'_> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.file.write(buf)?;
+        let n = match self.file.write(buf) {
+            Ok(n) => n,
+            Err(e) => {
+                let kind = e.kind();
+                self.failed = Some(e);
+                return Err(std::io::Error::new(kind, "cannot write the restored file"));
+            }
+        };
         self.whole.update(&buf[..n]);
         self.part.update(&buf[..n]);
         self.progress.advance(0, n as u64);
@@ -411,8 +507,16 @@ pub fn restore(
     let mut sources: BTreeMap<String, Vec<Box<dyn DiscSource>>> = BTreeMap::new();
     for s in &opts.from {
         let mut src = source::open(s)?;
-        let rec = source::volume_record(src.as_mut())?;
-        sources.entry(rec.volume_id).or_default().push(src);
+        let volume_id = match vault {
+            // A pick list from this catalog is read from this vault's discs only.
+            Some(v) if !list.from_discs => {
+                let said = source::identity(src.as_mut());
+                let label = src.label();
+                crate::verify::resolve(v, &src.name(), said, label)?.volume_id
+            }
+            _ => source::volume_id(src.as_mut())?,
+        };
+        sources.entry(volume_id).or_default().push(src);
     }
     report.missing_volumes = list
         .volumes
@@ -452,24 +556,32 @@ pub fn restore(
             continue; // Listed in missing_volumes.
         }
         if !opts.overwrite && std::fs::symlink_metadata(&target).is_ok() {
-            report
-                .problems
-                .push(problem("exists; not overwritten (use --overwrite)".into()));
+            if same_file(&target, f) {
+                report.already_present += 1;
+                progress.advance(1, 0);
+                continue;
+            }
+            report.problems.push(problem(
+                "exists with other contents; not overwritten (use --overwrite)".into(),
+            ));
             continue;
         }
         if let Err(r) = make_parents(&root, &target) {
             report.problems.push(problem(r));
             continue;
         }
-        match restore_file(f, &target, &mut sources, opts.overwrite, progress) {
+        match restore_file(f, &target, &mut sources, opts, progress) {
             Ok(()) => {
                 report.restored += 1;
                 report.bytes += f.size;
             }
-            Err((damaged, r)) => {
-                report.damaged |= damaged;
+            Err(Failed::Damaged(r)) => {
+                report.damaged = true;
                 report.problems.push(problem(r));
             }
+            Err(Failed::Problem(r)) => report.problems.push(problem(r)),
+            // Our own failure (disk full, file too large): it would fail the next file too.
+            Err(Failed::Ours(e)) => return Err(e),
         }
         progress.advance(1, 0);
     }
@@ -516,20 +628,37 @@ pub fn restore(
     Ok(report)
 }
 
+/// Why a file was not restored.
+enum Failed {
+    /// Its data on the discs is damaged.
+    Damaged(String),
+    /// Something else about this file (the target exists, its time cannot be set).
+    Problem(String),
+    /// Our own failure writing it: the restore stops with this error.
+    Ours(Error),
+}
+
 /// Writes one file from its parts into a temporary file beside `target`, checks every digest,
-/// then moves it into place. Errors are (damaged, reason).
+/// then moves it into place.
 fn restore_file(
     f: &PickFile,
     target: &Path,
     sources: &mut BTreeMap<String, Vec<Box<dyn DiscSource>>>,
-    overwrite: bool,
+    opts: &RestoreOptions,
     progress: &dyn Progress,
-) -> std::result::Result<(), (bool, String)> {
+) -> std::result::Result<(), Failed> {
+    let overwrite = opts.overwrite;
     let dir = target.parent().unwrap_or(Path::new("."));
+    let ours = |path: &Path, e: std::io::Error| {
+        Failed::Ours(Error::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })
+    };
     let mut tmp = tempfile::Builder::new()
         .prefix(".discvault-restore-")
         .tempfile_in(dir)
-        .map_err(|e| (false, format!("{}: {e}", dir.display())))?;
+        .map_err(|e| ours(dir, e))?;
     use std::io::{Seek, SeekFrom};
     let mut whole = MultiHasher::new(&[HashAlg::Sha256]);
     let mut written = 0u64;
@@ -537,13 +666,10 @@ fn restore_file(
     parts.sort_by_key(|p| p.part);
     for p in &parts {
         if p.offset != written {
-            return Err((
-                false,
-                format!(
-                    "part {} of {} starts at {} but {} bytes were written",
-                    p.part, p.parts, p.offset, written
-                ),
-            ));
+            return Err(Failed::Damaged(format!(
+                "part {} of {} starts at {} but {} bytes were written",
+                p.part, p.parts, p.offset, written
+            )));
         }
         // A whole file is checked by the file's digest, a part by its own.
         let want = if p.parts == 1 {
@@ -561,8 +687,12 @@ fn restore_file(
                 whole: &mut attempt,
                 part: MultiHasher::new(&[HashAlg::Sha256]),
                 progress,
+                failed: None,
             };
             let res = src.read(&p.disc_path_raw, &mut tee);
+            if let Some(e) = tee.failed.take() {
+                return Err(ours(target, e));
+            }
             let part_sha = tee.part.finish();
             let problem = match res {
                 Err(e) => Some(format!("unreadable: {e}")),
@@ -586,44 +716,80 @@ fn restore_file(
                     ));
                     // Forget what this source wrote and try the next copy.
                     let file = tmp.as_file_mut();
-                    file.set_len(written)
+                    if let Err(e) = file
+                        .set_len(written)
                         .and_then(|_| file.seek(SeekFrom::Start(written)).map(|_| ()))
-                        .map_err(|e| (false, format!("{}: {e}", dir.display())))?;
+                    {
+                        return Err(ours(target, e));
+                    }
                 }
             }
         }
         if !done {
-            return Err((true, failures.join("; ")));
+            return Err(Failed::Damaged(failures.join("; ")));
         }
     }
     if written != f.size {
-        return Err((
-            true,
-            format!("{written} bytes restored, expected {}", f.size),
-        ));
+        return Err(Failed::Damaged(format!(
+            "{written} bytes restored, expected {}",
+            f.size
+        )));
     }
     let got = whole.finish();
     let got = got.get(HashAlg::Sha256).unwrap_or_default();
     if let Some(want) = &f.sha256 {
         if want != got {
-            return Err((
-                true,
-                format!("sha256 {got}, catalog says {want}; not written"),
-            ));
+            return Err(Failed::Damaged(format!(
+                "sha256 {got}, catalog says {want}; not written"
+            )));
         }
     }
     let file = tmp.as_file();
-    let _ = file.set_modified(
+    let unset = |what: &str, e: std::io::Error| {
+        Failed::Problem(format!("{}: {what}: {e}", target.display()))
+    };
+    file.set_modified(
         std::time::UNIX_EPOCH + std::time::Duration::from_secs(f.mtime.max(0) as u64),
-    );
+    )
+    .map_err(|e| unset("cannot set the modification time", e))?;
     use std::os::unix::fs::PermissionsExt;
-    let _ = file.set_permissions(std::fs::Permissions::from_mode(f.mode & 0o7777));
+    let mask = if opts.keep_special_modes {
+        0o7777
+    } else {
+        0o777
+    };
+    file.set_permissions(std::fs::Permissions::from_mode(f.mode & mask))
+        .map_err(|e| unset("cannot set the permissions", e))?;
     let res = if overwrite {
         tmp.persist(target).map(|_| ())
     } else {
         tmp.persist_noclobber(target).map(|_| ())
     };
-    res.map_err(|e| (false, format!("{}: {}", target.display(), e.error)))
+    res.map_err(|e| match e.error.kind() {
+        std::io::ErrorKind::AlreadyExists => {
+            Failed::Problem(format!("{}: {}", target.display(), e.error))
+        }
+        _ => ours(target, e.error),
+    })
+}
+
+/// Whether `target` is a regular file with the bytes `f` asks for (size and sha256).
+fn same_file(target: &Path, f: &PickFile) -> bool {
+    let Some(want) = &f.sha256 else {
+        return false;
+    };
+    match std::fs::symlink_metadata(target) {
+        Ok(m) if m.is_file() && m.len() == f.size => {}
+        _ => return false,
+    }
+    let Ok(mut file) = std::fs::File::open(target) else {
+        return false;
+    };
+    let mut h = MultiHasher::new(&[HashAlg::Sha256]);
+    if std::io::copy(&mut file, &mut h).is_err() {
+        return false;
+    }
+    h.finish().get(HashAlg::Sha256) == Some(want.as_str())
 }
 
 #[cfg(test)]

@@ -59,13 +59,31 @@ pub fn open_image(path: &Path) -> Result<ImageSource> {
     })
 }
 
+/// Who a disc says it is: the head of its `discvault/volume.json`.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct DiscIdentity {
+    pub volume_id: String,
+    #[serde(default)]
+    pub format_version: i64,
+    /// The vault that wrote it (format version 2 and later).
+    #[serde(default)]
+    pub vault_id: Option<String>,
+    #[serde(default)]
+    pub plan_id: Option<i64>,
+    /// Planning time, RFC 3339.
+    #[serde(default)]
+    pub created_at: Option<String>,
+}
+
+/// Reads who a disc says it is from `discvault/volume.json` (without building the whole
+/// record).
+pub fn identity(src: &mut dyn DiscSource) -> Result<DiscIdentity> {
+    parse_volume_json(src)
+}
+
 /// Reads the volume id from `discvault/volume.json` (without building the whole record).
 pub fn volume_id(src: &mut dyn DiscSource) -> Result<String> {
-    #[derive(serde::Deserialize)]
-    struct Id {
-        volume_id: String,
-    }
-    Ok(parse_volume_json::<Id>(src)?.volume_id)
+    Ok(identity(src)?.volume_id)
 }
 
 /// Reads and parses `discvault/volume.json` from a source.

@@ -3,11 +3,46 @@
 use crate::catalog::Catalog;
 use crate::config::{Config, CONFIG_FILE, DEFAULT_CONFIG_TEXT};
 use crate::error::IoContext;
+use crate::progress::Progress;
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};
 
+/// The lock file in the vault: held (flock) by the process changing the catalog, and holding
+/// its description for those who wait.
+pub const LOCK_FILE: &str = "lock";
+
+fn read_holder(path: &Path) -> String {
+    match std::fs::read_to_string(path) {
+        Ok(t) if !t.trim().is_empty() => t.trim().to_string(),
+        _ => "held by another process".into(),
+    }
+}
+
+/// The vault held by this process (see [`Vault::lock`]); let go when the last holder drops.
+pub struct VaultLock<'a> {
+    vault: &'a Vault,
+}
+
+impl Drop for VaultLock<'_> {
+    fn drop(&mut self) {
+        let mut held = self.vault.lock.lock().unwrap_or_else(|e| e.into_inner());
+        held.1 = held.1.saturating_sub(1);
+        if held.1 == 0 {
+            if let Some(f) = held.0.take() {
+                let _ = f.set_len(0);
+                // Closing the file lets the lock go.
+                drop(f);
+            }
+        }
+    }
+}
+
 pub struct Vault {
+    /// The held lock of this process on the vault, and how many callers hold it.
+    lock: std::sync::Mutex<(Option<std::fs::File>, u32)>,
     pub root: PathBuf,
+    /// The vault's identity, carried by its discs (see [`Catalog::vault_id`]).
+    pub id: String,
     pub config: Config,
     pub catalog: Catalog,
 }
@@ -44,8 +79,11 @@ impl Vault {
         let root = dir.canonicalize().at(dir)?;
         let catalog = Catalog::open(&config.catalog.url, &root)?;
         catalog.set_due_rule(&crate::inspect::interval_sql(&config.inspection))?;
+        let id = catalog.vault_id()?;
         Ok(Vault {
+            lock: Default::default(),
             root,
+            id,
             config,
             catalog,
         })
@@ -58,6 +96,93 @@ impl Vault {
         } else {
             Ok((Vault::init(dir)?, true))
         }
+    }
+
+    /// Takes the vault for an operation that changes the catalog (`operation` names it for
+    /// whoever waits): commands of other processes that change it wait for it, up to
+    /// `vault.lock_wait_seconds`, then fail with [`Error::Busy`] naming the holder. Taken again
+    /// by the same process (an operation made of others, as `archive`), it is shared.
+    pub fn lock(&self, operation: &str, progress: &dyn Progress) -> Result<VaultLock<'_>> {
+        let mut held = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        if held.0.is_some() {
+            held.1 += 1;
+            return Ok(VaultLock { vault: self });
+        }
+        let path = self.root.join(LOCK_FILE);
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .at(&path)?;
+        let deadline = std::time::Instant::now()
+            + std::time::Duration::from_secs(self.config.vault.lock_wait_seconds);
+        let mut told = false;
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    let holder = read_holder(&path);
+                    if std::time::Instant::now() >= deadline {
+                        return Err(Error::Busy {
+                            path: self.root.clone(),
+                            holder,
+                        });
+                    }
+                    if !told {
+                        progress.note(&format!(
+                            "vault {} is busy ({holder}); waiting for it",
+                            self.root.display()
+                        ));
+                        told = true;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(Error::Io { path, source: e }),
+            }
+        }
+        use std::io::{Seek, Write};
+        let since = crate::rfc3339(crate::now_unix());
+        let text = format!("pid {}: {operation}, since {since}\n", std::process::id());
+        file.set_len(0)
+            .and_then(|_| file.seek(std::io::SeekFrom::Start(0)))
+            .and_then(|_| file.write_all(text.as_bytes()))
+            .at(&path)?;
+        *held = (Some(file), 1);
+        Ok(VaultLock { vault: self })
+    }
+
+    /// Name of a temporary file or folder of this vault's in a folder shared with others (an
+    /// output folder): `.discvault-<vault id>-<what>`, where `what` is short (a volume id),
+    /// never a record's name. [`Vault::remove_litter`] removes what a killed run left.
+    pub fn work_name(&self, what: &str) -> String {
+        format!(".discvault-{}-{what}", &self.id[..8.min(self.id.len())])
+    }
+
+    /// Removes the temporary files and folders an interrupted run of this vault left in `dir`
+    /// (see [`Vault::work_name`]). Only under the vault's lock: no run of this vault is
+    /// writing them then.
+    pub fn remove_litter(&self, dir: &Path, _lock: &VaultLock) -> Result<()> {
+        let prefix = self.work_name("");
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Ok(());
+        };
+        for e in entries {
+            let e = e.at(dir)?;
+            let name = e.file_name();
+            if !name.as_encoded_bytes().starts_with(prefix.as_bytes()) {
+                continue;
+            }
+            let p = e.path();
+            let t = e.file_type().at(&p)?;
+            if t.is_dir() {
+                std::fs::remove_dir_all(&p).at(&p)?;
+            } else {
+                std::fs::remove_file(&p).at(&p)?;
+            }
+        }
+        Ok(())
     }
 
     /// Where `--copy` stages records, content-addressed by sha256.

@@ -160,15 +160,78 @@ fn repair_outlooks(
     Ok(())
 }
 
-/// Finds which catalog volume a source holds: from its volume record, else its label.
+/// Finds which catalog volume a source holds: from its volume record, else its label. A disc
+/// of another vault, or of a volume this catalog does not know, is
+/// [`crate::Error::ForeignDisc`].
 pub fn identify(vault: &Vault, src: &mut dyn DiscSource) -> Result<Volume> {
-    match source::volume_id(src) {
-        Ok(id) => vault.catalog.volume(&id),
-        Err(first) => match src.label() {
-            Some(label) if vault.catalog.volume(&label).is_ok() => vault.catalog.volume(&label),
-            _ => Err(first),
-        },
+    let said = source::identity(src);
+    resolve(vault, &src.name(), said, src.label())
+}
+
+/// The catalog volume of a disc that says `said` about itself (its label as a fallback when its
+/// volume record cannot be read): refused when the disc belongs to another vault.
+pub(crate) fn resolve(
+    vault: &Vault,
+    source_name: &str,
+    said: Result<source::DiscIdentity>,
+    label: Option<String>,
+) -> Result<Volume> {
+    let d = match said {
+        Ok(d) => d,
+        Err(first) => {
+            return match label {
+                Some(label) if vault.catalog.volume(&label).is_ok() => vault.catalog.volume(&label),
+                _ => Err(first),
+            }
+        }
+    };
+    let foreign = |detail: String| crate::Error::ForeignDisc {
+        source_name: source_name.to_string(),
+        volume_id: d.volume_id.clone(),
+        detail,
+    };
+    if let Some(other) = d.vault_id.as_deref().filter(|&o| o != vault.id) {
+        return Err(foreign(format!(
+            "disc {} was written by another vault (vault id {other}; this vault at {} is {})",
+            d.volume_id,
+            vault.root.display(),
+            vault.id
+        )));
     }
+    let volume = match vault.catalog.volume(&d.volume_id) {
+        Ok(v) => v,
+        Err(crate::Error::UnknownVolume(_)) => {
+            return Err(foreign(format!(
+                "disc {} is not a volume of the vault at {}",
+                d.volume_id,
+                vault.root.display()
+            )))
+        }
+        Err(e) => return Err(e),
+    };
+    if d.vault_id.is_none() {
+        // A disc older than vault identities: its planning facts must be this volume's.
+        let created = crate::rfc3339(volume.created_at);
+        if d.plan_id.is_some_and(|p| p != volume.plan_id)
+            || d.created_at.as_deref().is_some_and(|c| c != created)
+        {
+            return Err(foreign(format!(
+                "disc {} (plan {}, planned {}) is not the volume {} of the vault at {} (plan {}, planned {created}): a disc of another vault",
+                d.volume_id,
+                d.plan_id.unwrap_or_default(),
+                d.created_at.as_deref().unwrap_or("?"),
+                volume.volume_id,
+                vault.root.display(),
+                volume.plan_id
+            )));
+        }
+    } else if volume.format_version < crate::format::VAULT_ID_SINCE {
+        return Err(foreign(format!(
+            "disc {} carries a vault id, but this vault's {} was planned without one: not this vault's disc",
+            d.volume_id, volume.volume_id
+        )));
+    }
+    Ok(volume)
 }
 
 /// How to verify.
@@ -288,9 +351,17 @@ fn judge(e: &Expected, got_len: u64, got: &str) -> Option<FileFinding> {
 
 /// Where the bytes of checked files go besides the hashers: nowhere for verify, files for
 /// read-back. `open` is called for each file before it is read; `close` after it was judged.
+///
+/// A sink's own failure (a file it cannot write: disk full, permission, a name too long for
+/// the target file system) is no damage of the disc: the sink keeps it, [`DiscSink::failure`]
+/// returns it, and the check ends with that error instead of a report, recording nothing.
 pub(crate) trait DiscSink: Sync {
     fn open(&self, disc_path: &[u8]) -> std::io::Result<Option<Box<dyn std::io::Write>>>;
     fn close(&self, disc_path: &[u8], good: bool) -> std::io::Result<()>;
+    /// The first failure of the sink itself, if any.
+    fn failure(&self) -> Option<crate::Error> {
+        None
+    }
 }
 
 struct NoWrite;
@@ -327,6 +398,9 @@ pub(crate) fn check(
     } else {
         check_medium(vault, path, copy, opts, sink, progress)?
     };
+    if let Some(e) = sink.failure() {
+        return Err(e);
+    }
     report.clean = report.findings.is_empty();
     let mut detail = if report.clean {
         format!(
@@ -515,7 +589,7 @@ fn check_medium(
     let by_label = img.label().and_then(|l| vault.catalog.volume(&l).ok());
     let (walked, preloaded) = std::thread::scope(|s| {
         let walk = s.spawn(|| -> Result<_> {
-            let id = source::volume_id(&mut img);
+            let id = source::identity(&mut img);
             let mut tm = Vec::new();
             let tm_err = img.read(TAG_MANIFEST, &mut tm).err();
             let entries = img.take_file_entries()?;
@@ -525,10 +599,7 @@ fn check_medium(
         (walk.join().expect("directory walk"), pre)
     });
     let (id, tm, tm_err, entries) = walked?;
-    let volume = match id {
-        Ok(id) => vault.catalog.volume(&id)?,
-        Err(first) => by_label.clone().ok_or(first)?,
-    };
+    let volume = resolve(vault, &img.name(), id, img.label())?;
     let total = img.total_sectors();
     let tags = parse_tag_manifest(&tm);
     let contents = match (preloaded, &by_label) {

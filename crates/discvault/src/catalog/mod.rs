@@ -52,6 +52,36 @@ impl FileKind {
     }
 }
 
+/// Metadata keys that hold a retention period (保管期限).
+pub const RETENTION_KEYS: &[&str] = &["retention", "保管期限"];
+
+/// The event type of a change of collection metadata (PREMIS "metadata modification").
+pub const METADATA_EVENT: &str = "metadata modification";
+
+/// A value of a collection's metadata changed by `add --meta`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetadataChange {
+    pub collection: String,
+    pub key: String,
+    /// Empty when the key had no value.
+    pub old: String,
+    pub new: String,
+}
+
+impl MetadataChange {
+    /// The event's text: collection, key, old and new value, who changed it.
+    pub fn detail(&self) -> String {
+        format!(
+            "collection {:?}: {} changed from {:?} to {:?} by {}",
+            self.collection,
+            self.key,
+            self.old,
+            self.new,
+            agent()
+        )
+    }
+}
+
 /// A collection (fonds, series) of records.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Collection {
@@ -200,6 +230,8 @@ pub struct ContentEntry {
 /// A volume to create, as produced by the planner.
 #[derive(Debug, Clone)]
 pub struct NewVolume {
+    /// The id the plan promised; recording fails, changing nothing, when another plan took it.
+    pub volume_id: String,
     pub payload_bytes: u64,
     pub image_bytes: u64,
     /// Recovery data: permille of the protected bytes, and slices per set.
@@ -406,7 +438,52 @@ impl Catalog {
             )),
         };
         cat.migrate()?;
+        cat.ensure_vault_id()?;
         Ok(cat)
+    }
+
+    /// The vault's identity: a random UUID made when the catalog is created (or first opened by
+    /// a version that knows it), carried by every disc of format version 2 or later, so that a
+    /// disc of another vault is told apart from a damaged one.
+    pub fn vault_id(&self) -> Result<String> {
+        self.block(async {
+            db::query_scalar("SELECT value FROM catalog_settings WHERE key = 'vault_id'")
+                .fetch_optional(&self.db)
+                .await?
+                .ok_or_else(|| Error::CatalogData {
+                    what: "catalog_settings".into(),
+                    detail: "the vault has no vault_id".into(),
+                })
+        })
+    }
+
+    fn ensure_vault_id(&self) -> Result<()> {
+        let mut b = [0u8; 16];
+        getrandom::getrandom(&mut b).map_err(|e| Error::CatalogData {
+            what: "vault_id".into(),
+            detail: format!("no random numbers for a new vault identity: {e}"),
+        })?;
+        b[6] = (b[6] & 0x0f) | 0x40;
+        b[8] = (b[8] & 0x3f) | 0x80;
+        let h = hex::encode(b);
+        let id = format!(
+            "{}-{}-{}-{}-{}",
+            &h[..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..]
+        );
+        self.block(async {
+            db::query(
+                "INSERT INTO catalog_settings (key, value) VALUES ('vault_id', $1)
+                 ON CONFLICT (key) DO NOTHING",
+            )
+            .bind(id.as_str())
+            .execute(&self.db)
+            .await?;
+            Ok(())
+        })
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -475,12 +552,37 @@ impl Catalog {
     }
 
     /// Finds a collection by name, creating it (and recording its metadata) if needed. Given
-    /// metadata is merged into the collection's.
+    /// metadata is merged into the collection's; every value changed is a "metadata
+    /// modification" event (old value, new value, agent) in the same transaction. Changing a
+    /// retention period ([`RETENTION_KEYS`]) of a collection with records on volumes is
+    /// refused, changing nothing, unless `force`.
     pub fn ensure_collection(
         &self,
         name: &str,
         metadata: &BTreeMap<String, String>,
-    ) -> Result<Collection> {
+        force: bool,
+    ) -> Result<(Collection, Vec<MetadataChange>)> {
+        let before = self.collection_by_name(name)?;
+        let changes: Vec<MetadataChange> = match &before {
+            None => Vec::new(),
+            Some(c) => metadata
+                .iter()
+                .filter_map(|(k, v)| {
+                    let old = match k.as_str() {
+                        "fonds" => c.fonds.clone(),
+                        "series" => c.series.clone(),
+                        "retention" => c.retention.clone(),
+                        _ => c.metadata.get(k).cloned().unwrap_or_default(),
+                    };
+                    (&old != v).then(|| MetadataChange {
+                        collection: name.to_string(),
+                        key: k.clone(),
+                        old,
+                        new: v.clone(),
+                    })
+                })
+                .collect(),
+        };
         self.block(async {
             let tx = self.db.begin().await?;
             let id: Option<i64> = db::query_scalar("SELECT id FROM collections WHERE name = $1")
@@ -499,6 +601,36 @@ impl Catalog {
                     .await?
                 }
             };
+            let retention: Vec<&MetadataChange> = changes
+                .iter()
+                .filter(|c| RETENTION_KEYS.contains(&c.key.as_str()) && !c.old.is_empty())
+                .collect();
+            if !retention.is_empty() && !force {
+                let rows = db::query(
+                    "SELECT DISTINCT v.volume_id FROM volume_contents vc JOIN files f ON f.id = vc.file_id
+                     JOIN volumes v ON v.id = vc.volume WHERE f.collection_id = $1 ORDER BY v.volume_id",
+                )
+                .bind(id)
+                .fetch_all(&*tx)
+                .await?;
+                let on: Vec<String> = rows
+                    .iter()
+                    .map(|r| r.try_get::<String, _>("volume_id"))
+                    .collect::<Result<_>>()?;
+                if !on.is_empty() {
+                    let c = retention[0];
+                    return Err(Error::Invalid {
+                        field: format!("--meta {}", c.key),
+                        detail: format!(
+                            "collection {name:?} has records on {} with {}={:?}; changing it to {:?} is refused without --force (the discs keep the old value; the next plan shows the change)",
+                            on.join(", "),
+                            c.key,
+                            c.old,
+                            c.new
+                        ),
+                    });
+                }
+            }
             for (k, v) in metadata {
                 match k.as_str() {
                     "fonds" | "series" | "retention" => {
@@ -527,14 +659,44 @@ impl Catalog {
                     }
                 }
             }
+            for c in &changes {
+                let detail = c.detail();
+                insert_event(
+                    &tx,
+                    &NewEvent {
+                        event_type: METADATA_EVENT,
+                        outcome: "success",
+                        detail: &detail,
+                        collection: Some(id),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            }
             tx.commit().await?;
             Ok::<_, Error>(())
         })?;
-        self.collection_by_name(name)?
+        let c = self
+            .collection_by_name(name)?
             .ok_or_else(|| Error::CatalogData {
                 what: "collections".into(),
                 detail: format!("collection {name:?} vanished"),
-            })
+            })?;
+        Ok((c, changes))
+    }
+
+    /// The metadata changes recorded since the last plan, as their events say them.
+    pub fn metadata_changes_since_last_plan(&self) -> Result<Vec<String>> {
+        self.block(async {
+            let rows = db::query(
+                "SELECT detail FROM events WHERE event_type = $1
+                 AND id > COALESCE((SELECT MAX(id) FROM events WHERE event_type = 'plan'), 0) ORDER BY id",
+            )
+            .bind(METADATA_EVENT)
+            .fetch_all(&self.db)
+            .await?;
+            rows.iter().map(|r| r.try_get("detail")).collect()
+        })
     }
 
     pub fn collection_by_name(&self, name: &str) -> Result<Option<Collection>> {
@@ -740,6 +902,16 @@ impl Catalog {
             for (i, v) in volumes.iter().enumerate() {
                 number += 1;
                 let volume_id = format!("{prefix}-{number:06}");
+                if v.volume_id != volume_id {
+                    // The transaction is rolled back: nothing of this plan is recorded.
+                    return Err(Error::CatalogData {
+                        what: "volumes".into(),
+                        detail: format!(
+                            "planned {} would be recorded as {volume_id}: another plan was recorded meanwhile; plan again",
+                            v.volume_id
+                        ),
+                    });
+                }
                 let id: i64 = db::query_scalar(
                     "INSERT INTO volumes (id, volume_id, plan_id, seq, seq_count, media, capacity_sectors, payload_bytes, image_bytes, state, format_version, created_at, recovery_permille, recovery_slices, kind, parity_index)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'planned', $10, $11, $12, $13, $14, $15) RETURNING id",
@@ -1132,8 +1304,20 @@ impl Catalog {
         &self,
         query: &crate::locate::Query,
         limit: i64,
+        all_versions: bool,
     ) -> Result<Vec<(String, FileRecord)>> {
         use crate::locate::Query;
+        // Every version of a file, or only the current one.
+        let cur = if all_versions {
+            ""
+        } else {
+            "f.current = 1 AND "
+        };
+        let and_cur = if all_versions {
+            ""
+        } else {
+            " AND f.current = 1"
+        };
         self.block(async {
             let base = format!(
                 "SELECT {FILE_COLS}, c.name AS collection FROM files f JOIN collections c ON c.id = f.collection_id"
@@ -1141,7 +1325,7 @@ impl Catalog {
             let rows = match query {
                 Query::Digest(d) => {
                     db::query(&format!(
-                        "{base} WHERE f.sha256 = $1 OR f.sm3 = $1 OR f.md5 = $1 OR f.blake3 = $1 ORDER BY c.name, f.path_raw, f.version LIMIT $2"
+                        "{base} WHERE {cur}(f.sha256 = $1 OR f.sm3 = $1 OR f.md5 = $1 OR f.blake3 = $1) ORDER BY c.name, f.path_raw, f.version LIMIT $2"
                     ))
                     .bind(d.to_ascii_lowercase())
                     .bind(limit)
@@ -1150,7 +1334,7 @@ impl Catalog {
                 }
                 Query::Metadata(k, v) => {
                     db::query(&format!(
-                        "{base} WHERE f.current = 1 AND (EXISTS (SELECT 1 FROM collection_metadata m WHERE m.collection_id = c.id AND m.key = $1 AND m.value = $2)
+                        "{base} WHERE {cur}(EXISTS (SELECT 1 FROM collection_metadata m WHERE m.collection_id = c.id AND m.key = $1 AND m.value = $2)
                            OR ($1 = 'fonds' AND c.fonds = $2) OR ($1 = 'series' AND c.series = $2) OR ($1 = 'retention' AND c.retention = $2) OR ($1 = 'collection' AND c.name = $2))
                          ORDER BY c.name, f.path_raw LIMIT $3"
                     ))
@@ -1167,7 +1351,7 @@ impl Catalog {
                     db::query(&format!(
                         "SELECT {FILE_COLS}, c.name AS collection FROM files_path_index ix
                          JOIN files f ON f.id = ix.rowid JOIN collections c ON c.id = f.collection_id
-                         WHERE files_path_index MATCH $1 AND f.current = 1 LIMIT $2"
+                         WHERE files_path_index MATCH $1{and_cur} LIMIT $2"
                     ))
                     .bind(phrase)
                     .bind(limit)
@@ -1180,7 +1364,7 @@ impl Catalog {
                     db::query(&format!(
                         "SELECT {FILE_COLS}, c.name AS collection FROM files_char_index ix
                          JOIN files f ON f.id = ix.rowid JOIN collections c ON c.id = f.collection_id
-                         WHERE files_char_index MATCH $1 AND f.current = 1 LIMIT $2"
+                         WHERE files_char_index MATCH $1{and_cur} LIMIT $2"
                     ))
                     .bind(phrase)
                     .bind(limit)
@@ -1197,7 +1381,7 @@ impl Catalog {
                         Dialect::Postgres => "ILIKE",
                     };
                     db::query(&format!(
-                        "{base} WHERE f.current = 1 AND f.path {op} $1 ESCAPE '\\' LIMIT $2"
+                        "{base} WHERE {cur}f.path {op} $1 ESCAPE '\\' LIMIT $2"
                     ))
                     .bind(like)
                     .bind(limit)
@@ -1205,9 +1389,44 @@ impl Catalog {
                     .await?
                 }
             };
-            rows.iter()
+            let mut out: Vec<(String, FileRecord)> = rows
+                .iter()
                 .map(|r| Ok((r.try_get("collection")?, file_from_row(r)?)))
-                .collect()
+                .collect::<Result<_>>()?;
+            // A piece of a collection's name finds the files of that collection too (the
+            // collection is the first folder of a record's path on a disc).
+            if let Query::Path(p) = query {
+                let needle = p.to_lowercase();
+                let names: Vec<(i64, String)> = db::query("SELECT id, name FROM collections")
+                    .fetch_all(&self.db)
+                    .await?
+                    .iter()
+                    .map(|r| Ok((r.try_get("id")?, r.try_get("name")?)))
+                    .collect::<Result<_>>()?;
+                let seen: std::collections::HashSet<i64> = out.iter().map(|(_, f)| f.id).collect();
+                for (id, name) in names {
+                    if needle.is_empty()
+                        || !name.to_lowercase().contains(&needle)
+                        || out.len() as i64 >= limit
+                    {
+                        continue;
+                    }
+                    let more = db::query(&format!(
+                        "{base} WHERE {cur}f.collection_id = $1 ORDER BY f.path_raw, f.version LIMIT $2"
+                    ))
+                    .bind(id)
+                    .bind(limit)
+                    .fetch_all(&self.db)
+                    .await?;
+                    for r in &more {
+                        let f = file_from_row(r)?;
+                        if !seen.contains(&f.id) && (out.len() as i64) < limit {
+                            out.push((r.try_get("collection")?, f));
+                        }
+                    }
+                }
+            }
+            Ok(out)
         })
     }
 

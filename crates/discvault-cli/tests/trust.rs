@@ -1,0 +1,580 @@
+//! Trust: a clean disc is never called damaged, every record stays in reach, and every failure
+//! says what it is. Each test here reproduces a defect found by trying discvault as a new user
+//! would (issue 11), through the real binary, a real SQLite catalog and real images.
+
+use serde_json::Value;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use testkit::*;
+
+mod common;
+use common::{archive, dv, json};
+
+fn write(path: &Path, data: &[u8]) {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, data).unwrap();
+}
+
+fn code(cmd: &mut Command) -> (i32, String, String) {
+    let out = output(cmd);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn sql(vault: &Path, q: &str) -> String {
+    run(Command::new("sqlite3")
+        .arg(vault.join("catalog.sqlite"))
+        .arg(q))
+    .trim()
+    .to_string()
+}
+
+/// A 255-byte ASCII name and an 85-character Chinese name (255 bytes in UTF-8): the longest
+/// names ext4 and NTFS allow.
+fn long_names() -> (String, String) {
+    let ascii = format!("{}.txt", "a".repeat(251));
+    let cjk = format!("{}档案", "关于".repeat(41) + "会");
+    assert_eq!((ascii.len(), cjk.len()), (255, 255));
+    (ascii, cjk)
+}
+
+/// Runs `cmd` with its files limited to `bytes` (RLIMIT_FSIZE; SIGXFSZ ignored, so that a
+/// write past the limit fails with EFBIG as a full disk fails with ENOSPC).
+fn limited(cmd: &Command, bytes: u64) -> Command {
+    let mut sh = Command::new("sh");
+    sh.arg("-c")
+        .arg(format!(
+            "trap '' XFSZ; ulimit -f {}; exec \"$0\" \"$@\"",
+            bytes / 512
+        ))
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => sh.env(k, v),
+            None => sh.env_remove(k),
+        };
+    }
+    sh
+}
+
+fn partials(dir: &Path) -> Vec<String> {
+    tree(dir)
+        .into_keys()
+        .map(|p| String::from_utf8_lossy(&p).into_owned())
+        .filter(|p| p.contains("partial") || p.contains(".discvault-"))
+        .collect()
+}
+
+#[test]
+fn long_names_read_back_clean_and_our_own_write_failures_are_errors_not_damage() {
+    let t = tempfile::tempdir().unwrap();
+    let (ascii, cjk) = long_names();
+    let src = t.path().join("文书");
+    write(&src.join(&ascii), b"a long ASCII name\n");
+    write(&src.join("卷001").join(&cjk), b"a long Chinese name\n");
+    write(&src.join("big.bin"), &pseudo_random(3 << 20, 7));
+    let vault = t.path().join("vault");
+    let (rc, r) = archive(&vault, &src, "cd74", &t.path().join("img"));
+    assert_eq!(rc, 0, "{r}");
+    let img = t.path().join("img/DV-000001.iso");
+    run(dv(&vault).args(["copies", "add", "DV-000001", "--roles", "sealed"]));
+
+    // A clean disc with the longest names reads back clean: exit 0, every name whole.
+    let to = t.path().join("back");
+    let (rc, r) = json(
+        dv(&vault)
+            .arg("readback")
+            .arg(&img)
+            .arg("--to")
+            .arg(&to)
+            .args(["--copy", "DV-000001-C1"]),
+    );
+    assert_eq!(rc, 0, "{r}");
+    assert_eq!(r["not_written"], serde_json::json!([]), "{r}");
+    let data = to.join("DV-000001/data/文书");
+    assert_eq!(fs::read(data.join(&ascii)).unwrap(), b"a long ASCII name\n");
+    assert_eq!(
+        fs::read(data.join("卷001").join(&cjk)).unwrap(),
+        b"a long Chinese name\n"
+    );
+    assert_eq!(partials(&to), Vec::<String>::new());
+
+    // Our own failure (the target cannot take the file: RLIMIT_FSIZE, as a full disk) is an
+    // error naming the path, exit 1, not damage of the disc: nothing recorded, no litter.
+    let events = sql(&vault, "SELECT COUNT(*) FROM events");
+    let to2 = t.path().join("back2");
+    let mut cmd = dv(&vault);
+    cmd.arg("readback")
+        .arg(&img)
+        .arg("--to")
+        .arg(&to2)
+        .args(["--copy", "DV-000001-C1"]);
+    let (rc, out, err) = code(&mut limited(&cmd, 1 << 20));
+    assert_eq!(rc, 1, "{out}\n{err}");
+    assert!(err.contains("File too large"), "{err}");
+    assert!(err.contains(to2.to_str().unwrap()), "names the path: {err}");
+    assert!(
+        !err.contains("DAMAGED") && !out.contains("DAMAGED"),
+        "{out}{err}"
+    );
+    assert_eq!(sql(&vault, "SELECT COUNT(*) FROM events"), events);
+    assert_eq!(
+        sql(
+            &vault,
+            "SELECT state FROM copies WHERE copy_id = 'DV-000001-C1'"
+        ),
+        "verified"
+    );
+    assert_eq!(partials(&to2), Vec::<String>::new());
+
+    // restore into a target that cannot take the file: an error of ours, not damage (exit 1).
+    let to3 = t.path().join("restored");
+    let mut cmd = dv(&vault);
+    cmd.args(["restore", "文书", "--to"])
+        .arg(&to3)
+        .arg("--from")
+        .arg(&img);
+    let (rc, out, err) = code(&mut limited(&cmd, 1 << 20));
+    assert_eq!(rc, 1, "{out}\n{err}");
+    assert!(err.contains("big.bin"), "{err}");
+}
+
+#[test]
+fn a_disc_of_another_vault_is_said_to_be_one_and_changes_nothing() {
+    let t = tempfile::tempdir().unwrap();
+    let a = t.path().join("a");
+    write(&a.join("甲.txt"), b"vault A\n");
+    let b = t.path().join("b");
+    write(&b.join("乙.txt"), b"vault B\n");
+    let (va, vb) = (t.path().join("vault-a"), t.path().join("vault-b"));
+    let (rc, r) = archive(&va, &a, "cd74", &t.path().join("img-a"));
+    assert_eq!(rc, 0, "{r}");
+    let img_a = t.path().join("img-a/DV-000001.iso");
+
+    // A vault that has no volume yet: the disc is not one of its volumes.
+    run(dv(&vb).arg("init"));
+    let (rc, out, err) = code(dv(&vb).arg("verify").arg(&img_a));
+    assert_eq!(rc, 5, "{out}\n{err}");
+    assert!(err.contains("another vault"), "{err}");
+
+    // Both vaults have a DV-000001: the disc says whose it is.
+    let (rc, r) = archive(&vb, &b, "cd74", &t.path().join("img-b"));
+    assert_eq!(rc, 0, "{r}");
+    run(dv(&vb).args(["copies", "add", "DV-000001", "--roles", "sealed"]));
+    let state = sql(&vb, "SELECT state FROM copies");
+    let events = sql(&vb, "SELECT COUNT(*) FROM events");
+    let (rc, out, err) = code(dv(&vb).arg("verify").arg(&img_a));
+    assert_eq!(rc, 5, "{out}\n{err}");
+    assert!(err.contains("another vault"), "{err}");
+    assert!(!out.contains("DAMAGED"), "{out}");
+    let (rc, _, err) = code(
+        dv(&vb)
+            .arg("verify")
+            .arg(&img_a)
+            .args(["--copy", "DV-000001-C1"]),
+    );
+    assert_eq!(rc, 5, "{err}");
+    // --json: the error as JSON on stderr.
+    let (rc, _, err) = code(dv(&vb).arg("--json").arg("verify").arg(&img_a));
+    assert_eq!(rc, 5);
+    let e: Value = serde_json::from_str(err.trim()).unwrap();
+    assert_eq!(e["kind"], "foreign_disc", "{e}");
+    assert_eq!(e["exit_code"], 5, "{e}");
+    let to = t.path().join("restored");
+    let (rc, _, err) = code(
+        dv(&vb)
+            .args(["restore", "b", "--to"])
+            .arg(&to)
+            .arg("--from")
+            .arg(&img_a),
+    );
+    assert_eq!(rc, 5, "{err}");
+    assert!(!to.exists(), "restore made no folder");
+    let (rc, _, err) = code(dv(&vb).arg("readback").arg(&img_a).arg("--to").arg(&to));
+    assert_eq!(rc, 5, "{err}");
+    assert!(!to.exists());
+    // Nothing changed: the copy's state, the audit trail.
+    assert_eq!(sql(&vb, "SELECT state FROM copies"), state);
+    assert_eq!(sql(&vb, "SELECT COUNT(*) FROM events"), events);
+    // The disc carries its vault's identity (volume.json, bag-info.txt).
+    let x = t.path().join("x");
+    extract_xorriso(&img_a, &x);
+    let rec: Value =
+        serde_json::from_slice(&fs::read(x.join("discvault/volume.json")).unwrap()).unwrap();
+    let id_a = sql(
+        &va,
+        "SELECT value FROM catalog_settings WHERE key = 'vault_id'",
+    );
+    assert_eq!(rec["vault_id"], id_a.as_str());
+    assert_eq!(rec["format_version"], 2);
+    let info = fs::read_to_string(x.join("bag-info.txt")).unwrap();
+    assert!(
+        info.contains(&format!("Discvault-Vault-Id: {id_a}")),
+        "{info}"
+    );
+    // Its own vault verifies it clean.
+    let (rc, r) = json(dv(&va).arg("verify").arg(&img_a));
+    assert_eq!(rc, 0, "{r}");
+
+    // Restored without any vault, from the disc's own records.
+    let to = t.path().join("no-vault");
+    let (rc, _, err) = code(
+        dv(&t.path().join("nowhere"))
+            .args(["restore", "a", "--to"])
+            .arg(&to)
+            .arg("--from")
+            .arg(&img_a),
+    );
+    assert_eq!(rc, 0, "{err}");
+    assert_eq!(fs::read(to.join("a/甲.txt")).unwrap(), b"vault A\n");
+
+    // archive into a path with no vault says it creates one, with the full path.
+    let (rc, out, err) = code(
+        dv(&t.path().join("typo"))
+            .arg("archive")
+            .arg(&a)
+            .args(["--media", "cd74", "--out"])
+            .arg(t.path().join("img-c")),
+    );
+    assert_eq!(rc, 0, "{err}");
+    let full = t.path().join("typo");
+    assert!(
+        format!("{out}{err}").contains(&format!("creating a new vault there"))
+            && err.contains(full.to_str().unwrap()),
+        "{out}\n{err}"
+    );
+}
+
+#[test]
+fn every_version_on_a_disc_is_found_and_restored() {
+    let t = tempfile::tempdir().unwrap();
+    let src = t.path().join("会计档案");
+    write(&src.join("凭证/2024.txt"), b"version one\n");
+    let vault = t.path().join("vault");
+    let (rc, r) = archive(&vault, &src, "cd74", &t.path().join("img"));
+    assert_eq!(rc, 0, "{r}");
+    let img = t.path().join("img/DV-000001.iso");
+    write(&src.join("凭证/2024.txt"), b"version two, longer\n");
+    run(dv(&vault).arg("add").arg(&src));
+
+    // locate shows the current version; --all-versions shows v1 on its disc too.
+    let (_, found) = json(dv(&vault).args(["locate", "2024"]));
+    let found = found.as_array().unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        (found[0]["version"].as_i64(), found[0]["state"].as_str()),
+        (Some(2), Some("unplanned"))
+    );
+    let (_, all) = json(dv(&vault).args(["locate", "2024", "--all-versions"]));
+    let all: Vec<(i64, String)> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["version"].as_i64().unwrap(),
+                f["state"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        all,
+        [(1, "mastered".to_string()), (2, "unplanned".to_string())]
+    );
+
+    // Restoring from the disc gives what the disc holds: version 1.
+    let to = t.path().join("r1");
+    let (rc, _, err) = code(
+        dv(&vault)
+            .args(["restore", "会计档案/凭证/2024.txt", "--to"])
+            .arg(&to)
+            .arg("--from")
+            .arg(&img),
+    );
+    assert_eq!(rc, 0, "{err}");
+    assert_eq!(
+        fs::read(to.join("会计档案/凭证/2024.txt")).unwrap(),
+        b"version one\n"
+    );
+    // The pick list of the current version says it is on no disc yet (not "need these
+    // volumes:" and nothing).
+    let (rc, out, err) = code(
+        dv(&vault)
+            .args(["restore", "会计档案/凭证/2024.txt", "--to"])
+            .arg(t.path().join("r2")),
+    );
+    assert_eq!(rc, 0, "{err}");
+    assert!(!out.contains("need these volumes"), "{out}");
+    assert!(out.contains("on no disc yet"), "{out}");
+    // --version 1 names the disc.
+    let (rc, list) = json(
+        dv(&vault)
+            .args([
+                "restore",
+                "会计档案/凭证/2024.txt",
+                "--version",
+                "1",
+                "--to",
+            ])
+            .arg(t.path().join("r3")),
+    );
+    assert_eq!(rc, 0, "{list}");
+    assert_eq!(list["volumes"], serde_json::json!(["DV-000001"]), "{list}");
+    assert_eq!(list["files"][0]["version"], 1);
+
+    // A piece of the collection's name finds its files; a substring that is no path prefix
+    // gets a hint how to write the pattern.
+    let (_, found) = json(dv(&vault).args(["locate", "会计"]));
+    assert!(!found.as_array().unwrap().is_empty(), "{found}");
+    let (rc, _, err) = code(
+        dv(&vault)
+            .args(["restore", "凭证/20", "--to"])
+            .arg(t.path().join("r4"))
+            .arg("--from")
+            .arg(&img),
+    );
+    assert_eq!(rc, 1);
+    assert!(err.contains("'*凭证/20*'"), "{err}");
+
+    // Files already in the target with the same bytes are no conflict.
+    let (rc, r) = json(
+        dv(&vault)
+            .args(["restore", "会计档案/凭证/2024.txt", "--to"])
+            .arg(&to)
+            .arg("--from")
+            .arg(&img),
+    );
+    assert_eq!(rc, 0, "{r}");
+    assert_eq!(
+        (
+            r["already_present"].as_u64(),
+            r["problems"].as_array().map(|p| p.len())
+        ),
+        (Some(1), Some(0)),
+        "{r}"
+    );
+}
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly_and_errors_are_json_in_json_mode() {
+    let t = tempfile::tempdir().unwrap();
+    let src = t.path().join("many");
+    for i in 0..300 {
+        write(
+            &src.join(format!("f{i:04}.txt")),
+            format!("{i}\n").as_bytes(),
+        );
+    }
+    let vault = t.path().join("vault");
+    run(dv(&vault).arg("init"));
+    run(dv(&vault).arg("add").arg(&src));
+    for args in [
+        vec!["locate", "", "--limit", "1000"],
+        vec!["status", "--json"],
+        vec!["log", "export", "--premis"],
+    ] {
+        let mut child = dv(&vault)
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Read one byte, then close the pipe (as `| head -c1` does).
+        use std::io::Read;
+        let mut one = [0u8; 1];
+        child.stdout.take().unwrap().read_exact(&mut one).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_ne!(out.status.code(), Some(101), "{args:?}: {err}");
+    }
+    // More matches than the limit: said.
+    let (rc, _, err) = code(dv(&vault).args(["locate", "f0", "--limit", "5"]));
+    assert_eq!(rc, 0);
+    assert!(err.contains("more than 5 files match"), "{err}");
+    // An error in --json mode is JSON on stderr, with the full path of a missing vault.
+    let missing = t.path().join("no-such-vault");
+    let (rc, _, err) = code(dv(&missing).args(["--json", "status"]));
+    assert_eq!(rc, 1);
+    let e: Value = serde_json::from_str(err.trim()).unwrap();
+    assert_eq!(e["kind"], "no_vault");
+    assert!(
+        e["error"]
+            .as_str()
+            .unwrap()
+            .contains(missing.to_str().unwrap()),
+        "{e}"
+    );
+    // An I/O error is said once.
+    let (rc, _, err) = code(dv(&vault).arg("add").arg(t.path().join("gone")));
+    assert_ne!(rc, 0);
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+}
+
+#[test]
+fn same_vault_commands_take_turns_and_interrupted_masters_leave_no_litter() {
+    let t = tempfile::tempdir().unwrap();
+    let src = t.path().join("tree");
+    for i in 0..40 {
+        write(
+            &src.join(format!("d{}/f{i}.bin", i % 4)),
+            &pseudo_random(1 << 20, i),
+        );
+    }
+    let vault = t.path().join("vault");
+    run(dv(&vault).arg("init"));
+    // Four `add` of the same tree at once: all finish, each file recorded once.
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            dv(&vault)
+                .arg("add")
+                .arg(&src)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(sql(&vault, "SELECT COUNT(*) FROM files"), "40");
+
+    // master killed (-9) while writing: the rerun removes what it left and masters the same.
+    run(dv(&vault).args(["plan", "--media", "cd74"]));
+    let out = t.path().join("out");
+    fs::create_dir_all(&out).unwrap();
+    write(&out.join(".someone-else.partial"), b"not ours");
+    let mut child = dv(&vault)
+        .arg("master")
+        .arg("--out")
+        .arg(&out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    loop {
+        let ours = fs::read_dir(&out)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .any(|e| e.file_name().to_string_lossy().starts_with(".discvault-"));
+        if ours || start.elapsed().as_secs() > 60 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let left: Vec<String> = fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".discvault-"))
+        .collect();
+    assert!(!left.is_empty(), "the killed master left its partial image");
+    let (rc, r) = json(dv(&vault).arg("master").arg("--out").arg(&out));
+    assert_eq!(rc, 0, "{r}");
+    let mut names: Vec<String> = fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, [".someone-else.partial", "DV-000001.iso"]);
+    let (rc, r) = json(dv(&vault).arg("verify").arg(out.join("DV-000001.iso")));
+    assert_eq!(rc, 0, "{r}");
+}
+
+#[test]
+fn metadata_changes_are_events_and_retention_on_discs_needs_force() {
+    let t = tempfile::tempdir().unwrap();
+    let src = t.path().join("文书档案");
+    write(&src.join("a.txt"), b"a\n");
+    let other = t.path().join("会计档案");
+    write(&other.join("b.txt"), b"b\n");
+    let vault = t.path().join("vault");
+    run(dv(&vault).arg("init"));
+    run(dv(&vault)
+        .arg("add")
+        .arg(&src)
+        .args(["--meta", "保管期限=30年", "--meta", "fonds=J001"]));
+    run(dv(&vault).arg("add").arg(&other).args([
+        "--meta",
+        "保管期限=永久",
+        "--meta",
+        "fonds=J002",
+    ]));
+    run(dv(&vault).args(["plan", "--media", "cd74"]));
+    run(dv(&vault)
+        .arg("master")
+        .arg("--out")
+        .arg(t.path().join("img")));
+
+    // Changing the retention of records on discs is refused without --force, changing nothing.
+    let (rc, _, err) = code(
+        dv(&vault)
+            .arg("add")
+            .arg(&src)
+            .args(["--meta", "保管期限=10年"]),
+    );
+    assert_eq!(rc, 1, "{err}");
+    assert!(err.contains("文书档案") && err.contains("--force"), "{err}");
+    assert!(err.contains("30年") && err.contains("10年"), "{err}");
+    assert_eq!(
+        sql(
+            &vault,
+            "SELECT value FROM collection_metadata WHERE key = '保管期限' ORDER BY value"
+        ),
+        "30年\n永久"
+    );
+    // With --force: changed, and the change is an event with old and new values.
+    let (rc, r) =
+        json(
+            dv(&vault)
+                .arg("add")
+                .arg(&src)
+                .args(["--meta", "保管期限=10年", "--force"]),
+        );
+    assert_eq!(rc, 0, "{r}");
+    assert_eq!(r["metadata_changes"][0]["old"], "30年", "{r}");
+    let ev = sql(
+        &vault,
+        "SELECT detail FROM events WHERE event_type = 'metadata modification'",
+    );
+    assert!(ev.contains("30年") && ev.contains("10年"), "{ev}");
+    let premis = run(dv(&vault).args(["log", "export", "--premis"]));
+    assert!(premis.contains("metadata modification"), "premis");
+    // The next plan shows it.
+    write(&src.join("c.txt"), b"c\n");
+    run(dv(&vault).arg("add").arg(&src));
+    let (_, p) = json(dv(&vault).args(["plan", "--dry-run", "--media", "cd74"]));
+    assert!(
+        p["metadata_changes"][0].as_str().unwrap().contains("10年"),
+        "{p}"
+    );
+
+    // The label of a disc with both collections shows each one's fonds and retention; the
+    // format follows the file's extension.
+    let svg = t.path().join("face.svg");
+    run(dv(&vault).args(["label", "DV-000001", "--out"]).arg(&svg));
+    let text = fs::read_to_string(&svg).unwrap();
+    assert!(text.contains("J001") && text.contains("J002"), "{text}");
+    assert!(text.contains("保管期限 永久"), "{text}");
+    let png = t.path().join("face.png");
+    run(dv(&vault).args(["label", "DV-000001", "--out"]).arg(&png));
+    assert_eq!(&fs::read(&png).unwrap()[..8], b"\x89PNG\r\n\x1a\n");
+}
+
+/// Keeps the compiler from warning about a helper some tests do not use.
+#[allow(dead_code)]
+fn unused(_: PathBuf) {}
