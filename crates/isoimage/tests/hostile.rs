@@ -360,3 +360,58 @@ fn a_multi_extent_file_larger_than_the_image_is_refused() {
     put_both(&mut img, ab.at + 10, whole);
     assert_corrupt(list(&img), &["m/aa", "2 extents", "more than the image"]);
 }
+
+/// The checks against hostile images refuse nothing a real writer makes: images by xorriso
+/// (Rock Ridge and Joliet, then Joliet alone) with empty files and folders, hard links (files
+/// sharing an extent), long and Chinese names, a deep tree, are listed and read whole.
+#[test]
+fn images_made_by_xorriso_are_read_whole() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("tree");
+    let mut files: Vec<(String, Vec<u8>)> = vec![
+        ("a.txt".into(), b"hello".to_vec()),
+        ("empty".into(), vec![]),
+        ("空/文件 一.txt".into(), vec![7; 5000]),
+        (format!("long/{}", "档".repeat(30)), vec![1; 3]),
+        ("d1/d2/d3/d4/d5/d6/d7/d8/deep.bin".into(), vec![9; 70_000]),
+    ];
+    for (n, d) in &files {
+        let p = root.join(n);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, d).unwrap();
+    }
+    std::fs::create_dir_all(root.join("empty-dir")).unwrap();
+    std::fs::hard_link(root.join("a.txt"), root.join("hard-link.txt")).unwrap();
+    files.push(("hard-link.txt".into(), b"hello".to_vec()));
+    files.sort();
+    for (flags, source) in [
+        (&["-r", "-J", "-joliet-long"][..], NameSource::RockRidge),
+        (&["--norock", "-J", "-joliet-long"][..], NameSource::Joliet),
+    ] {
+        let img = t.path().join("x.iso");
+        let _ = std::fs::remove_file(&img);
+        testkit::run(
+            std::process::Command::new("xorriso")
+                .args(["-as", "mkisofs", "-quiet"])
+                .args(flags)
+                .arg("-o")
+                .arg(&img)
+                .arg(&root),
+        );
+        let bytes = std::fs::read(&img).unwrap();
+        let mut r = IsoReader::open(Cursor::new(&bytes)).unwrap();
+        assert_eq!(r.name_source(), source);
+        let entries = r.entries().unwrap();
+        let mut got = Vec::new();
+        for e in &entries {
+            if e.kind == isoimage::IsoEntryKind::File {
+                let mut data = Vec::new();
+                r.read_file(e, &mut data).unwrap();
+                got.push((e.display_path(), data));
+            }
+        }
+        got.sort();
+        assert_eq!(got, files, "{flags:?}");
+        assert!(entries.iter().any(|e| e.display_path() == "empty-dir"));
+    }
+}
