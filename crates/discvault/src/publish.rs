@@ -77,7 +77,12 @@ impl Target {
         }
     }
 
-    fn publisher(&self, vault: &Vault, opts: &PublishOptions) -> Result<Box<dyn Publisher>> {
+    fn publisher<'a>(
+        &self,
+        vault: &Vault,
+        opts: &PublishOptions,
+        operator: Option<&'a dyn Operator>,
+    ) -> Result<Box<dyn Publisher + 'a>> {
         let p = &vault.config.publish;
         let cp = code_page(vault)?;
         let follow = Follow {
@@ -90,7 +95,7 @@ impl Target {
                 devices: devs.clone(),
                 next: 0,
                 used: vec![false; devs.len()],
-                interactive: opts.interactive,
+                operator,
             }),
             Target::TdBridge(folder) => Box::new(TdBridgePublisher {
                 target: self.to_string(),
@@ -195,6 +200,17 @@ pub trait Publisher {
     fn preflight(&self, _vault: &Vault) -> Result<()> {
         Ok(())
     }
+    /// Prepares what the discs of a volume are burned from (TD Bridge: the volume's files as a
+    /// folder), before its job is registered: a volume that cannot be prepared leaves no job.
+    fn prepare(
+        &mut self,
+        _vault: &Vault,
+        _volume: &Volume,
+        _image: &Path,
+        _progress: &dyn Progress,
+    ) -> Result<()> {
+        Ok(())
+    }
     /// Where a disc of `copy` that does not hold it (`handle` as [`Publisher::start`] returned
     /// it) is now, and what a person does with it.
     fn rejected(&self, handle: &str, copy: &DiscCopy, kind: RejectKind) -> Disposition;
@@ -277,11 +293,19 @@ impl Publisher for ImagesPublisher {
     }
 }
 
-struct XorrisoPublisher {
+/// A person at the drives, asked to do something (put a blank disc into a drive) before a burn
+/// goes on. The library itself never prints nor reads a terminal.
+pub trait Operator {
+    /// Tells the person what to do; returns once they say it is done (an error stops the run).
+    fn ask(&self, request: &str) -> Result<()>;
+}
+
+struct XorrisoPublisher<'a> {
     devices: Vec<String>,
     next: usize,
     used: Vec<bool>,
-    interactive: bool,
+    /// Who changes discs; without one, each drive takes one disc per run.
+    operator: Option<&'a dyn Operator>,
 }
 
 /// What xorriso says of the medium in a drive.
@@ -314,23 +338,22 @@ fn drive_path(dev: &str) -> PathBuf {
     PathBuf::from(dev.strip_prefix("stdio:").unwrap_or(dev))
 }
 
-impl XorrisoPublisher {
-    /// A drive with a blank disc in it, asking for one on a terminal.
+impl XorrisoPublisher<'_> {
+    /// A drive with a blank disc in it, asking the operator for one when there is one.
     fn blank_drive(&mut self, vault_hint: &str) -> Result<String> {
         loop {
             // Each drive takes one disc per run unless a person can change discs.
             let k = self.next % self.devices.len();
             let dev = self.devices[k].clone();
-            if self.used[k] && !self.interactive {
-                return Err(Error::Source {
-                    source_name: dev,
-                    detail: "holds the disc just burned; give more drives, or run on a terminal to be asked for the next disc".into(),
-                });
-            }
             if self.used[k] {
-                eprint!("{vault_hint}: put a blank disc into {dev} and press Enter ");
-                let mut line = String::new();
-                std::io::stdin().lock().read_line(&mut line).ok();
+                let Some(op) = self.operator else {
+                    return Err(Error::Source {
+                        source_name: dev,
+                        detail: "holds the disc just burned; give more drives, or run on a terminal to be asked for the next disc".into(),
+                    });
+                };
+                op.ask(&format!("{vault_hint}: put a blank disc into {dev}"))?;
+                self.used[k] = false;
             }
             let status = media_status(&dev)?;
             if status.starts_with("is blank") {
@@ -345,19 +368,18 @@ impl XorrisoPublisher {
                 "the disc is not blank ({status}{}); insert a blank disc",
                 holds.map(|h| format!(", holds {h}")).unwrap_or_default()
             );
-            if !self.interactive {
+            let Some(op) = self.operator else {
                 return Err(Error::Source {
                     source_name: dev,
                     detail,
                 });
-            }
-            eprintln!("{dev}: {detail}");
-            self.used[k] = true;
+            };
+            op.ask(&format!("{dev}: {detail}"))?;
         }
     }
 }
 
-impl Publisher for XorrisoPublisher {
+impl Publisher for XorrisoPublisher<'_> {
     fn start(
         &mut self,
         _vault: &Vault,
@@ -370,7 +392,8 @@ impl Publisher for XorrisoPublisher {
             .arg(format!("dev={dev}"))
             .arg(req.image)
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
+            // Not read: a full pipe would stop xorriso mid-burn. Its messages are on stderr.
+            .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .at("xorriso")?;
@@ -378,7 +401,10 @@ impl Publisher for XorrisoPublisher {
         let mut last_mb = 0u64;
         let mut tail = Vec::new();
         if let Some(err) = child.stderr.take() {
-            for line in std::io::BufReader::new(err).lines().map_while(|l| l.ok()) {
+            // Every byte is drained (a line that is not UTF-8 is read lossily, not a reason to
+            // stop reading while xorriso writes on).
+            for line in std::io::BufReader::new(err).split(b'\n') {
+                let line = String::from_utf8_lossy(&line.at("xorriso")?).into_owned();
                 if let Some((done, _)) = line
                     .split_once(" of ")
                     .and_then(|(a, b)| Some((a.split_whitespace().last()?.parse::<u64>().ok()?, b)))
@@ -666,6 +692,16 @@ fn local_path(map: &str, remote: &str) -> Option<PathBuf> {
 }
 
 impl Publisher for TdBridgePublisher {
+    fn prepare(
+        &mut self,
+        vault: &Vault,
+        volume: &Volume,
+        image: &Path,
+        progress: &dyn Progress,
+    ) -> Result<()> {
+        spool_tree(vault, volume, image, progress).map(|_| ())
+    }
+
     fn preflight(&self, vault: &Vault) -> Result<()> {
         let t = &self.cfg.label_template;
         if !t.is_empty() {
@@ -1181,8 +1217,6 @@ pub struct PublishOptions {
     pub replace: Vec<String>,
     /// Burns per copy before it is given up (a failed disc takes the next one).
     pub attempts: u32,
-    /// Ask for discs on the terminal.
-    pub interactive: bool,
     /// Stop following a publisher job paused (or not taken) this many seconds; the job stays
     /// open. `None`: wait.
     pub give_up_after: Option<u64>,
@@ -1545,15 +1579,17 @@ fn select(
 }
 
 /// Publishes volumes: resumes their open jobs on the target, or starts new ones; without
-/// volumes, makes the copies the policy lacks. A run that does nothing says why.
+/// volumes, makes the copies the policy lacks. A run that does nothing says why. `operator`,
+/// when there is a person to ask, changes discs in drives.
 pub fn publish(
     vault: &Vault,
     opts: &PublishOptions,
     progress: &dyn Progress,
+    operator: Option<&dyn Operator>,
 ) -> Result<PublishReport> {
     let target = Target::parse(&opts.target)?;
     let target_text = target.to_string();
-    let mut publisher = target.publisher(vault, opts)?;
+    let mut publisher = target.publisher(vault, opts, operator)?;
     // What the publisher needs is checked before a job is registered or a disc burned.
     publisher.preflight(vault)?;
     let attempts = opts.attempts.max(1);
@@ -1564,8 +1600,10 @@ pub fn publish(
             volume_id: volume.volume_id.clone(),
             reason,
         });
-        // The image first: a volume that cannot be spooled leaves no job behind.
+        // The image (and what the publisher burns from it) first: a volume that cannot be
+        // spooled leaves no job behind.
         let image = spool_image(vault, &volume, progress)?;
+        publisher.prepare(vault, &volume, &image, progress)?;
         let job = match work {
             Work::Resume(j) => j,
             Work::New(roles) => new_job(vault, &volume, &target_text, &roles)?,
@@ -1998,7 +2036,7 @@ pub fn cancel(vault: &Vault, job_id: &str) -> Result<CancelReport> {
         });
     }
     let target = Target::parse(&job.target)?;
-    let mut publisher = target.publisher(vault, &PublishOptions::default())?;
+    let mut publisher = target.publisher(vault, &PublishOptions::default(), None)?;
     let mut stopped = Vec::new();
     for jc in &job.copies {
         if matches!(
@@ -2222,6 +2260,7 @@ mod tests {
                 ..Default::default()
             },
             &crate::progress::NoProgress,
+            None,
         )
         .unwrap_err()
         .to_string();
@@ -2230,6 +2269,56 @@ mod tests {
                 && e.contains("klingon")
                 && e.contains("discvault.toml"),
             "{e}"
+        );
+    }
+
+    /// Asks nothing of a terminal: records the request and puts a blank disc in (removes the
+    /// pseudo drive's file).
+    struct Hands {
+        asked: std::sync::Mutex<Vec<String>>,
+        drive: PathBuf,
+    }
+
+    impl Operator for Hands {
+        fn ask(&self, request: &str) -> Result<()> {
+            self.asked.lock().unwrap().push(request.to_string());
+            std::fs::remove_file(&self.drive).at(&self.drive)
+        }
+    }
+
+    #[test]
+    fn a_drive_that_needs_another_disc_asks_the_operator_or_says_why_it_cannot() {
+        let t = tempfile::tempdir().unwrap();
+        let drive = t.path().join("drive");
+        std::fs::write(&drive, vec![1u8; 64 << 10]).unwrap();
+        let dev = format!("stdio:{}", drive.display());
+        // Without an operator: the used drive, then the written disc, are errors naming it.
+        let mut x = XorrisoPublisher {
+            devices: vec![dev.clone()],
+            next: 0,
+            used: vec![true],
+            operator: None,
+        };
+        let e = x.blank_drive("DV-000001-C2").unwrap_err().to_string();
+        assert!(e.contains("holds the disc just burned"), "{e}");
+        x.used[0] = false;
+        let e = x.blank_drive("DV-000001-C2").unwrap_err().to_string();
+        assert!(e.contains("not blank") && e.contains(&dev), "{e}");
+        // With one: asked (through the trait, not a terminal), and the blank disc taken.
+        let hands = Hands {
+            asked: Default::default(),
+            drive: drive.clone(),
+        };
+        let mut x = XorrisoPublisher {
+            devices: vec![dev.clone()],
+            next: 0,
+            used: vec![true],
+            operator: Some(&hands),
+        };
+        assert_eq!(x.blank_drive("DV-000001-C2").unwrap(), dev);
+        assert_eq!(
+            *hands.asked.lock().unwrap(),
+            [format!("DV-000001-C2: put a blank disc into {dev}")]
         );
     }
 
