@@ -53,13 +53,8 @@ fn sql(vault: &Path, q: &str) -> String {
 #[test]
 fn copies_places_barcodes_and_trust() {
     let (_t, vault, _) = archived();
-    let (rc, added) = json(dv(&vault).args([
-        "copies",
-        "add",
-        "DV-000001",
-        "--place",
-        "本馆/A101/柜03/2/12",
-    ]));
+    let (rc, added) =
+        json(dv(&vault).args(["copies", "add", "DV-000001", "--place", "本馆/A101/柜03/2/"]));
     assert_eq!(rc, 0, "{added}");
     let roles: Vec<&str> = added
         .as_array()
@@ -74,7 +69,7 @@ fn copies_places_barcodes_and_trust() {
     );
     assert_eq!(added[0]["copy_id"], "DV-000001-C1");
     assert_eq!(added[0]["barcode"], "DV-000001-C1");
-    assert_eq!(added[0]["trusted"], true);
+    assert_eq!(added[0]["trusted"], false, "not read back yet");
     let (rc, one) = json(dv(&vault).args([
         "copies",
         "add",
@@ -149,11 +144,25 @@ fn copies_places_barcodes_and_trust() {
     assert_eq!(d[0]["trusted"], false);
     let out = output(dv(&vault).args(["copies", "mark", "ACC-0001", "--state", "lost"]));
     assert!(String::from_utf8_lossy(&out.stderr).contains("\"lost\""));
-    // An unverified copy expires after the inspection interval.
-    sql(
-        &vault,
-        "UPDATE copies SET created_at = created_at - 1462 * 86400 WHERE copy_id = 'DV-000001-C1'",
-    );
+    // A check expires after the inspection interval: C1 checked 1462 days ago, C2 today.
+    let today = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    for (c, at) in [
+        ("DV-000001-C1", today - 1462 * DAY),
+        ("DV-000001-C2", today),
+    ] {
+        run(dv(&vault).args([
+            "copies",
+            "mark",
+            c,
+            "--state",
+            "verified",
+            "--at",
+            &date(at),
+        ]));
+    }
     let (_, l) = json(dv(&vault).args(["copies", "list", "--volume", "DV-000001"]));
     let trust: Vec<(String, bool)> = l
         .as_array()
@@ -181,6 +190,8 @@ fn copies_places_barcodes_and_trust() {
             "replication",
             "replication",
             "transfer",
+            "metadata modification",
+            "metadata modification",
             "metadata modification"
         ]
     );
@@ -253,9 +264,10 @@ fn cabinet_slot_maps_reconcile_and_bad_files_change_nothing() {
     let csv = run(dv(&vault).args(["cabinet", "export", "柜03"]));
     assert_eq!(
         csv,
-        "copy_id,barcode,rfid,cabinet,slot\nDV-000001-C1,DV-000001-C1,,柜03,1\nDV-000001-C2,DV-000001-C2,,柜03,2\nDV-000001-C3,DV-000001-C3,,柜03,3\n"
+        "\u{feff}copy_id,barcode,rfid,cabinet,shelf,slot\nDV-000001-C1,DV-000001-C1,,柜03,1,1\nDV-000001-C2,DV-000001-C2,,柜03,1,2\nDV-000001-C3,DV-000001-C3,,柜03,1,3\n"
     );
-    // The cabinet saw C1 where expected, C2 in slot 7, and not C3.
+    // The cabinet saw C1 where expected, C2 in slot 7, and not C3 (the older form of the file,
+    // without shelves).
     let inv = t.path().join("inventory.csv");
     fs::write(&inv, "copy_id,barcode,rfid,cabinet,slot\n,DV-000001-C1,,柜03,1\nDV-000001-C2,DV-000001-C2,,柜03,7\n").unwrap();
     let (rc, r) = json(
@@ -460,23 +472,42 @@ fn inspection_rounds_over_simulated_years_and_quality_grades() {
     let (t, vault, _) = archived();
     for k in 1..=30 {
         run(dv(&vault)
-            .args(["copies", "add", "DV-000001", "--roles", &format!("set{k}")])
+            .args([
+                "copies",
+                "add",
+                "DV-000001",
+                "--roles",
+                ["sealed", "access", "offsite"][k % 3],
+            ])
             .arg("--place")
             .arg(format!("本馆/A101/柜{:02}/{}/{}", k % 3, k % 2, k)));
     }
-    let t0 = 1_577_836_800; // 2020-01-01
-                            // Backdated behind discvault's back: the stored due dates are derived, and forgetting the
-                            // rule they were computed with makes the next command recompute them.
+    // 2008-01-01: the twelve simulated rounds lie in the past, where checks are recorded.
+    let t0 = 1_199_145_600;
+    // Backdated behind discvault's back: the stored due dates are derived, and forgetting the
+    // rule they were computed with makes the next command recompute them.
     sql(
         &vault,
         &format!("UPDATE copies SET created_at = {t0}; DELETE FROM catalog_settings WHERE key = 'due_rule';"),
     );
+    // Every copy read back clean when it was written (a past check, recorded with its date).
+    for k in 1..=30 {
+        run(dv(&vault).args([
+            "copies",
+            "mark",
+            &format!("DV-000001-C{k}"),
+            "--state",
+            "verified",
+            "--at",
+            &date(t0),
+        ]));
+    }
 
     // Quality: C5 "act within a year", C6 "act now"; a file with bad rows changes nothing.
     let bad = t.path().join("bad.csv");
     fs::write(
         &bad,
-        "copy,measured_at,metric,value\nDV-000001-C99,2020-06-01,pi8,10\nDV-000001-C5,June,pi8,10\nDV-000001-C5,2020-06-01,pi8,lots\nDV-000001-C5,2020-06-01,color,1\n",
+        "copy,measured_at,metric,value\nDV-000001-C99,2008-06-01,pi8,10\nDV-000001-C5,June,pi8,10\nDV-000001-C5,2008-06-01,pi8,lots\nDV-000001-C5,2008-06-01,color,1\n",
     )
     .unwrap();
     let out = output(dv(&vault).args(["quality", "import"]).arg(&bad));
@@ -497,7 +528,7 @@ fn inspection_rounds_over_simulated_years_and_quality_grades() {
     let q = t.path().join("q.csv");
     fs::write(
         &q,
-        "copy,measured_at,metric,value\nDV-000001-C5,2020-06-01,pi8,150\nDV-000001-C6,2020-06-01,pi8,40\nDV-000001-C6,2020-07-01,pi8,300\nDV-000001-C7,2020-06-01,bler,12\n",
+        "copy,measured_at,metric,value\nDV-000001-C5,2008-06-01,pi8,150\nDV-000001-C6,2008-06-01,pi8,40\nDV-000001-C6,2008-07-01,pi8,300\nDV-000001-C7,2008-06-01,bler,12\n",
     )
     .unwrap();
     let (rc, g) = json(dv(&vault).args(["quality", "import"]).arg(&q));
@@ -693,7 +724,7 @@ fn restores_sample(vault: &Path, to: &Path, sources: &[&Path]) {
 
 #[test]
 fn status_lists_volumes_short_of_the_copy_policy() {
-    let (_t, vault, _) = archived();
+    let (_t, vault, img) = archived();
     let problems = |s: &Value| -> Vec<String> {
         s["shortfalls"]
             .as_array()
@@ -717,13 +748,19 @@ fn status_lists_volumes_short_of_the_copy_policy() {
         ]
     );
     assert_eq!(s["shortfalls"][0]["files"], 8);
-    run(dv(&vault).args([
-        "copies",
-        "add",
-        "DV-000001",
-        "--place",
-        "本馆/A101/柜03/1/1",
-    ]));
+    run(dv(&vault).args(["copies", "add", "DV-000001", "--place", "本馆/A101/柜03/1/"]));
+    // Registered, not read back: nothing trusted yet.
+    let (_, s) = json(dv(&vault).arg("status"));
+    assert_eq!(
+        problems(&s),
+        [
+            "0 trusted copies of 3 required",
+            "trusted copies in 0 sites of 2 required"
+        ]
+    );
+    for c in ["DV-000001-C1", "DV-000001-C2", "DV-000001-C3"] {
+        run(dv(&vault).arg("verify").arg(&img).args(["--copy", c]));
+    }
     let (_, s) = json(dv(&vault).arg("status"));
     assert_eq!(problems(&s), ["trusted copies in 1 sites of 2 required"]);
     run(dv(&vault).args([
@@ -851,7 +888,7 @@ fn the_report_shows_shortfalls_health_charts_and_copies_to_migrate() {
         "--brand",
         "Verbatim",
         "--place",
-        "本馆/A101/柜03/1/1",
+        "本馆/A101/柜03/1/",
     ]));
     let bad = t.path().join("bad.iso");
     damaged_copy(&img, &bad, 1);
@@ -868,6 +905,17 @@ fn the_report_shows_shortfalls_health_charts_and_copies_to_migrate() {
     let q = t.path().join("q.csv");
     fs::write(&q, "copy,measured_at,metric,value\nDV-000001-C1,2026-01-05,bler,20\nDV-000001-C3,2026-01-05,bler,150\n").unwrap();
     run(dv(&vault).args(["quality", "import"]).arg(&q));
+    // C3 was read back clean today, outside discvault (not a fixity check of its own).
+    let today = run(Command::new("date").args(["-u", "+%Y-%m-%d"]));
+    run(dv(&vault).args([
+        "copies",
+        "mark",
+        "DV-000001-C3",
+        "--state",
+        "verified",
+        "--at",
+        today.trim(),
+    ]));
 
     let (rc, r) = json(dv(&vault).args(["report", "--format", "json"]));
     assert_eq!(rc, 0, "{r}");
@@ -1214,7 +1262,16 @@ fn migration_recopies_failing_discs_remasters_old_media_and_retires_only_verifie
     let (img1, img2) = (img.join("DV-000001.iso"), img.join("DV-000002.iso"));
     let sha1 = run(Command::new("sha256sum").arg(&img1));
     fs::remove_dir_all(&recs).unwrap();
-    run(dv(&vault).args(["copies", "add", "DV-000001", "--place", "总馆/A101/柜1/1/3"]));
+    run(dv(&vault).args([
+        "copies",
+        "add",
+        "DV-000001",
+        "--roles",
+        "sealed",
+        "--place",
+        "总馆/A101/柜1/1/3",
+    ]));
+    run(dv(&vault).args(["copies", "add", "DV-000001", "--roles", "access,offsite"]));
     run(dv(&vault).args(["copies", "add", "DV-000002", "--roles", "sealed,access"]));
     run(dv(&vault).args(["copies", "mark", "DV-000001-C2", "--state", "damaged"]));
     let q = t.path().join("q.csv");

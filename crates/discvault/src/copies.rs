@@ -5,29 +5,98 @@ use crate::catalog::copies::{CopyChange, CopyState, DiscCopy, NewCopy, Place};
 use crate::{Error, Result, Vault};
 use serde::{Deserialize, Serialize};
 
+/// A place as given on the command line: the whole place (`site/room/cabinet/shelf/slot`, all
+/// five parts), or parts by name.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PlaceInput {
+    pub place: Option<String>,
+    pub site: Option<String>,
+    pub room: Option<String>,
+    pub cabinet: Option<String>,
+    pub shelf: Option<String>,
+    pub slot: Option<String>,
+}
+
+impl PlaceInput {
+    fn named(&self) -> [&Option<String>; 5] {
+        [
+            &self.site,
+            &self.room,
+            &self.cabinet,
+            &self.shelf,
+            &self.slot,
+        ]
+    }
+
+    /// Whether no place is given.
+    pub fn is_empty(&self) -> bool {
+        self.place.is_none() && self.named().iter().all(|p| p.is_none())
+    }
+
+    /// The place given, starting from `base` (the copy's place for a move, an unknown place for
+    /// a new copy): a whole place replaces it; parts by name replace those parts, keep the
+    /// coarser parts of `base` above the coarsest part given, and clear the finer ones not
+    /// given (`--cabinet B` forgets the old cabinet's shelf and slot). `None` when nothing is
+    /// given.
+    pub fn resolve(&self, base: &Place) -> Result<Option<Place>> {
+        let named = self.named();
+        let coarsest = named.iter().position(|p| p.is_some());
+        match (&self.place, coarsest) {
+            (None, None) => Ok(None),
+            (Some(_), Some(k)) => Err(Error::Invalid {
+                field: "place".into(),
+                detail: format!(
+                    "give the whole place or its parts by name, not both (--place and --{})",
+                    ["site", "room", "cabinet", "shelf", "slot"][k]
+                ),
+            }),
+            (Some(p), None) => Place::parse(p).map(Some),
+            (None, Some(k)) => {
+                let old = base.parts();
+                let part = |i: usize| -> String {
+                    match named[i] {
+                        Some(v) => v.clone(),
+                        None if i < k => old[i].1.to_string(),
+                        None => String::new(),
+                    }
+                };
+                Place::from_parts(&part(0), &part(1), &part(2), &part(3), &part(4)).map(Some)
+            }
+        }
+    }
+}
+
 /// Options of `copies add`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AddCopiesOptions {
-    /// Roles, one copy each; the configured set (sealed, access, offsite) when empty.
+    /// Roles, one copy each, from the configured roles; the configured set (sealed, access,
+    /// offsite) when empty.
     pub roles: Vec<String>,
     pub medium: Option<String>,
     pub brand: String,
     pub batch: String,
-    pub place: Option<String>,
+    #[serde(flatten)]
+    pub place: PlaceInput,
     /// Barcode and RFID tag, only when one copy is added.
     pub barcode: Option<String>,
     pub rfid: Option<String>,
+    /// planned or written (the default). A copy is verified by reading it back (`verify
+    /// --copy`), or by recording a past check with [`mark`].
     pub state: Option<String>,
 }
 
-/// Registers copies of a volume.
+/// Registers copies of a volume. A copy registered here is not trusted until it is read back.
 pub fn add(vault: &Vault, volume_id: &str, o: &AddCopiesOptions) -> Result<Vec<DiscCopy>> {
     let volume = vault.catalog.volume(volume_id)?;
     let roles = if o.roles.is_empty() {
         vault.config.copies.roles.clone()
     } else {
-        o.roles.clone()
+        o.roles
+            .iter()
+            .map(|r| vault.config.copies.role(r))
+            .collect::<Result<Vec<_>>>()?
     };
     if roles.len() > 1 && (o.barcode.is_some() || o.rfid.is_some()) {
         return Err(Error::Invalid {
@@ -39,19 +108,30 @@ pub fn add(vault: &Vault, volume_id: &str, o: &AddCopiesOptions) -> Result<Vec<D
             ),
         });
     }
-    let place = o
-        .place
-        .as_deref()
-        .map(Place::parse)
-        .transpose()?
-        .unwrap_or_default();
+    let place = o.place.resolve(&Place::default())?.unwrap_or_default();
+    if roles.len() > 1 && !place.slot.is_empty() {
+        return Err(Error::Invalid {
+            field: "place".into(),
+            detail: format!(
+                "{} copies asked for ({}) in one slot ({place}): a slot holds one disc, add them one role at a time",
+                roles.len(),
+                roles.join(", ")
+            ),
+        });
+    }
     let state = o.state.as_deref().map(CopyState::parse).transpose()?;
+    if state == Some(CopyState::Verified) {
+        return Err(Error::Invalid {
+            field: "state".into(),
+            detail: "a copy is not verified when it is registered: read it back (`discvault verify SOURCE --copy COPY`), or record a check done earlier with `copies mark COPY --state verified --at DATE`".into(),
+        });
+    }
     let new: Vec<NewCopy> = roles
         .iter()
         .map(|r| NewCopy {
             barcode: o.barcode.clone(),
             rfid: o.rfid.clone(),
-            role: r.trim().to_string(),
+            role: r.clone(),
             medium: o.medium.clone().unwrap_or_else(|| volume.media.clone()),
             brand: o.brand.clone(),
             batch: o.batch.clone(),
@@ -63,10 +143,19 @@ pub fn add(vault: &Vault, volume_id: &str, o: &AddCopiesOptions) -> Result<Vec<D
     vault.catalog.add_copies(volume_id, &new)
 }
 
-/// Moves a copy (by id, barcode or RFID) to a new place.
-pub fn move_to(vault: &Vault, key: &str, place: &str) -> Result<DiscCopy> {
+/// Moves a copy (by id, barcode or RFID) to a new place; the slot must be free.
+pub fn move_to(vault: &Vault, key: &str, to: &PlaceInput) -> Result<DiscCopy> {
     let mut c = vault.catalog.copy(key)?;
-    let to = Place::parse(place)?;
+    let Some(to) = to.resolve(&c.place)? else {
+        return Err(Error::Invalid {
+            field: "place".into(),
+            detail: format!(
+                "no place given for copy {}: {} or parts by name (site, room, cabinet, shelf, slot)",
+                c.copy_id,
+                crate::catalog::copies::PLACE_FORM
+            ),
+        });
+    };
     let detail = format!("copy {} moved from {} to {}", c.copy_id, c.place, to);
     c.place = to;
     vault.catalog.update_copies(&[CopyChange {
@@ -78,8 +167,9 @@ pub fn move_to(vault: &Vault, key: &str, place: &str) -> Result<DiscCopy> {
     vault.catalog.copy(&c.copy_id)
 }
 
-/// Marks the state of a copy, with a note for the record. `at` dates a check done earlier
-/// (results of past inspections entered later); it defaults to now.
+/// Marks the state of a copy, with a note for the record. Marking a copy verified records a
+/// clean read-back done earlier (results of past inspections entered later): `at`, its date,
+/// is then required, and may not be in the future.
 pub fn mark(
     vault: &Vault,
     key: &str,
@@ -89,25 +179,53 @@ pub fn mark(
 ) -> Result<DiscCopy> {
     let mut c = vault.catalog.copy(key)?;
     let to = CopyState::parse(state)?;
+    if to == CopyState::Verified {
+        match at {
+            None => {
+                return Err(Error::Invalid {
+                    field: "at".into(),
+                    detail: format!(
+                        "marking copy {} verified records a clean read-back done earlier: give its date (--at YYYY-MM-DD); `discvault verify SOURCE --copy {}` reads it back now",
+                        c.copy_id, c.copy_id
+                    ),
+                })
+            }
+            Some(t) if t > crate::now_unix() => {
+                return Err(Error::Invalid {
+                    field: "at".into(),
+                    detail: format!(
+                        "{} is in the future: a check is recorded after it was done",
+                        crate::rfc3339(t)
+                    ),
+                })
+            }
+            Some(_) => {}
+        }
+    }
     let detail = format!(
-        "copy {} marked {} (was {}){}",
+        "copy {} marked {} (was {}){}{}",
         c.copy_id,
         to.as_str(),
         c.state.as_str(),
+        match (to, at) {
+            (CopyState::Verified, Some(t)) => format!(", checked on {}", &crate::rfc3339(t)[..10]),
+            _ => String::new(),
+        },
         if note.is_empty() {
             String::new()
         } else {
             format!(": {note}")
         }
     );
-    let event = if to == CopyState::Retired {
-        "deaccession"
-    } else {
-        "metadata modification"
+    // A check done earlier, entered now, is a fixity check as much as one read here.
+    let event = match to {
+        CopyState::Retired => "deaccession",
+        CopyState::Verified => "fixity check",
+        _ => "metadata modification",
     };
     c.state = to;
     if to == CopyState::Verified {
-        c.verified_at = Some(at.unwrap_or_else(crate::now_unix));
+        c.verified_at = at;
     }
     vault.catalog.update_copies(&[CopyChange {
         copy: c.clone(),
@@ -121,11 +239,47 @@ pub fn mark(
     vault.catalog.copy(&c.copy_id)
 }
 
-/// Whether a copy counts as a trusted copy at `now`: written or verified, and checked (or
-/// written) within the inspection interval. An unverified copy expires, as git-annex expires
-/// unverified copies.
+/// Why a copy is not trusted at `now`, or `None` when it is. The one rule of trust, used by
+/// status, report, inspect, locate, restore, migrate and publish: a copy is trusted only when
+/// it was read back clean (state verified, with the date of that read-back: `verify --copy`, a
+/// publisher's read-back, or a past check recorded by `copies mark --state verified --at`),
+/// that check is within the inspection interval, and its quality is not "act now". A copy
+/// that was only registered, is missing (a cabinet inventory did not see it), damaged or
+/// retired is not trusted.
+pub fn distrust(vault: &Vault, c: &DiscCopy, now: i64) -> Option<String> {
+    let checked = match (c.state, c.verified_at) {
+        (CopyState::Verified, Some(t)) => t,
+        (CopyState::Verified, None) => {
+            return Some("verified, but with no date of its check".into())
+        }
+        (CopyState::Written | CopyState::Planned, _) => {
+            return Some("never read back since it was registered or found".into())
+        }
+        (s, _) => return Some(s.as_str().into()),
+    };
+    if checked > now {
+        return Some(format!(
+            "read back only on {}",
+            &crate::rfc3339(checked)[..10]
+        ));
+    }
+    let due = crate::inspect::due_at(vault, c);
+    if now > due {
+        return Some(format!(
+            "last read back on {}, due since {}",
+            &crate::rfc3339(checked)[..10],
+            &crate::rfc3339(due)[..10]
+        ));
+    }
+    if c.grade == "act_now" {
+        return Some("quality graded act now".into());
+    }
+    None
+}
+
+/// Whether a copy counts as a trusted copy at `now` (see [`distrust`]).
 pub fn trusted(vault: &Vault, c: &DiscCopy, now: i64) -> bool {
-    crate::inspect::active(c) && now <= crate::inspect::due_at(vault, c) && c.grade != "act_now"
+    distrust(vault, c, now).is_none()
 }
 
 /// A copy with its trust, as `locate` and `copies list` show it.
@@ -135,6 +289,9 @@ pub struct CopyView {
     pub copy: DiscCopy,
     pub place_text: String,
     pub trusted: bool,
+    /// Why the copy is not trusted (absent when it is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_trusted: Option<String>,
 }
 
 pub fn view(vault: &Vault, c: DiscCopy) -> CopyView {
@@ -143,8 +300,10 @@ pub fn view(vault: &Vault, c: DiscCopy) -> CopyView {
 
 /// A copy with its trust at a given time.
 pub fn view_at(vault: &Vault, c: DiscCopy, now: i64) -> CopyView {
+    let not_trusted = distrust(vault, &c, now);
     CopyView {
-        trusted: trusted(vault, &c, now),
+        trusted: not_trusted.is_none(),
+        not_trusted,
         place_text: c.place.to_string(),
         copy: c,
     }

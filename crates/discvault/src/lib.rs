@@ -15,6 +15,7 @@ pub mod cabinet;
 pub mod catalog;
 pub mod config;
 pub mod copies;
+pub mod csvfile;
 pub mod digest;
 pub mod error;
 pub mod format;

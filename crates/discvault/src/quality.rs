@@ -2,7 +2,6 @@
 //! length), imported per copy from CSV and graded with the configured thresholds.
 
 use crate::catalog::copies::{CopyChange, DiscCopy};
-use crate::error::IoContext;
 use crate::{Error, Result, Vault};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -40,6 +39,9 @@ pub fn grade(vault: &Vault, metric: &str, value: f64) -> Result<&'static str> {
     })
 }
 
+/// The columns of a quality CSV.
+pub const HEADER: [&str; 4] = ["copy", "measured_at", "metric", "value"];
+
 /// One measurement of a file being imported, graded.
 struct Measured {
     copy: DiscCopy,
@@ -67,13 +69,11 @@ pub struct Graded {
     pub previous_grade: String,
 }
 
-/// Imports measurements (`copy,measured_at,metric,value`; copy by id, barcode or RFID). A file
-/// with any bad row is refused whole, every bad row named.
+/// Imports measurements (`copy,measured_at,metric,value`; copy by id, barcode or RFID), from
+/// UTF-8 (with or without BOM) or GBK text ([`crate::csvfile`]). A file with any bad row is
+/// refused whole, every bad row named.
 pub fn import(vault: &Vault, path: &Path) -> Result<Vec<Graded>> {
-    let text = std::fs::read(path).at(path)?;
-    let mut rdr = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_reader(text.as_slice());
+    let (mut rdr, _) = crate::csvfile::reader(path, &HEADER, &HEADER.join(","))?;
     let mut errors = Vec::new();
     let mut rows: Vec<Measured> = Vec::new();
     for (i, rec) in rdr.deserialize::<Row>().enumerate() {

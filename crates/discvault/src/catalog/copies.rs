@@ -63,47 +63,136 @@ pub struct Place {
     pub slot: String,
 }
 
+/// The form of a place, for messages.
+pub const PLACE_FORM: &str = "site/room/cabinet/shelf/slot";
+
+/// A shelf or slot number as one spelling: `09` and `9` are the same slot (Excel drops leading
+/// zeros when it saves a CSV). Text that is not all digits is kept as it is.
+pub fn canonical_number(s: &str) -> String {
+    let t = s.trim();
+    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+        let n = t.trim_start_matches('0');
+        if n.is_empty() {
+            "0".into()
+        } else {
+            n.into()
+        }
+    } else {
+        t.to_string()
+    }
+}
+
 impl Place {
-    /// Parses `site/room/cabinet/shelf/slot` (trailing parts may be left out).
+    /// Parses a place written as `site/room/cabinet/shelf/slot`: always five parts, so that a
+    /// part is never taken for another (`光盘柜A/1/09` is refused, not read as site/room/
+    /// cabinet). A part that is not known is left empty (`//光盘柜A/1/9`). An empty text is an
+    /// unknown place.
     pub fn parse(s: &str) -> Result<Place> {
+        if s.trim().is_empty() || s.trim() == "-" {
+            return Ok(Place::default());
+        }
         let parts: Vec<&str> = s.split('/').map(str::trim).collect();
-        if parts.len() > 5 {
+        if parts.len() != 5 {
             return Err(Error::Invalid {
                 field: "place".into(),
-                detail: format!("{s:?}: at most site/room/cabinet/shelf/slot"),
+                detail: format!(
+                    "{s:?} has {} part{}; a place is {PLACE_FORM}, all five parts (leave an unknown part empty, e.g. \"//{}/1/9\"), or give the parts by name (site, room, cabinet, shelf, slot)",
+                    parts.len(),
+                    if parts.len() == 1 { "" } else { "s" },
+                    parts.first().copied().filter(|p| !p.is_empty()).unwrap_or("柜01")
+                ),
             });
         }
-        let get = |i: usize| parts.get(i).map(|p| p.to_string()).unwrap_or_default();
-        Ok(Place {
-            site: get(0),
-            room: get(1),
-            cabinet: get(2),
-            shelf: get(3),
-            slot: get(4),
-        })
+        Place::from_parts(parts[0], parts[1], parts[2], parts[3], parts[4])
+    }
+
+    /// A place from its parts, checked: no part holds a `/`; a shelf or slot needs a cabinet;
+    /// a slot is a number from 1. Shelf and slot numbers are stored without leading zeros.
+    pub fn from_parts(
+        site: &str,
+        room: &str,
+        cabinet: &str,
+        shelf: &str,
+        slot: &str,
+    ) -> Result<Place> {
+        let p = Place {
+            site: site.trim().to_string(),
+            room: room.trim().to_string(),
+            cabinet: cabinet.trim().to_string(),
+            shelf: canonical_number(shelf),
+            slot: canonical_number(slot),
+        };
+        p.check()?;
+        Ok(p)
+    }
+
+    /// Checks the rules of [`Place::from_parts`].
+    pub fn check(&self) -> Result<()> {
+        for (name, v) in self.parts() {
+            if v.contains('/') {
+                return Err(Error::Invalid {
+                    field: name.into(),
+                    detail: format!(
+                        "{v:?} holds a '/', which separates the parts of a place ({PLACE_FORM})"
+                    ),
+                });
+            }
+        }
+        if self.cabinet.is_empty() && !(self.shelf.is_empty() && self.slot.is_empty()) {
+            return Err(Error::Invalid {
+                field: "cabinet".into(),
+                detail: format!(
+                    "a shelf or slot is in a cabinet: place {self} names no cabinet ({PLACE_FORM})"
+                ),
+            });
+        }
+        if !self.slot.is_empty() && !matches!(self.slot.parse::<u64>(), Ok(n) if n >= 1) {
+            return Err(Error::Invalid {
+                field: "slot".into(),
+                detail: format!("{:?} is not a slot number (1, 2, 3 ...)", self.slot),
+            });
+        }
+        Ok(())
+    }
+
+    /// The parts by name, coarsest first.
+    pub fn parts(&self) -> [(&'static str, &str); 5] {
+        [
+            ("site", &self.site),
+            ("room", &self.room),
+            ("cabinet", &self.cabinet),
+            ("shelf", &self.shelf),
+            ("slot", &self.slot),
+        ]
+    }
+
+    /// The cabinet, with the site and room it stands in: `site/room/cabinet`.
+    pub fn cabinet_path(&self) -> String {
+        format!("{}/{}/{}", self.site, self.room, self.cabinet)
+    }
+
+    /// Whether both places are the same slot (shelf and slot numbers compared as numbers).
+    pub fn same_slot(&self, o: &Place) -> bool {
+        self.site == o.site
+            && self.room == o.room
+            && self.cabinet == o.cabinet
+            && canonical_number(&self.shelf) == canonical_number(&o.shelf)
+            && canonical_number(&self.slot) == canonical_number(&o.slot)
     }
 }
 
 impl fmt::Display for Place {
+    /// `site/room/cabinet/shelf/slot`, always five parts (as [`Place::parse`] reads it back);
+    /// `-` when nothing is known.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let parts = [
-            &self.site,
-            &self.room,
-            &self.cabinet,
-            &self.shelf,
-            &self.slot,
-        ];
-        let last = parts.iter().rposition(|p| !p.is_empty());
-        match last {
-            None => f.write_str("-"),
-            Some(k) => f.write_str(
-                &parts[..=k]
-                    .iter()
-                    .map(|p| p.as_str())
-                    .collect::<Vec<_>>()
-                    .join("/"),
-            ),
+        if self.parts().iter().all(|(_, p)| p.is_empty()) {
+            return f.write_str("-");
         }
+        write!(
+            f,
+            "{}/{}/{}/{}/{}",
+            self.site, self.room, self.cabinet, self.shelf, self.slot
+        )
     }
 }
 
@@ -243,6 +332,11 @@ impl Catalog {
                     }
                 }
                 let state = c.state.unwrap_or(CopyState::Written);
+                if holds_slot(state) {
+                    if let Some(o) = slot_holder(&tx, &c.place, 0).await? {
+                        return Err(slot_taken(&copy_id, &c.place, &o));
+                    }
+                }
                 let id: i64 = db::query_scalar(
                     "INSERT INTO copies (copy_id, volume, barcode, rfid, role, medium, brand, batch, state, site, room, cabinet, shelf, slot, created_at, replaces)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
@@ -508,7 +602,43 @@ async fn store_due(tx: &db::Tx<'_>, rule: &str, id: i64) -> Result<()> {
     Ok(())
 }
 
+/// Whether a copy in this state stands in its slot: a missing or retired copy does not.
+pub fn holds_slot(state: CopyState) -> bool {
+    !matches!(state, CopyState::Missing | CopyState::Retired)
+}
+
+/// The copy, other than the one of row `id`, that stands in the slot of `place`.
+async fn slot_holder(tx: &db::Tx<'_>, place: &Place, id: i64) -> Result<Option<String>> {
+    if place.slot.is_empty() {
+        return Ok(None);
+    }
+    db::query_scalar(
+        "SELECT copy_id FROM copies WHERE site = $1 AND room = $2 AND cabinet = $3 AND shelf = $4 AND slot = $5
+         AND state NOT IN ('missing', 'retired') AND id <> $6 ORDER BY copy_id LIMIT 1",
+    )
+    .bind(&place.site)
+    .bind(&place.room)
+    .bind(&place.cabinet)
+    .bind(&place.shelf)
+    .bind(&place.slot)
+    .bind(id)
+    .fetch_optional(&**tx)
+    .await
+}
+
+fn slot_taken(copy_id: &str, place: &Place, holder: &str) -> Error {
+    Error::Invalid {
+        field: "place".into(),
+        detail: format!(
+            "copy {copy_id} cannot go to {place}: that slot holds copy {holder}, and a slot holds one disc (move {holder} elsewhere first, or mark it missing or retired)"
+        ),
+    }
+}
+
+/// Applies changes of copies; a copy that comes into a slot (moved there, or found again) must
+/// find it free once all the changes are made (so that two copies can swap slots).
 async fn apply_changes(tx: &db::Tx<'_>, rule: &str, changes: &[CopyChange]) -> Result<()> {
+    let mut arriving = Vec::new();
     for CopyChange {
         copy: c,
         event_type,
@@ -516,6 +646,22 @@ async fn apply_changes(tx: &db::Tx<'_>, rule: &str, changes: &[CopyChange]) -> R
         detail,
     } in changes
     {
+        let before =
+            db::query("SELECT site, room, cabinet, shelf, slot, state FROM copies WHERE id = $1")
+                .bind(c.id)
+                .fetch_one(&**tx)
+                .await?;
+        let was = Place {
+            site: before.try_get("site")?,
+            room: before.try_get("room")?,
+            cabinet: before.try_get("cabinet")?,
+            shelf: before.try_get("shelf")?,
+            slot: before.try_get("slot")?,
+        };
+        let was_state = CopyState::parse(&before.try_get::<String, _>("state")?)?;
+        if holds_slot(c.state) && (was != c.place || !holds_slot(was_state)) {
+            arriving.push(c);
+        }
         db::query(
             "UPDATE copies SET state = $1, site = $2, room = $3, cabinet = $4, shelf = $5, slot = $6, verified_at = $7, grade = $8, graded_at = $9 WHERE id = $10",
         )
@@ -548,6 +694,11 @@ async fn apply_changes(tx: &db::Tx<'_>, rule: &str, changes: &[CopyChange]) -> R
             },
         )
         .await?;
+    }
+    for c in arriving {
+        if let Some(o) = slot_holder(tx, &c.place, c.id).await? {
+            return Err(slot_taken(&c.copy_id, &c.place, &o));
+        }
     }
     Ok(())
 }
