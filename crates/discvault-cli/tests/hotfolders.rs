@@ -570,6 +570,32 @@ fn ptburn_discs_are_read_back_in_the_drive_before_the_robot_prints_and_stacks_th
         (Some("done"), Some(2)),
         "{r}"
     );
+    // The damaged disc went to the reject bin, unprinted, and is named so.
+    let rejected = &r["rejected_discs"];
+    assert_eq!(rejected.as_array().unwrap().len(), 1, "{r}");
+    assert_eq!(
+        (
+            rejected[0]["attempt"].as_u64(),
+            rejected[0]["disc"].as_str()
+        ),
+        (Some(1), Some("J-000001-DV-000001-C1-1"))
+    );
+    assert!(
+        rejected[0]["place"]
+            .as_str()
+            .unwrap()
+            .contains("reject bin")
+            && rejected[0]["label"]
+                .as_str()
+                .unwrap()
+                .contains("not printed")
+            && rejected[0]["action"]
+                .as_str()
+                .unwrap()
+                .contains("its read-back found damage"),
+        "{rejected}"
+    );
+    assert_eq!(c["rejected"], *rejected);
     wait_for("the robot to stack the disc", || {
         !files(&folder, "J-000001-DV-000001-C1-2.DON").is_empty()
     });

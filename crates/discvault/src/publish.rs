@@ -1107,8 +1107,20 @@ impl Publisher for PtBurnPublisher {
                         ),
                     })
                 }
+                Some(end @ (ptburn::JobFile::Done | ptburn::JobFile::Error)) if js.is_none() => {
+                    // Nothing tells whether a disc was burned: not a guess either way.
+                    return Err(Error::Publisher {
+                        target: self.target.clone(),
+                        job: id.to_string(),
+                        detail: format!(
+                            "PTBurn ended the job ({}), but no status file in {} has its section: read a disc of it back with `discvault verify DRIVE --copy COPY`, or cancel the job (`discvault jobs --cancel`)",
+                            end.ext(),
+                            self.status_dir().display()
+                        ),
+                    });
+                }
                 Some(ptburn::JobFile::Done) => {
-                    let good = js.as_ref().map(|j| j.good_discs).unwrap_or(-1);
+                    let good = js.as_ref().map_or(0, |j| j.good_discs);
                     return Ok(if good >= 1 {
                         // Stacked without the hold: read it back from the output bin.
                         Burned::Away("出料仓 PTBurn output bin".into())
@@ -1122,6 +1134,13 @@ impl Publisher for PtBurnPublisher {
                         return Ok(Burned::Cancelled(format!(
                             "aborted at PTBurn: {}",
                             js.error_string
+                        )));
+                    }
+                    if js.bad_discs <= 0 && js.good_discs <= 0 && js.loaded.is_empty() {
+                        // The job failed before a disc was loaded (PTBurn refused it).
+                        return Ok(Burned::Refused(format!(
+                            "PTBurn did not run the job {id} (nothing was burned): error {}: {}",
+                            js.error_number, js.error_string
                         )));
                     }
                     return Ok(Burned::DiscFailed(format!(
@@ -1168,7 +1187,12 @@ impl Publisher for PtBurnPublisher {
     }
 
     fn release(&mut self, id: &str, good: bool) -> Result<()> {
-        let disc = self.held.remove(id).unwrap_or(0);
+        // Only a disc this run saw held is let go: another DiscID would unload the wrong disc.
+        let disc = self.held.remove(id).ok_or_else(|| Error::Publisher {
+            target: self.target.clone(),
+            job: id.to_string(),
+            detail: "no disc of this job is known to be held in the robot's drive".into(),
+        })?;
         self.send(
             id,
             &if good {
