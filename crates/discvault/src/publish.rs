@@ -2081,6 +2081,24 @@ pub fn cancel(vault: &Vault, job_id: &str) -> Result<CancelReport> {
             &jc.medium,
             &format!("cancelled by {}", crate::catalog::agent()),
         )?;
+        // A replacement whose new disc was out for a read-back: the copy is what it was.
+        if !jc.replaces.is_empty() {
+            let mut c = vault.catalog.copy(&jc.copy_id)?;
+            let before = CopyState::parse(&jc.replaces)?;
+            if c.state == CopyState::Planned && before != CopyState::Planned {
+                c.state = before;
+                vault.catalog.update_copies(&[CopyChange {
+                    detail: format!(
+                        "copy {}: its replacement (job {job_id}) cancelled; the copy is {} again (its old disc)",
+                        c.copy_id,
+                        before.as_str()
+                    ),
+                    copy: c,
+                    event_type: "replication",
+                    outcome: "cancelled",
+                }])?;
+            }
+        }
     }
     vault.catalog.add_event(
         "replication",
