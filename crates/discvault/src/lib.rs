@@ -13,6 +13,7 @@
 pub mod archive;
 pub mod cabinet;
 pub mod catalog;
+pub mod check;
 pub mod config;
 pub mod copies;
 pub mod csvfile;

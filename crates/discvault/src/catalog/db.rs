@@ -146,6 +146,21 @@ pub struct Row {
 }
 
 impl Row {
+    /// Every value of the row as text, separated by spaces (for messages).
+    pub fn text(&self) -> String {
+        self.values
+            .iter()
+            .map(|v| match v {
+                Value::Null => "NULL".to_string(),
+                Value::Int(i) => i.to_string(),
+                Value::Real(f) => f.to_string(),
+                Value::Text(s) => s.clone(),
+                Value::Blob(b) => hex::encode(b),
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
     pub fn try_get<T: FromValue, I: ColumnIndex>(&self, i: I) -> Result<T> {
         let k = i.position(&self.names).ok_or_else(|| Error::CatalogData {
             what: format!("column {}", i.describe()),

@@ -4,6 +4,7 @@
 //! PostgreSQL backend will implement too; the SQL is kept portable. The catalog API is
 //! synchronous, so the stages stay plain code that a server can call from its worker threads.
 
+pub mod check;
 pub mod copies;
 pub mod db;
 pub mod events;
