@@ -578,3 +578,152 @@ fn metadata_changes_are_events_and_retention_on_discs_needs_force() {
 /// Keeps the compiler from warning about a helper some tests do not use.
 #[allow(dead_code)]
 fn unused(_: PathBuf) {}
+
+/// Every name a records office meets: the longest names (ASCII and Chinese), a newline and `%`
+/// in names, NFC and NFD twins, case twins, emoji, a 12-level path, an empty file.
+fn hostile_tree(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let (ascii, cjk) = long_names();
+    let deep: PathBuf = (0..12).map(|i| format!("层{i:02}")).collect();
+    let files: Vec<(PathBuf, Vec<u8>)> = vec![
+        (PathBuf::from(&ascii), b"ascii\n".to_vec()),
+        (PathBuf::from("卷001").join(&cjk), b"cjk\n".to_vec()),
+        (PathBuf::from("line\nbreak.txt"), b"newline\n".to_vec()),
+        (PathBuf::from("100%.txt"), b"percent\n".to_vec()),
+        (PathBuf::from("%0A%25.txt"), b"encoded-looking\n".to_vec()),
+        (PathBuf::from("caf\u{e9}.txt"), b"nfc\n".to_vec()),
+        (PathBuf::from("cafe\u{301}.txt"), b"nfd\n".to_vec()),
+        (PathBuf::from("Readme.txt"), b"case 1\n".to_vec()),
+        (PathBuf::from("README.txt"), b"case 2\n".to_vec()),
+        (PathBuf::from("📁档案🎉.txt"), b"emoji\n".to_vec()),
+        (deep.join("深.txt"), b"deep\n".to_vec()),
+        (PathBuf::from("empty.txt"), Vec::new()),
+        (PathBuf::from("target.bin"), pseudo_random(256 << 10, 42)),
+    ];
+    for (p, d) in &files {
+        write(&root.join(p), d);
+    }
+    files
+}
+
+#[test]
+fn hostile_names_go_archive_readback_verify_damage_repair_restore() {
+    let t = tempfile::tempdir().unwrap();
+    let src = t.path().join("文书档案");
+    let files = hostile_tree(&src);
+    let vault = t.path().join("vault");
+    let (rc, r) = archive(&vault, &src, "cd74", &t.path().join("img"));
+    assert_eq!(rc, 0, "{r}");
+    let img = t.path().join("img/DV-000001.iso");
+
+    // Read back whole: every name and byte as given.
+    let back = t.path().join("back");
+    let (rc, r) = json(dv(&vault).arg("readback").arg(&img).arg("--to").arg(&back));
+    assert_eq!(rc, 0, "{r}");
+    assert_same_tree(
+        "readback",
+        &tree(&back.join("DV-000001/data/文书档案")),
+        &tree(&src),
+    );
+    let (rc, r) = json(dv(&vault).arg("verify").arg(&img));
+    assert_eq!(rc, 0, "{r}");
+
+    // Damage inside one record: verify names it (exit 3), repair mends it (exit 0) into the
+    // image as mastered, restore from the mended image gives every file back (exit 0).
+    let mut bytes = fs::read(&img).unwrap();
+    let target = &files
+        .iter()
+        .find(|f| f.0 == Path::new("target.bin"))
+        .unwrap()
+        .1;
+    let at = bytes
+        .windows(64)
+        .position(|w| w == &target[..64])
+        .expect("the record's bytes are in the image");
+    for b in &mut bytes[at + 4096..at + 4096 + 2048] {
+        *b ^= 0xff;
+    }
+    let bad = t.path().join("bad.iso");
+    fs::write(&bad, &bytes).unwrap();
+    let (rc, r) = json(dv(&vault).arg("verify").arg(&bad));
+    assert_eq!(rc, 3, "{r}");
+    let named: Vec<&str> = r[0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["disc_path"].as_str().unwrap())
+        .collect();
+    assert_eq!(named, ["data/文书档案/target.bin"], "{r}");
+    // Restoring from the damaged copy alone: that record is damage (exit 3), the rest restored.
+    let (rc, r) = json(
+        dv(&vault)
+            .args(["restore", "文书档案", "--to"])
+            .arg(t.path().join("from-bad"))
+            .arg("--from")
+            .arg(&bad),
+    );
+    assert_eq!(rc, 3, "{r}");
+    assert_eq!(r["restored"].as_u64(), Some(files.len() as u64 - 1), "{r}");
+    let fixed = t.path().join("fixed");
+    let (rc, r) = json(dv(&vault).arg("repair").arg(&bad).arg("--to").arg(&fixed));
+    assert_eq!(rc, 0, "{r}");
+    assert_eq!(
+        fs::read(fixed.join("DV-000001.iso")).unwrap(),
+        fs::read(&img).unwrap()
+    );
+    let to = t.path().join("restored");
+    let (rc, r) = json(
+        dv(&vault)
+            .args(["restore", "文书档案", "--to"])
+            .arg(&to)
+            .arg("--from")
+            .arg(fixed.join("DV-000001.iso")),
+    );
+    assert_eq!(rc, 0, "{r}");
+    assert_same_tree("restore", &tree(&to.join("文书档案")), &tree(&src));
+    // Without the catalog, from the disc's own records: the same.
+    let to2 = t.path().join("restored-no-vault");
+    let (rc, _, err) = code(
+        dv(&t.path().join("no-vault"))
+            .args(["restore", "文书档案", "--to"])
+            .arg(&to2)
+            .arg("--from")
+            .arg(&img),
+    );
+    assert_eq!(rc, 0, "{err}");
+    assert_same_tree(
+        "restore without a vault",
+        &tree(&to2.join("文书档案")),
+        &tree(&src),
+    );
+}
+
+#[test]
+fn non_utf8_names_and_link_targets_restore_byte_exact_without_the_catalog() {
+    use std::os::unix::ffi::OsStrExt;
+    let t = tempfile::tempdir().unwrap();
+    let src = t.path().join("gbk");
+    let name = std::ffi::OsStr::from_bytes(b"\xb5\xb5\xb0\xb8-\xc3\xfb.txt");
+    write(&src.join(name), b"gbk name\n");
+    let link_target = std::ffi::OsStr::from_bytes(b"../\xb5\xb5\xb0\xb8");
+    std::os::unix::fs::symlink(link_target, src.join("link")).unwrap();
+    let vault = t.path().join("vault");
+    let (rc, r) = archive(&vault, &src, "cd74", &t.path().join("img"));
+    assert_eq!(rc, 0, "{r}");
+    let to = t.path().join("restored");
+    let (rc, _, err) = code(
+        dv(&t.path().join("no-vault"))
+            .args(["restore", "gbk", "--to"])
+            .arg(&to)
+            .arg("--from")
+            .arg(t.path().join("img/DV-000001.iso")),
+    );
+    assert_eq!(rc, 0, "{err}");
+    assert_eq!(fs::read(to.join("gbk").join(name)).unwrap(), b"gbk name\n");
+    assert_eq!(
+        fs::read_link(to.join("gbk/link"))
+            .unwrap()
+            .as_os_str()
+            .as_bytes(),
+        link_target.as_bytes()
+    );
+}

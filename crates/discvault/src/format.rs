@@ -31,15 +31,19 @@ pub struct VolumeItem<'a> {
 
 /// Path of an item's bytes on the disc, relative to the disc root.
 pub fn disc_path(collection: &str, file: &FileRecord, content: &Content) -> Vec<u8> {
+    disc_path_of(collection, &file.path_raw, content.part, content.parts)
+}
+
+/// The raw path on the disc of part `part` of `parts` of the record `path_raw` of `collection`:
+/// `data/<collection>/<path>`, with `.part-KK-of-NN` for a split file.
+pub fn disc_path_of(collection: &str, path_raw: &[u8], part: u32, parts: u32) -> Vec<u8> {
     let mut p = b"data/".to_vec();
     p.extend_from_slice(collection.as_bytes());
     p.push(b'/');
-    p.extend_from_slice(&file.path_raw);
-    if content.parts > 1 {
-        let w = content.parts.to_string().len().max(2);
-        p.extend_from_slice(
-            format!(".part-{:0w$}-of-{:0w$}", content.part, content.parts).as_bytes(),
-        );
+    p.extend_from_slice(path_raw);
+    if parts > 1 {
+        let w = parts.to_string().len().max(2);
+        p.extend_from_slice(format!(".part-{part:0w$}-of-{parts:0w$}").as_bytes());
     }
     p
 }

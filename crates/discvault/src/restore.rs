@@ -396,7 +396,13 @@ pub fn pick_from_records(records: &[VolumeRecord], sel: &Selection) -> Result<Pi
                     offset,
                     length,
                     disc_path: dp.clone(),
-                    disc_path_raw: dp.as_bytes().to_vec(),
+                    // A name that is not UTF-8 is shown with \xNN in `disc_path`: its bytes
+                    // come from `path_hex`.
+                    disc_path_raw: if fe.path_hex.is_some() {
+                        format::disc_path_of(&fe.collection, &raw, part, parts)
+                    } else {
+                        dp.as_bytes().to_vec()
+                    },
                     sha256: sha,
                 });
             }
