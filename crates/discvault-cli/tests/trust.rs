@@ -727,3 +727,59 @@ fn non_utf8_names_and_link_targets_restore_byte_exact_without_the_catalog() {
         link_target.as_bytes()
     );
 }
+
+#[test]
+fn a_full_disk_during_master_and_repair_is_our_error_and_changes_nothing() {
+    let t = tempfile::tempdir().unwrap();
+    let src = t.path().join("文书");
+    write(&src.join("big.bin"), &pseudo_random(3 << 20, 9));
+    write(&src.join("small.txt"), b"small\n");
+    let vault = t.path().join("vault");
+    run(dv(&vault).arg("init"));
+    run(dv(&vault).arg("add").arg(&src));
+    run(dv(&vault).args(["plan", "--media", "cd74"]));
+    let events = sql(&vault, "SELECT COUNT(*) FROM events");
+
+    // master into a folder that takes 1 MiB: an error naming the image, exit 1; the volume is
+    // still planned, nothing recorded, no partial image left.
+    let out = t.path().join("out");
+    let mut cmd = dv(&vault);
+    cmd.arg("master").arg("--out").arg(&out);
+    let (rc, o, err) = code(&mut limited(&cmd, 1 << 20));
+    assert_eq!(rc, 1, "{o}\n{err}");
+    assert!(
+        err.contains("File too large") && err.contains("DV-000001"),
+        "{err}"
+    );
+    assert_eq!(sql(&vault, "SELECT state FROM volumes"), "planned");
+    assert_eq!(sql(&vault, "SELECT COUNT(*) FROM events"), events);
+    assert_eq!(partials(&out), Vec::<String>::new());
+    // Without the limit it masters.
+    let (rc, r) = json(dv(&vault).arg("master").arg("--out").arg(&out));
+    assert_eq!(rc, 0, "{r}");
+    let img = out.join("DV-000001.iso");
+
+    // repair into a folder that cannot take the image: our error (exit 1), not "beyond
+    // repair" (exit 3).
+    let mut bytes = fs::read(&img).unwrap();
+    let n = bytes.len() / 2;
+    for b in &mut bytes[n..n + 4096] {
+        *b ^= 0xff;
+    }
+    let bad = t.path().join("bad.iso");
+    fs::write(&bad, &bytes).unwrap();
+    let fixed = t.path().join("fixed");
+    let mut cmd = dv(&vault);
+    cmd.arg("repair").arg(&bad).arg("--to").arg(&fixed);
+    let (rc, o, err) = code(&mut limited(&cmd, 1 << 20));
+    assert_eq!(rc, 1, "{o}\n{err}");
+    assert!(err.contains("File too large"), "{err}");
+    assert!(!o.contains("beyond repair"), "{o}");
+    assert_eq!(partials(&fixed), Vec::<String>::new());
+    let (rc, r) = json(dv(&vault).arg("repair").arg(&bad).arg("--to").arg(&fixed));
+    assert_eq!(rc, 0, "{r}");
+    assert_eq!(
+        fs::read(fixed.join("DV-000001.iso")).unwrap(),
+        fs::read(&img).unwrap()
+    );
+}

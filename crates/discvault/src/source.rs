@@ -91,13 +91,50 @@ pub fn volume_record(src: &mut dyn DiscSource) -> Result<VolumeRecord> {
     parse_volume_json(src)
 }
 
+/// The largest volume record read from a disc (a record of a million files is some 500 MB):
+/// a disc is hostile input, and a larger one is refused before it fills the memory.
+pub const VOLUME_JSON_BUDGET: usize = 1 << 30;
+
+/// Collects bytes up to a budget, then fails.
+struct Capped {
+    buf: Vec<u8>,
+    cap: usize,
+}
+
+impl Write for Capped {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        if self.buf.len() + b.len() > self.cap {
+            return Err(std::io::Error::other(format!(
+                "larger than {} MiB, the most a volume record may take",
+                self.cap >> 20
+            )));
+        }
+        self.buf.extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 fn parse_volume_json<T: serde::de::DeserializeOwned>(src: &mut dyn DiscSource) -> Result<T> {
-    let mut buf = Vec::new();
-    src.read(VOLUME_JSON.as_bytes(), &mut buf)
-        .map_err(|e| Error::Source {
-            source_name: src.name(),
-            detail: format!("cannot read {VOLUME_JSON}: {e}"),
-        })?;
+    parse_volume_json_within(src, VOLUME_JSON_BUDGET)
+}
+
+fn parse_volume_json_within<T: serde::de::DeserializeOwned>(
+    src: &mut dyn DiscSource,
+    cap: usize,
+) -> Result<T> {
+    let mut capped = Capped {
+        buf: Vec::new(),
+        cap,
+    };
+    let res = src.read(VOLUME_JSON.as_bytes(), &mut capped);
+    let buf = capped.buf;
+    res.map_err(|e| Error::Source {
+        source_name: src.name(),
+        detail: format!("cannot read {VOLUME_JSON}: {e}"),
+    })?;
     serde_json::from_slice(&buf).map_err(|e| Error::Source {
         source_name: src.name(),
         detail: format!("{VOLUME_JSON} is not a discvault volume record: {e}"),
@@ -235,6 +272,42 @@ impl DiscSource for DirSource {
             }
             out.write_all(&buf[..k])?;
             n += k as u64;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn disc_with(volume_json: &[u8]) -> (tempfile::TempDir, Box<dyn DiscSource>) {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(t.path().join("discvault")).unwrap();
+        std::fs::write(t.path().join(VOLUME_JSON), volume_json).unwrap();
+        let src = open(t.path()).unwrap();
+        (t, src)
+    }
+
+    #[test]
+    fn a_hostile_volume_record_is_a_clear_error() {
+        // Larger than the budget: refused while it is read.
+        let big = format!("{{\"volume_id\": \"{}\"}}", "x".repeat(4096));
+        let (_t, mut src) = disc_with(big.as_bytes());
+        let e = parse_volume_json_within::<DiscIdentity>(src.as_mut(), 1024).unwrap_err();
+        assert!(
+            e.to_string().contains("the most a volume record may take"),
+            "{e}"
+        );
+        // Not JSON, the wrong types, deep nesting, a NUL: errors naming the file.
+        for bad in [
+            &b"\xff\xfe garbage"[..],
+            br#"{"volume_id": 7}"#,
+            "[".repeat(100_000).as_bytes(),
+            b"{\"volume_id\": \"DV\0\"",
+        ] {
+            let (_t, mut src) = disc_with(bad);
+            let e = identity(src.as_mut()).unwrap_err().to_string();
+            assert!(e.contains(VOLUME_JSON), "{e}");
         }
     }
 }
