@@ -286,6 +286,7 @@ pub fn import(vault: &Vault, path: &Path, apply: bool) -> Result<Reconciliation>
     let mut seen_slots: BTreeMap<(CabinetKey, String, String), usize> = BTreeMap::new();
     let mut seen_copies: BTreeMap<String, usize> = BTreeMap::new();
     let mut rows: Vec<Seen> = Vec::new();
+    let header = csv::StringRecord::from(names.clone());
     for (i, rec) in rdr.records().enumerate() {
         let line = i + 2;
         let rec = match rec {
@@ -299,7 +300,7 @@ pub fn import(vault: &Vault, path: &Path, apply: bool) -> Result<Reconciliation>
         if rec.iter().all(|f| f.is_empty()) {
             continue;
         }
-        let row: Row = match rec.deserialize(Some(&csv::StringRecord::from(names.clone()))) {
+        let row: Row = match rec.deserialize(Some(&header)) {
             Ok(r) => r,
             Err(e) => {
                 errors.push(format!("line {line}: {e}"));

@@ -252,7 +252,8 @@ pub fn distrust(vault: &Vault, c: &DiscCopy, now: i64) -> Option<String> {
         (CopyState::Verified, None) => {
             return Some("verified, but with no date of its check".into())
         }
-        (CopyState::Written | CopyState::Planned, _) => {
+        (CopyState::Planned, _) => return Some("planned: not written yet".into()),
+        (CopyState::Written, _) => {
             return Some("never read back since it was registered or found".into())
         }
         (s, _) => return Some(s.as_str().into()),
