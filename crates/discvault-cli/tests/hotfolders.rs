@@ -839,3 +839,54 @@ fn a_garbled_tdbstatus_file_is_an_error_naming_it_not_a_cancel() {
         "{jc:?}"
     );
 }
+
+#[test]
+fn a_job_tdbridge_does_not_accept_burned_nothing_and_is_not_a_failed_disc() {
+    let (t, vault) = archived(&[]);
+    let folder = t.path().join("TDBridge");
+    fs::create_dir_all(&folder).unwrap();
+    let to = format!("tdbridge:{}", folder.display());
+    // The test plays TD Bridge: it refuses the job (STATUS=6), no disc published or failed.
+    let child = dv(&vault)
+        .args(["publish", "DV-000001", "--to", &to, "--roles", "sealed"])
+        .args(["--give-up-after", "60"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let id = "J-000001-DV-000001-C1-1";
+    wait_for("the job file", || !files(&folder, id).is_empty());
+    fs::write(
+        folder.join("TDBStatus.txt"),
+        format!("[{id}]\r\nSTATUS=6\r\nPUBLICATION_NUMBER=1\r\nCOMPLETION_NUMBER=0\r\nERRORDISC_NUMBER=0\r\nERROR=LABEL file not found\r\n"),
+    )
+    .unwrap();
+    fs::rename(
+        folder.join(format!("{id}.JDF")),
+        folder.join(format!("{id}.ERR")),
+    )
+    .unwrap();
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("did not accept") && err.contains("LABEL file not found"),
+        "{err}"
+    );
+    // No second disc was asked for, none is named rejected, the copy waits for a rerun.
+    assert_eq!(files(&folder, "J-000001-"), [format!("{id}.ERR")]);
+    let jc = job_copies(&vault);
+    assert_eq!(
+        (
+            jc[0]["state"].as_str(),
+            jc[0]["attempts"].as_u64(),
+            jc[0]["rejected"].as_array().map(Vec::len)
+        ),
+        (Some("pending"), Some(0), Some(0)),
+        "{jc:?}"
+    );
+    assert!(jc[0]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("LABEL file not found"));
+}
