@@ -303,9 +303,13 @@ pub(super) fn select(
             out.push((volume, Work::Resume(job), reason));
         }
     }
-    if out.is_empty() {
-        out = short_of_policy(vault, report)?;
-    }
+    // Then the volumes short of the policy that have no open job: a run interrupted between
+    // volumes is finished by running it again (the resumed jobs are not "left" for later).
+    let resumed: Vec<String> = out.iter().map(|(v, _, _)| v.volume_id.clone()).collect();
+    out.extend(short_of_policy(vault, report)?);
+    report
+        .not_published
+        .retain(|v| !resumed.contains(&v.volume_id));
     if out.is_empty() {
         let p = &vault.config.policy;
         report.nothing_to_do = Some(format!(
@@ -316,13 +320,13 @@ pub(super) fn select(
                 String::new()
             } else {
                 format!(
-                    "; short of the policy in ways discs do not fix: {}",
+                    "; short of the policy in ways new discs do not fix: {} (see not_published)",
                     report
                         .not_published
                         .iter()
-                        .map(|v| format!("{} ({})", v.volume_id, v.reason))
+                        .map(|v| v.volume_id.as_str())
                         .collect::<Vec<_>>()
-                        .join("; ")
+                        .join(", ")
                 )
             }
         ));
