@@ -187,6 +187,77 @@ pub fn find_state(dir: &Path, base: &str, exts: &[&str]) -> Result<Option<(Strin
 mod tests {
     use super::*;
 
+    /// Text a device (or a person) could leave in a job or status file: any mix of the
+    /// protocols' own bytes, multi-byte characters and controls. Every reader answers with a
+    /// value or an error, never a panic.
+    #[test]
+    fn hostile_job_and_status_text_never_panics() {
+        let pieces = [
+            "[",
+            "]",
+            "=",
+            " = ",
+            "\r\n",
+            "\n",
+            "\r",
+            "\t",
+            "#",
+            ";",
+            "JOB_ID",
+            "J-1",
+            "COPIES",
+            "STATUS",
+            "COMPLETION_NUMBER",
+            "ERRORDISC_NUMBER",
+            "PUBLISHER",
+            "PUBLISHER1",
+            "DRIVE1_PROGRESS",
+            "DATA",
+            "LoadDiscState",
+            "LoadDiscState0",
+            "LoadDiscDrive0",
+            "DrivePercent0",
+            "JobID",
+            "Copies",
+            "Message",
+            "DiscID",
+            "PROCESS_DISC",
+            "-1",
+            "99999999999999999999",
+            "4",
+            "档案",
+            "\u{0}",
+            "\u{feff}",
+            "\\",
+            "F:",
+            "é",
+            "😀",
+        ];
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let dir = std::env::temp_dir().join(format!("dp-hostile-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for _ in 0..3000 {
+            let mut t = String::new();
+            for _ in 0..(x % 40) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                t.push_str(pieces[(x % pieces.len() as u64) as usize]);
+            }
+            let _ = tdbridge::Jdf::parse("x.JDF", &t);
+            let _ = ptburn::Jrq::parse("x.JRQ", &t);
+            let _ = ptburn::Message::parse(&t);
+            let st = tdbridge::Status::parse("TDBStatus.txt", &t);
+            let _ = st.job("J-1");
+            let _ = st.drive_progress();
+            std::fs::write(dir.join("Robot.txt"), &t).unwrap();
+            std::fs::write(dir.join("SystemStatus.txt"), &t).unwrap();
+            let _ = ptburn::job_status(&dir, "J-1", CodePage::UTF8);
+            let _ = ptburn::system_error(&dir, CodePage::UTF8);
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn gbk_round_trip_and_unmappable_characters_named() {
         let cp = CodePage::parse("cp936").unwrap();
