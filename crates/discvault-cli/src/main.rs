@@ -325,6 +325,9 @@ enum Command {
     Log(LogCmd),
     /// What is ingested, planned, mastered, and not yet on a disc.
     Status,
+    /// Check the catalog: SQLite integrity and foreign keys, the audit trail's chain, and the
+    /// invariants of every stage (exit 3 when any is broken).
+    Check,
     /// The whole job: init if needed, add, plan, master, verify.
     Archive {
         #[arg(required = true)]
@@ -1732,6 +1735,34 @@ fn run(cli: Cli) -> Result<i32> {
                 None => print!("{xml}"),
             }
             Ok(0)
+        }
+        Command::Check => {
+            let v = open()?;
+            let r = discvault::check::check(&v)?;
+            if cli.json {
+                print_json(&r)?;
+            } else {
+                for c in &r.checks {
+                    if c.problems.is_empty() {
+                        println!("ok      {}", c.name);
+                    } else {
+                        println!("BROKEN  {} ({}):", c.name, c.problems.len());
+                        for p in c.problems.iter().take(20) {
+                            println!("          {p}");
+                        }
+                    }
+                }
+                println!(
+                    "{}: {}",
+                    r.vault.display(),
+                    if r.clean {
+                        "catalog intact"
+                    } else {
+                        "CATALOG BROKEN"
+                    }
+                );
+            }
+            Ok(if r.clean { 0 } else { 3 })
         }
         Command::Status => {
             let v = open()?;
