@@ -531,6 +531,16 @@ fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
     Ok(())
 }
 
+/// Terminal columns `s` takes (a Chinese character takes two).
+fn text_width(s: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(s)
+}
+
+/// `s` padded with spaces to `width` terminal columns.
+fn pad(s: &str, width: usize) -> String {
+    format!("{s}{}", " ".repeat(width.saturating_sub(text_width(s))))
+}
+
 fn human_bytes(n: u64) -> String {
     let units = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut v = n as f64;
@@ -1641,12 +1651,24 @@ fn run(cli: Cli) -> Result<i32> {
                     pick.active_copies,
                     pick.quota
                 );
+                // Columns as wide as their widest cell, in terminal columns (a Chinese
+                // character takes two).
+                let width = |f: &dyn Fn(&discvault::inspect::DueCopy) -> &str| {
+                    pick.copies
+                        .iter()
+                        .map(|d| text_width(f(d)))
+                        .max()
+                        .unwrap_or(0)
+                };
+                let w_place = width(&|d| &d.copy.place_text);
+                let w_id = width(&|d| &d.copy.copy.copy_id);
+                let w_code = width(&|d| &d.copy.copy.barcode);
                 for d in &pick.copies {
                     println!(
-                        "  {:<28} {:<16} {:<8} due {} ({})",
-                        d.copy.place_text,
-                        d.copy.copy.copy_id,
-                        d.copy.copy.barcode,
+                        "  {} {} {} due {} ({})",
+                        pad(&d.copy.place_text, w_place),
+                        pad(&d.copy.copy.copy_id, w_id),
+                        pad(&d.copy.copy.barcode, w_code),
                         &d.due_at[..10],
                         d.reason
                     );

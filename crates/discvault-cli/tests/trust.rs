@@ -783,3 +783,49 @@ fn a_full_disk_during_master_and_repair_is_our_error_and_changes_nothing() {
         fs::read(&img).unwrap()
     );
 }
+
+#[test]
+fn inspect_due_columns_line_up_with_chinese_places() {
+    let t = tempfile::tempdir().unwrap();
+    let src = t.path().join("文书");
+    write(&src.join("a.txt"), b"a\n");
+    let vault = t.path().join("vault");
+    let (rc, r) = archive(&vault, &src, "cd74", &t.path().join("img"));
+    assert_eq!(rc, 0, "{r}");
+    run(dv(&vault).args([
+        "copies",
+        "add",
+        "DV-000001",
+        "--roles",
+        "sealed",
+        "--place",
+        "总馆/档案库房一/光盘柜A/1/01",
+    ]));
+    run(dv(&vault).args([
+        "copies",
+        "add",
+        "DV-000001",
+        "--roles",
+        "access",
+        "--place",
+        "site/room/cab/2/02",
+    ]));
+    let out = run(dv(&vault).args(["inspect", "due", "--at", "2099-01-01"]));
+    let cols: Vec<usize> = out
+        .lines()
+        .filter(|l| l.contains("DV-000001-C"))
+        .map(|l| {
+            let at = l.find("DV-000001-C").unwrap();
+            unicode_width_of(&l[..at])
+        })
+        .collect();
+    assert_eq!(cols.len(), 2, "{out}");
+    assert_eq!(cols[0], cols[1], "the copy ids start in one column:\n{out}");
+}
+
+/// Terminal columns of `s`: two for a CJK character, one for others (enough for this test).
+fn unicode_width_of(s: &str) -> usize {
+    s.chars()
+        .map(|c| if (c as u32) >= 0x1100 { 2 } else { 1 })
+        .sum()
+}
