@@ -294,9 +294,13 @@ impl Run<'_> {
                             .join(", ")
                     ),
                 ),
-                // discvault's own failure (the catalog, its configuration) says nothing of the
-                // disc: the job stays where it is, and a rerun reads the disc back again.
+                // discvault's own failure (the catalog, its configuration, a file of its own)
+                // says nothing of the disc: the job stays where it is, and a rerun reads the
+                // disc back again.
                 Err(e @ (Error::Catalog(_) | Error::CatalogData { .. } | Error::Config { .. })) => {
+                    return Err(e)
+                }
+                Err(e @ Error::Io { .. }) if !matches!(&e, Error::Io { path: p, .. } if *p == path) => {
                     return Err(e)
                 }
                 Err(e) => (false, format!("read-back failed: {e}")),
