@@ -257,7 +257,8 @@ impl Default for CopiesSection {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct InspectionSection {
-    /// Days after its last clean check (or its writing) that a copy stays trusted and is due again.
+    /// Days after its last clean read-back that a copy stays trusted and is due again (a copy
+    /// never read back is not trusted, and is due this long after its writing).
     pub interval_days: u32,
     /// The same per medium (`cd74`, `dvd5`, `bd25` ...), where it differs.
     pub interval_days_by_medium: BTreeMap<String, u32>,
@@ -549,7 +550,8 @@ path_map = ""
 browser = ""
 
 [inspection]
-# A copy stays trusted this many days after its last clean check (or its writing):
+# A copy stays trusted this many days after its last clean read-back (never read back: not
+# trusted), and is due for inspection then (or this long after its writing, when never checked):
 # 1461 = 4 years for optical discs (GB/T 18894); NARA advises 2 years (730).
 interval_days = 1461
 # After a warning (quality grade "act within a year"), the copy is due again this soon.
