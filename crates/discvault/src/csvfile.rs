@@ -52,11 +52,7 @@ pub type Reader = csv::Reader<std::io::Cursor<Vec<u8>>>;
 
 /// A reader over a CSV file's records, with its header names (lower case). Every column of
 /// `required` must be there, else the file is refused: `form` is the header to show.
-pub fn reader(
-    path: &Path,
-    required: &[&str],
-    form: &str,
-) -> Result<(Reader, Vec<String>)> {
+pub fn reader(path: &Path, required: &[&str], form: &str) -> Result<(Reader, Vec<String>)> {
     let text = text(path)?;
     let mut rdr = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
