@@ -192,8 +192,8 @@ enum Command {
     /// Burn copies of volumes on a target, read each back and verify it before it counts.
     /// A rerun resumes the open jobs.
     Publish {
-        /// Volumes to publish; without them, the open jobs on the target, or when there are
-        /// none, the mastered volumes short of trusted copies under the policy.
+        /// Volumes to publish; without them, the open jobs on the target, and the mastered
+        /// volumes without an open job that are short of trusted copies under the policy.
         volumes: Vec<String>,
         /// images:DIR, xorriso:DEVICE[,DEVICE...] (stdio:FILE pseudo drives work too),
         /// tdbridge:FOLDER (Epson TD Bridge) or ptburn:FOLDER (Primera PTBurn).

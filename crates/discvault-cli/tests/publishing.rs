@@ -252,6 +252,55 @@ fn publish_without_volumes_makes_what_the_policy_lacks_says_when_nothing_is_to_d
 }
 
 #[test]
+fn publish_without_volumes_resumes_the_open_jobs_and_fills_the_other_volumes_short_of_the_policy() {
+    let (t, vault, _) = archived();
+    // A second volume: records added later, planned and mastered.
+    let more = t.path().join("续档");
+    fs::create_dir_all(&more).unwrap();
+    fs::write(more.join("第二卷.txt"), "第二卷\n").unwrap();
+    run(dv(&vault).arg("add").arg(&more));
+    run(dv(&vault).args(["plan", "--media", "cd74"]));
+    run(dv(&vault)
+        .arg("master")
+        .arg("--out")
+        .arg(t.path().join("img")));
+    let to = format!("images:{}", t.path().join("out").display());
+    // DV-000001's job is killed after its first disc.
+    let o = output(
+        dv(&vault)
+            .env("DISCVAULT_CRASH_AFTER_BURN", "DV-000001-C1")
+            .args(["publish", "DV-000001", "--to", &to]),
+    );
+    assert_eq!(o.status.code(), None, "killed by a signal");
+    // The rerun without volumes finishes that job and makes DV-000002's copies too.
+    let (rc, r) = json(dv(&vault).args(["publish", "--to", &to]));
+    assert_eq!(rc, 0, "{r}");
+    let published: Vec<(&str, &str)> = r["published"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["volume_id"].as_str().unwrap(),
+                p["reason"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(published.len(), 2, "{r}");
+    assert_eq!(published[0].0, "DV-000001");
+    assert!(published[0].1.contains("open job J-000001"), "{r}");
+    assert_eq!(published[1].0, "DV-000002");
+    assert!(
+        published[1].1.contains("0 trusted copies of 3 required"),
+        "{r}"
+    );
+    assert_eq!(r["verified"], 6, "{r}");
+    let all = copies(&vault);
+    assert_eq!(all.len(), 6, "{all:?}");
+    assert!(all.iter().all(|c| c["state"] == "verified"), "{all:?}");
+}
+
+#[test]
 fn a_catalog_error_is_reported_not_read_as_nothing_to_publish() {
     let (t, vault, _) = archived();
     let out = t.path().join("out");

@@ -276,8 +276,8 @@ pub trait Operator {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct PublishOptions {
-    /// Volumes to publish. When empty: the open jobs on the target, or when there are none, the
-    /// mastered volumes short of trusted copies under the policy.
+    /// Volumes to publish. When empty: the open jobs on the target, and the mastered volumes
+    /// without an open job that are short of trusted copies under the policy.
     pub volumes: Vec<String>,
     pub target: String,
     /// Copies per volume; the configured roles' count when `None`.

@@ -247,8 +247,8 @@ pub(super) fn short_of_policy(
 }
 
 /// What to publish: the copies `--replace` names; else the volumes named (their open job on
-/// the target resumed, or a new one); else the open jobs on the target; else the volumes short
-/// of the policy.
+/// the target resumed, or a new one); else the open jobs on the target and the volumes short of
+/// the policy that no open job will fill.
 pub(super) fn select(
     vault: &Vault,
     opts: &PublishOptions,
