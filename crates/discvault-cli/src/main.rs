@@ -1064,6 +1064,12 @@ fn run(cli: Cli) -> Result<i32> {
             if cli.json {
                 print_json(&serde_json::json!({"plan": p, "result": r}))?;
             } else if r.missing_volumes.is_empty() {
+                if !r.resumed.is_empty() {
+                    println!(
+                        "finished an interrupted migration: {}",
+                        r.resumed.join(", ")
+                    );
+                }
                 print_migration(&p);
                 for i in &r.images {
                     println!("{}  {}", i.volume_id, i.image.display());

@@ -239,7 +239,25 @@ fn tricky_names_survive_every_reader_and_restore() {
         .arg("--from")
         .arg(&img));
     assert_same_tree("restore", &tree(&to.join("recs")), &want);
-    // A second restore refuses to overwrite, and says so.
+    // A second restore leaves the files that are there with the same bytes, and refuses to
+    // overwrite one that differs, saying so.
+    let again = output(
+        dv(&vault)
+            .args(["restore", "recs", "--to"])
+            .arg(&to)
+            .arg("--from")
+            .arg(&img),
+    );
+    assert_eq!(
+        code(&again),
+        0,
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert!(String::from_utf8_lossy(&again.stdout).contains("already there with the same bytes"));
+    let (changed, _) = want.iter().find(|(_, d)| !d.is_empty()).unwrap();
+    let changed = to.join("recs").join(std::ffi::OsStr::from_bytes(changed));
+    fs::write(&changed, b"edited after the restore").unwrap();
     let again = output(
         dv(&vault)
             .args(["restore", "recs", "--to"])

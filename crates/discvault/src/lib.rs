@@ -57,6 +57,17 @@ pub fn now_unix() -> i64 {
         .unwrap_or(0)
 }
 
+/// The time a plan is recorded with, which every disc of the plan carries (its dates, its
+/// README, its volume record): now, or `SOURCE_DATE_EPOCH` (Unix seconds) when that is set, as
+/// for reproducible builds, so that the same records planned again give the same images.
+pub fn planning_time() -> i64 {
+    std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .filter(|t| *t >= 0)
+        .unwrap_or_else(now_unix)
+}
+
 /// RFC 3339 UTC text of a Unix time, as used in the catalog and on discs.
 pub fn rfc3339(t: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(t)

@@ -380,6 +380,10 @@ pub struct MigrateReport {
     pub images: Vec<MasteredImage>,
     /// Copies registered (state planned): burn the images, then `verify --copy` each.
     pub new_copies: Vec<DiscCopy>,
+    /// New volumes of an earlier migration that was interrupted after recording them, finished
+    /// by this run (mastered, their copies registered).
+    #[serde(default)]
+    pub resumed: Vec<String>,
 }
 
 /// Carries out a plan with the discs at hand (`sources`: images, drives or mounted discs),
@@ -393,6 +397,32 @@ pub fn execute(
 ) -> Result<MigrateReport> {
     let _lock = vault.lock("migrate", progress)?;
     let mut report = MigrateReport::default();
+    // An earlier run recorded new volumes and stopped (a crash, a kill) before it mastered them
+    // or registered their copies: their records are staged, so they are finished first.
+    let mut unfinished = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (new_id, _, _) in vault.catalog.lineage()? {
+        if !seen.insert(new_id.clone()) {
+            continue;
+        }
+        let v = vault.catalog.volume(&new_id)?;
+        if v.state == VolumeState::Planned || vault.catalog.copies(Some(&new_id))?.is_empty() {
+            unfinished.push(v);
+        }
+    }
+    // Staging folders of runs that were killed while reading records back.
+    if let Ok(rd) = std::fs::read_dir(vault.staging_dir()) {
+        for e in rd.flatten() {
+            if e.file_name().to_string_lossy().starts_with("migrate-") {
+                let p = e.path();
+                std::fs::remove_dir_all(&p).map_err(|e| Error::Io { path: p, source: e })?;
+            }
+        }
+    }
+    if !unfinished.is_empty() {
+        report.resumed = unfinished.iter().map(|v| v.volume_id.clone()).collect();
+        finish_new_volumes(vault, &unfinished, out, progress, &mut report)?;
+    }
     if plan.items.is_empty() {
         return Ok(report);
     }
@@ -525,34 +555,57 @@ pub fn execute(
             })
             .collect();
         let created = crate::plan::execute_with_lineage(vault, np, &lineage)?;
+        finish_new_volumes(vault, &created, out, progress, &mut report)?;
+    }
+    Ok(report)
+}
+
+/// Masters the new volumes of a migration that are still planned, and registers the copies of
+/// those that have none.
+fn finish_new_volumes(
+    vault: &Vault,
+    volumes: &[Volume],
+    out: &Path,
+    progress: &dyn Progress,
+    report: &mut MigrateReport,
+) -> Result<()> {
+    let planned: Vec<String> = volumes
+        .iter()
+        .filter(|v| v.state == VolumeState::Planned)
+        .map(|v| v.volume_id.clone())
+        .collect();
+    if !planned.is_empty() {
         report.images.extend(crate::master::master(
             vault,
             &MasterOptions {
-                volumes: created.iter().map(|v| v.volume_id.clone()).collect(),
+                volumes: planned,
                 out: out.to_path_buf(),
                 again: false,
             },
             progress,
         )?);
-        for v in &created {
-            let news: Vec<NewCopy> = vault
-                .config
-                .copies
-                .roles
-                .iter()
-                .map(|r| NewCopy {
-                    role: r.clone(),
-                    medium: v.media.clone(),
-                    state: Some(CopyState::Planned),
-                    ..Default::default()
-                })
-                .collect();
-            report
-                .new_copies
-                .extend(vault.catalog.add_copies(&v.volume_id, &news)?);
-        }
     }
-    Ok(report)
+    for v in volumes {
+        if !vault.catalog.copies(Some(&v.volume_id))?.is_empty() {
+            continue;
+        }
+        let news: Vec<NewCopy> = vault
+            .config
+            .copies
+            .roles
+            .iter()
+            .map(|r| NewCopy {
+                role: r.clone(),
+                medium: v.media.clone(),
+                state: Some(CopyState::Planned),
+                ..Default::default()
+            })
+            .collect();
+        report
+            .new_copies
+            .extend(vault.catalog.add_copies(&v.volume_id, &news)?);
+    }
+    Ok(())
 }
 
 /// Moves the records restored under `tmp` into the content-addressed staging area and points

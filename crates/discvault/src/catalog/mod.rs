@@ -884,7 +884,7 @@ impl Catalog {
     ) -> Result<Vec<Volume>> {
         let ids = self.block(async {
             let tx = self.db.begin().await?;
-            let now = now_unix();
+            let now = crate::planning_time();
             let plan_id: i64 = db::query_scalar(
                 "INSERT INTO plans (media, capacity_sectors, reserve_permille, volume_count, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
             )
