@@ -1,5 +1,5 @@
 //! A small mutation fuzzer without dependencies, shared by the codec crates' fuzz examples
-//! (`crates/par2/examples/fuzz.rs`, `crates/isoimage/examples/fuzz.rs`, which include this file
+//! (`crates/par2/examples/fuzz_par2.rs`, `crates/isoimage/examples/fuzz_iso.rs`, which include this file
 //! with `#[path]`). cargo-fuzz needs a nightly toolchain and libFuzzer; this needs neither.
 //!
 //! A supervisor process runs a worker (the same binary with `--worker`) and restarts it when it

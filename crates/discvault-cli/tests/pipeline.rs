@@ -616,8 +616,10 @@ fn walk_all(root: &Path) -> Vec<String> {
 
 #[test]
 fn crafted_image_with_dotdot_names_restores_only_safe_files() {
-    // An image whose Rock Ridge name is "..": the reader hands it over raw, restore works from
-    // the record's safe paths and never creates the hostile name.
+    // An image whose Rock Ridge name is "..": the reader refuses the directory that holds it
+    // (a damaged structure), restore and verify call it damage (exit 3) and never create the
+    // hostile name; repair rebuilds the image from the catalog's layout, and the records are
+    // restored from that.
     let t = tempfile::tempdir().unwrap();
     let src = t.path().join("c");
     write(&src.join("xx"), b"data of xx");
@@ -645,7 +647,7 @@ fn crafted_image_with_dotdot_names_restores_only_safe_files() {
             .arg(&bad),
     );
     assert_eq!(code(&o), 3, "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(fs::read(to.join("c/ok.txt")).unwrap(), b"ok");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("'..'"));
     assert!(!to.join("c/xx").exists());
     assert_eq!(
         walk_all(t.path())
@@ -656,15 +658,29 @@ fn crafted_image_with_dotdot_names_restores_only_safe_files() {
         "only the source has xx"
     );
     let (rc, rep) = json(dv(&vault).arg("verify").arg(&bad));
-    assert_eq!(rc, 3);
+    assert_eq!(rc, 3, "{rep}");
+    let findings = rep[0]["findings"].as_array().unwrap();
     assert!(
-        rep[0]["findings"]
-            .as_array()
-            .unwrap()
+        findings
             .iter()
-            .any(|f| f["disc_path"] == "data/c/xx" && f["finding"] == "missing"),
+            .any(|f| f["disc_path"] == "(file system: directories)"
+                && f["detail"].as_str().unwrap().contains("'..'")),
         "{rep}"
     );
+    assert_eq!(rep[0]["repair"]["repairable"], true, "{rep}");
+    let fixed = t.path().join("fixed");
+    ok(dv(&vault).arg("repair").arg(&bad).arg("--to").arg(&fixed));
+    assert_eq!(
+        fs::read(fixed.join("DV-000001.iso")).unwrap(),
+        fs::read(&img).unwrap()
+    );
+    ok(dv(&vault)
+        .args(["restore", "c", "--to"])
+        .arg(&to)
+        .arg("--from")
+        .arg(fixed.join("DV-000001.iso")));
+    assert_eq!(fs::read(to.join("c/ok.txt")).unwrap(), b"ok");
+    assert_eq!(fs::read(to.join("c/xx")).unwrap(), b"data of xx");
 }
 
 #[test]

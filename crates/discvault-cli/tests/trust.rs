@@ -244,7 +244,7 @@ fn a_disc_of_another_vault_is_said_to_be_one_and_changes_nothing() {
     assert_eq!(rc, 0, "{err}");
     let full = t.path().join("typo");
     assert!(
-        format!("{out}{err}").contains(&format!("creating a new vault there"))
+        format!("{out}{err}").contains("creating a new vault there")
             && err.contains(full.to_str().unwrap()),
         "{out}\n{err}"
     );
@@ -828,4 +828,77 @@ fn unicode_width_of(s: &str) -> usize {
     s.chars()
         .map(|c| if (c as u32) >= 0x1100 { 2 } else { 1 })
         .sum()
+}
+
+#[test]
+fn a_version_1_disc_is_still_verified_restored_and_repaired_and_told_apart() {
+    // A volume planned before vault identities masters as format version 1 (the catalog keeps
+    // each volume's version): no vault id on the disc.
+    let t = tempfile::tempdir().unwrap();
+    let src = t.path().join("文书");
+    write(&src.join("a.txt"), b"version 1 disc\n");
+    write(&src.join("b.bin"), &pseudo_random(200_000, 3));
+    let vault = t.path().join("vault");
+    run(dv(&vault).arg("init"));
+    run(dv(&vault).arg("add").arg(&src));
+    run(dv(&vault)
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .args(["plan", "--media", "cd74"]));
+    sql(&vault, "UPDATE volumes SET format_version = 1");
+    let out = t.path().join("img");
+    run(dv(&vault).arg("master").arg("--out").arg(&out));
+    let img = out.join("DV-000001.iso");
+    let x = t.path().join("x");
+    extract_xorriso(&img, &x);
+    let rec: Value =
+        serde_json::from_slice(&fs::read(x.join("discvault/volume.json")).unwrap()).unwrap();
+    assert_eq!(rec["format_version"], 1);
+    assert!(rec.get("vault_id").is_none(), "{rec}");
+    let info = fs::read_to_string(x.join("bag-info.txt")).unwrap();
+    assert!(info.contains("Discvault-Format-Version: 1") && !info.contains("Vault-Id"));
+    let (rc, r) = json(dv(&vault).arg("verify").arg(&img));
+    assert_eq!(rc, 0, "{r}");
+    // Damaged, repaired into the very image mastered; restored without a vault.
+    let mut bytes = fs::read(&img).unwrap();
+    let head = pseudo_random(200_000, 3)[..8].to_vec();
+    let at = bytes.windows(8).position(|w| w == head).unwrap();
+    bytes[at + 5000] ^= 0xff;
+    let bad = t.path().join("bad.iso");
+    fs::write(&bad, &bytes).unwrap();
+    let (rc, r) = json(
+        dv(&vault)
+            .arg("repair")
+            .arg(&bad)
+            .arg("--to")
+            .arg(t.path().join("fixed")),
+    );
+    assert_eq!(rc, 0, "{r}");
+    assert_eq!(
+        fs::read(t.path().join("fixed/DV-000001.iso")).unwrap(),
+        fs::read(&img).unwrap()
+    );
+    let (rc, _, err) = code(
+        dv(&t.path().join("none"))
+            .args(["restore", "文书", "--to"])
+            .arg(t.path().join("r"))
+            .arg("--from")
+            .arg(&img),
+    );
+    assert_eq!(rc, 0, "{err}");
+    assert_eq!(
+        fs::read(t.path().join("r/文书/a.txt")).unwrap(),
+        b"version 1 disc\n"
+    );
+    // Another vault's DV-000001, planned at another time: this version-1 disc is not its.
+    let other = t.path().join("other");
+    let src2 = t.path().join("其他");
+    write(&src2.join("c.txt"), b"other\n");
+    run(dv(&other).arg("init"));
+    run(dv(&other).arg("add").arg(&src2));
+    run(dv(&other)
+        .env("SOURCE_DATE_EPOCH", "1700000999")
+        .args(["plan", "--media", "cd74"]));
+    let (rc, _, err) = code(dv(&other).arg("verify").arg(&img));
+    assert_eq!(rc, 5, "{err}");
+    assert!(err.contains("another vault"), "{err}");
 }

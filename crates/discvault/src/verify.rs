@@ -592,13 +592,18 @@ fn check_medium(
             let id = source::identity(&mut img);
             let mut tm = Vec::new();
             let tm_err = img.read(TAG_MANIFEST, &mut tm).err();
-            let entries = img.take_file_entries()?;
-            Ok((id, tm, tm_err, entries))
+            // A directory tree that cannot be read is damage of the disc, not an error: its
+            // records are still reached through the catalog's layout (`repair`).
+            let (entries, tree_err) = match img.take_file_entries() {
+                Ok(e) => (e, None),
+                Err(e) => (BTreeMap::new(), Some(e.to_string())),
+            };
+            Ok((id, tm, tm_err, entries, tree_err))
         });
         let pre = by_label.as_ref().map(|v| vault.catalog.volume_contents(v));
         (walk.join().expect("directory walk"), pre)
     });
-    let (id, tm, tm_err, entries) = walked?;
+    let (id, tm, tm_err, entries, tree_err) = walked?;
     let volume = resolve(vault, &img.name(), id, img.label())?;
     let total = img.total_sectors();
     let tags = parse_tag_manifest(&tm);
@@ -803,6 +808,13 @@ fn check_medium(
                 system_unread = system_unread.union(&r.unread);
             }
         }
+    }
+    if let Some(e) = tree_err {
+        findings.push(FileFinding {
+            disc_path: "(file system: directories)".into(),
+            finding: Finding::Unreadable,
+            detail: e,
+        });
     }
     if !system_bad.is_empty() || !system_unread.is_empty() {
         findings.push(FileFinding {

@@ -1,4 +1,4 @@
-//! Replays every input the fuzzer saved (`tests/fuzz-corpus/reader/`, see `examples/fuzz.rs`):
+//! Replays every input the fuzzer saved (`tests/fuzz-corpus/reader/`, see `examples/fuzz_iso.rs`):
 //! each must give a clear result (an error or a listing), never a panic, in bounded time.
 
 mod common {

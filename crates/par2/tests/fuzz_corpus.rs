@@ -1,4 +1,4 @@
-//! Replays every input the fuzzer saved (`tests/fuzz-corpus/set/`, see `examples/fuzz.rs`):
+//! Replays every input the fuzzer saved (`tests/fuzz-corpus/set/`, see `examples/fuzz_par2.rs`):
 //! each must give a clear result (an error or a report), never a panic, in bounded time.
 
 mod common {

@@ -1,4 +1,4 @@
-//! The ISO reader fuzz target, shared by the fuzzer (`examples/fuzz.rs`) and the corpus replay
+//! The ISO reader fuzz target, shared by the fuzzer (`examples/fuzz_iso.rs`) and the corpus replay
 //! (`tests/fuzz_corpus.rs`): an image (the input) is opened, listed, and every file read.
 
 use isoimage::{Entry, EntryKind, ImageSpec, IsoEntryKind, IsoReader, Layout};

@@ -1,4 +1,4 @@
-//! The PAR2 fuzz target, shared by the fuzzer (`examples/fuzz.rs`) and the corpus replay
+//! The PAR2 fuzz target, shared by the fuzzer (`examples/fuzz_par2.rs`) and the corpus replay
 //! (`tests/fuzz_corpus.rs`): a PAR2 file (the input) is verified against a damaged copy of the
 //! files it protects, and repaired when it says it can be.
 

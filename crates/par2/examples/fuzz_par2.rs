@@ -1,4 +1,4 @@
-//! Fuzzes the PAR2 reader: `cargo run --release -p par2 --example fuzz -- SECONDS`.
+//! Fuzzes the PAR2 reader: `cargo run --release -p par2 --example fuzz_par2 -- SECONDS`.
 //! Seeds are a real set made by `create`; findings go to `tests/fuzz-corpus/set/`, which
 //! `tests/fuzz_corpus.rs` replays. See `fuzz/mutator.rs` and RELIABILITY.md.
 

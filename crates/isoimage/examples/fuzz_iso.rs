@@ -1,4 +1,4 @@
-//! Fuzzes the ISO 9660 reader: `cargo run --release -p isoimage --example fuzz -- SECONDS`.
+//! Fuzzes the ISO 9660 reader: `cargo run --release -p isoimage --example fuzz_iso -- SECONDS`.
 //! Seeds are real images from our writer; findings go to `tests/fuzz-corpus/reader/`, which
 //! `tests/fuzz_corpus.rs` replays. See `fuzz/mutator.rs` and RELIABILITY.md.
 
