@@ -48,7 +48,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (vault, created) = Vault::open_or_init(dir)?;
     if created {
         let t = Instant::now();
-        let (col, _) = vault.catalog.ensure_collection("bench", &BTreeMap::new(), false)?;
+        let (col, _) = vault
+            .catalog
+            .ensure_collection("bench", &BTreeMap::new(), false)?;
         let mut batch = Vec::new();
         for i in 0..n {
             let p = path(i);
