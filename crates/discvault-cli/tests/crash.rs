@@ -408,6 +408,26 @@ fn check_names_what_is_broken_in_a_catalog() {
     sql("UPDATE volumes SET image_sha256 = NULL WHERE volume_id = 'DV-000001'");
     sql("UPDATE copies SET state = 'verified'");
     sql("UPDATE events SET detail = 'edited' WHERE id = 2");
+    // Two discs in one slot (written into the table by another tool).
+    run(dv(&vault).args([
+        "copies",
+        "add",
+        "DV-000001",
+        "--roles",
+        "access",
+        "--place",
+        "总馆/A/柜1/1/2",
+    ]));
+    run(dv(&vault).args([
+        "copies",
+        "add",
+        "DV-000001",
+        "--roles",
+        "offsite",
+        "--place",
+        "总馆/A/柜1/1/3",
+    ]));
+    sql("UPDATE copies SET slot = '2' WHERE slot = '3'");
     let (rc, r) = json(dv(&vault).arg("check"));
     assert_eq!(rc, 3, "{r}");
     let broken: Vec<(String, Vec<String>)> = r["checks"]
@@ -434,9 +454,11 @@ fn check_names_what_is_broken_in_a_catalog() {
             "the audit trail's hash chain is intact",
             "a mastered volume has its image's sha256 and size",
             "a verified copy has the event of its check",
+            "a cabinet slot holds one disc",
         ],
         "{r}"
     );
     assert_eq!(broken[1].1, ["DV-000001"]);
     assert_eq!(broken[2].1, ["DV-000001-C1"]);
+    assert_eq!(broken[3].1, ["总馆/A/柜1/1/2"]);
 }

@@ -44,6 +44,12 @@ const INVARIANTS: &[(&str, &str)] = &[
          WHERE f.current = 1 GROUP BY f.collection_id, f.path_raw, c.name, f.path HAVING COUNT(*) > 1",
     ),
     (
+        "a cabinet slot holds one disc",
+        "SELECT site || '/' || room || '/' || cabinet || '/' || shelf || '/' || slot FROM copies
+         WHERE slot <> '' AND state NOT IN ('missing', 'retired')
+         GROUP BY site, room, cabinet, shelf, slot HAVING COUNT(*) > 1",
+    ),
+    (
         "a part of a file lies within the file",
         "SELECT v.volume_id || ': ' || f.path FROM volume_contents vc JOIN files f ON f.id = vc.file_id
          JOIN volumes v ON v.id = vc.volume WHERE vc.part_offset + vc.length > f.size",
