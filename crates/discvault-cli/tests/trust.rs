@@ -364,9 +364,13 @@ fn every_version_on_a_disc_is_found_and_restored() {
 fn output_into_a_closed_pipe_ends_quietly_and_errors_are_json_in_json_mode() {
     let t = tempfile::tempdir().unwrap();
     let src = t.path().join("many");
-    for i in 0..300 {
+    // Enough output (well over a pipe's 64 KiB buffer) that writing meets the closed pipe.
+    for i in 0..2000 {
         write(
-            &src.join(format!("f{i:04}.txt")),
+            &src.join(format!(
+                "卷{:02}/文件-{i:04}-关于档案工作的通知.txt",
+                i % 20
+            )),
             format!("{i}\n").as_bytes(),
         );
     }
@@ -374,7 +378,8 @@ fn output_into_a_closed_pipe_ends_quietly_and_errors_are_json_in_json_mode() {
     run(dv(&vault).arg("init"));
     run(dv(&vault).arg("add").arg(&src));
     for args in [
-        vec!["locate", "", "--limit", "1000"],
+        vec!["locate", "", "--limit", "5000"],
+        vec!["--json", "locate", "", "--limit", "5000"],
         vec!["status", "--json"],
         vec!["log", "export", "--premis"],
     ] {
@@ -394,7 +399,7 @@ fn output_into_a_closed_pipe_ends_quietly_and_errors_are_json_in_json_mode() {
         assert_ne!(out.status.code(), Some(101), "{args:?}: {err}");
     }
     // More matches than the limit: said.
-    let (rc, _, err) = code(dv(&vault).args(["locate", "f0", "--limit", "5"]));
+    let (rc, _, err) = code(dv(&vault).args(["locate", "文件-0", "--limit", "5"]));
     assert_eq!(rc, 0);
     assert!(err.contains("more than 5 files match"), "{err}");
     // An error in --json mode is JSON on stderr, with the full path of a missing vault.
