@@ -9,7 +9,7 @@ use std::process::Command;
 use testkit::*;
 
 mod common;
-use common::{dv, json};
+use common::{dv, json, sql};
 
 /// A vault with one planned volume (DV-000001) of the sample records.
 fn planned() -> (tempfile::TempDir, PathBuf) {
@@ -20,12 +20,6 @@ fn planned() -> (tempfile::TempDir, PathBuf) {
     run(dv(&vault).arg("add").arg(sample));
     run(dv(&vault).args(["plan", "--media", "cd74"]));
     (t, vault)
-}
-
-fn sql(vault: &Path, q: &str) -> String {
-    run(Command::new("sqlite3")
-        .arg(vault.join("catalog.sqlite"))
-        .arg(q))
 }
 
 /// Every copy's state and place, and the number of events: what must not change.

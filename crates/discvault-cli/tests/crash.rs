@@ -486,11 +486,7 @@ fn check_names_what_is_broken_in_a_catalog() {
     assert_eq!(rc, 0, "{r}");
     run(dv(&vault).args(["copies", "add", "DV-000001", "--roles", "sealed"]));
     assert_whole(&vault, "a fresh archive");
-    let sql = |q: &str| {
-        run(Command::new("sqlite3")
-            .arg(vault.join("catalog.sqlite"))
-            .arg(q));
-    };
+    let sql = |q: &str| common::sql(&vault, q);
     // A mastered volume without its digest, a verified copy nobody checked, an edited event.
     sql("UPDATE volumes SET image_sha256 = NULL WHERE volume_id = 'DV-000001'");
     sql("UPDATE copies SET state = 'verified'");

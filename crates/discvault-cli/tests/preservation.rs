@@ -8,7 +8,7 @@ use std::process::Command;
 use testkit::*;
 
 mod common;
-use common::{dv, json};
+use common::{dv, json, sql};
 
 /// A vault with one mastered volume of the sample records; returns (tempdir, vault, image).
 fn archived() -> (tempfile::TempDir, PathBuf, PathBuf) {
@@ -42,12 +42,6 @@ fn damaged_copy(img: &Path, to: &Path, mask: u8) -> usize {
     data[at] ^= mask;
     fs::write(to, &data).unwrap();
     at
-}
-
-fn sql(vault: &Path, q: &str) -> String {
-    run(Command::new("sqlite3")
-        .arg(vault.join("catalog.sqlite"))
-        .arg(q))
 }
 
 #[test]

@@ -26,11 +26,7 @@ fn code(cmd: &mut Command) -> (i32, String, String) {
 }
 
 fn sql(vault: &Path, q: &str) -> String {
-    run(Command::new("sqlite3")
-        .arg(vault.join("catalog.sqlite"))
-        .arg(q))
-    .trim()
-    .to_string()
+    common::sql(vault, q).trim().to_string()
 }
 
 /// A 255-byte ASCII name and an 85-character Chinese name (255 bytes in UTF-8): the longest

@@ -4,6 +4,8 @@
 mod common {
     pub mod fuzz_target;
 }
+#[path = "../../../fuzz/replay.rs"]
+mod replay;
 use common::fuzz_target;
 use std::path::Path;
 
@@ -17,26 +19,7 @@ fn every_saved_fuzz_input_is_read_without_panic() {
     use fuzz_target::Outcome::*;
     assert_eq!(fuzz_target::run(t.path(), &seeds[0]), Repaired);
     assert_eq!(fuzz_target::run(t.path(), &seeds[1]), Verified);
-    let mut inputs: Vec<(String, Vec<u8>)> = seeds
-        .into_iter()
-        .enumerate()
-        .map(|(i, s)| (format!("seed {i}"), s))
-        .collect();
-    for e in std::fs::read_dir(&corpus).unwrap() {
-        let p = e.unwrap().path();
-        if p.extension().is_none() {
-            inputs.push((p.display().to_string(), std::fs::read(&p).unwrap()));
-        }
-    }
-    let mut failed = Vec::new();
-    for (name, data) in &inputs {
-        let started = std::time::Instant::now();
-        let r = std::panic::catch_unwind(|| fuzz_target::run(t.path(), data));
-        if r.is_err() {
-            failed.push(format!("{name}: panicked"));
-        } else if started.elapsed().as_secs() > 5 {
-            failed.push(format!("{name}: {:?}", started.elapsed()));
-        }
-    }
-    assert!(failed.is_empty(), "{failed:#?}");
+    replay::replay(&corpus, |data| {
+        fuzz_target::run(t.path(), data);
+    });
 }

@@ -36,6 +36,15 @@ pub fn archive(vault: &Path, src: &Path, media: &str, out: &Path) -> (i32, Value
     )
 }
 
+/// What the sqlite3 command prints for query `q` on the vault's catalog.
+pub fn sql(vault: &Path, q: &str) -> String {
+    testkit::run(
+        Command::new("sqlite3")
+            .arg(vault.join("catalog.sqlite"))
+            .arg(q),
+    )
+}
+
 /// The codes zbarimg reads in an image: (type, value), sorted.
 pub fn zbar(image: &Path) -> Vec<(String, String)> {
     let out = testkit::output(Command::new("zbarimg").args(["-q"]).arg(image));
