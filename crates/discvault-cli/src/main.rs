@@ -22,6 +22,11 @@ struct Cli {
     /// Vault directory (else $DISCVAULT_VAULT, else ./vault).
     #[arg(long, global = true, env = "DISCVAULT_VAULT", default_value = "vault")]
     vault: PathBuf,
+    /// The catalog: sqlite:PATH or postgres://USER@HOST[:PORT]/DATABASE (password from
+    /// PGPASSWORD). Else $DISCVAULT_CATALOG, else [catalog] url in the vault's discvault.toml;
+    /// `init` writes it there.
+    #[arg(long, global = true, env = "DISCVAULT_CATALOG", value_name = "URL")]
+    catalog: Option<String>,
     /// Print the result as JSON on stdout.
     #[arg(long, global = true)]
     json: bool,
@@ -868,10 +873,10 @@ fn print_verify(reports: &[discvault::verify::VerifyReport]) {
 
 fn run(cli: Cli) -> Result<i32> {
     let progress = progress::for_cli(cli.quiet, cli.json);
-    let open = || Vault::open(&cli.vault).map_err(anyhow::Error::from);
+    let open = || Vault::open_with(&cli.vault, cli.catalog.as_deref()).map_err(anyhow::Error::from);
     match &cli.command {
         Command::Init => {
-            let v = Vault::init(&cli.vault)?;
+            let v = Vault::init_with(&cli.vault, cli.catalog.as_deref())?;
             if cli.json {
                 print_json(&serde_json::json!({"vault": v.root, "software": SOFTWARE}))?;
             } else {
@@ -1259,7 +1264,7 @@ fn run(cli: Cli) -> Result<i32> {
             };
             // Without a vault the discs' own records are read; a vault that is there but cannot
             // be opened is an error, not an empty catalog.
-            let vault = match Vault::open(&cli.vault) {
+            let vault = match Vault::open_with(&cli.vault, cli.catalog.as_deref()) {
                 Ok(v) => Some(v),
                 Err(discvault::Error::NoVault(_)) if !from.is_empty() => None,
                 Err(e) => return Err(e.into()),
@@ -1855,6 +1860,7 @@ fn run(cli: Cli) -> Result<i32> {
                     add: add_options(args)?,
                     plan: plan.options(),
                     out: out.clone(),
+                    catalog: cli.catalog.clone(),
                 },
                 progress.as_ref(),
             )?;

@@ -15,6 +15,9 @@ pub struct ArchiveOptions {
     pub add: AddOptions,
     pub plan: PlanOptions,
     pub out: PathBuf,
+    /// The catalog, when not the one the vault's discvault.toml names (or, for a new vault,
+    /// SQLite in the vault): see [`Vault::init_with`].
+    pub catalog: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -41,7 +44,7 @@ pub fn archive(
             crate::error::absolute(vault_dir).display()
         ));
     }
-    let (vault, created) = Vault::open_or_init(vault_dir)?;
+    let (vault, created) = Vault::open_or_init_with(vault_dir, opts.catalog.as_deref())?;
     // One archive run at a time: its plan is made and recorded while it holds the vault.
     let _lock = vault.lock("archive", progress)?;
     let add = ingest::add(&vault, paths, &opts.add, progress)?;

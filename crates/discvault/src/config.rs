@@ -428,6 +428,19 @@ impl RecoverySection {
     }
 }
 
+/// The file `discvault init --catalog URL` writes: the defaults with the catalog at `url`.
+pub fn with_catalog_url(url: &str) -> Result<String> {
+    if url.contains(['\n', '\r']) || url.trim().is_empty() {
+        return Err(Error::Invalid {
+            field: "--catalog".into(),
+            detail: format!("{url:?} is not a catalog URL"),
+        });
+    }
+    let line = format!("url = {}", toml::Value::String(url.to_string()));
+    let text = DEFAULT_CONFIG_TEXT.replacen("url = \"sqlite:catalog.sqlite\"", &line, 1);
+    Ok(text)
+}
+
 /// The file `discvault init` writes: the defaults, each explained.
 pub const DEFAULT_CONFIG_TEXT: &str = r#"# discvault vault configuration. Every key is optional; shown here are the defaults.
 
@@ -442,7 +455,9 @@ volume_prefix = "DV"
 lock_wait_seconds = 600
 
 [catalog]
-# Where the catalog lives. A relative sqlite: path is relative to this directory.
+# Where the catalog lives: sqlite:PATH (a relative path is relative to this directory), or
+# postgres://USER@HOST[:PORT]/DATABASE for one catalog shared by several stations (the
+# password from PGPASSWORD). Overridden by --catalog and DISCVAULT_CATALOG.
 url = "sqlite:catalog.sqlite"
 
 [ingest]

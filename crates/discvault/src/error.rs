@@ -2,6 +2,12 @@
 
 use std::path::PathBuf;
 
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Error {
+        Error::Catalog(e.to_string())
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Our own failure on a file or folder (disk full, permission, name too long): never
@@ -12,8 +18,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// An error of the catalog database (SQLite or PostgreSQL), with the database's message.
     #[error("catalog: {0}")]
-    Catalog(#[from] rusqlite::Error),
+    Catalog(String),
     #[error("catalog {what}: {detail}")]
     CatalogData { what: String, detail: String },
     #[error("config {path}: {detail}")]

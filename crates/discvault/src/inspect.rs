@@ -72,8 +72,10 @@ pub(crate) fn interval_sql(cfg: &crate::config::InspectionSection) -> String {
     if cfg.interval_days_by_medium.is_empty() {
         base = cfg.interval_days.to_string();
     }
+    // The shorter of the two for a copy graded "watch" (portable SQL: SQLite's MIN(a, b) is
+    // PostgreSQL's LEAST).
     format!(
-        "CASE WHEN k.grade = 'watch' THEN MIN({base}, {w}) ELSE {base} END",
+        "CASE WHEN k.grade = 'watch' AND {w} < ({base}) THEN {w} ELSE {base} END",
         w = cfg.warning_interval_days
     )
 }

@@ -48,8 +48,17 @@ pub struct Vault {
 }
 
 impl Vault {
-    /// Creates a vault in `dir` (which may exist, but must hold no vault yet).
+    /// Creates a vault in `dir` (which may exist, but must hold no vault yet), its catalog in
+    /// `catalog.sqlite` there.
     pub fn init(dir: &Path) -> Result<Vault> {
+        Vault::init_with(dir, None)
+    }
+
+    /// Creates a vault in `dir` (which may exist, but must hold no vault yet) on the catalog at
+    /// `catalog` (`sqlite:PATH`, `postgres://USER@HOST[:PORT]/DB`; default: SQLite in the
+    /// vault), written into its discvault.toml. A PostgreSQL catalog may already hold the
+    /// vault's records: the folder is then one more station of that vault.
+    pub fn init_with(dir: &Path, catalog: Option<&str>) -> Result<Vault> {
         let cfg = dir.join(CONFIG_FILE);
         if cfg.exists() {
             return Err(Error::Invalid {
@@ -57,9 +66,20 @@ impl Vault {
                 detail: format!("{} already holds a vault", dir.display()),
             });
         }
+        let text = match catalog {
+            None => DEFAULT_CONFIG_TEXT.to_string(),
+            Some(url) => crate::config::with_catalog_url(url)?,
+        };
         std::fs::create_dir_all(dir).at(dir)?;
-        std::fs::write(&cfg, DEFAULT_CONFIG_TEXT).at(&cfg)?;
-        let v = Vault::open(dir)?;
+        std::fs::write(&cfg, text).at(&cfg)?;
+        let v = match Vault::open(dir) {
+            Ok(v) => v,
+            Err(e) => {
+                // Nothing half-made stays behind: the folder holds no vault, as before.
+                let _ = std::fs::remove_file(&cfg);
+                return Err(e);
+            }
+        };
         v.catalog.add_event(
             "creation",
             "success",
@@ -71,11 +91,20 @@ impl Vault {
 
     /// Opens the vault in `dir`.
     pub fn open(dir: &Path) -> Result<Vault> {
+        Vault::open_with(dir, None)
+    }
+
+    /// Opens the vault in `dir`, on the catalog at `catalog` instead of the one its
+    /// discvault.toml names, if given.
+    pub fn open_with(dir: &Path, catalog: Option<&str>) -> Result<Vault> {
         let cfg = dir.join(CONFIG_FILE);
         if !cfg.is_file() {
             return Err(Error::NoVault(dir.to_path_buf()));
         }
-        let config = Config::load(&cfg)?;
+        let mut config = Config::load(&cfg)?;
+        if let Some(url) = catalog {
+            config.catalog.url = url.to_string();
+        }
         let root = dir.canonicalize().at(dir)?;
         let catalog = Catalog::open(&config.catalog.url, &root)?;
         catalog.set_due_rule(&crate::inspect::interval_sql(&config.inspection))?;
@@ -91,10 +120,15 @@ impl Vault {
 
     /// Opens the vault in `dir`, creating it first if there is none.
     pub fn open_or_init(dir: &Path) -> Result<(Vault, bool)> {
+        Vault::open_or_init_with(dir, None)
+    }
+
+    /// [`Vault::open_or_init`] on the catalog at `catalog`, if given (see [`Vault::init_with`]).
+    pub fn open_or_init_with(dir: &Path, catalog: Option<&str>) -> Result<(Vault, bool)> {
         if dir.join(CONFIG_FILE).is_file() {
-            Ok((Vault::open(dir)?, false))
+            Ok((Vault::open_with(dir, catalog)?, false))
         } else {
-            Ok((Vault::init(dir)?, true))
+            Ok((Vault::init_with(dir, catalog)?, true))
         }
     }
 

@@ -5,11 +5,53 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 
-/// `discvault --vault VAULT`, ignoring any DISCVAULT_VAULT of the environment.
+/// `discvault --vault VAULT`, ignoring any DISCVAULT_VAULT of the environment. When the suite
+/// runs on PostgreSQL (`DISCVAULT_TEST_POSTGRES`, set by scripts/test.sh), the vault's catalog
+/// is a database of its own on that server (given as DISCVAULT_CATALOG, which `init` and
+/// `archive` write into the new vault's discvault.toml).
 pub fn dv(vault: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_discvault"));
-    c.env_remove("DISCVAULT_VAULT").arg("--vault").arg(vault);
+    c.env_remove("DISCVAULT_VAULT")
+        .env_remove("DISCVAULT_CATALOG")
+        .arg("--vault")
+        .arg(vault);
+    if let Some(url) = catalog_url(vault) {
+        c.env("DISCVAULT_CATALOG", url);
+    }
     c
+}
+
+/// The admin URL of the PostgreSQL server the suite runs on, if it does.
+pub fn postgres() -> Option<String> {
+    std::env::var("DISCVAULT_TEST_POSTGRES")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// The PostgreSQL catalog of the vault at `vault` (a database made for it on first use), or
+/// None on SQLite.
+pub fn catalog_url(vault: &Path) -> Option<String> {
+    use std::sync::Mutex;
+    static MADE: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let admin = postgres()?;
+    let abs = std::path::absolute(vault).unwrap();
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in abs.as_os_str().as_encoded_bytes() {
+        h = (h ^ *b as u64).wrapping_mul(0x100_0000_01b3);
+    }
+    let name = format!("dv_{:016x}_{}", h, std::process::id());
+    let mut made = MADE.lock().unwrap_or_else(|e| e.into_inner());
+    if !made.contains(&name) {
+        testkit::run(
+            Command::new("psql")
+                .arg(&admin)
+                .args(["-q", "-v", "ON_ERROR_STOP=1", "-c"])
+                .arg(format!("CREATE DATABASE {name}")),
+        );
+        made.push(name.clone());
+    }
+    let base = admin.rsplit_once('/').unwrap().0;
+    Some(format!("{base}/{name}"))
 }
 
 /// Runs the command with `--json`: its exit code and the parsed output.
@@ -36,13 +78,22 @@ pub fn archive(vault: &Path, src: &Path, media: &str, out: &Path) -> (i32, Value
     )
 }
 
-/// What the sqlite3 command prints for query `q` on the vault's catalog.
+/// What the sqlite3 command prints for query `q` on the vault's catalog (psql, printing the
+/// same way, when the suite runs on PostgreSQL).
 pub fn sql(vault: &Path, q: &str) -> String {
-    testkit::run(
-        Command::new("sqlite3")
-            .arg(vault.join("catalog.sqlite"))
-            .arg(q),
-    )
+    match catalog_url(vault) {
+        Some(url) => testkit::run(
+            Command::new("psql")
+                .arg(url)
+                .args(["-q", "-A", "-t", "-F", "|", "-v", "ON_ERROR_STOP=1", "-c"])
+                .arg(q),
+        ),
+        None => testkit::run(
+            Command::new("sqlite3")
+                .arg(vault.join("catalog.sqlite"))
+                .arg(q),
+        ),
+    }
 }
 
 /// The codes zbarimg reads in an image: (type, value), sorted.

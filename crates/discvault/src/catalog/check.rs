@@ -61,8 +61,8 @@ impl Catalog {
     pub fn check(&self) -> Result<Vec<Check>> {
         let mut out = Vec::new();
         let sqlite = |pragma: &str| -> Result<Vec<String>> {
-            self.block(async {
-                let rows = db::query(pragma).fetch_all(&self.db).await?;
+            self.scoped(|| {
+                let rows = db::query(pragma).fetch_all(&self.db)?;
                 Ok(rows.iter().map(|r| r.text()).collect())
             })
         };
@@ -86,8 +86,8 @@ impl Catalog {
             problems: chain.problems,
         });
         for (name, q) in INVARIANTS {
-            let problems = self.block(async {
-                let rows = db::query(q).fetch_all(&self.db).await?;
+            let problems = self.scoped(|| {
+                let rows = db::query(q).fetch_all(&self.db)?;
                 rows.iter()
                     .map(|r| r.try_get::<String, _>(0))
                     .collect::<Result<Vec<_>>>()

@@ -303,12 +303,11 @@ impl Catalog {
     pub fn add_copies(&self, volume_id: &str, copies: &[NewCopy]) -> Result<Vec<DiscCopy>> {
         let volume = self.volume(volume_id)?;
         let rule = self.due_rule.read().unwrap().clone();
-        let ids = self.block(async {
-            let tx = self.db.begin().await?;
+        let ids = self.scoped(|| {
+            let tx = self.db.begin()?;
             let n: i64 = db::query_scalar("SELECT COUNT(*) FROM copies WHERE volume = $1")
                 .bind(volume.id)
-                .fetch_one(&*tx)
-                .await?;
+                .fetch_one(&*tx)?;
             let mut ids = Vec::new();
             for (k, c) in copies.iter().enumerate() {
                 let copy_id = format!("{}-C{}", volume.volume_id, n + k as i64 + 1);
@@ -321,8 +320,7 @@ impl Catalog {
                             "SELECT copy_id FROM copies WHERE {col} = $1"
                         ))
                         .bind(val)
-                        .fetch_optional(&*tx)
-                        .await?;
+                        .fetch_optional(&*tx)?;
                         if let Some(o) = other {
                             return Err(Error::Invalid {
                                 field: col.into(),
@@ -333,7 +331,7 @@ impl Catalog {
                 }
                 let state = c.state.unwrap_or(CopyState::Written);
                 if holds_slot(state) {
-                    if let Some(o) = slot_holder(&tx, &c.place, 0).await? {
+                    if let Some(o) = slot_holder(&tx, &c.place, 0)? {
                         return Err(slot_taken(&copy_id, &c.place, &o));
                     }
                 }
@@ -357,9 +355,8 @@ impl Catalog {
                 .bind(&c.place.slot)
                 .bind(now_unix())
                 .bind(c.replaces.clone())
-                .fetch_one(&*tx)
-                .await?;
-                store_due(&tx, &rule, id).await?;
+                .fetch_one(&*tx)?;
+                store_due(&tx, &rule, id)?;
                 let detail = format!(
                     "copy {copy_id} of {} registered: role {}, barcode {barcode}, state {}, place {}{}",
                     volume.volume_id,
@@ -381,11 +378,10 @@ impl Catalog {
                         copy: Some(id),
                         ..Default::default()
                     },
-                )
-                .await?;
+                )?;
                 ids.push(copy_id);
             }
-            tx.commit().await?;
+            tx.commit()?;
             Ok::<_, Error>(ids)
         })?;
         ids.iter().map(|id| self.copy(id)).collect()
@@ -395,65 +391,55 @@ impl Catalog {
     pub fn copy(&self, key: &str) -> Result<DiscCopy> {
         let key = key.trim();
         let rfid = normalize_rfid(key).ok();
-        self.block(async {
-            // One indexed lookup per column (an OR over three columns would scan the table).
-            for (col, val) in [("copy_id", Some(key)), ("barcode", Some(key)), ("rfid", rfid.as_deref())] {
-                let Some(val) = val else { continue };
-                let row = db::query(&format!(
-                    "SELECT {COPY_COLS} FROM copies k JOIN volumes v ON v.id = k.volume WHERE k.{col} = $1"
-                ))
-                .bind(val)
-                .fetch_optional(&self.db)
-                .await?;
-                if let Some(r) = row {
-                    return copy_from_row(&r);
-                }
+        // One indexed lookup per column (an OR over three columns would scan the table).
+        for (col, val) in [
+            ("copy_id", Some(key)),
+            ("barcode", Some(key)),
+            ("rfid", rfid.as_deref()),
+        ] {
+            let Some(val) = val else { continue };
+            let row = db::query(&format!(
+                "SELECT {COPY_COLS} FROM copies k JOIN volumes v ON v.id = k.volume WHERE k.{col} = $1"
+            ))
+            .bind(val)
+            .fetch_optional(&self.db)?;
+            if let Some(r) = row {
+                return copy_from_row(&r);
             }
-            Err(Error::Invalid {
-                field: "copy".into(),
-                detail: format!("no copy has the id, barcode or RFID {key:?}"),
-            })
+        }
+        Err(Error::Invalid {
+            field: "copy".into(),
+            detail: format!("no copy has the id, barcode or RFID {key:?}"),
         })
     }
 
     /// Copies, optionally of one volume, in place order (site, room, cabinet, shelf, slot).
     pub fn copies(&self, volume: Option<&str>) -> Result<Vec<DiscCopy>> {
-        self.block(async {
-            let order = "ORDER BY k.site, k.room, k.cabinet, k.shelf, k.slot, k.copy_id";
-            let rows = match volume {
-                Some(v) => {
-                    db::query(&format!(
-                        "SELECT {COPY_COLS} FROM copies k JOIN volumes v ON v.id = k.volume
-                         WHERE v.volume_id = $1 {order}"
-                    ))
-                    .bind(v)
-                    .fetch_all(&self.db)
-                    .await?
-                }
-                None => {
-                    db::query(&format!(
-                        "SELECT {COPY_COLS} FROM copies k JOIN volumes v ON v.id = k.volume {order}"
-                    ))
-                    .fetch_all(&self.db)
-                    .await?
-                }
-            };
-            rows.iter().map(copy_from_row).collect()
-        })
+        let order = "ORDER BY k.site, k.room, k.cabinet, k.shelf, k.slot, k.copy_id";
+        let rows = match volume {
+            Some(v) => db::query(&format!(
+                "SELECT {COPY_COLS} FROM copies k JOIN volumes v ON v.id = k.volume
+                     WHERE v.volume_id = $1 {order}"
+            ))
+            .bind(v)
+            .fetch_all(&self.db)?,
+            None => db::query(&format!(
+                "SELECT {COPY_COLS} FROM copies k JOIN volumes v ON v.id = k.volume {order}"
+            ))
+            .fetch_all(&self.db)?,
+        };
+        rows.iter().map(copy_from_row).collect()
     }
 
     /// Every quality measurement's date and grade, oldest first.
     pub fn quality_grades(&self) -> Result<Vec<(i64, String)>> {
-        self.block(async {
-            let rows = db::query(
-                "SELECT measured_at, grade FROM quality_measurements ORDER BY measured_at, id",
-            )
-            .fetch_all(&self.db)
-            .await?;
-            rows.iter()
-                .map(|r| Ok((r.try_get("measured_at")?, r.try_get("grade")?)))
-                .collect()
-        })
+        let rows = db::query(
+            "SELECT measured_at, grade FROM quality_measurements ORDER BY measured_at, id",
+        )
+        .fetch_all(&self.db)?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("measured_at")?, r.try_get("grade")?)))
+            .collect()
     }
 
     /// Records quality measurements and the copies' new grades in one transaction.
@@ -462,26 +448,23 @@ impl Catalog {
         rows: &[(i64, i64, String, f64, String)],
         changes: &[CopyChange],
     ) -> Result<()> {
-        self.block(async {
-            let tx = self.db.begin().await?;
-            for (copy, at, metric, value, grade) in rows {
-                db::query(
-                    "INSERT INTO quality_measurements (copy, measured_at, metric, value, grade, imported_at) VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(*copy)
-                .bind(*at)
-                .bind(metric)
-                .bind(*value)
-                .bind(grade)
-                .bind(now_unix())
-                .execute(&*tx)
-                .await?;
-            }
-            let rule = self.due_rule.read().unwrap().clone();
-            apply_changes(&tx, &rule, changes).await?;
-            tx.commit().await?;
-            Ok(())
-        })
+        let tx = self.db.begin()?;
+        for (copy, at, metric, value, grade) in rows {
+            db::query(
+                "INSERT INTO quality_measurements (copy, measured_at, metric, value, grade, imported_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(*copy)
+            .bind(*at)
+            .bind(metric)
+            .bind(*value)
+            .bind(grade)
+            .bind(now_unix())
+            .execute(&*tx)?;
+        }
+        let rule = self.due_rule.read().unwrap().clone();
+        apply_changes(&tx, &rule, changes)?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// Sets the inspection interval rule (an SQL expression over `copies k`, in days); when it
@@ -489,42 +472,36 @@ impl Catalog {
     /// fills in the due dates of active copies that have none (inserted by other tools).
     pub fn set_due_rule(&self, rule: &str) -> Result<()> {
         *self.due_rule.write().unwrap() = rule.to_string();
-        self.block(async {
-            let stored: Option<String> =
-                db::query_scalar("SELECT value FROM catalog_settings WHERE key = 'due_rule'")
-                    .fetch_optional(&self.db)
-                    .await?;
-            let only_missing = if stored.as_deref() == Some(rule) {
-                // Copies written into the table by other tools have no due date yet.
-                let missing: Option<i64> = db::query_scalar(
-                    "SELECT id FROM copies WHERE due_at IS NULL AND state IN ('written', 'verified') LIMIT 1",
-                )
-                .fetch_optional(&self.db)
-                .await?;
-                if missing.is_none() {
-                    return Ok(());
-                }
-                " WHERE k.due_at IS NULL"
-            } else {
-                ""
-            };
-            let tx = self.db.begin().await?;
-            db::query(&format!(
-                "UPDATE copies AS k SET due_at = {}{only_missing}",
-                due_expr(rule)
-            ))
-            .execute(&*tx)
-            .await?;
-            db::query(
-                "INSERT INTO catalog_settings (key, value) VALUES ('due_rule', $1)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        let stored: Option<String> =
+            db::query_scalar("SELECT value FROM catalog_settings WHERE key = 'due_rule'")
+                .fetch_optional(&self.db)?;
+        let only_missing = if stored.as_deref() == Some(rule) {
+            // Copies written into the table by other tools have no due date yet.
+            let missing: Option<i64> = db::query_scalar(
+                "SELECT id FROM copies WHERE due_at IS NULL AND state IN ('written', 'verified') LIMIT 1",
             )
-            .bind(rule)
-            .execute(&*tx)
-            .await?;
-            tx.commit().await?;
-            Ok(())
-        })
+            .fetch_optional(&self.db)?;
+            if missing.is_none() {
+                return Ok(());
+            }
+            " WHERE k.due_at IS NULL"
+        } else {
+            ""
+        };
+        let tx = self.db.begin()?;
+        db::query(&format!(
+            "UPDATE copies AS k SET due_at = {}{only_missing}",
+            due_expr(rule)
+        ))
+        .execute(&*tx)?;
+        db::query(
+            "INSERT INTO catalog_settings (key, value) VALUES ('due_rule', $1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(rule)
+        .execute(&*tx)?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// The copies an inspection round picks at `now`, with the time each falls due: every active
@@ -535,50 +512,42 @@ impl Catalog {
         now: i64,
         sample_percent: f64,
     ) -> Result<(u64, Vec<(DiscCopy, i64)>)> {
-        self.block(async {
-            let active: i64 =
-                db::query_scalar("SELECT COUNT(due_at) FROM copies WHERE due_at IS NOT NULL")
-                    .fetch_one(&self.db)
-                    .await?;
-            let quota = ((active as f64) * sample_percent / 100.0).ceil() as i64;
-            let base = format!(
-                "SELECT {COPY_COLS}, k.due_at FROM copies k JOIN volumes v ON v.id = k.volume"
-            );
-            // Every copy past due; then, only when they are fewer than the quota, the copies
-            // due soonest after them (index ranges both).
-            let mut rows = db::query(&format!("{base} WHERE k.due_at <= $1"))
+        let active: i64 =
+            db::query_scalar("SELECT COUNT(due_at) FROM copies WHERE due_at IS NOT NULL")
+                .fetch_one(&self.db)?;
+        let quota = ((active as f64) * sample_percent / 100.0).ceil() as i64;
+        let base =
+            format!("SELECT {COPY_COLS}, k.due_at FROM copies k JOIN volumes v ON v.id = k.volume");
+        // Every copy past due; then, only when they are fewer than the quota, the copies
+        // due soonest after them (index ranges both).
+        let mut rows = db::query(&format!("{base} WHERE k.due_at <= $1"))
+            .bind(now)
+            .fetch_all(&self.db)?;
+        let missing = quota - rows.len() as i64;
+        if missing > 0 {
+            rows.extend(
+                db::query(&format!(
+                    "{base} WHERE k.due_at > $1 ORDER BY k.due_at, k.id LIMIT $2"
+                ))
                 .bind(now)
-                .fetch_all(&self.db)
-                .await?;
-            let missing = quota - rows.len() as i64;
-            if missing > 0 {
-                rows.extend(
-                    db::query(&format!(
-                        "{base} WHERE k.due_at > $1 ORDER BY k.due_at, k.id LIMIT $2"
-                    ))
-                    .bind(now)
-                    .bind(missing)
-                    .fetch_all(&self.db)
-                    .await?,
-                );
-            }
-            let out = rows
-                .iter()
-                .map(|r| Ok((copy_from_row(r)?, r.try_get::<i64, _>("due_at")?)))
-                .collect::<Result<Vec<_>>>()?;
-            Ok((active as u64, out))
-        })
+                .bind(missing)
+                .fetch_all(&self.db)?,
+            );
+        }
+        let out = rows
+            .iter()
+            .map(|r| Ok((copy_from_row(r)?, r.try_get::<i64, _>("due_at")?)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok((active as u64, out))
     }
 
     /// Changes places and states of copies in one transaction, with one event each.
     pub fn update_copies(&self, changes: &[CopyChange]) -> Result<()> {
-        self.block(async {
-            let tx = self.db.begin().await?;
-            let rule = self.due_rule.read().unwrap().clone();
-            apply_changes(&tx, &rule, changes).await?;
-            tx.commit().await?;
-            Ok(())
-        })
+        let tx = self.db.begin()?;
+        let rule = self.due_rule.read().unwrap().clone();
+        apply_changes(&tx, &rule, changes)?;
+        tx.commit()?;
+        Ok(())
     }
 }
 
@@ -591,14 +560,13 @@ fn due_expr(rule: &str) -> String {
 }
 
 /// Stores the due date of one copy, after a change.
-async fn store_due(tx: &db::Tx<'_>, rule: &str, id: i64) -> Result<()> {
+fn store_due(tx: &db::Tx<'_>, rule: &str, id: i64) -> Result<()> {
     db::query(&format!(
         "UPDATE copies AS k SET due_at = {} WHERE k.id = $1",
         due_expr(rule)
     ))
     .bind(id)
-    .execute(&**tx)
-    .await?;
+    .execute(&**tx)?;
     Ok(())
 }
 
@@ -608,7 +576,7 @@ pub fn holds_slot(state: CopyState) -> bool {
 }
 
 /// The copy, other than the one of row `id`, that stands in the slot of `place`.
-async fn slot_holder(tx: &db::Tx<'_>, place: &Place, id: i64) -> Result<Option<String>> {
+fn slot_holder(tx: &db::Tx<'_>, place: &Place, id: i64) -> Result<Option<String>> {
     if place.slot.is_empty() {
         return Ok(None);
     }
@@ -623,7 +591,6 @@ async fn slot_holder(tx: &db::Tx<'_>, place: &Place, id: i64) -> Result<Option<S
     .bind(&place.slot)
     .bind(id)
     .fetch_optional(&**tx)
-    .await
 }
 
 fn slot_taken(copy_id: &str, place: &Place, holder: &str) -> Error {
@@ -637,7 +604,7 @@ fn slot_taken(copy_id: &str, place: &Place, holder: &str) -> Error {
 
 /// Applies changes of copies; a copy that comes into a slot (moved there, or found again) must
 /// find it free once all the changes are made (so that two copies can swap slots).
-async fn apply_changes(tx: &db::Tx<'_>, rule: &str, changes: &[CopyChange]) -> Result<()> {
+fn apply_changes(tx: &db::Tx<'_>, rule: &str, changes: &[CopyChange]) -> Result<()> {
     let mut arriving = Vec::new();
     for CopyChange {
         copy: c,
@@ -649,8 +616,7 @@ async fn apply_changes(tx: &db::Tx<'_>, rule: &str, changes: &[CopyChange]) -> R
         let before =
             db::query("SELECT site, room, cabinet, shelf, slot, state FROM copies WHERE id = $1")
                 .bind(c.id)
-                .fetch_one(&**tx)
-                .await?;
+                .fetch_one(&**tx)?;
         let was = Place {
             site: before.try_get("site")?,
             room: before.try_get("room")?,
@@ -675,13 +641,11 @@ async fn apply_changes(tx: &db::Tx<'_>, rule: &str, changes: &[CopyChange]) -> R
         .bind(&c.grade)
         .bind(c.graded_at)
         .bind(c.id)
-        .execute(&**tx)
-        .await?;
-        store_due(tx, rule, c.id).await?;
+        .execute(&**tx)?;
+        store_due(tx, rule, c.id)?;
         let vol: i64 = db::query_scalar("SELECT volume FROM copies WHERE id = $1")
             .bind(c.id)
-            .fetch_one(&**tx)
-            .await?;
+            .fetch_one(&**tx)?;
         insert_event(
             tx,
             &NewEvent {
@@ -692,11 +656,10 @@ async fn apply_changes(tx: &db::Tx<'_>, rule: &str, changes: &[CopyChange]) -> R
                 copy: Some(c.id),
                 ..Default::default()
             },
-        )
-        .await?;
+        )?;
     }
     for c in arriving {
-        if let Some(o) = slot_holder(tx, &c.place, c.id).await? {
+        if let Some(o) = slot_holder(tx, &c.place, c.id)? {
             return Err(slot_taken(&c.copy_id, &c.place, &o));
         }
     }

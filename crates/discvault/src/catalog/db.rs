@@ -9,11 +9,10 @@
 //! shape of the queries (`query(sql).bind(x).fetch_all(&db)`, `$n` placeholders) so that a
 //! PostgreSQL backend can implement the same calls.
 //!
-//! The functions are `async` only so that the catalog code reads the same for every backend;
-//! they complete at once and [`block_on`] runs them.
+//! The interface is synchronous: a stage is plain code, and a server runs it on its worker
+//! threads.
 
 use crate::{Error, Result};
-use std::future::Future;
 use std::sync::Arc;
 
 /// A value bound to or read from a statement.
@@ -146,6 +145,11 @@ pub struct Row {
 }
 
 impl Row {
+    /// A row of `values` under the column `names` (shared by the rows of one result).
+    pub fn new(names: Arc<Vec<String>>, values: Vec<Value>) -> Row {
+        Row { names, values }
+    }
+
     /// Every value of the row as text, separated by spaces (for messages).
     pub fn text(&self) -> String {
         self.values
@@ -177,24 +181,55 @@ impl Row {
     }
 }
 
-/// A connection to the catalog database.
-pub struct Db {
-    conn: rusqlite::Connection,
+/// The SQL dialect of a backend: statements are written once, in the SQL both understand, and
+/// the few differences are chosen by this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
 }
 
-/// Something statements run on: the database, or a transaction of it.
+/// A catalog database: SQLite ([`super::sqlite`]) or PostgreSQL ([`super::postgres`]).
+/// Statements use `$1`, `$2` ... placeholders; a backend translates them if it must.
+pub trait Backend: Send {
+    /// Runs a statement, returning the number of rows it changed.
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64>;
+    /// Runs a query, giving each row to `each` until it returns false.
+    fn query(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        each: &mut dyn FnMut(Row) -> bool,
+    ) -> Result<()>;
+    /// Starts a write transaction, taking the catalog's write lock at once: one writer at a
+    /// time, so that ids, the event chain and every invariant see a consistent catalog.
+    fn begin_write(&mut self) -> Result<()>;
+    /// Runs statements without parameters or results (COMMIT, ROLLBACK, settings).
+    fn batch(&mut self, sql: &str) -> Result<()>;
+}
+
+/// A connection to the catalog database, shared safely between threads: one thread at a time
+/// uses it, and a transaction holds it until it ends (the thread that holds it may run further
+/// statements, which belong to the transaction).
+pub struct Db {
+    dialect: Dialect,
+    conn: parking_lot::ReentrantMutex<std::cell::RefCell<Box<dyn Backend>>>,
+}
+
+/// Something statements run on: the database, or a transaction of it (`&*tx`).
 pub trait Executor {
-    fn conn(&self) -> &rusqlite::Connection;
+    fn db(&self) -> &Db;
 }
 impl Executor for &Db {
-    fn conn(&self) -> &rusqlite::Connection {
-        &self.conn
+    fn db(&self) -> &Db {
+        self
     }
 }
 
 /// A transaction: committed by [`Tx::commit`], rolled back when dropped without it.
 pub struct Tx<'a> {
     db: &'a Db,
+    _held: parking_lot::ReentrantMutexGuard<'a, std::cell::RefCell<Box<dyn Backend>>>,
     done: bool,
 }
 
@@ -206,8 +241,8 @@ impl std::ops::Deref for Tx<'_> {
 }
 
 impl Tx<'_> {
-    pub async fn commit(mut self) -> Result<()> {
-        self.db.conn.execute_batch("COMMIT")?;
+    pub fn commit(mut self) -> Result<()> {
+        self.db.with(|b| b.batch("COMMIT"))?;
         self.done = true;
         Ok(())
     }
@@ -216,66 +251,42 @@ impl Tx<'_> {
 impl Drop for Tx<'_> {
     fn drop(&mut self) {
         if !self.done {
-            let _ = self.db.conn.execute_batch("ROLLBACK");
+            let _ = self.db.with(|b| b.batch("ROLLBACK"));
         }
     }
 }
 
 impl Db {
-    /// Opens (creating) a SQLite database file with the catalog's settings.
-    pub fn open_sqlite(path: &std::path::Path) -> Result<Db> {
-        let conn = rusqlite::Connection::open(path)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = NORMAL;
-             PRAGMA foreign_keys = ON;
-             -- Up to 256 MiB of page cache: index inserts into a catalog of millions of files
-             -- stay in memory instead of re-reading pages.
-             PRAGMA cache_size = -262144;",
-        )?;
-        Ok(Db { conn })
+    pub fn new(dialect: Dialect, backend: Box<dyn Backend>) -> Db {
+        Db {
+            dialect,
+            conn: parking_lot::ReentrantMutex::new(std::cell::RefCell::new(backend)),
+        }
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Runs `f` on the connection, waiting for a transaction of another thread to end.
+    fn with<T>(&self, f: impl FnOnce(&mut dyn Backend) -> Result<T>) -> Result<T> {
+        let held = self.conn.lock();
+        let mut b = held.try_borrow_mut().map_err(|_| Error::CatalogData {
+            what: "connection".into(),
+            detail: "a statement ran while another one was reading its rows (a bug)".into(),
+        })?;
+        f(&mut **b)
     }
 
     /// Starts a write transaction (taking the write lock at once).
-    pub async fn begin(&self) -> Result<Tx<'_>> {
-        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+    pub fn begin(&self) -> Result<Tx<'_>> {
+        let held = self.conn.lock();
+        self.with(|b| b.begin_write())?;
         Ok(Tx {
             db: self,
+            _held: held,
             done: false,
         })
-    }
-}
-
-/// `$1`, `$2` ... placeholders, as SQLite's numbered `?1`, `?2` ...
-fn sqlite_sql(sql: &str) -> std::borrow::Cow<'_, str> {
-    if !sql.contains('$') {
-        return sql.into();
-    }
-    let mut out = String::with_capacity(sql.len());
-    let mut chars = sql.chars().peekable();
-    let mut in_quote = false;
-    while let Some(c) = chars.next() {
-        if c == '\'' {
-            in_quote = !in_quote;
-        }
-        if c == '$' && !in_quote && chars.peek().is_some_and(|d| d.is_ascii_digit()) {
-            out.push('?');
-        } else {
-            out.push(c);
-        }
-    }
-    out.into()
-}
-
-fn to_sql(v: &Value) -> rusqlite::types::Value {
-    use rusqlite::types::Value as V;
-    match v {
-        Value::Null => V::Null,
-        Value::Int(i) => V::Integer(*i),
-        Value::Real(f) => V::Real(*f),
-        Value::Text(s) => V::Text(s.clone()),
-        Value::Blob(b) => V::Blob(b.clone()),
     }
 }
 
@@ -298,87 +309,41 @@ impl Query {
         self
     }
 
-    fn run<E: Executor, T>(
-        &self,
-        e: &E,
-        mut each: impl FnMut(Row) -> bool,
-        done: impl FnOnce() -> T,
-    ) -> Result<T> {
-        let conn = e.conn();
-        let sql = sqlite_sql(&self.sql);
-        let mut st = conn.prepare_cached(&sql)?;
-        let params: Vec<rusqlite::types::Value> = self.params.iter().map(to_sql).collect();
-        let names: Arc<Vec<String>> =
-            Arc::new(st.column_names().iter().map(|s| s.to_string()).collect());
-        let mut rows = st.query(rusqlite::params_from_iter(params))?;
-        while let Some(r) = rows.next()? {
-            let mut values = Vec::with_capacity(names.len());
-            for k in 0..names.len() {
-                values.push(match r.get_ref(k)? {
-                    rusqlite::types::ValueRef::Null => Value::Null,
-                    rusqlite::types::ValueRef::Integer(i) => Value::Int(i),
-                    rusqlite::types::ValueRef::Real(f) => Value::Real(f),
-                    rusqlite::types::ValueRef::Text(t) => {
-                        Value::Text(String::from_utf8_lossy(t).into_owned())
-                    }
-                    rusqlite::types::ValueRef::Blob(b) => Value::Blob(b.to_vec()),
-                });
-            }
-            if !each(Row {
-                names: names.clone(),
-                values,
-            }) {
-                break;
-            }
-        }
-        Ok(done())
+    fn run<E: Executor>(&self, e: &E, each: &mut dyn FnMut(Row) -> bool) -> Result<()> {
+        e.db().with(|b| b.query(&self.sql, &self.params, each))
     }
 
-    pub async fn execute<E: Executor>(self, e: E) -> Result<u64> {
-        let conn = e.conn();
-        let sql = sqlite_sql(&self.sql);
-        let mut st = conn.prepare_cached(&sql)?;
-        let params: Vec<rusqlite::types::Value> = self.params.iter().map(to_sql).collect();
-        Ok(st.execute(rusqlite::params_from_iter(params))? as u64)
+    pub fn execute<E: Executor>(self, e: E) -> Result<u64> {
+        e.db().with(|b| b.execute(&self.sql, &self.params))
     }
 
-    pub async fn fetch_all<E: Executor>(self, e: E) -> Result<Vec<Row>> {
+    pub fn fetch_all<E: Executor>(self, e: E) -> Result<Vec<Row>> {
         let mut out = Vec::new();
-        self.run(
-            &e,
-            |r| {
-                out.push(r);
-                true
-            },
-            || (),
-        )?;
+        self.run(&e, &mut |r| {
+            out.push(r);
+            true
+        })?;
         Ok(out)
     }
 
-    pub async fn fetch_optional<E: Executor>(self, e: E) -> Result<Option<Row>> {
+    pub fn fetch_optional<E: Executor>(self, e: E) -> Result<Option<Row>> {
         let mut out = None;
-        self.run(
-            &e,
-            |r| {
-                out = Some(r);
-                false
-            },
-            || (),
-        )?;
+        self.run(&e, &mut |r| {
+            out = Some(r);
+            false
+        })?;
         Ok(out)
     }
 
-    pub async fn fetch_one<E: Executor>(self, e: E) -> Result<Row> {
+    pub fn fetch_one<E: Executor>(self, e: E) -> Result<Row> {
         let sql = self.sql.clone();
-        self.fetch_optional(e)
-            .await?
-            .ok_or_else(|| Error::CatalogData {
-                what: "query".into(),
-                detail: format!(
-                    "no row returned by {}",
-                    sql.split_whitespace().collect::<Vec<_>>().join(" ")
-                ),
-            })
+        self.fetch_optional(e)?.ok_or_else(|| Error::CatalogData {
+            what: "query".into(),
+            detail: format!(
+                "no row returned by {}",
+                sql.split_whitespace().collect::<Vec<_>>().join(" ")
+            ),
+        })
     }
 }
 
@@ -401,25 +366,14 @@ impl<T: FromValue> ScalarQuery<T> {
         self
     }
 
-    pub async fn fetch_one<E: Executor>(self, e: E) -> Result<T> {
-        self.q.fetch_one(e).await?.try_get(0usize)
+    pub fn fetch_one<E: Executor>(self, e: E) -> Result<T> {
+        self.q.fetch_one(e)?.try_get(0usize)
     }
 
-    pub async fn fetch_optional<E: Executor>(self, e: E) -> Result<Option<T>> {
-        match self.q.fetch_optional(e).await? {
+    pub fn fetch_optional<E: Executor>(self, e: E) -> Result<Option<T>> {
+        match self.q.fetch_optional(e)? {
             Some(r) => Ok(Some(r.try_get(0usize)?)),
             None => Ok(None),
-        }
-    }
-}
-
-/// Runs a future that completes without waiting (every call of this module does).
-pub fn block_on<F: Future>(f: F) -> F::Output {
-    let mut f = std::pin::pin!(f);
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    loop {
-        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
         }
     }
 }
@@ -429,50 +383,40 @@ mod tests {
     use super::*;
 
     #[test]
-    fn placeholders_become_numbered() {
-        assert_eq!(sqlite_sql("a = $1 OR b = $12"), "a = ?1 OR b = ?12");
-        assert_eq!(sqlite_sql("x = '$1' AND y = $2"), "x = '$1' AND y = ?2");
-    }
-
-    #[test]
     fn round_trip_and_rollback() {
         let dir = tempfile::tempdir().unwrap();
-        let db = Db::open_sqlite(&dir.path().join("t.sqlite")).unwrap();
-        block_on(async {
+        let db = super::super::sqlite::open(&dir.path().join("t.sqlite")).unwrap();
+        {
             query("CREATE TABLE t (a INTEGER, b TEXT, c BLOB)")
                 .execute(&db)
-                .await
                 .unwrap();
             {
-                let tx = db.begin().await.unwrap();
+                let tx = db.begin().unwrap();
                 query("INSERT INTO t VALUES ($1, $2, $3)")
                     .bind(1i64)
                     .bind("文")
                     .bind(vec![0u8, 255])
                     .execute(&*tx)
-                    .await
                     .unwrap();
                 // Dropped without commit: rolled back.
             }
             let n: i64 = query_scalar("SELECT COUNT(*) FROM t")
                 .fetch_one(&db)
-                .await
                 .unwrap();
             assert_eq!(n, 0);
-            let tx = db.begin().await.unwrap();
+            let tx = db.begin().unwrap();
             query("INSERT INTO t VALUES ($1, $2, $3)")
                 .bind(2i64)
                 .bind(None::<String>)
                 .bind(vec![7u8])
                 .execute(&*tx)
-                .await
                 .unwrap();
-            tx.commit().await.unwrap();
-            let r = query("SELECT a, b, c FROM t").fetch_one(&db).await.unwrap();
+            tx.commit().unwrap();
+            let r = query("SELECT a, b, c FROM t").fetch_one(&db).unwrap();
             assert_eq!(r.try_get::<i64, _>("a").unwrap(), 2);
             assert_eq!(r.try_get::<Option<String>, _>("b").unwrap(), None);
             assert_eq!(r.try_get::<Vec<u8>, _>("c").unwrap(), vec![7u8]);
             assert!(r.try_get::<String, _>("a").is_err());
-        });
+        }
     }
 }

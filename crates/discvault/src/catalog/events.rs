@@ -99,10 +99,9 @@ const EVENT_COLS: &str =
     "id, at, event_type, agent, software, outcome, detail, volume, file_id, collection_id, copy";
 
 /// Appends an event inside a transaction, extending the chain.
-pub(crate) async fn insert_event(tx: &db::Tx<'_>, e: &NewEvent<'_>) -> Result<()> {
-    let head = db::query("SELECT last_id, hash FROM event_head WHERE one = 1")
-        .fetch_optional(&**tx)
-        .await?;
+pub(crate) fn insert_event(tx: &db::Tx<'_>, e: &NewEvent<'_>) -> Result<()> {
+    let head =
+        db::query("SELECT last_id, hash FROM event_head WHERE one = 1").fetch_optional(&**tx)?;
     let (last_id, prev) = match head {
         Some(r) => (
             r.try_get::<i64, _>("last_id")?,
@@ -141,24 +140,19 @@ pub(crate) async fn insert_event(tx: &db::Tx<'_>, e: &NewEvent<'_>) -> Result<()
     .bind(e.copy)
     .bind(&prev)
     .bind(&hash)
-    .execute(&**tx)
-    .await?;
-    db::query("DELETE FROM event_head WHERE one = 1")
-        .execute(&**tx)
-        .await?;
+    .execute(&**tx)?;
+    db::query("DELETE FROM event_head WHERE one = 1").execute(&**tx)?;
     db::query("INSERT INTO event_head (one, last_id, hash) VALUES (1, $1, $2)")
         .bind(id)
         .bind(&hash)
-        .execute(&**tx)
-        .await?;
+        .execute(&**tx)?;
     Ok(())
 }
 
 /// Chains the events recorded before events were chained (schema version 1).
-pub(crate) async fn backfill_chain(tx: &db::Tx<'_>) -> Result<()> {
-    let rows = db::query(&format!("SELECT {EVENT_COLS} FROM events ORDER BY id"))
-        .fetch_all(&**tx)
-        .await?;
+pub(crate) fn backfill_chain(tx: &db::Tx<'_>) -> Result<()> {
+    let rows =
+        db::query(&format!("SELECT {EVENT_COLS} FROM events ORDER BY id")).fetch_all(&**tx)?;
     let mut prev = GENESIS.to_string();
     let mut expected = 1i64;
     for r in &rows {
@@ -177,8 +171,7 @@ pub(crate) async fn backfill_chain(tx: &db::Tx<'_>) -> Result<()> {
             .bind(&prev)
             .bind(&hash)
             .bind(id)
-            .execute(&**tx)
-            .await?;
+            .execute(&**tx)?;
         prev = hash;
         expected += 1;
     }
@@ -186,8 +179,7 @@ pub(crate) async fn backfill_chain(tx: &db::Tx<'_>) -> Result<()> {
         db::query("INSERT INTO event_head (one, last_id, hash) VALUES (1, $1, $2)")
             .bind(expected - 1)
             .bind(&prev)
-            .execute(&**tx)
-            .await?;
+            .execute(&**tx)?;
     }
     Ok(())
 }
@@ -205,95 +197,90 @@ pub struct ChainReport {
 impl Catalog {
     /// Every event with its objects' ids, oldest first.
     pub fn event_records(&self) -> Result<Vec<EventRecord>> {
-        self.block(async {
-            let rows = db::query(
-                "SELECT e.id, e.at, e.event_type, e.agent, e.software, e.outcome, e.detail, e.prev_hash, e.hash,
-                        v.volume_id AS volume_text, c.name AS collection_text, k.copy_id AS copy_text
-                 FROM events e LEFT JOIN volumes v ON v.id = e.volume
-                 LEFT JOIN collections c ON c.id = e.collection_id
-                 LEFT JOIN copies k ON k.id = e.copy ORDER BY e.id",
-            )
-            .fetch_all(&self.db)
-            .await?;
-            rows.iter()
-                .map(|r| {
-                    Ok(EventRecord {
-                        id: r.try_get("id")?,
-                        at: r.try_get("at")?,
-                        event_type: r.try_get("event_type")?,
-                        agent: r.try_get("agent")?,
-                        software: r.try_get("software")?,
-                        outcome: r.try_get("outcome")?,
-                        detail: r.try_get("detail")?,
-                        volume_id: r.try_get("volume_text")?,
-                        collection: r.try_get("collection_text")?,
-                        copy_id: r.try_get("copy_text")?,
-                        prev_hash: r.try_get::<Option<String>, _>("prev_hash")?.unwrap_or_default(),
-                        hash: r.try_get::<Option<String>, _>("hash")?.unwrap_or_default(),
-                    })
+        let rows = db::query(
+            "SELECT e.id, e.at, e.event_type, e.agent, e.software, e.outcome, e.detail, e.prev_hash, e.hash,
+                    v.volume_id AS volume_text, c.name AS collection_text, k.copy_id AS copy_text
+             FROM events e LEFT JOIN volumes v ON v.id = e.volume
+             LEFT JOIN collections c ON c.id = e.collection_id
+             LEFT JOIN copies k ON k.id = e.copy ORDER BY e.id",
+        )
+        .fetch_all(&self.db)?;
+        rows.iter()
+            .map(|r| {
+                Ok(EventRecord {
+                    id: r.try_get("id")?,
+                    at: r.try_get("at")?,
+                    event_type: r.try_get("event_type")?,
+                    agent: r.try_get("agent")?,
+                    software: r.try_get("software")?,
+                    outcome: r.try_get("outcome")?,
+                    detail: r.try_get("detail")?,
+                    volume_id: r.try_get("volume_text")?,
+                    collection: r.try_get("collection_text")?,
+                    copy_id: r.try_get("copy_text")?,
+                    prev_hash: r
+                        .try_get::<Option<String>, _>("prev_hash")?
+                        .unwrap_or_default(),
+                    hash: r.try_get::<Option<String>, _>("hash")?.unwrap_or_default(),
                 })
-                .collect()
-        })
+            })
+            .collect()
     }
 
     /// Recomputes the chain: any edited, inserted, reordered or deleted event is reported.
     pub fn verify_chain(&self) -> Result<ChainReport> {
-        self.block(async {
-            let rows = db::query(&format!(
-                "SELECT {EVENT_COLS}, prev_hash, hash FROM events ORDER BY id"
-            ))
-            .fetch_all(&self.db)
-            .await?;
-            let mut problems = Vec::new();
-            let mut prev = GENESIS.to_string();
-            let mut expected = 1i64;
-            for r in &rows {
-                let id: i64 = r.try_get("id")?;
-                if id != expected {
+        let rows = db::query(&format!(
+            "SELECT {EVENT_COLS}, prev_hash, hash FROM events ORDER BY id"
+        ))
+        .fetch_all(&self.db)?;
+        let mut problems = Vec::new();
+        let mut prev = GENESIS.to_string();
+        let mut expected = 1i64;
+        for r in &rows {
+            let id: i64 = r.try_get("id")?;
+            if id != expected {
+                problems.push(format!(
+                    "events {expected}..{} are missing (deleted)",
+                    id - 1
+                ));
+            }
+            let stored_prev: Option<String> = r.try_get("prev_hash")?;
+            let stored: Option<String> = r.try_get("hash")?;
+            if stored_prev.as_deref() != Some(prev.as_str()) {
+                problems.push(format!(
+                    "event {id} does not follow the event before it (chain broken)"
+                ));
+            }
+            let computed = row_hash(stored_prev.as_deref().unwrap_or(""), r)?;
+            if stored.as_deref() != Some(computed.as_str()) {
+                problems.push(format!("event {id} was changed after it was recorded"));
+            }
+            prev = stored.unwrap_or_default();
+            expected = id + 1;
+        }
+        let head = db::query("SELECT last_id, hash FROM event_head WHERE one = 1")
+            .fetch_optional(&self.db)?;
+        match head {
+            Some(h) => {
+                let last: i64 = h.try_get("last_id")?;
+                let hash: String = h.try_get("hash")?;
+                if last != expected - 1 || hash != prev {
                     problems.push(format!(
-                        "events {expected}..{} are missing (deleted)",
-                        id - 1
+                        "the last recorded event is {last}, but the table ends at {}: events at the end were deleted or added outside discvault",
+                        expected - 1
                     ));
                 }
-                let stored_prev: Option<String> = r.try_get("prev_hash")?;
-                let stored: Option<String> = r.try_get("hash")?;
-                if stored_prev.as_deref() != Some(prev.as_str()) {
-                    problems.push(format!(
-                        "event {id} does not follow the event before it (chain broken)"
-                    ));
-                }
-                let computed = row_hash(stored_prev.as_deref().unwrap_or(""), r)?;
-                if stored.as_deref() != Some(computed.as_str()) {
-                    problems.push(format!("event {id} was changed after it was recorded"));
-                }
-                prev = stored.unwrap_or_default();
-                expected = id + 1;
             }
-            let head = db::query("SELECT last_id, hash FROM event_head WHERE one = 1")
-                .fetch_optional(&self.db)
-                .await?;
-            match head {
-                Some(h) => {
-                    let last: i64 = h.try_get("last_id")?;
-                    let hash: String = h.try_get("hash")?;
-                    if last != expected - 1 || hash != prev {
-                        problems.push(format!(
-                            "the last recorded event is {last}, but the table ends at {}: events at the end were deleted or added outside discvault",
-                            expected - 1
-                        ));
-                    }
-                }
-                None if !rows.is_empty() => {
-                    problems.push("the chain head is missing".into());
-                }
-                None => {}
+            None if !rows.is_empty() => {
+                problems.push("the chain head is missing".into());
             }
-            Ok(ChainReport {
-                events: rows.len() as u64,
-                intact: problems.is_empty(),
-                problems,
-                head_hash: prev,
-            })
+            None => {}
+        }
+        Ok(ChainReport {
+            events: rows.len() as u64,
+            intact: problems.is_empty(),
+            problems,
+            head_hash: prev,
         })
     }
 }

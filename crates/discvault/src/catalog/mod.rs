@@ -9,7 +9,9 @@ pub mod copies;
 pub mod db;
 pub mod events;
 pub mod jobs;
+pub mod postgres;
 pub mod schema;
+pub mod sqlite;
 
 use events::{insert_event, NewEvent};
 
@@ -18,14 +20,9 @@ use crate::{now_unix, Error, Result};
 use db::{Db, Row};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::path::Path;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    Sqlite,
-    Postgres,
-}
+pub use db::Dialect;
 
 /// A handle on the catalog database.
 pub struct Catalog {
@@ -408,32 +405,29 @@ impl Catalog {
     /// Opens (creating if needed) the catalog at `url`; a relative SQLite path is taken
     /// relative to `base`. Runs pending migrations.
     pub fn open(url: &str, base: &Path) -> Result<Catalog> {
-        let path = if let Some(rest) = url.strip_prefix("sqlite:") {
+        let db = if let Some(rest) = url.strip_prefix("sqlite:") {
             let rest = rest.trim_start_matches("//");
             let path = rest.split_once('?').map(|x| x.0).unwrap_or(rest);
             let p = Path::new(path);
-            if p.is_absolute() {
+            sqlite::open(&if p.is_absolute() {
                 p.to_path_buf()
             } else {
                 base.join(p)
-            }
-        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            return Err(Error::Invalid {
-                field: "catalog.url".into(),
-                detail: format!(
-                    "{url:?}: PostgreSQL catalogs come with the multi-station server; this build keeps the catalog in SQLite"
-                ),
-            });
+            })?
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            postgres::open(url)?
         } else {
             return Err(Error::Invalid {
                 field: "catalog.url".into(),
-                detail: format!("{url:?}: use sqlite:PATH"),
+                detail: format!(
+                    "{:?}: use sqlite:PATH or postgres://USER@HOST[:PORT]/DATABASE",
+                    postgres::redact(url)
+                ),
             });
         };
-        let db = Db::open_sqlite(&path)?;
         let cat = Catalog {
+            dialect: db.dialect(),
             db,
-            dialect: Dialect::Sqlite,
             due_rule: std::sync::RwLock::new(crate::inspect::interval_sql(
                 &crate::config::InspectionSection::default(),
             )),
@@ -447,15 +441,12 @@ impl Catalog {
     /// a version that knows it), carried by every disc of format version 2 or later, so that a
     /// disc of another vault is told apart from a damaged one.
     pub fn vault_id(&self) -> Result<String> {
-        self.block(async {
-            db::query_scalar("SELECT value FROM catalog_settings WHERE key = 'vault_id'")
-                .fetch_optional(&self.db)
-                .await?
-                .ok_or_else(|| Error::CatalogData {
-                    what: "catalog_settings".into(),
-                    detail: "the vault has no vault_id".into(),
-                })
-        })
+        db::query_scalar("SELECT value FROM catalog_settings WHERE key = 'vault_id'")
+            .fetch_optional(&self.db)?
+            .ok_or_else(|| Error::CatalogData {
+                what: "catalog_settings".into(),
+                detail: "the vault has no vault_id".into(),
+            })
     }
 
     fn ensure_vault_id(&self) -> Result<()> {
@@ -475,24 +466,23 @@ impl Catalog {
             &h[16..20],
             &h[20..]
         );
-        self.block(async {
-            db::query(
-                "INSERT INTO catalog_settings (key, value) VALUES ('vault_id', $1)
-                 ON CONFLICT (key) DO NOTHING",
-            )
-            .bind(id.as_str())
-            .execute(&self.db)
-            .await?;
-            Ok(())
-        })
+        db::query(
+            "INSERT INTO catalog_settings (key, value) VALUES ('vault_id', $1)
+             ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(id.as_str())
+        .execute(&self.db)?;
+        Ok(())
     }
 
     pub fn dialect(&self) -> Dialect {
         self.dialect
     }
 
-    fn block<F: Future>(&self, f: F) -> F::Output {
-        db::block_on(f)
+    /// Runs `f`, a part of a catalog call (a transaction, say) whose `?` and `return` end that
+    /// part and not the call.
+    fn scoped<T>(&self, f: impl FnOnce() -> T) -> T {
+        f()
     }
 
     fn sql(&self, s: &str) -> String {
@@ -510,46 +500,39 @@ impl Catalog {
     }
 
     fn migrate(&self) -> Result<()> {
-        self.block(async {
-            let tx = self.db.begin().await?;
-            db::query(
-                "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)",
-            )
-            .execute(&*tx)
-            .await?;
-            let v: Option<i64> = db::query_scalar("SELECT MAX(version) FROM schema_version")
-                .fetch_one(&*tx)
-                .await?;
-            let v = v.unwrap_or(0);
-            if v > schema::SCHEMA_VERSION {
-                return Err(Error::CatalogData {
-                    what: "schema".into(),
-                    detail: format!(
-                        "catalog schema version {v} is newer than this discvault knows ({}); upgrade discvault",
-                        schema::SCHEMA_VERSION
-                    ),
-                });
+        let tx = self.db.begin()?;
+        db::query("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")
+            .execute(&*tx)?;
+        let v: Option<i64> =
+            db::query_scalar("SELECT MAX(version) FROM schema_version").fetch_one(&*tx)?;
+        let v = v.unwrap_or(0);
+        if v > schema::SCHEMA_VERSION {
+            return Err(Error::CatalogData {
+                what: "schema".into(),
+                detail: format!(
+                    "catalog schema version {v} is newer than this discvault knows ({}); upgrade discvault",
+                    schema::SCHEMA_VERSION
+                ),
+            });
+        }
+        for (i, m) in schema::MIGRATIONS.iter().enumerate().skip(v as usize) {
+            for stmt in *m {
+                db::query(&self.sql(stmt)).execute(&*tx)?;
             }
-            for (i, m) in schema::MIGRATIONS.iter().enumerate().skip(v as usize) {
-                for stmt in *m {
-                    db::query(&self.sql(stmt)).execute(&*tx).await?;
+            if self.dialect == Dialect::Sqlite {
+                for stmt in schema::SQLITE_EXTRAS.get(i).copied().unwrap_or_default() {
+                    db::query(stmt).execute(&*tx)?;
                 }
-                if self.dialect == Dialect::Sqlite {
-                    for stmt in schema::SQLITE_EXTRAS.get(i).copied().unwrap_or_default() {
-                        db::query(stmt).execute(&*tx).await?;
-                    }
-                }
-                if i == 1 {
-                    events::backfill_chain(&tx).await?;
-                }
-                db::query("INSERT INTO schema_version (version) VALUES ($1)")
-                    .bind(i as i64 + 1)
-                    .execute(&*tx)
-                    .await?;
             }
-            tx.commit().await?;
-            Ok(())
-        })
+            if i == 1 {
+                events::backfill_chain(&tx)?;
+            }
+            db::query("INSERT INTO schema_version (version) VALUES ($1)")
+                .bind(i as i64 + 1)
+                .execute(&*tx)?;
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     /// Finds a collection by name, creating it (and recording its metadata) if needed. Given
@@ -584,12 +567,11 @@ impl Catalog {
                 })
                 .collect(),
         };
-        self.block(async {
-            let tx = self.db.begin().await?;
+        self.scoped(|| {
+            let tx = self.db.begin()?;
             let id: Option<i64> = db::query_scalar("SELECT id FROM collections WHERE name = $1")
                 .bind(name)
-                .fetch_optional(&*tx)
-                .await?;
+                .fetch_optional(&*tx)?;
             let id = match id {
                 Some(id) => id,
                 None => {
@@ -598,8 +580,7 @@ impl Catalog {
                     )
                     .bind(name)
                     .bind(now_unix())
-                    .fetch_one(&*tx)
-                    .await?
+                    .fetch_one(&*tx)?
                 }
             };
             let retention: Vec<&MetadataChange> = changes
@@ -612,8 +593,7 @@ impl Catalog {
                      JOIN volumes v ON v.id = vc.volume WHERE f.collection_id = $1 ORDER BY v.volume_id",
                 )
                 .bind(id)
-                .fetch_all(&*tx)
-                .await?;
+                .fetch_all(&*tx)?;
                 let on: Vec<String> = rows
                     .iter()
                     .map(|r| r.try_get::<String, _>("volume_id"))
@@ -638,8 +618,7 @@ impl Catalog {
                         db::query(&format!("UPDATE collections SET {k} = $1 WHERE id = $2"))
                             .bind(v)
                             .bind(id)
-                            .execute(&*tx)
-                            .await?;
+                            .execute(&*tx)?;
                     }
                     _ => {
                         db::query(
@@ -647,16 +626,14 @@ impl Catalog {
                         )
                         .bind(id)
                         .bind(k)
-                        .execute(&*tx)
-                        .await?;
+                        .execute(&*tx)?;
                         db::query(
                             "INSERT INTO collection_metadata (collection_id, key, value) VALUES ($1, $2, $3)",
                         )
                         .bind(id)
                         .bind(k)
                         .bind(v)
-                        .execute(&*tx)
-                        .await?;
+                        .execute(&*tx)?;
                     }
                 }
             }
@@ -671,10 +648,9 @@ impl Catalog {
                         collection: Some(id),
                         ..Default::default()
                     },
-                )
-                .await?;
+                )?;
             }
-            tx.commit().await?;
+            tx.commit()?;
             Ok::<_, Error>(())
         })?;
         let c = self
@@ -688,16 +664,13 @@ impl Catalog {
 
     /// The metadata changes recorded since the last plan, as their events say them.
     pub fn metadata_changes_since_last_plan(&self) -> Result<Vec<String>> {
-        self.block(async {
-            let rows = db::query(
-                "SELECT detail FROM events WHERE event_type = $1
-                 AND id > COALESCE((SELECT MAX(id) FROM events WHERE event_type = 'plan'), 0) ORDER BY id",
-            )
-            .bind(METADATA_EVENT)
-            .fetch_all(&self.db)
-            .await?;
-            rows.iter().map(|r| r.try_get("detail")).collect()
-        })
+        let rows = db::query(
+            "SELECT detail FROM events WHERE event_type = $1
+             AND id > COALESCE((SELECT MAX(id) FROM events WHERE event_type = 'plan'), 0) ORDER BY id",
+        )
+        .bind(METADATA_EVENT)
+        .fetch_all(&self.db)?;
+        rows.iter().map(|r| r.try_get("detail")).collect()
     }
 
     pub fn collection_by_name(&self, name: &str) -> Result<Option<Collection>> {
@@ -705,53 +678,46 @@ impl Catalog {
     }
 
     pub fn collections(&self) -> Result<Vec<Collection>> {
-        self.block(async {
-            let rows = db::query(
-                "SELECT id, name, fonds, series, retention, created_at FROM collections ORDER BY id",
-            )
-            .fetch_all(&self.db)
-            .await?;
-            let meta = db::query(
-                "SELECT collection_id, key, value FROM collection_metadata ORDER BY collection_id, key",
-            )
-            .fetch_all(&self.db)
-            .await?;
-            let mut out = Vec::new();
-            for r in rows {
-                let id: i64 = r.try_get("id")?;
-                let mut metadata = BTreeMap::new();
-                for m in &meta {
-                    if m.try_get::<i64, _>("collection_id")? == id {
-                        metadata.insert(m.try_get("key")?, m.try_get("value")?);
-                    }
+        let rows = db::query(
+            "SELECT id, name, fonds, series, retention, created_at FROM collections ORDER BY id",
+        )
+        .fetch_all(&self.db)?;
+        let meta = db::query(
+            "SELECT collection_id, key, value FROM collection_metadata ORDER BY collection_id, key",
+        )
+        .fetch_all(&self.db)?;
+        let mut out = Vec::new();
+        for r in rows {
+            let id: i64 = r.try_get("id")?;
+            let mut metadata = BTreeMap::new();
+            for m in &meta {
+                if m.try_get::<i64, _>("collection_id")? == id {
+                    metadata.insert(m.try_get("key")?, m.try_get("value")?);
                 }
-                out.push(Collection {
-                    id,
-                    name: r.try_get("name")?,
-                    fonds: r.try_get("fonds")?,
-                    series: r.try_get("series")?,
-                    retention: r.try_get("retention")?,
-                    metadata,
-                    created_at: r.try_get("created_at")?,
-                });
             }
-            Ok(out)
-        })
+            out.push(Collection {
+                id,
+                name: r.try_get("name")?,
+                fonds: r.try_get("fonds")?,
+                series: r.try_get("series")?,
+                retention: r.try_get("retention")?,
+                metadata,
+                created_at: r.try_get("created_at")?,
+            });
+        }
+        Ok(out)
     }
 
     /// Current versions of every file of a collection, by raw path.
     pub fn current_files(&self, collection_id: i64) -> Result<BTreeMap<Vec<u8>, FileRecord>> {
-        self.block(async {
-            let rows = db::query(&format!(
-                "SELECT {FILE_COLS} FROM files f WHERE f.collection_id = $1 AND f.current = 1"
-            ))
-            .bind(collection_id)
-            .fetch_all(&self.db)
-            .await?;
-            rows.iter()
-                .map(|r| file_from_row(r).map(|f| (f.path_raw.clone(), f)))
-                .collect()
-        })
+        let rows = db::query(&format!(
+            "SELECT {FILE_COLS} FROM files f WHERE f.collection_id = $1 AND f.current = 1"
+        ))
+        .bind(collection_id)
+        .fetch_all(&self.db)?;
+        rows.iter()
+            .map(|r| file_from_row(r).map(|f| (f.path_raw.clone(), f)))
+            .collect()
     }
 
     /// Records new files and new versions in one transaction, with an ingestion event.
@@ -762,116 +728,104 @@ impl Catalog {
         files: &[(NewFile, Option<(i64, i64)>)],
         event_detail: &str,
     ) -> Result<()> {
-        self.block(async {
-            let tx = self.db.begin().await?;
-            let now = now_unix();
-            let first_new: i64 = db::query_scalar("SELECT COALESCE(MAX(id), 0) FROM files")
-                .fetch_one(&*tx)
-                .await?;
-            for (f, replaces) in files {
-                let version = match replaces {
-                    Some((old_id, old_version)) => {
-                        db::query("UPDATE files SET current = 0 WHERE id = $1")
-                            .bind(*old_id)
-                            .execute(&*tx)
-                            .await?;
-                        old_version + 1
-                    }
-                    None => 1,
-                };
-                db::query(
-                    "INSERT INTO files (collection_id, path, path_raw, version, kind, size, mtime, mode, link_target, source, staged, sha256, sm3, md5, blake3, current, ingested_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16)",
-                )
-                .bind(collection_id)
-                .bind(display_path(&f.path_raw))
-                .bind(f.path_raw.clone())
-                .bind(version)
-                .bind(f.kind.as_str())
-                .bind(f.size as i64)
-                .bind(f.mtime)
-                .bind(f.mode as i64)
-                .bind(f.link_target.clone())
-                .bind(f.source.clone())
-                .bind(f.staged as i64)
-                .bind(f.digests.get(HashAlg::Sha256).map(str::to_string))
-                .bind(f.digests.get(HashAlg::Sm3).map(str::to_string))
-                .bind(f.digests.get(HashAlg::Md5).map(str::to_string))
-                .bind(f.digests.get(HashAlg::Blake3).map(str::to_string))
-                .bind(now)
-                .execute(&*tx)
-                .await?;
-            }
-            if self.dialect == Dialect::Sqlite {
-                // The path indexes of the rows just added, one statement each: FTS5 is
-                // fast when written in bulk and slow row by row.
-                db::query(
-                    "INSERT INTO files_path_index (rowid, path) SELECT id, path FROM files WHERE id > $1",
-                )
-                .bind(first_new)
-                .execute(&*tx)
-                .await?;
-                let rows = db::query("SELECT id, path FROM files WHERE id > $1 ORDER BY id")
-                    .bind(first_new)
-                    .fetch_all(&*tx)
-                    .await?;
-                db::query("CREATE TEMP TABLE IF NOT EXISTS new_char_tokens (id INTEGER PRIMARY KEY, chars TEXT NOT NULL)")
-                    .execute(&*tx)
-                    .await?;
-                for chunk in rows.chunks(250) {
-                    let values: Vec<String> = (0..chunk.len())
-                        .map(|k| format!("(${}, ${})", 2 * k + 1, 2 * k + 2))
-                        .collect();
-                    let sql = format!(
-                        "INSERT INTO new_char_tokens (id, chars) VALUES {}",
-                        values.join(", ")
-                    );
-                    let mut q = db::query(&sql);
-                    for r in chunk {
-                        q = q
-                            .bind(r.try_get::<i64, _>("id")?)
-                            .bind(char_tokens(&r.try_get::<String, _>("path")?));
-                    }
-                    q.execute(&*tx).await?;
+        let tx = self.db.begin()?;
+        let now = now_unix();
+        let first_new: i64 =
+            db::query_scalar("SELECT COALESCE(MAX(id), 0) FROM files").fetch_one(&*tx)?;
+        for (f, replaces) in files {
+            let version = match replaces {
+                Some((old_id, old_version)) => {
+                    db::query("UPDATE files SET current = 0 WHERE id = $1")
+                        .bind(*old_id)
+                        .execute(&*tx)?;
+                    old_version + 1
                 }
-                for stmt in [
-                    "INSERT INTO files_char_index (rowid, chars) SELECT id, chars FROM new_char_tokens",
-                    "DELETE FROM new_char_tokens",
-                ] {
-                    db::query(stmt).execute(&*tx).await?;
-                }
-            }
-            insert_event(
-                &tx,
-                &NewEvent {
-                    event_type: "ingestion",
-                    outcome: "success",
-                    detail: event_detail,
-                    collection: Some(collection_id),
-                    ..Default::default()
-                },
+                None => 1,
+            };
+            db::query(
+                "INSERT INTO files (collection_id, path, path_raw, version, kind, size, mtime, mode, link_target, source, staged, sha256, sm3, md5, blake3, current, ingested_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16)",
             )
-            .await?;
-            tx.commit().await?;
-            Ok(())
-        })
+            .bind(collection_id)
+            .bind(display_path(&f.path_raw))
+            .bind(f.path_raw.clone())
+            .bind(version)
+            .bind(f.kind.as_str())
+            .bind(f.size as i64)
+            .bind(f.mtime)
+            .bind(f.mode as i64)
+            .bind(f.link_target.clone())
+            .bind(f.source.clone())
+            .bind(f.staged as i64)
+            .bind(f.digests.get(HashAlg::Sha256).map(str::to_string))
+            .bind(f.digests.get(HashAlg::Sm3).map(str::to_string))
+            .bind(f.digests.get(HashAlg::Md5).map(str::to_string))
+            .bind(f.digests.get(HashAlg::Blake3).map(str::to_string))
+            .bind(now)
+            .execute(&*tx)?;
+        }
+        if self.dialect == Dialect::Sqlite {
+            // The path indexes of the rows just added, one statement each: FTS5 is
+            // fast when written in bulk and slow row by row.
+            db::query(
+                "INSERT INTO files_path_index (rowid, path) SELECT id, path FROM files WHERE id > $1",
+            )
+            .bind(first_new)
+            .execute(&*tx)?;
+            let rows = db::query("SELECT id, path FROM files WHERE id > $1 ORDER BY id")
+                .bind(first_new)
+                .fetch_all(&*tx)?;
+            db::query("CREATE TEMP TABLE IF NOT EXISTS new_char_tokens (id INTEGER PRIMARY KEY, chars TEXT NOT NULL)")
+                .execute(&*tx)?;
+            for chunk in rows.chunks(250) {
+                let values: Vec<String> = (0..chunk.len())
+                    .map(|k| format!("(${}, ${})", 2 * k + 1, 2 * k + 2))
+                    .collect();
+                let sql = format!(
+                    "INSERT INTO new_char_tokens (id, chars) VALUES {}",
+                    values.join(", ")
+                );
+                let mut q = db::query(&sql);
+                for r in chunk {
+                    q = q
+                        .bind(r.try_get::<i64, _>("id")?)
+                        .bind(char_tokens(&r.try_get::<String, _>("path")?));
+                }
+                q.execute(&*tx)?;
+            }
+            for stmt in [
+                "INSERT INTO files_char_index (rowid, chars) SELECT id, chars FROM new_char_tokens",
+                "DELETE FROM new_char_tokens",
+            ] {
+                db::query(stmt).execute(&*tx)?;
+            }
+        }
+        insert_event(
+            &tx,
+            &NewEvent {
+                event_type: "ingestion",
+                outcome: "success",
+                detail: event_detail,
+                collection: Some(collection_id),
+                ..Default::default()
+            },
+        )?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// Current files that are on no volume yet, with their collection names, in collection
     /// and path order.
     pub fn unplanned_files(&self) -> Result<Vec<(String, FileRecord)>> {
-        self.block(async {
-            let rows = db::query(&format!(
-                "SELECT {FILE_COLS}, c.name AS collection FROM files f JOIN collections c ON c.id = f.collection_id
-                 WHERE f.current = 1 AND NOT EXISTS (SELECT 1 FROM volume_contents vc WHERE vc.file_id = f.id)
-                 ORDER BY c.name, f.path_raw"
-            ))
-            .fetch_all(&self.db)
-            .await?;
-            rows.iter()
-                .map(|r| Ok((r.try_get("collection")?, file_from_row(r)?)))
-                .collect()
-        })
+        let rows = db::query(&format!(
+            "SELECT {FILE_COLS}, c.name AS collection FROM files f JOIN collections c ON c.id = f.collection_id
+             WHERE f.current = 1 AND NOT EXISTS (SELECT 1 FROM volume_contents vc WHERE vc.file_id = f.id)
+             ORDER BY c.name, f.path_raw"
+        ))
+        .fetch_all(&self.db)?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("collection")?, file_from_row(r)?)))
+            .collect()
     }
 
     /// Creates a plan and its volumes in one transaction; returns the volumes.
@@ -882,8 +836,8 @@ impl Catalog {
         prefix: &str,
         volumes: &[NewVolume],
     ) -> Result<Vec<Volume>> {
-        let ids = self.block(async {
-            let tx = self.db.begin().await?;
+        let ids = self.scoped(|| {
+            let tx = self.db.begin()?;
             let now = crate::planning_time();
             let plan_id: i64 = db::query_scalar(
                 "INSERT INTO plans (media, capacity_sectors, reserve_permille, volume_count, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -893,11 +847,9 @@ impl Catalog {
             .bind(reserve_permille)
             .bind(volumes.len() as i64)
             .bind(now)
-            .fetch_one(&*tx)
-            .await?;
+            .fetch_one(&*tx)?;
             let last: Option<i64> = db::query_scalar("SELECT MAX(id) FROM volumes")
-                .fetch_one(&*tx)
-                .await?;
+                .fetch_one(&*tx)?;
             let mut number = last.unwrap_or(0);
             let mut ids = Vec::new();
             for (i, v) in volumes.iter().enumerate() {
@@ -932,8 +884,7 @@ impl Catalog {
                 .bind(v.recovery_slices)
                 .bind(if v.parity_of.is_some() { "parity" } else { "data" })
                 .bind(v.parity_of.as_ref().map_or(0, |p| p.1))
-                .fetch_one(&*tx)
-                .await?;
+                .fetch_one(&*tx)?;
                 if let Some((members, _)) = &v.parity_of {
                     for (pos, m) in members.iter().enumerate() {
                         let member = *ids.get(*m).ok_or_else(|| Error::CatalogData {
@@ -946,8 +897,7 @@ impl Catalog {
                         .bind(id)
                         .bind(member)
                         .bind(pos as i64)
-                        .execute(&*tx)
-                        .await?;
+                        .execute(&*tx)?;
                     }
                 }
                 for c in &v.contents {
@@ -960,8 +910,7 @@ impl Catalog {
                     .bind(c.parts as i64)
                     .bind(c.part_offset as i64)
                     .bind(c.length as i64)
-                    .execute(&*tx)
-                    .await?;
+                    .execute(&*tx)?;
                 }
                 for (old, reason) in &v.lineage {
                     db::query(
@@ -970,13 +919,11 @@ impl Catalog {
                     .bind(id)
                     .bind(*old)
                     .bind(reason)
-                    .execute(&*tx)
-                    .await?;
+                    .execute(&*tx)?;
                     let old_id: String =
                         db::query_scalar("SELECT volume_id FROM volumes WHERE id = $1")
                             .bind(*old)
-                            .fetch_one(&*tx)
-                            .await?;
+                            .fetch_one(&*tx)?;
                     let detail = format!(
                         "records of {old_id} planned onto {volume_id} ({}): {reason}",
                         media.name
@@ -990,8 +937,7 @@ impl Catalog {
                             volume: Some(id),
                             ..Default::default()
                         },
-                    )
-                    .await?;
+                    )?;
                 }
                 ids.push(id);
             }
@@ -1010,9 +956,8 @@ impl Catalog {
                     detail: &detail,
                     ..Default::default()
                 },
-            )
-            .await?;
-            tx.commit().await?;
+            )?;
+            tx.commit()?;
             Ok::<_, Error>(ids)
         })?;
         let all = self.volumes()?;
@@ -1020,73 +965,60 @@ impl Catalog {
     }
 
     pub fn volumes(&self) -> Result<Vec<Volume>> {
-        self.block(async {
-            let rows = db::query(&format!("SELECT {VOLUME_COLS} FROM volumes ORDER BY id"))
-                .fetch_all(&self.db)
-                .await?;
-            rows.iter().map(volume_from_row).collect()
-        })
+        let rows = db::query(&format!("SELECT {VOLUME_COLS} FROM volumes ORDER BY id"))
+            .fetch_all(&self.db)?;
+        rows.iter().map(volume_from_row).collect()
     }
 
     pub fn volume(&self, volume_id: &str) -> Result<Volume> {
-        self.block(async {
-            let row = db::query(&format!(
-                "SELECT {VOLUME_COLS} FROM volumes WHERE volume_id = $1"
-            ))
-            .bind(volume_id)
-            .fetch_optional(&self.db)
-            .await?;
-            match row {
-                Some(r) => volume_from_row(&r),
-                None => Err(Error::UnknownVolume(volume_id.to_string())),
-            }
-        })
+        let row = db::query(&format!(
+            "SELECT {VOLUME_COLS} FROM volumes WHERE volume_id = $1"
+        ))
+        .bind(volume_id)
+        .fetch_optional(&self.db)?;
+        match row {
+            Some(r) => volume_from_row(&r),
+            None => Err(Error::UnknownVolume(volume_id.to_string())),
+        }
     }
 
     /// Contents of a volume with their files, in disc path order.
     pub fn volume_contents(&self, volume: &Volume) -> Result<Vec<ContentEntry>> {
-        self.block(async {
-            let rows = db::query(&format!(
-                "SELECT vc.file_id, vc.part, vc.parts, vc.part_offset, vc.length, vc.part_digests, vc.lba, {FILE_COLS}, c.name AS collection
-                 FROM volume_contents vc JOIN files f ON f.id = vc.file_id JOIN collections c ON c.id = f.collection_id
-                 WHERE vc.volume = $1 ORDER BY c.name, f.path_raw, vc.part"
-            ))
-            .bind(volume.id)
-            .fetch_all(&self.db)
-            .await?;
-            rows.iter()
-                .map(|r| {
-                    Ok(ContentEntry {
-                        content: content_from_row(r)?,
-                        file: file_from_row(r)?,
-                        collection: r.try_get("collection")?,
-                    })
+        let rows = db::query(&format!(
+            "SELECT vc.file_id, vc.part, vc.parts, vc.part_offset, vc.length, vc.part_digests, vc.lba, {FILE_COLS}, c.name AS collection
+             FROM volume_contents vc JOIN files f ON f.id = vc.file_id JOIN collections c ON c.id = f.collection_id
+             WHERE vc.volume = $1 ORDER BY c.name, f.path_raw, vc.part"
+        ))
+        .bind(volume.id)
+        .fetch_all(&self.db)?;
+        rows.iter()
+            .map(|r| {
+                Ok(ContentEntry {
+                    content: content_from_row(r)?,
+                    file: file_from_row(r)?,
+                    collection: r.try_get("collection")?,
                 })
-                .collect()
-        })
+            })
+            .collect()
     }
 
     /// Where every part of a file is: (volume, content) pairs in part order.
     pub fn placements(&self, file_id: i64) -> Result<Vec<(Volume, Content)>> {
-        self.block(async {
-            let rows = db::query(
-                "SELECT vc.volume, vc.file_id, vc.part, vc.parts, vc.part_offset, vc.length, vc.part_digests, vc.lba
-                 FROM volume_contents vc WHERE vc.file_id = $1 ORDER BY vc.part, vc.volume",
-            )
-            .bind(file_id)
-            .fetch_all(&self.db)
-            .await?;
-            let mut out = Vec::new();
-            for r in rows {
-                let vid: i64 = r.try_get("volume")?;
-                let v = db::query(&format!("SELECT {VOLUME_COLS} FROM volumes WHERE id = $1"))
-                    .bind(vid)
-                    .fetch_one(&self.db)
-                    .await?;
-                out.push((volume_from_row(&v)?, content_from_row(&r)?));
-            }
-            Ok(out)
-        })
+        let rows = db::query(
+            "SELECT vc.volume, vc.file_id, vc.part, vc.parts, vc.part_offset, vc.length, vc.part_digests, vc.lba
+             FROM volume_contents vc WHERE vc.file_id = $1 ORDER BY vc.part, vc.volume",
+        )
+        .bind(file_id)
+        .fetch_all(&self.db)?;
+        let mut out = Vec::new();
+        for r in rows {
+            let vid: i64 = r.try_get("volume")?;
+            let v = db::query(&format!("SELECT {VOLUME_COLS} FROM volumes WHERE id = $1"))
+                .bind(vid)
+                .fetch_one(&self.db)?;
+            out.push((volume_from_row(&v)?, content_from_row(&r)?));
+        }
+        Ok(out)
     }
 
     /// Records a mastered volume: image digest and size, data extents and part digests.
@@ -1098,43 +1030,38 @@ impl Catalog {
         contents: &[Content],
         detail: &str,
     ) -> Result<()> {
-        self.block(async {
-            let tx = self.db.begin().await?;
+        let tx = self.db.begin()?;
+        db::query(
+            "UPDATE volumes SET state = 'mastered', image_sha256 = $1, image_bytes = $2, mastered_at = $3 WHERE id = $4",
+        )
+        .bind(image_sha256)
+        .bind(image_bytes as i64)
+        .bind(now_unix())
+        .bind(volume.id)
+        .execute(&*tx)?;
+        for c in contents {
             db::query(
-                "UPDATE volumes SET state = 'mastered', image_sha256 = $1, image_bytes = $2, mastered_at = $3 WHERE id = $4",
+                "UPDATE volume_contents SET lba = $1, part_digests = $2 WHERE volume = $3 AND file_id = $4 AND part = $5",
             )
-            .bind(image_sha256)
-            .bind(image_bytes as i64)
-            .bind(now_unix())
+            .bind(c.lba.map(|x| x as i64))
+            .bind(c.part_digests.as_ref().map(|d| serde_json::to_string(d).unwrap()))
             .bind(volume.id)
-            .execute(&*tx)
-            .await?;
-            for c in contents {
-                db::query(
-                    "UPDATE volume_contents SET lba = $1, part_digests = $2 WHERE volume = $3 AND file_id = $4 AND part = $5",
-                )
-                .bind(c.lba.map(|x| x as i64))
-                .bind(c.part_digests.as_ref().map(|d| serde_json::to_string(d).unwrap()))
-                .bind(volume.id)
-                .bind(c.file_id)
-                .bind(c.part as i64)
-                .execute(&*tx)
-                .await?;
-            }
-            insert_event(
-                &tx,
-                &NewEvent {
-                    event_type: "creation",
-                    outcome: "success",
-                    detail,
-                    volume: Some(volume.id),
-                    ..Default::default()
-                },
-            )
-            .await?;
-            tx.commit().await?;
-            Ok(())
-        })
+            .bind(c.file_id)
+            .bind(c.part as i64)
+            .execute(&*tx)?;
+        }
+        insert_event(
+            &tx,
+            &NewEvent {
+                event_type: "creation",
+                outcome: "success",
+                detail,
+                volume: Some(volume.id),
+                ..Default::default()
+            },
+        )?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// Appends an event.
@@ -1145,106 +1072,88 @@ impl Catalog {
         detail: &str,
         volume: Option<&Volume>,
     ) -> Result<()> {
-        self.block(async {
-            let tx = self.db.begin().await?;
-            insert_event(
-                &tx,
-                &NewEvent {
-                    event_type,
-                    outcome,
-                    detail,
-                    volume: volume.map(|v| v.id),
-                    ..Default::default()
-                },
-            )
-            .await?;
-            tx.commit().await?;
-            Ok(())
-        })
+        let tx = self.db.begin()?;
+        insert_event(
+            &tx,
+            &NewEvent {
+                event_type,
+                outcome,
+                detail,
+                volume: volume.map(|v| v.id),
+                ..Default::default()
+            },
+        )?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// The data volumes a parity volume covers, in their order in its PAR2 set.
     pub fn parity_members(&self, parity: &Volume) -> Result<Vec<Volume>> {
-        self.block(async {
-            let cols = volume_cols("v");
-            let rows = db::query(&format!(
-                "SELECT {cols} FROM parity_members p JOIN volumes v ON v.id = p.member WHERE p.parity = $1 ORDER BY p.position"
-            ))
-            .bind(parity.id)
-            .fetch_all(&self.db)
-            .await?;
-            rows.iter().map(volume_from_row).collect()
-        })
+        let cols = volume_cols("v");
+        let rows = db::query(&format!(
+            "SELECT {cols} FROM parity_members p JOIN volumes v ON v.id = p.member WHERE p.parity = $1 ORDER BY p.position"
+        ))
+        .bind(parity.id)
+        .fetch_all(&self.db)?;
+        rows.iter().map(volume_from_row).collect()
     }
 
     /// The parity volumes of the group that holds `member`, in their order (none for a volume
     /// without a parity group).
     pub fn parity_of(&self, member: &Volume) -> Result<Vec<Volume>> {
-        self.block(async {
-            let cols = volume_cols("v");
-            let row = db::query(&format!(
-                "SELECT {cols} FROM parity_members p JOIN volumes v ON v.id = p.parity WHERE p.member = $1 ORDER BY v.parity_index"
-            ))
-            .bind(member.id)
-            .fetch_all(&self.db)
-            .await?;
-            row.iter().map(volume_from_row).collect()
-        })
+        let cols = volume_cols("v");
+        let row = db::query(&format!(
+            "SELECT {cols} FROM parity_members p JOIN volumes v ON v.id = p.parity WHERE p.member = $1 ORDER BY v.parity_index"
+        ))
+        .bind(member.id)
+        .fetch_all(&self.db)?;
+        row.iter().map(volume_from_row).collect()
     }
 
     /// Migration lineage: (new volume id, source volume id, reason), oldest first.
     pub fn lineage(&self) -> Result<Vec<(String, String, String)>> {
-        self.block(async {
-            let rows = db::query(
-                "SELECT n.volume_id AS new_id, o.volume_id AS old_id, l.reason FROM volume_lineage l
-                 JOIN volumes n ON n.id = l.volume JOIN volumes o ON o.id = l.source_volume
-                 ORDER BY n.id, o.id",
-            )
-            .fetch_all(&self.db)
-            .await?;
-            rows.iter()
-                .map(|r| {
-                    Ok((
-                        r.try_get("new_id")?,
-                        r.try_get("old_id")?,
-                        r.try_get("reason")?,
-                    ))
-                })
-                .collect()
-        })
+        let rows = db::query(
+            "SELECT n.volume_id AS new_id, o.volume_id AS old_id, l.reason FROM volume_lineage l
+             JOIN volumes n ON n.id = l.volume JOIN volumes o ON o.id = l.source_volume
+             ORDER BY n.id, o.id",
+        )
+        .fetch_all(&self.db)?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("new_id")?,
+                    r.try_get("old_id")?,
+                    r.try_get("reason")?,
+                ))
+            })
+            .collect()
     }
 
     /// Which collections have records on which volumes: (volume id, collection name).
     pub fn volume_collections(&self) -> Result<Vec<(String, String)>> {
-        self.block(async {
-            let rows = db::query(
-                "SELECT DISTINCT v.volume_id, c.name FROM volume_contents vc
-                 JOIN volumes v ON v.id = vc.volume JOIN files f ON f.id = vc.file_id
-                 JOIN collections c ON c.id = f.collection_id",
-            )
-            .fetch_all(&self.db)
-            .await?;
-            rows.iter()
-                .map(|r| Ok((r.try_get("volume_id")?, r.try_get("name")?)))
-                .collect()
-        })
+        let rows = db::query(
+            "SELECT DISTINCT v.volume_id, c.name FROM volume_contents vc
+             JOIN volumes v ON v.id = vc.volume JOIN files f ON f.id = vc.file_id
+             JOIN collections c ON c.id = f.collection_id",
+        )
+        .fetch_all(&self.db)?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("volume_id")?, r.try_get("name")?)))
+            .collect()
     }
 
     /// Points files at staged copies of their bytes (read back from a disc for a migration),
     /// in one transaction.
     pub fn set_staged_sources(&self, files: &[(i64, Vec<u8>)]) -> Result<()> {
-        self.block(async {
-            let tx = self.db.begin().await?;
-            for (id, source) in files {
-                db::query("UPDATE files SET source = $1, staged = 1 WHERE id = $2")
-                    .bind(source.clone())
-                    .bind(*id)
-                    .execute(&*tx)
-                    .await?;
-            }
-            tx.commit().await?;
-            Ok(())
-        })
+        let tx = self.db.begin()?;
+        for (id, source) in files {
+            db::query("UPDATE files SET source = $1, staged = 1 WHERE id = $2")
+                .bind(source.clone())
+                .bind(*id)
+                .execute(&*tx)?;
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     /// Records a read-back check: the scan's stored state (sector map and findings, JSON) under
@@ -1256,48 +1165,41 @@ impl Catalog {
         outcome: &str,
         detail: &str,
     ) -> Result<()> {
-        self.block(async {
-            let tx = self.db.begin().await?;
-            if let Some((key, map)) = scan {
-                db::query(
-                    "INSERT INTO sector_maps (scan_key, volume, map, updated_at) VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (scan_key) DO UPDATE SET volume = excluded.volume, map = excluded.map, updated_at = excluded.updated_at",
-                )
-                .bind(key)
-                .bind(volume.id)
-                .bind(map)
-                .bind(crate::now_unix())
-                .execute(&*tx)
-                .await?;
-            }
-            insert_event(
-                &tx,
-                &NewEvent {
-                    event_type: "fixity check",
-                    outcome,
-                    detail,
-                    volume: Some(volume.id),
-                    ..Default::default()
-                },
+        let tx = self.db.begin()?;
+        if let Some((key, map)) = scan {
+            db::query(
+                "INSERT INTO sector_maps (scan_key, volume, map, updated_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (scan_key) DO UPDATE SET volume = excluded.volume, map = excluded.map, updated_at = excluded.updated_at",
             )
-            .await?;
-            tx.commit().await?;
-            Ok(())
-        })
+            .bind(key)
+            .bind(volume.id)
+            .bind(map)
+            .bind(crate::now_unix())
+            .execute(&*tx)?;
+        }
+        insert_event(
+            &tx,
+            &NewEvent {
+                event_type: "fixity check",
+                outcome,
+                detail,
+                volume: Some(volume.id),
+                ..Default::default()
+            },
+        )?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// The stored state of the last scan under a key: (volume id, JSON).
     pub fn sector_map(&self, key: &str) -> Result<Option<(String, String)>> {
-        self.block(async {
-            let row = db::query(
-                "SELECT v.volume_id, m.map FROM sector_maps m JOIN volumes v ON v.id = m.volume WHERE m.scan_key = $1",
-            )
-            .bind(key)
-            .fetch_optional(&self.db)
-            .await?;
-            row.map(|r| Ok((r.try_get("volume_id")?, r.try_get("map")?)))
-                .transpose()
-        })
+        let row = db::query(
+            "SELECT v.volume_id, m.map FROM sector_maps m JOIN volumes v ON v.id = m.volume WHERE m.scan_key = $1",
+        )
+        .bind(key)
+        .fetch_optional(&self.db)?;
+        row.map(|r| Ok((r.try_get("volume_id")?, r.try_get("map")?)))
+            .transpose()
     }
 
     /// Files matching a query (see [`crate::locate`]), with their collection names.
@@ -1319,169 +1221,154 @@ impl Catalog {
         } else {
             " AND f.current = 1"
         };
-        self.block(async {
-            let base = format!(
-                "SELECT {FILE_COLS}, c.name AS collection FROM files f JOIN collections c ON c.id = f.collection_id"
-            );
-            let rows = match query {
-                Query::Digest(d) => {
-                    db::query(&format!(
-                        "{base} WHERE {cur}(f.sha256 = $1 OR f.sm3 = $1 OR f.md5 = $1 OR f.blake3 = $1) ORDER BY c.name, f.path_raw, f.version LIMIT $2"
-                    ))
-                    .bind(d.to_ascii_lowercase())
-                    .bind(limit)
-                    .fetch_all(&self.db)
-                    .await?
-                }
-                Query::Metadata(k, v) => {
-                    db::query(&format!(
-                        "{base} WHERE {cur}(EXISTS (SELECT 1 FROM collection_metadata m WHERE m.collection_id = c.id AND m.key = $1 AND m.value = $2)
-                           OR ($1 = 'fonds' AND c.fonds = $2) OR ($1 = 'series' AND c.series = $2) OR ($1 = 'retention' AND c.retention = $2) OR ($1 = 'collection' AND c.name = $2))
-                         ORDER BY c.name, f.path_raw LIMIT $3"
-                    ))
-                    .bind(k)
-                    .bind(v)
-                    .bind(limit)
-                    .fetch_all(&self.db)
-                    .await?
-                }
-                Query::Path(p) if self.dialect == Dialect::Sqlite && p.chars().count() >= 3 => {
-                    // The trigram index answers any substring of three characters or more;
-                    // rows come in id order, so LIMIT stops the search early.
-                    let phrase = format!("\"{}\"", p.replace('"', "\"\""));
-                    db::query(&format!(
-                        "SELECT {FILE_COLS}, c.name AS collection FROM files_path_index ix
-                         JOIN files f ON f.id = ix.rowid JOIN collections c ON c.id = f.collection_id
-                         WHERE files_path_index MATCH $1{and_cur} LIMIT $2"
-                    ))
-                    .bind(phrase)
-                    .bind(limit)
-                    .fetch_all(&self.db)
-                    .await?
-                }
-                Query::Path(p) if self.dialect == Dialect::Sqlite && !p.is_empty() && p.chars().all(|c| !c.is_ascii() && c.is_alphanumeric()) => {
-                    // One or two Chinese characters: a phrase of single-character tokens.
-                    let phrase = format!("\"{}\"", char_tokens(p));
-                    db::query(&format!(
-                        "SELECT {FILE_COLS}, c.name AS collection FROM files_char_index ix
-                         JOIN files f ON f.id = ix.rowid JOIN collections c ON c.id = f.collection_id
-                         WHERE files_char_index MATCH $1{and_cur} LIMIT $2"
-                    ))
-                    .bind(phrase)
-                    .bind(limit)
-                    .fetch_all(&self.db)
-                    .await?
-                }
-                Query::Path(p) => {
-                    let like = format!(
-                        "%{}%",
-                        p.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
-                    );
-                    let op = match self.dialect {
-                        Dialect::Sqlite => "LIKE",
-                        Dialect::Postgres => "ILIKE",
-                    };
-                    db::query(&format!(
-                        "{base} WHERE {cur}f.path {op} $1 ESCAPE '\\' LIMIT $2"
-                    ))
-                    .bind(like)
-                    .bind(limit)
-                    .fetch_all(&self.db)
-                    .await?
-                }
-            };
-            let mut out: Vec<(String, FileRecord)> = rows
+        let base = format!(
+            "SELECT {FILE_COLS}, c.name AS collection FROM files f JOIN collections c ON c.id = f.collection_id"
+        );
+        let rows = match query {
+            Query::Digest(d) => {
+                db::query(&format!(
+                    "{base} WHERE {cur}(f.sha256 = $1 OR f.sm3 = $1 OR f.md5 = $1 OR f.blake3 = $1) ORDER BY c.name, f.path_raw, f.version LIMIT $2"
+                ))
+                .bind(d.to_ascii_lowercase())
+                .bind(limit)
+                .fetch_all(&self.db)?
+            }
+            Query::Metadata(k, v) => {
+                db::query(&format!(
+                    "{base} WHERE {cur}(EXISTS (SELECT 1 FROM collection_metadata m WHERE m.collection_id = c.id AND m.key = $1 AND m.value = $2)
+                       OR ($1 = 'fonds' AND c.fonds = $2) OR ($1 = 'series' AND c.series = $2) OR ($1 = 'retention' AND c.retention = $2) OR ($1 = 'collection' AND c.name = $2))
+                     ORDER BY c.name, f.path_raw LIMIT $3"
+                ))
+                .bind(k)
+                .bind(v)
+                .bind(limit)
+                .fetch_all(&self.db)?
+            }
+            Query::Path(p) if self.dialect == Dialect::Sqlite && p.chars().count() >= 3 => {
+                // The trigram index answers any substring of three characters or more;
+                // rows come in id order, so LIMIT stops the search early.
+                let phrase = format!("\"{}\"", p.replace('"', "\"\""));
+                db::query(&format!(
+                    "SELECT {FILE_COLS}, c.name AS collection FROM files_path_index ix
+                     JOIN files f ON f.id = ix.rowid JOIN collections c ON c.id = f.collection_id
+                     WHERE files_path_index MATCH $1{and_cur} LIMIT $2"
+                ))
+                .bind(phrase)
+                .bind(limit)
+                .fetch_all(&self.db)?
+            }
+            Query::Path(p) if self.dialect == Dialect::Sqlite && !p.is_empty() && p.chars().all(|c| !c.is_ascii() && c.is_alphanumeric()) => {
+                // One or two Chinese characters: a phrase of single-character tokens.
+                let phrase = format!("\"{}\"", char_tokens(p));
+                db::query(&format!(
+                    "SELECT {FILE_COLS}, c.name AS collection FROM files_char_index ix
+                     JOIN files f ON f.id = ix.rowid JOIN collections c ON c.id = f.collection_id
+                     WHERE files_char_index MATCH $1{and_cur} LIMIT $2"
+                ))
+                .bind(phrase)
+                .bind(limit)
+                .fetch_all(&self.db)?
+            }
+            Query::Path(p) => {
+                let like = format!(
+                    "%{}%",
+                    p.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+                );
+                let op = match self.dialect {
+                    Dialect::Sqlite => "LIKE",
+                    Dialect::Postgres => "ILIKE",
+                };
+                db::query(&format!(
+                    "{base} WHERE {cur}f.path {op} $1 ESCAPE '\\' LIMIT $2"
+                ))
+                .bind(like)
+                .bind(limit)
+                .fetch_all(&self.db)?
+            }
+        };
+        let mut out: Vec<(String, FileRecord)> = rows
+            .iter()
+            .map(|r| Ok((r.try_get("collection")?, file_from_row(r)?)))
+            .collect::<Result<_>>()?;
+        // A piece of a collection's name finds the files of that collection too (the
+        // collection is the first folder of a record's path on a disc).
+        if let Query::Path(p) = query {
+            let needle = p.to_lowercase();
+            let names: Vec<(i64, String)> = db::query("SELECT id, name FROM collections")
+                .fetch_all(&self.db)?
                 .iter()
-                .map(|r| Ok((r.try_get("collection")?, file_from_row(r)?)))
+                .map(|r| Ok((r.try_get("id")?, r.try_get("name")?)))
                 .collect::<Result<_>>()?;
-            // A piece of a collection's name finds the files of that collection too (the
-            // collection is the first folder of a record's path on a disc).
-            if let Query::Path(p) = query {
-                let needle = p.to_lowercase();
-                let names: Vec<(i64, String)> = db::query("SELECT id, name FROM collections")
-                    .fetch_all(&self.db)
-                    .await?
-                    .iter()
-                    .map(|r| Ok((r.try_get("id")?, r.try_get("name")?)))
-                    .collect::<Result<_>>()?;
-                let seen: std::collections::HashSet<i64> = out.iter().map(|(_, f)| f.id).collect();
-                for (id, name) in names {
-                    if needle.is_empty()
-                        || !name.to_lowercase().contains(&needle)
-                        || out.len() as i64 >= limit
-                    {
-                        continue;
-                    }
-                    let more = db::query(&format!(
-                        "{base} WHERE {cur}f.collection_id = $1 ORDER BY f.path_raw, f.version LIMIT $2"
-                    ))
-                    .bind(id)
-                    .bind(limit)
-                    .fetch_all(&self.db)
-                    .await?;
-                    for r in &more {
-                        let f = file_from_row(r)?;
-                        if !seen.contains(&f.id) && (out.len() as i64) < limit {
-                            out.push((r.try_get("collection")?, f));
-                        }
+            let seen: std::collections::HashSet<i64> = out.iter().map(|(_, f)| f.id).collect();
+            for (id, name) in names {
+                if needle.is_empty()
+                    || !name.to_lowercase().contains(&needle)
+                    || out.len() as i64 >= limit
+                {
+                    continue;
+                }
+                let more = db::query(&format!(
+                    "{base} WHERE {cur}f.collection_id = $1 ORDER BY f.path_raw, f.version LIMIT $2"
+                ))
+                .bind(id)
+                .bind(limit)
+                .fetch_all(&self.db)?;
+                for r in &more {
+                    let f = file_from_row(r)?;
+                    if !seen.contains(&f.id) && (out.len() as i64) < limit {
+                        out.push((r.try_get("collection")?, f));
                     }
                 }
             }
-            Ok(out)
-        })
+        }
+        Ok(out)
     }
 
     /// Counts for `status`: (files, bytes) current; unplanned; on planned volumes; on mastered.
     pub(crate) fn counts(&self) -> Result<[(u64, u64); 4]> {
-        self.block(async {
-            let q = |w: &'static str| {
-                format!("SELECT COUNT(*), COALESCE(SUM(f.size), 0) FROM files f WHERE f.current = 1 {w}")
-            };
-            let mut out = [(0u64, 0u64); 4];
-            let wheres = [
-                "",
-                "AND NOT EXISTS (SELECT 1 FROM volume_contents vc WHERE vc.file_id = f.id)",
-                "AND EXISTS (SELECT 1 FROM volume_contents vc JOIN volumes v ON v.id = vc.volume WHERE vc.file_id = f.id AND v.state = 'planned')",
-                "AND EXISTS (SELECT 1 FROM volume_contents vc JOIN volumes v ON v.id = vc.volume WHERE vc.file_id = f.id AND v.state = 'mastered')",
-            ];
-            for (i, w) in wheres.iter().enumerate() {
-                let r = db::query(&q(w)).fetch_one(&self.db).await?;
-                out[i] = (
-                    r.try_get::<i64, _>(0)? as u64,
-                    r.try_get::<i64, _>(1)? as u64,
-                );
-            }
-            Ok(out)
-        })
+        let q = |w: &'static str| {
+            format!(
+                "SELECT COUNT(*), COALESCE(SUM(f.size), 0) FROM files f WHERE f.current = 1 {w}"
+            )
+        };
+        let mut out = [(0u64, 0u64); 4];
+        let wheres = [
+            "",
+            "AND NOT EXISTS (SELECT 1 FROM volume_contents vc WHERE vc.file_id = f.id)",
+            "AND EXISTS (SELECT 1 FROM volume_contents vc JOIN volumes v ON v.id = vc.volume WHERE vc.file_id = f.id AND v.state = 'planned')",
+            "AND EXISTS (SELECT 1 FROM volume_contents vc JOIN volumes v ON v.id = vc.volume WHERE vc.file_id = f.id AND v.state = 'mastered')",
+        ];
+        for (i, w) in wheres.iter().enumerate() {
+            let r = db::query(&q(w)).fetch_one(&self.db)?;
+            out[i] = (
+                r.try_get::<i64, _>(0)? as u64,
+                r.try_get::<i64, _>(1)? as u64,
+            );
+        }
+        Ok(out)
     }
 
     /// Every file that is on a volume numbered up to `max_volume`, for the catalog snapshot.
     pub(crate) fn files_on_volumes_upto(&self, max_volume: i64) -> Result<Vec<FileRecord>> {
-        self.block(async {
-            let rows = db::query(&format!(
-                "SELECT {FILE_COLS} FROM files f WHERE EXISTS (SELECT 1 FROM volume_contents vc WHERE vc.file_id = f.id AND vc.volume <= $1) ORDER BY f.id"
-            ))
-            .bind(max_volume)
-            .fetch_all(&self.db)
-            .await?;
-            rows.iter().map(file_from_row).collect()
-        })
+        let rows = db::query(&format!(
+            "SELECT {FILE_COLS} FROM files f WHERE EXISTS (SELECT 1 FROM volume_contents vc WHERE vc.file_id = f.id AND vc.volume <= $1) ORDER BY f.id"
+        ))
+        .bind(max_volume)
+        .fetch_all(&self.db)?;
+        rows.iter().map(file_from_row).collect()
     }
 
     /// Contents of every volume numbered up to `max_volume`: (volume id text, content).
     pub(crate) fn contents_upto(&self, max_volume: i64) -> Result<Vec<(String, Content)>> {
-        self.block(async {
-            let rows = db::query(
-                "SELECT v.volume_id, vc.file_id, vc.part, vc.parts, vc.part_offset, vc.length, vc.part_digests, vc.lba
-                 FROM volume_contents vc JOIN volumes v ON v.id = vc.volume WHERE vc.volume <= $1 ORDER BY vc.volume, vc.file_id, vc.part",
-            )
-            .bind(max_volume)
-            .fetch_all(&self.db)
-            .await?;
-            rows.iter()
-                .map(|r| Ok((r.try_get("volume_id")?, content_from_row(r)?)))
-                .collect()
-        })
+        let rows = db::query(
+            "SELECT v.volume_id, vc.file_id, vc.part, vc.parts, vc.part_offset, vc.length, vc.part_digests, vc.lba
+             FROM volume_contents vc JOIN volumes v ON v.id = vc.volume WHERE vc.volume <= $1 ORDER BY vc.volume, vc.file_id, vc.part",
+        )
+        .bind(max_volume)
+        .fetch_all(&self.db)?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("volume_id")?, content_from_row(r)?)))
+            .collect()
     }
 
     pub fn close(self) {
