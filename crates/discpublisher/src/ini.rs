@@ -1,6 +1,8 @@
 //! INI-style text as the publishers write it: `[SECTION]` lines, `KEY=VALUE` or `Key = Value`
 //! lines, `#` or `;` comments, CRLF or LF.
 
+use std::collections::HashMap;
+
 /// Sections in file order; keys before the first section are in the section named "".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Ini {
@@ -8,9 +10,13 @@ pub struct Ini {
 }
 
 impl Ini {
+    /// Reads INI text in one pass: the time grows with the text, however many sections and
+    /// keys it holds (a status file is hostile input).
     pub fn parse(text: &str) -> Ini {
         let mut ini = Ini::default();
-        let mut current = String::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        // The section keys go to; the section named "" only once a key comes before the first.
+        let mut current: Option<usize> = None;
         for line in text.lines() {
             let l = line.trim_end_matches('\r');
             let t = l.trim();
@@ -18,17 +24,27 @@ impl Ini {
                 continue;
             }
             if let Some(name) = t.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
-                current = name.to_string();
-                ini.section_mut(&current);
+                current = Some(ini.section_at(&mut index, name));
                 continue;
             }
             if let Some((k, v)) = l.split_once('=') {
                 let k = k.trim().to_string();
                 let v = v.trim().to_string();
-                ini.section_mut(&current).push((k, v));
+                let i = *current.get_or_insert_with(|| ini.section_at(&mut index, ""));
+                ini.sections[i].1.push((k, v));
             }
         }
         ini
+    }
+
+    /// The position of a section in `sections`, found in `index` or added.
+    fn section_at(&mut self, index: &mut HashMap<String, usize>, name: &str) -> usize {
+        if let Some(&i) = index.get(name) {
+            return i;
+        }
+        self.sections.push((name.to_string(), Vec::new()));
+        index.insert(name.to_string(), self.sections.len() - 1);
+        self.sections.len() - 1
     }
 
     fn section_mut(&mut self, name: &str) -> &mut Vec<(String, String)> {
@@ -37,6 +53,12 @@ impl Ini {
         }
         self.sections.push((name.to_string(), Vec::new()));
         &mut self.sections.last_mut().expect("just pushed").1
+    }
+
+    /// The last value of each key of a section's keys and values, for readers that look up
+    /// many keys of one section ([`Ini::get`] looks through the section each time).
+    pub fn last_values(kv: &[(String, String)]) -> HashMap<&str, &str> {
+        kv.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
     }
 
     pub fn section(&self, name: &str) -> Option<&[(String, String)]> {
@@ -63,7 +85,18 @@ impl Ini {
     /// file, section and key when it is there but not a number (the files are written by
     /// devices and people, and a garbled count must not read as a default).
     pub fn number(&self, file: &str, section: &str, key: &str) -> crate::Result<Option<i64>> {
-        match self.get(section, key) {
+        Self::number_of(file, section, key, self.get(section, key))
+    }
+
+    /// A key's value as a number, as [`Ini::number`] reads it: `None` when `value` is `None`,
+    /// an error naming the file, section and key when it is not a number.
+    pub fn number_of(
+        file: &str,
+        section: &str,
+        key: &str,
+        value: Option<&str>,
+    ) -> crate::Result<Option<i64>> {
+        match value {
             None => Ok(None),
             Some(v) => v
                 .trim()

@@ -381,6 +381,8 @@ pub fn job_status(status_dir: &Path, job_id: &str, cp: CodePage) -> Result<Optio
             continue;
         };
         let num = |k: &str| -> Result<i64> { Ok(ini.number(&name, job_id, k)?.unwrap_or(-1)) };
+        // Looked up once per key of the section (not by scanning it again for each key).
+        let values = Ini::last_values(s);
         let mut loaded = Vec::new();
         for (k, _) in s {
             let Some(x) = k.strip_prefix("LoadDiscState") else {
@@ -390,8 +392,9 @@ pub fn job_status(status_dir: &Path, job_id: &str, cp: CodePage) -> Result<Optio
                 file: name.clone(),
                 detail: format!("[{job_id}] {k}: not a disc number"),
             })?;
-            let drive = ini
-                .get(job_id, &format!("LoadDiscDrive{x}"))
+            let drive = values
+                .get(format!("LoadDiscDrive{x}").as_str())
+                .copied()
                 .unwrap_or("")
                 .to_string();
             let letter = drive.trim_end_matches([':', '\\']);
@@ -403,13 +406,19 @@ pub fn job_status(status_dir: &Path, job_id: &str, cp: CodePage) -> Result<Optio
                     ),
                 });
             }
-            loaded.push((x, num(k)?, letter.to_ascii_uppercase()));
+            let state = Ini::number_of(&name, job_id, k, values.get(k.as_str()).copied())?;
+            loaded.push((x, state.unwrap_or(-1), letter.to_ascii_uppercase()));
         }
         let mut percent = None;
         for (sec, kv) in &ini.sections {
+            let mut values = None;
             for (k, _) in kv {
                 if k.starts_with("DrivePercent") {
-                    if let Some(v) = ini.number(&name, sec, k)? {
+                    let v = values
+                        .get_or_insert_with(|| Ini::last_values(kv))
+                        .get(k.as_str())
+                        .copied();
+                    if let Some(v) = Ini::number_of(&name, sec, k, v)? {
                         if v > 0 && percent.is_none_or(|p| v > p) {
                             percent = Some(v);
                         }

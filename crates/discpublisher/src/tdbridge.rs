@@ -345,20 +345,22 @@ impl Status {
             .sections
             .iter()
             .map(|(n, _)| n.as_str())
-            .filter(|n| {
-                n.strip_prefix("PUBLISHER")
-                    .is_some_and(|d| d.bytes().all(|b| b.is_ascii_digit()))
-            })
+            .filter(|n| is_publisher(n))
             .collect()
     }
 
     /// The highest drive progress (0–100) of any publisher, when one is writing or verifying.
     pub fn drive_progress(&self) -> Result<Option<i64>> {
         let mut best = None;
-        for p in self.publishers() {
-            for (k, _) in self.ini.section(p).unwrap_or(&[]) {
+        // One pass over each publisher's keys (looking each one up would take the square of
+        // their number, and a status file is hostile input).
+        for (p, kv) in self.ini.sections.iter().filter(|(n, _)| is_publisher(n)) {
+            let values = Ini::last_values(kv);
+            for (k, _) in kv {
                 if k.starts_with("DRIVE") && k.ends_with("_PROGRESS") {
-                    if let Some(v) = self.ini.number(&self.file, p, k)? {
+                    if let Some(v) =
+                        Ini::number_of(&self.file, p, k, values.get(k.as_str()).copied())?
+                    {
                         if v > 0 && best.is_none_or(|b| v > b) {
                             best = Some(v);
                         }
@@ -368,6 +370,13 @@ impl Status {
         }
         Ok(best)
     }
+}
+
+/// `[PUBLISHER1]`, `[PUBLISHER2]` ...: a publisher's section of `TDBStatus.txt`.
+fn is_publisher(section: &str) -> bool {
+    section
+        .strip_prefix("PUBLISHER")
+        .is_some_and(|d| d.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Reads the status file at once (TD Bridge cannot rewrite it while it is held open).
