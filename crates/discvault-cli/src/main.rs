@@ -896,10 +896,8 @@ fn run(cli: Cli) -> Result<i32> {
         }
         Command::Plan { plan, dry_run } => {
             let v = open()?;
-            let p = discvault::plan::plan(&v, &plan.options())?;
-            if !dry_run {
-                discvault::plan::execute(&v, &p)?;
-            }
+            let p =
+                discvault::plan::plan_and_record(&v, &plan.options(), *dry_run, progress.as_ref())?;
             if cli.json {
                 print_json(&p)?;
             } else {

@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 use testkit::*;
 
 mod common;
-use common::{archive, dv, json};
+use common::{archive, dv, json, sql};
 
 fn ok(cmd: &mut Command) -> String {
     run(cmd)
@@ -511,13 +511,11 @@ fn damage_names_the_right_files_and_exits_3() {
     );
 
     // The fixity checks are events in the catalog.
-    let conn = Command::new("sqlite3")
-        .arg(vault.join("catalog.sqlite"))
-        .arg("SELECT outcome FROM events WHERE event_type = 'fixity check' ORDER BY id")
-        .output()
-        .unwrap();
     assert_eq!(
-        String::from_utf8_lossy(&conn.stdout),
+        sql(
+            &vault,
+            "SELECT outcome FROM events WHERE event_type = 'fixity check' ORDER BY id"
+        ),
         "success\nsuccess\nfailure\nfailure\n",
         "archive, clean verify, two damaged"
     );

@@ -358,15 +358,9 @@ fn the_audit_trail_detects_edits_and_deletions_and_exports_premis() {
     // Tampering: an edited detail, a deleted event in the middle, a deleted last event.
     let copy = |name: &str| {
         let d = t.path().join(name);
-        fs::create_dir_all(&d).unwrap();
-        for f in ["discvault.toml", "catalog.sqlite"] {
-            fs::copy(vault.join(f), d.join(f)).unwrap();
-        }
+        common::copy_vault(&vault, &d);
         d
     };
-    run(Command::new("sqlite3")
-        .arg(vault.join("catalog.sqlite"))
-        .arg("PRAGMA wal_checkpoint(TRUNCATE)"));
     let edited = copy("edited");
     sql(
         &edited,

@@ -308,9 +308,10 @@ fn a_catalog_error_is_reported_not_read_as_nothing_to_publish() {
     let (rc, r) = json(dv(&vault).args(["publish", "DV-000001", "--to", &to, "--copies", "1"]));
     assert_eq!(rc, 0, "{r}");
     // A job left open, whose record is garbled.
-    run(Command::new("sqlite3")
-        .arg(vault.join("catalog.sqlite"))
-        .arg("UPDATE jobs SET state = 'open'; UPDATE job_copies SET state = 'bogus';"));
+    common::sql(
+        &vault,
+        "UPDATE jobs SET state = 'open'; UPDATE job_copies SET state = 'bogus';",
+    );
     let o = output(dv(&vault).args(["publish", "--to", &to]));
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");

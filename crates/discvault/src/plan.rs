@@ -214,8 +214,9 @@ pub fn plan_files(
         return Err(Error::Invalid {
             field: "media".into(),
             detail: format!(
-                "{} with {reserve}% reserve leaves {usable} bytes, less than a disc's own metadata ({empty} bytes)",
-                media.name
+                "{} with {reserve}% reserve leaves {usable} bytes, less than a disc needs: {empty} bytes of its own metadata and room for 64 sectors of records ({} bytes)",
+                media.name,
+                empty + 64 * SECTOR
             ),
         });
     }
@@ -668,6 +669,27 @@ fn parity_image_bytes(
 }
 
 /// Records a plan: creates its volumes in the catalog.
+/// Plans the records on no volume yet and records the plan (unless `dry_run`), holding the
+/// vault from planning to recording so that no other plan (of another station on a shared
+/// catalog, say) is recorded in between.
+pub fn plan_and_record(
+    vault: &Vault,
+    opts: &PlanOptions,
+    dry_run: bool,
+    progress: &dyn crate::progress::Progress,
+) -> Result<VolumePlan> {
+    let _lock = if dry_run {
+        None
+    } else {
+        Some(vault.lock("plan", progress)?)
+    };
+    let p = plan(vault, opts)?;
+    if !dry_run {
+        execute(vault, &p)?;
+    }
+    Ok(p)
+}
+
 pub fn execute(vault: &Vault, plan: &VolumePlan) -> Result<Vec<Volume>> {
     execute_with_lineage(vault, plan, &[])
 }

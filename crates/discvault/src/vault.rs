@@ -11,6 +11,16 @@ use std::path::{Path, PathBuf};
 /// its description for those who wait.
 pub const LOCK_FILE: &str = "lock";
 
+/// This machine's name, for the holder of a shared catalog.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "this host".into())
+}
+
 fn read_holder(path: &Path) -> String {
     match std::fs::read_to_string(path) {
         Ok(t) if !t.trim().is_empty() => t.trim().to_string(),
@@ -29,6 +39,7 @@ impl Drop for VaultLock<'_> {
         held.1 = held.1.saturating_sub(1);
         if held.1 == 0 {
             if let Some(f) = held.0.take() {
+                let _ = self.vault.catalog.let_go_shared_lock();
                 let _ = f.set_len(0);
                 // Closing the file lets the lock go.
                 drop(f);
@@ -179,6 +190,23 @@ impl Vault {
         use std::io::{Seek, Write};
         let since = crate::rfc3339(crate::now_unix());
         let text = format!("pid {}: {operation}, since {since}\n", std::process::id());
+        // A catalog shared by several stations (PostgreSQL) is taken too, by whoever holds it
+        // on any station; the time waited for this station's lock counts.
+        let station = format!(
+            "{} on {}, pid {}: {operation}, since {since}",
+            self.root.display(),
+            host_name(),
+            std::process::id()
+        );
+        let wait = deadline.saturating_duration_since(std::time::Instant::now());
+        if !self.catalog.take_shared_lock(&station, wait, &|holder| {
+            progress.note(&format!("the catalog is busy ({holder}); waiting for it"))
+        })? {
+            return Err(Error::Busy {
+                path: self.root.clone(),
+                holder: self.catalog.shared_lock_holder()?,
+            });
+        }
         file.set_len(0)
             .and_then(|_| file.seek(std::io::SeekFrom::Start(0)))
             .and_then(|_| file.write_all(text.as_bytes()))

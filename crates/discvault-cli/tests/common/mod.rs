@@ -28,30 +28,62 @@ pub fn postgres() -> Option<String> {
         .filter(|u| !u.is_empty())
 }
 
-/// The PostgreSQL catalog of the vault at `vault` (a database made for it on first use), or
-/// None on SQLite.
-pub fn catalog_url(vault: &Path) -> Option<String> {
-    use std::sync::Mutex;
-    static MADE: Mutex<Vec<String>> = Mutex::new(Vec::new());
-    let admin = postgres()?;
+/// The name of the PostgreSQL database of the vault at `vault`.
+fn database_name(vault: &Path) -> String {
     let abs = std::path::absolute(vault).unwrap();
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in abs.as_os_str().as_encoded_bytes() {
         h = (h ^ *b as u64).wrapping_mul(0x100_0000_01b3);
     }
-    let name = format!("dv_{:016x}_{}", h, std::process::id());
+    format!("dv_{:016x}_{}", h, std::process::id())
+}
+
+/// Makes the database `name` on the server (`template`: as a copy of that one), once.
+fn make_database(admin: &str, name: &str, template: Option<&str>) {
+    use std::sync::Mutex;
+    static MADE: Mutex<Vec<String>> = Mutex::new(Vec::new());
     let mut made = MADE.lock().unwrap_or_else(|e| e.into_inner());
-    if !made.contains(&name) {
+    if !made.iter().any(|m| m == name) {
+        let from = template
+            .map(|t| format!(" TEMPLATE {t}"))
+            .unwrap_or_default();
         testkit::run(
             Command::new("psql")
-                .arg(&admin)
+                .arg(admin)
                 .args(["-q", "-v", "ON_ERROR_STOP=1", "-c"])
-                .arg(format!("CREATE DATABASE {name}")),
+                .arg(format!("CREATE DATABASE {name}{from}")),
         );
-        made.push(name.clone());
+        made.push(name.to_string());
     }
+}
+
+/// The PostgreSQL catalog of the vault at `vault` (a database made for it on first use), or
+/// None on SQLite.
+pub fn catalog_url(vault: &Path) -> Option<String> {
+    let admin = postgres()?;
+    let name = database_name(vault);
+    make_database(&admin, &name, None);
     let base = admin.rsplit_once('/').unwrap().0;
     Some(format!("{base}/{name}"))
+}
+
+/// A copy of the vault `from` (its configuration and its catalog) at `to`, for a test that
+/// tampers with one while keeping the other.
+pub fn copy_vault(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    std::fs::copy(from.join("discvault.toml"), to.join("discvault.toml")).unwrap();
+    match postgres() {
+        Some(admin) => make_database(&admin, &database_name(to), Some(&database_name(from))),
+        None => {
+            // Everything into the database file first (WAL), then the file.
+            testkit::run(
+                Command::new("sqlite3")
+                    .arg(from.join("catalog.sqlite"))
+                    .arg("PRAGMA wal_checkpoint(TRUNCATE)"),
+            );
+            std::fs::copy(from.join("catalog.sqlite"), to.join("catalog.sqlite")).unwrap();
+        }
+    }
 }
 
 /// Runs the command with `--json`: its exit code and the parsed output.

@@ -13,8 +13,12 @@ use postgres::types::{FromSql, IsNull, ToSql, Type};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// The advisory lock key of catalog writers ("dv" "cat" in ASCII).
+/// The advisory lock key of catalog writers ("dv" "cat" in ASCII), held for a transaction.
 pub const WRITE_LOCK: i64 = 0x6476_0063_6174;
+
+/// The advisory lock key of a station changing the catalog in several transactions (add, plan,
+/// master, publish ...: see `Vault::lock`), held by its session ("dv" "stn").
+pub const STATION_LOCK: i64 = 0x6476_0073_746e;
 
 struct Postgres {
     client: postgres::Client,

@@ -1,0 +1,359 @@
+//! One catalog on PostgreSQL shared by several stations: each test starts a throwaway server of
+//! its own (scripts/pg.sh: a cluster in a temporary folder, 127.0.0.1 only, a free port) and
+//! stops it at the end. The rest of the CLI suite runs on PostgreSQL too (scripts/test.sh sets
+//! DISCVAULT_TEST_POSTGRES for a second run).
+
+mod common;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+/// A PostgreSQL server of this test.
+struct Server {
+    dir: String,
+    admin: String,
+}
+
+fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/pg.sh")
+}
+
+impl Server {
+    fn start() -> Server {
+        let out = testkit::run(Command::new("bash").arg(script()).arg("start"));
+        let var = |name: &str| {
+            out.lines()
+                .find_map(|l| l.strip_prefix(&format!("export {name}=")))
+                .unwrap_or_else(|| panic!("pg.sh start printed no {name}: {out}"))
+                .to_string()
+        };
+        Server {
+            dir: var("PG_DIR"),
+            admin: var("DISCVAULT_TEST_POSTGRES"),
+        }
+    }
+
+    /// A new database on the server: its URL.
+    fn database(&self, name: &str) -> String {
+        self.psql(&self.admin, &format!("CREATE DATABASE {name}"));
+        format!("{}/{name}", self.admin.rsplit_once('/').unwrap().0)
+    }
+
+    fn psql(&self, url: &str, q: &str) -> String {
+        testkit::run(
+            Command::new("psql")
+                .arg(url)
+                .args(["-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c"])
+                .arg(q),
+        )
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(script())
+            .arg("stop")
+            .arg(&self.dir)
+            .status();
+    }
+}
+
+/// `discvault --vault STATION` with nothing from the environment: the catalog is the one the
+/// station's discvault.toml names.
+fn station(dir: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_discvault"));
+    c.env_remove("DISCVAULT_VAULT")
+        .env_remove("DISCVAULT_CATALOG")
+        .arg("--vault")
+        .arg(dir);
+    c
+}
+
+fn ok(cmd: &mut Command) -> String {
+    testkit::run(cmd)
+}
+
+fn json(cmd: &mut Command) -> Value {
+    let out = ok(cmd.arg("--json"));
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{cmd:?}: not JSON ({e}): {out}"))
+}
+
+fn finish(c: Child, what: &str) -> Output {
+    let out = c.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{what}: {}\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn spawn(cmd: &mut Command) -> Child {
+    cmd.stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// A tree of `n` records with Chinese names under `root/NAME`, contents unique to `seed`.
+fn tree(root: &Path, name: &str, n: usize, seed: u64) -> PathBuf {
+    let top = root.join(name);
+    for i in 0..n {
+        let dir = top.join(format!("{}年度/卷{:03}", 2020 + i % 3, i / 10));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join(format!("关于档案工作的通知{i:03}.txt")),
+            testkit::pseudo_random(1000 + i * 37, seed * 1000 + i as u64),
+        )
+        .unwrap();
+    }
+    top
+}
+
+#[test]
+fn stations_add_plan_and_master_at_once_on_one_catalog() {
+    let pg = Server::start();
+    let url = pg.database("shared");
+    let t = tempfile::tempdir().unwrap();
+    let stations: Vec<PathBuf> = ["ingest", "publisher", "reading-room"]
+        .iter()
+        .map(|s| t.path().join(s))
+        .collect();
+    for s in &stations {
+        ok(station(s).args(["--catalog", &url, "init"]));
+        let toml = std::fs::read_to_string(s.join("discvault.toml")).unwrap();
+        assert!(toml.contains(&format!("url = \"{url}\"")), "{toml}");
+        assert!(!s.join("catalog.sqlite").exists());
+    }
+    let src = t.path().join("src");
+    let trees: Vec<PathBuf> = (0..3)
+        .map(|k| tree(&src, &format!("文书档案{k}"), 40, k as u64))
+        .collect();
+    // Three stations add at once, two of them the same tree.
+    let adds: Vec<Child> = vec![
+        spawn(station(&stations[0]).arg("add").arg(&trees[0])),
+        spawn(station(&stations[1]).arg("add").arg(&trees[1])),
+        spawn(station(&stations[2]).arg("add").arg(&trees[2])),
+        spawn(station(&stations[1]).arg("add").arg(&trees[0])),
+    ];
+    for (i, c) in adds.into_iter().enumerate() {
+        finish(c, &format!("add #{i}"));
+    }
+    let s = json(station(&stations[2]).arg("status"));
+    assert_eq!(s["ingested"]["files"], 120, "{s}");
+    assert_eq!(s["unplanned"]["files"], 120, "{s}");
+
+    // Two stations plan and master at once, a third reads meanwhile.
+    let outs: Vec<PathBuf> = (0..2)
+        .map(|k| t.path().join(format!("images{k}")))
+        .collect();
+    let work: Vec<Child> = (0..2)
+        .map(|k| {
+            spawn(
+                Command::new("sh")
+                    .arg("-c")
+                    .arg("\"$0\" --vault \"$1\" plan --media custom:400000 --redundancy 0 && \"$0\" --vault \"$1\" master --out \"$2\"")
+                    .arg(env!("CARGO_BIN_EXE_discvault"))
+                    .arg(&stations[k])
+                    .arg(&outs[k])
+                    .env_remove("DISCVAULT_CATALOG"),
+            )
+        })
+        .collect();
+    for _ in 0..5 {
+        ok(station(&stations[2]).args(["locate", "通知"]));
+    }
+    for (k, c) in work.into_iter().enumerate() {
+        finish(c, &format!("plan and master on station {k}"));
+    }
+    let s = json(station(&stations[2]).arg("status"));
+    assert_eq!(s["unplanned"]["files"], 0, "{s}");
+    assert_eq!(s["mastered"]["files"], 120, "{s}");
+    let volumes: Vec<String> = s["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["volume_id"].as_str().unwrap().to_string())
+        .collect();
+    let expected: Vec<String> = (1..=volumes.len()).map(|n| format!("DV-{n:06}")).collect();
+    assert_eq!(volumes, expected, "volume ids unique and in order");
+    assert!(volumes.len() > 1, "{volumes:?}");
+    // Every record on exactly one volume; every image verifies against the shared catalog.
+    let placements = pg.psql(
+        &url,
+        "SELECT COUNT(*), COUNT(DISTINCT file_id) FROM volume_contents",
+    );
+    assert_eq!(placements.trim(), "120|120");
+    let mut images = Vec::new();
+    for o in &outs {
+        for e in std::fs::read_dir(o).into_iter().flatten() {
+            images.push(e.unwrap().path());
+        }
+    }
+    images.sort();
+    assert_eq!(images.len(), volumes.len(), "{images:?}");
+    for img in &images {
+        let out = ok(station(&stations[2]).arg("verify").arg(img));
+        assert!(out.contains("clean"), "{out}");
+    }
+    // One vault, whichever station mastered the disc: each carries the catalog's identity.
+    let vault_id = pg.psql(
+        &url,
+        "SELECT value FROM catalog_settings WHERE key = 'vault_id'",
+    );
+    for img in [&images[0], images.last().unwrap()] {
+        let x = t.path().join("x");
+        let _ = std::fs::remove_dir_all(&x);
+        testkit::extract_xorriso(img, &x);
+        let record: Value =
+            serde_json::from_slice(&std::fs::read(x.join("discvault/volume.json")).unwrap())
+                .unwrap();
+        assert_eq!(record["vault_id"].as_str(), Some(vault_id.trim()));
+    }
+    // The catalog is whole: one event chain, every invariant.
+    let check = ok(station(&stations[1]).arg("check"));
+    assert!(check.contains("catalog intact"), "{check}");
+}
+
+#[test]
+fn a_station_waits_for_another_then_says_who_holds_the_catalog() {
+    let pg = Server::start();
+    let url = pg.database("busy");
+    let t = tempfile::tempdir().unwrap();
+    let a = t.path().join("a");
+    ok(station(&a).args(["--catalog", &url, "init"]));
+    let cfg = a.join("discvault.toml");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("lock_wait_seconds = 600", "lock_wait_seconds = 2");
+    std::fs::write(&cfg, text).unwrap();
+    // Another station holds the catalog (its session's advisory lock) for 20 s.
+    let holder = spawn(
+        // (each -c its own transaction: the holder is seen at once)
+        Command::new("psql")
+            .arg(&url)
+            .args(["-q", "-c"])
+            .arg(
+                "INSERT INTO catalog_settings (key, value) VALUES ('lock_holder', 'station B: master, since 09:00')
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )
+            .args(["-c", "SELECT pg_advisory_lock(110457976484974)"])
+            .args(["-c", "SELECT pg_sleep(20)"]),
+    );
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let src = tree(t.path(), "档案", 3, 9);
+    let out = testkit::output(station(&a).arg("add").arg(&src));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("busy") && err.contains("station B: master"),
+        "{err}"
+    );
+    // Nothing was recorded.
+    assert_eq!(pg.psql(&url, "SELECT COUNT(*) FROM files").trim(), "0");
+    // Once the other station is gone (its session ended), the add goes through.
+    pg.psql(
+        &url,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'psql' AND pid <> pg_backend_pid()",
+    );
+    let mut holder = holder;
+    let _ = holder.wait();
+    ok(station(&a).arg("add").arg(&src));
+    assert_eq!(pg.psql(&url, "SELECT COUNT(*) FROM files").trim(), "3");
+}
+
+#[test]
+fn locate_finds_the_same_records_on_sqlite_and_postgresql() {
+    let pg = Server::start();
+    let url = pg.database("locate");
+    let t = tempfile::tempdir().unwrap();
+    let src = tree(t.path(), "会计档案", 60, 3);
+    std::fs::write(src.join("Report-2024.PDF"), b"pdf").unwrap();
+    std::fs::write(src.join("a.txt"), b"a").unwrap();
+    let lite = t.path().join("sqlite");
+    let post = t.path().join("postgres");
+    ok(station(&lite).arg("init"));
+    ok(station(&post).args(["--catalog", &url, "init"]));
+    for v in [&lite, &post] {
+        ok(station(v)
+            .arg("add")
+            .arg(&src)
+            .args(["--meta", "保管期限=30年"]));
+    }
+    let sha = json(station(&lite).args(["locate", "a.txt"]))[0]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let queries = [
+        "会",
+        "通知",
+        "档案",
+        "计档",
+        "作的通",
+        "2021年度",
+        "卷003",
+        "年度/卷",
+        "report",
+        ".pdf",
+        "a",
+        "会计档案",
+        "通知059",
+        "没有",
+        &sha,
+        &sha[..12],
+    ];
+    let mut found_any = 0;
+    for q in queries {
+        let paths = |v: &Path| -> Vec<String> {
+            let r = json(station(v).args(["locate", "--limit", "1000", q]));
+            let mut p: Vec<String> = r
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| format!("{}/{} v{}", f["collection"], f["path"], f["version"]))
+                .collect();
+            p.sort();
+            p
+        };
+        let (a, b) = (paths(&lite), paths(&post));
+        assert_eq!(a, b, "locate {q:?}: SQLite and PostgreSQL differ");
+        found_any += usize::from(!a.is_empty());
+    }
+    assert_eq!(
+        found_any,
+        queries.len() - 2,
+        "all but two queries find something"
+    );
+}
+
+#[test]
+fn a_catalog_of_a_newer_schema_is_refused_with_a_clear_error() {
+    let pg = Server::start();
+    let url = pg.database("newer");
+    let t = tempfile::tempdir().unwrap();
+    let v = t.path().join("v");
+    ok(station(&v).args(["--catalog", &url, "init"]));
+    pg.psql(&url, "INSERT INTO schema_version (version) VALUES (999)");
+    let out = testkit::output(station(&v).arg("status"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("999") && err.contains("upgrade discvault"),
+        "{err}"
+    );
+    // A catalog that cannot be reached names the server, never its password.
+    let out = testkit::output(station(&v).args([
+        "--catalog",
+        "postgres://dv:secret@127.0.0.1:1/none",
+        "status",
+    ]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("127.0.0.1:1") && !err.contains("secret"),
+        "{err}"
+    );
+}
