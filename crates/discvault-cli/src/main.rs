@@ -328,6 +328,9 @@ enum Command {
     /// The audit trail: check its hash chain, export it as PREMIS.
     #[command(subcommand)]
     Log(LogCmd),
+    /// The catalog database: copy it to another (SQLite to PostgreSQL and back).
+    #[command(subcommand)]
+    Catalog(CatalogCmd),
     /// What is ingested, planned, mastered, and not yet on a disc.
     Status,
     /// Check the catalog: SQLite integrity and foreign keys, the audit trail's chain, and the
@@ -471,6 +474,21 @@ enum InspectCmd {
 enum QualityCmd {
     /// Import measurements (CSV: copy,measured_at,metric,value) and grade the copies.
     Import { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum CatalogCmd {
+    /// Copy every row of the vault's catalog into a new, empty catalog (postgres://USER@HOST/DB
+    /// or sqlite:PATH), then check the copy: rows of every table, every record's digests, the
+    /// audit trail's hash chain.
+    Copy {
+        /// The target catalog's URL.
+        #[arg(long, value_name = "URL")]
+        to: String,
+        /// Then make the vault use the copy ([catalog] url in its discvault.toml).
+        #[arg(long)]
+        switch: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -1729,6 +1747,32 @@ fn run(cli: Cli) -> Result<i32> {
             match out {
                 Some(p) => std::fs::write(p, text).with_context(|| p.display().to_string())?,
                 None => print!("{text}"),
+            }
+            Ok(0)
+        }
+        Command::Catalog(CatalogCmd::Copy { to, switch }) => {
+            let v = open()?;
+            let r = v.copy_catalog(to, *switch, progress.as_ref())?;
+            if cli.json {
+                print_json(&r)?;
+            } else {
+                for (t, n) in &r.tables {
+                    println!("{n:>10}  {t}");
+                }
+                println!(
+                    "copied and checked: every table's rows, the digests of every record (sha256 {}), the audit trail's chain of {} events",
+                    r.digests_sha256, r.events
+                );
+                if *switch {
+                    println!(
+                        "the vault now uses {}",
+                        discvault::catalog::postgres::redact(to)
+                    );
+                } else {
+                    println!(
+                        "the vault still uses its old catalog; to move, set [catalog] url in discvault.toml or run again with --switch into a new database"
+                    );
+                }
             }
             Ok(0)
         }

@@ -20,12 +20,16 @@ fn write(path: &Path, data: &[u8]) {
     fs::write(path, data).unwrap();
 }
 
-/// A copy of a whole folder (a vault before the command, images), as it is.
+/// A copy of a whole folder (a vault before the command, with its catalog wherever it is;
+/// images), as it is.
 fn copy_dir(from: &Path, to: &Path) {
     if to.exists() {
         fs::remove_dir_all(to).unwrap();
     }
     run(Command::new("cp").arg("-a").arg(from).arg(to));
+    if from.join("discvault.toml").is_file() {
+        common::copy_catalog(from, to);
+    }
 }
 
 /// `discvault` with a fixed planning time, so that plans made in different runs (a migration

@@ -357,3 +357,104 @@ fn a_catalog_of_a_newer_schema_is_refused_with_a_clear_error() {
         "{err}"
     );
 }
+
+#[test]
+fn a_catalog_moves_from_sqlite_to_postgresql_and_back_checked() {
+    let pg = Server::start();
+    let url = pg.database("moved");
+    let t = tempfile::tempdir().unwrap();
+    let v = t.path().join("v");
+    let src = tree(t.path(), "文书档案", 30, 5);
+    ok(station(&v).arg("init"));
+    ok(station(&v)
+        .arg("archive")
+        .arg(&src)
+        .args(["--media", "cd74", "--out"])
+        .arg(t.path().join("img")));
+    let img = t.path().join("img/DV-000001.iso");
+    ok(station(&v)
+        .args(["publish", "DV-000001", "--copies", "1", "--to"])
+        .arg(format!("images:{}", t.path().join("copies").display())));
+    let before = json(station(&v).arg("status"));
+    let found = json(station(&v).args(["locate", "通知"]));
+
+    // A target that holds records is refused, changing nothing.
+    let busy = pg.database("busy");
+    let other = t.path().join("other");
+    ok(station(&other).args(["--catalog", &busy, "init"]));
+    ok(station(&other).arg("add").arg(&src));
+    let out = testkit::output(station(&v).args(["catalog", "copy", "--to", &busy]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not empty"));
+    assert!(std::fs::read_to_string(v.join("discvault.toml"))
+        .unwrap()
+        .contains("url = \"sqlite:catalog.sqlite\""));
+
+    let r = json(station(&v).args(["catalog", "copy", "--switch", "--to", &url]));
+    let rows = |name: &str| {
+        r["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x[0] == name)
+            .unwrap()[1]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(rows("files"), 30);
+    assert_eq!(rows("copies"), 1);
+    assert!(r["events"].as_u64().unwrap() > 3, "{r}");
+    assert!(std::fs::read_to_string(v.join("discvault.toml"))
+        .unwrap()
+        .contains(&format!("url = \"{url}\"")));
+    // The vault now runs on PostgreSQL, and knows all it knew.
+    assert_eq!(
+        pg.psql(&url, "SELECT COUNT(*) FROM files").trim(),
+        "30",
+        "the rows are in PostgreSQL"
+    );
+    assert_eq!(json(station(&v).arg("status")), before);
+    assert_eq!(json(station(&v).args(["locate", "通知"])), found);
+    let out = ok(station(&v).arg("verify").arg(&img));
+    assert!(out.contains("clean"), "{out}");
+    assert!(ok(station(&v).arg("check")).contains("catalog intact"));
+    // New work continues the numbering: the identity columns moved past the copied ids.
+    let more = tree(t.path(), "会计档案", 5, 6);
+    ok(station(&v)
+        .arg("archive")
+        .arg(&more)
+        .args(["--media", "cd74", "--out"])
+        .arg(t.path().join("img")));
+    assert!(t.path().join("img/DV-000002.iso").is_file());
+
+    // And back to a single PC.
+    let back = t.path().join("back.sqlite");
+    let r = json(
+        station(&v)
+            .args(["catalog", "copy", "--switch", "--to"])
+            .arg(format!("sqlite:{}", back.display())),
+    );
+    assert_eq!(
+        r["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x[0] == "files")
+            .unwrap()[1],
+        35
+    );
+    let status = json(station(&v).arg("status"));
+    assert_eq!(status["mastered"]["files"], 35, "{status}");
+    for q in ["通知", "会", "计档"] {
+        let n = json(station(&v).args(["locate", q]))
+            .as_array()
+            .unwrap()
+            .len();
+        assert!(
+            n > 0,
+            "locate {q} on the copied SQLite catalog (its path indexes rebuilt)"
+        );
+    }
+    assert!(ok(station(&v).arg("check")).contains("catalog intact"));
+    assert!(ok(station(&v).args(["log", "verify"])).contains("intact"));
+}

@@ -436,9 +436,51 @@ pub fn with_catalog_url(url: &str) -> Result<String> {
             detail: format!("{url:?} is not a catalog URL"),
         });
     }
+    set_catalog_url(DEFAULT_CONFIG_TEXT, url)
+}
+
+/// `text` (a discvault.toml) with its `[catalog] url` set to `url`, everything else as it was.
+pub fn set_catalog_url(text: &str, url: &str) -> Result<String> {
     let line = format!("url = {}", toml::Value::String(url.to_string()));
-    let text = DEFAULT_CONFIG_TEXT.replacen("url = \"sqlite:catalog.sqlite\"", &line, 1);
-    Ok(text)
+    let mut out = Vec::new();
+    let (mut section, mut done) = (String::new(), false);
+    for l in text.lines() {
+        let t = l.trim();
+        if t.starts_with('[') {
+            if section == "[catalog]" && !done {
+                out.push(line.clone());
+                done = true;
+            }
+            section = t.split('#').next().unwrap_or("").trim().to_string();
+        }
+        if section == "[catalog]" && !done && (t.starts_with("url ") || t.starts_with("url=")) {
+            out.push(line.clone());
+            done = true;
+            continue;
+        }
+        out.push(l.to_string());
+    }
+    if !done {
+        if section != "[catalog]" {
+            out.push(String::new());
+            out.push("[catalog]".into());
+        }
+        out.push(line);
+    }
+    let new = out.join("\n") + "\n";
+    let parsed: Config = toml::from_str(&new).map_err(|e| Error::Invalid {
+        field: "catalog.url".into(),
+        detail: format!("discvault.toml would not read back: {e}"),
+    })?;
+    if parsed.catalog.url != url {
+        return Err(Error::Invalid {
+            field: "catalog.url".into(),
+            detail:
+                "discvault.toml has its catalog url in a form this cannot change; edit it by hand"
+                    .into(),
+        });
+    }
+    Ok(new)
 }
 
 /// The file `discvault init` writes: the defaults, each explained.

@@ -143,6 +143,36 @@ impl Vault {
         }
     }
 
+    /// Copies the vault's catalog into the empty catalog at `to` (`postgres://...` when the
+    /// archive grows to several stations, `sqlite:PATH` for a single PC), checked afterwards
+    /// (see [`Catalog::copy_to`]). With `switch`, the vault's discvault.toml then names the new
+    /// catalog; the old one is left as it was.
+    pub fn copy_catalog(
+        &self,
+        to: &str,
+        switch: bool,
+        progress: &dyn Progress,
+    ) -> Result<crate::catalog::transfer::TransferReport> {
+        let _lock = self.lock("catalog copy", progress)?;
+        if to == self.config.catalog.url {
+            return Err(Error::Invalid {
+                field: "--to".into(),
+                detail: format!("{to:?} is this vault's catalog already"),
+            });
+        }
+        let target = Catalog::open(to, &self.root)?;
+        let report = self.catalog.copy_to(&target)?;
+        if switch {
+            let cfg = self.root.join(CONFIG_FILE);
+            let text = std::fs::read_to_string(&cfg).at(&cfg)?;
+            let new = crate::config::set_catalog_url(&text, to)?;
+            let tmp = self.root.join(".discvault.toml.new");
+            std::fs::write(&tmp, new).at(&tmp)?;
+            std::fs::rename(&tmp, &cfg).at(&cfg)?;
+        }
+        Ok(report)
+    }
+
     /// Takes the vault for an operation that changes the catalog (`operation` names it for
     /// whoever waits): commands of other processes that change it wait for it, up to
     /// `vault.lock_wait_seconds`, then fail with [`Error::Busy`] naming the holder. Taken again

@@ -67,13 +67,45 @@ pub fn catalog_url(vault: &Path) -> Option<String> {
     Some(format!("{base}/{name}"))
 }
 
+/// On PostgreSQL, makes the catalog of the vault at `to` a copy of the one of `from` (any
+/// catalog `to` had is dropped); on SQLite, the catalog is a file of the vault folder and
+/// nothing is done.
+pub fn copy_catalog(from: &Path, to: &Path) {
+    let Some(admin) = postgres() else {
+        return;
+    };
+    let (from, to) = (database_name(from), database_name(to));
+    // A session of a command just ended may linger for a moment on the template.
+    let mut tries = 0;
+    loop {
+        let out = testkit::output(
+            Command::new("psql")
+                .arg(&admin)
+                .args(["-q", "-v", "ON_ERROR_STOP=1"])
+                .args(["-c", &format!("DROP DATABASE IF EXISTS {to} WITH (FORCE)")])
+                .args(["-c", &format!("CREATE DATABASE {to} TEMPLATE {from}")]),
+        );
+        if out.status.success() {
+            break;
+        }
+        tries += 1;
+        assert!(
+            tries < 50,
+            "copying database {from} to {to}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    make_database(&admin, &to, None);
+}
+
 /// A copy of the vault `from` (its configuration and its catalog) at `to`, for a test that
 /// tampers with one while keeping the other.
 pub fn copy_vault(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     std::fs::copy(from.join("discvault.toml"), to.join("discvault.toml")).unwrap();
     match postgres() {
-        Some(admin) => make_database(&admin, &database_name(to), Some(&database_name(from))),
+        Some(_) => copy_catalog(from, to),
         None => {
             // Everything into the database file first (WAL), then the file.
             testkit::run(

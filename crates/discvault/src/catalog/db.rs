@@ -29,6 +29,12 @@ pub trait ToValue {
     fn to_value(self) -> Value;
 }
 
+impl ToValue for Value {
+    fn to_value(self) -> Value {
+        self
+    }
+}
+
 impl ToValue for i64 {
     fn to_value(self) -> Value {
         Value::Int(self)
@@ -148,6 +154,16 @@ impl Row {
     /// A row of `values` under the column `names` (shared by the rows of one result).
     pub fn new(names: Arc<Vec<String>>, values: Vec<Value>) -> Row {
         Row { names, values }
+    }
+
+    /// The names of the columns.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// The values, in column order.
+    pub fn values(&self) -> &[Value] {
+        &self.values
     }
 
     /// Every value of the row as text, separated by spaces (for messages).

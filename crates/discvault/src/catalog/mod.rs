@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod postgres;
 pub mod schema;
 pub mod sqlite;
+pub mod transfer;
 
 use events::{insert_event, NewEvent};
 
@@ -825,42 +826,7 @@ impl Catalog {
             .bind(now)
             .execute(&*tx)?;
         }
-        if self.dialect == Dialect::Sqlite {
-            // The path indexes of the rows just added, one statement each: FTS5 is
-            // fast when written in bulk and slow row by row.
-            db::query(
-                "INSERT INTO files_path_index (rowid, path) SELECT id, path FROM files WHERE id > $1",
-            )
-            .bind(first_new)
-            .execute(&*tx)?;
-            let rows = db::query("SELECT id, path FROM files WHERE id > $1 ORDER BY id")
-                .bind(first_new)
-                .fetch_all(&*tx)?;
-            db::query("CREATE TEMP TABLE IF NOT EXISTS new_char_tokens (id INTEGER PRIMARY KEY, chars TEXT NOT NULL)")
-                .execute(&*tx)?;
-            for chunk in rows.chunks(250) {
-                let values: Vec<String> = (0..chunk.len())
-                    .map(|k| format!("(${}, ${})", 2 * k + 1, 2 * k + 2))
-                    .collect();
-                let sql = format!(
-                    "INSERT INTO new_char_tokens (id, chars) VALUES {}",
-                    values.join(", ")
-                );
-                let mut q = db::query(&sql);
-                for r in chunk {
-                    q = q
-                        .bind(r.try_get::<i64, _>("id")?)
-                        .bind(char_tokens(&r.try_get::<String, _>("path")?));
-                }
-                q.execute(&*tx)?;
-            }
-            for stmt in [
-                "INSERT INTO files_char_index (rowid, chars) SELECT id, chars FROM new_char_tokens",
-                "DELETE FROM new_char_tokens",
-            ] {
-                db::query(stmt).execute(&*tx)?;
-            }
-        }
+        self.index_paths_after(&tx, first_new)?;
         insert_event(
             &tx,
             &NewEvent {
@@ -877,6 +843,49 @@ impl Catalog {
 
     /// Current files that are on no volume yet, with their collection names, in collection
     /// and path order.
+    /// Adds the files with ids above `first_new` to SQLite's path indexes (FTS5, fast when
+    /// written in bulk and slow row by row); PostgreSQL needs nothing.
+    pub(crate) fn index_paths_after(&self, tx: &db::Tx<'_>, first_new: i64) -> Result<()> {
+        if self.dialect != Dialect::Sqlite {
+            return Ok(());
+        }
+        // The path indexes of the rows just added, one statement each: FTS5 is
+        // fast when written in bulk and slow row by row.
+        db::query(
+            "INSERT INTO files_path_index (rowid, path) SELECT id, path FROM files WHERE id > $1",
+        )
+        .bind(first_new)
+        .execute(&**tx)?;
+        let rows = db::query("SELECT id, path FROM files WHERE id > $1 ORDER BY id")
+            .bind(first_new)
+            .fetch_all(&**tx)?;
+        db::query("CREATE TEMP TABLE IF NOT EXISTS new_char_tokens (id INTEGER PRIMARY KEY, chars TEXT NOT NULL)")
+            .execute(&**tx)?;
+        for chunk in rows.chunks(250) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|k| format!("(${}, ${})", 2 * k + 1, 2 * k + 2))
+                .collect();
+            let sql = format!(
+                "INSERT INTO new_char_tokens (id, chars) VALUES {}",
+                values.join(", ")
+            );
+            let mut q = db::query(&sql);
+            for r in chunk {
+                q = q
+                    .bind(r.try_get::<i64, _>("id")?)
+                    .bind(char_tokens(&r.try_get::<String, _>("path")?));
+            }
+            q.execute(&**tx)?;
+        }
+        for stmt in [
+            "INSERT INTO files_char_index (rowid, chars) SELECT id, chars FROM new_char_tokens",
+            "DELETE FROM new_char_tokens",
+        ] {
+            db::query(stmt).execute(&**tx)?;
+        }
+        Ok(())
+    }
+
     pub fn unplanned_files(&self) -> Result<Vec<(String, FileRecord)>> {
         let rows = db::query(&format!(
             "SELECT {FILE_COLS}, c.name AS collection FROM files f JOIN collections c ON c.id = f.collection_id
