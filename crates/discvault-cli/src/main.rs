@@ -977,7 +977,7 @@ fn run(cli: Cli) -> Result<i32> {
                         progress.as_ref(),
                     )?]
                 }
-                None => discvault::verify::verify(&v, sources, &opts, progress.as_ref())?,
+                None => discvault::orchestrate::verify(&v, sources, &opts, progress.as_ref())?,
             };
             if cli.json {
                 print_json(&reports)?;

@@ -4,7 +4,7 @@ use crate::ingest::{self, AddOptions, AddReport};
 use crate::master::{self, MasterOptions, MasteredImage};
 use crate::plan::{self, PlanOptions, VolumePlan};
 use crate::progress::Progress;
-use crate::verify::{self, VerifyReport};
+use crate::verify::VerifyReport;
 use crate::{Result, Vault};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -60,7 +60,7 @@ pub fn archive(
         progress,
     )?;
     let sources: Vec<PathBuf> = images.iter().map(|i| i.image.clone()).collect();
-    let reports = verify::verify(&vault, &sources, &Default::default(), progress)?;
+    let reports = crate::orchestrate::verify(&vault, &sources, &Default::default(), progress)?;
     let clean = add.errors.is_empty() && reports.iter().all(|r| r.clean);
     Ok(ArchiveReport {
         vault: vault.root.clone(),

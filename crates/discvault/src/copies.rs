@@ -4,6 +4,7 @@
 use crate::catalog::copies::{CopyChange, CopyState, DiscCopy, NewCopy, Place};
 use crate::{Error, Result, Vault};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// A place as given on the command line: the whole place (`site/room/cabinet/shelf/slot`, all
 /// five parts), or parts by name.
@@ -234,7 +235,7 @@ pub fn mark(
         detail,
     }])?;
     if to == CopyState::Verified {
-        crate::migrate::settle(vault)?;
+        settle(vault)?;
     }
     vault.catalog.copy(&c.copy_id)
 }
@@ -264,7 +265,7 @@ pub fn distrust(vault: &Vault, c: &DiscCopy, now: i64) -> Option<String> {
             &crate::rfc3339(checked)[..10]
         ));
     }
-    let due = crate::inspect::due_at(vault, c);
+    let due = crate::catalog::copies::due_at(&vault.config.inspection, c);
     if now > due {
         return Some(format!(
             "last read back on {}, due since {}",
@@ -323,4 +324,84 @@ pub fn list_at(vault: &Vault, volume: Option<&str>, now: i64) -> Result<Vec<Copy
         .into_iter()
         .map(|c| view_at(vault, c, now))
         .collect())
+}
+
+/// Retires old copies whose replacements have been verified; returns their ids.
+pub fn settle(vault: &Vault) -> Result<Vec<String>> {
+    let copies = vault.catalog.copies(None)?;
+    let by_id: BTreeMap<&str, &DiscCopy> = copies.iter().map(|c| (c.copy_id.as_str(), c)).collect();
+    let mut by_volume: BTreeMap<&str, Vec<&DiscCopy>> = BTreeMap::new();
+    for c in &copies {
+        by_volume.entry(c.volume_id.as_str()).or_default().push(c);
+    }
+    let mut retire: BTreeMap<String, String> = BTreeMap::new();
+    // A copy replaced by a verified copy.
+    for c in &copies {
+        if c.state != CopyState::Verified {
+            continue;
+        }
+        if let Some(old) = c.replaces.as_deref().and_then(|r| by_id.get(r)) {
+            if old.state != CopyState::Retired {
+                retire.insert(
+                    old.copy_id.clone(),
+                    format!("replaced by copy {}, verified", c.copy_id),
+                );
+            }
+        }
+    }
+    // Copies of a remastered volume: every new volume has a verified copy of the same role (or,
+    // when none has that role, as many verified copies as the old volume had copies).
+    let mut children: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (new, old, _) in vault.catalog.lineage()? {
+        children.entry(old).or_default().push(new);
+    }
+    for (old, news) in &children {
+        let olds: Vec<&DiscCopy> = by_volume
+            .get(old.as_str())
+            .map(|v| {
+                v.iter()
+                    .copied()
+                    .filter(|c| c.state != CopyState::Retired)
+                    .collect()
+            })
+            .unwrap_or_default();
+        for c in &olds {
+            let covered = news.iter().all(|n| {
+                let nc = by_volume.get(n.as_str()).cloned().unwrap_or_default();
+                let verified: Vec<&&DiscCopy> = nc
+                    .iter()
+                    .filter(|x| x.state == CopyState::Verified)
+                    .collect();
+                if nc.iter().any(|x| x.role == c.role) {
+                    verified.iter().any(|x| x.role == c.role)
+                } else {
+                    verified.len() >= olds.len()
+                }
+            });
+            if covered {
+                retire.insert(
+                    c.copy_id.clone(),
+                    format!("its records are on {}, verified", news.join(", ")),
+                );
+            }
+        }
+    }
+    let changes: Vec<CopyChange> = retire
+        .iter()
+        .map(|(id, why)| {
+            let mut c = by_id[id.as_str()].clone();
+            let was = c.state;
+            c.state = CopyState::Retired;
+            CopyChange {
+                detail: format!("copy {id} retired (was {}): {why}", was.as_str()),
+                copy: c,
+                event_type: "deaccession",
+                outcome: "success",
+            }
+        })
+        .collect();
+    if !changes.is_empty() {
+        vault.catalog.update_copies(&changes)?;
+    }
+    Ok(retire.into_keys().collect())
 }

@@ -9,8 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
 
-/// Version of the on-disc layout, written in `bag-info.txt` and `discvault/volume.json`.
-pub const FORMAT_VERSION: i64 = 2;
+pub use crate::model::FORMAT_VERSION;
 
 /// The first format version whose discs carry the identity of their vault.
 pub const VAULT_ID_SINCE: i64 = 2;

@@ -7,39 +7,25 @@
 //! active copies, the copies due soonest until the share is reached; so every copy is checked
 //! at the latest when it falls due. The clock is a parameter: rounds can be simulated.
 
-use crate::catalog::copies::{CopyState, DiscCopy};
+use crate::catalog::copies::DiscCopy;
 use crate::copies::CopyView;
 use crate::{Result, Vault};
 use serde::{Deserialize, Serialize};
 
 const DAY: i64 = 86_400;
 
-/// The interval of a copy, in seconds.
+/// The interval of a copy, in seconds (the vault's policy: see
+/// [`crate::catalog::copies::interval`]).
 pub fn interval(vault: &Vault, c: &DiscCopy) -> i64 {
-    let cfg = &vault.config.inspection;
-    let base = cfg
-        .interval_days_by_medium
-        .get(&c.medium)
-        .copied()
-        .unwrap_or(cfg.interval_days);
-    let days = if c.grade == "watch" {
-        base.min(cfg.warning_interval_days)
-    } else {
-        base
-    };
-    days as i64 * DAY
+    crate::catalog::copies::interval(&vault.config.inspection, c)
 }
 
 /// When a copy falls due: its last clean check (or its writing) plus its interval.
 pub fn due_at(vault: &Vault, c: &DiscCopy) -> i64 {
-    c.verified_at.unwrap_or(c.created_at) + interval(vault, c)
+    crate::catalog::copies::due_at(&vault.config.inspection, c)
 }
 
-/// Copies that take part in inspection: written or verified (damaged, missing and retired
-/// copies are for repair or migration).
-pub fn active(c: &DiscCopy) -> bool {
-    matches!(c.state, CopyState::Written | CopyState::Verified)
-}
+pub use crate::catalog::copies::active;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct DueCopy {
@@ -60,24 +46,6 @@ pub struct DuePick {
     /// At least this many copies are picked each round (the sample share).
     pub quota: u64,
     pub copies: Vec<DueCopy>,
-}
-
-/// The interval of a copy in days as an SQL expression over `copies k`, from the policy.
-pub(crate) fn interval_sql(cfg: &crate::config::InspectionSection) -> String {
-    let mut base = String::from("CASE k.medium");
-    for (m, d) in &cfg.interval_days_by_medium {
-        base.push_str(&format!(" WHEN '{}' THEN {d}", m.replace('\'', "''")));
-    }
-    base.push_str(&format!(" ELSE {} END", cfg.interval_days));
-    if cfg.interval_days_by_medium.is_empty() {
-        base = cfg.interval_days.to_string();
-    }
-    // The shorter of the two for a copy graded "watch" (portable SQL: SQLite's MIN(a, b) is
-    // PostgreSQL's LEAST).
-    format!(
-        "CASE WHEN k.grade = 'watch' AND {w} < ({base}) THEN {w} ELSE {base} END",
-        w = cfg.warning_interval_days
-    )
 }
 
 pub fn due(vault: &Vault, now: i64) -> Result<DuePick> {

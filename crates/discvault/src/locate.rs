@@ -7,32 +7,7 @@ use crate::digest::HashAlg;
 use crate::{Result, Vault};
 use serde::{Deserialize, Serialize};
 
-/// A parsed query.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Query {
-    /// A hex digest of any recorded algorithm (32 or 64 hex characters).
-    Digest(String),
-    /// `KEY=VALUE` over collection metadata (`fonds`, `series`, `retention`, `collection` or
-    /// free keys).
-    Metadata(String, String),
-    /// Any part of the path, case-insensitive for Latin letters.
-    Path(String),
-}
-
-impl Query {
-    pub fn parse(q: &str) -> Query {
-        let t = q.trim();
-        if (t.len() == 32 || t.len() == 64) && t.chars().all(|c| c.is_ascii_hexdigit()) {
-            return Query::Digest(t.to_ascii_lowercase());
-        }
-        if let Some((k, v)) = t.split_once('=') {
-            if !k.is_empty() && !k.contains('/') {
-                return Query::Metadata(k.trim().to_string(), v.trim().to_string());
-            }
-        }
-        Query::Path(t.to_string())
-    }
-}
+pub use crate::model::Query;
 
 /// Where one part of a file is: its volume and that volume's copies.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

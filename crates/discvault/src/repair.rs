@@ -131,7 +131,7 @@ fn classify(vault: &Vault, opts: &RepairOptions) -> Result<(Volume, Vec<Role>)> 
         .iter()
         .map(|s| {
             crate::source::open(s)
-                .and_then(|mut src| crate::verify::identify(vault, &mut *src))
+                .and_then(|mut src| crate::identify::identify(vault, &mut *src))
                 .map_err(|e| format!("{}: {e}", s.display()))
         })
         .collect();

@@ -518,7 +518,7 @@ pub fn restore(
             Some(v) if !list.from_discs => {
                 let said = source::identity(src.as_mut());
                 let label = src.label();
-                crate::verify::resolve(v, &src.name(), said, label)?.volume_id
+                crate::identify::resolve(v, &src.name(), said, label)?.volume_id
             }
             _ => source::volume_id(src.as_mut())?,
         };

@@ -118,7 +118,7 @@ impl Vault {
         }
         let root = dir.canonicalize().at(dir)?;
         let catalog = Catalog::open(&config.catalog.url, &root)?;
-        catalog.set_due_rule(&crate::inspect::interval_sql(&config.inspection))?;
+        catalog.set_due_rule(&crate::catalog::copies::interval_sql(&config.inspection))?;
         let id = catalog.vault_id()?;
         Ok(Vault {
             lock: Default::default(),

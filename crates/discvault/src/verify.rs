@@ -3,8 +3,9 @@
 
 use crate::catalog::{FileKind, Volume};
 use crate::digest::{HashAlg, MultiHasher};
-use crate::error::IoContext;
 use crate::format::{self, VOLUME_JSON};
+pub use crate::identify::identify;
+use crate::identify::resolve;
 use crate::progress::{NoProgress, Progress};
 use crate::scan::{
     self, FileDevice, ScanItem, ScanOptions, SectorDevice, SectorMap, SectorRanges, SECTOR,
@@ -75,7 +76,7 @@ pub struct RepairOutlook {
 
 impl RepairOutlook {
     /// Not repairable, and why repair could not be tried at all.
-    fn not_tried(sources: Vec<String>, detail: String) -> RepairOutlook {
+    pub(crate) fn not_tried(sources: Vec<String>, detail: String) -> RepairOutlook {
         RepairOutlook {
             repairable: false,
             sources,
@@ -84,154 +85,6 @@ impl RepairOutlook {
             detail: Some(detail),
         }
     }
-}
-
-/// Works out, for every damaged volume among `reports`, whether the sources verified can
-/// repair it ([`crate::repair::analyse`]: reads them again, in a temporary folder).
-fn repair_outlooks(
-    vault: &Vault,
-    sources: &[std::path::PathBuf],
-    reports: &mut [VerifyReport],
-    opts: &VerifyOptions,
-    progress: &dyn Progress,
-) -> Result<()> {
-    let mut done: BTreeMap<String, RepairOutlook> = BTreeMap::new();
-    for r in 0..reports.len() {
-        if reports[r].clean || reports[r].volume_id.is_empty() {
-            continue;
-        }
-        let vid = reports[r].volume_id.clone();
-        if let Some(o) = done.get(&vid) {
-            reports[r].repair = Some(o.clone());
-            continue;
-        }
-        let volume = vault.catalog.volume(&vid)?;
-        let parity = vault.catalog.parity_of(&volume)?;
-        let mut group: Vec<String> = vec![vid.clone()];
-        group.extend(parity.iter().map(|p| p.volume_id.clone()));
-        if let Some(p) = parity.first() {
-            group.extend(
-                vault
-                    .catalog
-                    .parity_members(p)?
-                    .into_iter()
-                    .map(|m| m.volume_id),
-            );
-        }
-        let usable: Vec<std::path::PathBuf> = sources
-            .iter()
-            .zip(reports.iter())
-            .filter(|(s, rep)| !s.is_dir() && group.contains(&rep.volume_id))
-            .map(|(s, _)| s.clone())
-            .collect();
-        let names: Vec<String> = usable.iter().map(|s| s.display().to_string()).collect();
-        let outlook = if volume.kind == crate::catalog::VolumeKind::Parity {
-            RepairOutlook::not_tried(
-                Vec::new(),
-                "a parity volume is mastered again from its members' images".into(),
-            )
-        } else if usable.is_empty() {
-            RepairOutlook::not_tried(
-                Vec::new(),
-                "repair reads the disc itself (an image or a drive), not a mounted folder".into(),
-            )
-        } else {
-            let tmp = tempfile::tempdir().at(std::env::temp_dir())?;
-            let ro = crate::repair::RepairOptions {
-                sources: usable.clone(),
-                volume: Some(vid.clone()),
-                to: tmp.path().to_path_buf(),
-                retries: opts.scan.retries,
-            };
-            match crate::repair::analyse(vault, &ro, progress) {
-                Ok(a) => RepairOutlook {
-                    repairable: a.repairable,
-                    sources: names,
-                    from_parity: a.from_parity,
-                    lost: a.lost,
-                    detail: None,
-                },
-                Err(e) => RepairOutlook::not_tried(names, e.to_string()),
-            }
-        };
-        reports[r].repair = Some(outlook.clone());
-        done.insert(vid, outlook);
-    }
-    Ok(())
-}
-
-/// Finds which catalog volume a source holds: from its volume record, else its label. A disc
-/// of another vault, or of a volume this catalog does not know, is
-/// [`crate::Error::ForeignDisc`].
-pub fn identify(vault: &Vault, src: &mut dyn DiscSource) -> Result<Volume> {
-    let said = source::identity(src);
-    resolve(vault, &src.name(), said, src.label())
-}
-
-/// The catalog volume of a disc that says `said` about itself (its label as a fallback when its
-/// volume record cannot be read): refused when the disc belongs to another vault.
-pub(crate) fn resolve(
-    vault: &Vault,
-    source_name: &str,
-    said: Result<source::DiscIdentity>,
-    label: Option<String>,
-) -> Result<Volume> {
-    let d = match said {
-        Ok(d) => d,
-        Err(first) => {
-            return match label {
-                Some(label) if vault.catalog.volume(&label).is_ok() => vault.catalog.volume(&label),
-                _ => Err(first),
-            }
-        }
-    };
-    let foreign = |detail: String| crate::Error::ForeignDisc {
-        source_name: source_name.to_string(),
-        volume_id: d.volume_id.clone(),
-        detail,
-    };
-    if let Some(other) = d.vault_id.as_deref().filter(|&o| o != vault.id) {
-        return Err(foreign(format!(
-            "disc {} was written by another vault (vault id {other}; this vault at {} is {})",
-            d.volume_id,
-            vault.root.display(),
-            vault.id
-        )));
-    }
-    let volume = match vault.catalog.volume(&d.volume_id) {
-        Ok(v) => v,
-        Err(crate::Error::UnknownVolume(_)) => {
-            return Err(foreign(format!(
-                "disc {} is not a volume of the vault at {}",
-                d.volume_id,
-                vault.root.display()
-            )))
-        }
-        Err(e) => return Err(e),
-    };
-    if d.vault_id.is_none() {
-        // A disc older than vault identities: its planning facts must be this volume's.
-        let created = crate::rfc3339(volume.created_at);
-        if d.plan_id.is_some_and(|p| p != volume.plan_id)
-            || d.created_at.as_deref().is_some_and(|c| c != created)
-        {
-            return Err(foreign(format!(
-                "disc {} (plan {}, planned {}) is not the volume {} of the vault at {} (plan {}, planned {created}): a disc of another vault",
-                d.volume_id,
-                d.plan_id.unwrap_or_default(),
-                d.created_at.as_deref().unwrap_or("?"),
-                volume.volume_id,
-                vault.root.display(),
-                volume.plan_id
-            )));
-        }
-    } else if volume.format_version < crate::format::VAULT_ID_SINCE {
-        return Err(foreign(format!(
-            "disc {} carries a vault id, but this vault's {} was planned without one: not this vault's disc",
-            d.volume_id, volume.volume_id
-        )));
-    }
-    Ok(volume)
 }
 
 /// How to verify.
@@ -277,8 +130,8 @@ struct StoredScan {
     findings: Vec<FileFinding>,
 }
 
-/// Verifies every source; records a fixity-check event per volume. A damaged volume's report
-/// says whether the sources verified can repair it.
+/// Verifies every source; records a fixity-check event per volume. (The orchestration's
+/// `verify` adds, for a damaged volume, whether the sources can repair it.)
 pub fn verify(
     vault: &Vault,
     sources: &[std::path::PathBuf],
@@ -289,7 +142,6 @@ pub fn verify(
     for s in sources {
         out.push(check(vault, s, None, opts, &NoWrite, progress)?);
     }
-    repair_outlooks(vault, sources, &mut out, opts, progress)?;
     Ok(out)
 }
 
@@ -560,7 +412,7 @@ fn extra_findings<'a>(
 }
 
 /// Parses `tagmanifest-sha256.txt`: (path, sha256) per line.
-fn parse_tag_manifest(tm: &[u8]) -> Vec<(Vec<u8>, String)> {
+pub fn parse_tag_manifest(tm: &[u8]) -> Vec<(Vec<u8>, String)> {
     tm.split(|&b| b == b'\n')
         .filter(|l| !l.is_empty())
         .filter_map(|line| {
@@ -1073,7 +925,7 @@ pub(crate) fn check_copy(
     let mut report = report;
     if report.clean {
         // A verified copy may complete a migration: the copies it replaces retire now.
-        report.retired_copies = crate::migrate::settle(vault)?;
+        report.retired_copies = crate::copies::settle(vault)?;
     }
     Ok(report)
 }

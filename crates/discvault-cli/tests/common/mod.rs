@@ -38,20 +38,21 @@ fn database_name(vault: &Path) -> String {
     format!("dv_{:016x}_{}", h, std::process::id())
 }
 
-/// Makes the database `name` on the server (`template`: as a copy of that one), once.
-fn make_database(admin: &str, name: &str, template: Option<&str>) {
-    use std::sync::Mutex;
-    static MADE: Mutex<Vec<String>> = Mutex::new(Vec::new());
-    let mut made = MADE.lock().unwrap_or_else(|e| e.into_inner());
+/// The databases this test process made.
+fn made() -> std::sync::MutexGuard<'static, Vec<String>> {
+    static MADE: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    MADE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Makes the database `name` on the server, once.
+fn make_database(admin: &str, name: &str) {
+    let mut made = made();
     if !made.iter().any(|m| m == name) {
-        let from = template
-            .map(|t| format!(" TEMPLATE {t}"))
-            .unwrap_or_default();
         testkit::run(
             Command::new("psql")
                 .arg(admin)
                 .args(["-q", "-v", "ON_ERROR_STOP=1", "-c"])
-                .arg(format!("CREATE DATABASE {name}{from}")),
+                .arg(format!("CREATE DATABASE {name}")),
         );
         made.push(name.to_string());
     }
@@ -62,7 +63,7 @@ fn make_database(admin: &str, name: &str, template: Option<&str>) {
 pub fn catalog_url(vault: &Path) -> Option<String> {
     let admin = postgres()?;
     let name = database_name(vault);
-    make_database(&admin, &name, None);
+    make_database(&admin, &name);
     let base = admin.rsplit_once('/').unwrap().0;
     Some(format!("{base}/{name}"))
 }
@@ -96,7 +97,10 @@ pub fn copy_catalog(from: &Path, to: &Path) {
         );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    make_database(&admin, &to, None);
+    let mut made = made();
+    if !made.contains(&to) {
+        made.push(to);
+    }
 }
 
 /// A copy of the vault `from` (its configuration and its catalog) at `to`, for a test that

@@ -298,6 +298,54 @@ pub fn check_barcode(s: &str) -> Result<()> {
     Ok(())
 }
 
+const DAY: i64 = 86_400;
+
+/// The inspection interval of a copy under `policy`, in seconds: the medium's (or the
+/// default), shortened to the warning interval when the copy's last quality grade was "watch".
+pub fn interval(policy: &crate::config::InspectionSection, c: &DiscCopy) -> i64 {
+    let base = policy
+        .interval_days_by_medium
+        .get(&c.medium)
+        .copied()
+        .unwrap_or(policy.interval_days);
+    let days = if c.grade == "watch" {
+        base.min(policy.warning_interval_days)
+    } else {
+        base
+    };
+    days as i64 * DAY
+}
+
+/// When a copy falls due under `policy`: its last clean check (or its writing) plus its
+/// interval.
+pub fn due_at(policy: &crate::config::InspectionSection, c: &DiscCopy) -> i64 {
+    c.verified_at.unwrap_or(c.created_at) + interval(policy, c)
+}
+
+/// Copies that take part in inspection: written or verified (damaged, missing and retired
+/// copies are for repair or migration).
+pub fn active(c: &DiscCopy) -> bool {
+    matches!(c.state, CopyState::Written | CopyState::Verified)
+}
+
+/// The interval of a copy in days as an SQL expression over `copies k`, from the policy.
+pub fn interval_sql(cfg: &crate::config::InspectionSection) -> String {
+    let mut base = String::from("CASE k.medium");
+    for (m, d) in &cfg.interval_days_by_medium {
+        base.push_str(&format!(" WHEN '{}' THEN {d}", m.replace('\'', "''")));
+    }
+    base.push_str(&format!(" ELSE {} END", cfg.interval_days));
+    if cfg.interval_days_by_medium.is_empty() {
+        base = cfg.interval_days.to_string();
+    }
+    // The shorter of the two for a copy graded "watch" (portable SQL: SQLite's MIN(a, b) is
+    // PostgreSQL's LEAST).
+    format!(
+        "CASE WHEN k.grade = 'watch' AND {w} < ({base}) THEN {w} ELSE {base} END",
+        w = cfg.warning_interval_days
+    )
+}
+
 impl Catalog {
     /// Registers copies of a volume in one transaction, each with a replication event.
     pub fn add_copies(&self, volume_id: &str, copies: &[NewCopy]) -> Result<Vec<DiscCopy>> {

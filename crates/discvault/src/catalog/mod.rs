@@ -429,7 +429,7 @@ impl Catalog {
         let cat = Catalog {
             dialect: db.dialect(),
             db,
-            due_rule: std::sync::RwLock::new(crate::inspect::interval_sql(
+            due_rule: std::sync::RwLock::new(copies::interval_sql(
                 &crate::config::InspectionSection::default(),
             )),
         };
@@ -948,7 +948,7 @@ impl Catalog {
                 .bind(media.sectors as i64)
                 .bind(v.payload_bytes as i64)
                 .bind(v.image_bytes as i64)
-                .bind(crate::format::FORMAT_VERSION)
+                .bind(crate::model::FORMAT_VERSION)
                 .bind(now)
                 .bind(v.recovery_permille)
                 .bind(v.recovery_slices)
@@ -1272,14 +1272,14 @@ impl Catalog {
             .transpose()
     }
 
-    /// Files matching a query (see [`crate::locate`]), with their collection names.
+    /// Files matching a query (see `locate`), with their collection names.
     pub(crate) fn find_files(
         &self,
-        query: &crate::locate::Query,
+        query: &crate::model::Query,
         limit: i64,
         all_versions: bool,
     ) -> Result<Vec<(String, FileRecord)>> {
-        use crate::locate::Query;
+        use crate::model::Query;
         // Every version of a file, or only the current one.
         let cur = if all_versions {
             ""
