@@ -4,7 +4,7 @@
 //! (floating point).
 
 /// Schema version after all migrations below.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// Statements that only SQLite runs, after migration `i` (index in this list): the path indexes
 /// for `locate`. An FTS5 trigram index over `files.path` answers substrings
@@ -16,6 +16,42 @@ pub const SQLITE_EXTRAS: &[&[&str]] = &[&[
     "CREATE VIRTUAL TABLE files_char_index USING fts5(chars, content='', tokenize='unicode61 remove_diacritics 0')",
     "CREATE VIRTUAL TABLE files_path_index USING fts5(path, content='files', content_rowid='id', tokenize='trigram case_sensitive 0')",
 ]];
+
+/// Statements that only PostgreSQL runs, after migration `i` (index in this list): the path
+/// indexes for `locate`, answering the same queries as SQLite's. A trigram index (pg_trgm, a
+/// trusted extension the database owner may create) serves `ILIKE` over `files.path` for
+/// substrings of three characters or more. One and two Chinese characters give no trigram, so
+/// `files.path_chars` holds the path's characters as a tsvector (each non-ASCII letter a lexeme
+/// at its position among the path's tokens, as in SQLite's character index), searched as a
+/// phrase through a GIN index; ingest fills it (see `Catalog::index_paths_after`).
+pub const POSTGRES_EXTRAS: &[&[&str]] = &[
+    &[],
+    &[],
+    &[],
+    &[],
+    &[],
+    &[],
+    &[
+        "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+        "CREATE INDEX files_path_trigrams ON files USING gin (path gin_trgm_ops)",
+        "ALTER TABLE files ADD COLUMN path_chars tsvector",
+        "CREATE INDEX files_path_chars ON files USING gin (path_chars)",
+    ],
+];
+
+/// PostgreSQL numbers rows as SQLite does (the largest id plus one, in the write transaction,
+/// which one writer holds at a time), not by a sequence: a sequence does not roll back, so a
+/// command killed mid-transaction would leave a gap, and the ids a rerun gives (carried by the
+/// discs' catalog snapshots and volume records) would differ from an uninterrupted run's.
+pub const POSTGRES_NEXT_ID: &str =
+    "CREATE OR REPLACE FUNCTION discvault_next_id() RETURNS trigger LANGUAGE plpgsql AS $body$
+BEGIN
+    IF NEW.id IS NULL THEN
+        EXECUTE format('SELECT COALESCE(MAX(id), 0) + 1 FROM %I', TG_TABLE_NAME) INTO NEW.id;
+    END IF;
+    RETURN NEW;
+END
+$body$";
 
 /// Migrations in order; migration `i` brings the schema from version `i` to `i + 1`.
 pub const MIGRATIONS: &[&[&str]] = &[&[
@@ -228,4 +264,7 @@ pub const MIGRATIONS: &[&[&str]] = &[&[
         at BIGINT NOT NULL,
         PRIMARY KEY (job, copy, attempt)
     )",
-]];
+],
+// 7: PostgreSQL's path indexes (see POSTGRES_EXTRAS); nothing changes in SQLite.
+&[],
+];

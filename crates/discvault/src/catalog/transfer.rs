@@ -2,7 +2,7 @@
 //! several stations, and back for a single PC. Rows are copied as they are (ids, digests, the
 //! event chain's hashes), in one transaction on the target, and checked afterwards.
 
-use super::{db, Catalog, Dialect};
+use super::{db, Catalog};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -27,18 +27,8 @@ pub const TABLES: &[&str] = &[
     "event_head",
 ];
 
-/// Tables whose `id` the database numbers (PostgreSQL: an identity column, moved past the
-/// copied ids afterwards).
-const NUMBERED: &[&str] = &[
-    "collections",
-    "files",
-    "plans",
-    "volumes",
-    "copies",
-    "quality_measurements",
-    "jobs",
-    "events",
-];
+/// The columns of `files` (PostgreSQL adds `path_chars`, derived from `path`).
+const FILE_COLUMNS: &str = "id, collection_id, path, path_raw, version, kind, size, mtime, mode, link_target, source, staged, sha256, sm3, md5, blake3, current, ingested_at";
 
 /// What a copy moved and how it was checked.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -77,7 +67,13 @@ impl Catalog {
         }
         let mut tables = Vec::new();
         for t in TABLES {
-            let rows = db::query(&format!("SELECT * FROM {t}")).fetch_all(&*src)?;
+            // The records without columns one backend derives for its own indexes.
+            let select = if *t == "files" {
+                format!("SELECT {FILE_COLUMNS} FROM files")
+            } else {
+                format!("SELECT * FROM {t}")
+            };
+            let rows = db::query(&select).fetch_all(&*src)?;
             for r in &rows {
                 let names = r.names();
                 let marks: Vec<String> = (1..=names.len()).map(|k| format!("${k}")).collect();
@@ -92,14 +88,6 @@ impl Catalog {
                 q.execute(&*tx)?;
             }
             tables.push((t.to_string(), rows.len() as u64));
-        }
-        if to.dialect == Dialect::Postgres {
-            for t in NUMBERED {
-                db::query(&format!(
-                    "SELECT setval(pg_get_serial_sequence('{t}', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM {t}"
-                ))
-                .fetch_all(&*tx)?;
-            }
         }
         to.index_paths_after(&tx, 0)?;
         tx.commit()?;
