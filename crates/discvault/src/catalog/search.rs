@@ -1,0 +1,315 @@
+//! Locate's search: the path indexes of both backends and the queries over them.
+
+use super::records::*;
+use super::{db, Catalog, Dialect};
+use crate::Result;
+
+/// The text indexed for one- and two-character queries: every non-ASCII letter or digit is a
+/// token of its own, ASCII letters and digits form words, everything else separates.
+pub(crate) fn char_tokens(path: &str) -> String {
+    let mut out = String::with_capacity(path.len() * 2);
+    let mut in_word = false;
+    for c in path.chars() {
+        if c.is_ascii_alphanumeric() {
+            if !in_word && !out.is_empty() {
+                out.push(' ');
+            }
+            out.push(c);
+            in_word = true;
+        } else if c.is_alphanumeric() {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push(c);
+            in_word = false;
+        } else {
+            in_word = false;
+        }
+    }
+    out
+}
+
+/// The non-ASCII letters of a path as a PostgreSQL tsvector literal, each at its position among
+/// the path's [`char_tokens`] (so that a phrase of two characters matches where SQLite's
+/// character index matches).
+pub(crate) fn char_vector(path: &str) -> String {
+    let mut out = String::new();
+    for (k, t) in char_tokens(path).split(' ').enumerate() {
+        let mut cs = t.chars();
+        if let (Some(c), None) = (cs.next(), cs.next()) {
+            if !c.is_ascii() && c != '\'' && c != '\\' {
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                out.push_str(&format!("'{c}':{}", (k + 1).min(16383)));
+            }
+        }
+    }
+    out
+}
+
+/// Display form of a raw path: UTF-8 as is, other bytes as `\xNN`.
+pub fn display_path(raw: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in raw.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02X}"));
+        }
+    }
+    out
+}
+
+impl Catalog {
+    /// Current files that are on no volume yet, with their collection names, in collection
+    /// and path order.
+    /// Adds the files with ids above `first_new` to SQLite's path indexes (FTS5, fast when
+    /// written in bulk and slow row by row); PostgreSQL needs nothing.
+    pub(crate) fn index_paths_after(&self, tx: &db::Tx<'_>, first_new: i64) -> Result<()> {
+        if self.dialect == Dialect::Postgres {
+            let rows = db::query("SELECT id, path FROM files WHERE id > $1 ORDER BY id")
+                .bind(first_new)
+                .fetch_all(&**tx)?;
+            for chunk in rows.chunks(250) {
+                let values: Vec<String> = (0..chunk.len())
+                    .map(|k| format!("(${}::int8, ${}::text)", 2 * k + 1, 2 * k + 2))
+                    .collect();
+                let sql = format!(
+                    "UPDATE files f SET path_chars = v.c::tsvector FROM (VALUES {}) AS v(id, c) WHERE f.id = v.id",
+                    values.join(", ")
+                );
+                let mut q = db::query(&sql);
+                for r in chunk {
+                    q = q
+                        .bind(r.try_get::<i64, _>("id")?)
+                        .bind(char_vector(&r.try_get::<String, _>("path")?));
+                }
+                q.execute(&**tx)?;
+            }
+            return Ok(());
+        }
+        // The path indexes of the rows just added, one statement each: FTS5 is
+        // fast when written in bulk and slow row by row.
+        db::query(
+            "INSERT INTO files_path_index (rowid, path) SELECT id, path FROM files WHERE id > $1",
+        )
+        .bind(first_new)
+        .execute(&**tx)?;
+        let rows = db::query("SELECT id, path FROM files WHERE id > $1 ORDER BY id")
+            .bind(first_new)
+            .fetch_all(&**tx)?;
+        db::query("CREATE TEMP TABLE IF NOT EXISTS new_char_tokens (id INTEGER PRIMARY KEY, chars TEXT NOT NULL)")
+            .execute(&**tx)?;
+        for chunk in rows.chunks(250) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|k| format!("(${}, ${})", 2 * k + 1, 2 * k + 2))
+                .collect();
+            let sql = format!(
+                "INSERT INTO new_char_tokens (id, chars) VALUES {}",
+                values.join(", ")
+            );
+            let mut q = db::query(&sql);
+            for r in chunk {
+                q = q
+                    .bind(r.try_get::<i64, _>("id")?)
+                    .bind(char_tokens(&r.try_get::<String, _>("path")?));
+            }
+            q.execute(&**tx)?;
+        }
+        for stmt in [
+            "INSERT INTO files_char_index (rowid, chars) SELECT id, chars FROM new_char_tokens",
+            "DELETE FROM new_char_tokens",
+        ] {
+            db::query(stmt).execute(&**tx)?;
+        }
+        Ok(())
+    }
+
+    /// Files matching a query (see `locate`), with their collection names.
+    pub(crate) fn find_files(
+        &self,
+        query: &crate::model::Query,
+        limit: i64,
+        all_versions: bool,
+    ) -> Result<Vec<(String, FileRecord)>> {
+        use crate::model::Query;
+        // Every version of a file, or only the current one.
+        let cur = if all_versions {
+            ""
+        } else {
+            "f.current = 1 AND "
+        };
+        let and_cur = if all_versions {
+            ""
+        } else {
+            " AND f.current = 1"
+        };
+        let base = format!(
+            "SELECT {FILE_COLS}, c.name AS collection FROM files f JOIN collections c ON c.id = f.collection_id"
+        );
+        let rows = match query {
+            Query::Digest(d) => {
+                db::query(&format!(
+                    "{base} WHERE {cur}(f.sha256 = $1 OR f.sm3 = $1 OR f.md5 = $1 OR f.blake3 = $1) ORDER BY c.name, f.path_raw, f.version LIMIT $2"
+                ))
+                .bind(d.to_ascii_lowercase())
+                .bind(limit)
+                .fetch_all(&self.db)?
+            }
+            Query::Metadata(k, v) => {
+                db::query(&format!(
+                    "{base} WHERE {cur}(EXISTS (SELECT 1 FROM collection_metadata m WHERE m.collection_id = c.id AND m.key = $1 AND m.value = $2)
+                       OR ($1 = 'fonds' AND c.fonds = $2) OR ($1 = 'series' AND c.series = $2) OR ($1 = 'retention' AND c.retention = $2) OR ($1 = 'collection' AND c.name = $2))
+                     ORDER BY c.name, f.path_raw LIMIT $3"
+                ))
+                .bind(k)
+                .bind(v)
+                .bind(limit)
+                .fetch_all(&self.db)?
+            }
+            Query::Path(p) if self.dialect == Dialect::Sqlite && p.chars().count() >= 3 => {
+                // The trigram index answers any substring of three characters or more;
+                // rows come in id order, so LIMIT stops the search early.
+                let phrase = format!("\"{}\"", p.replace('"', "\"\""));
+                db::query(&format!(
+                    "SELECT {FILE_COLS}, c.name AS collection FROM files_path_index ix
+                     JOIN files f ON f.id = ix.rowid JOIN collections c ON c.id = f.collection_id
+                     WHERE files_path_index MATCH $1{and_cur} LIMIT $2"
+                ))
+                .bind(phrase)
+                .bind(limit)
+                .fetch_all(&self.db)?
+            }
+            Query::Path(p) if self.dialect == Dialect::Sqlite && !p.is_empty() && p.chars().all(|c| !c.is_ascii() && c.is_alphanumeric()) => {
+                // One or two Chinese characters: a phrase of single-character tokens.
+                let phrase = format!("\"{}\"", char_tokens(p));
+                db::query(&format!(
+                    "SELECT {FILE_COLS}, c.name AS collection FROM files_char_index ix
+                     JOIN files f ON f.id = ix.rowid JOIN collections c ON c.id = f.collection_id
+                     WHERE files_char_index MATCH $1{and_cur} LIMIT $2"
+                ))
+                .bind(phrase)
+                .bind(limit)
+                .fetch_all(&self.db)?
+            }
+            Query::Path(p) if self.dialect == Dialect::Postgres && !p.is_empty() && p.chars().count() <= 2 && p.chars().all(|c| !c.is_ascii() && c.is_alphanumeric()) => {
+                // One or two Chinese characters: a phrase over the path's characters.
+                let phrase: Vec<String> = p.chars().map(|c| format!("'{c}'")).collect();
+                db::query(&format!(
+                    "{base} WHERE {cur}f.path_chars @@ $1::text::tsquery LIMIT $2"
+                ))
+                .bind(phrase.join(" <-> "))
+                .bind(limit)
+                .fetch_all(&self.db)?
+            }
+            Query::Path(p) => {
+                let like = format!(
+                    "%{}%",
+                    p.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+                );
+                let op = match self.dialect {
+                    Dialect::Sqlite => "LIKE",
+                    Dialect::Postgres => "ILIKE",
+                };
+                db::query(&format!(
+                    "{base} WHERE {cur}f.path {op} $1 ESCAPE '\\' LIMIT $2"
+                ))
+                .bind(like)
+                .bind(limit)
+                .fetch_all(&self.db)?
+            }
+        };
+        let mut out: Vec<(String, FileRecord)> = rows
+            .iter()
+            .map(|r| Ok((r.try_get("collection")?, file_from_row(r)?)))
+            .collect::<Result<_>>()?;
+        // A piece of a collection's name finds the files of that collection too (the
+        // collection is the first folder of a record's path on a disc).
+        if let Query::Path(p) = query {
+            let needle = p.to_lowercase();
+            let names: Vec<(i64, String)> = db::query("SELECT id, name FROM collections")
+                .fetch_all(&self.db)?
+                .iter()
+                .map(|r| Ok((r.try_get("id")?, r.try_get("name")?)))
+                .collect::<Result<_>>()?;
+            let seen: std::collections::HashSet<i64> = out.iter().map(|(_, f)| f.id).collect();
+            for (id, name) in names {
+                if needle.is_empty()
+                    || !name.to_lowercase().contains(&needle)
+                    || out.len() as i64 >= limit
+                {
+                    continue;
+                }
+                let more = db::query(&format!(
+                    "{base} WHERE {cur}f.collection_id = $1 ORDER BY f.path_raw, f.version LIMIT $2"
+                ))
+                .bind(id)
+                .bind(limit)
+                .fetch_all(&self.db)?;
+                for r in &more {
+                    let f = file_from_row(r)?;
+                    if !seen.contains(&f.id) && (out.len() as i64) < limit {
+                        out.push((r.try_get("collection")?, f));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Counts for `status`: (files, bytes) current; unplanned; on planned volumes; on mastered.
+    pub(crate) fn counts(&self) -> Result<[(u64, u64); 4]> {
+        let q = |w: &'static str| {
+            format!(
+                "SELECT COUNT(*), COALESCE(SUM(f.size), 0) FROM files f WHERE f.current = 1 {w}"
+            )
+        };
+        let mut out = [(0u64, 0u64); 4];
+        let wheres = [
+            "",
+            "AND NOT EXISTS (SELECT 1 FROM volume_contents vc WHERE vc.file_id = f.id)",
+            "AND EXISTS (SELECT 1 FROM volume_contents vc JOIN volumes v ON v.id = vc.volume WHERE vc.file_id = f.id AND v.state = 'planned')",
+            "AND EXISTS (SELECT 1 FROM volume_contents vc JOIN volumes v ON v.id = vc.volume WHERE vc.file_id = f.id AND v.state = 'mastered')",
+        ];
+        for (i, w) in wheres.iter().enumerate() {
+            let r = db::query(&q(w)).fetch_one(&self.db)?;
+            out[i] = (
+                r.try_get::<i64, _>(0)? as u64,
+                r.try_get::<i64, _>(1)? as u64,
+            );
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn char_tokens_split_chinese_and_keep_words() {
+        assert_eq!(
+            char_tokens("全宗-J001/卷003/文书-000001-会议纪要.pdf"),
+            "全 宗 J001 卷 003 文 书 000001 会 议 纪 要 pdf"
+        );
+        assert_eq!(char_tokens("a b"), "a b");
+        assert_eq!(char_tokens(""), "");
+    }
+
+    #[test]
+    fn char_vectors_keep_the_positions_of_the_tokens() {
+        // 全 宗 J001 卷 003: the ASCII words hold their positions, so 宗 and 卷 are not adjacent.
+        assert_eq!(
+            char_vector("全宗-J001/卷003/会议.pdf"),
+            "'全':1 '宗':2 '卷':4 '会':6 '议':7"
+        );
+        assert_eq!(char_vector("abc/d.txt"), "");
+    }
+
+    #[test]
+    fn display_path_escapes_invalid_bytes() {
+        assert_eq!(display_path(b"a\xff/\xe6\x96\x87"), "a\\xFF/文");
+        assert_eq!(display_path(b"ok-\xff\xfe"), "ok-\\xFF\\xFE");
+        assert_eq!(display_path("文".as_bytes()), "文");
+    }
+}
