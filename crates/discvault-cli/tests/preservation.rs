@@ -435,7 +435,7 @@ fn a_version_1_catalog_is_migrated_and_its_events_chained() {
     assert_eq!(r["events"].to_string(), events.trim());
     assert_eq!(
         sql(&vault, "SELECT MAX(version) FROM schema_version"),
-        "6\n"
+        "7\n"
     );
     // The old events are now part of the chain: editing one is caught.
     sql(

@@ -33,9 +33,9 @@ pub const POSTGRES_EXTRAS: &[&[&str]] = &[
     &[],
     &[
         "CREATE EXTENSION IF NOT EXISTS pg_trgm",
-        "CREATE INDEX files_path_trigrams ON files USING gin (path gin_trgm_ops)",
-        "ALTER TABLE files ADD COLUMN path_chars tsvector",
-        "CREATE INDEX files_path_chars ON files USING gin (path_chars)",
+        "CREATE INDEX IF NOT EXISTS files_path_trigrams ON files USING gin (path gin_trgm_ops)",
+        "ALTER TABLE files ADD COLUMN IF NOT EXISTS path_chars tsvector",
+        "CREATE INDEX IF NOT EXISTS files_path_chars ON files USING gin (path_chars)",
     ],
 ];
 
