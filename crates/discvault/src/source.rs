@@ -95,18 +95,33 @@ pub fn volume_record(src: &mut dyn DiscSource) -> Result<VolumeRecord> {
 /// a disc is hostile input, and a larger one is refused before it fills the memory.
 pub const VOLUME_JSON_BUDGET: usize = 1 << 30;
 
-/// Collects bytes up to a budget, then fails.
-struct Capped {
-    buf: Vec<u8>,
+/// The largest tag manifest read from a disc (a line per tag file: some kilobytes).
+pub const TAG_MANIFEST_BUDGET: usize = 16 << 20;
+
+/// Collects bytes up to a budget, then fails naming `what` it was reading.
+pub(crate) struct Capped {
+    pub buf: Vec<u8>,
     cap: usize,
+    what: &'static str,
+}
+
+impl Capped {
+    pub(crate) fn new(cap: usize, what: &'static str) -> Capped {
+        Capped {
+            buf: Vec::new(),
+            cap,
+            what,
+        }
+    }
 }
 
 impl Write for Capped {
     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
         if self.buf.len() + b.len() > self.cap {
             return Err(std::io::Error::other(format!(
-                "larger than {} MiB, the most a volume record may take",
-                self.cap >> 20
+                "larger than {} MiB, the most a {} may take",
+                self.cap >> 20,
+                self.what
             )));
         }
         self.buf.extend_from_slice(b);
@@ -125,10 +140,7 @@ fn parse_volume_json_within<T: serde::de::DeserializeOwned>(
     src: &mut dyn DiscSource,
     cap: usize,
 ) -> Result<T> {
-    let mut capped = Capped {
-        buf: Vec::new(),
-        cap,
-    };
+    let mut capped = Capped::new(cap, "volume record");
     let res = src.read(VOLUME_JSON.as_bytes(), &mut capped);
     let buf = capped.buf;
     res.map_err(|e| Error::Source {
@@ -279,6 +291,28 @@ impl DiscSource for DirSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tag_manifest_beyond_its_budget_is_refused_naming_it() {
+        let t = tempfile::tempdir().unwrap();
+        let big = vec![b'a'; TAG_MANIFEST_BUDGET + 1];
+        std::fs::write(t.path().join("tagmanifest-sha256.txt"), &big).unwrap();
+        let mut src = open(t.path()).unwrap();
+        let mut capped = Capped::new(TAG_MANIFEST_BUDGET, "tag manifest");
+        let e = src
+            .read(b"tagmanifest-sha256.txt", &mut capped)
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("the most a tag manifest may take"),
+            "{e}"
+        );
+        assert!(capped.buf.len() <= TAG_MANIFEST_BUDGET);
+        // Within the budget, all of it.
+        std::fs::write(t.path().join("tagmanifest-sha256.txt"), &big[1..]).unwrap();
+        let mut capped = Capped::new(TAG_MANIFEST_BUDGET, "tag manifest");
+        src.read(b"tagmanifest-sha256.txt", &mut capped).unwrap();
+        assert_eq!(capped.buf.len(), TAG_MANIFEST_BUDGET);
+    }
 
     fn disc_with(volume_json: &[u8]) -> (tempfile::TempDir, Box<dyn DiscSource>) {
         let t = tempfile::tempdir().unwrap();

@@ -442,8 +442,10 @@ fn check_medium(
     let (walked, preloaded) = std::thread::scope(|s| {
         let walk = s.spawn(|| -> Result<_> {
             let id = source::identity(&mut img);
-            let mut tm = Vec::new();
-            let tm_err = img.read(TAG_MANIFEST, &mut tm).err();
+            // A disc is hostile input: its tag manifest is read within a budget.
+            let mut capped = source::Capped::new(source::TAG_MANIFEST_BUDGET, "tag manifest");
+            let tm_err = img.read(TAG_MANIFEST, &mut capped).err();
+            let tm = capped.buf;
             // A directory tree that cannot be read is damage of the disc, not an error: its
             // records are still reached through the catalog's layout (`repair`).
             let (entries, tree_err) = match img.take_file_entries() {
@@ -781,11 +783,11 @@ fn tag_findings(
     sink: &dyn DiscSink,
     findings: &mut Vec<FileFinding>,
 ) {
-    let mut tm = Vec::new();
+    let mut tm = source::Capped::new(source::TAG_MANIFEST_BUDGET, "tag manifest");
     use std::io::Write;
     let read = src.read(TAG_MANIFEST, &mut tm).and_then(|_| {
         if let Some(mut out) = sink.open(TAG_MANIFEST)? {
-            out.write_all(&tm)?;
+            out.write_all(&tm.buf)?;
             out.flush()?;
         }
         Ok(())
@@ -795,7 +797,7 @@ fn tag_findings(
         findings.push(manifest_finding(on_disc, &e));
         return;
     }
-    for (path, want) in parse_tag_manifest(&tm) {
+    for (path, want) in parse_tag_manifest(&tm.buf) {
         let shown = crate::catalog::display_path(&path);
         let (res, got) = read_checked(src, &path, HashAlg::Sha256, sink, &NoProgress);
         let f = match res {
