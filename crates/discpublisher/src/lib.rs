@@ -140,17 +140,38 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::rename(&tmp, path).at(path)
 }
 
+/// The largest status file, message or control file read from a hot folder (a real one is a
+/// few KB): what a publisher, or anyone able to write there, puts in the folder is hostile
+/// input, and a larger file is refused before it fills the memory.
+pub const READ_BUDGET: u64 = 16 << 20;
+
 /// Reads a file at once and closes it (publishers cannot rewrite a status file held open).
-/// `None` when it does not exist.
+/// `None` when it does not exist; a file larger than [`READ_BUDGET`] is a [`Error::Syntax`]
+/// naming it.
 pub fn read_now(path: &Path) -> Result<Option<Vec<u8>>> {
-    match std::fs::read(path) {
-        Ok(b) => Ok(Some(b)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::Io {
-            path: path.to_path_buf(),
-            source: e,
-        }),
+    use std::io::Read;
+    let f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(Error::Io {
+                path: path.to_path_buf(),
+                source: e,
+            })
+        }
+    };
+    let mut b = Vec::new();
+    f.take(READ_BUDGET + 1).read_to_end(&mut b).at(path)?;
+    if b.len() as u64 > READ_BUDGET {
+        return Err(Error::Syntax {
+            file: path.display().to_string(),
+            detail: format!(
+                "larger than {} MiB, the most a publisher's file may take",
+                READ_BUDGET >> 20
+            ),
+        });
     }
+    Ok(Some(b))
 }
 
 /// The file `<base>.<ext>` in `dir` whose extension is one of `exts` (compared without case, as
@@ -186,6 +207,18 @@ pub fn find_state(dir: &Path, base: &str, exts: &[&str]) -> Result<Option<(Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_beyond_the_budget_is_refused_naming_it() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("TDBStatus.txt");
+        std::fs::write(&p, vec![b'x'; READ_BUDGET as usize + 1]).unwrap();
+        let e = read_now(&p).unwrap_err().to_string();
+        assert!(e.contains("TDBStatus.txt") && e.contains("16 MiB"), "{e}");
+        std::fs::write(&p, b"[System]\r\n").unwrap();
+        assert_eq!(read_now(&p).unwrap().unwrap(), b"[System]\r\n");
+        assert!(read_now(&t.path().join("none")).unwrap().is_none());
+    }
 
     /// Text a device (or a person) could leave in a job or status file: any mix of the
     /// protocols' own bytes, multi-byte characters and controls. Every reader answers with a
