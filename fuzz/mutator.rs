@@ -428,3 +428,50 @@ pub fn main_with(f: &Fuzz) {
         f.corpus.display()
     );
 }
+
+/// How many inputs ended in each outcome (a target's outcome as an index) in this worker.
+static OUTCOMES: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
+
+/// The `main` of a fuzz example over one kind of file we read: the work folder (`FUZZ_WORK`,
+/// else `<temp>/discvault-fuzz-<name>`) and in it a scratch folder of this process, which
+/// `setup` may fill (a fixture to take seeds from) before it gives the seeds and the target.
+/// The target returns the index of its outcome; a worker prints how many inputs ended in each
+/// of `outcomes`.
+pub fn example_main<F>(
+    name: &str,
+    corpus: PathBuf,
+    outcomes: &[&str],
+    setup: impl FnOnce(&Path) -> (Vec<Vec<u8>>, F),
+) where
+    F: Fn(&[u8]) -> usize + Sync,
+{
+    let work = std::env::var_os("FUZZ_WORK")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("discvault-fuzz-{name}")));
+    std::fs::create_dir_all(&work).unwrap();
+    let scratch = work.join(format!("scratch-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).unwrap();
+    let (seeds, target) = setup(&scratch);
+    let run = |data: &[u8]| {
+        OUTCOMES[target(data).min(OUTCOMES.len() - 1)].fetch_add(1, Ordering::Relaxed);
+    };
+    main_with(&Fuzz {
+        corpus,
+        work,
+        seeds,
+        target: &run,
+        max_len: 1 << 20,
+        time_limit: Duration::from_secs(20),
+        fixup: None,
+        keep_offsets: false,
+    });
+    let _ = std::fs::remove_dir_all(&scratch);
+    if std::env::args().any(|a| a == "--worker") {
+        let counts: Vec<String> = outcomes
+            .iter()
+            .zip(&OUTCOMES)
+            .map(|(n, c)| format!("{n} {}", c.load(Ordering::Relaxed)))
+            .collect();
+        eprintln!("outcomes: {}", counts.join(", "));
+    }
+}

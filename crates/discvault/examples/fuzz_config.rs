@@ -8,37 +8,19 @@ mod mutator;
 #[path = "../tests/common/fuzz_config.rs"]
 mod target;
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
-static OUTCOMES: [AtomicU64; 2] = [const { AtomicU64::new(0) }; 2];
-
 #[global_allocator]
 static GUARD: mutator::Guard = mutator::Guard;
 
 fn main() {
-    let work = std::env::var_os("FUZZ_WORK")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::env::temp_dir().join("discvault-fuzz-config"));
-    std::fs::create_dir_all(&work).unwrap();
-    let scratch = work.join(format!("scratch-{}", std::process::id()));
-    std::fs::create_dir_all(&scratch).unwrap();
-    let seeds = target::seeds();
-    let run = |data: &[u8]| {
-        OUTCOMES[target::run(&scratch, data) as usize].fetch_add(1, Ordering::Relaxed);
-    };
-    mutator::main_with(&mutator::Fuzz {
-        corpus: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-corpus/config"),
-        work,
-        seeds,
-        target: &run,
-        max_len: 1 << 20,
-        time_limit: std::time::Duration::from_secs(20),
-        fixup: None,
-        keep_offsets: false,
-    });
-    let _ = std::fs::remove_dir_all(&scratch);
-    if std::env::args().any(|a| a == "--worker") {
-        let n: Vec<u64> = OUTCOMES.iter().map(|o| o.load(Ordering::Relaxed)).collect();
-        eprintln!("outcomes: refused {}, loaded {}", n[0], n[1]);
-    }
+    mutator::example_main(
+        "config",
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-corpus/config"),
+        &["refused", "loaded"],
+        |scratch| {
+            let scratch = scratch.to_path_buf();
+            (target::seeds(), move |data: &[u8]| {
+                target::run(&scratch, data) as usize
+            })
+        },
+    );
 }

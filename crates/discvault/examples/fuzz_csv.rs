@@ -11,40 +11,17 @@ mod mutator;
 #[path = "../tests/common/fuzz_csv.rs"]
 mod target;
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
-static OUTCOMES: [AtomicU64; 3] = [const { AtomicU64::new(0) }; 3];
-
 #[global_allocator]
 static GUARD: mutator::Guard = mutator::Guard;
 
 fn main() {
-    let work = std::env::var_os("FUZZ_WORK")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::env::temp_dir().join("discvault-fuzz-csv"));
-    std::fs::create_dir_all(&work).unwrap();
-    let scratch = work.join(format!("scratch-{}", std::process::id()));
-    std::fs::create_dir_all(&scratch).unwrap();
-    let (env, seeds) = target::Env::new(&scratch.join("fixture"));
-    let run = |data: &[u8]| {
-        OUTCOMES[env.run(data) as usize].fetch_add(1, Ordering::Relaxed);
-    };
-    mutator::main_with(&mutator::Fuzz {
-        corpus: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-corpus/csv"),
-        work,
-        seeds,
-        target: &run,
-        max_len: 1 << 20,
-        time_limit: std::time::Duration::from_secs(20),
-        fixup: None,
-        keep_offsets: false,
-    });
-    let _ = std::fs::remove_dir_all(&scratch);
-    if std::env::args().any(|a| a == "--worker") {
-        let n: Vec<u64> = OUTCOMES.iter().map(|o| o.load(Ordering::Relaxed)).collect();
-        eprintln!(
-            "outcomes: refused {}, slot map {}, quality {}",
-            n[0], n[1], n[2]
-        );
-    }
+    mutator::example_main(
+        "csv",
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-corpus/csv"),
+        &["refused", "slot map", "quality"],
+        |scratch| {
+            let (env, seeds) = target::Env::new(&scratch.join("fixture"));
+            (seeds, move |data: &[u8]| env.run(data) as usize)
+        },
+    );
 }
