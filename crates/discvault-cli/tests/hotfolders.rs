@@ -5,48 +5,16 @@
 use serde_json::Value;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::process::Command;
 use testkit::*;
 
 mod common;
-use common::{dv, json, zbar};
-
-/// A simulator process, stopped when dropped.
-struct Sim(Child);
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn simulate(kind: &str, folder: &Path) -> Sim {
-    fs::create_dir_all(folder).unwrap();
-    Sim(Command::new(env!("CARGO_BIN_EXE_discvault"))
-        .args(["-q", "simulate", kind])
-        .arg(folder)
-        .args(["--disc-seconds", "0.3"])
-        .spawn()
-        .unwrap())
-}
+use common::{dv, json, simulate, wait_for, zbar};
 
 fn control(folder: &Path, text: &str) {
     let tmp = folder.join(".control.tmp");
     fs::write(&tmp, text).unwrap();
     fs::rename(&tmp, folder.join("simulator-control.txt")).unwrap();
-}
-
-fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
-    let t0 = Instant::now();
-    while !f() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(60),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// A vault in a folder with a Chinese name, the sample archived as one collection with a

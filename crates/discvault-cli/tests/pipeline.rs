@@ -859,8 +859,14 @@ fn master_refuses_a_source_changed_since_ingest() {
     let o = output(dv(&vault).arg("master").arg("--out").arg(&out));
     assert_eq!(code(&o), 1);
     let err = String::from_utf8_lossy(&o.stderr);
+    // Checked against the BLAKE3 taken at ingest beside the SHA-256.
+    let blake3 = |data: &[u8]| blake3::hash(data).to_hex().to_string();
     assert!(
-        err.contains("DV-000001") && err.contains("c/a.txt") && err.contains("digest mismatch"),
+        err.contains("DV-000001")
+            && err.contains("c/a.txt")
+            && err.contains("digest mismatch")
+            && err.contains(&format!("catalog blake3 {}", blake3(b"original content")))
+            && err.contains(&format!("read blake3 {}", blake3(b"ORIGINAL CONTENT"))),
         "{err}"
     );
     assert_eq!(
@@ -871,6 +877,46 @@ fn master_refuses_a_source_changed_since_ingest() {
     let (_, s) = json(dv(&vault).arg("status"));
     assert_eq!(s["volumes"][0]["state"], "planned");
     assert_eq!(s["mastered"]["files"], 0);
+    // A record of an older catalog, without BLAKE3, is checked against its SHA-256.
+    sql(&vault, "UPDATE files SET blake3 = NULL");
+    let o = output(dv(&vault).arg("master").arg("--out").arg(&out));
+    assert_eq!(code(&o), 1);
+    let err = String::from_utf8_lossy(&o.stderr);
+    let sha = run(Command::new("sha256sum").arg(src.join("a.txt")));
+    assert!(
+        err.contains("c/a.txt") && err.contains(&format!("read sha256 {}", &sha[..64])),
+        "{err}"
+    );
+    // The source as it was: mastered, every record checked against its BLAKE3 (none here:
+    // the SHA-256 then), the disc carrying the manifests of the digests every file has.
+    write(&src.join("a.txt"), b"original content");
+    ok(dv(&vault).arg("master").arg("--out").arg(&out));
+}
+
+#[test]
+fn the_discs_carry_a_blake3_manifest_that_b3sum_would_check() {
+    let t = tempfile::tempdir().unwrap();
+    let src = t.path().join("c");
+    write(&src.join("a.txt"), b"original content");
+    write(&src.join("卷/b.txt"), b"other");
+    let vault = t.path().join("vault");
+    ok(dv(&vault).arg("init"));
+    ok(dv(&vault).arg("add").arg(&src));
+    ok(dv(&vault).args(["plan", "--media", "cd74"]));
+    let out = t.path().join("img");
+    ok(dv(&vault).arg("master").arg("--out").arg(&out));
+    let x = t.path().join("x");
+    extract_bsdtar(&out.join("DV-000001.iso"), &x);
+    let manifest = fs::read_to_string(x.join("manifest-blake3.txt")).unwrap();
+    for (path, data) in [
+        ("data/c/a.txt", &b"original content"[..]),
+        ("data/c/卷/b.txt", b"other"),
+    ] {
+        let line = format!("{}  {path}", blake3::hash(data).to_hex());
+        assert!(manifest.lines().any(|l| l == line), "{line}\n{manifest}");
+        assert_eq!(fs::read(x.join(path)).unwrap(), data);
+    }
+    bagit_validate(&x);
 }
 
 #[test]

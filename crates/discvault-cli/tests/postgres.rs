@@ -4,6 +4,7 @@
 //! DISCVAULT_TEST_POSTGRES for a second run).
 
 mod common;
+use common::records_tree as tree;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -96,21 +97,6 @@ fn spawn(cmd: &mut Command) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap()
-}
-
-/// A tree of `n` records with Chinese names under `root/NAME`, contents unique to `seed`.
-fn tree(root: &Path, name: &str, n: usize, seed: u64) -> PathBuf {
-    let top = root.join(name);
-    for i in 0..n {
-        let dir = top.join(format!("{}年度/卷{:03}", 2020 + i % 3, i / 10));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(
-            dir.join(format!("关于档案工作的通知{i:03}.txt")),
-            testkit::pseudo_random(1000 + i * 37, seed * 1000 + i as u64),
-        )
-        .unwrap();
-    }
-    top
 }
 
 #[test]
@@ -230,14 +216,15 @@ fn a_station_waits_for_another_then_says_who_holds_the_catalog() {
         .unwrap()
         .replace("lock_wait_seconds = 600", "lock_wait_seconds = 2");
     std::fs::write(&cfg, text).unwrap();
-    // Another station holds the catalog (its session's advisory lock) for 20 s.
+    // Another station holds the whole catalog (its session's advisory lock: a migration, say)
+    // for 20 s.
     let holder = spawn(
         // (each -c its own transaction: the holder is seen at once)
         Command::new("psql")
             .arg(&url)
             .args(["-q", "-c"])
             .arg(
-                "INSERT INTO catalog_settings (key, value) VALUES ('lock_holder', 'station B: master, since 09:00')
+                "INSERT INTO catalog_settings (key, value) VALUES ('holder:' || pg_backend_pid(), 'station B: migrate, since 09:00')
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             )
             .args(["-c", "SELECT pg_advisory_lock(110457976484974)"])
@@ -249,7 +236,7 @@ fn a_station_waits_for_another_then_says_who_holds_the_catalog() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
-        err.contains("busy") && err.contains("station B: master"),
+        err.contains("busy") && err.contains("station B: migrate"),
         "{err}"
     );
     // Nothing was recorded.

@@ -46,7 +46,7 @@ pub fn archive(
     }
     let (vault, created) = Vault::open_or_init_with(vault_dir, opts.catalog.as_deref())?;
     // One archive run at a time: its plan is made and recorded while it holds the vault.
-    let _lock = vault.lock("archive", progress)?;
+    let _lock = vault.lock_shared("archive", progress)?;
     let add = ingest::add(&vault, paths, &opts.add, progress)?;
     let p = plan::plan(&vault, &opts.plan)?;
     let volumes = plan::execute(&vault, &p)?;

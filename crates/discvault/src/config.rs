@@ -319,8 +319,9 @@ pub struct VaultSection {
     pub organization: String,
     /// Prefix of volume ids: `DV` gives `DV-000001`.
     pub volume_prefix: String,
-    /// How long a command that changes the catalog waits for another one that holds the
-    /// vault, in seconds, before it gives up with "vault busy".
+    /// How long a command waits for what another process or station holds (the ingest, the
+    /// plan, a volume, the whole vault: see `Vault::claim`), in seconds, before it gives up
+    /// with "vault busy" naming the holder.
     pub lock_wait_seconds: u64,
 }
 
@@ -491,9 +492,11 @@ pub const DEFAULT_CONFIG_TEXT: &str = r#"# discvault vault configuration. Every 
 organization = ""
 # Prefix of volume ids: "DV" gives DV-000001, DV-000002, ...
 volume_prefix = "DV"
-# Commands that change the catalog (add, plan, master, publish, repair, migrate, imports) take
-# turns: one waits this many seconds for another that holds the vault, then gives up with
-# "vault busy" naming the holder.
+# Processes and stations work at once, each volume by one at a time: adds take turns, plans
+# take turns, a volume is mastered, published or repaired by one process while the others
+# work on other volumes (leaving it to its holder), and migrate or a catalog copy holds the
+# whole vault. One waits this many seconds for what it needs, then gives up with "vault busy"
+# naming the holder.
 lock_wait_seconds = 600
 
 [catalog]
@@ -503,8 +506,8 @@ lock_wait_seconds = 600
 url = "sqlite:catalog.sqlite"
 
 [ingest]
-# Digests computed for every file when it is added, in one read:
-# sha256 (always), sm3 (GB/T 32905), md5, blake3.
+# Digests computed for every file when it is added, in one read: sha256 and blake3 always
+# (master checks each record against its blake3, the faster), and any of sm3 (GB/T 32905), md5.
 digests = ["sha256"]
 
 [plan]

@@ -681,7 +681,7 @@ pub fn plan_and_record(
     let _lock = if dry_run {
         None
     } else {
-        Some(vault.lock("plan", progress)?)
+        Some(vault.claim_waiting("plan", "plan", progress)?)
     };
     let p = plan(vault, opts)?;
     if !dry_run {
@@ -704,7 +704,7 @@ pub fn execute_with_lineage(
     if plan.volumes.is_empty() {
         return Ok(Vec::new());
     }
-    let _lock = vault.lock("plan", &crate::progress::NoProgress)?;
+    let _claim = vault.claim_waiting("plan", "plan", &crate::progress::NoProgress)?;
     let new: Vec<NewVolume> = plan
         .volumes
         .iter()

@@ -228,6 +228,19 @@ fn run(
         });
     }
     let (volume, roles) = classify(vault, opts)?;
+    // One repair of a volume at a time, beside other work; what a killed one left goes.
+    let _claim = if write {
+        let claim = vault.claim_waiting(
+            &crate::vault::volume_claim(&volume.volume_id),
+            "repair",
+            progress,
+        )?;
+        std::fs::create_dir_all(&opts.to).at(&opts.to)?;
+        vault.remove_litter(&opts.to, &volume.volume_id, &claim)?;
+        Some(claim)
+    } else {
+        None
+    };
     let Some(recorded_sha) = volume
         .image_sha256
         .clone()
@@ -766,9 +779,6 @@ pub fn repair(
     opts: &RepairOptions,
     progress: &dyn Progress,
 ) -> Result<RepairReport> {
-    let lock = vault.lock("repair", progress)?;
-    std::fs::create_dir_all(&opts.to).at(&opts.to)?;
-    vault.remove_litter(&opts.to, &lock)?;
     run(vault, opts, open_copies(opts)?, true, progress)
 }
 

@@ -7,6 +7,9 @@ use crate::progress::Progress;
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};
 
+pub mod lock;
+pub use lock::{volume_claim, Claim, VaultLock};
+
 /// The lock file in the vault: held (flock) by the process changing the catalog, and holding
 /// its description for those who wait.
 pub const LOCK_FILE: &str = "lock";
@@ -21,36 +24,9 @@ fn host_name() -> String {
         .unwrap_or_else(|| "this host".into())
 }
 
-fn read_holder(path: &Path) -> String {
-    match std::fs::read_to_string(path) {
-        Ok(t) if !t.trim().is_empty() => t.trim().to_string(),
-        _ => "held by another process".into(),
-    }
-}
-
-/// The vault held by this process (see [`Vault::lock`]); let go when the last holder drops.
-pub struct VaultLock<'a> {
-    vault: &'a Vault,
-}
-
-impl Drop for VaultLock<'_> {
-    fn drop(&mut self) {
-        let mut held = self.vault.lock.lock().unwrap_or_else(|e| e.into_inner());
-        held.1 = held.1.saturating_sub(1);
-        if held.1 == 0 {
-            if let Some(f) = held.0.take() {
-                let _ = self.vault.catalog.let_go_shared_lock();
-                let _ = f.set_len(0);
-                // Closing the file lets the lock go.
-                drop(f);
-            }
-        }
-    }
-}
-
 pub struct Vault {
-    /// The held lock of this process on the vault, and how many callers hold it.
-    lock: std::sync::Mutex<(Option<std::fs::File>, u32)>,
+    /// What this process holds of the vault (see [`lock`]).
+    holds: std::sync::Mutex<lock::Holds>,
     pub root: PathBuf,
     /// The vault's identity, carried by its discs (see [`Catalog::vault_id`]).
     pub id: String,
@@ -121,7 +97,7 @@ impl Vault {
         catalog.set_due_rule(&crate::catalog::copies::interval_sql(&config.inspection))?;
         let id = catalog.vault_id()?;
         Ok(Vault {
-            lock: Default::default(),
+            holds: Default::default(),
             root,
             id,
             config,
@@ -173,78 +149,6 @@ impl Vault {
         Ok(report)
     }
 
-    /// Takes the vault for an operation that changes the catalog (`operation` names it for
-    /// whoever waits): commands of other processes that change it wait for it, up to
-    /// `vault.lock_wait_seconds`, then fail with [`Error::Busy`] naming the holder. Taken again
-    /// by the same process (an operation made of others, as `archive`), it is shared.
-    pub fn lock(&self, operation: &str, progress: &dyn Progress) -> Result<VaultLock<'_>> {
-        let mut held = self.lock.lock().unwrap_or_else(|e| e.into_inner());
-        if held.0.is_some() {
-            held.1 += 1;
-            return Ok(VaultLock { vault: self });
-        }
-        let path = self.root.join(LOCK_FILE);
-        let mut file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .at(&path)?;
-        let deadline = std::time::Instant::now()
-            + std::time::Duration::from_secs(self.config.vault.lock_wait_seconds);
-        let mut told = false;
-        loop {
-            match file.try_lock() {
-                Ok(()) => break,
-                Err(std::fs::TryLockError::WouldBlock) => {
-                    let holder = read_holder(&path);
-                    if std::time::Instant::now() >= deadline {
-                        return Err(Error::Busy {
-                            path: self.root.clone(),
-                            holder,
-                        });
-                    }
-                    if !told {
-                        progress.note(&format!(
-                            "vault {} is busy ({holder}); waiting for it",
-                            self.root.display()
-                        ));
-                        told = true;
-                    }
-                    std::thread::sleep(std::time::Duration::from_millis(100));
-                }
-                Err(std::fs::TryLockError::Error(e)) => return Err(Error::Io { path, source: e }),
-            }
-        }
-        use std::io::{Seek, Write};
-        let since = crate::rfc3339(crate::now_unix());
-        let text = format!("pid {}: {operation}, since {since}\n", std::process::id());
-        // A catalog shared by several stations (PostgreSQL) is taken too, by whoever holds it
-        // on any station; the time waited for this station's lock counts.
-        let station = format!(
-            "{} on {}, pid {}: {operation}, since {since}",
-            self.root.display(),
-            host_name(),
-            std::process::id()
-        );
-        let wait = deadline.saturating_duration_since(std::time::Instant::now());
-        if !self.catalog.take_shared_lock(&station, wait, &|holder| {
-            progress.note(&format!("the catalog is busy ({holder}); waiting for it"))
-        })? {
-            return Err(Error::Busy {
-                path: self.root.clone(),
-                holder: self.catalog.shared_lock_holder()?,
-            });
-        }
-        file.set_len(0)
-            .and_then(|_| file.seek(std::io::SeekFrom::Start(0)))
-            .and_then(|_| file.write_all(text.as_bytes()))
-            .at(&path)?;
-        *held = (Some(file), 1);
-        Ok(VaultLock { vault: self })
-    }
-
     /// Name of a temporary file or folder of this vault's in a folder shared with others (an
     /// output folder): `.discvault-<vault id>-<what>`, where `what` is short (a volume id),
     /// never a record's name. [`Vault::remove_litter`] removes what a killed run left.
@@ -253,17 +157,24 @@ impl Vault {
     }
 
     /// Removes the temporary files and folders an interrupted run of this vault left in `dir`
-    /// (see [`Vault::work_name`]). Only under the vault's lock: no run of this vault is
-    /// writing them then.
-    pub fn remove_litter(&self, dir: &Path, _lock: &VaultLock) -> Result<()> {
-        let prefix = self.work_name("");
+    /// for the volume `volume_id` (see [`Vault::work_name`]: the volume's image being written,
+    /// its repair's work). Only under the volume's claim: no run of this vault is writing
+    /// them then.
+    pub fn remove_litter(&self, dir: &Path, volume_id: &str, _claim: &Claim) -> Result<()> {
+        let prefixes = [
+            self.work_name(&format!("{volume_id}.")),
+            self.work_name(&format!("repair-{volume_id}.")),
+        ];
         let Ok(entries) = std::fs::read_dir(dir) else {
             return Ok(());
         };
         for e in entries {
             let e = e.at(dir)?;
             let name = e.file_name();
-            if !name.as_encoded_bytes().starts_with(prefix.as_bytes()) {
+            if !prefixes
+                .iter()
+                .any(|p| name.as_encoded_bytes().starts_with(p.as_bytes()))
+            {
                 continue;
             }
             let p = e.path();

@@ -175,3 +175,52 @@ pub fn zbar(image: &Path) -> Vec<(String, String)> {
     v.sort();
     v
 }
+
+/// A tree of `n` records with Chinese names under `root/NAME` (年度 and 卷 folders), contents
+/// unique to `seed`.
+pub fn records_tree(root: &Path, name: &str, n: usize, seed: u64) -> std::path::PathBuf {
+    let top = root.join(name);
+    for i in 0..n {
+        let dir = top.join(format!("{}年度/卷{:03}", 2020 + i % 3, i / 10));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join(format!("关于档案工作的通知{i:03}.txt")),
+            testkit::pseudo_random(1000 + i * 37, seed * 1000 + i as u64),
+        )
+        .unwrap();
+    }
+    top
+}
+
+/// Waits up to 60 s for `f` to hold.
+pub fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    let t0 = std::time::Instant::now();
+    while !f() {
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(60),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// A publisher simulator process (`discvault simulate`), stopped when dropped.
+pub struct Sim(std::process::Child);
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the simulator of `kind` (tdbridge, ptburn) on `folder`, a disc every 0.3 s.
+pub fn simulate(kind: &str, folder: &Path) -> Sim {
+    std::fs::create_dir_all(folder).unwrap();
+    Sim(Command::new(env!("CARGO_BIN_EXE_discvault"))
+        .args(["-q", "simulate", kind])
+        .arg(folder)
+        .args(["--disc-seconds", "0.3"])
+        .spawn()
+        .unwrap())
+}

@@ -3,10 +3,11 @@
 //! SQLite or PostgreSQL (migrations, every change in one transaction) through [`db`]; the SQL
 //! is written once for both. The catalog API is synchronous, so the stages stay plain code that
 //! a server can call from its worker threads. This file opens the catalog, migrates it and
-//! holds the shared lock; the records are in `records.rs`, their queries in `files.rs`,
+//! holds the vault's identity; the stations' holds are in `claims.rs`; the records are in `records.rs`, their queries in `files.rs`,
 //! `volumes.rs`, `search.rs`, `copies.rs`, `jobs.rs` and `events.rs`.
 
 pub mod check;
+pub mod claims;
 pub mod copies;
 pub mod db;
 pub mod events;
@@ -111,67 +112,6 @@ impl Catalog {
         )
         .bind(id.as_str())
         .execute(&self.db)?;
-        Ok(())
-    }
-
-    /// Takes the catalog for a change made of several transactions (add, plan, master ...)
-    /// when several stations share it (PostgreSQL: a session advisory lock, let go when the
-    /// process ends however it ends), waiting up to `wait` and telling `waiting` the holder
-    /// once. True when taken; always true for SQLite, whose vault lock file covers it.
-    pub fn take_shared_lock(
-        &self,
-        holder: &str,
-        wait: std::time::Duration,
-        waiting: &dyn Fn(&str),
-    ) -> Result<bool> {
-        if self.dialect != Dialect::Postgres {
-            return Ok(true);
-        }
-        let deadline = std::time::Instant::now() + wait;
-        let mut told = false;
-        loop {
-            let taken: i64 = db::query_scalar("SELECT pg_try_advisory_lock($1)")
-                .bind(postgres::STATION_LOCK)
-                .fetch_one(&self.db)?;
-            if taken == 1 {
-                break;
-            }
-            if std::time::Instant::now() >= deadline {
-                return Ok(false);
-            }
-            if !told {
-                waiting(&self.shared_lock_holder()?);
-                told = true;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(200));
-        }
-        db::query(
-            "INSERT INTO catalog_settings (key, value) VALUES ('lock_holder', $1)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        )
-        .bind(holder)
-        .execute(&self.db)?;
-        Ok(true)
-    }
-
-    /// Who holds the shared catalog (see [`Catalog::take_shared_lock`]).
-    pub fn shared_lock_holder(&self) -> Result<String> {
-        Ok(
-            db::query_scalar("SELECT value FROM catalog_settings WHERE key = 'lock_holder'")
-                .fetch_optional(&self.db)?
-                .unwrap_or_else(|| "another station".to_string()),
-        )
-    }
-
-    /// Lets go of the shared catalog taken by [`Catalog::take_shared_lock`].
-    pub fn let_go_shared_lock(&self) -> Result<()> {
-        if self.dialect == Dialect::Postgres {
-            db::query("DELETE FROM catalog_settings WHERE key = 'lock_holder'")
-                .execute(&self.db)?;
-            db::query("SELECT pg_advisory_unlock($1)")
-                .bind(postgres::STATION_LOCK)
-                .fetch_all(&self.db)?;
-        }
         Ok(())
     }
 

@@ -70,6 +70,12 @@ impl Catalog {
             // The records without columns one backend derives for its own indexes.
             let select = if *t == "files" {
                 format!("SELECT {FILE_COLUMNS} FROM files")
+            } else if *t == "catalog_settings" {
+                // Not who holds what on this catalog now.
+                format!(
+                    "SELECT * FROM catalog_settings WHERE {}",
+                    super::claims::TRANSIENT_SETTINGS
+                )
             } else {
                 format!("SELECT * FROM {t}")
             };

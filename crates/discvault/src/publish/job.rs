@@ -19,7 +19,7 @@ pub fn publish(
     publisher.preflight(vault)?;
     let attempts = opts.attempts.max(1);
     let mut report = PublishReport::default();
-    let work = select(vault, opts, &target_text, &mut report)?;
+    let (work, _claims) = claim_work(vault, opts, &target_text, &mut report, progress)?;
     for (volume, work, reason) in work {
         report.published.push(VolumeReason {
             volume_id: volume.volume_id.clone(),
@@ -62,6 +62,69 @@ pub fn publish(
         report.jobs.push(vault.catalog.job(&job.job_id)?);
     }
     Ok(report)
+}
+
+/// A volume to publish, the work on it, and why.
+type Selected = (Volume, Work, String);
+
+/// What to publish (see [`select`]), each volume claimed by this run: a volume another
+/// process or station holds (publishing, mastering or repairing it) is left to it and named in
+/// `report.not_published`, or waited for when named. The work is selected again once the
+/// claims are held, so that it is what the catalog says now, not before another station
+/// finished with a volume.
+fn claim_work<'a>(
+    vault: &'a Vault,
+    opts: &PublishOptions,
+    target: &str,
+    report: &mut PublishReport,
+    progress: &dyn Progress,
+) -> Result<(Vec<Selected>, Vec<crate::vault::Claim<'a>>)> {
+    let named = !opts.volumes.is_empty() || !opts.replace.is_empty();
+    let mut claims: Vec<(String, crate::vault::Claim<'a>)> = Vec::new();
+    let mut elsewhere: Vec<(String, String)> = Vec::new();
+    let mut first = PublishReport::default();
+    for (volume, _, _) in select(vault, opts, target, &mut first)? {
+        let id = volume.volume_id;
+        let key = crate::vault::volume_claim(&id);
+        match vault.claim(&key, "publish", named, progress)? {
+            Ok(c) => claims.push((id, c)),
+            Err(holder) => elsewhere.push((id, holder)),
+        }
+    }
+    let mut work = Vec::new();
+    for (volume, w, reason) in select(vault, opts, target, report)? {
+        let id = volume.volume_id.clone();
+        if !claims.iter().any(|(v, _)| *v == id) {
+            match vault.claim(&crate::vault::volume_claim(&id), "publish", false, progress)? {
+                Ok(c) => claims.push((id, c)),
+                Err(holder) => {
+                    elsewhere.push((id, holder));
+                    continue;
+                }
+            }
+        }
+        work.push((volume, w, reason));
+    }
+    for (id, holder) in elsewhere {
+        if !report.not_published.iter().any(|v| v.volume_id == id) {
+            report.not_published.push(VolumeReason {
+                volume_id: id,
+                reason: format!("held by {holder}: left to it"),
+            });
+        }
+    }
+    if work.is_empty() && report.nothing_to_do.is_none() && !report.not_published.is_empty() {
+        report.nothing_to_do = Some(format!(
+            "nothing to publish here: {} (see not_published)",
+            report
+                .not_published
+                .iter()
+                .map(|v| format!("{}, {}", v.volume_id, v.reason))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ));
+    }
+    Ok((work, claims.into_iter().map(|(_, c)| c).collect()))
 }
 
 /// One job being worked on.
