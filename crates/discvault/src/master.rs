@@ -541,7 +541,7 @@ pub(crate) fn prepare(vault: &Vault, v: &Volume) -> Result<Prepared> {
     let budget = snapshot_budget(
         v.capacity_sectors * crate::media::SECTOR,
         vault.config.plan.index_share_percent,
-        vault.catalog.files_on_volumes_upto(v.id)?.len() as u64,
+        vault.catalog.count_files_on_volumes_upto(v.id)?,
     );
     let snap = snapshot(vault, v, &contents, budget)?;
     let item_digests: Vec<Digests> = contents

@@ -170,7 +170,7 @@ pub fn plan_files(
     let capacity = media.bytes();
     let usable = ((capacity as f64) * (1.0 - reserve / 100.0)) as u64 / SECTOR * SECTOR;
     let existing = vault.catalog.volumes()?;
-    let known_files = vault.catalog.files_on_volumes_upto(i64::MAX)?.len() as u64;
+    let known_files = vault.catalog.count_files_on_volumes_upto(i64::MAX)?;
     let budget = snapshot_budget(
         capacity,
         vault.config.plan.index_share_percent,

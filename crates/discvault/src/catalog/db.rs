@@ -342,6 +342,31 @@ impl Query {
         Ok(out)
     }
 
+    /// What `f` makes of each row, made as the rows come: a large result is never held as
+    /// rows and values at once (`f` must not run statements).
+    pub fn fetch_map<E: Executor, T>(
+        self,
+        e: E,
+        mut f: impl FnMut(&Row) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        let mut failed = None;
+        self.run(&e, &mut |r| match f(&r) {
+            Ok(t) => {
+                out.push(t);
+                true
+            }
+            Err(x) => {
+                failed = Some(x);
+                false
+            }
+        })?;
+        match failed {
+            Some(x) => Err(x),
+            None => Ok(out),
+        }
+    }
+
     pub fn fetch_optional<E: Executor>(self, e: E) -> Result<Option<Row>> {
         let mut out = None;
         self.run(&e, &mut |r| {

@@ -253,15 +253,12 @@ impl Catalog {
     }
 
     pub fn unplanned_files(&self) -> Result<Vec<(String, FileRecord)>> {
-        let rows = db::query(&format!(
+        db::query(&format!(
             "SELECT {FILE_COLS}, c.name AS collection FROM files f JOIN collections c ON c.id = f.collection_id
              WHERE f.current = 1 AND NOT EXISTS (SELECT 1 FROM volume_contents vc WHERE vc.file_id = f.id)
              ORDER BY c.name, f.path_raw"
         ))
-        .fetch_all(&self.db)?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("collection")?, file_from_row(r)?)))
-            .collect()
+        .fetch_map(&self.db, |r| Ok((r.try_get("collection")?, file_from_row(r)?)))
     }
 
     /// Points files at staged copies of their bytes (read back from a disc for a migration),
@@ -279,12 +276,21 @@ impl Catalog {
     }
 
     /// Every file that is on a volume numbered up to `max_volume`, for the catalog snapshot.
+    /// How many records [`Catalog::files_on_volumes_upto`] gives, without reading them.
+    pub(crate) fn count_files_on_volumes_upto(&self, max_volume: i64) -> Result<u64> {
+        let n: i64 = db::query_scalar(
+            "SELECT COUNT(DISTINCT vc.file_id) FROM volume_contents vc WHERE vc.volume <= $1",
+        )
+        .bind(max_volume)
+        .fetch_one(&self.db)?;
+        Ok(n as u64)
+    }
+
     pub(crate) fn files_on_volumes_upto(&self, max_volume: i64) -> Result<Vec<FileRecord>> {
-        let rows = db::query(&format!(
+        db::query(&format!(
             "SELECT {FILE_COLS} FROM files f WHERE EXISTS (SELECT 1 FROM volume_contents vc WHERE vc.file_id = f.id AND vc.volume <= $1) ORDER BY f.id"
         ))
         .bind(max_volume)
-        .fetch_all(&self.db)?;
-        rows.iter().map(file_from_row).collect()
+        .fetch_map(&self.db, file_from_row)
     }
 }

@@ -163,22 +163,19 @@ impl Catalog {
 
     /// Contents of a volume with their files, in disc path order.
     pub fn volume_contents(&self, volume: &Volume) -> Result<Vec<ContentEntry>> {
-        let rows = db::query(&format!(
+        db::query(&format!(
             "SELECT vc.file_id, vc.part, vc.parts, vc.part_offset, vc.length, vc.part_digests, vc.lba, {FILE_COLS}, c.name AS collection
              FROM volume_contents vc JOIN files f ON f.id = vc.file_id JOIN collections c ON c.id = f.collection_id
              WHERE vc.volume = $1 ORDER BY c.name, f.path_raw, vc.part"
         ))
         .bind(volume.id)
-        .fetch_all(&self.db)?;
-        rows.iter()
-            .map(|r| {
-                Ok(ContentEntry {
-                    content: content_from_row(r)?,
-                    file: file_from_row(r)?,
-                    collection: r.try_get("collection")?,
-                })
+        .fetch_map(&self.db, |r| {
+            Ok(ContentEntry {
+                content: content_from_row(r)?,
+                file: file_from_row(r)?,
+                collection: r.try_get("collection")?,
             })
-            .collect()
+        })
     }
 
     /// Where every part of a file is: (volume, content) pairs in part order.

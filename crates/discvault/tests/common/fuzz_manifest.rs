@@ -13,7 +13,8 @@ use discvault::restore::safe_target;
 use discvault::verify::parse_tag_manifest;
 use std::path::Path;
 
-/// The seeds: the tag manifest and the three payload manifests of a disc discvault mastered.
+/// The seeds: the tag manifest and the four payload manifests (sha256, blake3, sm3, md5) of a
+/// disc discvault mastered.
 pub fn seeds(f: &Fixture) -> Vec<Vec<u8>> {
     let seeds: Vec<Vec<u8>> = f
         .tag_files
@@ -21,7 +22,7 @@ pub fn seeds(f: &Fixture) -> Vec<Vec<u8>> {
         .filter(|(p, _)| p.starts_with("manifest-") || p.starts_with("tagmanifest-"))
         .map(|(_, b)| b.clone())
         .collect();
-    assert_eq!(seeds.len(), 4, "{:?}", f.tag_files.keys());
+    assert_eq!(seeds.len(), 5, "{:?}", f.tag_files.keys());
     seeds
 }
 
