@@ -1,0 +1,611 @@
+//! The command line: its arguments and subcommands.
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use discvault::digest::HashAlg;
+use discvault::ingest::AddOptions;
+use discvault::plan::PlanOptions;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "discvault", version, about = "Archival storage on optical discs", long_about = None)]
+pub struct Cli {
+    /// Vault directory (else $DISCVAULT_VAULT, else ./vault).
+    #[arg(long, global = true, env = "DISCVAULT_VAULT", default_value = "vault")]
+    pub vault: PathBuf,
+    /// The catalog: sqlite:PATH or postgres://USER@HOST[:PORT]/DATABASE (password from
+    /// PGPASSWORD). Else $DISCVAULT_CATALOG, else [catalog] url in the vault's discvault.toml;
+    /// `init` writes it there.
+    #[arg(long, global = true, env = "DISCVAULT_CATALOG", value_name = "URL")]
+    pub catalog: Option<String>,
+    /// Print the result as JSON on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// No progress bars.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// How to plan: shared by plan and archive.
+#[derive(clap::Args, Clone)]
+pub struct PlanArgs {
+    /// Media profile: cd74 cd80 dvd5 dvd9 bd25 bd50 bd100 bd128 custom:<bytes>.
+    #[arg(long)]
+    pub media: Option<String>,
+    /// Share of each disc kept free, in percent.
+    #[arg(long)]
+    pub reserve: Option<f64>,
+    /// PAR2 recovery data on every disc, in percent of the bytes it protects (0: none;
+    /// default from [recovery] in discvault.toml, 10).
+    #[arg(long)]
+    pub redundancy: Option<f64>,
+    /// A parity volume after every N data volumes: a disc that rebuilds any one of them
+    /// lost whole (0: none; default recovery.parity_group).
+    #[arg(long, value_name = "N")]
+    pub parity_group: Option<u32>,
+    /// Parity volumes per group: any K discs of a group lost whole are rebuilt (default
+    /// recovery.parity_volumes, 1).
+    #[arg(long, value_name = "K")]
+    pub parity_volumes: Option<u32>,
+}
+
+impl PlanArgs {
+    pub fn options(&self) -> PlanOptions {
+        PlanOptions {
+            media: self.media.clone(),
+            reserve_percent: self.reserve,
+            redundancy_percent: self.redundancy,
+            parity_group: self.parity_group,
+            parity_volumes: self.parity_volumes,
+        }
+    }
+}
+
+#[derive(clap::Args, Clone)]
+pub struct AddArgs {
+    /// Collection to add to (default: each folder is its own collection, named after it).
+    #[arg(long, short)]
+    pub collection: Option<String>,
+    /// Collection metadata: fonds=, series=, retention=, or any KEY=VALUE (repeatable).
+    #[arg(long = "meta", value_name = "KEY=VALUE")]
+    pub meta: Vec<String>,
+    /// Digests to compute: sha256 (always), sm3, md5, blake3, comma separated.
+    #[arg(long = "hash", value_name = "ALGS")]
+    pub hash: Option<String>,
+    /// Stage a copy of every record in the vault (for sources that will go away).
+    #[arg(long)]
+    pub copy: bool,
+    /// Follow symbolic links instead of recording them as links.
+    #[arg(long)]
+    pub follow: bool,
+    /// Change the retention period (retention, 保管期限) of a collection whose records are
+    /// already on volumes.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Create a vault: configuration and catalog.
+    Init,
+    /// Add records: walk, hash, and record them in the catalog.
+    Add(AddCmd),
+    /// Pack every unplanned file into volumes.
+    Plan(PlanCmd),
+    /// Write one ISO image per planned volume.
+    Master(MasterCmd),
+    /// Check images or mounted discs against the catalog.
+    Verify(VerifyCmd),
+    /// Read a disc back (返读) into DIR/<volume id>: every file checked against the catalog while
+    /// it is copied; damaged files are named and not written.
+    Readback(ReadbackCmd),
+    /// Rebuild a volume's image, identical to the one mastered, from damaged copies: intact
+    /// records, readable sectors of several copies, and the discs' PAR2 recovery data.
+    Repair(RepairCmd),
+    /// Rewrite failing or obsolete volumes: new copies of damaged ones, old media and small
+    /// discs remastered onto new volumes, read from the healthiest copies.
+    Migrate(MigrateCmd),
+    /// Burn copies of volumes on a target, read each back and verify it before it counts.
+    /// A rerun resumes the open jobs.
+    Publish(PublishCmd),
+    /// Publishing jobs and the state of their copies; or cancel one.
+    Jobs(JobsCmd),
+    /// Run a simulated disc publisher on a hot folder (Epson TD Bridge or Primera PTBurn):
+    /// it takes jobs through the documented states and status files and "burns" discs into
+    /// FOLDER/Simulator. Control it with FOLDER/simulator-control.txt (blanks, fail_discs,
+    /// damage_discs, paused). Runs until stopped.
+    Simulate(SimulateCmd),
+    /// Render the label of a disc face (or its case spine) for a volume, a copy or a barcode,
+    /// or a sheet of cabinet slot labels.
+    Label(LabelCmd),
+    /// Restore files from images or mounted discs.
+    Restore(RestoreCmd),
+    /// Find files by path, digest or metadata (KEY=VALUE), or a disc by its barcode.
+    Locate(LocateCmd),
+    /// Register, move, mark and list the copies of volumes.
+    #[command(subcommand)]
+    Copies(CopiesCmd),
+    /// Slot maps of disc cabinets as CSV (copy_id,barcode,rfid,cabinet,shelf,slot).
+    #[command(subcommand)]
+    Cabinet(CabinetCmd),
+    /// Inspection: which copies to read back now.
+    #[command(subcommand)]
+    Inspect(InspectCmd),
+    /// Disc quality measurements from testers.
+    #[command(subcommand)]
+    Quality(QualityCmd),
+    /// The preservation report: shortfalls, overdue and failing discs, disc health charts.
+    Report(ReportCmd),
+    /// The audit trail: check its hash chain, export it as PREMIS.
+    #[command(subcommand)]
+    Log(LogCmd),
+    /// The catalog database: copy it to another (SQLite to PostgreSQL and back).
+    #[command(subcommand)]
+    Catalog(CatalogCmd),
+    /// What is ingested, planned, mastered, and not yet on a disc.
+    Status,
+    /// Check the catalog: SQLite integrity and foreign keys, the audit trail's chain, and the
+    /// invariants of every stage (exit 3 when any is broken).
+    Check,
+    /// The whole job: init if needed, add, plan, master, verify.
+    Archive(ArchiveCmd),
+}
+
+#[derive(clap::Args)]
+pub struct AddCmd {
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub args: AddArgs,
+}
+
+#[derive(clap::Args)]
+pub struct PlanCmd {
+    #[command(flatten)]
+    pub plan: PlanArgs,
+    /// Show the plan without recording it.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(clap::Args)]
+pub struct MasterCmd {
+    /// Volumes to master (default: every planned volume).
+    pub volumes: Vec<String>,
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Master again volumes already mastered (the image must come out identical).
+    #[arg(long)]
+    pub again: bool,
+}
+
+#[derive(clap::Args)]
+pub struct VerifyCmd {
+    /// Image files, pseudo drives, block devices (optical drives) or mounted discs.
+    #[arg(required = true)]
+    pub sources: Vec<PathBuf>,
+    /// The source is this copy (id, barcode or RFID): record the result against it.
+    #[arg(long)]
+    pub copy: Option<String>,
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+#[derive(clap::Args)]
+pub struct ReadbackCmd {
+    /// An image file, a pseudo drive, a block device (optical drive) or a mounted disc.
+    pub source: PathBuf,
+    #[arg(long)]
+    pub to: PathBuf,
+    /// The source is this copy (id, barcode or RFID): record the result against it.
+    #[arg(long)]
+    pub copy: Option<String>,
+    #[arg(long)]
+    pub overwrite: bool,
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+#[derive(clap::Args)]
+pub struct RepairCmd {
+    /// Copies of one volume: image files, pseudo drives, block devices (optical drives).
+    #[arg(required = true)]
+    pub sources: Vec<PathBuf>,
+    /// Folder the repaired image is written to.
+    #[arg(long)]
+    pub to: PathBuf,
+    /// The volume, when the copies cannot tell (their file system is damaged).
+    #[arg(long)]
+    pub volume: Option<String>,
+    /// Reads of a failed sector after the first.
+    #[arg(long, default_value_t = 2)]
+    pub retries: u32,
+    /// Say what can be repaired from what; write no image.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(clap::Args)]
+pub struct MigrateCmd {
+    /// Show what would be done and which discs are needed; write nothing.
+    #[arg(long, visible_alias = "dry-run")]
+    pub plan: bool,
+    /// Media to leave (besides migration.obsolete_media in the config), comma separated.
+    #[arg(long, value_delimiter = ',')]
+    pub obsolete: Vec<String>,
+    /// Media of the new volumes.
+    #[arg(long)]
+    pub to_media: Option<String>,
+    /// Remaster small volumes together onto fewer discs.
+    #[arg(long)]
+    pub consolidate: bool,
+    /// Images, drives or mounted discs of the volumes to read (see --plan).
+    #[arg(long, num_args = 1..)]
+    pub from: Vec<PathBuf>,
+    /// Where the new images are written.
+    #[arg(long, required_unless_present = "plan")]
+    pub out: Option<PathBuf>,
+    /// Judge trust at this date (YYYY-MM-DD) instead of now.
+    #[arg(long)]
+    pub at: Option<String>,
+}
+
+#[derive(clap::Args)]
+pub struct PublishCmd {
+    /// Volumes to publish; without them, the open jobs on the target, and the mastered
+    /// volumes without an open job that are short of trusted copies under the policy.
+    pub volumes: Vec<String>,
+    /// images:DIR, xorriso:DEVICE[,DEVICE...] (stdio:FILE pseudo drives work too),
+    /// tdbridge:FOLDER (Epson TD Bridge) or ptburn:FOLDER (Primera PTBurn).
+    #[arg(long)]
+    pub to: String,
+    /// Copies per volume (default: one per configured role).
+    #[arg(long)]
+    pub copies: Option<u32>,
+    /// Roles of the copies, comma separated (default: the configured roles).
+    #[arg(long, value_delimiter = ',')]
+    pub roles: Vec<String>,
+    /// Burn a replacement disc of these copies (copy ids, barcodes, or C2 with one volume
+    /// named), comma separated: each keeps its id, role and place.
+    #[arg(long, value_delimiter = ',', conflicts_with_all = ["copies", "roles"])]
+    pub replace: Vec<String>,
+    /// Burns per copy before it is given up.
+    #[arg(long, default_value_t = 3)]
+    pub attempts: u32,
+    /// Stop waiting for a disc publisher that is paused (out of blanks, cover open) or
+    /// does not take the job, after this many seconds; the job stays open for a rerun.
+    #[arg(long)]
+    pub give_up_after: Option<u64>,
+}
+
+#[derive(clap::Args)]
+pub struct JobsCmd {
+    /// Cancel this job: its copies not done are cancelled, burns under way are stopped.
+    #[arg(long)]
+    pub cancel: Option<String>,
+}
+
+#[derive(clap::Args)]
+pub struct SimulateCmd {
+    /// tdbridge or ptburn.
+    #[arg(value_parser = ["tdbridge", "ptburn"])]
+    pub kind: String,
+    pub folder: PathBuf,
+    /// Seconds to burn one disc.
+    #[arg(long, default_value_t = 2.0)]
+    pub disc_seconds: f64,
+    /// The publisher's name in the status files.
+    #[arg(long, default_value = "Disc Publisher SIM")]
+    pub name: String,
+    /// Windows code page of the files.
+    #[arg(long, default_value = "gbk")]
+    pub code_page: String,
+}
+
+#[derive(clap::Args)]
+pub struct LabelCmd {
+    /// Volume id, copy id, barcode or RFID tag.
+    #[arg(required_unless_present = "slots")]
+    pub key: Option<String>,
+    /// The spine of the disc's case instead of its face.
+    #[arg(long)]
+    pub spine: bool,
+    /// Slot labels of every copy in this cabinet ("*": all placed copies), as PDF.
+    #[arg(long, conflicts_with_all = ["key", "spine"])]
+    pub slots: Option<String>,
+    /// svg, png (at label.dpi), pdf (vector, fonts embedded), jpg or bmp (default: from the
+    /// extension of --out).
+    #[arg(long)]
+    pub format: Option<String>,
+    /// An SVG template with merge fields (see docs/LABELS.md).
+    #[arg(long)]
+    pub template: Option<PathBuf>,
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+#[derive(clap::Args)]
+pub struct RestoreCmd {
+    /// Files to restore: a path prefix or a glob over collection/path.
+    pub pattern: Option<String>,
+    /// Restore every file of this volume.
+    #[arg(long)]
+    pub volume: Option<String>,
+    #[arg(long)]
+    pub to: PathBuf,
+    /// Images or mounted discs to read from; without them the pick list is printed. A file
+    /// with a version on these discs is restored in that version (the newest of them).
+    #[arg(long, num_args = 1..)]
+    pub from: Vec<PathBuf>,
+    /// Restore this version of each file matched (see `locate --all-versions`).
+    #[arg(long)]
+    pub version: Option<i64>,
+    #[arg(long)]
+    pub overwrite: bool,
+    /// Keep setuid, setgid and sticky bits (dropped by default).
+    #[arg(long)]
+    pub keep_special_modes: bool,
+}
+
+#[derive(clap::Args)]
+pub struct LocateCmd {
+    #[arg(required_unless_present = "barcode")]
+    pub query: Option<String>,
+    /// Find the copy with this barcode (or copy id, or RFID tag id).
+    #[arg(long, conflicts_with = "query")]
+    pub barcode: Option<String>,
+    /// At most this many files (the command says when there are more).
+    #[arg(long, default_value_t = 100)]
+    pub limit: usize,
+    /// Every version of each file, not only the current one.
+    #[arg(long)]
+    pub all_versions: bool,
+}
+
+#[derive(clap::Args)]
+pub struct ReportCmd {
+    /// json, html or pdf (printed by a headless Chromium; needs --out).
+    #[arg(long, default_value = "html")]
+    pub format: String,
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct ArchiveCmd {
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub plan: PlanArgs,
+    #[arg(long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub args: AddArgs,
+}
+
+#[derive(Subcommand)]
+pub enum CopiesCmd {
+    /// Register copies of a volume, one per role (default: the configured sealed, access, offsite).
+    Add(CopiesAdd),
+    /// Move a copy (id, barcode or RFID) to another place; its slot must be free. Parts given by
+    /// name replace those parts and clear the finer ones not given (--cabinet B forgets the
+    /// shelf and slot), the coarser ones are kept.
+    Move(CopiesMove),
+    /// Mark a copy: planned, written, verified, missing, damaged, retired. `verified` records
+    /// a clean read-back done earlier (a past inspection) and needs its date, --at.
+    Mark(CopiesMark),
+    /// List copies (of one volume), in the order of their places.
+    List(CopiesList),
+}
+
+#[derive(clap::Args)]
+pub struct CopiesAdd {
+    pub volume: String,
+    /// Roles, comma separated (e.g. sealed,access,offsite).
+    #[arg(long)]
+    pub roles: Option<String>,
+    #[arg(long)]
+    pub medium: Option<String>,
+    #[arg(long, default_value = "")]
+    pub brand: String,
+    #[arg(long, default_value = "")]
+    pub batch: String,
+    #[command(flatten)]
+    pub place: PlaceArgs,
+    /// Barcode (default: the copy id), only with one role.
+    #[arg(long)]
+    pub barcode: Option<String>,
+    /// RFID tag id (EPC, 24 hex digits), only with one role.
+    #[arg(long)]
+    pub rfid: Option<String>,
+    /// planned or written (the default). Not trusted until read back: `verify SOURCE
+    /// --copy COPY`, or `copies mark COPY --state verified --at DATE` for a past check.
+    #[arg(long)]
+    pub state: Option<String>,
+}
+
+#[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("to").required(true).multiple(true).args(["place", "site", "room", "cabinet", "shelf", "slot"])))]
+pub struct CopiesMove {
+    pub copy: String,
+    #[command(flatten)]
+    pub place: PlaceArgs,
+}
+
+#[derive(clap::Args)]
+pub struct CopiesMark {
+    pub copy: String,
+    #[arg(long)]
+    pub state: String,
+    #[arg(long, default_value = "")]
+    pub note: String,
+    /// Date of the check, for results of past inspections (YYYY-MM-DD); required with
+    /// --state verified.
+    #[arg(long)]
+    pub at: Option<String>,
+}
+
+#[derive(clap::Args)]
+pub struct CopiesList {
+    #[arg(long)]
+    pub volume: Option<String>,
+    /// Judge trust at this date instead of today (YYYY-MM-DD).
+    #[arg(long)]
+    pub at: Option<String>,
+}
+
+/// Where a copy is kept: the whole place, or its parts by name.
+#[derive(clap::Args, Clone, Default)]
+pub struct PlaceArgs {
+    /// site/room/cabinet/shelf/slot, all five parts; leave an unknown part empty
+    /// (//柜03/1/9). A slot is a number from 1.
+    #[arg(long, conflicts_with_all = ["site", "room", "cabinet", "shelf", "slot"])]
+    pub place: Option<String>,
+    #[arg(long)]
+    pub site: Option<String>,
+    #[arg(long)]
+    pub room: Option<String>,
+    #[arg(long)]
+    pub cabinet: Option<String>,
+    #[arg(long)]
+    pub shelf: Option<String>,
+    #[arg(long)]
+    pub slot: Option<String>,
+}
+
+impl PlaceArgs {
+    pub fn input(&self) -> discvault::copies::PlaceInput {
+        discvault::copies::PlaceInput {
+            place: self.place.clone(),
+            site: self.site.clone(),
+            room: self.room.clone(),
+            cabinet: self.cabinet.clone(),
+            shelf: self.shelf.clone(),
+            slot: self.slot.clone(),
+        }
+    }
+}
+
+#[derive(Subcommand)]
+pub enum CabinetCmd {
+    /// Write the slot map of a cabinet as CSV (UTF-8 with a byte order mark, for Excel):
+    /// copy_id,barcode,rfid,cabinet,shelf,slot.
+    Export {
+        /// The cabinet's name, or site/room/cabinet when two cabinets share the name.
+        cabinet: String,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Reconcile a cabinet's inventory (CSV: UTF-8 or GBK) with the catalog: move the copies
+    /// found elsewhere, mark the ones not seen missing; a file with any bad row changes nothing.
+    Import {
+        file: PathBuf,
+        /// Report only.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum InspectCmd {
+    /// The pick list of copies to check now, in the order of their places.
+    Due {
+        /// Plan the round for this date instead of today (YYYY-MM-DD).
+        #[arg(long)]
+        at: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum QualityCmd {
+    /// Import measurements (CSV: copy,measured_at,metric,value) and grade the copies.
+    Import { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+pub enum CatalogCmd {
+    /// Copy every row of the vault's catalog into a new, empty catalog (postgres://USER@HOST/DB
+    /// or sqlite:PATH), then check the copy: rows of every table, every record's digests, the
+    /// audit trail's hash chain.
+    Copy {
+        /// The target catalog's URL.
+        #[arg(long, value_name = "URL")]
+        to: String,
+        /// Then make the vault use the copy ([catalog] url in its discvault.toml).
+        #[arg(long)]
+        switch: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum LogCmd {
+    /// Recompute the events' hash chain: exit 3 when any event was edited or deleted.
+    Verify,
+    /// Export the events as PREMIS 3 XML.
+    Export {
+        #[arg(long, required = true)]
+        premis: bool,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+/// How discs are read: shared by verify and readback.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ReadArgs {
+    /// Digest to check files with: sha256 (default), or any other the catalog holds
+    /// (blake3 is the fastest).
+    #[arg(long, default_value = "sha256")]
+    pub digest: String,
+    /// Reads of a failed sector after the first.
+    #[arg(long, default_value_t = 2)]
+    pub retries: u32,
+    /// Stop reading after this many seconds; what is left is recorded as not read.
+    #[arg(long)]
+    pub time_limit: Option<f64>,
+    /// Re-read only the sectors an earlier pass over this copy or source could not read.
+    #[arg(long)]
+    pub resume: bool,
+}
+
+impl ReadArgs {
+    pub fn options(&self) -> Result<discvault::verify::VerifyOptions> {
+        Ok(discvault::verify::VerifyOptions {
+            digest: discvault::digest::HashAlg::parse(&self.digest)?,
+            scan: discvault::scan::ScanOptions {
+                retries: self.retries,
+                time_limit: self.time_limit.map(std::time::Duration::from_secs_f64),
+                ..Default::default()
+            },
+            resume: self.resume,
+        })
+    }
+}
+
+pub fn add_options(a: &AddArgs) -> Result<AddOptions> {
+    let mut metadata = BTreeMap::new();
+    for m in &a.meta {
+        let (k, v) = m
+            .split_once('=')
+            .with_context(|| format!("--meta {m:?}: expected KEY=VALUE"))?;
+        if k.trim().is_empty() {
+            anyhow::bail!("--meta {m:?}: empty key");
+        }
+        metadata.insert(k.trim().to_string(), v.to_string());
+    }
+    let digests = match &a.hash {
+        Some(h) => HashAlg::parse_list(h)?,
+        None => Vec::new(),
+    };
+    Ok(AddOptions {
+        collection: a.collection.clone(),
+        metadata,
+        digests,
+        copy: a.copy,
+        follow: a.follow,
+        force: a.force,
+    })
+}
