@@ -1,10 +1,24 @@
 //! The command line: its arguments and subcommands.
+//!
+//! Where a command's options are the library's option struct, it is flattened in as it is
+//! (`discvault` built with its `clap` feature derives `clap::Args` on them, as rustic_core
+//! does; the help texts are the fields' doc comments). Only what the command takes as text
+//! and the library as a value stays here: `--meta KEY=VALUE` and `--hash`, dates (`--at`), the
+//! comma separated `--roles` of `copies add`, and the label's subject and format.
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use discvault::copies::{AddCopiesOptions, PlaceInput};
 use discvault::digest::HashAlg;
 use discvault::ingest::AddOptions;
+use discvault::master::MasterOptions;
+use discvault::migrate::MigrateOptions;
 use discvault::plan::PlanOptions;
+use discvault::publish::PublishOptions;
+use discvault::readback::ReadbackOptions;
+use discvault::repair::RepairOptions;
+use discvault::restore::RestoreOptions;
+use discvault::verify::VerifyOptions;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -29,62 +43,17 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// How to plan: shared by plan and archive.
-#[derive(clap::Args, Clone)]
-pub struct PlanArgs {
-    /// Media profile: cd74 cd80 dvd5 dvd9 bd25 bd50 bd100 bd128 custom:<bytes>.
-    #[arg(long)]
-    pub media: Option<String>,
-    /// Share of each disc kept free, in percent.
-    #[arg(long)]
-    pub reserve: Option<f64>,
-    /// PAR2 recovery data on every disc, in percent of the bytes it protects (0: none;
-    /// default from [recovery] in discvault.toml, 10).
-    #[arg(long)]
-    pub redundancy: Option<f64>,
-    /// A parity volume after every N data volumes: a disc that rebuilds any one of them
-    /// lost whole (0: none; default recovery.parity_group).
-    #[arg(long, value_name = "N")]
-    pub parity_group: Option<u32>,
-    /// Parity volumes per group: any K discs of a group lost whole are rebuilt (default
-    /// recovery.parity_volumes, 1).
-    #[arg(long, value_name = "K")]
-    pub parity_volumes: Option<u32>,
-}
-
-impl PlanArgs {
-    pub fn options(&self) -> PlanOptions {
-        PlanOptions {
-            media: self.media.clone(),
-            reserve_percent: self.reserve,
-            redundancy_percent: self.redundancy,
-            parity_group: self.parity_group,
-            parity_volumes: self.parity_volumes,
-        }
-    }
-}
-
+/// How to add: the library's options, and the two it takes as values rather than text.
 #[derive(clap::Args, Clone)]
 pub struct AddArgs {
-    /// Collection to add to (default: each folder is its own collection, named after it).
-    #[arg(long, short)]
-    pub collection: Option<String>,
+    #[command(flatten)]
+    pub options: AddOptions,
     /// Collection metadata: fonds=, series=, retention=, or any KEY=VALUE (repeatable).
     #[arg(long = "meta", value_name = "KEY=VALUE")]
     pub meta: Vec<String>,
     /// Digests to compute: sha256 (always), sm3, md5, blake3, comma separated.
     #[arg(long = "hash", value_name = "ALGS")]
     pub hash: Option<String>,
-    /// Stage a copy of every record in the vault (for sources that will go away).
-    #[arg(long)]
-    pub copy: bool,
-    /// Follow symbolic links instead of recording them as links.
-    #[arg(long)]
-    pub follow: bool,
-    /// Change the retention period (retention, 保管期限) of a collection whose records are
-    /// already on volumes.
-    #[arg(long)]
-    pub force: bool,
 }
 
 #[derive(Subcommand)]
@@ -96,7 +65,7 @@ pub enum Command {
     /// Pack every unplanned file into volumes.
     Plan(PlanCmd),
     /// Write one ISO image per planned volume.
-    Master(MasterCmd),
+    Master(MasterOptions),
     /// Check images or mounted discs against the catalog.
     Verify(VerifyCmd),
     /// Read a disc back (返读) into DIR/<volume id>: every file checked against the catalog while
@@ -110,7 +79,7 @@ pub enum Command {
     Migrate(MigrateCmd),
     /// Burn copies of volumes on a target, read each back and verify it before it counts.
     /// A rerun resumes the open jobs.
-    Publish(PublishCmd),
+    Publish(PublishOptions),
     /// Publishing jobs and the state of their copies; or cancel one.
     Jobs(JobsCmd),
     /// Run a simulated disc publisher on a hot folder (Epson TD Bridge or Primera PTBurn):
@@ -165,21 +134,10 @@ pub struct AddCmd {
 #[derive(clap::Args)]
 pub struct PlanCmd {
     #[command(flatten)]
-    pub plan: PlanArgs,
+    pub plan: PlanOptions,
     /// Show the plan without recording it.
     #[arg(long)]
     pub dry_run: bool,
-}
-
-#[derive(clap::Args)]
-pub struct MasterCmd {
-    /// Volumes to master (default: every planned volume).
-    pub volumes: Vec<String>,
-    #[arg(long)]
-    pub out: PathBuf,
-    /// Master again volumes already mastered (the image must come out identical).
-    #[arg(long)]
-    pub again: bool,
 }
 
 #[derive(clap::Args)]
@@ -191,38 +149,21 @@ pub struct VerifyCmd {
     #[arg(long)]
     pub copy: Option<String>,
     #[command(flatten)]
-    pub read: ReadArgs,
+    pub read: VerifyOptions,
 }
 
 #[derive(clap::Args)]
 pub struct ReadbackCmd {
     /// An image file, a pseudo drive, a block device (optical drive) or a mounted disc.
     pub source: PathBuf,
-    #[arg(long)]
-    pub to: PathBuf,
-    /// The source is this copy (id, barcode or RFID): record the result against it.
-    #[arg(long)]
-    pub copy: Option<String>,
-    #[arg(long)]
-    pub overwrite: bool,
     #[command(flatten)]
-    pub read: ReadArgs,
+    pub options: ReadbackOptions,
 }
 
 #[derive(clap::Args)]
 pub struct RepairCmd {
-    /// Copies of one volume: image files, pseudo drives, block devices (optical drives).
-    #[arg(required = true)]
-    pub sources: Vec<PathBuf>,
-    /// Folder the repaired image is written to.
-    #[arg(long)]
-    pub to: PathBuf,
-    /// The volume, when the copies cannot tell (their file system is damaged).
-    #[arg(long)]
-    pub volume: Option<String>,
-    /// Reads of a failed sector after the first.
-    #[arg(long, default_value_t = 2)]
-    pub retries: u32,
+    #[command(flatten)]
+    pub options: RepairOptions,
     /// Say what can be repaired from what; write no image.
     #[arg(long)]
     pub dry_run: bool,
@@ -233,15 +174,8 @@ pub struct MigrateCmd {
     /// Show what would be done and which discs are needed; write nothing.
     #[arg(long, visible_alias = "dry-run")]
     pub plan: bool,
-    /// Media to leave (besides migration.obsolete_media in the config), comma separated.
-    #[arg(long, value_delimiter = ',')]
-    pub obsolete: Vec<String>,
-    /// Media of the new volumes.
-    #[arg(long)]
-    pub to_media: Option<String>,
-    /// Remaster small volumes together onto fewer discs.
-    #[arg(long)]
-    pub consolidate: bool,
+    #[command(flatten)]
+    pub options: MigrateOptions,
     /// Images, drives or mounted discs of the volumes to read (see --plan).
     #[arg(long, num_args = 1..)]
     pub from: Vec<PathBuf>,
@@ -251,34 +185,6 @@ pub struct MigrateCmd {
     /// Judge trust at this date (YYYY-MM-DD) instead of now.
     #[arg(long)]
     pub at: Option<String>,
-}
-
-#[derive(clap::Args)]
-pub struct PublishCmd {
-    /// Volumes to publish; without them, the open jobs on the target, and the mastered
-    /// volumes without an open job that are short of trusted copies under the policy.
-    pub volumes: Vec<String>,
-    /// images:DIR, xorriso:DEVICE[,DEVICE...] (stdio:FILE pseudo drives work too),
-    /// tdbridge:FOLDER (Epson TD Bridge) or ptburn:FOLDER (Primera PTBurn).
-    #[arg(long)]
-    pub to: String,
-    /// Copies per volume (default: one per configured role).
-    #[arg(long)]
-    pub copies: Option<u32>,
-    /// Roles of the copies, comma separated (default: the configured roles).
-    #[arg(long, value_delimiter = ',')]
-    pub roles: Vec<String>,
-    /// Burn a replacement disc of these copies (copy ids, barcodes, or C2 with one volume
-    /// named), comma separated: each keeps its id, role and place.
-    #[arg(long, value_delimiter = ',', conflicts_with_all = ["copies", "roles"])]
-    pub replace: Vec<String>,
-    /// Burns per copy before it is given up.
-    #[arg(long, default_value_t = 3)]
-    pub attempts: u32,
-    /// Stop waiting for a disc publisher that is paused (out of blanks, cover open) or
-    /// does not take the job, after this many seconds; the job stays open for a rerun.
-    #[arg(long)]
-    pub give_up_after: Option<u64>,
 }
 
 #[derive(clap::Args)]
@@ -334,20 +240,11 @@ pub struct RestoreCmd {
     /// Restore every file of this volume.
     #[arg(long)]
     pub volume: Option<String>,
-    #[arg(long)]
-    pub to: PathBuf,
-    /// Images or mounted discs to read from; without them the pick list is printed. A file
-    /// with a version on these discs is restored in that version (the newest of them).
-    #[arg(long, num_args = 1..)]
-    pub from: Vec<PathBuf>,
+    #[command(flatten)]
+    pub options: RestoreOptions,
     /// Restore this version of each file matched (see `locate --all-versions`).
     #[arg(long)]
     pub version: Option<i64>,
-    #[arg(long)]
-    pub overwrite: bool,
-    /// Keep setuid, setgid and sticky bits (dropped by default).
-    #[arg(long)]
-    pub keep_special_modes: bool,
 }
 
 #[derive(clap::Args)]
@@ -379,7 +276,7 @@ pub struct ArchiveCmd {
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
-    pub plan: PlanArgs,
+    pub plan: PlanOptions,
     #[arg(long)]
     pub out: PathBuf,
     #[command(flatten)]
@@ -407,24 +304,8 @@ pub struct CopiesAdd {
     /// Roles, comma separated (e.g. sealed,access,offsite).
     #[arg(long)]
     pub roles: Option<String>,
-    #[arg(long)]
-    pub medium: Option<String>,
-    #[arg(long, default_value = "")]
-    pub brand: String,
-    #[arg(long, default_value = "")]
-    pub batch: String,
     #[command(flatten)]
-    pub place: PlaceArgs,
-    /// Barcode (default: the copy id), only with one role.
-    #[arg(long)]
-    pub barcode: Option<String>,
-    /// RFID tag id (EPC, 24 hex digits), only with one role.
-    #[arg(long)]
-    pub rfid: Option<String>,
-    /// planned or written (the default). Not trusted until read back: `verify SOURCE
-    /// --copy COPY`, or `copies mark COPY --state verified --at DATE` for a past check.
-    #[arg(long)]
-    pub state: Option<String>,
+    pub options: AddCopiesOptions,
 }
 
 #[derive(clap::Args)]
@@ -432,7 +313,7 @@ pub struct CopiesAdd {
 pub struct CopiesMove {
     pub copy: String,
     #[command(flatten)]
-    pub place: PlaceArgs,
+    pub place: PlaceInput,
 }
 
 #[derive(clap::Args)]
@@ -455,38 +336,6 @@ pub struct CopiesList {
     /// Judge trust at this date instead of today (YYYY-MM-DD).
     #[arg(long)]
     pub at: Option<String>,
-}
-
-/// Where a copy is kept: the whole place, or its parts by name.
-#[derive(clap::Args, Clone, Default)]
-pub struct PlaceArgs {
-    /// site/room/cabinet/shelf/slot, all five parts; leave an unknown part empty
-    /// (//柜03/1/9). A slot is a number from 1.
-    #[arg(long, conflicts_with_all = ["site", "room", "cabinet", "shelf", "slot"])]
-    pub place: Option<String>,
-    #[arg(long)]
-    pub site: Option<String>,
-    #[arg(long)]
-    pub room: Option<String>,
-    #[arg(long)]
-    pub cabinet: Option<String>,
-    #[arg(long)]
-    pub shelf: Option<String>,
-    #[arg(long)]
-    pub slot: Option<String>,
-}
-
-impl PlaceArgs {
-    pub fn input(&self) -> discvault::copies::PlaceInput {
-        discvault::copies::PlaceInput {
-            place: self.place.clone(),
-            site: self.site.clone(),
-            room: self.room.clone(),
-            cabinet: self.cabinet.clone(),
-            shelf: self.shelf.clone(),
-            slot: self.slot.clone(),
-        }
-    }
 }
 
 #[derive(Subcommand)]
@@ -553,38 +402,6 @@ pub enum LogCmd {
     },
 }
 
-/// How discs are read: shared by verify and readback.
-#[derive(clap::Args, Debug, Clone)]
-pub struct ReadArgs {
-    /// Digest to check files with: sha256 (default), or any other the catalog holds
-    /// (blake3 is the fastest).
-    #[arg(long, default_value = "sha256")]
-    pub digest: String,
-    /// Reads of a failed sector after the first.
-    #[arg(long, default_value_t = 2)]
-    pub retries: u32,
-    /// Stop reading after this many seconds; what is left is recorded as not read.
-    #[arg(long)]
-    pub time_limit: Option<f64>,
-    /// Re-read only the sectors an earlier pass over this copy or source could not read.
-    #[arg(long)]
-    pub resume: bool,
-}
-
-impl ReadArgs {
-    pub fn options(&self) -> Result<discvault::verify::VerifyOptions> {
-        Ok(discvault::verify::VerifyOptions {
-            digest: discvault::digest::HashAlg::parse(&self.digest)?,
-            scan: discvault::scan::ScanOptions {
-                retries: self.retries,
-                time_limit: self.time_limit.map(std::time::Duration::from_secs_f64),
-                ..Default::default()
-            },
-            resume: self.resume,
-        })
-    }
-}
-
 pub fn add_options(a: &AddArgs) -> Result<AddOptions> {
     let mut metadata = BTreeMap::new();
     for m in &a.meta {
@@ -601,11 +418,8 @@ pub fn add_options(a: &AddArgs) -> Result<AddOptions> {
         None => Vec::new(),
     };
     Ok(AddOptions {
-        collection: a.collection.clone(),
         metadata,
         digests,
-        copy: a.copy,
-        follow: a.follow,
-        force: a.force,
+        ..a.options.clone()
     })
 }

@@ -9,10 +9,9 @@ pub fn verify(ctx: &Ctx, a: &VerifyCmd) -> Result<i32> {
     let VerifyCmd {
         sources,
         copy,
-        read,
+        read: opts,
     } = a;
     let v = ctx.open()?;
-    let opts = read.options()?;
     let reports = match copy {
         Some(c) => {
             if sources.len() != 1 {
@@ -22,11 +21,11 @@ pub fn verify(ctx: &Ctx, a: &VerifyCmd) -> Result<i32> {
                 &v,
                 &sources[0],
                 c,
-                &opts,
+                opts,
                 ctx.progress(),
             )?]
         }
-        None => discvault::orchestrate::verify(&v, sources, &opts, ctx.progress())?,
+        None => discvault::orchestrate::verify(&v, sources, opts, ctx.progress())?,
     };
     if ctx.json {
         print_json(&reports)?;
@@ -38,23 +37,14 @@ pub fn verify(ctx: &Ctx, a: &VerifyCmd) -> Result<i32> {
 
 pub fn repair(ctx: &Ctx, a: &RepairCmd) -> Result<i32> {
     let RepairCmd {
-        sources,
-        to,
-        volume,
-        retries,
+        options: opts,
         dry_run,
     } = a;
     let v = ctx.open()?;
-    let opts = discvault::repair::RepairOptions {
-        sources: sources.clone(),
-        volume: volume.clone(),
-        to: to.clone(),
-        retries: *retries,
-    };
     let r = if *dry_run {
-        discvault::repair::analyse(&v, &opts, ctx.progress())?
+        discvault::repair::analyse(&v, opts, ctx.progress())?
     } else {
-        discvault::repair::repair(&v, &opts, ctx.progress())?
+        discvault::repair::repair(&v, opts, ctx.progress())?
     };
     if ctx.json {
         print_json(&r)?;
@@ -65,25 +55,9 @@ pub fn repair(ctx: &Ctx, a: &RepairCmd) -> Result<i32> {
 }
 
 pub fn readback(ctx: &Ctx, a: &ReadbackCmd) -> Result<i32> {
-    let ReadbackCmd {
-        source,
-        to,
-        copy,
-        overwrite,
-        read,
-    } = a;
+    let ReadbackCmd { source, options } = a;
     let v = ctx.open()?;
-    let r = discvault::readback::readback(
-        &v,
-        source,
-        &discvault::readback::ReadbackOptions {
-            to: to.clone(),
-            copy: copy.clone(),
-            overwrite: *overwrite,
-            verify: read.options()?,
-        },
-        ctx.progress(),
-    )?;
+    let r = discvault::readback::readback(&v, source, options, ctx.progress())?;
     if ctx.json {
         print_json(&r)?;
     } else {
@@ -112,19 +86,15 @@ pub fn readback(ctx: &Ctx, a: &ReadbackCmd) -> Result<i32> {
 pub fn migrate(ctx: &Ctx, a: &MigrateCmd) -> Result<i32> {
     let MigrateCmd {
         plan,
-        obsolete,
-        to_media,
-        consolidate,
+        options,
         from,
         out,
         at,
     } = a;
     let v = ctx.open()?;
     let opts = discvault::migrate::MigrateOptions {
-        obsolete_media: obsolete.clone(),
-        to_media: to_media.clone(),
-        consolidate: *consolidate,
         at: at.as_deref().map(discvault::parse_date).transpose()?,
+        ..options.clone()
     };
     let p = discvault::migrate::plan(&v, &opts)?;
     if *plan {

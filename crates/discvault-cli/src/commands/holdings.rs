@@ -103,13 +103,7 @@ pub fn copies(ctx: &Ctx, cmd: &CopiesCmd) -> Result<i32> {
         CopiesCmd::Add(CopiesAdd {
             volume,
             roles,
-            medium,
-            brand,
-            batch,
-            place,
-            barcode,
-            rfid,
-            state,
+            options,
         }) => {
             let o = discvault::copies::AddCopiesOptions {
                 roles: roles
@@ -121,13 +115,7 @@ pub fn copies(ctx: &Ctx, cmd: &CopiesCmd) -> Result<i32> {
                             .collect()
                     })
                     .unwrap_or_default(),
-                medium: medium.clone(),
-                brand: brand.clone(),
-                batch: batch.clone(),
-                place: place.input(),
-                barcode: barcode.clone(),
-                rfid: rfid.clone(),
-                state: state.clone(),
+                ..options.clone()
             };
             discvault::copies::add(&v, volume, &o)?
                 .into_iter()
@@ -137,7 +125,7 @@ pub fn copies(ctx: &Ctx, cmd: &CopiesCmd) -> Result<i32> {
         CopiesCmd::Move(CopiesMove { copy, place }) => {
             vec![discvault::copies::view(
                 &v,
-                discvault::copies::move_to(&v, copy, &place.input())?,
+                discvault::copies::move_to(&v, copy, place)?,
             )]
         }
         CopiesCmd::Mark(CopiesMark {

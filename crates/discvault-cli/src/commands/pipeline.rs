@@ -1,9 +1,10 @@
 //! The way in: init, add, plan, master, archive; and the vault's state (status, check).
 
 use super::Ctx;
-use crate::cli::{add_options, AddCmd, ArchiveCmd, MasterCmd, PlanCmd};
+use crate::cli::{add_options, AddCmd, ArchiveCmd, PlanCmd};
 use crate::output::{human_bytes, print_add, print_json, print_plan, print_verify};
 use anyhow::Result;
+use discvault::master::MasterOptions;
 use discvault::{Vault, SOFTWARE};
 
 pub fn init(ctx: &Ctx) -> Result<i32> {
@@ -31,7 +32,7 @@ pub fn add(ctx: &Ctx, a: &AddCmd) -> Result<i32> {
 pub fn plan(ctx: &Ctx, a: &PlanCmd) -> Result<i32> {
     let PlanCmd { plan, dry_run } = a;
     let v = ctx.open()?;
-    let p = discvault::plan::plan_and_record(&v, &plan.options(), *dry_run, ctx.progress())?;
+    let p = discvault::plan::plan_and_record(&v, plan, *dry_run, ctx.progress())?;
     if ctx.json {
         print_json(&p)?;
     } else {
@@ -40,22 +41,9 @@ pub fn plan(ctx: &Ctx, a: &PlanCmd) -> Result<i32> {
     Ok(0)
 }
 
-pub fn master(ctx: &Ctx, a: &MasterCmd) -> Result<i32> {
-    let MasterCmd {
-        volumes,
-        out,
-        again,
-    } = a;
+pub fn master(ctx: &Ctx, options: &MasterOptions) -> Result<i32> {
     let v = ctx.open()?;
-    let images = discvault::master::master(
-        &v,
-        &discvault::master::MasterOptions {
-            volumes: volumes.clone(),
-            out: out.clone(),
-            again: *again,
-        },
-        ctx.progress(),
-    )?;
+    let images = discvault::master::master(&v, options, ctx.progress())?;
     if ctx.json {
         print_json(&images)?;
     } else {
@@ -168,7 +156,7 @@ pub fn archive(ctx: &Ctx, a: &ArchiveCmd) -> Result<i32> {
         paths,
         &discvault::archive::ArchiveOptions {
             add: add_options(args)?,
-            plan: plan.options(),
+            plan: plan.clone(),
             out: out.clone(),
             catalog: ctx.catalog.clone(),
         },

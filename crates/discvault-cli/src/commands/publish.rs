@@ -1,33 +1,17 @@
 //! Burning copies: publish, jobs, the disc publisher simulator.
 
 use super::Ctx;
-use crate::cli::{JobsCmd, PublishCmd, SimulateCmd};
+use crate::cli::{JobsCmd, SimulateCmd};
 use crate::output::{print_jobs, print_json};
 use anyhow::{Context, Result};
+use discvault::publish::PublishOptions;
 
-pub fn publish(ctx: &Ctx, a: &PublishCmd) -> Result<i32> {
-    let PublishCmd {
-        volumes,
-        to,
-        copies,
-        roles,
-        replace,
-        attempts,
-        give_up_after,
-    } = a;
+pub fn publish(ctx: &Ctx, options: &PublishOptions) -> Result<i32> {
     use std::io::IsTerminal;
     let v = ctx.open()?;
     let r = discvault::publish::publish(
         &v,
-        &discvault::publish::PublishOptions {
-            volumes: volumes.clone(),
-            target: to.clone(),
-            copies: *copies,
-            roles: roles.clone(),
-            replace: replace.clone(),
-            attempts: *attempts,
-            give_up_after: *give_up_after,
-        },
+        options,
         ctx.progress(),
         (std::io::stdin().is_terminal() && !ctx.json)
             .then_some(&TerminalOperator as &dyn discvault::publish::Operator),

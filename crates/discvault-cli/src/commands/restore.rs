@@ -9,12 +9,10 @@ pub fn restore(ctx: &Ctx, a: &RestoreCmd) -> Result<i32> {
     let RestoreCmd {
         pattern,
         volume,
-        to,
-        from,
+        options,
         version,
-        overwrite,
-        keep_special_modes,
     } = a;
+    let (to, from) = (&options.to, &options.from);
     use discvault::restore::{self, Selection};
     let sel = match (pattern, volume) {
         (Some(p), None) => Selection::Pattern(p.clone()),
@@ -61,17 +59,7 @@ pub fn restore(ctx: &Ctx, a: &RestoreCmd) -> Result<i32> {
         }
         return Ok(0);
     }
-    let r = restore::restore(
-        vault.as_ref(),
-        &list,
-        &restore::RestoreOptions {
-            to: to.clone(),
-            from: from.clone(),
-            overwrite: *overwrite,
-            keep_special_modes: *keep_special_modes,
-        },
-        ctx.progress(),
-    )?;
+    let r = restore::restore(vault.as_ref(), &list, options, ctx.progress())?;
     if ctx.json {
         print_json(&r)?;
     } else {

@@ -24,11 +24,18 @@ pub use pick::{
 
 /// Options of `restore`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
 pub struct RestoreOptions {
+    #[cfg_attr(feature = "clap", arg(long))]
     pub to: PathBuf,
+    /// Images or mounted discs to read from; without them the pick list is printed. A file
+    /// with a version on these discs is restored in that version (the newest of them).
+    #[cfg_attr(feature = "clap", arg(long, num_args = 1..))]
     pub from: Vec<PathBuf>,
+    #[cfg_attr(feature = "clap", arg(long))]
     pub overwrite: bool,
     /// Keep setuid, setgid and sticky bits (dropped by default).
+    #[cfg_attr(feature = "clap", arg(long))]
     #[serde(default)]
     pub keep_special_modes: bool,
 }
