@@ -423,3 +423,83 @@ pub fn add_options(a: &AddArgs) -> Result<AddOptions> {
         ..a.options.clone()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// clap's own checks of the whole command line: the library's flattened options and the
+    /// command's flags have unique names, and every `conflicts_with` and group names real
+    /// arguments.
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn flags_reach_the_library_options() {
+        let cli = Cli::try_parse_from([
+            "discvault",
+            "verify",
+            "a.iso",
+            "--digest",
+            "blake3",
+            "--retries",
+            "5",
+            "--time-limit",
+            "1.5",
+            "--resume",
+        ])
+        .unwrap();
+        let Command::Verify(v) = cli.command else {
+            panic!("not verify")
+        };
+        assert_eq!(v.read.digest, HashAlg::Blake3);
+        assert_eq!(v.read.scan.retries, 5);
+        assert_eq!(
+            v.read.scan.time_limit,
+            Some(std::time::Duration::from_millis(1500))
+        );
+        assert!(v.read.resume);
+        assert!(Cli::try_parse_from(["discvault", "verify", "a", "--time-limit=-1"]).is_err());
+
+        let cli = Cli::try_parse_from([
+            "discvault",
+            "plan",
+            "--media",
+            "cd74",
+            "--reserve",
+            "5",
+            "--redundancy",
+            "0",
+            "--parity-group",
+            "4",
+        ])
+        .unwrap();
+        let Command::Plan(p) = cli.command else {
+            panic!("not plan")
+        };
+        assert_eq!(p.plan.media.as_deref(), Some("cd74"));
+        assert_eq!(p.plan.reserve_percent, Some(5.0));
+        assert_eq!(p.plan.redundancy_percent, Some(0.0));
+        assert_eq!(p.plan.parity_group, Some(4));
+
+        let cli = Cli::try_parse_from([
+            "discvault",
+            "publish",
+            "V1",
+            "--to",
+            "images:d",
+            "--roles",
+            "a,b",
+        ])
+        .unwrap();
+        let Command::Publish(o) = cli.command else {
+            panic!("not publish")
+        };
+        assert_eq!(o.target, "images:d");
+        assert_eq!(o.roles, ["a", "b"]);
+        assert_eq!(o.attempts, 3);
+    }
+}
