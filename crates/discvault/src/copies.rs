@@ -9,13 +9,25 @@ use std::collections::BTreeMap;
 /// A place as given on the command line: the whole place (`site/room/cabinet/shelf/slot`, all
 /// five parts), or parts by name.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
 #[serde(default)]
 pub struct PlaceInput {
+    /// site/room/cabinet/shelf/slot, all five parts; leave an unknown part empty
+    /// (//柜03/1/9). A slot is a number from 1.
+    #[cfg_attr(
+        feature = "clap",
+        arg(long, conflicts_with_all = ["site", "room", "cabinet", "shelf", "slot"])
+    )]
     pub place: Option<String>,
+    #[cfg_attr(feature = "clap", arg(long))]
     pub site: Option<String>,
+    #[cfg_attr(feature = "clap", arg(long))]
     pub room: Option<String>,
+    #[cfg_attr(feature = "clap", arg(long))]
     pub cabinet: Option<String>,
+    #[cfg_attr(feature = "clap", arg(long))]
     pub shelf: Option<String>,
+    #[cfg_attr(feature = "clap", arg(long))]
     pub slot: Option<String>,
 }
 
@@ -68,23 +80,35 @@ impl PlaceInput {
     }
 }
 
-/// Options of `copies add`.
+/// Options of `copies add`. A copy is verified by reading it back (`verify --copy`), or by
+/// recording a past check with [`mark`]. With the `clap` feature, the command line's options
+/// but the roles (a comma separated list there).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
 #[serde(default)]
 pub struct AddCopiesOptions {
     /// Roles, one copy each, from the configured roles; the configured set (sealed, access,
     /// offsite) when empty.
+    #[cfg_attr(feature = "clap", arg(skip))]
     pub roles: Vec<String>,
+    #[cfg_attr(feature = "clap", arg(long))]
     pub medium: Option<String>,
+    #[cfg_attr(feature = "clap", arg(long, default_value = ""))]
     pub brand: String,
+    #[cfg_attr(feature = "clap", arg(long, default_value = ""))]
     pub batch: String,
     #[serde(flatten)]
+    #[cfg_attr(feature = "clap", command(flatten))]
     pub place: PlaceInput,
-    /// Barcode and RFID tag, only when one copy is added.
+    /// Barcode (default: the copy id), only with one role.
+    #[cfg_attr(feature = "clap", arg(long))]
     pub barcode: Option<String>,
+    /// RFID tag id (EPC, 24 hex digits), only with one role.
+    #[cfg_attr(feature = "clap", arg(long))]
     pub rfid: Option<String>,
-    /// planned or written (the default). A copy is verified by reading it back (`verify
-    /// --copy`), or by recording a past check with [`mark`].
+    /// planned or written (the default). Not trusted until read back: `verify SOURCE
+    /// --copy COPY`, or `copies mark COPY --state verified --at DATE` for a past check.
+    #[cfg_attr(feature = "clap", arg(long))]
     pub state: Option<String>,
 }
 

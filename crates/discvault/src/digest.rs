@@ -58,6 +58,14 @@ impl HashAlg {
     }
 }
 
+impl std::str::FromStr for HashAlg {
+    type Err = crate::Error;
+
+    fn from_str(s: &str) -> Result<HashAlg> {
+        HashAlg::parse(s)
+    }
+}
+
 impl fmt::Display for HashAlg {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

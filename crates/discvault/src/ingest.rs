@@ -14,21 +14,30 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
-/// Options of `discvault add`.
+/// Options of `discvault add`. With the `clap` feature, the command line's options but the
+/// metadata and the digests (`--meta KEY=VALUE`, `--hash ALGS` there).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
 #[serde(default)]
 pub struct AddOptions {
-    /// Collection to add to; by default each path is its own collection, named after it.
+    /// Collection to add to (default: each folder is its own collection, named after it).
+    #[cfg_attr(feature = "clap", arg(long, short))]
     pub collection: Option<String>,
     /// Metadata merged into the collection (`fonds`, `series`, `retention` or free keys).
+    #[cfg_attr(feature = "clap", arg(skip))]
     pub metadata: BTreeMap<String, String>,
     /// Digests to compute; the vault's configured list when empty.
+    #[cfg_attr(feature = "clap", arg(skip))]
     pub digests: Vec<HashAlg>,
     /// Stage a copy of every record in the vault (for sources that will go away).
+    #[cfg_attr(feature = "clap", arg(long))]
     pub copy: bool,
     /// Follow symbolic links instead of recording them as links.
+    #[cfg_attr(feature = "clap", arg(long))]
     pub follow: bool,
-    /// Change the retention period of a collection whose records are already on volumes.
+    /// Change the retention period (retention, 保管期限) of a collection whose records are
+    /// already on volumes.
+    #[cfg_attr(feature = "clap", arg(long))]
     #[serde(default)]
     pub force: bool,
 }

@@ -11,6 +11,7 @@
 //! and [`catalog::schema`], described in `docs/FORMAT.md`.
 
 pub mod archive;
+pub mod audit;
 pub mod cabinet;
 pub mod catalog;
 pub mod check;

@@ -23,13 +23,26 @@ use std::path::{Path, PathBuf};
 
 /// Options of `discvault master`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
 #[serde(default)]
 pub struct MasterOptions {
     /// Volumes to master; every planned volume when empty.
+    #[cfg_attr(
+        feature = "clap",
+        arg(help = "Volumes to master (default: every planned volume)")
+    )]
     pub volumes: Vec<String>,
     /// Directory the images are written to.
+    #[cfg_attr(feature = "clap", arg(long))]
     pub out: PathBuf,
     /// Write again volumes that are already mastered (the image must come out identical).
+    #[cfg_attr(
+        feature = "clap",
+        arg(
+            long,
+            help = "Master again volumes already mastered (the image must come out identical)"
+        )
+    )]
     pub again: bool,
 }
 

@@ -25,17 +25,26 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-/// Options of `migrate --plan`.
+/// Options of `migrate --plan`. Without `to_media`, the new volumes take the configured
+/// `migration.target_media`, else the plan media.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
 #[serde(default)]
 pub struct MigrateOptions {
-    /// Media to leave, besides the configured `migration.obsolete_media`.
+    /// Media to leave (besides migration.obsolete_media in the config), comma separated.
+    #[cfg_attr(
+        feature = "clap",
+        arg(long = "obsolete", value_name = "OBSOLETE", value_delimiter = ',')
+    )]
     pub obsolete_media: Vec<String>,
-    /// Media of new volumes; the configured `migration.target_media`, else the plan media.
+    /// Media of the new volumes.
+    #[cfg_attr(feature = "clap", arg(long))]
     pub to_media: Option<String>,
     /// Remaster small volumes together onto fewer discs.
+    #[cfg_attr(feature = "clap", arg(long))]
     pub consolidate: bool,
     /// Judge trust at this time (unix seconds); now when `None`.
+    #[cfg_attr(feature = "clap", arg(skip))]
     pub at: Option<i64>,
 }
 

@@ -18,21 +18,30 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Options of `discvault plan`.
+///
+/// Each `None` takes the vault's setting (`[plan]` and `[recovery]` in discvault.toml). With
+/// the `clap` feature these are the command line's options, their help the comments below.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
 #[serde(default)]
 pub struct PlanOptions {
-    /// Media profile; the vault's default when `None`.
+    /// Media profile: cd74 cd80 dvd5 dvd9 bd25 bd50 bd100 bd128 custom:<bytes>.
+    #[cfg_attr(feature = "clap", arg(long))]
     pub media: Option<String>,
-    /// Reserve in percent; the vault's default when `None`.
+    /// Share of each disc kept free, in percent.
+    #[cfg_attr(feature = "clap", arg(long = "reserve", value_name = "RESERVE"))]
     pub reserve_percent: Option<f64>,
-    /// PAR2 recovery data on every disc, in percent of the bytes it protects; the vault's
-    /// `[recovery]` share for the media when `None`.
+    /// PAR2 recovery data on every disc, in percent of the bytes it protects (0: none;
+    /// default from [recovery] in discvault.toml, 10).
+    #[cfg_attr(feature = "clap", arg(long = "redundancy", value_name = "REDUNDANCY"))]
     pub redundancy_percent: Option<f64>,
-    /// A parity volume after every this many data volumes (0: none); the vault's
-    /// `recovery.parity_group` when `None`.
+    /// A parity volume after every N data volumes: a disc that rebuilds any one of them
+    /// lost whole (0: none; default recovery.parity_group).
+    #[cfg_attr(feature = "clap", arg(long, value_name = "N"))]
     pub parity_group: Option<u32>,
-    /// Parity volumes per group (any this many discs of a group lost whole are rebuilt); the
-    /// vault's `recovery.parity_volumes` when `None`.
+    /// Parity volumes per group: any K discs of a group lost whole are rebuilt (default
+    /// recovery.parity_volumes, 1).
+    #[cfg_attr(feature = "clap", arg(long, value_name = "K"))]
     pub parity_volumes: Option<u32>,
 }
 

@@ -19,13 +19,18 @@ use std::sync::Mutex;
 
 /// Options of `readback`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
 pub struct ReadbackOptions {
     /// The folder the volume's folder is made in.
+    #[cfg_attr(feature = "clap", arg(long))]
     pub to: PathBuf,
-    /// The source is this copy (id, barcode or RFID): the check is recorded against it.
+    /// The source is this copy (id, barcode or RFID): record the result against it.
+    #[cfg_attr(feature = "clap", arg(long))]
     pub copy: Option<String>,
     /// Replace files already in the volume's folder.
+    #[cfg_attr(feature = "clap", arg(long))]
     pub overwrite: bool,
+    #[cfg_attr(feature = "clap", command(flatten))]
     pub verify: VerifyOptions,
 }
 

@@ -39,17 +39,22 @@ use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-/// Options of `discvault repair`.
+/// Options of `discvault repair`. The work files go to `to` too, and are removed at the end.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
 #[serde(default)]
 pub struct RepairOptions {
-    /// Damaged copies of one volume: image files, pseudo drives, block devices.
+    /// Copies of one volume: image files, pseudo drives, block devices (optical drives).
+    #[cfg_attr(feature = "clap", arg(required = true))]
     pub sources: Vec<PathBuf>,
-    /// The volume, when the copies cannot tell (their file system is damaged).
-    pub volume: Option<String>,
-    /// Folder the repaired image is written to (and the work files, removed at the end).
+    /// Folder the repaired image is written to.
+    #[cfg_attr(feature = "clap", arg(long))]
     pub to: PathBuf,
+    /// The volume, when the copies cannot tell (their file system is damaged).
+    #[cfg_attr(feature = "clap", arg(long))]
+    pub volume: Option<String>,
     /// Reads of a failed sector after the first.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = 2))]
     pub retries: u32,
 }
 

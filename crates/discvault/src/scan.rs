@@ -253,15 +253,28 @@ impl ScanItem {
 
 /// How to scan.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
 pub struct ScanOptions {
     /// Reads of a failed sector after the first.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = 2))]
     pub retries: u32,
-    /// Stop reading after this long; what is left is recorded as unread.
+    /// Stop reading after this many seconds; what is left is recorded as not read.
+    #[cfg_attr(feature = "clap", arg(long, value_parser = seconds))]
     pub time_limit: Option<Duration>,
     /// Reading threads; 0 = one per core (one for a block device).
+    #[cfg_attr(feature = "clap", arg(skip))]
     pub threads: usize,
     /// Read only items that touch these sectors (a later pass over a sector map).
+    #[cfg_attr(feature = "clap", arg(skip))]
     pub only: Option<SectorRanges>,
+}
+
+/// A duration in seconds (`1.5`), as `--time-limit` takes it.
+pub fn seconds(s: &str) -> std::result::Result<Duration, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|e: std::num::ParseFloatError| e.to_string())?;
+    Duration::try_from_secs_f64(secs).map_err(|e| e.to_string())
 }
 
 impl Default for ScanOptions {

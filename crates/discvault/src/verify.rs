@@ -87,15 +87,20 @@ impl RepairOutlook {
     }
 }
 
-/// How to verify.
+/// How to verify. Files the catalog has no digest of the kind asked for are checked with
+/// sha256.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
 pub struct VerifyOptions {
-    /// The digest to check files with (falls back to sha256 for files the catalog has no such
-    /// digest of). blake3 is the fastest on a modern CPU.
+    /// Digest to check files with: sha256 (default), or any other the catalog holds
+    /// (blake3 is the fastest).
+    #[cfg_attr(feature = "clap", arg(long, default_value = "sha256"))]
     pub digest: HashAlg,
     /// Retries, time limit and threads of the sector scan (images, pseudo drives, devices).
+    #[cfg_attr(feature = "clap", command(flatten))]
     pub scan: ScanOptions,
-    /// Re-read only what the stored sector map of an earlier pass lists as failed or unread.
+    /// Re-read only the sectors an earlier pass over this copy or source could not read.
+    #[cfg_attr(feature = "clap", arg(long))]
     pub resume: bool,
 }
 

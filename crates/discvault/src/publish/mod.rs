@@ -274,23 +274,74 @@ pub trait Operator {
 
 /// Options of `publish`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
 #[serde(default)]
 pub struct PublishOptions {
     /// Volumes to publish. When empty: the open jobs on the target, and the mastered volumes
     /// without an open job that are short of trusted copies under the policy.
+    #[cfg_attr(
+        feature = "clap",
+        arg(
+            help = "Volumes to publish; without them, the open jobs on the target, and the mastered volumes without an open job that are short of trusted copies under the policy"
+        )
+    )]
     pub volumes: Vec<String>,
+    #[cfg_attr(
+        feature = "clap",
+        arg(
+            long = "to",
+            value_name = "TO",
+            help = "images:DIR, xorriso:DEVICE[,DEVICE...] (stdio:FILE pseudo drives work too), tdbridge:FOLDER (Epson TD Bridge) or ptburn:FOLDER (Primera PTBurn)"
+        )
+    )]
     pub target: String,
     /// Copies per volume; the configured roles' count when `None`.
+    #[cfg_attr(
+        feature = "clap",
+        arg(long, help = "Copies per volume (default: one per configured role)")
+    )]
     pub copies: Option<u32>,
     /// Roles of the copies, in order; the configured roles when empty.
+    #[cfg_attr(
+        feature = "clap",
+        arg(
+            long,
+            value_delimiter = ',',
+            help = "Roles of the copies, comma separated (default: the configured roles)"
+        )
+    )]
     pub roles: Vec<String>,
     /// Copies to burn again (a replacement disc keeps the copy's id, role and place): copy ids,
     /// barcodes, or `C2` when one volume is named.
+    #[cfg_attr(
+        feature = "clap",
+        arg(
+            long,
+            value_delimiter = ',',
+            conflicts_with_all = ["copies", "roles"],
+            help = "Burn a replacement disc of these copies (copy ids, barcodes, or C2 with one volume named), comma separated: each keeps its id, role and place"
+        )
+    )]
     pub replace: Vec<String>,
     /// Burns per copy before it is given up (a failed disc takes the next one).
+    #[cfg_attr(
+        feature = "clap",
+        arg(
+            long,
+            default_value_t = 3,
+            help = "Burns per copy before it is given up"
+        )
+    )]
     pub attempts: u32,
     /// Stop following a publisher job paused (or not taken) this many seconds; the job stays
     /// open. `None`: wait.
+    #[cfg_attr(
+        feature = "clap",
+        arg(
+            long,
+            help = "Stop waiting for a disc publisher that is paused (out of blanks, cover open) or does not take the job, after this many seconds; the job stays open for a rerun"
+        )
+    )]
     pub give_up_after: Option<u64>,
 }
 
