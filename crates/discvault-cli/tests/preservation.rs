@@ -427,7 +427,8 @@ fn a_version_1_catalog_is_migrated_and_its_events_chained() {
          DROP TABLE quality_measurements; DROP TABLE copies; DROP TABLE event_head;
          ALTER TABLE events DROP COLUMN copy; ALTER TABLE events DROP COLUMN prev_hash; ALTER TABLE events DROP COLUMN hash;
          ALTER TABLE volumes DROP COLUMN recovery_permille; ALTER TABLE volumes DROP COLUMN recovery_slices;
-         ALTER TABLE volumes DROP COLUMN kind; ALTER TABLE volumes DROP COLUMN parity_index; DROP TABLE parity_members;",
+         ALTER TABLE volumes DROP COLUMN kind; ALTER TABLE volumes DROP COLUMN parity_index; DROP TABLE parity_members;
+         DROP TABLE file_totals;",
     );
     let events = sql(&vault, "SELECT COUNT(*) FROM events");
     let (rc, r) = json(dv(&vault).args(["log", "verify"]));
@@ -435,7 +436,7 @@ fn a_version_1_catalog_is_migrated_and_its_events_chained() {
     assert_eq!(r["events"].to_string(), events.trim());
     assert_eq!(
         sql(&vault, "SELECT MAX(version) FROM schema_version"),
-        "7\n"
+        "8\n"
     );
     // The old events are now part of the chain: editing one is caught.
     sql(
@@ -1494,4 +1495,126 @@ fn migration_recopies_failing_discs_remasters_old_media_and_retires_only_verifie
         .arg(&xml));
     let premis = fs::read_to_string(&xml).unwrap();
     assert!(premis.contains(">migration<") && premis.contains(">deaccession<"));
+}
+
+/// The totals `status` reads (kept by the catalog since schema 8, per collection and state)
+/// against a count of the files themselves, and `check`'s comparison of the two.
+fn assert_totals_recounted(vault: &Path, stage: &str) {
+    let count = |w: &str| -> (u64, u64) {
+        let out = sql(
+            vault,
+            &format!(
+                "SELECT COUNT(*), COALESCE(SUM(f.size), 0) FROM files f WHERE f.current = 1 {w}"
+            ),
+        );
+        let (n, b) = out.trim().split_once('|').unwrap();
+        (n.parse().unwrap(), b.parse().unwrap())
+    };
+    let recount = [
+        count(""),
+        count("AND NOT EXISTS (SELECT 1 FROM volume_contents vc WHERE vc.file_id = f.id)"),
+        count("AND EXISTS (SELECT 1 FROM volume_contents vc JOIN volumes v ON v.id = vc.volume WHERE vc.file_id = f.id AND v.state = 'planned')"),
+        count("AND EXISTS (SELECT 1 FROM volume_contents vc JOIN volumes v ON v.id = vc.volume WHERE vc.file_id = f.id AND v.state = 'mastered')"),
+    ];
+    let (rc, s) = json(dv(vault).arg("status"));
+    assert_eq!(rc, 0, "{stage}: {s}");
+    let kept: Vec<(u64, u64)> = ["ingested", "unplanned", "planned", "mastered"]
+        .iter()
+        .map(|k| {
+            (
+                s[k]["files"].as_u64().unwrap(),
+                s[k]["bytes"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(kept, recount, "{stage}: status against a recount");
+    let (rc, r) = json(dv(vault).arg("check"));
+    assert_eq!(rc, 0, "{stage}: check found: {r}");
+    assert!(
+        r.to_string()
+            .contains("the file totals (status) equal a recount"),
+        "{stage}: {r}"
+    );
+}
+
+#[test]
+fn status_totals_equal_a_recount_after_add_plan_master_copies_and_migrate() {
+    let t = tempfile::tempdir().unwrap();
+    let vault = t.path().join("vault");
+    let src = t.path().join("文书档案");
+    fs::create_dir_all(src.join("2024")).unwrap();
+    for i in 0..6 {
+        fs::write(
+            src.join(format!("2024/通知{i}.txt")),
+            pseudo_random(20_000 + i * 1000, i as u64),
+        )
+        .unwrap();
+    }
+    let img = t.path().join("img");
+    let (rc, r) = common::archive(&vault, &src, "cd74", &img);
+    assert_eq!(rc, 0, "{r}");
+    assert_totals_recounted(&vault, "archive");
+    fs::write(src.join("2024/新.txt"), pseudo_random(7_000, 98)).unwrap();
+    run(dv(&vault).arg("add").arg(&src));
+    assert_eq!(assert_status_files(&vault), (7, 1), "current, unplanned");
+    assert_totals_recounted(&vault, "add");
+    run(dv(&vault).args(["plan", "--media", "cd74"]));
+    assert_totals_recounted(&vault, "plan");
+    run(dv(&vault).arg("master").arg("--out").arg(&img));
+    assert_totals_recounted(&vault, "master");
+    run(dv(&vault).args(["copies", "add", "DV-000001", "--roles", "sealed,access"]));
+    run(dv(&vault).args(["copies", "add", "DV-000002", "--roles", "sealed,access"]));
+    assert_totals_recounted(&vault, "copies");
+    // Both CDs remastered onto one DVD: the records are on old and new volumes at once.
+    let out = t.path().join("out2");
+    let (rc, r) = json(
+        dv(&vault)
+            .args([
+                "migrate",
+                "--obsolete",
+                "cd74",
+                "--to-media",
+                "dvd5",
+                "--from",
+            ])
+            .args([img.join("DV-000001.iso"), img.join("DV-000002.iso")])
+            .arg("--out")
+            .arg(&out),
+    );
+    assert_eq!(rc, 0, "{r}");
+    assert_totals_recounted(&vault, "migrate");
+    // A new version of a record on old and new volumes: the old version stops being current.
+    fs::write(src.join("2024/通知1.txt"), pseudo_random(50_000, 99)).unwrap();
+    run(dv(&vault).arg("add").arg(&src));
+    let (current, unplanned) = assert_status_files(&vault);
+    assert_eq!(current, 7);
+    assert!(unplanned >= 1, "{unplanned}");
+    assert_totals_recounted(&vault, "new version");
+    // The totals of a catalog migrated from schema 7 are counted by the migration.
+    sql(
+        &vault,
+        "DELETE FROM schema_version WHERE version >= 8; DROP TABLE file_totals;",
+    );
+    assert_totals_recounted(&vault, "migrated from schema 7");
+    assert_eq!(
+        sql(&vault, "SELECT MAX(version) FROM schema_version"),
+        "8\n"
+    );
+    // Totals that drift from the files are reported.
+    sql(
+        &vault,
+        "UPDATE file_totals SET files = files + 1 WHERE state = 'current'",
+    );
+    let (rc, r) = json(dv(&vault).arg("check"));
+    assert_ne!(rc, 0, "{r}");
+    assert!(r.to_string().contains("kept;"), "{r}");
+}
+
+/// (current files, unplanned files) as `status` says.
+fn assert_status_files(vault: &Path) -> (u64, u64) {
+    let (_, s) = json(dv(vault).arg("status"));
+    (
+        s["ingested"]["files"].as_u64().unwrap(),
+        s["unplanned"]["files"].as_u64().unwrap(),
+    )
 }

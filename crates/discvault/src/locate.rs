@@ -92,10 +92,30 @@ pub fn locate_versions(
     rows.sort_by(|a, b| {
         (&a.0, &a.1.path_raw, a.1.version).cmp(&(&b.0, &b.1.path_raw, b.1.version))
     });
+    // Placements and copies for the whole list at once: a query per hundred results, not
+    // one per result (round trips are what a server-side catalog pays for).
+    let ids: Vec<i64> = rows.iter().map(|(_, f)| f.id).collect();
+    let mut placements_of = vault.catalog.placements_of(&ids)?;
+    let mut volume_ids: Vec<&str> = placements_of
+        .values()
+        .flatten()
+        .map(|(v, _)| v.volume_id.as_str())
+        .collect();
+    volume_ids.sort_unstable();
+    volume_ids.dedup();
+    let now = crate::now_unix();
+    let copies_of: std::collections::HashMap<String, Vec<CopyView>> = vault
+        .catalog
+        .copies_of_volumes(&volume_ids)?
+        .into_iter()
+        .map(|(v, cs)| {
+            let views = cs.into_iter().map(|c| copies::view_at(vault, c, now));
+            (v, views.collect())
+        })
+        .collect();
     let mut out = Vec::new();
-    let mut copies_of: std::collections::BTreeMap<String, Vec<CopyView>> = Default::default();
     for (collection, f) in rows {
-        let placements = vault.catalog.placements(f.id)?;
+        let placements = placements_of.remove(&f.id).unwrap_or_default();
         let state = if placements.is_empty() {
             "unplanned"
         } else if placements
@@ -117,24 +137,14 @@ pub fn locate_versions(
             state: state.into(),
             volumes: placements
                 .into_iter()
-                .map(|(v, c)| {
-                    let copies = match copies_of.get(&v.volume_id) {
-                        Some(k) => k.clone(),
-                        None => {
-                            let k = copies::list(vault, Some(&v.volume_id))?;
-                            copies_of.insert(v.volume_id.clone(), k.clone());
-                            k
-                        }
-                    };
-                    Ok(Placement {
-                        volume_id: v.volume_id,
-                        part: c.part,
-                        parts: c.parts,
-                        volume_state: v.state,
-                        copies,
-                    })
+                .map(|(v, c)| Placement {
+                    copies: copies_of.get(&v.volume_id).cloned().unwrap_or_default(),
+                    volume_id: v.volume_id,
+                    part: c.part,
+                    parts: c.parts,
+                    volume_state: v.state,
                 })
-                .collect::<Result<Vec<_>>>()?,
+                .collect(),
         });
     }
     Ok(out)

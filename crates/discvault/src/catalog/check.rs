@@ -85,6 +85,10 @@ impl Catalog {
             name: "the audit trail's hash chain is intact".into(),
             problems: chain.problems,
         });
+        out.push(Check {
+            name: "the file totals (status) equal a recount of the files".into(),
+            problems: self.totals_problems()?,
+        });
         for (name, q) in INVARIANTS {
             let problems = self.scoped(|| {
                 let rows = db::query(q).fetch_all(&self.db)?;

@@ -479,6 +479,31 @@ impl Catalog {
         rows.iter().map(copy_from_row).collect()
     }
 
+    /// The copies of each of `volumes` (by volume id), in the order of [`Catalog::copies`]; one
+    /// query per hundred volumes.
+    pub fn copies_of_volumes(
+        &self,
+        volumes: &[&str],
+    ) -> Result<std::collections::HashMap<String, Vec<DiscCopy>>> {
+        let mut out: std::collections::HashMap<String, Vec<DiscCopy>> = Default::default();
+        for chunk in volumes.chunks(db::LIST) {
+            let n = db::list_len(chunk.len());
+            let mut q = db::query(&format!(
+                "SELECT {COPY_COLS} FROM copies k JOIN volumes v ON v.id = k.volume
+                 WHERE v.volume_id IN ({}) ORDER BY k.site, k.room, k.cabinet, k.shelf, k.slot, k.copy_id",
+                db::list_params_n(1, n)
+            ));
+            for k in 0..n {
+                q = q.bind(chunk.get(k).copied().unwrap_or(""));
+            }
+            for r in q.fetch_all(&self.db)? {
+                let c = copy_from_row(&r)?;
+                out.entry(c.volume_id.clone()).or_default().push(c);
+            }
+        }
+        Ok(out)
+    }
+
     /// Every quality measurement's date and grade, oldest first.
     pub fn quality_grades(&self) -> Result<Vec<(i64, String)>> {
         let rows = db::query(

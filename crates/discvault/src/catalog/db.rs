@@ -222,6 +222,16 @@ pub trait Backend: Send {
     fn begin_write(&mut self) -> Result<()>;
     /// Runs statements without parameters or results (COMMIT, ROLLBACK, settings).
     fn batch(&mut self, sql: &str) -> Result<()>;
+    /// Runs `COPY ... FROM STDIN` (PostgreSQL's bulk load, text format), `fill` writing the
+    /// rows; returns the number of rows. Backends without it refuse.
+    fn copy_in(
+        &mut self,
+        sql: &str,
+        fill: &mut dyn FnMut(&mut dyn std::io::Write) -> Result<()>,
+    ) -> Result<u64> {
+        let _ = fill;
+        Err(Error::Catalog(format!("{sql}: COPY is PostgreSQL's alone")))
+    }
 }
 
 /// A connection to the catalog database, shared safely between threads: one thread at a time
@@ -304,6 +314,67 @@ impl Db {
             done: false,
         })
     }
+}
+
+/// Bulk-loads rows through `COPY ... FROM STDIN` (PostgreSQL only; see [`Backend::copy_in`]).
+pub fn copy_in<E: Executor>(
+    e: E,
+    sql: &str,
+    fill: &mut dyn FnMut(&mut dyn std::io::Write) -> Result<()>,
+) -> Result<u64> {
+    e.db().with(|b| b.copy_in(sql, fill))
+}
+
+/// One field of a row in `COPY`'s text format: backslash, tab, newline and carriage return
+/// escaped.
+pub fn copy_text(out: &mut Vec<u8>, s: &str) {
+    for b in s.bytes() {
+        match b {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            _ => out.push(b),
+        }
+    }
+}
+
+/// Bytes (`bytea`) as one field of `COPY`'s text format: `\\x` and hex (the backslash itself
+/// escaped).
+pub fn copy_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    out.extend_from_slice(b"\\\\x");
+    out.extend_from_slice(hex::encode(b).as_bytes());
+}
+
+/// A comment that marks a search of the paths (locate): PostgreSQL plans it for its values and
+/// through the indexes (see `postgres.rs`); SQLite ignores it.
+pub const BY_INDEX: &str = "/* by index */";
+
+/// How many values a list parameter (`IN (...)`, see [`list_params`]) holds at most: a longer
+/// list is asked in pieces, a shorter one padded to the next of a few sizes ([`list_len`]) with a
+/// value that matches nothing, so that such a statement has few texts, each prepared once.
+pub const LIST: usize = 100;
+
+/// The size a list of `n` values (at most [`LIST`]) is padded to: 1, 4, 16 or [`LIST`] (a
+/// list of one value costs no more to plan than `=`; PostgreSQL plans each list it is given).
+pub fn list_len(n: usize) -> usize {
+    [1, 4, 16, LIST]
+        .into_iter()
+        .find(|&k| k >= n)
+        .unwrap_or(LIST)
+}
+
+/// `$first, $first+1, ...`: [`LIST`] placeholders for an `IN` list.
+pub fn list_params(first: usize) -> String {
+    list_params_n(first, LIST)
+}
+
+/// `$first, ... $first+n-1`: `n` placeholders for an `IN` list.
+pub fn list_params_n(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|k| format!("${k}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A statement with its bound values.

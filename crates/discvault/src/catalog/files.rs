@@ -2,7 +2,8 @@
 
 use super::events::{insert_event, NewEvent};
 use super::records::*;
-use super::{db, display_path, Catalog};
+use super::search::char_vector;
+use super::{db, display_path, totals, Catalog, Dialect};
 use crate::digest::HashAlg;
 use crate::{now_unix, Error, Result};
 use std::collections::BTreeMap;
@@ -195,6 +196,11 @@ impl Catalog {
 
     /// Records new files and new versions in one transaction, with an ingestion event.
     /// `replaces[i]` is the id of the current version that `files[i]` supersedes, if any.
+    ///
+    /// The ids are taken once, as the largest plus one, in the write transaction (which one
+    /// writer holds at a time): the files get the next ones in order. SQLite inserts row by
+    /// row (a prepared statement, microseconds a row) and then fills its path indexes in
+    /// bulk; PostgreSQL loads the rows through one `COPY`, with `path_chars` computed here.
     pub fn record_ingest(
         &self,
         collection_id: i64,
@@ -205,39 +211,116 @@ impl Catalog {
         let now = now_unix();
         let first_new: i64 =
             db::query_scalar("SELECT COALESCE(MAX(id), 0) FROM files").fetch_one(&*tx)?;
-        for (f, replaces) in files {
-            let version = match replaces {
-                Some((old_id, old_version)) => {
-                    db::query("UPDATE files SET current = 0 WHERE id = $1")
-                        .bind(*old_id)
-                        .execute(&*tx)?;
-                    old_version + 1
-                }
-                None => 1,
-            };
-            db::query(
-                "INSERT INTO files (collection_id, path, path_raw, version, kind, size, mtime, mode, link_target, source, staged, sha256, sm3, md5, blake3, current, ingested_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16)",
-            )
-            .bind(collection_id)
-            .bind(display_path(&f.path_raw))
-            .bind(f.path_raw.clone())
-            .bind(version)
-            .bind(f.kind.as_str())
-            .bind(f.size as i64)
-            .bind(f.mtime)
-            .bind(f.mode as i64)
-            .bind(f.link_target.clone())
-            .bind(f.source.clone())
-            .bind(f.staged as i64)
-            .bind(f.digests.get(HashAlg::Sha256).map(str::to_string))
-            .bind(f.digests.get(HashAlg::Sm3).map(str::to_string))
-            .bind(f.digests.get(HashAlg::Md5).map(str::to_string))
-            .bind(f.digests.get(HashAlg::Blake3).map(str::to_string))
-            .bind(now)
-            .execute(&*tx)?;
+        let replaced: Vec<i64> = files
+            .iter()
+            .filter_map(|(_, r)| r.map(|(id, _)| id))
+            .collect();
+        for chunk in replaced.chunks(db::LIST) {
+            let ids: Vec<db::Value> = (0..db::LIST)
+                .map(|k| db::Value::Int(chunk.get(k).copied().unwrap_or(-1)))
+                .collect();
+            // The versions replaced stop counting as current.
+            totals::Change {
+                set: &format!("f.id IN ({})", db::list_params(1)),
+                params: ids.clone(),
+            }
+            .before(&*tx)?;
+            let mut q = db::query(&format!(
+                "UPDATE files SET current = 0 WHERE id IN ({})",
+                db::list_params(1)
+            ));
+            for id in ids {
+                q = q.bind(id);
+            }
+            q.execute(&*tx)?;
         }
-        self.index_paths_after(&tx, first_new)?;
+        let version = |r: &Option<(i64, i64)>| r.map(|(_, v)| v + 1).unwrap_or(1);
+        if self.dialect == Dialect::Postgres {
+            let mut buf = Vec::with_capacity(1 << 20);
+            db::copy_in(
+                &*tx,
+                "COPY files (id, collection_id, path, path_raw, version, kind, size, mtime, mode, link_target, source, staged, sha256, sm3, md5, blake3, current, ingested_at, path_chars) FROM STDIN",
+                &mut |w| {
+                    for (k, (f, replaces)) in files.iter().enumerate() {
+                        let path = display_path(&f.path_raw);
+                        let b = &mut buf;
+                        b.extend_from_slice(
+                            format!("{}\t{collection_id}\t", first_new + 1 + k as i64).as_bytes(),
+                        );
+                        db::copy_text(b, &path);
+                        b.push(b'\t');
+                        db::copy_bytes(b, &f.path_raw);
+                        b.extend_from_slice(
+                            format!(
+                                "\t{}\t{}\t{}\t{}\t{}\t",
+                                version(replaces),
+                                f.kind.as_str(),
+                                f.size as i64,
+                                f.mtime,
+                                f.mode as i64
+                            )
+                            .as_bytes(),
+                        );
+                        for blob in [f.link_target.as_deref(), Some(&f.source[..])] {
+                            match blob {
+                                Some(x) => db::copy_bytes(b, x),
+                                None => b.extend_from_slice(b"\\N"),
+                            }
+                            b.push(b'\t');
+                        }
+                        b.extend_from_slice(format!("{}\t", f.staged as i64).as_bytes());
+                        for alg in [HashAlg::Sha256, HashAlg::Sm3, HashAlg::Md5, HashAlg::Blake3] {
+                            match f.digests.get(alg) {
+                                Some(d) => db::copy_text(b, d),
+                                None => b.extend_from_slice(b"\\N"),
+                            }
+                            b.push(b'\t');
+                        }
+                        b.extend_from_slice(format!("1\t{now}\t").as_bytes());
+                        db::copy_text(b, &char_vector(&path));
+                        b.push(b'\n');
+                        if b.len() >= 1 << 20 {
+                            w.write_all(b).map_err(copy_error)?;
+                            b.clear();
+                        }
+                    }
+                    w.write_all(&buf).map_err(copy_error)?;
+                    buf.clear();
+                    Ok(())
+                },
+            )?;
+        } else {
+            for (k, (f, replaces)) in files.iter().enumerate() {
+                db::query(
+                    "INSERT INTO files (id, collection_id, path, path_raw, version, kind, size, mtime, mode, link_target, source, staged, sha256, sm3, md5, blake3, current, ingested_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 1, $17)",
+                )
+                .bind(first_new + 1 + k as i64)
+                .bind(collection_id)
+                .bind(display_path(&f.path_raw))
+                .bind(f.path_raw.clone())
+                .bind(version(replaces))
+                .bind(f.kind.as_str())
+                .bind(f.size as i64)
+                .bind(f.mtime)
+                .bind(f.mode as i64)
+                .bind(f.link_target.clone())
+                .bind(f.source.clone())
+                .bind(f.staged as i64)
+                .bind(f.digests.get(HashAlg::Sha256).map(str::to_string))
+                .bind(f.digests.get(HashAlg::Sm3).map(str::to_string))
+                .bind(f.digests.get(HashAlg::Md5).map(str::to_string))
+                .bind(f.digests.get(HashAlg::Blake3).map(str::to_string))
+                .bind(now)
+                .execute(&*tx)?;
+            }
+            self.index_paths_after(&tx, first_new)?;
+        }
+        totals::Change {
+            set: "f.id > $1",
+            params: vec![db::Value::Int(first_new)],
+        }
+        .after(&*tx)?;
         insert_event(
             &tx,
             &NewEvent {
@@ -293,4 +376,8 @@ impl Catalog {
         .bind(max_volume)
         .fetch_map(&self.db, file_from_row)
     }
+}
+
+fn copy_error(e: std::io::Error) -> Error {
+    Error::Catalog(format!("COPY into files: {e}"))
 }

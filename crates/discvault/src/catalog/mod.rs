@@ -18,6 +18,7 @@ mod records;
 pub mod schema;
 mod search;
 pub mod sqlite;
+mod totals;
 pub mod transfer;
 mod volumes;
 
@@ -168,7 +169,7 @@ impl Catalog {
                             .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
                             .collect();
                         db::query(&format!(
-                            "CREATE TRIGGER {table}_next_id BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION discvault_next_id()"
+                            "CREATE TRIGGER {table}_next_id BEFORE INSERT ON {table} FOR EACH ROW WHEN (NEW.id IS NULL) EXECUTE FUNCTION discvault_next_id()"
                         ))
                         .execute(&*tx)?;
                     }
@@ -186,6 +187,9 @@ impl Catalog {
             }
             if i == 6 && self.dialect == Dialect::Postgres {
                 self.index_paths_after(&tx, 0)?;
+            }
+            if i == 7 {
+                totals::recount(&*tx)?;
             }
             db::query("INSERT INTO schema_version (version) VALUES ($1)")
                 .bind(i as i64 + 1)

@@ -47,7 +47,8 @@ pub fn open(url: &str) -> Result<Db> {
         ))
     })?;
     client
-        .batch_execute("SET client_min_messages = WARNING")
+        // No JIT: the catalog's queries are short, and compiling one costs more than it runs.
+        .batch_execute("SET client_min_messages = WARNING; SET jit = off")
         .map_err(from_pg)?;
     Ok(Db::new(
         Dialect::Postgres,
@@ -131,6 +132,58 @@ impl Backend for Postgres {
         params: &[Value],
         each: &mut dyn FnMut(Row) -> bool,
     ) -> Result<()> {
+        if sql.contains(super::db::BY_INDEX) {
+            // A search of the paths: planned for its value, through the path indexes (bitmap
+            // scans only). A plan that reads the table, or another index, in order until it has
+            // found enough (what PostgreSQL picks for a common word under LIMIT, expecting the
+            // matches spread evenly) reads most of it when the matches lie together, as the
+            // files of one collection do: 0.6 s for `jpg` at 200,000 files, against 11 ms.
+            self.client
+                .batch_execute(
+                    "SET enable_seqscan = off; SET enable_indexscan = off; SET plan_cache_mode = force_custom_plan",
+                )
+                .map_err(from_pg)?;
+            let r = self.query_planned(sql, params, each);
+            self.client
+                .batch_execute(
+                    "RESET enable_seqscan; RESET enable_indexscan; RESET plan_cache_mode",
+                )
+                .map_err(from_pg)?;
+            return r;
+        }
+        self.query_planned(sql, params, each)
+    }
+
+    fn begin_write(&mut self) -> Result<()> {
+        self.client
+            .batch_execute(&format!(
+                "BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
+            ))
+            .map_err(from_pg)
+    }
+
+    fn batch(&mut self, sql: &str) -> Result<()> {
+        self.client.batch_execute(sql).map_err(from_pg)
+    }
+
+    fn copy_in(
+        &mut self,
+        sql: &str,
+        fill: &mut dyn FnMut(&mut dyn std::io::Write) -> Result<()>,
+    ) -> Result<u64> {
+        let mut w = self.client.copy_in(sql).map_err(from_pg)?;
+        fill(&mut w)?;
+        w.finish().map_err(from_pg)
+    }
+}
+
+impl Postgres {
+    fn query_planned(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        each: &mut dyn FnMut(Row) -> bool,
+    ) -> Result<()> {
         use postgres::fallible_iterator::FallibleIterator;
         let st = self.prepare(sql)?;
         let names: Arc<Vec<String>> =
@@ -150,18 +203,6 @@ impl Backend for Postgres {
             }
         }
         Ok(())
-    }
-
-    fn begin_write(&mut self) -> Result<()> {
-        self.client
-            .batch_execute(&format!(
-                "BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
-            ))
-            .map_err(from_pg)
-    }
-
-    fn batch(&mut self, sql: &str) -> Result<()> {
-        self.client.batch_execute(sql).map_err(from_pg)
     }
 }
 

@@ -4,7 +4,7 @@
 //! (floating point).
 
 /// Schema version after all migrations below.
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
 
 /// Statements that only SQLite runs, after migration `i` (index in this list): the path indexes
 /// for `locate`. An FTS5 trigram index over `files.path` answers substrings
@@ -36,6 +36,17 @@ pub const POSTGRES_EXTRAS: &[&[&str]] = &[
         "CREATE INDEX IF NOT EXISTS files_path_trigrams ON files USING gin (path gin_trgm_ops)",
         "ALTER TABLE files ADD COLUMN IF NOT EXISTS path_chars tsvector",
         "CREATE INDEX IF NOT EXISTS files_path_chars ON files USING gin (path_chars)",
+    ],
+    // 8: the numbering trigger runs only for a row without an id (a bulk insert numbers its
+    // rows itself, once per transaction: see `Catalog::record_ingest`).
+    &[
+        "DO $body$ DECLARE t text; BEGIN
+            FOR t IN SELECT c.relname FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid
+                     WHERE g.tgname = c.relname || '_next_id' AND c.relnamespace = current_schema()::regnamespace LOOP
+                EXECUTE format('DROP TRIGGER %I ON %I', t || '_next_id', t);
+                EXECUTE format('CREATE TRIGGER %I BEFORE INSERT ON %I FOR EACH ROW WHEN (NEW.id IS NULL) EXECUTE FUNCTION discvault_next_id()', t || '_next_id', t);
+            END LOOP;
+        END $body$",
     ],
 ];
 
@@ -267,4 +278,17 @@ pub const MIGRATIONS: &[&[&str]] = &[&[
 ],
 // 7: PostgreSQL's path indexes (see POSTGRES_EXTRAS); nothing changes in SQLite.
 &[],
+// 8: totals of the current files per collection and state (`current`, `unplanned`, `planned`,
+// `mastered`: see `Catalog::counts`), kept in the transactions that change them (ingest, plan,
+// master) so that `status` reads a few rows instead of every file; the migration counts them
+// for an existing catalog, `discvault check` compares them with a recount.
+&[
+    "CREATE TABLE file_totals (
+        collection_id BIGINT NOT NULL REFERENCES collections(id),
+        state TEXT NOT NULL,
+        files BIGINT NOT NULL,
+        bytes BIGINT NOT NULL,
+        PRIMARY KEY (collection_id, state)
+    )",
+],
 ];

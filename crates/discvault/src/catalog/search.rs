@@ -157,15 +157,37 @@ impl Catalog {
                 .fetch_all(&self.db)?
             }
             Query::Metadata(k, v) => {
-                db::query(&format!(
-                    "{base} WHERE {cur}(EXISTS (SELECT 1 FROM collection_metadata m WHERE m.collection_id = c.id AND m.key = $1 AND m.value = $2)
-                       OR ($1 = 'fonds' AND c.fonds = $2) OR ($1 = 'series' AND c.series = $2) OR ($1 = 'retention' AND c.retention = $2) OR ($1 = 'collection' AND c.name = $2))
-                     ORDER BY c.name, f.path_raw LIMIT $3"
-                ))
+                // The collections that match (a small table), in name order, then the files of
+                // each through the (collection_id, path_raw, version) index until the limit:
+                // never a sort of all the files of the matching collections.
+                let mut cols: Vec<(String, i64)> = db::query(
+                    "SELECT c.id, c.name FROM collections c
+                     WHERE EXISTS (SELECT 1 FROM collection_metadata m WHERE m.collection_id = c.id AND m.key = $1 AND m.value = $2)
+                       OR ($1 = 'fonds' AND c.fonds = $2) OR ($1 = 'series' AND c.series = $2) OR ($1 = 'retention' AND c.retention = $2) OR ($1 = 'collection' AND c.name = $2)",
+                )
                 .bind(k)
                 .bind(v)
-                .bind(limit)
                 .fetch_all(&self.db)?
+                .iter()
+                .map(|r| Ok((r.try_get("name")?, r.try_get("id")?)))
+                .collect::<Result<_>>()?;
+                cols.sort();
+                let mut rows = Vec::new();
+                for (_, id) in cols {
+                    let left = limit - rows.len() as i64;
+                    if left <= 0 {
+                        break;
+                    }
+                    rows.extend(
+                        db::query(&format!(
+                            "{base} WHERE {cur}f.collection_id = $1 ORDER BY f.path_raw, f.version LIMIT $2"
+                        ))
+                        .bind(id)
+                        .bind(left)
+                        .fetch_all(&self.db)?,
+                    );
+                }
+                rows
             }
             Query::Path(p) if self.dialect == Dialect::Sqlite && p.chars().count() >= 3 => {
                 // The trigram index answers any substring of three characters or more;
@@ -196,7 +218,8 @@ impl Catalog {
                 // One or two Chinese characters: a phrase over the path's characters.
                 let phrase: Vec<String> = p.chars().map(|c| format!("'{c}'")).collect();
                 db::query(&format!(
-                    "{base} WHERE {cur}f.path_chars @@ $1::text::tsquery LIMIT $2"
+                    "{base} WHERE {cur}f.path_chars @@ $1::text::tsquery LIMIT $2 {}",
+                    db::BY_INDEX
                 ))
                 .bind(phrase.join(" <-> "))
                 .bind(limit)
@@ -212,7 +235,8 @@ impl Catalog {
                     Dialect::Postgres => "ILIKE",
                 };
                 db::query(&format!(
-                    "{base} WHERE {cur}f.path {op} $1 ESCAPE '\\' LIMIT $2"
+                    "{base} WHERE {cur}f.path {op} $1 ESCAPE '\\' LIMIT $2 {}",
+                    db::BY_INDEX
                 ))
                 .bind(like)
                 .bind(limit)
@@ -253,30 +277,6 @@ impl Catalog {
                     }
                 }
             }
-        }
-        Ok(out)
-    }
-
-    /// Counts for `status`: (files, bytes) current; unplanned; on planned volumes; on mastered.
-    pub(crate) fn counts(&self) -> Result<[(u64, u64); 4]> {
-        let q = |w: &'static str| {
-            format!(
-                "SELECT COUNT(*), COALESCE(SUM(f.size), 0) FROM files f WHERE f.current = 1 {w}"
-            )
-        };
-        let mut out = [(0u64, 0u64); 4];
-        let wheres = [
-            "",
-            "AND NOT EXISTS (SELECT 1 FROM volume_contents vc WHERE vc.file_id = f.id)",
-            "AND EXISTS (SELECT 1 FROM volume_contents vc JOIN volumes v ON v.id = vc.volume WHERE vc.file_id = f.id AND v.state = 'planned')",
-            "AND EXISTS (SELECT 1 FROM volume_contents vc JOIN volumes v ON v.id = vc.volume WHERE vc.file_id = f.id AND v.state = 'mastered')",
-        ];
-        for (i, w) in wheres.iter().enumerate() {
-            let r = db::query(&q(w)).fetch_one(&self.db)?;
-            out[i] = (
-                r.try_get::<i64, _>(0)? as u64,
-                r.try_get::<i64, _>(1)? as u64,
-            );
         }
         Ok(out)
     }

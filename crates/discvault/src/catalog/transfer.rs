@@ -62,6 +62,7 @@ impl Catalog {
         // The source does not change meanwhile: its writers wait for this transaction.
         let src = self.db.begin()?;
         let tx = to.db.begin()?;
+        db::query("DELETE FROM file_totals").execute(&*tx)?;
         for t in TABLES.iter().rev() {
             db::query(&format!("DELETE FROM {t}")).execute(&*tx)?;
         }
@@ -96,6 +97,8 @@ impl Catalog {
             tables.push((t.to_string(), rows.len() as u64));
         }
         to.index_paths_after(&tx, 0)?;
+        // Totals derived from the rows, counted again there.
+        super::totals::recount(&*tx)?;
         tx.commit()?;
         drop(src);
 

@@ -3,7 +3,7 @@
 
 use super::events::{insert_event, NewEvent};
 use super::records::*;
-use super::{db, Catalog};
+use super::{db, totals, Catalog};
 use crate::{now_unix, Error, Result};
 
 impl Catalog {
@@ -30,6 +30,7 @@ impl Catalog {
             let last: Option<i64> = db::query_scalar("SELECT MAX(id) FROM volumes")
                 .fetch_one(&*tx)?;
             let mut number = last.unwrap_or(0);
+            let first_volume = number;
             let mut ids = Vec::new();
             for (i, v) in volumes.iter().enumerate() {
                 number += 1;
@@ -79,7 +80,35 @@ impl Catalog {
                         .execute(&*tx)?;
                     }
                 }
-                for c in &v.contents {
+                // A hundred rows a statement (one statement text, prepared once), the rest
+                // one by one: a round trip per row is what a server-side catalog pays for.
+                let mut chunks = v.contents.chunks_exact(db::LIST);
+                let many = {
+                    let rows: Vec<String> = (0..db::LIST)
+                        .map(|k| {
+                            let b = 6 * k;
+                            format!("(${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6)
+                        })
+                        .collect();
+                    format!(
+                        "INSERT INTO volume_contents (volume, file_id, part, parts, part_offset, length) VALUES {}",
+                        rows.join(", ")
+                    )
+                };
+                for chunk in chunks.by_ref() {
+                    let mut q = db::query(&many);
+                    for c in chunk {
+                        q = q
+                            .bind(id)
+                            .bind(c.file_id)
+                            .bind(c.part as i64)
+                            .bind(c.parts as i64)
+                            .bind(c.part_offset as i64)
+                            .bind(c.length as i64);
+                    }
+                    q.execute(&*tx)?;
+                }
+                for c in chunks.remainder() {
                     db::query(
                         "INSERT INTO volume_contents (volume, file_id, part, parts, part_offset, length) VALUES ($1, $2, $3, $4, $5, $6)",
                     )
@@ -120,6 +149,8 @@ impl Catalog {
                 }
                 ids.push(id);
             }
+            // The files placed on the new volumes leave `unplanned` for `planned`.
+            totals::placed(&*tx, "vc.volume > $1", &[db::Value::Int(first_volume)])?;
             let detail = format!(
                 "plan {plan_id}: {} volumes on {} ({} sectors), reserve {}‰",
                 volumes.len(),
@@ -178,6 +209,26 @@ impl Catalog {
         })
     }
 
+    /// How many contents (files, a split file once per part) each of `volumes` holds, in one
+    /// query per hundred volumes over the contents' primary key.
+    pub fn content_counts(&self, volumes: &[i64]) -> Result<std::collections::HashMap<i64, u64>> {
+        let mut out = std::collections::HashMap::new();
+        for chunk in volumes.chunks(db::LIST) {
+            let n = db::list_len(chunk.len());
+            let mut q = db::query(&format!(
+                "SELECT volume, COUNT(*) AS n FROM volume_contents WHERE volume IN ({}) GROUP BY volume",
+                db::list_params_n(1, n)
+            ));
+            for k in 0..n {
+                q = q.bind(chunk.get(k).copied().unwrap_or(-1));
+            }
+            for r in q.fetch_all(&self.db)? {
+                out.insert(r.try_get("volume")?, r.try_get::<i64, _>("n")? as u64);
+            }
+        }
+        Ok(out)
+    }
+
     /// Where every part of a file is: (volume, content) pairs in part order.
     pub fn placements(&self, file_id: i64) -> Result<Vec<(Volume, Content)>> {
         let rows = db::query(
@@ -197,6 +248,35 @@ impl Catalog {
         Ok(out)
     }
 
+    /// Where every part of each of `file_ids` is, in one query per hundred files (locate's
+    /// results): (volume, content) pairs in part order, by file id.
+    pub fn placements_of(
+        &self,
+        file_ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, Vec<(Volume, Content)>>> {
+        let mut out: std::collections::HashMap<i64, Vec<(Volume, Content)>> = Default::default();
+        for chunk in file_ids.chunks(db::LIST) {
+            let n = db::list_len(chunk.len());
+            let mut q = db::query(&format!(
+                "SELECT vc.volume, vc.file_id, vc.part, vc.parts, vc.part_offset, vc.length, vc.part_digests, vc.lba, {}
+                 FROM volume_contents vc JOIN volumes v ON v.id = vc.volume
+                 WHERE vc.file_id IN ({}) ORDER BY vc.file_id, vc.part, vc.volume",
+                volume_cols("v"),
+                db::list_params_n(1, n)
+            ));
+            for k in 0..n {
+                q = q.bind(chunk.get(k).copied().unwrap_or(-1));
+            }
+            for r in q.fetch_all(&self.db)? {
+                let c = content_from_row(&r)?;
+                out.entry(c.file_id)
+                    .or_default()
+                    .push((volume_from_row(&r)?, c));
+            }
+        }
+        Ok(out)
+    }
+
     /// Records a mastered volume: image digest and size, data extents and part digests.
     pub fn record_master(
         &self,
@@ -207,6 +287,12 @@ impl Catalog {
         detail: &str,
     ) -> Result<()> {
         let tx = self.db.begin()?;
+        // Its files move from planned to mastered in the totals.
+        let on_volume = totals::Change {
+            set: "f.id IN (SELECT vc.file_id FROM volume_contents vc WHERE vc.volume = $1)",
+            params: vec![db::Value::Int(volume.id)],
+        };
+        on_volume.before(&*tx)?;
         db::query(
             "UPDATE volumes SET state = 'mastered', image_sha256 = $1, image_bytes = $2, mastered_at = $3 WHERE id = $4",
         )
@@ -226,6 +312,7 @@ impl Catalog {
             .bind(c.part as i64)
             .execute(&*tx)?;
         }
+        on_volume.after(&*tx)?;
         insert_event(
             &tx,
             &NewEvent {
