@@ -293,6 +293,8 @@ fn locate_finds_the_same_records_on_sqlite_and_postgresql() {
         "知0",
         &sha,
         &sha[..12],
+        "保管期限=30年",
+        "collection=会计档案",
     ];
     let mut found_any = 0;
     for q in queries {
