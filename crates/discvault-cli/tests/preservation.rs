@@ -1618,3 +1618,93 @@ fn assert_status_files(vault: &Path) -> (u64, u64) {
         s["unplanned"]["files"].as_u64().unwrap(),
     )
 }
+
+#[test]
+fn versions_of_one_record_migrated_together_go_onto_different_volumes() {
+    // Two CDs hold two versions of one record (a changed file added again); remastered onto
+    // DVDs, the versions cannot share a disc (one path there): each goes onto its own, and
+    // each is restored from the new discs alone.
+    let t = tempfile::tempdir().unwrap();
+    let vault = t.path().join("vault");
+    let src = t.path().join("文书档案");
+    fs::create_dir_all(src.join("2024")).unwrap();
+    for i in 0..4 {
+        fs::write(
+            src.join(format!("2024/通知{i}.txt")),
+            pseudo_random(20_000 + i * 1000, i as u64),
+        )
+        .unwrap();
+    }
+    let img = t.path().join("img");
+    let (rc, r) = common::archive(&vault, &src, "cd74", &img);
+    assert_eq!(rc, 0, "{r}");
+    let v2 = pseudo_random(30_000, 77);
+    fs::write(src.join("2024/通知1.txt"), &v2).unwrap();
+    run(dv(&vault).arg("add").arg(&src));
+    run(dv(&vault).args(["plan", "--media", "cd74"]));
+    run(dv(&vault).arg("master").arg("--out").arg(&img));
+    for v in ["DV-000001", "DV-000002"] {
+        run(dv(&vault).args(["copies", "add", v, "--roles", "sealed,access"]));
+    }
+    let out = t.path().join("out");
+    let (rc, r) = json(
+        dv(&vault)
+            .args([
+                "migrate",
+                "--obsolete",
+                "cd74",
+                "--to-media",
+                "dvd5",
+                "--from",
+            ])
+            .args([img.join("DV-000001.iso"), img.join("DV-000002.iso")])
+            .arg("--out")
+            .arg(&out),
+    );
+    assert_eq!(rc, 0, "{r}");
+    // Each new disc holds one version of 通知1.txt.
+    let mut holders = Vec::new();
+    for id in ["DV-000003", "DV-000004"] {
+        let x = t.path().join(format!("x-{id}"));
+        extract_xorriso(&out.join(format!("{id}.iso")), &x);
+        let p = x.join("data/文书档案/2024/通知1.txt");
+        if p.exists() {
+            holders.push((id, fs::read(&p).unwrap()));
+        }
+        bagit_validate(&x);
+    }
+    assert_eq!(holders.len(), 2, "both versions, on different discs");
+    // The records now read from the vault's staging area; the source added again unchanged
+    // makes no new version.
+    let (rc, a) = json(dv(&vault).arg("add").arg(&src));
+    assert_eq!(rc, 0, "{a}");
+    assert_eq!(
+        (a["new_versions"].as_u64(), a["unchanged"].as_u64()),
+        (Some(0), Some(4)),
+        "{a}"
+    );
+    assert_ne!(holders[0].1, holders[1].1);
+    // Each version restored from the new discs only.
+    for (version, expect) in [("1", pseudo_random(21_000, 1)), ("2", v2.clone())] {
+        let to = t.path().join(format!("r{version}"));
+        let (rc, r) = json(
+            dv(&vault)
+                .args([
+                    "restore",
+                    "文书档案/2024/通知1.txt",
+                    "--version",
+                    version,
+                    "--to",
+                ])
+                .arg(&to)
+                .arg("--from")
+                .args([out.join("DV-000003.iso"), out.join("DV-000004.iso")]),
+        );
+        assert_eq!(rc, 0, "{r}");
+        assert_eq!(
+            fs::read(to.join("文书档案/2024/通知1.txt")).unwrap(),
+            expect,
+            "version {version}"
+        );
+    }
+}

@@ -285,7 +285,10 @@ fn add_collection(
             && old.mtime == c.mtime
             && old.mode == c.mode
             && old.link_target == c.link_target
-            && (opts.copy == old.staged)
+            // A record staged in the vault (by `add --copy`, or read back from its disc by a
+            // migration) stays as it is when its file is added again unchanged; one read from
+            // its source is added again when `--copy` asks for it to be staged.
+            && (old.staged || !opts.copy)
             && (old.staged || old.source.as_deref() == Some(c.abs.as_os_str().as_bytes()))
     };
     let mut todo = Vec::new();

@@ -451,42 +451,51 @@ pub fn execute(
         return Ok(report);
     }
 
-    // 1. Read every record back from the discs into the vault's staging area.
+    // 1. Read every record back from the discs into the vault's staging area. Versions of one
+    // record have one path: each is read into a folder of its own (the k-th version of each
+    // path into the k-th folder).
     let list = pick_all(vault, &plan.items)?;
     let tmp = vault.staging_dir().join(format!(
         "migrate-{}-{}",
         std::process::id(),
         crate::now_unix()
     ));
-    let restored = crate::restore::restore(
-        Some(vault),
-        &list,
-        &RestoreOptions {
-            to: tmp.clone(),
-            from: sources.to_vec(),
-            overwrite: false,
-            // The records are remastered as they were ingested.
-            keep_special_modes: true,
-        },
-        progress,
-    );
-    let staged = restored.and_then(|r| {
-        if r.problems.is_empty() && r.missing_volumes.is_empty() {
-            stage(vault, &list, &tmp)
-        } else {
-            Err(Error::Volume {
-                volume: list.volumes.join(", "),
-                detail: format!(
-                    "records could not be read back, nothing migrated: {}",
-                    r.problems
-                        .iter()
-                        .map(|p| format!("{} ({})", p.path, p.reason))
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                ),
-            })
+    let mut staged = Ok(0);
+    for (k, layer) in version_layers(&list).iter().enumerate() {
+        let dir = tmp.join(k.to_string());
+        let restored = crate::restore::restore(
+            Some(vault),
+            layer,
+            &RestoreOptions {
+                to: dir.clone(),
+                from: sources.to_vec(),
+                overwrite: false,
+                // The records are remastered as they were ingested.
+                keep_special_modes: true,
+            },
+            progress,
+        );
+        staged = restored.and_then(|r| {
+            if r.problems.is_empty() && r.missing_volumes.is_empty() {
+                Ok(staged.as_ref().map_or(0, |n| *n) + stage(vault, layer, &dir)?)
+            } else {
+                Err(Error::Volume {
+                    volume: layer.volumes.join(", "),
+                    detail: format!(
+                        "records could not be read back, nothing migrated: {}",
+                        r.problems
+                            .iter()
+                            .map(|p| format!("{} ({})", p.path, p.reason))
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    ),
+                })
+            }
+        });
+        if staged.is_err() {
+            break;
         }
-    });
+    }
     let _ = std::fs::remove_dir_all(&tmp);
     report.staged_files = staged?;
 
@@ -615,6 +624,30 @@ fn finish_new_volumes(
             .extend(vault.catalog.add_copies(&v.volume_id, &news)?);
     }
     Ok(())
+}
+
+/// The pick list in layers that each hold one version of a record at most: the k-th version
+/// of each path (in the list's order) in the k-th layer, with the list's volumes.
+fn version_layers(list: &PickList) -> Vec<PickList> {
+    let mut seen: BTreeMap<(&str, &[u8]), usize> = BTreeMap::new();
+    let mut layers: Vec<PickList> = Vec::new();
+    for f in &list.files {
+        let n = seen
+            .entry((f.collection.as_str(), f.path_raw.as_slice()))
+            .or_default();
+        if layers.len() <= *n {
+            layers.push(PickList {
+                files: Vec::new(),
+                volumes: list.volumes.clone(),
+                unmastered: list.unmastered.clone(),
+                unplaced: list.unplaced.clone(),
+                from_discs: list.from_discs,
+            });
+        }
+        layers[*n].files.push(f.clone());
+        *n += 1;
+    }
+    layers
 }
 
 /// Moves the records restored under `tmp` into the content-addressed staging area and points

@@ -114,6 +114,20 @@ struct Unit {
     key: Vec<u8>,
     items: Vec<Slot>,
     cost: u64,
+    /// The unit's versions of records of which several versions are planned at once (a
+    /// migration's): (record path number, file index). Two versions of one record cannot share
+    /// a disc, where they would have one path.
+    versions: Vec<(usize, usize)>,
+}
+
+/// Whether `u` would put a second version of a record on the volume holding `list`.
+fn clash(list: &[Unit], u: &Unit) -> bool {
+    !u.versions.is_empty()
+        && list.iter().any(|x| {
+            x.versions
+                .iter()
+                .any(|(k, f)| u.versions.iter().any(|(k2, f2)| k == k2 && f != f2))
+        })
 }
 
 fn meta_cost(path_len: usize, algs: usize) -> u64 {
@@ -242,14 +256,36 @@ pub fn plan_files(
         usable - empty
     };
 
+    // Several versions of one record (a migration plans old versions beside newer ones): each
+    // is a unit of its own, and no volume takes two of them.
+    let mut record_paths: BTreeMap<(&str, &[u8]), Vec<usize>> = BTreeMap::new();
+    for (i, (c, f)) in files.iter().enumerate() {
+        record_paths
+            .entry((c.as_str(), f.path_raw.as_slice()))
+            .or_default()
+            .push(i);
+    }
+    let mut version_of: BTreeMap<usize, usize> = BTreeMap::new();
+    for (k, idx) in record_paths.values().filter(|v| v.len() > 1).enumerate() {
+        version_of.extend(idx.iter().map(|&i| (i, k)));
+    }
     // Units: whole collections when they fit, else directories, else files and parts.
     let mut by_collection: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, (c, _)) in files.iter().enumerate() {
-        by_collection.entry(c.as_str()).or_default().push(i);
+        if !version_of.contains_key(&i) {
+            by_collection.entry(c.as_str()).or_default().push(i);
+        }
     }
     let mut units = Vec::new();
     for (c, idx) in &by_collection {
         split_units(&files, c, idx, 0, room, algs, &mut units);
+    }
+    for (&i, &k) in &version_of {
+        let from = units.len();
+        split_units(&files, &files[i].0, &[i], 0, room, algs, &mut units);
+        for u in &mut units[from..] {
+            u.versions.push((k, i));
+        }
     }
     // First-fit decreasing, ties broken by path so the result is deterministic.
     units.sort_by(|a, b| b.cost.cmp(&a.cost).then_with(|| a.key.cmp(&b.key)));
@@ -257,7 +293,10 @@ pub fn plan_files(
     let mut pending = units;
     loop {
         for u in pending.drain(..) {
-            match bins.iter_mut().find(|(used, _)| used + u.cost <= room) {
+            match bins
+                .iter_mut()
+                .find(|(used, list)| used + u.cost <= room && !clash(list, &u))
+            {
                 Some((used, list)) => {
                     *used += u.cost;
                     list.push(u);
@@ -296,7 +335,10 @@ pub fn plan_files(
         let mut fresh: Vec<(u64, Vec<Unit>)> = Vec::new();
         spilled.sort_by(|a, b| b.cost.cmp(&a.cost).then_with(|| a.key.cmp(&b.key)));
         for u in spilled {
-            match fresh.iter_mut().find(|(used, _)| used + u.cost <= room) {
+            match fresh
+                .iter_mut()
+                .find(|(used, list)| used + u.cost <= room && !clash(list, &u))
+            {
                 Some((used, list)) => {
                     *used += u.cost;
                     list.push(u);
@@ -447,6 +489,7 @@ fn split_units(
             key: key_of(idx[0]),
             items: idx.iter().map(|&i| (i, 1, 1, 0, files[i].1.size)).collect(),
             cost: total,
+            versions: Vec::new(),
         });
         return;
     }
@@ -474,6 +517,7 @@ fn split_units(
                 key: key_of(i),
                 items: vec![(i, 1, 1, 0, f.size)],
                 cost: c,
+                versions: Vec::new(),
             });
             continue;
         }
@@ -492,6 +536,7 @@ fn split_units(
                 },
                 items: vec![(i, p + 1, parts, offset, length)],
                 cost: data_cost(length) + meta,
+                versions: Vec::new(),
             });
         }
     }
