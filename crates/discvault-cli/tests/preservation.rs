@@ -1537,22 +1537,29 @@ fn assert_totals_recounted(vault: &Path, stage: &str) {
     );
 }
 
-#[test]
-fn status_totals_equal_a_recount_after_add_plan_master_copies_and_migrate() {
-    let t = tempfile::tempdir().unwrap();
-    let vault = t.path().join("vault");
-    let src = t.path().join("文书档案");
+/// `n` notices (通知0.txt …, 20–25 KB) of 文书档案/2024 under `dir`, archived onto a CD:
+/// the vault, the source folder and the images folder.
+fn archived_notices(dir: &Path, n: usize) -> (PathBuf, PathBuf, PathBuf) {
+    let vault = dir.join("vault");
+    let src = dir.join("文书档案");
     fs::create_dir_all(src.join("2024")).unwrap();
-    for i in 0..6 {
+    for i in 0..n {
         fs::write(
             src.join(format!("2024/通知{i}.txt")),
             pseudo_random(20_000 + i * 1000, i as u64),
         )
         .unwrap();
     }
-    let img = t.path().join("img");
+    let img = dir.join("img");
     let (rc, r) = common::archive(&vault, &src, "cd74", &img);
     assert_eq!(rc, 0, "{r}");
+    (vault, src, img)
+}
+
+#[test]
+fn status_totals_equal_a_recount_after_add_plan_master_copies_and_migrate() {
+    let t = tempfile::tempdir().unwrap();
+    let (vault, src, img) = archived_notices(t.path(), 6);
     assert_totals_recounted(&vault, "archive");
     fs::write(src.join("2024/新.txt"), pseudo_random(7_000, 98)).unwrap();
     run(dv(&vault).arg("add").arg(&src));
@@ -1625,19 +1632,7 @@ fn versions_of_one_record_migrated_together_go_onto_different_volumes() {
     // DVDs, the versions cannot share a disc (one path there): each goes onto its own, and
     // each is restored from the new discs alone.
     let t = tempfile::tempdir().unwrap();
-    let vault = t.path().join("vault");
-    let src = t.path().join("文书档案");
-    fs::create_dir_all(src.join("2024")).unwrap();
-    for i in 0..4 {
-        fs::write(
-            src.join(format!("2024/通知{i}.txt")),
-            pseudo_random(20_000 + i * 1000, i as u64),
-        )
-        .unwrap();
-    }
-    let img = t.path().join("img");
-    let (rc, r) = common::archive(&vault, &src, "cd74", &img);
-    assert_eq!(rc, 0, "{r}");
+    let (vault, src, img) = archived_notices(t.path(), 4);
     let v2 = pseudo_random(30_000, 77);
     fs::write(src.join("2024/通知1.txt"), &v2).unwrap();
     run(dv(&vault).arg("add").arg(&src));
