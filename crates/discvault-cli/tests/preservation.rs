@@ -1556,6 +1556,26 @@ fn archived_notices(dir: &Path, n: usize) -> (PathBuf, PathBuf, PathBuf) {
     (vault, src, img)
 }
 
+/// `migrate --obsolete cd74 --to-media dvd5` from the images of DV-000001 and DV-000002 in
+/// `img` into `out`, which must succeed.
+fn migrate_cds_to_dvd(vault: &Path, img: &Path, out: &Path) {
+    let (rc, r) = json(
+        dv(vault)
+            .args([
+                "migrate",
+                "--obsolete",
+                "cd74",
+                "--to-media",
+                "dvd5",
+                "--from",
+            ])
+            .args([img.join("DV-000001.iso"), img.join("DV-000002.iso")])
+            .arg("--out")
+            .arg(out),
+    );
+    assert_eq!(rc, 0, "{r}");
+}
+
 #[test]
 fn status_totals_equal_a_recount_after_add_plan_master_copies_and_migrate() {
     let t = tempfile::tempdir().unwrap();
@@ -1574,21 +1594,7 @@ fn status_totals_equal_a_recount_after_add_plan_master_copies_and_migrate() {
     assert_totals_recounted(&vault, "copies");
     // Both CDs remastered onto one DVD: the records are on old and new volumes at once.
     let out = t.path().join("out2");
-    let (rc, r) = json(
-        dv(&vault)
-            .args([
-                "migrate",
-                "--obsolete",
-                "cd74",
-                "--to-media",
-                "dvd5",
-                "--from",
-            ])
-            .args([img.join("DV-000001.iso"), img.join("DV-000002.iso")])
-            .arg("--out")
-            .arg(&out),
-    );
-    assert_eq!(rc, 0, "{r}");
+    migrate_cds_to_dvd(&vault, &img, &out);
     assert_totals_recounted(&vault, "migrate");
     // A new version of a record on old and new volumes: the old version stops being current.
     fs::write(src.join("2024/通知1.txt"), pseudo_random(50_000, 99)).unwrap();
@@ -1642,21 +1648,7 @@ fn versions_of_one_record_migrated_together_go_onto_different_volumes() {
         run(dv(&vault).args(["copies", "add", v, "--roles", "sealed,access"]));
     }
     let out = t.path().join("out");
-    let (rc, r) = json(
-        dv(&vault)
-            .args([
-                "migrate",
-                "--obsolete",
-                "cd74",
-                "--to-media",
-                "dvd5",
-                "--from",
-            ])
-            .args([img.join("DV-000001.iso"), img.join("DV-000002.iso")])
-            .arg("--out")
-            .arg(&out),
-    );
-    assert_eq!(rc, 0, "{r}");
+    migrate_cds_to_dvd(&vault, &img, &out);
     // Each new disc holds one version of 通知1.txt.
     let mut holders = Vec::new();
     for id in ["DV-000003", "DV-000004"] {
