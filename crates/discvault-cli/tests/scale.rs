@@ -52,6 +52,12 @@ fn hundred_thousand_small_files() {
     bagit_validate(&x);
 }
 
+/// Bytes a file takes on disk.
+fn on_disk(p: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(p).unwrap().blocks() * 512
+}
+
 fn sha256_of(p: &Path) -> String {
     run(Command::new("sha256sum").arg(p))[..64].to_string()
 }
@@ -89,6 +95,15 @@ fn five_gib_file_split_across_dvds_and_multi_extent_on_bd() {
         .map(|i| PathBuf::from(i["image"].as_str().unwrap()))
         .collect();
     assert_eq!(images.len(), 2);
+    // Blocks of zeros stay holes: the images take only the disk their data and metadata need.
+    for i in &images {
+        assert!(
+            on_disk(i) < 64 << 20,
+            "{} takes {} bytes",
+            i.display(),
+            on_disk(i)
+        );
+    }
     let to = t.path().join("r");
     let mut cmd = dv(&vault);
     cmd.args(["restore", "v/巡查录像.mp4", "--to"])
@@ -97,7 +112,9 @@ fn five_gib_file_split_across_dvds_and_multi_extent_on_bd() {
         .args(&images);
     let (rc, rep) = json(&mut cmd);
     assert_eq!(rc, 0, "{rep}");
-    assert_eq!(sha256_of(&to.join("v/巡查录像.mp4")), want);
+    let restored = to.join("v/巡查录像.mp4");
+    assert_eq!(sha256_of(&restored), want);
+    assert!(on_disk(&restored) < 1 << 20, "restored sparse");
     fs::remove_dir_all(&to).unwrap();
     for i in &images {
         fs::remove_file(i).unwrap();

@@ -43,6 +43,7 @@ pub mod report;
 pub mod restore;
 pub mod scan;
 pub mod source;
+mod sparse;
 pub mod status;
 pub mod vault;
 pub mod verify;

@@ -913,7 +913,15 @@ fn master_one(
         .at(out_dir)?;
     let file = tmp.as_file().try_clone().at(tmp.path())?;
     // Chunks of 4 MiB reach the file from the pipe's writer thread: no buffering needed here.
-    let result = write_image(&p, &layout, file, tmp.path(), progress);
+    // Blocks of zeros stay holes, so an image of sparse recordings takes only its data's disk.
+    let result = write_image(
+        &p,
+        &layout,
+        crate::sparse::SparseFile::new(file),
+        tmp.path(),
+        progress,
+    )
+    .and_then(|(sha, f)| Ok((sha, f.into_inner()?)));
     progress.finish();
     let (sha, file) = match result {
         Ok(x) => x,

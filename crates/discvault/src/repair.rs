@@ -755,7 +755,14 @@ fn remaster(
         p.contents.len() as u64,
         volume.payload_bytes,
     );
-    let res = master::write_image(p, layout, file, tmp.path(), progress);
+    let res = master::write_image(
+        p,
+        layout,
+        crate::sparse::SparseFile::new(file),
+        tmp.path(),
+        progress,
+    )
+    .and_then(|(sha, f)| Ok((sha, f.into_inner()?)));
     progress.finish();
     let (sha, file) = res.map_err(|e| Error::Volume {
         volume: volume.volume_id.clone(),

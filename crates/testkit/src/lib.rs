@@ -77,7 +77,7 @@ pub fn output(cmd: &mut Command) -> Output {
 /// Extracts an image with xorriso into `dir`.
 pub fn extract_xorriso(img: &Path, dir: &Path) {
     run(Command::new("xorriso")
-        .args(["-abort_on", "FAILURE", "-osirrox", "on", "-indev"])
+        .args(["-abort_on", "FAILURE", "-osirrox", "on:sparse=1m", "-indev"])
         .arg(img)
         .args(["-extract", "/"])
         .arg(dir));

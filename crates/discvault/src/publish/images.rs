@@ -17,7 +17,7 @@ impl Publisher for ImagesPublisher {
         let dest = self.dir.join(format!("{}.iso", req.copy.copy_id));
         let tmp = self.dir.join(format!(".{}.iso.part", req.copy.copy_id));
         let mut from = std::fs::File::open(req.image).at(req.image)?;
-        let mut to = std::fs::File::create(&tmp).at(&tmp)?;
+        let mut to = crate::sparse::SparseFile::new(std::fs::File::create(&tmp).at(&tmp)?);
         let mut buf = vec![0u8; 4 << 20];
         loop {
             let n = from.read(&mut buf).at(req.image)?;
@@ -27,7 +27,7 @@ impl Publisher for ImagesPublisher {
             to.write_all(&buf[..n]).at(&tmp)?;
             progress.advance(0, n as u64);
         }
-        to.sync_all().at(&tmp)?;
+        to.into_inner().and_then(|f| f.sync_all()).at(&tmp)?;
         std::fs::rename(&tmp, &dest).at(&dest)?;
         Ok(dest.display().to_string())
     }

@@ -8,6 +8,7 @@ use crate::catalog::FileKind;
 use crate::digest::{HashAlg, MultiHasher};
 use crate::progress::Progress;
 use crate::source::{self, DiscSource};
+use crate::sparse::SparseFile;
 use crate::{Error, Result, Vault};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -117,8 +118,8 @@ pub(crate) fn make_parents(root: &Path, target: &Path) -> std::result::Result<()
     Ok(())
 }
 
-struct Tee<'a> {
-    file: &'a mut std::fs::File,
+struct Tee<'a, 'f> {
+    file: &'a mut SparseFile<&'f std::fs::File>,
     whole: &'a mut MultiHasher,
     part: MultiHasher,
     progress: &'a dyn Progress,
@@ -126,7 +127,7 @@ struct Tee<'a> {
     failed: Option<std::io::Error>,
 }
 
-impl Write for Tee<'_> {
+impl Write for Tee<'_, '_> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let n = match self.file.write(buf) {
             Ok(n) => n,
@@ -306,11 +307,12 @@ fn restore_file(
             source: e,
         })
     };
-    let mut tmp = tempfile::Builder::new()
+    let tmp = tempfile::Builder::new()
         .prefix(".discvault-restore-")
         .tempfile_in(dir)
         .map_err(|e| ours(dir, e))?;
-    use std::io::{Seek, SeekFrom};
+    // Blocks of zeros stay holes: a sparse recording is restored sparse.
+    let mut out = SparseFile::new(tmp.as_file());
     let mut whole = MultiHasher::new(&[HashAlg::Sha256]);
     let mut written = 0u64;
     let mut parts = f.parts.clone();
@@ -334,7 +336,7 @@ fn restore_file(
             let name = src.name();
             let mut attempt = whole.clone();
             let mut tee = Tee {
-                file: tmp.as_file_mut(),
+                file: &mut out,
                 whole: &mut attempt,
                 part: MultiHasher::new(&[HashAlg::Sha256]),
                 progress,
@@ -366,11 +368,7 @@ fn restore_file(
                         p.disc_path, p.volume_id
                     ));
                     // Forget what this source wrote and try the next copy.
-                    let file = tmp.as_file_mut();
-                    if let Err(e) = file
-                        .set_len(written)
-                        .and_then(|_| file.seek(SeekFrom::Start(written)).map(|_| ()))
-                    {
+                    if let Err(e) = out.truncate(written) {
                         return Err(ours(target, e));
                     }
                 }
@@ -380,6 +378,10 @@ fn restore_file(
             return Err(Failed::Damaged(failures.join("; ")));
         }
     }
+    if let Err(e) = out.flush() {
+        return Err(ours(target, e));
+    }
+    drop(out);
     if written != f.size {
         return Err(Failed::Damaged(format!(
             "{written} bytes restored, expected {}",
