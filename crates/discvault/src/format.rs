@@ -595,14 +595,45 @@ pub enum SnapshotLine {
 
 /// Gzip of JSON lines, deterministic (no name, no time in the gzip header).
 pub fn gzip_lines(lines: &[SnapshotLine]) -> Vec<u8> {
-    let mut enc = flate2::GzBuilder::new()
-        .mtime(0)
-        .write(Vec::new(), flate2::Compression::new(6));
+    let mut out = GzipLines::new();
     for l in lines {
-        serde_json::to_writer(&mut enc, l).expect("snapshot line serialises");
-        enc.write_all(b"\n").expect("in-memory write");
+        out.push(l);
     }
-    enc.finish().expect("in-memory gzip")
+    out.finish()
+}
+
+/// [`gzip_lines`] made a line at a time, so that a snapshot of millions of records is never
+/// held as records or lines, only compressed.
+pub struct GzipLines(flate2::write::GzEncoder<Vec<u8>>);
+
+impl GzipLines {
+    pub fn new() -> Self {
+        GzipLines(
+            flate2::GzBuilder::new()
+                .mtime(0)
+                .write(Vec::new(), flate2::Compression::new(6)),
+        )
+    }
+
+    pub fn push(&mut self, l: &SnapshotLine) {
+        serde_json::to_writer(&mut self.0, l).expect("snapshot line serialises");
+        self.0.write_all(b"\n").expect("in-memory write");
+    }
+
+    /// Compressed bytes so far (less than the whole until `finish`).
+    pub fn compressed_len(&self) -> u64 {
+        self.0.get_ref().len() as u64
+    }
+
+    pub fn finish(self) -> Vec<u8> {
+        self.0.finish().expect("in-memory gzip")
+    }
+}
+
+impl Default for GzipLines {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// Lines of a file record for the snapshot.

@@ -343,12 +343,8 @@ pub(crate) fn snapshot(
     };
     // Only what was fixed when this volume was planned: the collections of the records on it
     // and on the volumes before it (a collection added later would change a re-mastered image).
-    let files = cat.files_on_volumes_upto(volume.id)?;
-    let used: BTreeSet<i64> = files
-        .iter()
-        .map(|f| f.collection_id)
-        .chain(contents.iter().map(|e| e.file.collection_id))
-        .collect();
+    let mut used = cat.collections_on_volumes_upto(volume.id)?;
+    used.extend(contents.iter().map(|e| e.file.collection_id));
     let mut base = Vec::new();
     for c in collections.iter().filter(|c| used.contains(&c.id)) {
         base.push(SnapshotLine::Collection(format::CollectionRecord {
@@ -377,29 +373,46 @@ pub(crate) fn snapshot(
         offset: c.part_offset,
         length: c.length,
     };
-    let mut full = vec![header("all volumes up to this one")];
-    full.extend(base.iter().cloned());
-    for f in &files {
+    // The records and contents are compressed as the catalog gives them (a million records
+    // are never held at once), and given up as soon as they are over the budget.
+    let mut full = format::GzipLines::new();
+    full.push(&header("all volumes up to this one"));
+    for l in &base {
+        full.push(l);
+    }
+    let mut within = true;
+    cat.each_file_on_volumes_upto(volume.id, |f| {
         let cname = by_id
             .get(&f.collection_id)
             .map(|c| c.name.as_str())
             .unwrap_or("");
-        full.push(format::snapshot_file(cname, f));
+        full.push(&format::snapshot_file(cname, &f));
+        within = full.compressed_len() <= budget;
+        within
+    })?;
+    if within {
+        cat.each_content_upto(volume.id, |vid, c| {
+            full.push(&content_line(vid, &c));
+            within = full.compressed_len() <= budget;
+            within
+        })?;
     }
-    for (vid, c) in cat.contents_upto(volume.id)? {
-        full.push(content_line(&vid, &c));
+    if within {
+        let data = full.finish();
+        if data.len() as u64 <= budget {
+            return Ok(data);
+        }
     }
-    let data = format::gzip_lines(&full);
-    if data.len() as u64 <= budget {
-        return Ok(data);
+    let mut own = format::GzipLines::new();
+    own.push(&header("index of all volumes; files of this volume only"));
+    for l in &base {
+        own.push(l);
     }
-    let mut own = vec![header("index of all volumes; files of this volume only")];
-    own.extend(base);
     for e in contents {
-        own.push(format::snapshot_file(&e.collection, &e.file));
-        own.push(content_line(&volume.volume_id, &e.content));
+        own.push(&format::snapshot_file(&e.collection, &e.file));
+        own.push(&content_line(&volume.volume_id, &e.content));
     }
-    let data = format::gzip_lines(&own);
+    let data = own.finish();
     if data.len() as u64 > budget {
         return Err(Error::Volume {
             volume: volume.volume_id.clone(),

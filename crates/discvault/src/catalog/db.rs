@@ -421,12 +421,23 @@ impl Query {
         mut f: impl FnMut(&Row) -> Result<T>,
     ) -> Result<Vec<T>> {
         let mut out = Vec::new();
+        self.for_each(e, |r| {
+            out.push(f(r)?);
+            Ok(true)
+        })?;
+        Ok(out)
+    }
+
+    /// Calls `f` on each row as it comes, until it returns `Ok(false)` or an error (`f` must
+    /// not run statements).
+    pub fn for_each<E: Executor>(
+        self,
+        e: E,
+        mut f: impl FnMut(&Row) -> Result<bool>,
+    ) -> Result<()> {
         let mut failed = None;
         self.run(&e, &mut |r| match f(&r) {
-            Ok(t) => {
-                out.push(t);
-                true
-            }
+            Ok(go_on) => go_on,
             Err(x) => {
                 failed = Some(x);
                 false
@@ -434,7 +445,7 @@ impl Query {
         })?;
         match failed {
             Some(x) => Err(x),
-            None => Ok(out),
+            None => Ok(()),
         }
     }
 

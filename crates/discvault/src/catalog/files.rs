@@ -359,7 +359,7 @@ impl Catalog {
     }
 
     /// Every file that is on a volume numbered up to `max_volume`, for the catalog snapshot.
-    /// How many records [`Catalog::files_on_volumes_upto`] gives, without reading them.
+    /// How many records [`Catalog::each_file_on_volumes_upto`] gives, without reading them.
     pub(crate) fn count_files_on_volumes_upto(&self, max_volume: i64) -> Result<u64> {
         let n: i64 = db::query_scalar(
             "SELECT COUNT(DISTINCT vc.file_id) FROM volume_contents vc WHERE vc.volume <= $1",
@@ -369,12 +369,31 @@ impl Catalog {
         Ok(n as u64)
     }
 
-    pub(crate) fn files_on_volumes_upto(&self, max_volume: i64) -> Result<Vec<FileRecord>> {
+    /// Calls `f` on each record on the volumes up to `max_volume` (by id), in id order, as the
+    /// rows come, until it returns false (`f` must not use the catalog).
+    pub(crate) fn each_file_on_volumes_upto(
+        &self,
+        max_volume: i64,
+        mut f: impl FnMut(FileRecord) -> bool,
+    ) -> Result<()> {
         db::query(&format!(
             "SELECT {FILE_COLS} FROM files f WHERE EXISTS (SELECT 1 FROM volume_contents vc WHERE vc.file_id = f.id AND vc.volume <= $1) ORDER BY f.id"
         ))
         .bind(max_volume)
-        .fetch_map(&self.db, file_from_row)
+        .for_each(&self.db, |r| Ok(f(file_from_row(r)?)))
+    }
+
+    /// The collections of the records on the volumes up to `max_volume`.
+    pub(crate) fn collections_on_volumes_upto(
+        &self,
+        max_volume: i64,
+    ) -> Result<std::collections::BTreeSet<i64>> {
+        let ids = db::query(
+            "SELECT DISTINCT f.collection_id FROM files f JOIN volume_contents vc ON vc.file_id = f.id WHERE vc.volume <= $1",
+        )
+        .bind(max_volume)
+        .fetch_map(&self.db, |r| r.try_get::<i64, _>("collection_id"))?;
+        Ok(ids.into_iter().collect())
     }
 }
 

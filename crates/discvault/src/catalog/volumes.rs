@@ -429,15 +429,21 @@ impl Catalog {
     }
 
     /// Contents of every volume numbered up to `max_volume`: (volume id text, content).
-    pub(crate) fn contents_upto(&self, max_volume: i64) -> Result<Vec<(String, Content)>> {
-        let rows = db::query(
+    /// Calls `f` on each content of the volumes up to `max_volume` (by id) with its volume's
+    /// id, as the rows come, until it returns false (`f` must not use the catalog).
+    pub(crate) fn each_content_upto(
+        &self,
+        max_volume: i64,
+        mut f: impl FnMut(&str, Content) -> bool,
+    ) -> Result<()> {
+        db::query(
             "SELECT v.volume_id, vc.file_id, vc.part, vc.parts, vc.part_offset, vc.length, vc.part_digests, vc.lba
              FROM volume_contents vc JOIN volumes v ON v.id = vc.volume WHERE vc.volume <= $1 ORDER BY vc.volume, vc.file_id, vc.part",
         )
         .bind(max_volume)
-        .fetch_all(&self.db)?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("volume_id")?, content_from_row(r)?)))
-            .collect()
+        .for_each(&self.db, |r| {
+            let vid: String = r.try_get("volume_id")?;
+            Ok(f(&vid, content_from_row(r)?))
+        })
     }
 }
