@@ -14,9 +14,7 @@
 //!   longer trusted); a missing copy seen again becomes written: it is trusted again once it is
 //!   read back.
 
-use crate::catalog::copies::{
-    canonical_number, normalize_rfid, CopyChange, CopyState, DiscCopy, Place,
-};
+use crate::model::{canonical_number, normalize_rfid, CopyChange, CopyState, DiscCopy, Place};
 use crate::{Error, Result, Vault};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};

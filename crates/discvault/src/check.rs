@@ -3,7 +3,7 @@
 //! digest, a verified copy the event of its check, no half-recorded plan or job). A crash at
 //! any point of any command must leave every check holding.
 
-use crate::catalog::check::Check;
+use crate::model::Check;
 use crate::{Result, Vault};
 use serde::{Deserialize, Serialize};
 

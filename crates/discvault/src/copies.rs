@@ -1,7 +1,7 @@
 //! Copies of volumes: registering them, moving them, marking their state, and whether a copy
 //! can be trusted.
 
-use crate::catalog::copies::{CopyChange, CopyState, DiscCopy, NewCopy, Place};
+use crate::model::{CopyChange, CopyState, DiscCopy, NewCopy, Place};
 use crate::{Error, Result, Vault};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -177,7 +177,7 @@ pub fn move_to(vault: &Vault, key: &str, to: &PlaceInput) -> Result<DiscCopy> {
             detail: format!(
                 "no place given for copy {}: {} or parts by name (site, room, cabinet, shelf, slot)",
                 c.copy_id,
-                crate::catalog::copies::PLACE_FORM
+                crate::model::PLACE_FORM
             ),
         });
     };

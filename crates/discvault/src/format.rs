@@ -2,8 +2,9 @@
 //! the catalog snapshot and the README. These are promises to readers decades away; the layout
 //! is described in `docs/FORMAT.md` and versioned by [`FORMAT_VERSION`].
 
-use crate::catalog::{display_path, Collection, Content, FileKind, FileRecord, Volume};
+use crate::catalog::display_path;
 use crate::digest::{digest_bytes, Digests, HashAlg};
+use crate::model::{Collection, Content, FileKind, FileRecord, Volume};
 use crate::rfc3339;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -1,7 +1,7 @@
 //! Which volume a disc is: from its own volume record (else its label), refused when it is a
 //! disc of another vault or of a volume this catalog does not know.
 
-use crate::catalog::Volume;
+use crate::model::Volume;
 use crate::source::{self, DiscSource};
 use crate::{Result, Vault};
 

@@ -1,9 +1,10 @@
 //! Ingest: walk the given paths, read every file once computing all configured digests (in
 //! parallel across files), and record files and new versions in the catalog.
 
-use crate::catalog::{display_path, FileKind, FileRecord, NewFile};
+use crate::catalog::display_path;
 use crate::digest::{Digests, HashAlg, MultiHasher};
 use crate::error::IoContext;
+use crate::model::{FileKind, FileRecord, NewFile};
 use crate::progress::Progress;
 use crate::{Error, Result, Vault};
 use rayon::prelude::*;
@@ -66,7 +67,7 @@ pub struct AddReport {
     pub warnings: Vec<Problem>,
     /// Collection metadata changed by this run (each one an event).
     #[serde(default)]
-    pub metadata_changes: Vec<crate::catalog::MetadataChange>,
+    pub metadata_changes: Vec<crate::model::MetadataChange>,
 }
 
 /// Digests and the path the bytes will be read from, or why the file was refused.

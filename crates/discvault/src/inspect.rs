@@ -7,8 +7,8 @@
 //! active copies, the copies due soonest until the share is reached; so every copy is checked
 //! at the latest when it falls due. The clock is a parameter: rounds can be simulated.
 
-use crate::catalog::copies::DiscCopy;
 use crate::copies::CopyView;
+use crate::model::DiscCopy;
 use crate::{Result, Vault};
 use serde::{Deserialize, Serialize};
 

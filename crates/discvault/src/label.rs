@@ -3,9 +3,8 @@
 //! volume's checksum, the top of the directory tree, thumbnails of pictures) and hands it to
 //! the [`disclabel`] codec with the vault's template and fonts.
 
-use crate::catalog::copies::DiscCopy;
-use crate::catalog::{FileKind, Volume};
 use crate::error::IoContext;
+use crate::model::{DiscCopy, FileKind, Volume};
 use crate::{Error, Result, Vault};
 use disclabel::LabelData;
 use serde::{Deserialize, Serialize};
@@ -123,7 +122,7 @@ pub fn label_data(vault: &Vault, key: &str) -> Result<LabelData> {
     );
     // 全宗 / series / 保管期限 of each collection on the disc: one line for one collection, the
     // collections one after another (each named) when there are several.
-    let retention_of = |c: &crate::catalog::Collection| {
+    let retention_of = |c: &crate::model::Collection| {
         let r = if c.retention.is_empty() {
             c.metadata.get("保管期限").cloned().unwrap_or_default()
         } else {
@@ -131,7 +130,7 @@ pub fn label_data(vault: &Vault, key: &str) -> Result<LabelData> {
         };
         (!r.is_empty()).then(|| format!("保管期限 {r}"))
     };
-    let on_disc: Vec<&crate::catalog::Collection> = names
+    let on_disc: Vec<&crate::model::Collection> = names
         .iter()
         .filter_map(|n| collections.iter().find(|c| c.name == *n))
         .collect();
@@ -293,7 +292,7 @@ pub fn render(vault: &Vault, opts: &LabelOptions) -> Result<Vec<u8>> {
         LabelSubject::Slots(cabinet) => {
             let mut labels = Vec::new();
             for c in vault.catalog.copies(None)? {
-                if c.state == crate::catalog::copies::CopyState::Retired
+                if c.state == crate::model::CopyState::Retired
                     || (cabinet != "*" && &c.place.cabinet != cabinet)
                     || c.place == Default::default()
                 {

@@ -1,9 +1,9 @@
 //! Locate: find files by any part of their path, by digest, or by collection metadata, and show
 //! which volumes hold them.
 
-use crate::catalog::{FileKind, VolumeState};
 use crate::copies::{self, CopyView};
 use crate::digest::HashAlg;
+use crate::model::{FileKind, VolumeState};
 use crate::{Result, Vault};
 use serde::{Deserialize, Serialize};
 

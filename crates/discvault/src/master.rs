@@ -4,12 +4,10 @@
 //! recorded at ingest; a mismatch aborts that volume, removes its partial image and records
 //! nothing. The same catalog state always gives a byte-identical image.
 
-use crate::catalog::{
-    Collection, Content, ContentEntry, FileKind, Volume, VolumeKind, VolumeState,
-};
 use crate::digest::{Digests, HashAlg, MultiHasher};
 use crate::error::IoContext;
 use crate::format::{self, SnapshotLine, VolumeContext, VolumeItem};
+use crate::model::{Collection, Content, ContentEntry, FileKind, Volume, VolumeKind, VolumeState};
 use crate::progress::Progress;
 use crate::recovery::{self, RecoverySet};
 use crate::{Error, Result, Vault};

@@ -13,9 +13,8 @@
 //! replacing copy (`replaces`), or for remastered volumes a verified copy of the same role on
 //! every new volume that took over its records.
 
-use crate::catalog::copies::{CopyState, DiscCopy, NewCopy};
-use crate::catalog::{FileKind, Volume, VolumeState};
 use crate::master::{MasterOptions, MasteredImage};
+use crate::model::{CopyState, DiscCopy, FileKind, NewCopy, Volume, VolumeState};
 use crate::plan::{PlanOptions, VolumePlan};
 use crate::progress::Progress;
 use crate::restore::{PickFile, PickList, RestoreOptions, Selection};

@@ -59,7 +59,7 @@ fn repair_outlooks(
             .map(|(s, _)| s.clone())
             .collect();
         let names: Vec<String> = usable.iter().map(|s| s.display().to_string()).collect();
-        let outlook = if volume.kind == crate::catalog::VolumeKind::Parity {
+        let outlook = if volume.kind == crate::model::VolumeKind::Parity {
             RepairOutlook::not_tried(
                 Vec::new(),
                 "a parity volume is mastered again from its members' images".into(),

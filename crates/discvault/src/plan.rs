@@ -6,13 +6,13 @@
 //! out) is computed, not guessed: a volume whose exact layout would not fit gives back units
 //! until it does. The result is a [`VolumePlan`] that can be shown before it is recorded.
 
-use crate::catalog::{
-    Collection, Content, FileKind, FileRecord, NewVolume, Volume, VolumeKind, VolumeState,
-};
 use crate::digest::Digests;
 use crate::format::{self, VolumeItem};
 use crate::master::{add_parity, add_recovery, build_spec, snapshot_budget, volume_context};
 use crate::media::{MediaProfile, SECTOR};
+use crate::model::{
+    Collection, Content, FileKind, FileRecord, NewVolume, Volume, VolumeKind, VolumeState,
+};
 use crate::{Error, Result, Vault};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -149,7 +149,7 @@ pub fn plan(vault: &Vault, opts: &PlanOptions) -> Result<VolumePlan> {
 pub fn plan_files(
     vault: &Vault,
     opts: &PlanOptions,
-    files: Vec<(String, crate::catalog::FileRecord)>,
+    files: Vec<(String, crate::model::FileRecord)>,
 ) -> Result<VolumePlan> {
     let media = MediaProfile::parse(opts.media.as_deref().unwrap_or(&vault.config.plan.media))?;
     let reserve = opts

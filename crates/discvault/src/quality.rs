@@ -1,7 +1,7 @@
 //! Disc quality figures from testers (CD BLER, DVD PI8/PIF, BD symbol error rate and burst
 //! length), imported per copy from CSV and graded with the configured thresholds.
 
-use crate::catalog::copies::{CopyChange, DiscCopy};
+use crate::model::{CopyChange, DiscCopy};
 use crate::{Error, Result, Vault};
 use serde::{Deserialize, Serialize};
 use std::path::Path;

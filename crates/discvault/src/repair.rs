@@ -21,10 +21,10 @@
 //! was mastered: a replacement copy, ready to burn. [`analyse`] stops before writing (what
 //! `--dry-run` shows).
 
-use crate::catalog::{Volume, VolumeKind, VolumeState};
 use crate::digest::HashAlg;
 use crate::error::IoContext;
 use crate::master::{self, DataSource, Prepared};
+use crate::model::{Volume, VolumeKind, VolumeState};
 use crate::progress::Progress;
 use crate::recovery;
 use crate::scan::{

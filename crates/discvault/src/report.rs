@@ -2,10 +2,10 @@
 //! and the health of the discs over time and by media batch, as JSON or as an HTML page with
 //! its charts drawn inline (SVG), readable in any browser without scripts.
 
-use crate::catalog::copies::CopyState;
 use crate::copies::CopyView;
 use crate::error::IoContext;
 use crate::inspect::DueCopy;
+use crate::model::CopyState;
 use crate::status::Status;
 use crate::{Error, Result, Vault};
 use serde::{Deserialize, Serialize};

@@ -1,6 +1,6 @@
 //! Status: what is ingested, planned, mastered, and what is on no disc yet.
 
-use crate::catalog::VolumeState;
+use crate::model::VolumeState;
 use crate::{Result, Vault};
 use serde::{Deserialize, Serialize};
 
@@ -63,18 +63,15 @@ pub struct Shortfall {
     pub problems: Vec<String>,
 }
 
-fn policy(
-    vault: &Vault,
-    volumes: &[crate::catalog::Volume],
-) -> Result<(CopyCounts, Vec<Shortfall>)> {
-    use crate::catalog::copies::CopyState;
+fn policy(vault: &Vault, volumes: &[crate::model::Volume]) -> Result<(CopyCounts, Vec<Shortfall>)> {
+    use crate::model::CopyState;
     let now = crate::now_unix();
     let copies = vault.catalog.copies(None)?;
     let mut counts = CopyCounts {
         total: copies.len() as u64,
         ..Default::default()
     };
-    let mut by_volume: std::collections::BTreeMap<&str, Vec<&crate::catalog::copies::DiscCopy>> =
+    let mut by_volume: std::collections::BTreeMap<&str, Vec<&crate::model::DiscCopy>> =
         Default::default();
     for c in &copies {
         let trusted = crate::copies::trusted(vault, c, now);

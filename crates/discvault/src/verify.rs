@@ -1,11 +1,11 @@
 //! Verify: identify the volume from the disc itself, then check every file against the
 //! catalog's digests (not only against the disc's own manifest).
 
-use crate::catalog::{FileKind, Volume};
 use crate::digest::{HashAlg, MultiHasher};
 use crate::format::{self, VOLUME_JSON};
 pub use crate::identify::identify;
 use crate::identify::resolve;
+use crate::model::{FileKind, Volume};
 use crate::progress::{NoProgress, Progress};
 use crate::scan::{
     self, FileDevice, ScanItem, ScanOptions, SectorDevice, SectorMap, SectorRanges, SECTOR,
@@ -158,7 +158,7 @@ struct Expected {
     digest: Option<String>,
 }
 
-fn expected_files(contents: &[crate::catalog::ContentEntry], alg: HashAlg) -> Vec<Expected> {
+fn expected_files(contents: &[crate::model::ContentEntry], alg: HashAlg) -> Vec<Expected> {
     contents
         .iter()
         .filter(|e| e.file.kind == FileKind::File)
@@ -898,11 +898,11 @@ pub(crate) fn check_copy(
     });
     let mut c = copy.clone();
     c.state = if report.clean {
-        crate::catalog::copies::CopyState::Verified
+        crate::model::CopyState::Verified
     } else if cut_short {
         copy.state
     } else {
-        crate::catalog::copies::CopyState::Damaged
+        crate::model::CopyState::Damaged
     };
     if report.clean {
         c.verified_at = Some(crate::now_unix());
@@ -921,14 +921,12 @@ pub(crate) fn check_copy(
         report.files_ok,
         report.files_checked
     );
-    vault
-        .catalog
-        .update_copies(&[crate::catalog::copies::CopyChange {
-            copy: c,
-            event_type: "fixity check",
-            outcome: if report.clean { "success" } else { "failure" },
-            detail,
-        }])?;
+    vault.catalog.update_copies(&[crate::model::CopyChange {
+        copy: c,
+        event_type: "fixity check",
+        outcome: if report.clean { "success" } else { "failure" },
+        detail,
+    }])?;
     let mut report = report;
     if report.clean {
         // A verified copy may complete a migration: the copies it replaces retire now.

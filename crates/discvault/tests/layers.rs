@@ -10,8 +10,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "model",
         &[
-            "model", "error", "digest", "media", "recovery", "progress", "pipe", "config",
-            "csvfile",
+            "model", "error", "digest", "media", "recovery", "progress", "pipe", "sparse",
+            "config", "csvfile",
         ],
     ),
     ("catalog", &["catalog"]),

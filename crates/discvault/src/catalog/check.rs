@@ -3,14 +3,8 @@
 
 use super::{db, Catalog};
 use crate::Result;
-use serde::{Deserialize, Serialize};
 
-/// One check and what it found wrong (nothing when it holds).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Check {
-    pub name: String,
-    pub problems: Vec<String>,
-}
+pub use crate::model::check::Check;
 
 /// The invariants, each a query listing what breaks it.
 const INVARIANTS: &[(&str, &str)] = &[

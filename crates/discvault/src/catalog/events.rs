@@ -6,43 +6,15 @@
 //! contiguous, so a deleted event leaves a gap even if the hashes after it were recomputed.
 
 use super::db::{self, Row};
-use super::{agent, Catalog};
+use super::Catalog;
+use crate::model::agent;
 use crate::{now_unix, Error, Result, SOFTWARE};
-use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
+
+pub use crate::model::events::{ChainReport, EventRecord, NewEvent};
 
 /// The hash before the first event.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
-/// An event as stored, with the objects it touched.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EventRecord {
-    pub id: i64,
-    pub at: i64,
-    /// PREMIS event type: ingestion, creation, fixity check, replication, migration ...
-    pub event_type: String,
-    pub agent: String,
-    pub software: String,
-    pub outcome: String,
-    pub detail: String,
-    pub volume_id: Option<String>,
-    pub collection: Option<String>,
-    pub copy_id: Option<String>,
-    pub prev_hash: String,
-    pub hash: String,
-}
-
-/// An event to append.
-#[derive(Debug, Clone, Default)]
-pub struct NewEvent<'a> {
-    pub event_type: &'a str,
-    pub outcome: &'a str,
-    pub detail: &'a str,
-    pub volume: Option<i64>,
-    pub collection: Option<i64>,
-    pub copy: Option<i64>,
-    pub file: Option<i64>,
-}
 
 /// The fields an event's hash covers, in order.
 #[allow(clippy::too_many_arguments)]
@@ -182,16 +154,6 @@ pub(crate) fn backfill_chain(tx: &db::Tx<'_>) -> Result<()> {
             .execute(&**tx)?;
     }
     Ok(())
-}
-
-/// What `log verify` found.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ChainReport {
-    pub events: u64,
-    pub intact: bool,
-    /// Every break found, first first.
-    pub problems: Vec<String>,
-    pub head_hash: String,
 }
 
 impl Catalog {

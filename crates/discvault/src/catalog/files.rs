@@ -1,10 +1,13 @@
 //! Collections and file records: ingest, versions, metadata changes, staged sources.
 
-use super::events::{insert_event, NewEvent};
-use super::records::*;
+use super::events::insert_event;
+use super::records::{file_from_row, FILE_COLS};
 use super::search::char_vector;
 use super::{db, display_path, totals, Catalog, Dialect};
 use crate::digest::HashAlg;
+use crate::model::{
+    Collection, FileRecord, MetadataChange, NewEvent, NewFile, METADATA_EVENT, RETENTION_KEYS,
+};
 use crate::{now_unix, Error, Result};
 use std::collections::BTreeMap;
 

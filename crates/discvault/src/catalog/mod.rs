@@ -3,8 +3,10 @@
 //! SQLite or PostgreSQL (migrations, every change in one transaction) through [`db`]; the SQL
 //! is written once for both. The catalog API is synchronous, so the stages stay plain code that
 //! a server can call from its worker threads. This file opens the catalog, migrates it and
-//! holds the vault's identity; the stations' holds are in `claims.rs`; the records are in `records.rs`, their queries in `files.rs`,
-//! `volumes.rs`, `search.rs`, `copies.rs`, `jobs.rs` and `events.rs`.
+//! holds the vault's identity; the stations' holds are in `claims.rs`. The records are the
+//! model's ([`crate::model`]): `records.rs` makes them from rows (and keeps their old paths,
+//! `catalog::Volume` ...), their queries are in `files.rs`, `volumes.rs`, `search.rs`,
+//! `copies.rs`, `jobs.rs` and `events.rs`.
 
 pub mod check;
 pub mod claims;
@@ -22,8 +24,9 @@ mod totals;
 pub mod transfer;
 mod volumes;
 
-use events::{insert_event, NewEvent};
+use events::insert_event;
 
+use crate::model::NewEvent;
 use crate::{now_unix, Error, Result};
 use db::Db;
 use std::path::Path;

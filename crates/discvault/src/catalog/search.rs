@@ -1,7 +1,8 @@
 //! Locate's search: the path indexes of both backends and the queries over them.
 
-use super::records::*;
+use super::records::{file_from_row, FILE_COLS};
 use super::{db, Catalog, Dialect};
+use crate::model::FileRecord;
 use crate::Result;
 
 /// The text indexed for one- and two-character queries: every non-ASCII letter or digit is a

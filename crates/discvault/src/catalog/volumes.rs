@@ -1,9 +1,12 @@
 //! Plans and volumes: recording a plan, mastering, contents, parity groups, lineage, fixity
 //! checks and sector maps.
 
-use super::events::{insert_event, NewEvent};
-use super::records::*;
+use super::events::insert_event;
+use super::records::{
+    content_from_row, file_from_row, volume_cols, volume_from_row, FILE_COLS, VOLUME_COLS,
+};
 use super::{db, totals, Catalog};
+use crate::model::{Content, ContentEntry, NewEvent, NewVolume, Volume};
 use crate::{now_unix, Error, Result};
 
 impl Catalog {

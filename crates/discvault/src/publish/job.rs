@@ -161,7 +161,7 @@ impl Run<'_> {
     fn copy(
         &self,
         publisher: &mut dyn Publisher,
-        jc: &crate::catalog::jobs::JobCopy,
+        jc: &crate::model::JobCopy,
         report: &mut PublishReport,
     ) -> Result<()> {
         let vault = self.vault;
@@ -396,7 +396,7 @@ impl Run<'_> {
     /// replacement keeps its place (the old disc's quality grade goes with the old disc).
     fn done(
         &self,
-        jc: &crate::catalog::jobs::JobCopy,
+        jc: &crate::model::JobCopy,
         c: &DiscCopy,
         tries: u32,
         medium: &str,
@@ -439,7 +439,7 @@ impl Run<'_> {
     fn failed(
         &self,
         publisher: &dyn Publisher,
-        jc: &crate::catalog::jobs::JobCopy,
+        jc: &crate::model::JobCopy,
         copy: &DiscCopy,
         tries: u32,
         medium: &str,
@@ -547,7 +547,7 @@ pub fn cancel(vault: &Vault, job_id: &str) -> Result<CancelReport> {
             JobCopyState::Cancelled,
             jc.attempts,
             &jc.medium,
-            &format!("cancelled by {}", crate::catalog::agent()),
+            &format!("cancelled by {}", crate::model::agent()),
         )?;
         // A replacement whose new disc was out for a read-back: the copy is what it was.
         if !jc.replaces.is_empty() {

@@ -36,12 +36,13 @@ mod xorriso;
 
 pub use job::{cancel, publish, CancelReport};
 
-use crate::catalog::copies::{CopyChange, CopyState, DiscCopy, NewCopy, Place};
-use crate::catalog::jobs::{Job, JobCopyState, NewJobCopy, RejectedDisc};
-use crate::catalog::{Volume, VolumeState};
 use crate::config::{PtBurnSection, TdBridgeSection};
 use crate::error::IoContext;
 use crate::master::MasterOptions;
+use crate::model::{
+    CopyChange, CopyState, DiscCopy, Job, JobCopyState, NewCopy, NewJobCopy, Place, RejectedDisc,
+    Volume, VolumeState,
+};
 use crate::progress::Progress;
 use crate::verify::VerifyOptions;
 use crate::{Error, Result, Vault};

@@ -4,8 +4,8 @@
 //! [`pick`] computes the [`PickList`] (which volumes are needed for what was asked) without
 //! touching any disc; [`restore`] executes it with the sources at hand.
 
-use crate::catalog::FileKind;
 use crate::digest::{HashAlg, MultiHasher};
+use crate::model::FileKind;
 use crate::progress::Progress;
 use crate::source::{self, DiscSource};
 use crate::sparse::SparseFile;

@@ -1,10 +1,11 @@
 //! The pick list of a restore: which files, in which versions, on which volumes; from the
 //! catalog, or from the discs' own volume records when the catalog does not know them.
 
-use crate::catalog::{display_path, FileKind, Volume, VolumeState};
+use crate::catalog::display_path;
 use crate::digest::HashAlg;
 use crate::format::{self, VolumeRecord};
 use crate::locate::Query;
+use crate::model::{FileKind, Volume, VolumeState};
 use crate::source;
 use crate::{Error, Result, Vault};
 use serde::{Deserialize, Serialize};
@@ -158,7 +159,7 @@ pub fn pick_with(vault: &Vault, sel: &Selection, opts: &PickOptions) -> Result<P
         }
         Selection::Volume(id) => {
             let v = cat.volume(id)?;
-            if v.kind == crate::catalog::VolumeKind::Parity {
+            if v.kind == crate::model::VolumeKind::Parity {
                 return Err(Error::Volume {
                     volume: v.volume_id.clone(),
                     detail: "is a parity volume: it holds no records, only recovery data for the images of its group (discvault repair uses it)".into(),
@@ -185,7 +186,7 @@ pub fn pick_with(vault: &Vault, sel: &Selection, opts: &PickOptions) -> Result<P
     let mut vols = BTreeMap::new();
     for (collection, f) in candidates {
         let mut parts = Vec::new();
-        let mut best: BTreeMap<u32, (Volume, crate::catalog::Content)> = BTreeMap::new();
+        let mut best: BTreeMap<u32, (Volume, crate::model::Content)> = BTreeMap::new();
         for (v, c) in cat.placements(f.id)? {
             let rank = |v: &Volume| {
                 (
@@ -249,10 +250,10 @@ pub fn pick_with(vault: &Vault, sel: &Selection, opts: &PickOptions) -> Result<P
 /// the volumes at hand, else the current one.
 fn choose_versions(
     vault: &Vault,
-    found: Vec<(String, crate::catalog::FileRecord)>,
+    found: Vec<(String, crate::model::FileRecord)>,
     opts: &PickOptions,
-) -> Result<Vec<(String, crate::catalog::FileRecord)>> {
-    let mut by_path: BTreeMap<(String, Vec<u8>), Vec<crate::catalog::FileRecord>> = BTreeMap::new();
+) -> Result<Vec<(String, crate::model::FileRecord)>> {
+    let mut by_path: BTreeMap<(String, Vec<u8>), Vec<crate::model::FileRecord>> = BTreeMap::new();
     for (c, f) in found {
         by_path.entry((c, f.path_raw.clone())).or_default().push(f);
     }

@@ -1,5 +1,19 @@
 //! The model: values every layer shares, below the catalog that stores them and the stages
-//! that make them (see docs/ARCHITECTURE.md). It depends on nothing of the crate.
+//! that make them (see docs/ARCHITECTURE.md): the on-disc format version, the locate query, and
+//! the records with their ids and states, one file per concept. It imports only the model layer
+//! (`error`, `digest`); reading and writing records is the catalog's.
+
+pub mod check;
+pub mod copies;
+pub mod events;
+pub mod jobs;
+pub mod records;
+
+pub use check::*;
+pub use copies::*;
+pub use events::*;
+pub use jobs::*;
+pub use records::*;
 
 /// Version of the on-disc layout, written in `bag-info.txt` and `discvault/volume.json`.
 pub const FORMAT_VERSION: i64 = 2;
