@@ -26,7 +26,7 @@ pub struct VolumeItem<'a> {
     pub file: &'a FileRecord,
     pub content: &'a Content,
     /// Digests of the bytes on this disc (the part's for a split file).
-    pub digests: Digests,
+    pub digests: std::borrow::Cow<'a, Digests>,
 }
 
 /// Path of an item's bytes on the disc, relative to the disc root.
@@ -48,9 +48,11 @@ pub fn disc_path_of(collection: &str, path_raw: &[u8], part: u32, parts: u32) ->
     p
 }
 
-/// The volume record written as `discvault/volume.json`.
+/// The volume record written as `discvault/volume.json`. `F` is the file list: a vector when
+/// read from a disc, written from the volume's items as they are serialised (a million
+/// entries are never held as records).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct VolumeRecord {
+pub struct VolumeRecord<F = Vec<FileEntry>> {
     pub format: String,
     pub format_version: i64,
     /// The vault that wrote the disc (format version 2 and later).
@@ -65,7 +67,7 @@ pub struct VolumeRecord {
     pub created_at: String,
     pub software: String,
     pub collections: Vec<CollectionRecord>,
-    pub files: Vec<FileEntry>,
+    pub files: F,
     /// The disc's PAR2 recovery data, when it has any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovery: Option<RecoveryRecord>,
@@ -336,6 +338,48 @@ pub fn tag_files(ctx: &VolumeContext) -> Vec<(String, Vec<u8>)> {
     files
 }
 
+/// The items of a volume as `volume.json`'s file list, each entry made as it is written.
+struct ItemEntries<'a, 'b>(&'b VolumeContext<'a>);
+
+impl Serialize for ItemEntries<'_, '_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let v = self.0.volume;
+        s.collect_seq(self.0.items.iter().map(|i| file_entry(v, i)))
+    }
+}
+
+fn file_entry(v: &Volume, i: &VolumeItem) -> FileEntry {
+    let f = i.file;
+    let c = i.content;
+    FileEntry {
+        collection: i.collection.to_string(),
+        path: f.path.clone(),
+        path_hex: std::str::from_utf8(&f.path_raw)
+            .is_err()
+            .then(|| hex::encode(&f.path_raw)),
+        kind: f.kind,
+        disc_path: (f.kind == FileKind::File).then(|| display_path(&disc_path(i.collection, f, c))),
+        version: f.version,
+        size: f.size,
+        mtime: f.mtime,
+        mode: f.mode,
+        link_target: f.link_target.as_deref().map(display_path),
+        link_target_hex: f
+            .link_target
+            .as_deref()
+            .filter(|t| v.format_version >= 2 && std::str::from_utf8(t).is_err())
+            .map(hex::encode),
+        digests: digest_map(&f.digests),
+        part: (c.parts > 1).then(|| PartEntry {
+            index: c.part,
+            count: c.parts,
+            offset: c.part_offset,
+            length: c.length,
+            digests: digest_map(&i.digests),
+        }),
+    }
+}
+
 fn volume_json(ctx: &VolumeContext) -> Vec<u8> {
     let v = ctx.volume;
     let rec = VolumeRecord {
@@ -361,42 +405,7 @@ fn volume_json(ctx: &VolumeContext) -> Vec<u8> {
                 metadata: c.metadata.clone(),
             })
             .collect(),
-        files: ctx
-            .items
-            .iter()
-            .map(|i| {
-                let f = i.file;
-                let c = i.content;
-                FileEntry {
-                    collection: i.collection.to_string(),
-                    path: f.path.clone(),
-                    path_hex: std::str::from_utf8(&f.path_raw)
-                        .is_err()
-                        .then(|| hex::encode(&f.path_raw)),
-                    kind: f.kind,
-                    disc_path: (f.kind == FileKind::File)
-                        .then(|| display_path(&disc_path(i.collection, f, c))),
-                    version: f.version,
-                    size: f.size,
-                    mtime: f.mtime,
-                    mode: f.mode,
-                    link_target: f.link_target.as_deref().map(display_path),
-                    link_target_hex: f
-                        .link_target
-                        .as_deref()
-                        .filter(|t| v.format_version >= 2 && std::str::from_utf8(t).is_err())
-                        .map(hex::encode),
-                    digests: digest_map(&f.digests),
-                    part: (c.parts > 1).then(|| PartEntry {
-                        index: c.part,
-                        count: c.parts,
-                        offset: c.part_offset,
-                        length: c.length,
-                        digests: digest_map(&i.digests),
-                    }),
-                }
-            })
-            .collect(),
+        files: ItemEntries(ctx),
         recovery: (v.recovery_permille > 0).then(|| RecoveryRecord {
             format: "PAR2 2.0".into(),
             folder: crate::recovery::RECOVERY_DIR.into(),

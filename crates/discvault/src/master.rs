@@ -72,17 +72,15 @@ pub(crate) enum DataSource {
     },
     /// The tag manifest (tag `k`), with the recovery files' lines added.
     TagManifest(usize),
+    /// The bytes of item `item` (of the items the description was built from: in master,
+    /// [`Prepared::contents`]), checked against its BLAKE3 when recorded (at ingest since
+    /// format 2's records: a quarter of SHA-256's cost, while the image gets its own SHA-256),
+    /// else its SHA-256.
     File {
-        path: Vec<u8>,
-        offset: u64,
-        length: u64,
-        /// The SHA-256 the bytes must have (whole file or part).
-        expect: String,
-        /// Their BLAKE3, when recorded (at ingest since format 2's records): what the bytes are
-        /// checked against as they are written, at a quarter of SHA-256's cost, while the image
-        /// gets its own SHA-256. Else they are checked against `expect`.
-        check: Option<String>,
-        display: String,
+        item: usize,
+        /// A file to read the bytes from instead of the record's source (from its start): a
+        /// repair's recovered copy.
+        from: Option<Vec<u8>>,
     },
 }
 
@@ -121,13 +119,14 @@ pub(crate) fn build_spec(
         });
         sources.push(DataSource::Tag(k));
     }
-    let mut payload: Vec<(Vec<u8>, &VolumeItem)> = items
+    let mut payload: Vec<(Vec<u8>, usize, &VolumeItem)> = items
         .iter()
-        .filter(|i| i.file.kind == FileKind::File)
-        .map(|i| (format::disc_path(i.collection, i.file, i.content), i))
+        .enumerate()
+        .filter(|(_, i)| i.file.kind == FileKind::File)
+        .map(|(k, i)| (format::disc_path(i.collection, i.file, i.content), k, i))
         .collect();
     payload.sort_by(|a, b| a.0.cmp(&b.0));
-    for (p, i) in payload {
+    for (p, k, i) in payload {
         entries.push(Entry {
             path: p,
             kind: EntryKind::File {
@@ -137,16 +136,8 @@ pub(crate) fn build_spec(
             mtime: i.file.mtime,
         });
         sources.push(DataSource::File {
-            path: i.file.source.clone().unwrap_or_default(),
-            offset: i.content.part_offset,
-            length: i.content.length,
-            expect: i
-                .digests
-                .get(HashAlg::Sha256)
-                .unwrap_or_default()
-                .to_string(),
-            check: i.digests.get(HashAlg::Blake3).map(str::to_string),
-            display: format!("{}/{}", i.collection, i.file.path),
+            item: k,
+            from: None,
         });
     }
     let spec = ImageSpec {
@@ -535,13 +526,17 @@ pub fn master(
     Ok(out)
 }
 
+/// Digests of the bytes of `e` on its disc: the part's for a split file, else the file's.
+pub(crate) fn item_digests(e: &ContentEntry) -> &Digests {
+    e.content.part_digests.as_ref().unwrap_or(&e.file.digests)
+}
+
 /// Everything needed to write a volume's image, computed before the first byte is written.
 pub(crate) struct Prepared {
     pub tags: Vec<(String, Vec<u8>)>,
     pub spec: ImageSpec,
     pub sources: Vec<DataSource>,
     pub contents: Vec<ContentEntry>,
-    pub item_digests: Vec<Digests>,
     pub recovery: Vec<RecoverySet>,
     /// For a parity volume: the images its set is computed from (else the set's members are
     /// entries of this image).
@@ -568,21 +563,13 @@ pub(crate) fn prepare(vault: &Vault, v: &Volume) -> Result<Prepared> {
         vault.catalog.count_files_on_volumes_upto(v.id)?,
     );
     let snap = snapshot(vault, v, &contents, budget)?;
-    let item_digests: Vec<Digests> = contents
-        .iter()
-        .map(|e| match &e.content.part_digests {
-            Some(d) => d.clone(),
-            None => e.file.digests.clone(),
-        })
-        .collect();
     let items: Vec<VolumeItem> = contents
         .iter()
-        .zip(&item_digests)
-        .map(|(e, d)| VolumeItem {
+        .map(|e| VolumeItem {
             collection: &e.collection,
             file: &e.file,
             content: &e.content,
-            digests: d.clone(),
+            digests: std::borrow::Cow::Borrowed(item_digests(e)),
         })
         .collect();
     let parity = match v.kind {
@@ -631,7 +618,6 @@ pub(crate) fn prepare(vault: &Vault, v: &Volume) -> Result<Prepared> {
         spec,
         sources,
         contents,
-        item_digests,
         recovery,
         parity_inputs: Vec::new(),
         parity,
@@ -758,25 +744,31 @@ pub(crate) fn write_image<W: Write + Send + 'static>(
             }
             Ok(())
         }
-        DataSource::File {
-            path,
-            offset,
-            length,
-            expect,
-            check,
-            display,
-        } => {
+        DataSource::File { item, from } => {
+            let e = &p.contents[*item];
+            let (path, offset) = match from {
+                Some(f) => (f.as_slice(), 0),
+                None => (
+                    e.file.source.as_deref().unwrap_or_default(),
+                    e.content.part_offset,
+                ),
+            };
+            let display = || format!("{}/{}", e.collection, e.file.path);
+            let digests = item_digests(e);
+            let check = digests.get(HashAlg::Blake3);
             let os = std::ffi::OsStr::from_bytes(path);
             let mut f = std::fs::File::open(os).map_err(|e| {
                 std::io::Error::new(e.kind(), format!("{}: {e}", Path::new(os).display()))
             })?;
-            if *offset > 0 {
-                f.seek(SeekFrom::Start(*offset))?;
+            if offset > 0 {
+                f.seek(SeekFrom::Start(offset))?;
             }
             let mut h = RecordCheck::new(check.is_some());
-            let expect = check.as_ref().unwrap_or(expect);
+            let expect = check
+                .or_else(|| digests.get(HashAlg::Sha256))
+                .unwrap_or_default();
             let alg = if check.is_some() { "blake3" } else { "sha256" };
-            let mut left = *length;
+            let mut left = e.content.length;
             while left > 0 {
                 let k = (left as usize).min(buf.len());
                 let got = f.read(&mut buf[..k])?;
@@ -784,7 +776,7 @@ pub(crate) fn write_image<W: Write + Send + 'static>(
                     return Err(std::io::Error::new(
                         std::io::ErrorKind::UnexpectedEof,
                         Mismatch {
-                            path: display.clone(),
+                            path: display(),
                             expected: format!("{alg} {expect}"),
                             actual: format!("file shorter by {left} bytes"),
                         },
@@ -796,9 +788,9 @@ pub(crate) fn write_image<W: Write + Send + 'static>(
                 progress.advance(0, got as u64);
             }
             let actual = h.finish();
-            if &actual != expect {
+            if actual != expect {
                 return Err(std::io::Error::other(Mismatch {
-                    path: display.clone(),
+                    path: display(),
                     expected: format!("{alg} {expect}"),
                     actual: format!("{alg} {actual}"),
                 }));
@@ -961,22 +953,21 @@ fn master_one(
         path: final_path.clone(),
         source: e.error,
     })?;
+    // Where each item's bytes start: its entry's first sector.
     let lbas = layout.file_lbas();
-    let mut recorded = Vec::new();
-    // Spec entries of payload files follow the directories and tag files in `sources` order.
-    let mut lba_by_path: BTreeMap<Vec<u8>, u32> = BTreeMap::new();
-    for (i, e) in p.spec.entries.iter().enumerate() {
-        if let Some(l) = lbas.get(&i) {
-            lba_by_path.insert(e.path.clone(), *l);
+    let mut item_lba: Vec<Option<u32>> = vec![None; p.contents.len()];
+    for (i, source) in p.sources.iter().enumerate() {
+        if let DataSource::File { item, .. } = source {
+            item_lba[*item] = lbas.get(&i).copied();
         }
     }
-    for (e, d) in p.contents.iter().zip(&p.item_digests) {
+    drop(lbas);
+    let mut recorded = Vec::with_capacity(p.contents.len());
+    for (e, lba) in p.contents.iter().zip(item_lba) {
         let mut c = e.content.clone();
-        c.lba = lba_by_path
-            .get(&format::disc_path(&e.collection, &e.file, &e.content))
-            .copied();
+        c.lba = lba;
         if c.parts > 1 {
-            c.part_digests = Some(d.clone());
+            c.part_digests = Some(item_digests(e).clone());
         }
         recorded.push(c);
     }

@@ -15,6 +15,7 @@ use crate::model::{
 };
 use crate::{Error, Result, Vault};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// Options of `discvault plan`.
@@ -623,7 +624,7 @@ fn exact_image_bytes(
             content: c,
             // Part digests have the same length as whole-file digests.
             digests: if c.parts > 1 {
-                Digests(
+                Cow::Owned(Digests(
                     files[i]
                         .1
                         .digests
@@ -631,9 +632,9 @@ fn exact_image_bytes(
                         .iter()
                         .map(|(a, h)| (*a, "0".repeat(h.len())))
                         .collect(),
-                )
+                ))
             } else {
-                files[i].1.digests.clone()
+                Cow::Borrowed(&files[i].1.digests)
             },
         })
         .collect();

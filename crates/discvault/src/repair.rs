@@ -275,7 +275,9 @@ fn run(
                 size,
                 lba: lbas[&i] as u64,
                 expect: match &p.sources[i] {
-                    DataSource::File { expect, .. } => Some(expect.clone()),
+                    DataSource::File { item, .. } => master::item_digests(&p.contents[*item])
+                        .get(HashAlg::Sha256)
+                        .map(str::to_string),
                     _ => None,
                 },
             }),
@@ -517,11 +519,8 @@ fn run(
 
     // Master again from the recovered records: the image must be the one mastered.
     for (i, l) in laid.iter().enumerate() {
-        if let (DataSource::File { path, offset, .. }, Some(c)) =
-            (&mut p.sources[l.entry], &chosen[i])
-        {
-            *path = c.as_os_str().as_bytes().to_vec();
-            *offset = 0;
+        if let (DataSource::File { from, .. }, Some(c)) = (&mut p.sources[l.entry], &chosen[i]) {
+            *from = Some(c.as_os_str().as_bytes().to_vec());
         }
     }
     let prefix = vault.work_name(&format!("{}.", volume.volume_id));

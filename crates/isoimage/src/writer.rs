@@ -805,7 +805,19 @@ impl Layout {
             pad(&mut t);
             meta.extend(t);
         }
+        // The directories go out a few megabytes at a time: at a million files they are
+        // hundreds of megabytes.
+        let mut written = 0u64;
+        let mut spill = |m: &mut Vec<u8>, out: &mut W, at_least: usize| -> io::Result<()> {
+            if m.len() >= at_least {
+                out.write_all(m)?;
+                written += m.len() as u64;
+                m.clear();
+            }
+            Ok(())
+        };
         for &d in &self.primary_order {
+            spill(&mut meta, out, 4 << 20)?;
             meta.extend(self.dir_bytes(d, false));
             let dl = &self.primary[&d];
             if dl.ce_sectors > 0 {
@@ -829,11 +841,12 @@ impl Layout {
             }
         }
         for &d in &self.joliet_order {
+            spill(&mut meta, out, 4 << 20)?;
             meta.extend(self.dir_bytes(d, true));
         }
-        out.write_all(&meta)?;
+        spill(&mut meta, out, 0)?;
         let mut stats = WriteStats {
-            bytes: meta.len() as u64,
+            bytes: written,
             files: 0,
         };
         let zeros = vec![0u8; S];
