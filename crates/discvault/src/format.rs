@@ -613,30 +613,90 @@ pub fn gzip_lines(lines: &[SnapshotLine]) -> Vec<u8> {
 }
 
 /// [`gzip_lines`] made a line at a time, so that a snapshot of millions of records is never
-/// held as records or lines, only compressed.
-pub struct GzipLines(flate2::write::GzEncoder<Vec<u8>>);
+/// held as records or lines, only compressed. Lines go to the compressor 256 KiB at a time
+/// (flate2 clears its output buffer's spare room on every write: one write per JSON token took
+/// a third of mastering a million small files), and it runs on a thread of its own while the
+/// caller reads the catalog and makes the lines.
+pub struct GzipLines {
+    lines: Vec<u8>,
+    tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    back: std::sync::mpsc::Receiver<Vec<u8>>,
+    compressed: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    worker: Option<std::thread::JoinHandle<Vec<u8>>>,
+}
+
+const GZIP_BATCH: usize = 256 << 10;
 
 impl GzipLines {
     pub fn new() -> Self {
-        GzipLines(
-            flate2::GzBuilder::new()
+        use std::sync::atomic::Ordering;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+        let (back_tx, back) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+        let compressed = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let count = compressed.clone();
+        let worker = std::thread::spawn(move || {
+            let mut enc = flate2::GzBuilder::new()
                 .mtime(0)
-                .write(Vec::new(), flate2::Compression::new(6)),
-        )
+                .write(Vec::new(), flate2::Compression::new(6));
+            for mut batch in rx {
+                enc.write_all(&batch).expect("in-memory gzip");
+                count.store(enc.get_ref().len() as u64, Ordering::Relaxed);
+                batch.clear();
+                let _ = back_tx.try_send(batch);
+            }
+            enc.finish().expect("in-memory gzip")
+        });
+        GzipLines {
+            lines: Vec::with_capacity(GZIP_BATCH + 4096),
+            tx: Some(tx),
+            back,
+            compressed,
+            worker: Some(worker),
+        }
     }
 
     pub fn push(&mut self, l: &SnapshotLine) {
-        serde_json::to_writer(&mut self.0, l).expect("snapshot line serialises");
-        self.0.write_all(b"\n").expect("in-memory write");
+        serde_json::to_writer(&mut self.lines, l).expect("snapshot line serialises");
+        self.lines.push(b'\n');
+        if self.lines.len() >= GZIP_BATCH {
+            self.send();
+        }
     }
 
-    /// Compressed bytes so far (less than the whole until `finish`).
+    fn send(&mut self) {
+        let next = self
+            .back
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(GZIP_BATCH + 4096));
+        let batch = std::mem::replace(&mut self.lines, next);
+        // The worker only stops when the sender is dropped (or it panicked: finish says so).
+        let _ = self.tx.as_ref().expect("open until finish").send(batch);
+    }
+
+    /// Compressed bytes so far, as far as the compressor has got (less than the whole until
+    /// `finish`).
     pub fn compressed_len(&self) -> u64 {
-        self.0.get_ref().len() as u64
+        self.compressed.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    pub fn finish(self) -> Vec<u8> {
-        self.0.finish().expect("in-memory gzip")
+    pub fn finish(mut self) -> Vec<u8> {
+        self.send();
+        self.tx = None;
+        self.worker
+            .take()
+            .expect("finished once")
+            .join()
+            .expect("gzip thread")
+    }
+}
+
+impl Drop for GzipLines {
+    fn drop(&mut self) {
+        // Given up before `finish` (over the snapshot budget): stop the compressor.
+        self.tx = None;
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
     }
 }
 
