@@ -3,15 +3,18 @@
 # `discvault master` (GNU time) and its wall time against xorriso's on the same tree, in one
 # hyperfine run.
 #   bench/master-1m.sh [WORKDIR]
-# WORKDIR (default /dev/shm/dv-1m, a tmpfs) needs about 10 GB: the tree (1,000,000 files of
+# The work happens in a new folder dv-1m.XXXXXX inside WORKDIR (default /dev/shm, a tmpfs),
+# removed at the end unless KEEP=1. It needs about 10 GB: the tree (1,000,000 files of
 # 100-1,500 bytes, a page each in tmpfs), the vault and two images of ~2.3 GB.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-work=${1:-/dev/shm/dv-1m}
 runs=${RUNS:-3}
 cargo build --release -q -p discvault-cli --manifest-path "$here/../Cargo.toml"
 dv="$here/../target/release/discvault"
-rm -rf "$work"; mkdir -p "$work"
+# A fresh folder inside WORKDIR: what WORKDIR already holds is never touched.
+mkdir -p "${1:-/dev/shm}"
+work=$(mktemp -d "${1:-/dev/shm}/dv-1m.XXXXXX")
+echo "work folder: $work"
 [ -n "${KEEP:-}" ] || trap 'rm -rf "$work"' EXIT
 tree="$work/tree"
 vault="$work/vault"

@@ -1098,3 +1098,36 @@ fn unreadable_files_and_folders_are_named_and_not_recorded() {
     assert_eq!(found.as_array().unwrap().len(), 1);
     fs::set_permissions(src.join("locked"), fs::Permissions::from_mode(0o755)).unwrap();
 }
+
+#[test]
+fn an_image_that_comes_out_different_when_mastered_again_does_not_replace_the_good_one() {
+    let t = tempfile::tempdir().unwrap();
+    let src = t.path().join("公文");
+    fs::create_dir_all(&src).unwrap();
+    fs::write(src.join("通知.txt"), "关于加强安全生产工作的通知\n").unwrap();
+    let vault = t.path().join("vault");
+    let out = t.path().join("img");
+    let (rc, r) = archive(&vault, &src, "dvd5", &out);
+    assert_eq!(rc, 0, "{r}");
+    let img = out.join("DV-000001.iso");
+    let before = fs::read(&img).unwrap();
+    // The catalog changed behind discvault's back: the image would carry another snapshot.
+    sql(&vault, "UPDATE collections SET fonds = 'J999'");
+    let o = output(dv(&vault).args(["master", "--again", "--out"]).arg(&out));
+    assert_ne!(code(&o), 0);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("mastered again but the image differs"),
+        "{err}"
+    );
+    assert!(
+        fs::read(&img).unwrap() == before,
+        "the good image was replaced"
+    );
+    // Nothing is left behind in the output folder but the good image.
+    let names: Vec<_> = fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("DV-000001.iso")]);
+}

@@ -60,11 +60,16 @@ impl<F: Borrow<File>> SparseFile<F> {
 
     fn emit(&mut self) -> io::Result<()> {
         let pending = std::mem::take(&mut self.pending);
-        self.put(self.pos, &pending)?;
-        self.pos += pending.len() as u64;
+        let res = self.put(self.pos, &pending);
+        if res.is_ok() {
+            self.pos += pending.len() as u64;
+        }
+        // On an error the gathered bytes stay, to be written again by a retry.
         self.pending = pending;
-        self.pending.clear();
-        Ok(())
+        if res.is_ok() {
+            self.pending.clear();
+        }
+        res
     }
 }
 

@@ -358,6 +358,18 @@ fn master_one(
     file.set_permissions(std::fs::Permissions::from_mode(0o644))
         .at(tmp.path())?;
     file.sync_all().at(tmp.path())?;
+    // Checked before the image takes its place: a differing one must not replace a good image
+    // of the volume in the output folder (the partial image is removed when `tmp` drops).
+    if let (VolumeState::Mastered, Some(old)) = (v.state, &v.image_sha256) {
+        if *old != sha {
+            return Err(Error::Volume {
+                volume: v.volume_id.clone(),
+                detail: format!(
+                    "mastered again but the image differs (was sha256 {old}, now {sha}): the catalog changed since"
+                ),
+            });
+        }
+    }
     tmp.persist(&final_path).map_err(|e| Error::Io {
         path: final_path.clone(),
         source: e.error,
@@ -382,16 +394,6 @@ fn master_one(
     }
     let image_bytes = layout.total_bytes();
     let recovery_bytes: u64 = p.recovery.iter().map(|s| s.bytes()).sum();
-    if let (VolumeState::Mastered, Some(old)) = (v.state, &v.image_sha256) {
-        if *old != sha {
-            return Err(Error::Volume {
-                volume: v.volume_id.clone(),
-                detail: format!(
-                    "mastered again but the image differs (was sha256 {old}, now {sha}): the catalog changed since"
-                ),
-            });
-        }
-    }
     vault.catalog.record_master(
         v,
         &sha,

@@ -87,6 +87,9 @@ pub(crate) fn snapshot(
         if data.len() as u64 <= budget {
             return Ok(data);
         }
+    } else {
+        // Over the budget: its compressor and bytes go before the fallback is made.
+        drop(full);
     }
     let mut own = format::GzipLines::new();
     own.push(&header("index of all volumes; files of this volume only"));

@@ -2,6 +2,7 @@
 
 use super::*;
 
+/// An image file, a pseudo drive or a block device: every sector read once (files on every
 /// core for image files), each file's digest computed from the sectors as they are read.
 #[allow(clippy::type_complexity)]
 pub(super) fn check_medium(
