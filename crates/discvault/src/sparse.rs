@@ -51,10 +51,15 @@ impl<F: Borrow<File>> SparseFile<F> {
 
     /// Writes `data` at `at`, or leaves a hole there if it is all zero.
     fn put(&mut self, at: u64, data: &[u8]) -> io::Result<()> {
-        if !is_zero(data) {
-            self.file.borrow().write_all_at(data, at)?;
-            self.len = self.len.max(at + data.len() as u64);
+        match is_zero(data) {
+            true => Ok(()),
+            false => self.write_data(at, data),
         }
+    }
+
+    fn write_data(&mut self, at: u64, data: &[u8]) -> io::Result<()> {
+        self.file.borrow().write_all_at(data, at)?;
+        self.len = self.len.max(at + data.len() as u64);
         Ok(())
     }
 
@@ -99,7 +104,7 @@ impl<F: Borrow<File>> Write for SparseFile<F> {
                 }
                 let (run, next) = rest.split_at(n);
                 if !zero {
-                    self.put(self.pos, run)?;
+                    self.write_data(self.pos, run)?;
                 }
                 self.pos += n as u64;
                 rest = next;
