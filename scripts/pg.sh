@@ -5,6 +5,8 @@
 #   eval "$(scripts/pg.sh start)"   # exports DISCVAULT_TEST_POSTGRES (an admin URL) and PG_DIR
 #   scripts/pg.sh stop "$PG_DIR"
 #
+# PG_OPTS adds server settings (benchmarks: PG_OPTS="-c shared_buffers=4GB").
+#
 # Needs Debian's postgresql package (initdb, pg_ctl from /usr/lib/postgresql/*/bin).
 set -euo pipefail
 
@@ -31,7 +33,7 @@ case "${1:-}" in
     # Tests make a database per vault: many connections, little memory each; fsync off (a
     # throwaway cluster: a crash loses nothing we keep).
     as_user "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-      -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=64MB" \
+      -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=64MB ${PG_OPTS:-}" \
       start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
     echo "export PG_DIR=$dir"
     echo "export DISCVAULT_TEST_POSTGRES=postgres://discvault@127.0.0.1:$port/postgres"

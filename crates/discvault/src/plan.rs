@@ -654,11 +654,11 @@ fn exact_image_bytes(
             parity_discs: (0..8).map(id).collect(),
         });
     }
-    let mut tags = format::tag_files(&ctx);
+    let mut tags = count_tags(&ctx)?;
     // Room for tag-file fields whose length is not known yet (ids, counts, dates).
-    for t in tags.iter_mut() {
-        if t.0 != format::CATALOG_SNAPSHOT {
-            t.1.extend(std::iter::repeat_n(b' ', 256));
+    for k in 0..tags.len() {
+        if tags.name(k) != format::CATALOG_SNAPSHOT {
+            tags.pad(k, 256);
         }
     }
     let (mut spec, mut sources) = build_spec(&volume, &tags, &ctx.items);
@@ -669,6 +669,14 @@ fn exact_image_bytes(
         detail: e.to_string(),
     })?;
     Ok((layout.total_bytes(), sets.iter().map(|s| s.bytes()).sum()))
+}
+
+/// The tag files of a volume as a plan sees them: only their sizes.
+fn count_tags(ctx: &format::VolumeContext) -> Result<format::TagFiles> {
+    format::TagFiles::make(ctx, format::TagSink::Count).map_err(|e| Error::Invalid {
+        field: "plan".into(),
+        detail: format!("tag files: {e}"),
+    })
 }
 
 /// Exact size of a parity volume's image over member images of these sizes (an upper bound:
@@ -707,10 +715,10 @@ fn parity_image_bytes(
     ctx.parity_discs = (0..8)
         .map(|i| format!("{}-{:06}", vault.config.vault.volume_prefix, 998_000 + i))
         .collect();
-    let mut tags = format::tag_files(&ctx);
-    for t in tags.iter_mut() {
-        if t.0 != format::CATALOG_SNAPSHOT {
-            t.1.extend(std::iter::repeat_n(b' ', 256 + 32 * members.len()));
+    let mut tags = count_tags(&ctx)?;
+    for k in 0..tags.len() {
+        if tags.name(k) != format::CATALOG_SNAPSHOT {
+            tags.pad(k, 256 + 32 * members.len() as u64);
         }
     }
     let (mut spec, mut sources) = build_spec(&volume, &tags, &[]);

@@ -260,7 +260,8 @@ fn run(
         volume: volume.volume_id.clone(),
         detail,
     };
-    let mut p = master::prepare(vault, &volume)?;
+    std::fs::create_dir_all(&opts.to).at(&opts.to)?;
+    let mut p = master::prepare(vault, &volume, Some(&opts.to))?;
     let layout = Layout::new(&p.spec).map_err(|e| vol_err(e.to_string()))?;
     let lbas = layout.file_lbas();
     let laid: Vec<Laid> = p
@@ -284,7 +285,6 @@ fn run(
             _ => None,
         })
         .collect();
-    std::fs::create_dir_all(&opts.to).at(&opts.to)?;
     let work = tempfile::Builder::new()
         .prefix(&vault.work_name(&format!("repair-{}.", volume.volume_id)))
         .tempdir_in(&opts.to)
@@ -293,11 +293,13 @@ fn run(
 
     // The tag files as mastering writes them (the tag manifest aside: no set protects it).
     let tags = work.path().join("tags");
-    for (path, data) in &p.tags {
+    for k in 0..p.tags.len() {
+        let path = p.tags.name(k);
         if path != master::TAG_MANIFEST {
             let f = rel(&tags, path.as_bytes());
             std::fs::create_dir_all(f.parent().unwrap()).at(&f)?;
-            std::fs::write(&f, data).at(&f)?;
+            let mut out = std::fs::File::create(&f).at(&f)?;
+            p.tags.write(k, &mut out).at(&f)?;
         }
     }
 
@@ -635,7 +637,7 @@ fn from_parity(
             Role::Parity(pvid) => {
                 // Its set's files, where the parity volume's layout puts them.
                 let parity = vault.catalog.volume(pvid)?;
-                let pp = master::prepare(vault, &parity)?;
+                let pp = master::prepare(vault, &parity, None)?;
                 let layout = Layout::new(&pp.spec).map_err(|e| Error::Volume {
                     volume: parity.volume_id.clone(),
                     detail: e.to_string(),

@@ -157,7 +157,7 @@ pub(crate) fn item_digests(e: &ContentEntry) -> &Digests {
 
 /// Everything needed to write a volume's image, computed before the first byte is written.
 pub(crate) struct Prepared {
-    pub tags: Vec<(String, Vec<u8>)>,
+    pub tags: format::TagFiles,
     pub spec: ImageSpec,
     pub sources: Vec<DataSource>,
     pub contents: Vec<ContentEntry>,
@@ -168,7 +168,9 @@ pub(crate) struct Prepared {
     pub parity: Vec<format::ParityMember>,
 }
 
-pub(crate) fn prepare(vault: &Vault, v: &Volume) -> Result<Prepared> {
+/// With `spill_dir`, the tag files are made into an unnamed temporary file there, to be
+/// written into the image; without, they are only counted (enough for the layout).
+pub(crate) fn prepare(vault: &Vault, v: &Volume, spill_dir: Option<&Path>) -> Result<Prepared> {
     let mut contents = vault.catalog.volume_contents(v)?;
     let algs: Vec<HashAlg> = HashAlg::ALL
         .into_iter()
@@ -230,7 +232,14 @@ pub(crate) fn prepare(vault: &Vault, v: &Volume) -> Result<Prepared> {
             });
         }
     }
-    let tags = format::tag_files(&ctx);
+    let sink = match spill_dir {
+        Some(dir) => format::TagSink::Spill(tempfile::tempfile_in(dir).at(dir)?),
+        None => format::TagSink::Count,
+    };
+    let tags = format::TagFiles::make(&ctx, sink).map_err(|e| Error::Volume {
+        volume: v.volume_id.clone(),
+        detail: format!("its tag files: {e}"),
+    })?;
     let (mut spec, mut sources) = build_spec(v, &tags, &ctx.items);
     drop(ctx);
     let recovery = match v.kind {
@@ -287,7 +296,7 @@ fn master_one(
     out_dir: &Path,
     progress: &dyn Progress,
 ) -> Result<MasteredImage> {
-    let mut p = prepare(vault, v)?;
+    let mut p = prepare(vault, v, Some(out_dir))?;
     if v.kind == VolumeKind::Parity {
         p.parity_inputs = parity_inputs(v, &p.parity, out_dir)?;
     }

@@ -29,7 +29,7 @@ pub(crate) enum DataSource {
 /// Builds the image description of a volume from its tag files and items.
 pub(crate) fn build_spec(
     volume: &Volume,
-    tags: &[(String, Vec<u8>)],
+    tags: &format::TagFiles,
     items: &[VolumeItem],
 ) -> (ImageSpec, Vec<DataSource>) {
     let t = volume.created_at;
@@ -50,12 +50,10 @@ pub(crate) fn build_spec(
         });
         sources.push(DataSource::Tag(usize::MAX));
     }
-    for (k, (p, data)) in tags.iter().enumerate() {
+    for k in 0..tags.len() {
         entries.push(Entry {
-            path: p.as_bytes().to_vec(),
-            kind: EntryKind::File {
-                size: data.len() as u64,
-            },
+            path: tags.name(k).as_bytes().to_vec(),
+            kind: EntryKind::File { size: tags.size(k) },
             mode: 0o444,
             mtime: t,
         });

@@ -47,7 +47,7 @@ pub(crate) fn write_image<W: Write + Send + 'static>(
     let mut created: Option<par2::Created> = None;
     let mut recovery_sums: Vec<(String, String)> = Vec::new();
     let res = layout.write(&mut hw, &mut |index, out| match &p.sources[index] {
-        DataSource::Tag(k) => out.write_all(&p.tags[*k].1),
+        DataSource::Tag(k) => p.tags.write(*k, out),
         DataSource::Recovery { set, volume_file } => {
             let s = &p.recovery[*set];
             if !*volume_file {
@@ -109,7 +109,11 @@ pub(crate) fn write_image<W: Write + Send + 'static>(
             Ok(())
         }
         DataSource::TagManifest(k) => {
-            let mut lines: Vec<(String, String)> = std::str::from_utf8(&p.tags[*k].1)
+            let tm = p
+                .tags
+                .bytes(*k)
+                .expect("the tag manifest is made in memory");
+            let mut lines: Vec<(String, String)> = std::str::from_utf8(tm)
                 .expect("UTF-8 tag manifest")
                 .lines()
                 .filter_map(|l| l.split_once("  "))

@@ -3,7 +3,7 @@
 //! is described in `docs/FORMAT.md` and versioned by [`FORMAT_VERSION`].
 
 use crate::catalog::display_path;
-use crate::digest::{digest_bytes, Digests, HashAlg};
+use crate::digest::{Digests, HashAlg};
 use crate::model::{Collection, Content, FileKind, FileRecord, Volume};
 use crate::rfc3339;
 use serde::{Deserialize, Serialize};
@@ -11,6 +11,9 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 pub use crate::model::FORMAT_VERSION;
+
+mod tags;
+pub use tags::{TagFiles, TagSink};
 
 /// The first format version whose discs carry the identity of their vault.
 pub const VAULT_ID_SINCE: i64 = 2;
@@ -227,117 +230,6 @@ fn bagit_path(p: &[u8]) -> Vec<u8> {
     out
 }
 
-/// All tag files of a volume, in the order they are written, as (path, bytes).
-pub fn tag_files(ctx: &VolumeContext) -> Vec<(String, Vec<u8>)> {
-    let v = ctx.volume;
-    let date = rfc3339(v.created_at);
-    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
-    files.push((
-        "bagit.txt".into(),
-        b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n".to_vec(),
-    ));
-    let payload: Vec<&VolumeItem> = ctx
-        .items
-        .iter()
-        .filter(|i| i.file.kind == FileKind::File)
-        .collect();
-    let payload_bytes: u64 = payload.iter().map(|i| i.content.length).sum();
-    let mut info = String::new();
-    let mut field = |k: &str, val: &str| {
-        let val = val.replace(['\r', '\n'], " ");
-        info.push_str(&format!("{k}: {val}\n"));
-    };
-    if !ctx.organization.is_empty() {
-        field("Source-Organization", ctx.organization);
-    }
-    field("Bagging-Date", &date[..10]);
-    field(
-        "Bag-Group-Identifier",
-        &format!("{}-PLAN-{:06}", ctx.volume_prefix, v.plan_id),
-    );
-    field("Bag-Count", &format!("{} of {}", v.seq, v.seq_count));
-    field(
-        "Payload-Oxum",
-        &format!("{}.{}", payload_bytes, payload.len()),
-    );
-    field("External-Identifier", &v.volume_id);
-    field(
-        "External-Description",
-        &format!(
-            "discvault volume {} ({} of {}), {} files, media {}",
-            v.volume_id,
-            v.seq,
-            v.seq_count,
-            payload.len(),
-            v.media
-        ),
-    );
-    field("Bag-Software-Agent", crate::SOFTWARE);
-    field("Discvault-Format-Version", &v.format_version.to_string());
-    if let Some(id) = ctx.vault_id {
-        field("Discvault-Vault-Id", id);
-    }
-    for c in &ctx.collections {
-        field("Collection", &c.name);
-        if !c.fonds.is_empty() {
-            field("Fonds", &c.fonds);
-        }
-        if !c.series.is_empty() {
-            field("Series", &c.series);
-        }
-        if !c.retention.is_empty() {
-            field("Retention-Period", &c.retention);
-        }
-        for (k, val) in &c.metadata {
-            let label: String = k
-                .chars()
-                .map(|ch| {
-                    if ch == ':' || ch.is_whitespace() {
-                        '-'
-                    } else {
-                        ch
-                    }
-                })
-                .collect();
-            field(&label, val);
-        }
-    }
-    files.push(("bag-info.txt".into(), info.into_bytes()));
-
-    let algs = manifest_algs(&ctx.items);
-    let mut sorted: Vec<(Vec<u8>, &VolumeItem)> = payload
-        .iter()
-        .map(|i| (disc_path(i.collection, i.file, i.content), *i))
-        .collect();
-    sorted.sort_by(|a, b| a.0.cmp(&b.0));
-    for a in &algs {
-        let mut m = Vec::new();
-        for (p, i) in &sorted {
-            m.extend_from_slice(i.digests.get(*a).unwrap_or_default().as_bytes());
-            m.extend_from_slice(b"  ");
-            m.extend_from_slice(&bagit_path(p));
-            m.push(b'\n');
-        }
-        files.push((format!("manifest-{}.txt", a.name()), m));
-    }
-    files.push((README.into(), readme(ctx, &algs).into_bytes()));
-    files.push((VOLUME_JSON.into(), volume_json(ctx)));
-    files.push((CATALOG_SNAPSHOT.into(), ctx.snapshot.clone()));
-
-    let mut tm = Vec::new();
-    let mut tagged: Vec<&(String, Vec<u8>)> = files.iter().collect();
-    tagged.sort_by(|a, b| a.0.cmp(&b.0));
-    for (p, data) in tagged {
-        let d = digest_bytes(&[HashAlg::Sha256], data);
-        tm.extend_from_slice(d.get(HashAlg::Sha256).unwrap().as_bytes());
-        tm.extend_from_slice(b"  ");
-        tm.extend_from_slice(p.as_bytes());
-        tm.push(b'\n');
-    }
-    files.push(("tagmanifest-sha256.txt".into(), tm));
-    files
-}
-
 /// The items of a volume as `volume.json`'s file list, each entry made as it is written.
 struct ItemEntries<'a, 'b>(&'b VolumeContext<'a>);
 
@@ -380,7 +272,8 @@ fn file_entry(v: &Volume, i: &VolumeItem) -> FileEntry {
     }
 }
 
-fn volume_json(ctx: &VolumeContext) -> Vec<u8> {
+/// Writes `volume.json`: the volume's full record, each file's entry made as it is written.
+fn write_volume_json(ctx: &VolumeContext, w: &mut dyn Write) -> std::io::Result<()> {
     let v = ctx.volume;
     let rec = VolumeRecord {
         format: "discvault-volume".into(),
@@ -422,9 +315,8 @@ fn volume_json(ctx: &VolumeContext) -> Vec<u8> {
         }),
         parity_group: ctx.covered_by.clone(),
     };
-    let mut s = serde_json::to_vec_pretty(&rec).expect("volume record serialises");
-    s.push(b'\n');
-    s
+    serde_json::to_writer_pretty(&mut *w, &rec).map_err(std::io::Error::from)?;
+    w.write_all(b"\n")
 }
 
 /// Base name of a parity volume's PAR2 set.
