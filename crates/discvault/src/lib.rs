@@ -10,6 +10,7 @@
 //! Everything stored for readers decades away (on-disc files, catalog schema) lives in [`format`]
 //! and [`catalog::schema`], described in `docs/FORMAT.md`.
 
+pub mod accounts;
 pub mod archive;
 pub mod audit;
 pub mod cabinet;

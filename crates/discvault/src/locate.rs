@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::model::Query;
 
 /// Where one part of a file is: its volume and that volume's copies.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Placement {
     pub volume_id: String,
@@ -20,6 +21,7 @@ pub struct Placement {
 }
 
 /// The answer to `locate --barcode`: the copy, its volume, and what is on it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct BarcodeAnswer {
     pub copy: CopyView,
@@ -60,6 +62,7 @@ pub fn locate_barcode(vault: &Vault, code: &str) -> Result<BarcodeAnswer> {
 }
 
 /// One file found.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Found {
     pub collection: String,

@@ -4,12 +4,14 @@ use crate::model::VolumeState;
 use crate::{Result, Vault};
 use serde::{Deserialize, Serialize};
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Count {
     pub files: u64,
     pub bytes: u64,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct VolumeSummary {
     pub volume_id: String,
@@ -22,6 +24,7 @@ pub struct VolumeSummary {
     pub image_sha256: Option<String>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Status {
     pub vault: String,
@@ -40,6 +43,7 @@ pub struct Status {
     pub shortfalls: Vec<Shortfall>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct CopyCounts {
     pub total: u64,
@@ -51,6 +55,7 @@ pub struct CopyCounts {
 }
 
 /// A mastered volume that falls short of the policy, with what it lacks.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Shortfall {
     pub volume_id: String,

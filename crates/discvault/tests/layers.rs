@@ -18,9 +18,9 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "stages",
         &[
-            "format", "scan", "source", "identify", "copies", "inspect", "locate", "status",
-            "label", "cabinet", "quality", "report", "check", "audit", "vault", "ingest", "plan",
-            "master", "verify", "readback", "repair", "restore", "migrate", "publish",
+            "accounts", "format", "scan", "source", "identify", "copies", "inspect", "locate",
+            "status", "label", "cabinet", "quality", "report", "check", "audit", "vault", "ingest",
+            "plan", "master", "verify", "readback", "repair", "restore", "migrate", "publish",
         ],
     ),
     ("orchestration", &["orchestrate", "archive"]),

@@ -1,6 +1,8 @@
 //! Test helpers shared by the crates' tests: reading trees, running the external readers that
 //! check our images (xorriso, isoinfo, 7z, bsdtar, bagit.py), comparing results byte for byte.
 
+pub mod http;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;

@@ -1,6 +1,7 @@
 //! The handlers of the subcommands, by concern: each calls the library, prints its result
 //! (text, or JSON with `--json`) and returns the exit code.
 
+mod accounts;
 mod audit;
 mod discs;
 mod holdings;
@@ -69,5 +70,8 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Status => pipeline::status(ctx),
         Command::Check => pipeline::check(ctx),
         Command::Archive(a) => pipeline::archive(ctx, a),
+        Command::Serve(a) => accounts::serve(ctx, a),
+        Command::User(c) => accounts::user(ctx, c),
+        Command::Token(c) => accounts::token(ctx, c),
     }
 }

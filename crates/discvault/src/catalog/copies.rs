@@ -199,10 +199,9 @@ impl Catalog {
                 return copy_from_row(&r);
             }
         }
-        Err(Error::Invalid {
-            field: "copy".into(),
-            detail: format!("no copy has the id, barcode or RFID {key:?}"),
-        })
+        Err(Error::NotFound(format!(
+            "a copy with the id, barcode or RFID {key:?}"
+        )))
     }
 
     /// Copies, optionally of one volume, in place order (site, room, cabinet, shelf, slot).

@@ -8,6 +8,7 @@
 //! `catalog::Volume` ...), their queries are in `files.rs`, `volumes.rs`, `search.rs`,
 //! `copies.rs`, `jobs.rs` and `events.rs`.
 
+pub mod accounts;
 pub mod check;
 pub mod claims;
 pub mod copies;

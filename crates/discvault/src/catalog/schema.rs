@@ -4,7 +4,7 @@
 //! (floating point).
 
 /// Schema version after all migrations below.
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 /// Statements that only SQLite runs, after migration `i` (index in this list): the path indexes
 /// for `locate`. An FTS5 trigram index over `files.path` answers substrings
@@ -303,5 +303,27 @@ pub const MIGRATIONS: &[&[&str]] = &[&[
     "CREATE INDEX files_by_sm3 ON files (sm3) WHERE sm3 IS NOT NULL",
     "CREATE INDEX files_by_md5 ON files (md5) WHERE md5 IS NOT NULL",
     "CREATE INDEX files_by_blake3 ON files (blake3) WHERE blake3 IS NOT NULL",
+],
+// 9: accounts of the server (`discvault serve`): users with a role and an argon2 hash of
+// their password (empty: none), and the tokens records systems present, stored as the SHA-256
+// of the token (a token is 256 random bits: a fast hash is enough). Never on a disc.
+&[
+    "CREATE TABLE users (
+        id {id},
+        name TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL,
+        password_hash TEXT NOT NULL DEFAULT '',
+        disabled BIGINT NOT NULL DEFAULT 0,
+        created_at BIGINT NOT NULL
+    )",
+    "CREATE TABLE tokens (
+        id {id},
+        token_id TEXT NOT NULL UNIQUE,
+        user_id BIGINT NOT NULL REFERENCES users(id),
+        secret_sha256 TEXT NOT NULL UNIQUE,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT,
+        revoked_at BIGINT
+    )",
 ],
 ];

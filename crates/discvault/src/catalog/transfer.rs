@@ -25,6 +25,8 @@ pub const TABLES: &[&str] = &[
     "job_rejects",
     "events",
     "event_head",
+    "users",
+    "tokens",
 ];
 
 /// The columns of `files` (PostgreSQL adds `path_chars`, derived from `path`).

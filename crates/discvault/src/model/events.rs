@@ -44,8 +44,29 @@ pub struct ChainReport {
     pub head_hash: String,
 }
 
-/// Who acts: the user running discvault, as recorded in events and changes.
+thread_local! {
+    static ACTING: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with `agent` as the one who acts in every event it records on this thread: the
+/// server's user behind a request (`alice@api`), instead of the account running the process.
+pub fn acting_as<R>(agent: &str, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<String>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            ACTING.with(|a| *a.borrow_mut() = self.0.take());
+        }
+    }
+    let _restore = Restore(ACTING.with(|a| a.borrow_mut().replace(agent.to_string())));
+    f()
+}
+
+/// Who acts: the user running discvault (or the one [`acting_as`] names), as recorded in
+/// events and changes.
 pub(crate) fn agent() -> String {
+    if let Some(a) = ACTING.with(|a| a.borrow().clone()) {
+        return a;
+    }
     std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
         .unwrap_or_else(|_| "unknown".into())

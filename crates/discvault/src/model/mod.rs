@@ -3,12 +3,14 @@
 //! the records with their ids and states, one file per concept. It imports only the model layer
 //! (`error`, `digest`); reading and writing records is the catalog's.
 
+pub mod accounts;
 pub mod check;
 pub mod copies;
 pub mod events;
 pub mod jobs;
 pub mod records;
 
+pub use accounts::*;
 pub use check::*;
 pub use copies::*;
 pub use events::*;

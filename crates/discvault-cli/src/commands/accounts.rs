@@ -1,0 +1,128 @@
+//! The server and its accounts: `serve`, `user`, `token`.
+
+use super::Ctx;
+use crate::cli::{ServeCmd, TokenCmd, UserCmd};
+use crate::output::print_json;
+use anyhow::{bail, Context, Result};
+use discvault::accounts;
+use discvault::model::Role;
+use std::io::Write;
+
+pub fn serve(ctx: &Ctx, a: &ServeCmd) -> Result<i32> {
+    let opts = discvault_server::ServeOptions {
+        vault: ctx.vault.clone(),
+        catalog: ctx.catalog.clone(),
+        listen: a.listen,
+        connections: a.connections,
+    };
+    let json = ctx.json;
+    discvault_server::serve(opts, |addr| {
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({"listening": format!("http://{addr}")})
+            );
+        } else {
+            println!("listening on http://{addr}");
+        }
+        let _ = std::io::stdout().flush();
+    })?;
+    Ok(0)
+}
+
+pub fn user(ctx: &Ctx, c: &UserCmd) -> Result<i32> {
+    let v = ctx.open()?;
+    let shown = match c {
+        UserCmd::Add {
+            name,
+            role,
+            password_stdin,
+        } => {
+            let Some(role) = Role::parse(role) else {
+                bail!("invalid --role: {role:?} (admin, archivist, operator or auditor)");
+            };
+            let password = if *password_stdin {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .context("reading the password from standard input")?;
+                Some(line.trim_end_matches(['\r', '\n']).to_string())
+            } else {
+                None
+            };
+            vec![accounts::add_user(&v, name, role, password.as_deref())?]
+        }
+        UserCmd::List => v.catalog.users()?,
+        UserCmd::Disable { name } => vec![accounts::set_disabled(&v, name, true)?],
+        UserCmd::Enable { name } => vec![accounts::set_disabled(&v, name, false)?],
+    };
+    if ctx.json {
+        match c {
+            UserCmd::List => print_json(&shown)?,
+            _ => print_json(&shown[0])?,
+        }
+    } else {
+        for u in &shown {
+            println!(
+                "{:<20} {:<10} {}{}",
+                u.name,
+                u.role,
+                if u.disabled { "disabled" } else { "active" },
+                if u.has_password {
+                    ", has a password"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
+    Ok(0)
+}
+
+pub fn token(ctx: &Ctx, c: &TokenCmd) -> Result<i32> {
+    let v = ctx.open()?;
+    match c {
+        TokenCmd::Create { user, expires_days } => {
+            let t = accounts::create_token(&v, user, *expires_days)?;
+            if ctx.json {
+                print_json(&t)?;
+            } else {
+                println!("{}", t.token);
+                eprintln!(
+                    "token {} for {user}: shown this once, keep it (Authorization: Bearer <token>)",
+                    t.info.token_id
+                );
+            }
+        }
+        TokenCmd::List { user } => {
+            let list = v.catalog.tokens(user.as_deref())?;
+            if ctx.json {
+                print_json(&list)?;
+            } else {
+                for t in &list {
+                    println!(
+                        "{}  {:<20} made {}{}{}",
+                        t.token_id,
+                        t.user,
+                        discvault::rfc3339(t.created_at),
+                        t.expires_at
+                            .map(|e| format!(", expires {}", discvault::rfc3339(e)))
+                            .unwrap_or_default(),
+                        t.revoked_at
+                            .map(|e| format!(", revoked {}", discvault::rfc3339(e)))
+                            .unwrap_or_default()
+                    );
+                }
+            }
+        }
+        TokenCmd::Revoke { token } => {
+            let t = accounts::revoke_token(&v, token)?;
+            if ctx.json {
+                print_json(&t)?;
+            } else {
+                println!("token {} of {} revoked", t.token_id, t.user);
+            }
+        }
+    }
+    Ok(0)
+}

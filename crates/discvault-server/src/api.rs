@@ -1,0 +1,218 @@
+//! The routes: one handler per operation, each a thin call of the library.
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorBody};
+use crate::vaults::Vaults;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::routing::get;
+use axum::{Json, Router};
+use discvault::locate::{BarcodeAnswer, Found};
+use discvault::model::{Duty, Principal, User};
+use discvault::status::Status;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use utoipa::OpenApi;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub vaults: Arc<Vaults>,
+}
+
+/// The OpenAPI document of the API, made from the handlers below.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "discvault API",
+        description = "The HTTP API of discvault serve: archival storage on write-once optical discs. \
+                       Bodies are the JSON of the CLI's --json. Every path but /api/health needs \
+                       Authorization: Bearer <token> (discvault token create)."
+    ),
+    paths(health, openapi_json, me, status, locate, locate_barcode, users),
+    components(schemas(ErrorBody, Health)),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("dvt_<id>_<secret>")
+                    .build(),
+            ),
+        );
+    }
+}
+
+pub fn router(vaults: Arc<Vaults>) -> Router {
+    Router::new()
+        .route("/api/health", get(health))
+        .route("/api/openapi.json", get(openapi_json))
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/status", get(status))
+        .route("/api/v1/locate", get(locate))
+        .route("/api/v1/locate/barcode/{code}", get(locate_barcode))
+        .route("/api/v1/users", get(users))
+        .fallback(|| async {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such path in the API (see /api/openapi.json)",
+            )
+        })
+        .with_state(AppState { vaults })
+}
+
+/// The server is up.
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Health {
+    /// `ok`.
+    pub status: String,
+    /// The software and its version.
+    pub software: String,
+}
+
+/// Whether the server is up; needs no credentials.
+#[utoipa::path(get, path = "/api/health", security(()), responses((status = 200, body = Health)))]
+async fn health() -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+        software: discvault::SOFTWARE.into(),
+    })
+}
+
+/// This document.
+#[utoipa::path(get, path = "/api/openapi.json", responses(
+    (status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json"),
+    (status = 401, body = ErrorBody),
+))]
+async fn openapi_json(_c: Caller) -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+/// Who the credentials belong to, and their role.
+#[utoipa::path(get, path = "/api/v1/me", responses(
+    (status = 200, body = Principal),
+    (status = 401, body = ErrorBody),
+))]
+async fn me(c: Caller) -> Result<Json<Principal>, ApiError> {
+    Ok(Json(c.may(Duty::Read)?.clone()))
+}
+
+/// What is ingested, planned, mastered and not yet on a disc; copies and shortfalls
+/// (`discvault status --json`).
+#[utoipa::path(get, path = "/api/v1/status", responses(
+    (status = 200, body = Status),
+    (status = 401, body = ErrorBody),
+))]
+async fn status(State(s): State<AppState>, c: Caller) -> Result<Json<Status>, ApiError> {
+    let who = c.may(Duty::Read)?;
+    Ok(Json(
+        s.vaults.run(Some(who), discvault::status::status).await?,
+    ))
+}
+
+/// A locate query, a page at a time.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LocateParams {
+    /// Any part of a path, a digest (hex), or KEY=VALUE of collection metadata.
+    q: String,
+    /// Files per page, 1 to 1000 (default 100).
+    limit: Option<usize>,
+    /// Files to skip: the page starts after them (default 0).
+    offset: Option<usize>,
+    /// Every version of each file, not only the current one.
+    all_versions: Option<bool>,
+}
+
+/// Files found by any part of their path, a digest or collection metadata, with the volumes
+/// and copies holding them (`discvault locate QUERY --json`). The header `X-More: true` says
+/// that more files match after this page.
+#[utoipa::path(get, path = "/api/v1/locate", params(LocateParams), responses(
+    (status = 200, body = [Found], headers(("X-More" = bool, description = "more files match after this page"))),
+    (status = 400, body = ErrorBody),
+    (status = 401, body = ErrorBody),
+))]
+async fn locate(
+    State(s): State<AppState>,
+    c: Caller,
+    Query(p): Query<LocateParams>,
+) -> Result<(HeaderMap, Json<Vec<Found>>), ApiError> {
+    let who = c.may(Duty::Read)?;
+    let limit = p.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid",
+            format!("invalid limit: {limit} is outside 1..1000"),
+        ));
+    }
+    let offset = p.offset.unwrap_or(0);
+    if offset > 100_000 {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid",
+            format!("invalid offset: {offset} is above 100000 (narrow the query)"),
+        ));
+    }
+    let all = p.all_versions.unwrap_or(false);
+    let q = p.q;
+    let mut found = s
+        .vaults
+        .run(Some(who), move |v| {
+            discvault::locate::locate_versions(v, &q, offset + limit + 1, all)
+        })
+        .await?;
+    let more = found.len() > offset + limit;
+    found.truncate(offset + limit);
+    let page: Vec<Found> = found.into_iter().skip(offset).collect();
+    let mut h = HeaderMap::new();
+    h.insert(
+        "x-more",
+        HeaderValue::from_static(if more { "true" } else { "false" }),
+    );
+    Ok((h, Json(page)))
+}
+
+/// A disc copy by its barcode (or copy id, or RFID tag), its volume and what is on it
+/// (`discvault locate --barcode CODE --json`).
+#[utoipa::path(get, path = "/api/v1/locate/barcode/{code}", params(("code" = String, Path, description = "barcode, copy id or RFID tag id")), responses(
+    (status = 200, body = BarcodeAnswer),
+    (status = 401, body = ErrorBody),
+    (status = 404, body = ErrorBody),
+))]
+async fn locate_barcode(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(code): Path<String>,
+) -> Result<Json<BarcodeAnswer>, ApiError> {
+    let who = c.may(Duty::Read)?;
+    Ok(Json(
+        s.vaults
+            .run(Some(who), move |v| {
+                discvault::locate::locate_barcode(v, &code)
+            })
+            .await?,
+    ))
+}
+
+/// The server's users (`discvault user list --json`); admin only.
+#[utoipa::path(get, path = "/api/v1/users", responses(
+    (status = 200, body = [User]),
+    (status = 401, body = ErrorBody),
+    (status = 403, body = ErrorBody),
+))]
+async fn users(State(s): State<AppState>, c: Caller) -> Result<Json<Vec<User>>, ApiError> {
+    let who = c.may(Duty::Administer)?;
+    Ok(Json(s.vaults.run(Some(who), |v| v.catalog.users()).await?))
+}

@@ -1,0 +1,81 @@
+//! Errors as the API answers them: an HTTP status and the CLI's JSON error
+//! (`{"error": text, "kind": kind}`).
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// An error answer.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub kind: &'static str,
+    pub message: String,
+}
+
+/// The body of an error answer.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong, for a person.
+    pub error: String,
+    /// The kind of error, for a program (`invalid`, `not_found`, `busy`, `unauthorized`,
+    /// `forbidden`, `catalog`, ...).
+    pub kind: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            kind,
+            message: message.into(),
+        }
+    }
+
+    pub fn unauthorized() -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "credentials missing, unknown, expired or revoked (Authorization: Bearer dvt_...)",
+        )
+    }
+}
+
+impl From<discvault::Error> for ApiError {
+    fn from(e: discvault::Error) -> ApiError {
+        use discvault::Error as E;
+        let status = match &e {
+            E::Invalid { .. } | E::UnknownMedia(_) | E::UnknownDigest(_) | E::BadRows { .. } => {
+                StatusCode::BAD_REQUEST
+            }
+            E::NotFound(_) | E::UnknownVolume(_) => StatusCode::NOT_FOUND,
+            E::Busy { .. } => StatusCode::CONFLICT,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError {
+            status,
+            kind: e.kind(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut r = (
+            self.status,
+            axum::Json(ErrorBody {
+                error: self.message,
+                kind: self.kind.to_string(),
+            }),
+        )
+            .into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            r.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"discvault\""),
+            );
+        }
+        r
+    }
+}

@@ -1,0 +1,98 @@
+//! `discvault serve`: the HTTP API over the discvault library, for records-management systems
+//! (档案管理系统) and the web UI. The handlers are thin: each checks who asks and what their role
+//! allows, then calls the same library function as the CLI on a worker thread, and answers
+//! with the same JSON as the CLI's `--json`.
+//!
+//! - `GET /api/health` needs no credentials; everything else needs `Authorization: Bearer
+//!   dvt_…` (a token from `discvault token create`): 401 without valid credentials, 403 when
+//!   the user's role does not allow the request.
+//! - `GET /api/openapi.json`: the OpenAPI 3.1 document, generated from the handlers.
+
+mod api;
+mod auth;
+mod error;
+mod vaults;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub use api::ApiDoc;
+pub use error::ApiError;
+
+/// Options of `discvault serve`.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// The vault folder.
+    pub vault: PathBuf,
+    /// Its catalog's URL when it is not the vault's own (`--catalog`).
+    pub catalog: Option<String>,
+    /// Address to listen on (port 0: any free port, reported to `ready`).
+    pub listen: SocketAddr,
+    /// Catalog connections (and worker threads) for requests at once.
+    pub connections: usize,
+}
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Vault(#[from] discvault::Error),
+    #[error("listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Runs the server until SIGINT or SIGTERM, then lets the requests in flight finish. `ready`
+/// is called with the address once the server listens.
+pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), ServeError> {
+    let vaults = Arc::new(vaults::Vaults::open(
+        opts.vault.clone(),
+        opts.catalog.clone(),
+        opts.connections.max(1),
+    )?);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(opts.connections.max(1) + 2)
+        .enable_all()
+        .build()?;
+    // The catalog connections are closed outside the runtime, after it: PostgreSQL's
+    // synchronous client blocks on a runtime of its own when it is dropped.
+    let keep = vaults.clone();
+    let res = runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(opts.listen)
+            .await
+            .map_err(|source| ServeError::Listen {
+                addr: opts.listen,
+                source,
+            })?;
+        ready(listener.local_addr()?);
+        axum::serve(listener, api::router(vaults))
+            .with_graceful_shutdown(stop_signal())
+            .await?;
+        Ok(())
+    });
+    drop(runtime);
+    drop(keep);
+    res
+}
+
+async fn stop_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+}

@@ -1,0 +1,75 @@
+//! The vault as the server uses it: a few catalog connections, each used by one request at a
+//! time on a worker thread (the library's calls block).
+
+use crate::error::ApiError;
+use discvault::model::Principal;
+use discvault::Vault;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use tokio::sync::Semaphore;
+
+pub struct Vaults {
+    dir: PathBuf,
+    catalog: Option<String>,
+    idle: Mutex<Vec<Vault>>,
+    permits: Semaphore,
+}
+
+impl Vaults {
+    /// Opens the vault once (an error here stops the server before it listens).
+    pub fn open(
+        dir: PathBuf,
+        catalog: Option<String>,
+        connections: usize,
+    ) -> discvault::Result<Vaults> {
+        let first = Vault::open_with(&dir, catalog.as_deref())?;
+        Ok(Vaults {
+            dir,
+            catalog,
+            idle: Mutex::new(vec![first]),
+            permits: Semaphore::new(connections),
+        })
+    }
+
+    /// Runs `f` on a worker thread with a vault, as `who` (the agent of every event it
+    /// records: `NAME@api`).
+    pub async fn run<T: Send + 'static>(
+        self: &Arc<Self>,
+        who: Option<&Principal>,
+        f: impl FnOnce(&Vault) -> discvault::Result<T> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let _permit = self.permits.acquire().await.map_err(|_| {
+            ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "shutting_down",
+                "the server is stopping",
+            )
+        })?;
+        let me = self.clone();
+        let agent = who.map(|p| format!("{}@api", p.user));
+        let res = tokio::task::spawn_blocking(move || {
+            let vault = match me.idle.lock().unwrap_or_else(|e| e.into_inner()).pop() {
+                Some(v) => v,
+                None => Vault::open_with(&me.dir, me.catalog.as_deref())?,
+            };
+            let out = match &agent {
+                Some(a) => discvault::model::acting_as(a, || f(&vault)),
+                None => f(&vault),
+            };
+            me.idle
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(vault);
+            out
+        })
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                format!("the request's worker failed: {e}"),
+            )
+        })?;
+        res.map_err(ApiError::from)
+    }
+}

@@ -1,0 +1,111 @@
+//! Accounts of the server (`discvault serve`): users with a role, and the tokens records
+//! systems present. Stored in the catalog (tables `users` and `tokens`); never on a disc.
+
+use serde::{Deserialize, Serialize};
+
+/// What a user may do. Every role may read everything.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Everything, accounts and webhooks included.
+    Admin,
+    /// Ingest, plan, master, restore.
+    Archivist,
+    /// Publish, copies, cabinets, inspections.
+    Operator,
+    /// Reads everything, changes nothing.
+    Auditor,
+}
+
+/// The kinds of work a request does, each allowed to some roles.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Duty {
+    /// Reading the catalog, reports, the audit log.
+    Read,
+    /// Ingest, plan, master, restore.
+    Archive,
+    /// Publish, copies, cabinets, inspections.
+    Operate,
+    /// Accounts, tokens, webhooks.
+    Administer,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Admin, Role::Archivist, Role::Operator, Role::Auditor];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Archivist => "archivist",
+            Role::Operator => "operator",
+            Role::Auditor => "auditor",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.name() == s)
+    }
+
+    /// Whether this role may do `duty`.
+    pub fn may(self, duty: Duty) -> bool {
+        match duty {
+            Duty::Read => true,
+            Duty::Archive => matches!(self, Role::Admin | Role::Archivist),
+            Duty::Operate => matches!(self, Role::Admin | Role::Operator),
+            Duty::Administer => self == Role::Admin,
+        }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A user of the server.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub name: String,
+    pub role: Role,
+    /// A disabled user's tokens and password no longer let anyone in.
+    pub disabled: bool,
+    /// Whether the user has a password (browsers log in with one; systems use tokens).
+    pub has_password: bool,
+    pub created_at: i64,
+}
+
+/// A token as listed: never its secret, which is shown once when it is made.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenInfo {
+    /// The token's public handle (the part after `dvt_` and before the secret), for `token revoke`.
+    pub token_id: String,
+    pub user: String,
+    pub created_at: i64,
+    /// Unix seconds after which it lets no one in; none: until revoked.
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+/// A token just made: its secret, shown once.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewToken {
+    /// `Authorization: Bearer <token>`.
+    pub token: String,
+    #[serde(flatten)]
+    pub info: TokenInfo,
+}
+
+/// Who a request acts for, once its credentials were checked.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Principal {
+    pub user: String,
+    pub role: Role,
+}
