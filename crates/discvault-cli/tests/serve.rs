@@ -1,7 +1,8 @@
 //! `discvault serve` driven over HTTP as a records system drives it: the real server process,
 //! on 127.0.0.1, over a vault with records on discs (SQLite in the suite's first run,
 //! PostgreSQL in its second). Every endpoint × every role × no credentials; the answers are
-//! the CLI's `--json`; the OpenAPI document passes openapi-spec-validator.
+//! the CLI's `--json`; the OpenAPI document passes openapi-spec-validator, and schemathesis
+//! finds no server error and no answer that breaks it.
 
 mod common;
 use common::{archive, dv, json, records_tree};
@@ -239,6 +240,31 @@ fn the_api_answers_each_role_as_it_may_with_the_clis_json() {
         "openapi-spec-validator: {}{}",
         String::from_utf8_lossy(&check.stdout),
         String::from_utf8_lossy(&check.stderr)
+    );
+
+    // schemathesis against the live server, as the admin: no server error, no answer that
+    // breaks the document (a fixed seed, so that a run is repeatable).
+    let st = testkit::output(
+        Command::new("schemathesis")
+            .arg("run")
+            .arg(&file)
+            .args(["--url", &format!("http://{}", server.addr)])
+            .args(["-H", &format!("Authorization: Bearer {}", token("admin"))])
+            .args([
+                "--checks",
+                "all",
+                "--max-examples",
+                "40",
+                "--seed",
+                "20261202",
+                "--no-color",
+            ]),
+    );
+    assert!(
+        st.status.success(),
+        "schemathesis: {}{}",
+        String::from_utf8_lossy(&st.stdout),
+        String::from_utf8_lossy(&st.stderr)
     );
 
     // SIGTERM stops it cleanly.

@@ -1,9 +1,9 @@
 //! The routes: one handler per operation, each a thin call of the library.
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, ApiPath, ApiQuery, ErrorBody};
 use crate::vaults::Vaults;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -128,8 +128,10 @@ pub struct LocateParams {
     /// Any part of a path, a digest (hex), or KEY=VALUE of collection metadata.
     q: String,
     /// Files per page, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<usize>,
-    /// Files to skip: the page starts after them (default 0).
+    /// Files to skip: the page starts after them (default 0, at most 100000).
+    #[param(minimum = 0, maximum = 100000)]
     offset: Option<usize>,
     /// Every version of each file, not only the current one.
     all_versions: Option<bool>,
@@ -146,7 +148,7 @@ pub struct LocateParams {
 async fn locate(
     State(s): State<AppState>,
     c: Caller,
-    Query(p): Query<LocateParams>,
+    ApiQuery(p): ApiQuery<LocateParams>,
 ) -> Result<(HeaderMap, Json<Vec<Found>>), ApiError> {
     let who = c.may(Duty::Read)?;
     let limit = p.limit.unwrap_or(100);
@@ -194,7 +196,7 @@ async fn locate(
 async fn locate_barcode(
     State(s): State<AppState>,
     c: Caller,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
 ) -> Result<Json<BarcodeAnswer>, ApiError> {
     let who = c.may(Duty::Read)?;
     Ok(Json(
