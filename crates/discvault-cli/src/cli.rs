@@ -124,6 +124,9 @@ pub enum Command {
     /// Run the HTTP API (for records-management systems and the web UI) over this vault's
     /// catalog until stopped (SIGINT or SIGTERM). Prints `listening on http://ADDR` once ready.
     Serve(ServeCmd),
+    /// Run the tasks the server queued (add, plan, master), on this station: one task at a
+    /// time, claimed so that no other worker runs it; until stopped.
+    Worker(WorkerCmd),
     /// The server's users and their roles (admin, archivist, operator, auditor).
     #[command(subcommand)]
     User(UserCmd),
@@ -140,6 +143,17 @@ pub struct ServeCmd {
     /// Catalog connections for requests at once.
     #[arg(long, default_value_t = 8)]
     pub connections: usize,
+    /// Workers running tasks (add, plan, master) inside the server (default: [server] workers
+    /// of discvault.toml, 1; 0: none, tasks are left to `discvault worker`).
+    #[arg(long)]
+    pub workers: Option<usize>,
+}
+
+#[derive(clap::Args)]
+pub struct WorkerCmd {
+    /// Run the queued tasks, then stop (instead of waiting for new ones until SIGINT/SIGTERM).
+    #[arg(long)]
+    pub until_idle: bool,
 }
 
 #[derive(Subcommand)]

@@ -5,7 +5,7 @@
 //! finds no server error and no answer that breaks it.
 
 mod common;
-use common::{archive, dv, json, records_tree};
+use common::{archive, dv, json, records_tree, sql};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -25,8 +25,13 @@ struct Server {
 
 impl Server {
     fn start(vault: &std::path::Path) -> Server {
+        Server::start_with(vault, &[])
+    }
+
+    fn start_with(vault: &std::path::Path, args: &[&str]) -> Server {
         let mut child = dv(vault)
             .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -243,9 +248,20 @@ fn the_api_answers_each_role_as_it_may_with_the_clis_json() {
     );
 
     // schemathesis against the live server, as the admin: no server error, no answer that
-    // breaks the document (a fixed seed, so that a run is repeatable).
+    // breaks the document (a fixed seed, so that a run is repeatable). A task's paths valid by
+    // the document may still be refused (outside the roots, not there): that is a 400 naming
+    // the path, which the configuration allows for that operation alone.
+    let config = t.path().join("schemathesis.toml");
+    std::fs::write(
+        &config,
+        "[[operations]]\ninclude-name = \"POST /api/v1/tasks\"\n\
+         checks.positive_data_acceptance.expected-statuses = [\"2xx\", \"400\", \"401\", \"403\", \"404\", \"409\"]\n",
+    )
+    .unwrap();
     let st = testkit::output(
         Command::new("schemathesis")
+            .arg("--config-file")
+            .arg(&config)
             .arg("run")
             .arg(&file)
             .args(["--url", &format!("http://{}", server.addr)])
@@ -270,4 +286,230 @@ fn the_api_answers_each_role_as_it_may_with_the_clis_json() {
     // SIGTERM stops it cleanly.
     let status = server.stop();
     assert!(status.success(), "serve ended with {status}");
+}
+
+fn post(server: &Server, path: &str, token: &str, body: &Value) -> http::Response {
+    let auth = format!("Bearer {token}");
+    http::request(
+        &server.addr,
+        "POST",
+        path,
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        body.to_string().as_bytes(),
+    )
+}
+
+/// Add, plan and master asked for over HTTP, run by `discvault worker` as another station
+/// would: confined to the configured roots, cancelled while queued, recovered after a worker
+/// died, each event with the asking user as agent.
+#[test]
+fn tasks_queued_over_http_are_run_by_a_worker() {
+    let t = tempfile::tempdir().unwrap();
+    let vault = t.path().join("vault");
+    let incoming = t.path().join("incoming");
+    let src = records_tree(&incoming, "文书档案", 12, 3);
+    let images = t.path().join("images");
+    ok(dv(&vault).arg("init"));
+    let cfg = vault.join("discvault.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        "roots = []",
+        &format!(
+            "roots = [{:?}, {:?}]",
+            incoming.display().to_string(),
+            images.display().to_string()
+        ),
+    );
+    std::fs::write(&cfg, text).unwrap();
+    ok(dv(&vault).args(["user", "add", "li", "--role", "archivist"]));
+    ok(dv(&vault).args(["user", "add", "zhao", "--role", "operator"]));
+    let li = ok(dv(&vault).args(["token", "create", "--user", "li"]))["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let zhao = ok(dv(&vault).args(["token", "create", "--user", "zhao"]))["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // No worker inside the server: the tasks wait for `discvault worker`.
+    let server = Server::start_with(&vault, &["--workers", "0"]);
+    let add = serde_json::json!({"kind": "add", "params": {"paths": [src], "collection": "文书档案", "metadata": {"fonds": "J001", "retention": "永久"}}});
+    assert_eq!(
+        post(&server, "/api/v1/tasks", &zhao, &add).status,
+        403,
+        "an operator may not add"
+    );
+    // Paths outside the roots, with "..", relative, or through a link leading out: refused,
+    // named, nothing queued.
+    std::os::unix::fs::symlink("/etc", incoming.join("out")).unwrap();
+    for bad in [
+        "/etc".to_string(),
+        format!("{}/../vault", incoming.display()),
+        "incoming/文书档案".to_string(),
+        format!("{}/out", incoming.display()),
+    ] {
+        let body = serde_json::json!({"kind": "add", "params": {"paths": [bad]}});
+        let r = post(&server, "/api/v1/tasks", &li, &body);
+        assert_eq!(r.status, 400, "{bad}: {}", r.text());
+        assert!(
+            r.text().contains(bad.split('/').next_back().unwrap()),
+            "{}",
+            r.text()
+        );
+    }
+    for bad in [
+        serde_json::json!({"kind": "burn", "params": {}}),
+        serde_json::json!({"kind": "plan", "params": {"media": 5}}),
+        serde_json::json!({"kind": "plan", "params": {"no_such_option": 1}, "extra": 1}),
+    ] {
+        let r = post(&server, "/api/v1/tasks", &li, &bad);
+        assert_eq!(r.status, 400, "{bad}: {}", r.text());
+        assert_eq!(body(&r)["kind"], "invalid");
+    }
+    assert_eq!(
+        body(&server.get("/api/v1/tasks", Some(&li))),
+        serde_json::json!([])
+    );
+
+    let r = post(&server, "/api/v1/tasks", &li, &add);
+    assert_eq!(r.status, 202, "{}", r.text());
+    let queued = body(&r);
+    assert_eq!(
+        (queued["task_id"].as_str(), queued["state"].as_str()),
+        (Some("T-000001"), Some("queued"))
+    );
+    assert_eq!(queued["requested_by"], "li@api");
+    // A second task, cancelled while it waits: it never runs.
+    let plan =
+        serde_json::json!({"kind": "plan", "params": {"media": "cd74", "redundancy_percent": 0.0}});
+    let second = body(&post(&server, "/api/v1/tasks", &li, &plan));
+    let id2 = second["task_id"].as_str().unwrap().to_string();
+    let c = post(
+        &server,
+        &format!("/api/v1/tasks/{id2}/cancel"),
+        &li,
+        &serde_json::json!({}),
+    );
+    assert_eq!(c.status, 200, "{}", c.text());
+    assert_eq!(body(&c)["state"], "cancelled");
+    let twice = post(
+        &server,
+        &format!("/api/v1/tasks/{id2}/cancel"),
+        &li,
+        &serde_json::json!({}),
+    );
+    assert_eq!(twice.status, 409, "{}", twice.text());
+    assert_eq!(body(&twice)["kind"], "conflict");
+
+    // Another station's worker runs what is queued.
+    let w = ok(dv(&vault).args(["worker", "--until-idle"]));
+    assert_eq!(w["tasks"], 1, "{w}");
+    let done = body(&server.get("/api/v1/tasks/T-000001", Some(&zhao)));
+    assert_eq!(done["state"], "done", "{done}");
+    assert_eq!(done["result"]["added"], 12, "{done}");
+    assert_eq!(
+        body(&server.get(&format!("/api/v1/tasks/{id2}"), Some(&zhao)))["state"],
+        "cancelled"
+    );
+
+    // Plan and master, then the images are on disk and the records mastered.
+    let p = body(&post(&server, "/api/v1/tasks", &li, &plan));
+    let m = body(&post(
+        &server,
+        "/api/v1/tasks",
+        &li,
+        &serde_json::json!({"kind": "master", "params": {"out": images}}),
+    ));
+    assert_eq!(ok(dv(&vault).args(["worker", "--until-idle"]))["tasks"], 2);
+    for id in [&p["task_id"], &m["task_id"]] {
+        let t = body(&server.get(
+            &format!("/api/v1/tasks/{}", id.as_str().unwrap()),
+            Some(&li),
+        ));
+        assert_eq!(t["state"], "done", "{t}");
+    }
+    let status = body(&server.get("/api/v1/status", Some(&li)));
+    assert_eq!(status["mastered"]["files"], 12, "{status}");
+    assert!(images.join("DV-000001.iso").is_file());
+    // The events of the work name who asked for it.
+    let agents = sql(&vault, "SELECT DISTINCT agent FROM events WHERE event_type IN ('ingestion', 'plan') OR (event_type = 'creation' AND detail LIKE 'mastered%')");
+    assert_eq!(agents.trim(), "li@api", "{agents}");
+
+    // A worker that died with a task running: the next worker marks it interrupted.
+    let again = body(&post(
+        &server,
+        "/api/v1/tasks",
+        &li,
+        &serde_json::json!({"kind": "master", "params": {"out": images, "again": true}}),
+    ));
+    let id = again["task_id"].as_str().unwrap();
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    sql(
+        &vault,
+        &format!(
+            "UPDATE tasks SET state = 'running', worker = '{}/999999999' WHERE task_id = '{id}'",
+            host.trim()
+        ),
+    );
+    assert_eq!(ok(dv(&vault).args(["worker", "--until-idle"]))["tasks"], 0);
+    let t = body(&server.get(&format!("/api/v1/tasks/{id}"), Some(&li)));
+    assert_eq!(t["state"], "interrupted", "{t}");
+    assert!(
+        t["error"].as_str().unwrap().contains("worker stopped"),
+        "{t}"
+    );
+    let list = body(&server.get("/api/v1/tasks?state=done", Some(&li)));
+    assert_eq!(list.as_array().unwrap().len(), 3, "{list}");
+
+    assert!(server.stop().success());
+}
+
+/// The server's own worker runs a task queued over HTTP.
+#[test]
+fn the_servers_own_worker_runs_tasks() {
+    let t = tempfile::tempdir().unwrap();
+    let vault = t.path().join("vault");
+    let incoming = t.path().join("incoming");
+    let src = records_tree(&incoming, "照片档案", 5, 9);
+    ok(dv(&vault).arg("init"));
+    let cfg = vault.join("discvault.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        "roots = []",
+        &format!("roots = [{:?}]", incoming.display().to_string()),
+    );
+    std::fs::write(&cfg, text).unwrap();
+    ok(dv(&vault).args(["user", "add", "admin", "--role", "admin"]));
+    let token = ok(dv(&vault).args(["token", "create", "--user", "admin"]))["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let server = Server::start(&vault);
+    let r = post(
+        &server,
+        "/api/v1/tasks",
+        &token,
+        &serde_json::json!({"kind": "add", "params": {"paths": [src]}}),
+    );
+    assert_eq!(r.status, 202, "{}", r.text());
+    let id = body(&r)["task_id"].as_str().unwrap().to_string();
+    let mut state = String::new();
+    for _ in 0..600 {
+        state = body(&server.get(&format!("/api/v1/tasks/{id}"), Some(&token)))["state"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        if state != "queued" && state != "running" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(state, "done");
+    assert_eq!(
+        body(&server.get("/api/v1/status", Some(&token)))["ingested"]["files"],
+        5
+    );
+    assert!(server.stop().success());
 }

@@ -1,14 +1,14 @@
 //! The routes: one handler per operation, each a thin call of the library.
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiPath, ApiQuery, ErrorBody};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
 use crate::vaults::Vaults;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use discvault::locate::{BarcodeAnswer, Found};
-use discvault::model::{Duty, Principal, User};
+use discvault::model::{Duty, Principal, Task, TaskKind, TaskState, User};
 use discvault::status::Status;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -17,6 +17,20 @@ use utoipa::OpenApi;
 #[derive(Clone)]
 pub struct AppState {
     pub vaults: Arc<Vaults>,
+}
+
+impl AppState {
+    /// The handlers' common step: the caller's role must allow `duty`; then `f` runs with a
+    /// vault, as the caller, and its value is the answer.
+    async fn call<T: Serialize + Send + 'static>(
+        &self,
+        c: &Caller,
+        duty: Duty,
+        f: impl FnOnce(&discvault::Vault) -> discvault::Result<T> + Send + 'static,
+    ) -> Result<Json<T>, ApiError> {
+        let who = c.may(duty)?;
+        Ok(Json(self.vaults.run(Some(who), f).await?))
+    }
 }
 
 /// The OpenAPI document of the API, made from the handlers below.
@@ -28,8 +42,8 @@ pub struct AppState {
                        Bodies are the JSON of the CLI's --json. Every path but /api/health needs \
                        Authorization: Bearer <token> (discvault token create)."
     ),
-    paths(health, openapi_json, me, status, locate, locate_barcode, users),
-    components(schemas(ErrorBody, Health)),
+    paths(health, openapi_json, me, status, locate, locate_barcode, users, queue_task, list_tasks, get_task, cancel_task),
+    components(schemas(ErrorBody, Health, TaskRequest)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -62,6 +76,9 @@ pub fn router(vaults: Arc<Vaults>) -> Router {
         .route("/api/v1/locate", get(locate))
         .route("/api/v1/locate/barcode/{code}", get(locate_barcode))
         .route("/api/v1/users", get(users))
+        .route("/api/v1/tasks", post(queue_task).get(list_tasks))
+        .route("/api/v1/tasks/{task_id}", get(get_task))
+        .route("/api/v1/tasks/{task_id}/cancel", post(cancel_task))
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -115,10 +132,7 @@ async fn me(c: Caller) -> Result<Json<Principal>, ApiError> {
     (status = 401, body = ErrorBody),
 ))]
 async fn status(State(s): State<AppState>, c: Caller) -> Result<Json<Status>, ApiError> {
-    let who = c.may(Duty::Read)?;
-    Ok(Json(
-        s.vaults.run(Some(who), discvault::status::status).await?,
-    ))
+    s.call(&c, Duty::Read, discvault::status::status).await
 }
 
 /// A locate query, a page at a time.
@@ -150,7 +164,6 @@ async fn locate(
     c: Caller,
     ApiQuery(p): ApiQuery<LocateParams>,
 ) -> Result<(HeaderMap, Json<Vec<Found>>), ApiError> {
-    let who = c.may(Duty::Read)?;
     let limit = p.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::new(
@@ -169,9 +182,8 @@ async fn locate(
     }
     let all = p.all_versions.unwrap_or(false);
     let q = p.q;
-    let mut found = s
-        .vaults
-        .run(Some(who), move |v| {
+    let Json(mut found) = s
+        .call(&c, Duty::Read, move |v| {
             discvault::locate::locate_versions(v, &q, offset + limit + 1, all)
         })
         .await?;
@@ -198,14 +210,10 @@ async fn locate_barcode(
     c: Caller,
     ApiPath(code): ApiPath<String>,
 ) -> Result<Json<BarcodeAnswer>, ApiError> {
-    let who = c.may(Duty::Read)?;
-    Ok(Json(
-        s.vaults
-            .run(Some(who), move |v| {
-                discvault::locate::locate_barcode(v, &code)
-            })
-            .await?,
-    ))
+    s.call(&c, Duty::Read, move |v| {
+        discvault::locate::locate_barcode(v, &code)
+    })
+    .await
 }
 
 /// The server's users (`discvault user list --json`); admin only.
@@ -215,6 +223,111 @@ async fn locate_barcode(
     (status = 403, body = ErrorBody),
 ))]
 async fn users(State(s): State<AppState>, c: Caller) -> Result<Json<Vec<User>>, ApiError> {
-    let who = c.may(Duty::Administer)?;
-    Ok(Json(s.vaults.run(Some(who), |v| v.catalog.users()).await?))
+    s.call(&c, Duty::Administer, |v| v.catalog.users()).await
+}
+
+/// A long operation to run: its kind and its options.
+#[derive(Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskRequest {
+    pub kind: TaskKind,
+    /// The options of the kind, as the library (and the CLI) takes them. `add`: `paths` (on the
+    /// server, inside `[server] roots`), `collection`, `metadata` (`{"fonds": "J001", ...}`),
+    /// `copy`, `follow`, `force`. `plan`: `media`, `reserve_percent`, `redundancy_percent`,
+    /// `parity_group`, `parity_volumes`. `master`: `out` (a folder inside the roots), `volumes`,
+    /// `again`.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub params: serde_json::Value,
+}
+
+/// Queues a long operation (add, plan, master) for the workers; its progress and result are
+/// read with `GET /api/v1/tasks/{task_id}`. Needs role archivist or admin.
+#[utoipa::path(post, path = "/api/v1/tasks", request_body = TaskRequest, responses(
+    (status = 202, body = Task),
+    (status = 400, body = ErrorBody),
+    (status = 401, body = ErrorBody),
+    (status = 403, body = ErrorBody),
+))]
+async fn queue_task(
+    State(s): State<AppState>,
+    c: Caller,
+    ApiJson(req): ApiJson<TaskRequest>,
+) -> Result<(StatusCode, Json<Task>), ApiError> {
+    let who = c.may(Duty::Archive)?;
+    let t = s
+        .vaults
+        .run(Some(who), move |v| {
+            discvault::tasks::queue(v, req.kind, req.params)
+        })
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(t)))
+}
+
+/// Which tasks to list.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TaskListParams {
+    /// Only tasks in this state.
+    state: Option<TaskState>,
+    /// At most this many, newest first (1 to 1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<i64>,
+}
+
+/// Tasks, newest first.
+#[utoipa::path(get, path = "/api/v1/tasks", params(TaskListParams), responses(
+    (status = 200, body = [Task]),
+    (status = 400, body = ErrorBody),
+    (status = 401, body = ErrorBody),
+))]
+async fn list_tasks(
+    State(s): State<AppState>,
+    c: Caller,
+    ApiQuery(p): ApiQuery<TaskListParams>,
+) -> Result<Json<Vec<Task>>, ApiError> {
+    let limit = p.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid",
+            format!("invalid limit: {limit} is outside 1..1000"),
+        ));
+    }
+    s.call(&c, Duty::Read, move |v| v.catalog.tasks(p.state, limit))
+        .await
+}
+
+/// One task: its state, last progress message, and result once done.
+#[utoipa::path(get, path = "/api/v1/tasks/{task_id}", params(("task_id" = String, Path, description = "T-000001")), responses(
+    (status = 200, body = Task),
+    (status = 401, body = ErrorBody),
+    (status = 404, body = ErrorBody),
+))]
+async fn get_task(
+    State(s): State<AppState>,
+    c: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Task>, ApiError> {
+    s.call(&c, Duty::Read, move |v| v.catalog.task(&id)).await
+}
+
+/// Cancels a task: a queued one at once, a running one at the end of its current stage (an
+/// `add` records nothing; a `master` keeps the volumes it finished). Needs role archivist or
+/// admin.
+#[utoipa::path(post, path = "/api/v1/tasks/{task_id}/cancel", params(("task_id" = String, Path, description = "T-000001")), responses(
+    (status = 200, body = Task),
+    (status = 400, body = ErrorBody),
+    (status = 401, body = ErrorBody),
+    (status = 403, body = ErrorBody),
+    (status = 404, body = ErrorBody),
+    (status = 409, body = ErrorBody, description = "the task has ended"),
+))]
+async fn cancel_task(
+    State(s): State<AppState>,
+    c: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Task>, ApiError> {
+    s.call(&c, Duty::Archive, move |v| v.catalog.cancel_task(&id))
+        .await
 }

@@ -49,7 +49,7 @@ impl From<discvault::Error> for ApiError {
                 StatusCode::BAD_REQUEST
             }
             E::NotFound(_) | E::UnknownVolume(_) => StatusCode::NOT_FOUND,
-            E::Busy { .. } => StatusCode::CONFLICT,
+            E::Busy { .. } | E::Conflict(_) => StatusCode::CONFLICT,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError {
@@ -125,6 +125,26 @@ impl<T: serde::de::DeserializeOwned + Send, S: Send + Sync> axum::extract::FromR
                     StatusCode::BAD_REQUEST,
                     "invalid",
                     format!("invalid path: {}", e.body_text()),
+                )
+            })
+    }
+}
+
+/// `Json<T>` whose rejection is the API's JSON error (400, kind `invalid`).
+pub struct ApiJson<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        axum::Json::<T>::from_request(req, state)
+            .await
+            .map(|axum::Json(t)| ApiJson(t))
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid",
+                    format!("invalid body: {}", e.body_text()),
                 )
             })
     }

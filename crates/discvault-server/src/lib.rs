@@ -31,6 +31,8 @@ pub struct ServeOptions {
     pub listen: SocketAddr,
     /// Catalog connections (and worker threads) for requests at once.
     pub connections: usize,
+    /// Workers running tasks; none: `[server] workers` of the vault's configuration.
+    pub workers: Option<usize>,
 }
 
 /// Why the server could not start or stopped with an error.
@@ -56,6 +58,37 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
         opts.catalog.clone(),
         opts.connections.max(1),
     )?);
+    // Workers running the tasks (add, plan, master), each with a catalog connection of its own.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let workers = match opts.workers {
+        Some(n) => n,
+        None => {
+            discvault::Vault::open_with(&opts.vault, opts.catalog.as_deref())?
+                .config
+                .server
+                .workers
+        }
+    };
+    let mut threads = Vec::new();
+    for k in 0..workers {
+        let vault = discvault::Vault::open_with(&opts.vault, opts.catalog.as_deref())?;
+        let stop = stop.clone();
+        threads.push(std::thread::spawn(move || {
+            let name = format!("{}#{k}", discvault::tasks::worker_name());
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Err(e) = discvault::tasks::work(
+                    &vault,
+                    &name,
+                    &stop,
+                    false,
+                    std::time::Duration::from_millis(500),
+                ) {
+                    eprintln!("discvault serve: worker {name}: {e}");
+                    std::thread::sleep(std::time::Duration::from_secs(2));
+                }
+            }
+        }));
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .max_blocking_threads(opts.connections.max(1) + 2)
@@ -79,6 +112,11 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
     });
     drop(runtime);
     drop(keep);
+    // A task running now stops at the end of its stage and is queued again.
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for t in threads {
+        let _ = t.join();
+    }
     res
 }
 

@@ -26,6 +26,27 @@ pub struct Config {
     pub report: ReportSection,
     pub label: LabelSection,
     pub publish: PublishSection,
+    pub server: ServerSection,
+}
+
+/// `discvault serve`: what its requests may name, and its workers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSection {
+    /// Folders a request may name (records to add, a folder to master into): nothing outside
+    /// them, no `..`, no link leading out. Empty: requests name no path.
+    pub roots: Vec<std::path::PathBuf>,
+    /// Workers inside `discvault serve` running tasks (add, plan, master), one task each.
+    pub workers: usize,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        ServerSection {
+            roots: Vec::new(),
+            workers: 1,
+        }
+    }
 }
 
 /// Publishing: disc publishers' hot folders.
@@ -603,6 +624,13 @@ print_label = "jpg"
 path_map = ""
 [publish.ptburn.drives]
 # The robot's drives as this PC reads them, by PTBurn's drive letter:  F = "/dev/sr1"
+
+[server]
+# Folders the server's requests may name (records to add, a folder to master into): nothing
+# outside them, no "..", no link leading out. Empty: requests name no path.
+roots = []
+# Workers inside `discvault serve` running tasks (add, plan, master), one task each at a time.
+workers = 1
 
 [report]
 # The browser that prints `report --format pdf` (headless Chromium); empty means chromium,

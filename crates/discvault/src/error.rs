@@ -46,6 +46,12 @@ pub enum Error {
     Invalid { field: String, detail: String },
     #[error("volume {0} is not in the catalog")]
     UnknownVolume(String),
+    /// The request cannot be done in the state the thing is in (a task that has ended).
+    #[error("{0}")]
+    Conflict(String),
+    /// The operation was stopped as asked ([`crate::progress::Progress::cancelled`]).
+    #[error("{0}: cancelled")]
+    Cancelled(String),
     /// A user, token or other named thing the catalog does not hold.
     #[error("{0} is not in the catalog")]
     NotFound(String),
@@ -106,6 +112,8 @@ impl Error {
             Error::UnknownMedia(_) | Error::UnknownDigest(_) | Error::Invalid { .. } => "invalid",
             Error::UnknownVolume(_) | Error::Volume { .. } => "volume",
             Error::NotFound(_) => "not_found",
+            Error::Cancelled(_) => "cancelled",
+            Error::Conflict(_) => "conflict",
             Error::MasterMismatch { .. } => "source_changed",
             Error::Source { .. } => "source",
             Error::Publisher { .. } => "publisher",

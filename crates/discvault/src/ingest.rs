@@ -305,6 +305,9 @@ fn add_collection(
     let results: Vec<(Candidate, Hashed)> = todo
         .into_par_iter()
         .map(|c| {
+            if progress.cancelled() {
+                return (c, Err("cancelled".to_string()));
+            }
             let r = match c.kind {
                 FileKind::Symlink => {
                     Ok((Digests::default(), c.abs.as_os_str().as_bytes().to_vec()))
@@ -318,6 +321,9 @@ fn add_collection(
         })
         .collect();
     progress.finish();
+    if progress.cancelled() {
+        return Err(Error::Cancelled("add: nothing was recorded".to_string()));
+    }
 
     let mut new_files = Vec::new();
     for (c, r) in results {

@@ -46,6 +46,7 @@ pub mod scan;
 pub mod source;
 mod sparse;
 pub mod status;
+pub mod tasks;
 pub mod vault;
 pub mod verify;
 

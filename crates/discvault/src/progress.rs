@@ -11,6 +11,12 @@ pub trait Progress: Send + Sync {
     fn note(&self, _message: &str) {}
     /// The stage is over.
     fn finish(&self) {}
+    /// Whether whoever asked wants the operation stopped (a task cancelled through the server,
+    /// or the server stopping). Long operations look at stages' ends and stop with
+    /// [`crate::Error::Cancelled`], leaving the catalog as a finished stage left it.
+    fn cancelled(&self) -> bool {
+        false
+    }
 }
 
 /// Reports nothing.

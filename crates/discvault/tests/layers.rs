@@ -23,7 +23,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "plan", "master", "verify", "readback", "repair", "restore", "migrate", "publish",
         ],
     ),
-    ("orchestration", &["orchestrate", "archive"]),
+    ("orchestration", &["orchestrate", "archive", "tasks"]),
 ];
 
 fn layer_of(module: &str) -> Option<usize> {

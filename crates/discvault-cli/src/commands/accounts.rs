@@ -1,7 +1,7 @@
 //! The server and its accounts: `serve`, `user`, `token`.
 
 use super::Ctx;
-use crate::cli::{ServeCmd, TokenCmd, UserCmd};
+use crate::cli::{ServeCmd, TokenCmd, UserCmd, WorkerCmd};
 use crate::output::print_json;
 use anyhow::{bail, Context, Result};
 use discvault::accounts;
@@ -14,6 +14,7 @@ pub fn serve(ctx: &Ctx, a: &ServeCmd) -> Result<i32> {
         catalog: ctx.catalog.clone(),
         listen: a.listen,
         connections: a.connections,
+        workers: a.workers,
     };
     let json = ctx.json;
     discvault_server::serve(opts, |addr| {
@@ -28,6 +29,47 @@ pub fn serve(ctx: &Ctx, a: &ServeCmd) -> Result<i32> {
         let _ = std::io::stdout().flush();
     })?;
     Ok(0)
+}
+
+pub fn worker(ctx: &Ctx, a: &WorkerCmd) -> Result<i32> {
+    let v = ctx.open()?;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        let s = stop.clone();
+        // A task running when the signal comes stops at the end of its stage and is queued
+        // again, for the next worker.
+        signal_flag(sig, s);
+    }
+    let name = discvault::tasks::worker_name();
+    let n = discvault::tasks::work(
+        &v,
+        &name,
+        &stop,
+        a.until_idle,
+        std::time::Duration::from_millis(500),
+    )?;
+    if ctx.json {
+        print_json(&serde_json::json!({"worker": name, "tasks": n}))?;
+    } else {
+        println!("worker {name}: {n} tasks run");
+    }
+    Ok(0)
+}
+
+/// Sets `flag` when signal `sig` arrives.
+fn signal_flag(sig: libc::c_int, flag: std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    static FLAGS: std::sync::OnceLock<std::sync::Arc<std::sync::atomic::AtomicBool>> =
+        std::sync::OnceLock::new();
+    extern "C" fn on_signal(_: libc::c_int) {
+        if let Some(f) = FLAGS.get() {
+            f.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+    let _ = FLAGS.set(flag);
+    // SAFETY: the handler only stores into an atomic, which is async-signal-safe.
+    unsafe {
+        libc::signal(sig, on_signal as *const () as libc::sighandler_t);
+    }
 }
 
 pub fn user(ctx: &Ctx, c: &UserCmd) -> Result<i32> {

@@ -71,6 +71,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Check => pipeline::check(ctx),
         Command::Archive(a) => pipeline::archive(ctx, a),
         Command::Serve(a) => accounts::serve(ctx, a),
+        Command::Worker(a) => accounts::worker(ctx, a),
         Command::User(c) => accounts::user(ctx, c),
         Command::Token(c) => accounts::token(ctx, c),
     }

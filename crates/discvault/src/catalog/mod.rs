@@ -21,6 +21,7 @@ mod records;
 pub mod schema;
 mod search;
 pub mod sqlite;
+pub mod tasks;
 mod totals;
 pub mod transfer;
 mod volumes;

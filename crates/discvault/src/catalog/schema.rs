@@ -304,9 +304,9 @@ pub const MIGRATIONS: &[&[&str]] = &[&[
     "CREATE INDEX files_by_md5 ON files (md5) WHERE md5 IS NOT NULL",
     "CREATE INDEX files_by_blake3 ON files (blake3) WHERE blake3 IS NOT NULL",
 ],
-// 9: accounts of the server (`discvault serve`): users with a role and an argon2 hash of
-// their password (empty: none), and the tokens records systems present, stored as the SHA-256
-// of the token (a token is 256 random bits: a fast hash is enough). Never on a disc.
+// 9: the server (`discvault serve`): users with a role and an argon2 hash of their password
+// (empty: none), the tokens records systems present, stored as the SHA-256 of the token (a
+// token is 256 random bits: a fast hash is enough), and tasks. Never on a disc.
 &[
     "CREATE TABLE users (
         id {id},
@@ -325,5 +325,22 @@ pub const MIGRATIONS: &[&[&str]] = &[&[
         expires_at BIGINT,
         revoked_at BIGINT
     )",
+    // Long operations asked for through the server, run by workers (`model/tasks.rs`).
+    "CREATE TABLE tasks (
+        id {id},
+        task_id TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        params TEXT NOT NULL,
+        state TEXT NOT NULL,
+        requested_by TEXT NOT NULL,
+        worker TEXT NOT NULL DEFAULT '',
+        progress TEXT NOT NULL DEFAULT '',
+        result TEXT,
+        error TEXT NOT NULL DEFAULT '',
+        cancel_requested BIGINT NOT NULL DEFAULT 0,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL
+    )",
+    "CREATE INDEX tasks_by_state ON tasks (state, id)",
 ],
 ];

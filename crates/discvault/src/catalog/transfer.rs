@@ -27,6 +27,7 @@ pub const TABLES: &[&str] = &[
     "event_head",
     "users",
     "tokens",
+    "tasks",
 ];
 
 /// The columns of `files` (PostgreSQL adds `path_chars`, derived from `path`).

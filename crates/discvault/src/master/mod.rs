@@ -127,6 +127,21 @@ pub fn master(
     std::fs::create_dir_all(&opts.out).at(&opts.out)?;
     let mut out = Vec::new();
     for v in chosen {
+        if progress.cancelled() {
+            let done: Vec<&str> = out
+                .iter()
+                .map(|m: &MasteredImage| m.volume_id.as_str())
+                .collect();
+            return Err(Error::Cancelled(format!(
+                "master: stopped before {}; mastered before the stop: {}",
+                v.volume_id,
+                if done.is_empty() {
+                    "none".to_string()
+                } else {
+                    done.join(", ")
+                }
+            )));
+        }
         // Each volume claimed while it is mastered: another process or station masters,
         // publishes or repairs other volumes meanwhile. A volume named is waited for; of the
         // volumes left to master, one held elsewhere is left to its holder.

@@ -9,6 +9,7 @@ pub mod copies;
 pub mod events;
 pub mod jobs;
 pub mod records;
+pub mod tasks;
 
 pub use accounts::*;
 pub use check::*;
@@ -16,6 +17,7 @@ pub use copies::*;
 pub use events::*;
 pub use jobs::*;
 pub use records::*;
+pub use tasks::*;
 
 /// Version of the on-disc layout, written in `bag-info.txt` and `discvault/volume.json`.
 pub const FORMAT_VERSION: i64 = 2;

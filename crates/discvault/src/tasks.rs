@@ -1,0 +1,341 @@
+//! Tasks: the long operations a records system asks for through the server (add, plan,
+//! master), queued in the catalog and run by workers (`model/tasks.rs`). A request's paths are
+//! confined to the folders `[server] roots` names; a task's result is the value the CLI prints
+//! with `--json`.
+
+use crate::ingest::AddOptions;
+use crate::master::MasterOptions;
+use crate::model::{Task, TaskKind, TaskState};
+use crate::plan::PlanOptions;
+use crate::progress::Progress;
+use crate::{Error, Result, Vault};
+use serde::{Deserialize, Serialize};
+use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The options of an `add` task: paths on the server, inside its roots.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AddTask {
+    pub paths: Vec<PathBuf>,
+    #[serde(flatten)]
+    pub options: AddOptions,
+}
+
+/// `path` as it is on the server, when it lies inside one of `roots` (both resolved: no `..`,
+/// no link leading out); an error naming the path otherwise.
+pub fn confine(roots: &[PathBuf], path: &Path) -> Result<PathBuf> {
+    let bad = |detail: String| Error::Invalid {
+        field: "path".into(),
+        detail: format!("{}: {detail}", path.display()),
+    };
+    if !path.is_absolute() {
+        return Err(bad("not an absolute path".into()));
+    }
+    if path.components().any(|c| c == Component::ParentDir) {
+        return Err(bad("\"..\" is not allowed".into()));
+    }
+    if roots.is_empty() {
+        return Err(bad(
+            "the server names no folder requests may use ([server] roots in discvault.toml)".into(),
+        ));
+    }
+    let real = resolve(path).map_err(|e| bad(format!("cannot be resolved: {e}")))?;
+    for r in roots {
+        if let Ok(r) = resolve(r) {
+            if real.starts_with(&r) {
+                return Ok(real);
+            }
+        }
+    }
+    Err(bad(format!(
+        "outside the folders requests may use ({})",
+        roots
+            .iter()
+            .map(|r| r.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )))
+}
+
+/// `path` with its links and `.` resolved as far as it exists (a folder to master into may not
+/// exist yet), the rest appended.
+fn resolve(path: &Path) -> std::io::Result<PathBuf> {
+    let mut existing = path.to_path_buf();
+    let mut rest = Vec::new();
+    while std::fs::symlink_metadata(&existing).is_err() {
+        match (existing.parent(), existing.file_name()) {
+            (Some(p), Some(n)) => {
+                rest.push(n.to_os_string());
+                existing = p.to_path_buf();
+            }
+            _ => break,
+        }
+    }
+    let mut real = existing.canonicalize()?;
+    for n in rest.iter().rev() {
+        real.push(n);
+    }
+    Ok(real)
+}
+
+/// Checks a task's options (and confines its paths) and queues it.
+pub fn queue(vault: &Vault, kind: TaskKind, params: serde_json::Value) -> Result<Task> {
+    let invalid = |e: serde_json::Error| Error::Invalid {
+        field: "params".into(),
+        detail: format!("for a {} task: {e}", kind.name()),
+    };
+    let params = match params {
+        serde_json::Value::Null => serde_json::Value::Object(Default::default()),
+        p @ serde_json::Value::Object(_) => p,
+        other => {
+            return Err(Error::Invalid {
+                field: "params".into(),
+                detail: format!(
+                    "an object of the {} task's options, not {other}",
+                    kind.name()
+                ),
+            })
+        }
+    };
+    let roots = &vault.config.server.roots;
+    let params = match kind {
+        TaskKind::Add => {
+            let mut t: AddTask = serde_json::from_value(params).map_err(invalid)?;
+            if t.paths.is_empty() {
+                return Err(Error::Invalid {
+                    field: "paths".into(),
+                    detail: "name at least one folder or file to add".into(),
+                });
+            }
+            for p in t.paths.iter_mut() {
+                *p = confine(roots, p)?;
+            }
+            serde_json::to_value(t).expect("options serialise")
+        }
+        TaskKind::Plan => {
+            let t: PlanOptions = serde_json::from_value(params).map_err(invalid)?;
+            serde_json::to_value(t).expect("options serialise")
+        }
+        TaskKind::Master => {
+            let mut t: MasterOptions = serde_json::from_value(params).map_err(invalid)?;
+            t.out = confine(roots, &t.out)?;
+            serde_json::to_value(t).expect("options serialise")
+        }
+    };
+    vault.catalog.queue_task(kind, &params)
+}
+
+/// This process as a worker: `HOST/PID`.
+pub fn worker_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into());
+    format!("{host}/{}", std::process::id())
+}
+
+/// Marks interrupted the running tasks of workers of this host that are gone (a server or
+/// worker that crashed or was killed); workers of other hosts are left to their hosts.
+pub fn recover(vault: &Vault) -> Result<u64> {
+    let me = worker_name();
+    let host = me.split('/').next().unwrap_or_default().to_string();
+    let gone: Vec<String> = vault
+        .catalog
+        .task_workers()?
+        .into_iter()
+        .filter(|w| {
+            let mut it = w.splitn(2, '/');
+            let (h, pid) = (it.next().unwrap_or_default(), it.next().unwrap_or_default());
+            // `HOST/PID`, or `HOST/PID#K` for the K-th worker of a server.
+            let pid = pid.split('#').next().unwrap_or_default();
+            h == host && !pid.is_empty() && !Path::new("/proc").join(pid).exists()
+        })
+        .collect();
+    vault.catalog.interrupt_tasks_of(
+        &gone,
+        "its worker stopped while it ran (the server or worker was killed or crashed); ask again",
+    )
+}
+
+/// What a task reports to the catalog, and how it learns it should stop.
+struct TaskProgress<'a> {
+    vault: &'a Vault,
+    task_id: String,
+    stop: &'a AtomicBool,
+    /// When the catalog was last asked, and what it said.
+    last: Mutex<(Instant, bool)>,
+}
+
+impl TaskProgress<'_> {
+    fn cancel_asked(&self) -> bool {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if !last.1 && last.0.elapsed() >= Duration::from_millis(500) {
+            last.1 = self
+                .vault
+                .catalog
+                .task_cancel_requested(&self.task_id)
+                .unwrap_or(false);
+            last.0 = Instant::now();
+        }
+        last.1
+    }
+}
+
+impl Progress for TaskProgress<'_> {
+    fn start(&self, stage: &str, items: u64, _bytes: u64) {
+        let _ = self
+            .vault
+            .catalog
+            .task_progress(&self.task_id, &format!("{stage}: {items} items"));
+    }
+
+    fn note(&self, message: &str) {
+        let _ = self.vault.catalog.task_progress(&self.task_id, message);
+    }
+
+    fn cancelled(&self) -> bool {
+        self.stop.load(Ordering::Relaxed) || self.cancel_asked()
+    }
+}
+
+/// Runs the oldest queued task, if any, as `worker`; `stop` set (the server stopping) ends it
+/// early and queues it again, to resume when a worker next starts.
+pub fn run_next(vault: &Vault, worker: &str, stop: &AtomicBool) -> Result<Option<Task>> {
+    let Some(task) = vault.catalog.claim_task(worker)? else {
+        return Ok(None);
+    };
+    let progress = TaskProgress {
+        vault,
+        task_id: task.task_id.clone(),
+        stop,
+        last: Mutex::new((Instant::now(), false)),
+    };
+    let agent = task.requested_by.clone();
+    let res = crate::model::acting_as(&agent, || execute(vault, &task, &progress));
+    let id = task.task_id.as_str();
+    let ended = match res {
+        Ok(result) => vault
+            .catalog
+            .end_task(id, TaskState::Done, Some(&result), "")?,
+        Err(Error::Cancelled(what)) if stop.load(Ordering::Relaxed) => vault.catalog.end_task(
+            id,
+            TaskState::Queued,
+            None,
+            &format!("{what}: the worker stopped; it resumes when a worker starts"),
+        )?,
+        Err(e @ Error::Cancelled(_)) => {
+            vault
+                .catalog
+                .end_task(id, TaskState::Cancelled, None, &e.to_string())?
+        }
+        Err(e) => vault
+            .catalog
+            .end_task(id, TaskState::Failed, None, &e.to_string())?,
+    };
+    Ok(Some(ended))
+}
+
+fn execute(vault: &Vault, task: &Task, progress: &dyn Progress) -> Result<serde_json::Value> {
+    let bad = |e: serde_json::Error| Error::CatalogData {
+        what: format!("task {}", task.task_id),
+        detail: e.to_string(),
+    };
+    let value = |v: serde_json::Result<serde_json::Value>| {
+        v.map_err(|e| Error::Invalid {
+            field: "result".into(),
+            detail: e.to_string(),
+        })
+    };
+    match task.kind {
+        TaskKind::Add => {
+            let t: AddTask = serde_json::from_value(task.params.clone()).map_err(bad)?;
+            value(serde_json::to_value(crate::ingest::add(
+                vault, &t.paths, &t.options, progress,
+            )?))
+        }
+        TaskKind::Plan => {
+            let t: PlanOptions = serde_json::from_value(task.params.clone()).map_err(bad)?;
+            value(serde_json::to_value(crate::plan::plan_and_record(
+                vault, &t, false, progress,
+            )?))
+        }
+        TaskKind::Master => {
+            let t: MasterOptions = serde_json::from_value(task.params.clone()).map_err(bad)?;
+            value(serde_json::to_value(crate::master::master(
+                vault, &t, progress,
+            )?))
+        }
+    }
+}
+
+/// A worker: runs queued tasks one after another as `worker` until `stop` is set (or, with
+/// `until_idle`, until none is queued), looking for new ones every `poll`. First marks
+/// interrupted the tasks of this host's workers that are gone. Returns the tasks run.
+pub fn work(
+    vault: &Vault,
+    worker: &str,
+    stop: &AtomicBool,
+    until_idle: bool,
+    poll: Duration,
+) -> Result<u64> {
+    recover(vault)?;
+    let mut n = 0;
+    while !stop.load(Ordering::Relaxed) {
+        match run_next(vault, worker, stop)? {
+            Some(_) => n += 1,
+            None if until_idle => break,
+            None => {
+                let until = Instant::now() + poll;
+                while Instant::now() < until && !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+        }
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_name_paths_inside_the_roots_only() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("incoming");
+        std::fs::create_dir_all(root.join("文书档案")).unwrap();
+        std::fs::create_dir_all(t.path().join("elsewhere")).unwrap();
+        std::os::unix::fs::symlink(t.path().join("elsewhere"), root.join("out")).unwrap();
+        std::os::unix::fs::symlink(root.join("文书档案"), root.join("in")).unwrap();
+        let roots = vec![root.clone(), t.path().join("images-not-made-yet")];
+        let real = root.canonicalize().unwrap();
+        assert_eq!(
+            confine(&roots, &root.join("文书档案")).unwrap(),
+            real.join("文书档案")
+        );
+        // A link inside the roots to inside the roots is followed.
+        assert_eq!(
+            confine(&roots, &root.join("in")).unwrap(),
+            real.join("文书档案")
+        );
+        // A folder not made yet inside a root (one not made yet either).
+        let images = t.path().join("images-not-made-yet/2026");
+        assert!(confine(&roots, &images)
+            .unwrap()
+            .ends_with("images-not-made-yet/2026"));
+        for bad in [
+            root.join("out"),
+            root.join("out/x"),
+            root.join("../elsewhere"),
+            t.path().join("elsewhere"),
+            PathBuf::from("relative/path"),
+            PathBuf::from("/etc"),
+        ] {
+            let e = confine(&roots, &bad).unwrap_err().to_string();
+            assert!(e.contains(&bad.display().to_string()), "{e}");
+        }
+        assert!(confine(&[], &root).is_err(), "no roots: no path");
+    }
+}
