@@ -129,6 +129,34 @@ fn the_api_answers_each_role_as_it_may_with_the_clis_json() {
         ),
         (q, &["admin", "archivist", "operator", "auditor"]),
         (&by_barcode, &["admin", "archivist", "operator", "auditor"]),
+        (
+            "/api/v1/copies?volume=DV-000001",
+            &["admin", "archivist", "operator", "auditor"],
+        ),
+        (
+            "/api/v1/inspect/due?at=2030-01-01",
+            &["admin", "archivist", "operator", "auditor"],
+        ),
+        (
+            "/api/v1/report",
+            &["admin", "archivist", "operator", "auditor"],
+        ),
+        (
+            "/api/v1/report?format=html",
+            &["admin", "archivist", "operator", "auditor"],
+        ),
+        (
+            "/api/v1/audit/verify",
+            &["admin", "archivist", "operator", "auditor"],
+        ),
+        (
+            "/api/v1/audit/premis",
+            &["admin", "archivist", "operator", "auditor"],
+        ),
+        (
+            "/api/v1/tasks",
+            &["admin", "archivist", "operator", "auditor"],
+        ),
         ("/api/v1/users", &["admin"]),
     ];
     for (path, allowed) in table {
@@ -177,6 +205,40 @@ fn the_api_answers_each_role_as_it_may_with_the_clis_json() {
         api_copy,
         ok(dv(&vault).args(["locate", "--barcode", &barcode]))
     );
+    assert_eq!(
+        body(&server.get("/api/v1/copies?volume=DV-000001", Some(&auditor))),
+        ok(dv(&vault).args(["copies", "list", "--volume", "DV-000001"]))
+    );
+    assert_eq!(
+        body(&server.get("/api/v1/inspect/due?at=2030-01-01", Some(&auditor))),
+        ok(dv(&vault).args(["inspect", "due", "--at", "2030-01-01"]))
+    );
+    let mut api_report = body(&server.get("/api/v1/report", Some(&auditor)));
+    let cli_report = testkit::run(dv(&vault).args(["report", "--format", "json"]));
+    let mut cli_report: Value = serde_json::from_str(&cli_report).unwrap();
+    for r in [&mut api_report, &mut cli_report] {
+        r.as_object_mut().unwrap().remove("generated_at");
+    }
+    assert_eq!(api_report, cli_report);
+    let page = server.get("/api/v1/report?format=html", Some(&auditor));
+    assert!(page
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(page.text().contains("DV-000001"), "{}", page.text());
+    assert_eq!(
+        body(&server.get("/api/v1/audit/verify", Some(&auditor))),
+        ok(dv(&vault).args(["log", "verify"]))
+    );
+    let premis = server.get("/api/v1/audit/premis", Some(&auditor));
+    assert!(premis
+        .header("content-type")
+        .unwrap()
+        .starts_with("application/xml"));
+    let xml = t.path().join("premis.xml");
+    std::fs::write(&xml, &premis.body).unwrap();
+    testkit::run(Command::new("xmllint").arg("--noout").arg(&xml));
+    assert!(premis.text().contains("ingestion"), "{}", premis.text());
     let users = body(&server.get("/api/v1/users", Some(&token("admin"))));
     assert_eq!(users, ok(dv(&vault).args(["user", "list"])));
     assert_eq!(

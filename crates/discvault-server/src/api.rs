@@ -42,8 +42,8 @@ impl AppState {
                        Bodies are the JSON of the CLI's --json. Every path but /api/health needs \
                        Authorization: Bearer <token> (discvault token create)."
     ),
-    paths(health, openapi_json, me, status, locate, locate_barcode, users, queue_task, list_tasks, get_task, cancel_task),
-    components(schemas(ErrorBody, Health, TaskRequest)),
+    paths(health, openapi_json, me, status, locate, locate_barcode, copies, inspect_due, report, audit_verify, audit_premis, users, queue_task, list_tasks, get_task, cancel_task),
+    components(schemas(ErrorBody, Health, TaskRequest, ReportFormat)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -75,6 +75,11 @@ pub fn router(vaults: Arc<Vaults>) -> Router {
         .route("/api/v1/status", get(status))
         .route("/api/v1/locate", get(locate))
         .route("/api/v1/locate/barcode/{code}", get(locate_barcode))
+        .route("/api/v1/copies", get(copies))
+        .route("/api/v1/inspect/due", get(inspect_due))
+        .route("/api/v1/report", get(report))
+        .route("/api/v1/audit/verify", get(audit_verify))
+        .route("/api/v1/audit/premis", get(audit_premis))
         .route("/api/v1/users", get(users))
         .route("/api/v1/tasks", post(queue_task).get(list_tasks))
         .route("/api/v1/tasks/{task_id}", get(get_task))
@@ -330,4 +335,144 @@ async fn cancel_task(
 ) -> Result<Json<Task>, ApiError> {
     s.call(&c, Duty::Archive, move |v| v.catalog.cancel_task(&id))
         .await
+}
+
+/// A moment: `at` as a date (YYYY-MM-DD), else now.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AtParams {
+    /// The date to judge at (YYYY-MM-DD; default: now).
+    #[param(value_type = Option<String>, format = Date)]
+    at: Option<String>,
+}
+
+fn moment(at: Option<&str>) -> discvault::Result<i64> {
+    match at {
+        Some(a) => discvault::parse_date(a),
+        None => Ok(discvault::now_unix()),
+    }
+}
+
+/// Which copies to list.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CopiesParams {
+    /// Only the copies of this volume.
+    volume: Option<String>,
+    /// Their trust at this date (YYYY-MM-DD; default: now).
+    #[param(value_type = Option<String>, format = Date)]
+    at: Option<String>,
+}
+
+/// The copies of the volumes (of one volume) with their places and trust, in place order
+/// (`discvault copies list --json`).
+#[utoipa::path(get, path = "/api/v1/copies", params(CopiesParams), responses(
+    (status = 200, body = [discvault::copies::CopyView]),
+    (status = 400, body = ErrorBody),
+    (status = 401, body = ErrorBody),
+    (status = 404, body = ErrorBody),
+))]
+async fn copies(
+    State(s): State<AppState>,
+    c: Caller,
+    ApiQuery(p): ApiQuery<CopiesParams>,
+) -> Result<Json<Vec<discvault::copies::CopyView>>, ApiError> {
+    s.call(&c, Duty::Read, move |v| {
+        discvault::copies::list_at(v, p.volume.as_deref(), moment(p.at.as_deref())?)
+    })
+    .await
+}
+
+/// This inspection round's pick list: the copies to read back (`discvault inspect due --json`).
+#[utoipa::path(get, path = "/api/v1/inspect/due", params(AtParams), responses(
+    (status = 200, body = discvault::inspect::DuePick),
+    (status = 400, body = ErrorBody),
+    (status = 401, body = ErrorBody),
+))]
+async fn inspect_due(
+    State(s): State<AppState>,
+    c: Caller,
+    ApiQuery(p): ApiQuery<AtParams>,
+) -> Result<Json<discvault::inspect::DuePick>, ApiError> {
+    s.call(&c, Duty::Read, move |v| {
+        discvault::inspect::due(v, moment(p.at.as_deref())?)
+    })
+    .await
+}
+
+/// The report's form.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReportParams {
+    /// `json` (default) or `html`.
+    format: Option<ReportFormat>,
+}
+
+/// The form of a report.
+#[derive(Deserialize, Serialize, Clone, Copy, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportFormat {
+    Json,
+    Html,
+}
+
+/// The preservation report: shortfalls, overdue and failing discs, disc health (`discvault
+/// report --format json|html`).
+#[utoipa::path(get, path = "/api/v1/report", params(ReportParams), responses(
+    (status = 200, description = "the report; with format=html, as a page", content(
+        (discvault::report::Report = "application/json"),
+        (String = "text/html"),
+    )),
+    (status = 400, body = ErrorBody),
+    (status = 401, body = ErrorBody),
+))]
+async fn report(
+    State(s): State<AppState>,
+    c: Caller,
+    ApiQuery(p): ApiQuery<ReportParams>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let html = matches!(p.format, Some(ReportFormat::Html));
+    let Json(r) = s
+        .call(&c, Duty::Read, |v| {
+            discvault::report::build(v, discvault::now_unix())
+        })
+        .await?;
+    Ok(if html {
+        axum::response::Html(discvault::report::html(&r)).into_response()
+    } else {
+        Json(r).into_response()
+    })
+}
+
+/// The audit trail's hash chain recomputed (`discvault log verify --json`): `intact` false
+/// names every break.
+#[utoipa::path(get, path = "/api/v1/audit/verify", responses(
+    (status = 200, body = discvault::model::ChainReport),
+    (status = 401, body = ErrorBody),
+))]
+async fn audit_verify(
+    State(s): State<AppState>,
+    c: Caller,
+) -> Result<Json<discvault::model::ChainReport>, ApiError> {
+    s.call(&c, Duty::Read, |v| v.catalog.verify_chain()).await
+}
+
+/// The audit trail as PREMIS 3 XML (`discvault log export --premis`).
+#[utoipa::path(get, path = "/api/v1/audit/premis", responses(
+    (status = 200, description = "PREMIS 3 XML", content_type = "application/xml", body = String),
+    (status = 401, body = ErrorBody),
+))]
+async fn audit_premis(
+    State(s): State<AppState>,
+    c: Caller,
+) -> Result<([(axum::http::HeaderName, &'static str); 1], String), ApiError> {
+    let Json(xml) = s.call(&c, Duty::Read, discvault::audit::premis).await?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/xml; charset=utf-8",
+        )],
+        xml,
+    ))
 }

@@ -27,6 +27,7 @@ pub fn due_at(vault: &Vault, c: &DiscCopy) -> i64 {
 
 pub use crate::catalog::copies::active;
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct DueCopy {
     #[serde(flatten)]
@@ -39,6 +40,7 @@ pub struct DueCopy {
 }
 
 /// The pick list of one inspection round, in the order of the copies' places.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct DuePick {
     pub at: String,

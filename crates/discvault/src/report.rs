@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct YearChecks {
     pub year: i32,
@@ -20,6 +21,7 @@ pub struct YearChecks {
 }
 
 /// Quality measurements of one year by grade: disc health over time.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct YearQuality {
     pub year: i32,
@@ -28,6 +30,7 @@ pub struct YearQuality {
     pub act_now: u64,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct BatchHealth {
     pub medium: String,
@@ -40,6 +43,7 @@ pub struct BatchHealth {
     pub damaged: u64,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Report {
     pub generated_at: String,

@@ -35,6 +35,7 @@ pub struct NewEvent<'a> {
 }
 
 /// What `log verify` found.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ChainReport {
     pub events: u64,
