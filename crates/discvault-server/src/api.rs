@@ -84,6 +84,13 @@ pub fn router(vaults: Arc<Vaults>) -> Router {
         .route("/api/v1/tasks", post(queue_task).get(list_tasks))
         .route("/api/v1/tasks/{task_id}", get(get_task))
         .route("/api/v1/tasks/{task_id}/cancel", post(cancel_task))
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this path does not take that method (see /api/openapi.json)",
+            )
+        })
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -318,7 +325,7 @@ async fn get_task(
 }
 
 /// Cancels a task: a queued one at once, a running one at the end of its current stage (an
-/// `add` records nothing; a `master` keeps the volumes it finished). Needs role archivist or
+/// `add` records no file; a `master` keeps the volumes it finished). Needs role archivist or
 /// admin.
 #[utoipa::path(post, path = "/api/v1/tasks/{task_id}/cancel", params(("task_id" = String, Path, description = "T-000001")), responses(
     (status = 200, body = Task),

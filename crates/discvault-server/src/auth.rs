@@ -20,11 +20,11 @@ impl FromRequestParts<AppState> for Caller {
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|h| h.to_str().ok())
             .ok_or_else(ApiError::unauthorized)?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .map(str::trim)
-            .ok_or_else(ApiError::unauthorized)?
-            .to_string();
+        // The scheme's name is case-insensitive (RFC 7235).
+        let token = match header.split_once(' ') {
+            Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") => t.trim().to_string(),
+            _ => return Err(ApiError::unauthorized()),
+        };
         match state
             .vaults
             .run(None, move |v| {

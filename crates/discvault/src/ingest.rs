@@ -322,7 +322,7 @@ fn add_collection(
         .collect();
     progress.finish();
     if progress.cancelled() {
-        return Err(Error::Cancelled("add: nothing was recorded".to_string()));
+        return Err(Error::Cancelled("add: no file was recorded".to_string()));
     }
 
     let mut new_files = Vec::new();

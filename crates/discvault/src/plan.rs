@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 /// the `clap` feature these are the command line's options, their help the comments below.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "clap", derive(clap::Args))]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct PlanOptions {
     /// Media profile: cd74 cd80 dvd5 dvd9 bd25 bd50 bd100 bd128 custom:<bytes>.
     #[cfg_attr(feature = "clap", arg(long))]

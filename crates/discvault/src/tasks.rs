@@ -83,7 +83,7 @@ fn resolve(path: &Path) -> std::io::Result<PathBuf> {
 
 /// Checks a task's options (and confines its paths) and queues it.
 pub fn queue(vault: &Vault, kind: TaskKind, params: serde_json::Value) -> Result<Task> {
-    let invalid = |e: serde_json::Error| Error::Invalid {
+    let invalid = |e: serde_path_to_error::Error<serde_json::Error>| Error::Invalid {
         field: "params".into(),
         detail: format!("for a {} task: {e}", kind.name()),
     };
@@ -103,11 +103,17 @@ pub fn queue(vault: &Vault, kind: TaskKind, params: serde_json::Value) -> Result
     let roots = &vault.config.server.roots;
     let params = match kind {
         TaskKind::Add => {
-            let mut t: AddTask = serde_json::from_value(params).map_err(invalid)?;
+            let mut t: AddTask = serde_path_to_error::deserialize(params).map_err(invalid)?;
             if t.paths.is_empty() {
                 return Err(Error::Invalid {
                     field: "paths".into(),
                     detail: "name at least one folder or file to add".into(),
+                });
+            }
+            if t.options.follow {
+                return Err(Error::Invalid {
+                    field: "follow".into(),
+                    detail: "not through the server: a link followed could lead outside the folders requests may use".into(),
                 });
             }
             for p in t.paths.iter_mut() {
@@ -116,11 +122,11 @@ pub fn queue(vault: &Vault, kind: TaskKind, params: serde_json::Value) -> Result
             serde_json::to_value(t).expect("options serialise")
         }
         TaskKind::Plan => {
-            let t: PlanOptions = serde_json::from_value(params).map_err(invalid)?;
+            let t: PlanOptions = serde_path_to_error::deserialize(params).map_err(invalid)?;
             serde_json::to_value(t).expect("options serialise")
         }
         TaskKind::Master => {
-            let mut t: MasterOptions = serde_json::from_value(params).map_err(invalid)?;
+            let mut t: MasterOptions = serde_path_to_error::deserialize(params).map_err(invalid)?;
             t.out = confine(roots, &t.out)?;
             serde_json::to_value(t).expect("options serialise")
         }
@@ -164,20 +170,24 @@ struct TaskProgress<'a> {
     vault: &'a Vault,
     task_id: String,
     stop: &'a AtomicBool,
-    /// When the catalog was last asked, and what it said.
-    last: Mutex<(Instant, bool)>,
+    /// When the catalog was last asked (never: `None`), and what it said.
+    last: Mutex<(Option<Instant>, bool)>,
 }
 
 impl TaskProgress<'_> {
     fn cancel_asked(&self) -> bool {
         let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
-        if !last.1 && last.0.elapsed() >= Duration::from_millis(500) {
+        if !last.1
+            && last
+                .0
+                .is_none_or(|t| t.elapsed() >= Duration::from_millis(500))
+        {
             last.1 = self
                 .vault
                 .catalog
                 .task_cancel_requested(&self.task_id)
                 .unwrap_or(false);
-            last.0 = Instant::now();
+            last.0 = Some(Instant::now());
         }
         last.1
     }
@@ -210,29 +220,41 @@ pub fn run_next(vault: &Vault, worker: &str, stop: &AtomicBool) -> Result<Option
         vault,
         task_id: task.task_id.clone(),
         stop,
-        last: Mutex::new((Instant::now(), false)),
+        last: Mutex::new((None, false)),
     };
     let agent = task.requested_by.clone();
     let res = crate::model::acting_as(&agent, || execute(vault, &task, &progress));
     let id = task.task_id.as_str();
-    let ended = match res {
-        Ok(result) => vault
-            .catalog
-            .end_task(id, TaskState::Done, Some(&result), "")?,
-        Err(Error::Cancelled(what)) if stop.load(Ordering::Relaxed) => vault.catalog.end_task(
-            id,
-            TaskState::Queued,
-            None,
-            &format!("{what}: the worker stopped; it resumes when a worker starts"),
-        )?,
-        Err(e @ Error::Cancelled(_)) => {
-            vault
-                .catalog
-                .end_task(id, TaskState::Cancelled, None, &e.to_string())?
+    let (state, result, error) = match res {
+        Ok(result) => (TaskState::Done, Some(result), String::new()),
+        // The worker stopping, not the user: queued again, unless the user cancelled too.
+        Err(Error::Cancelled(what))
+            if stop.load(Ordering::Relaxed) && !vault.catalog.task_cancel_requested(id)? =>
+        {
+            (
+                TaskState::Queued,
+                None,
+                format!("{what}: the worker stopped; it resumes when a worker starts"),
+            )
         }
-        Err(e) => vault
+        Err(e @ Error::Cancelled(_)) => (TaskState::Cancelled, None, e.to_string()),
+        Err(e) => (TaskState::Failed, None, e.to_string()),
+    };
+    // Recorded even when the catalog is briefly busy: the work is done.
+    let mut tries = 0;
+    let ended = loop {
+        match vault
             .catalog
-            .end_task(id, TaskState::Failed, None, &e.to_string())?,
+            .end_task(id, worker, state, result.as_ref(), &error)
+        {
+            Ok(t) => break t,
+            Err(e) if tries < 10 => {
+                tries += 1;
+                let _ = e;
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            Err(e) => return Err(e),
+        }
     };
     Ok(Some(ended))
 }
@@ -248,9 +270,16 @@ fn execute(vault: &Vault, task: &Task, progress: &dyn Progress) -> Result<serde_
             detail: e.to_string(),
         })
     };
+    // The paths again, as they are now: a folder swapped for a link since the task was queued
+    // is refused.
+    let roots = &vault.config.server.roots;
     match task.kind {
         TaskKind::Add => {
-            let t: AddTask = serde_json::from_value(task.params.clone()).map_err(bad)?;
+            let mut t: AddTask = serde_json::from_value(task.params.clone()).map_err(bad)?;
+            for p in t.paths.iter_mut() {
+                *p = confine(roots, p)?;
+            }
+            t.options.follow = false;
             value(serde_json::to_value(crate::ingest::add(
                 vault, &t.paths, &t.options, progress,
             )?))
@@ -262,7 +291,8 @@ fn execute(vault: &Vault, task: &Task, progress: &dyn Progress) -> Result<serde_
             )?))
         }
         TaskKind::Master => {
-            let t: MasterOptions = serde_json::from_value(task.params.clone()).map_err(bad)?;
+            let mut t: MasterOptions = serde_json::from_value(task.params.clone()).map_err(bad)?;
+            t.out = confine(roots, &t.out)?;
             value(serde_json::to_value(crate::master::master(
                 vault, &t, progress,
             )?))

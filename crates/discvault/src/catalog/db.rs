@@ -25,6 +25,26 @@ pub enum Value {
     Blob(Vec<u8>),
 }
 
+/// Text with a NUL character (0x00) is refused on both backends alike (PostgreSQL cannot hold
+/// it; SQLite could, and a lookup would then find nothing on one backend and fail on the
+/// other): it comes from hostile input (a request, a CSV file), never from a file name.
+fn no_nul(params: &[Value]) -> Result<()> {
+    for p in params {
+        if let Value::Text(t) = p {
+            if t.contains('\0') {
+                let shown: String = t.chars().take(60).collect();
+                return Err(crate::Error::Invalid {
+                    field: "text".into(),
+                    detail: format!(
+                        "{shown:?} contains a NUL character (0x00), which the catalog does not hold"
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 pub trait ToValue {
     fn to_value(self) -> Value;
 }
@@ -397,10 +417,12 @@ impl Query {
     }
 
     fn run<E: Executor>(&self, e: &E, each: &mut dyn FnMut(Row) -> bool) -> Result<()> {
+        no_nul(&self.params)?;
         e.db().with(|b| b.query(&self.sql, &self.params, each))
     }
 
     pub fn execute<E: Executor>(self, e: E) -> Result<u64> {
+        no_nul(&self.params)?;
         e.db().with(|b| b.execute(&self.sql, &self.params))
     }
 

@@ -80,6 +80,12 @@ impl Catalog {
 
     /// Claims the oldest queued task for `worker`: no other worker gets it.
     pub fn claim_task(&self, worker: &str) -> Result<Option<Task>> {
+        // An idle worker looks without taking the write lock.
+        let any: i64 = db::query_scalar("SELECT COUNT(*) FROM tasks WHERE state = 'queued'")
+            .fetch_one(&self.db)?;
+        if any == 0 {
+            return Ok(None);
+        }
         let tx = self.db.begin()?;
         let id: Option<String> = db::query_scalar(
             "SELECT task_id FROM tasks WHERE state = 'queued' ORDER BY id LIMIT 1",
@@ -107,20 +113,30 @@ impl Catalog {
         Ok(())
     }
 
-    /// Ends a task: done with its result, or in `state` with the reason.
+    /// Ends a task `worker` runs: done with its result, or in `state` with the reason (queued
+    /// again: no worker). A task no longer this worker's (marked interrupted meanwhile) is left
+    /// as it is.
     pub fn end_task(
         &self,
         task_id: &str,
+        worker: &str,
         state: TaskState,
         result: Option<&serde_json::Value>,
         error: &str,
     ) -> Result<Task> {
-        db::query("UPDATE tasks SET state = $1, result = $2, error = $3, updated_at = $4 WHERE task_id = $5")
+        let worker_after = if state == TaskState::Queued {
+            ""
+        } else {
+            worker
+        };
+        db::query("UPDATE tasks SET state = $1, result = $2, error = $3, updated_at = $4, worker = $5 WHERE task_id = $6 AND state = 'running' AND worker = $7")
             .bind(state.name())
             .bind(result.map(|r| r.to_string()))
             .bind(error)
             .bind(now_unix())
+            .bind(worker_after)
             .bind(task_id)
+            .bind(worker)
             .execute(&self.db)?;
         self.task(task_id)
     }

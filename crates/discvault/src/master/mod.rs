@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 /// Options of `discvault master`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "clap", derive(clap::Args))]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct MasterOptions {
     /// Volumes to master; every planned volume when empty.
     #[cfg_attr(

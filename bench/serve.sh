@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The server under load (issue 13): 100 concurrent clients on locate and status against a
+# catalog of FILES records (1,000,000 by default, filled by examples/locate_bench.rs), with
+# ApacheBench (ab, keep-alive) as the peer client; p50/p99 latency, throughput, and the server's
+# peak memory (VmHWM). Everything on 127.0.0.1; each load run is bounded by a request count.
+#   bench/serve.sh [WORKDIR] [FILES]
+# WORKDIR (default /dev/shm/dv-serve) is removed at the end unless KEEP=1.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+work=${1:-/dev/shm/dv-serve}
+files=${2:-1000000}
+clients=${CLIENTS:-100}
+requests=${REQUESTS:-20000}
+target=${CARGO_TARGET_DIR:-$here/../target}
+export CARGO_TARGET_DIR=$target
+cargo build --release -q -p discvault-cli --manifest-path "$here/../Cargo.toml"
+cargo build --release -q -p discvault --example locate_bench --manifest-path "$here/../Cargo.toml"
+dv="$target/release/discvault"
+command -v ab >/dev/null || { echo "ab is missing: apt-get install apache2-utils" >&2; exit 1; }
+if [ ! -e "$work/catalog.sqlite" ]; then
+  rm -rf "$work"
+  "$target/release/examples/locate_bench" "$work" "$files" --fill-only
+fi
+server=""
+cleanup() {
+  [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
+  [ -n "${KEEP:-}" ] || rm -rf "$work"
+  return 0
+}
+trap cleanup EXIT
+"$dv" --vault "$work" user add bench --role auditor >/dev/null 2>&1 || true
+token=$("$dv" --vault "$work" token create --user bench 2>/dev/null)
+"$dv" --vault "$work" serve --listen 127.0.0.1:0 --workers 0 --connections "${CONNECTIONS:-8}" >"$work/serve.out" &
+server=$!
+for _ in $(seq 100); do grep -q listening "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
+url=$(sed -n 's/^listening on //p' "$work/serve.out")
+echo "== $(date -u +%FT%TZ) $files files, $clients clients, server $url; load: $(uptime | sed 's/.*load/load/')"
+run() {
+  local name=$1 path=$2 n=$3
+  echo "-- $name: $n requests"
+  ab -q -k -c "$clients" -n "$n" -H "Authorization: Bearer $token" "$url$path" \
+    | grep -E "Complete requests|Failed requests|Non-2xx|Requests per second|^  50%|^  99%|^ 100%"
+}
+run "locate 会议 (2 characters)" "/api/v1/locate?q=%E4%BC%9A%E8%AE%AE&limit=20" "$requests"
+run "locate J017/2004 (path piece)" "/api/v1/locate?q=J017%2F2004&limit=20" "$requests"
+run "locate by sha256 miss" "/api/v1/locate?q=$(printf '0%.0s' $(seq 64))" "$requests"
+run "status" "/api/v1/status" "${STATUS_REQUESTS:-500}"
+echo "server peak memory: $(grep VmHWM /proc/$server/status)"
+echo "load after: $(uptime | sed 's/.*load/load/')"
