@@ -344,8 +344,10 @@ fn the_api_answers_each_role_as_it_may_with_the_clis_json() {
          checks.positive_data_acceptance.expected-statuses = [\"2xx\", \"400\", \"401\", \"403\", \"404\", \"409\"]\n",
     )
     .unwrap();
+    // Run in the test's folder: schemathesis keeps a cache where it runs.
     let st = testkit::output(
         Command::new("schemathesis")
+            .current_dir(t.path())
             .arg("--config-file")
             .arg(&config)
             .arg("run")
