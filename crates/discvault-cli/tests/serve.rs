@@ -214,6 +214,12 @@ fn the_api_answers_each_role_as_it_may_with_the_clis_json() {
     let auditor = token("auditor");
     let api_status = body(&server.get("/api/v1/status", Some(&auditor)));
     assert_eq!(api_status, ok(dv(&vault).arg("status")));
+    // The server keeps the status it made until something is recorded: a copy registered by
+    // another station is in the next answer.
+    ok(dv(&vault).args(["copies", "add", "DV-000001", "--roles", "sealed"]));
+    let again = body(&server.get("/api/v1/status", Some(&auditor)));
+    assert_ne!(again["copies"], api_status["copies"]);
+    assert_eq!(again, ok(dv(&vault).arg("status")));
     let api_found = body(&server.get(q, Some(&auditor)));
     assert_eq!(
         api_found,

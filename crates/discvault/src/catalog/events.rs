@@ -188,6 +188,16 @@ impl Catalog {
             })
             .collect()
     }
+    /// The id and hash of the last event (0 and empty for none): every recorded change moves
+    /// it, so a value computed from the catalog stays true while it stays.
+    pub fn event_head(&self) -> Result<(i64, String)> {
+        let r = db::query("SELECT last_id, hash FROM event_head WHERE one = 1")
+            .fetch_optional(&self.db)?;
+        match r {
+            Some(r) => Ok((r.try_get("last_id")?, r.try_get("hash")?)),
+            None => Ok((0, String::new())),
+        }
+    }
 
     /// Recomputes the chain: any edited, inserted, reordered or deleted event is reported.
     pub fn verify_chain(&self) -> Result<ChainReport> {
