@@ -80,11 +80,7 @@ impl Catalog {
 
     /// The user called `name`.
     pub fn user(&self, name: &str) -> Result<User> {
-        let r = db::query(&format!("SELECT {USER_COLS} FROM users WHERE name = $1"))
-            .bind(name)
-            .fetch_optional(&self.db)?
-            .ok_or_else(|| Error::NotFound(format!("user {name}")))?;
-        user_from_row(&r)
+        self.user_password(name).map(|(u, _)| u)
     }
 
     /// Every user, by name.

@@ -251,9 +251,20 @@ pub(crate) fn prepare(vault: &Vault, v: &Volume, spill_dir: Option<&Path>) -> Re
         Some(dir) => format::TagSink::Spill(tempfile::tempfile_in(dir).at(dir)?),
         None => format::TagSink::Count,
     };
-    let tags = format::TagFiles::make(&ctx, sink).map_err(|e| Error::Volume {
-        volume: v.volume_id.clone(),
-        detail: format!("its tag files: {e}"),
+    // Only writing the spill file can fail (a full disk, say): our own failure, named by the
+    // folder it is in, never damage of anything.
+    let tags = format::TagFiles::make(&ctx, sink).map_err(|e| match spill_dir {
+        Some(dir) => Error::Io {
+            path: dir.to_path_buf(),
+            source: std::io::Error::new(
+                e.kind(),
+                format!("temporary tag files of {}: {e}", v.volume_id),
+            ),
+        },
+        None => Error::Volume {
+            volume: v.volume_id.clone(),
+            detail: format!("its tag files: {e}"),
+        },
     })?;
     let (mut spec, mut sources) = build_spec(v, &tags, &ctx.items);
     drop(ctx);
