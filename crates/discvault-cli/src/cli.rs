@@ -133,6 +133,36 @@ pub enum Command {
     /// The server's tokens: `Authorization: Bearer <token>` for records systems.
     #[command(subcommand)]
     Token(TokenCmd),
+    /// Webhooks: records systems told of volumes mastered, copies verified, damage found,
+    /// inspections due and jobs failed, by signed POSTs that `discvault serve` sends.
+    #[command(subcommand)]
+    Webhook(WebhookCmd),
+}
+
+#[derive(Subcommand)]
+pub enum WebhookCmd {
+    /// Subscribe a URL; prints the secret that signs its messages, once.
+    Add {
+        /// An http:// or https:// URL.
+        url: String,
+        /// What it is told of, comma separated: volume.mastered, copy.verified, damage.found,
+        /// inspection.due, job.failed (default: all).
+        #[arg(long, value_delimiter = ',')]
+        events: Vec<String>,
+        /// Read the secret from the first line of standard input (default: a random one).
+        #[arg(long)]
+        secret_stdin: bool,
+    },
+    /// Every webhook, removed ones too.
+    List,
+    /// Remove a webhook: nothing more is sent to it; its delivery log is kept.
+    Remove { webhook: String },
+    /// A webhook's delivery log, newest first.
+    Deliveries {
+        webhook: String,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
 }
 
 #[derive(clap::Args)]

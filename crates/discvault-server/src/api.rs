@@ -1,18 +1,38 @@
 //! The routes: one handler per operation, each a thin call of the library.
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
+use crate::error::{ApiError, ApiPath, ApiQuery, ErrorBody};
 use crate::vaults::Vaults;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use discvault::locate::{BarcodeAnswer, Found};
-use discvault::model::{Duty, Principal, Task, TaskKind, TaskState, User};
+use discvault::model::{Duty, Principal, User};
 use discvault::status::Status;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use utoipa::OpenApi;
+
+mod holdings;
+mod tasks;
+mod webhooks;
+
+/// The largest request body taken (a CSV of a cabinet's stocktaking, of quality
+/// measurements, a task's options): larger ones are refused with 413.
+pub const MAX_BODY: usize = 16 << 20;
+
+/// A JSON object: the value the CLI prints with `--json` for the same operation.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = Object)]
+#[allow(dead_code)]
+pub struct ObjectBody(serde_json::Value);
+
+/// Bytes of a file: an image, a PDF.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)]
+pub struct Binary(Vec<u8>);
 
 #[derive(Clone)]
 pub struct AppState {
@@ -26,6 +46,19 @@ struct CachedStatus {
     made: std::time::Instant,
     /// As JSON: at a million files it lists thousands of volumes (~600 KB).
     json: axum::body::Bytes,
+}
+
+/// A page size asked for: 1 to 1000, 100 when none is given.
+pub(crate) fn page_limit(given: Option<i64>) -> Result<i64, ApiError> {
+    let limit = given.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid",
+            format!("invalid limit: {limit} is outside 1..1000"),
+        ));
+    }
+    Ok(limit)
 }
 
 /// How long a status stays good while nothing is recorded (inspection due dates move with the
@@ -55,8 +88,22 @@ impl AppState {
                        Bodies are the JSON of the CLI's --json. Every path but /api/health needs \
                        Authorization: Bearer <token> (discvault token create)."
     ),
-    paths(health, openapi_json, me, status, locate, locate_barcode, copies, inspect_due, report, audit_verify, audit_premis, users, queue_task, list_tasks, get_task, cancel_task),
-    components(schemas(ErrorBody, Health, TaskRequest, ReportFormat)),
+    paths(
+        health, openapi_json, me, status, locate, locate_barcode, copies, inspect_due, report,
+        audit_verify, audit_premis, users,
+        tasks::queue_task, tasks::list_tasks, tasks::get_task, tasks::cancel_task,
+        tasks::task_events, tasks::plan_preview, tasks::restore_pick, tasks::migrate_plan,
+        holdings::collections, holdings::volumes, holdings::volume, holdings::jobs,
+        holdings::cancel_job, holdings::add_copies, holdings::move_copy, holdings::mark_copy,
+        holdings::cabinet_inventory, holdings::cabinet_import, holdings::quality_import,
+        holdings::label,
+        webhooks::add_webhook, webhooks::list_webhooks, webhooks::remove_webhook,
+        webhooks::deliveries,
+    ),
+    components(schemas(
+        ErrorBody, Health, tasks::TaskRequest, ReportFormat, ObjectBody, Binary,
+        holdings::LabelKind, holdings::LabelForm,
+    )),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -88,15 +135,48 @@ pub fn router(vaults: Arc<Vaults>) -> Router {
         .route("/api/v1/status", get(status))
         .route("/api/v1/locate", get(locate))
         .route("/api/v1/locate/barcode/{code}", get(locate_barcode))
-        .route("/api/v1/copies", get(copies))
+        .route("/api/v1/copies", get(copies).post(holdings::add_copies))
+        .route("/api/v1/copies/{copy}/move", post(holdings::move_copy))
+        .route("/api/v1/copies/{copy}/mark", post(holdings::mark_copy))
+        .route("/api/v1/collections", get(holdings::collections))
+        .route("/api/v1/volumes", get(holdings::volumes))
+        .route("/api/v1/volumes/{volume_id}", get(holdings::volume))
+        .route("/api/v1/jobs", get(holdings::jobs))
+        .route("/api/v1/jobs/{job_id}/cancel", post(holdings::cancel_job))
+        .route(
+            "/api/v1/cabinets/{cabinet}/inventory",
+            get(holdings::cabinet_inventory),
+        )
+        .route("/api/v1/cabinets/import", post(holdings::cabinet_import))
+        .route("/api/v1/quality/import", post(holdings::quality_import))
+        .route("/api/v1/labels/{kind}/{key}", get(holdings::label))
+        .route("/api/v1/plan/preview", post(tasks::plan_preview))
+        .route("/api/v1/restore/pick", get(tasks::restore_pick))
+        .route("/api/v1/migrate/plan", get(tasks::migrate_plan))
         .route("/api/v1/inspect/due", get(inspect_due))
         .route("/api/v1/report", get(report))
         .route("/api/v1/audit/verify", get(audit_verify))
         .route("/api/v1/audit/premis", get(audit_premis))
         .route("/api/v1/users", get(users))
-        .route("/api/v1/tasks", post(queue_task).get(list_tasks))
-        .route("/api/v1/tasks/{task_id}", get(get_task))
-        .route("/api/v1/tasks/{task_id}/cancel", post(cancel_task))
+        .route(
+            "/api/v1/webhooks",
+            post(webhooks::add_webhook).get(webhooks::list_webhooks),
+        )
+        .route(
+            "/api/v1/webhooks/{webhook_id}",
+            axum::routing::delete(webhooks::remove_webhook),
+        )
+        .route(
+            "/api/v1/webhooks/{webhook_id}/deliveries",
+            get(webhooks::deliveries),
+        )
+        .route(
+            "/api/v1/tasks",
+            post(tasks::queue_task).get(tasks::list_tasks),
+        )
+        .route("/api/v1/tasks/{task_id}", get(tasks::get_task))
+        .route("/api/v1/tasks/{task_id}/cancel", post(tasks::cancel_task))
+        .route("/api/v1/tasks/{task_id}/events", get(tasks::task_events))
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -111,6 +191,7 @@ pub fn router(vaults: Arc<Vaults>) -> Router {
                 "no such path in the API (see /api/openapi.json)",
             )
         })
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(AppState {
             vaults,
             status: Default::default(),
@@ -218,14 +299,7 @@ async fn locate(
     c: Caller,
     ApiQuery(p): ApiQuery<LocateParams>,
 ) -> Result<(HeaderMap, Json<Vec<Found>>), ApiError> {
-    let limit = p.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid",
-            format!("invalid limit: {limit} is outside 1..1000"),
-        ));
-    }
+    let limit = page_limit(p.limit.map(|l| i64::try_from(l).unwrap_or(i64::MAX)))? as usize;
     let offset = p.offset.unwrap_or(0);
     if offset > 100_000 {
         return Err(ApiError::new(
@@ -278,112 +352,6 @@ async fn locate_barcode(
 ))]
 async fn users(State(s): State<AppState>, c: Caller) -> Result<Json<Vec<User>>, ApiError> {
     s.call(&c, Duty::Administer, |v| v.catalog.users()).await
-}
-
-/// A long operation to run: its kind and its options.
-#[derive(Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TaskRequest {
-    pub kind: TaskKind,
-    /// The options of the kind, as the library (and the CLI) takes them. `add`: `paths` (on the
-    /// server, inside `[server] roots`), `collection`, `metadata` (`{"fonds": "J001", ...}`),
-    /// `copy`, `follow`, `force`. `plan`: `media`, `reserve_percent`, `redundancy_percent`,
-    /// `parity_group`, `parity_volumes`. `master`: `out` (a folder inside the roots), `volumes`,
-    /// `again`.
-    #[serde(default)]
-    #[schema(value_type = Object)]
-    pub params: serde_json::Value,
-}
-
-/// Queues a long operation (add, plan, master) for the workers; its progress and result are
-/// read with `GET /api/v1/tasks/{task_id}`. Needs role archivist or admin.
-#[utoipa::path(post, path = "/api/v1/tasks", request_body = TaskRequest, responses(
-    (status = 202, body = Task),
-    (status = 400, body = ErrorBody),
-    (status = 401, body = ErrorBody),
-    (status = 403, body = ErrorBody),
-))]
-async fn queue_task(
-    State(s): State<AppState>,
-    c: Caller,
-    ApiJson(req): ApiJson<TaskRequest>,
-) -> Result<(StatusCode, Json<Task>), ApiError> {
-    let who = c.may(Duty::Archive)?;
-    let t = s
-        .vaults
-        .run(Some(who), move |v| {
-            discvault::tasks::queue(v, req.kind, req.params)
-        })
-        .await?;
-    Ok((StatusCode::ACCEPTED, Json(t)))
-}
-
-/// Which tasks to list.
-#[derive(Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct TaskListParams {
-    /// Only tasks in this state.
-    state: Option<TaskState>,
-    /// At most this many, newest first (1 to 1000, default 100).
-    #[param(minimum = 1, maximum = 1000)]
-    limit: Option<i64>,
-}
-
-/// Tasks, newest first.
-#[utoipa::path(get, path = "/api/v1/tasks", params(TaskListParams), responses(
-    (status = 200, body = [Task]),
-    (status = 400, body = ErrorBody),
-    (status = 401, body = ErrorBody),
-))]
-async fn list_tasks(
-    State(s): State<AppState>,
-    c: Caller,
-    ApiQuery(p): ApiQuery<TaskListParams>,
-) -> Result<Json<Vec<Task>>, ApiError> {
-    let limit = p.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid",
-            format!("invalid limit: {limit} is outside 1..1000"),
-        ));
-    }
-    s.call(&c, Duty::Read, move |v| v.catalog.tasks(p.state, limit))
-        .await
-}
-
-/// One task: its state, last progress message, and result once done.
-#[utoipa::path(get, path = "/api/v1/tasks/{task_id}", params(("task_id" = String, Path, description = "T-000001")), responses(
-    (status = 200, body = Task),
-    (status = 401, body = ErrorBody),
-    (status = 404, body = ErrorBody),
-))]
-async fn get_task(
-    State(s): State<AppState>,
-    c: Caller,
-    ApiPath(id): ApiPath<String>,
-) -> Result<Json<Task>, ApiError> {
-    s.call(&c, Duty::Read, move |v| v.catalog.task(&id)).await
-}
-
-/// Cancels a task: a queued one at once, a running one at the end of its current stage (an
-/// `add` records no file; a `master` keeps the volumes it finished). Needs role archivist or
-/// admin.
-#[utoipa::path(post, path = "/api/v1/tasks/{task_id}/cancel", params(("task_id" = String, Path, description = "T-000001")), responses(
-    (status = 200, body = Task),
-    (status = 400, body = ErrorBody),
-    (status = 401, body = ErrorBody),
-    (status = 403, body = ErrorBody),
-    (status = 404, body = ErrorBody),
-    (status = 409, body = ErrorBody, description = "the task has ended"),
-))]
-async fn cancel_task(
-    State(s): State<AppState>,
-    c: Caller,
-    ApiPath(id): ApiPath<String>,
-) -> Result<Json<Task>, ApiError> {
-    s.call(&c, Duty::Archive, move |v| v.catalog.cancel_task(&id))
-        .await
 }
 
 /// A moment: `at` as a date (YYYY-MM-DD), else now.
@@ -453,7 +421,7 @@ async fn inspect_due(
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ReportParams {
-    /// `json` (default) or `html`.
+    /// `json` (default), `html` or `pdf`.
     format: Option<ReportFormat>,
 }
 
@@ -463,14 +431,17 @@ pub struct ReportParams {
 pub enum ReportFormat {
     Json,
     Html,
+    /// Printed by a headless Chromium on the server (`[report] browser`).
+    Pdf,
 }
 
 /// The preservation report: shortfalls, overdue and failing discs, disc health (`discvault
-/// report --format json|html`).
+/// report --format json|html|pdf`).
 #[utoipa::path(get, path = "/api/v1/report", params(ReportParams), responses(
     (status = 200, description = "the report; with format=html, as a page", content(
         (discvault::report::Report = "application/json"),
         (String = "text/html"),
+        (Binary = "application/pdf"),
     )),
     (status = 400, body = ErrorBody),
     (status = 401, body = ErrorBody),
@@ -481,16 +452,28 @@ async fn report(
     ApiQuery(p): ApiQuery<ReportParams>,
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
-    let html = matches!(p.format, Some(ReportFormat::Html));
-    let Json(r) = s
-        .call(&c, Duty::Read, |v| {
-            discvault::report::build(v, discvault::now_unix())
+    let format = p.format.unwrap_or(ReportFormat::Json);
+    let Json((r, pdf)) = s
+        .call(&c, Duty::Read, move |v| {
+            let r = discvault::report::build(v, discvault::now_unix())?;
+            let pdf = match format {
+                ReportFormat::Pdf => Some(discvault::report::pdf_bytes(
+                    &discvault::report::html(&r),
+                    &v.config.report.browser,
+                )?),
+                _ => None,
+            };
+            Ok((r, pdf))
         })
         .await?;
-    Ok(if html {
-        axum::response::Html(discvault::report::html(&r)).into_response()
-    } else {
-        Json(r).into_response()
+    Ok(match (format, pdf) {
+        (ReportFormat::Pdf, Some(pdf)) => {
+            ([(axum::http::header::CONTENT_TYPE, "application/pdf")], pdf).into_response()
+        }
+        (ReportFormat::Html, _) => {
+            axum::response::Html(discvault::report::html(&r)).into_response()
+        }
+        _ => Json(r).into_response(),
     })
 }
 

@@ -137,15 +137,30 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<
     type Rejection = ApiError;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
-        axum::Json::<T>::from_request(req, state)
+        // Every body is a JSON object: serde would also take an array for a struct, by
+        // position, which no client means.
+        let axum::Json(v) = axum::Json::<serde_json::Value>::from_request(req, state)
             .await
-            .map(|axum::Json(t)| ApiJson(t))
             .map_err(|e| {
                 ApiError::new(
                     StatusCode::BAD_REQUEST,
                     "invalid",
                     format!("invalid body: {}", e.body_text()),
                 )
-            })
+            })?;
+        if !v.is_object() {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid",
+                "invalid body: a JSON object is expected",
+            ));
+        }
+        serde_json::from_value(v).map(ApiJson).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid",
+                format!("invalid body: {e}"),
+            )
+        })
     }
 }

@@ -11,6 +11,7 @@
 mod api;
 mod auth;
 mod error;
+mod hooks;
 mod vaults;
 
 use std::net::SocketAddr;
@@ -87,6 +88,14 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
                     std::thread::sleep(std::time::Duration::from_secs(2));
                 }
             }
+        }));
+    }
+    // Webhook messages, from a connection of their own.
+    {
+        let vault = discvault::Vault::open_with(&opts.vault, opts.catalog.as_deref())?;
+        let stop = stop.clone();
+        threads.push(std::thread::spawn(move || {
+            hooks::run(vault, &stop, std::time::Duration::from_secs(1))
         }));
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()

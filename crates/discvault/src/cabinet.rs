@@ -14,6 +14,7 @@
 //!   longer trusted); a missing copy seen again becomes written: it is trusted again once it is
 //!   read back.
 
+use crate::error::IoContext;
 use crate::model::{canonical_number, normalize_rfid, CopyChange, CopyState, DiscCopy, Place};
 use crate::{Error, Result, Vault};
 use serde::{Deserialize, Serialize};
@@ -273,8 +274,20 @@ struct Seen<'a> {
 /// missing, and missing copies it saw are written again. A file with any bad row is refused
 /// whole: every bad row is named, and nothing is applied.
 pub fn import(vault: &Vault, path: &Path, apply: bool) -> Result<Reconciliation> {
-    let (mut rdr, names) =
-        crate::csvfile::reader(path, &["barcode", "cabinet", "slot"], &HEADER.join(","))?;
+    let bytes = std::fs::read(path).at(path)?;
+    import_of(vault, path, &bytes, apply)
+}
+
+/// [`import`] of an inventory already read (a request's body); `name` stands for the file in
+/// errors.
+pub fn import_of(vault: &Vault, name: &Path, bytes: &[u8], apply: bool) -> Result<Reconciliation> {
+    let path = name;
+    let (mut rdr, names) = crate::csvfile::reader_of(
+        path,
+        bytes,
+        &["barcode", "cabinet", "slot"],
+        &HEADER.join(","),
+    )?;
     let shelves = names.iter().any(|n| n == "shelf");
     let copies = vault.catalog.copies(None)?;
     let cabinets = Cabinets::of(&copies);

@@ -36,8 +36,13 @@ pub struct ServerSection {
     /// Folders a request may name (records to add, a folder to master into): nothing outside
     /// them, no `..`, no link leading out. Empty: requests name no path.
     pub roots: Vec<std::path::PathBuf>,
-    /// Workers inside `discvault serve` running tasks (add, plan, master), one task each.
+    /// Workers inside `discvault serve` running tasks (add, plan, master, ...), one task each.
     pub workers: usize,
+    /// Seconds before a webhook message not taken is sent again; doubled at each attempt, up
+    /// to 64 times this.
+    pub webhook_retry_seconds: u64,
+    /// Attempts of a webhook message before it is given up (marked failed in the log).
+    pub webhook_attempts: u32,
 }
 
 impl Default for ServerSection {
@@ -45,6 +50,8 @@ impl Default for ServerSection {
         ServerSection {
             roots: Vec::new(),
             workers: 1,
+            webhook_retry_seconds: 30,
+            webhook_attempts: 30,
         }
     }
 }

@@ -53,7 +53,19 @@ pub type Reader = csv::Reader<std::io::Cursor<Vec<u8>>>;
 /// A reader over a CSV file's records, with its header names (lower case). Every column of
 /// `required` must be there, else the file is refused: `form` is the header to show.
 pub fn reader(path: &Path, required: &[&str], form: &str) -> Result<(Reader, Vec<String>)> {
-    let text = text(path)?;
+    let bytes = std::fs::read(path).at(path)?;
+    reader_of(path, &bytes, required, form)
+}
+
+/// [`reader`] over bytes already read (a request's body): `name` stands for the file in errors.
+pub fn reader_of(
+    name: &Path,
+    bytes: &[u8],
+    required: &[&str],
+    form: &str,
+) -> Result<(Reader, Vec<String>)> {
+    let path = name;
+    let text = decode(path, bytes)?;
     let mut rdr = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .flexible(false)

@@ -88,10 +88,9 @@ fn subject(vault: &Vault, key: &str) -> Result<(Volume, Option<DiscCopy>)> {
         Ok(c) => Ok((vault.catalog.volume(&c.volume_id)?, Some(c))),
         Err(copy_err) => match vault.catalog.volume(key) {
             Ok(v) => Ok((v, None)),
-            Err(_) => Err(Error::Invalid {
-                field: "label".into(),
-                detail: format!("{key:?} is neither a volume nor a copy: {copy_err}"),
-            }),
+            Err(_) => Err(Error::NotFound(format!(
+                "{key:?} is neither a volume nor a copy: {copy_err}"
+            ))),
         },
     }
 }

@@ -49,6 +49,7 @@ pub mod status;
 pub mod tasks;
 pub mod vault;
 pub mod verify;
+pub mod webhooks;
 
 pub use error::{Error, Result};
 pub use vault::Vault;

@@ -1,6 +1,7 @@
 //! Disc quality figures from testers (CD BLER, DVD PI8/PIF, BD symbol error rate and burst
 //! length), imported per copy from CSV and graded with the configured thresholds.
 
+use crate::error::IoContext;
 use crate::model::{CopyChange, DiscCopy};
 use crate::{Error, Result, Vault};
 use serde::{Deserialize, Serialize};
@@ -73,7 +74,15 @@ pub struct Graded {
 /// UTF-8 (with or without BOM) or GBK text ([`crate::csvfile`]). A file with any bad row is
 /// refused whole, every bad row named.
 pub fn import(vault: &Vault, path: &Path) -> Result<Vec<Graded>> {
-    let (mut rdr, _) = crate::csvfile::reader(path, &HEADER, &HEADER.join(","))?;
+    let bytes = std::fs::read(path).at(path)?;
+    import_of(vault, path, &bytes)
+}
+
+/// [`import`] of measurements already read (a request's body); `name` stands for the file in
+/// errors.
+pub fn import_of(vault: &Vault, name: &Path, bytes: &[u8]) -> Result<Vec<Graded>> {
+    let path = name;
+    let (mut rdr, _) = crate::csvfile::reader_of(path, bytes, &HEADER, &HEADER.join(","))?;
     let mut errors = Vec::new();
     let mut rows: Vec<Measured> = Vec::new();
     for (i, rec) in rdr.deserialize::<Row>().enumerate() {

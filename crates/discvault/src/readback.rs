@@ -20,6 +20,7 @@ use std::sync::Mutex;
 /// Options of `readback`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "clap", derive(clap::Args))]
+#[serde(default)]
 pub struct ReadbackOptions {
     /// The folder the volume's folder is made in.
     #[cfg_attr(feature = "clap", arg(long))]

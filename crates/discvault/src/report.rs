@@ -362,6 +362,17 @@ pub fn html(r: &Report) -> String {
     h
 }
 
+/// [`pdf`] as bytes (the server's answer), printed in a temporary folder.
+pub fn pdf_bytes(html: &str, browser: &str) -> Result<Vec<u8>> {
+    let work = tempfile::tempdir().map_err(|e| Error::Io {
+        path: std::env::temp_dir(),
+        source: e,
+    })?;
+    let out = work.path().join("report.pdf");
+    pdf(html, browser, &out)?;
+    std::fs::read(&out).at(&out)
+}
+
 /// Prints the HTML report to PDF with a headless Chromium (the browser lays out the Chinese
 /// text and the SVG charts; the PDF embeds the fonts). `browser` names the program; empty
 /// means the first of chromium, chromium-browser, google-chrome found on the PATH.

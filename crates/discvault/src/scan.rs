@@ -254,6 +254,7 @@ impl ScanItem {
 /// How to scan.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "clap", derive(clap::Args))]
+#[serde(default)]
 pub struct ScanOptions {
     /// Reads of a failed sector after the first.
     #[cfg_attr(feature = "clap", arg(long, default_value_t = 2))]

@@ -1,7 +1,7 @@
-//! The server and its accounts: `serve`, `user`, `token`.
+//! The server and its accounts: `serve`, `user`, `token`, `webhook`.
 
 use super::Ctx;
-use crate::cli::{ServeCmd, TokenCmd, UserCmd, WorkerCmd};
+use crate::cli::{ServeCmd, TokenCmd, UserCmd, WebhookCmd, WorkerCmd};
 use crate::output::print_json;
 use anyhow::{bail, Context, Result};
 use discvault::accounts;
@@ -163,6 +163,103 @@ pub fn token(ctx: &Ctx, c: &TokenCmd) -> Result<i32> {
                 print_json(&t)?;
             } else {
                 println!("token {} of {} revoked", t.token_id, t.user);
+            }
+        }
+    }
+    Ok(0)
+}
+
+pub fn webhook(ctx: &Ctx, cmd: &WebhookCmd) -> Result<i32> {
+    let v = ctx.open()?;
+    match cmd {
+        WebhookCmd::Add {
+            url,
+            events,
+            secret_stdin,
+        } => {
+            let events = events
+                .iter()
+                .map(|e| {
+                    discvault::model::WebhookEvent::parse(e.trim()).with_context(|| {
+                        format!("--events: {e:?} is not one of volume.mastered, copy.verified, damage.found, inspection.due, job.failed")
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let secret = if *secret_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                Some(line.trim_end_matches(['\r', '\n']).to_string())
+            } else {
+                None
+            };
+            let w = discvault::webhooks::add(
+                &v,
+                &discvault::webhooks::WebhookRequest {
+                    url: url.clone(),
+                    events,
+                    secret,
+                },
+            )?;
+            if ctx.json {
+                print_json(&w)?;
+            } else {
+                println!("{} {}", w.webhook.webhook_id, w.webhook.url);
+                println!("secret (shown once): {}", w.secret);
+            }
+        }
+        WebhookCmd::List => {
+            let hooks = discvault::webhooks::list(&v)?;
+            if ctx.json {
+                print_json(&hooks)?;
+            } else {
+                for h in &hooks {
+                    let events: Vec<&str> = h.events.iter().map(|e| e.name()).collect();
+                    println!(
+                        "{}  {}  {}{}",
+                        h.webhook_id,
+                        h.url,
+                        events.join(","),
+                        if h.removed_at.is_some() {
+                            "  (removed)"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+            }
+        }
+        WebhookCmd::Remove { webhook } => {
+            let h = v.catalog.remove_webhook(webhook)?;
+            if ctx.json {
+                print_json(&h)?;
+            } else {
+                println!("{} removed", h.webhook_id);
+            }
+        }
+        WebhookCmd::Deliveries { webhook, limit } => {
+            let log = v.catalog.deliveries(webhook, (*limit).clamp(1, 100_000))?;
+            if ctx.json {
+                print_json(&log)?;
+            } else {
+                for d in &log {
+                    println!(
+                        "{}  {}  {:?}  attempts {}  {}{}",
+                        d.delivery_id,
+                        d.event.name(),
+                        d.state,
+                        d.attempts,
+                        if d.last_status > 0 {
+                            format!("HTTP {}", d.last_status)
+                        } else {
+                            "-".into()
+                        },
+                        if d.last_error.is_empty() {
+                            String::new()
+                        } else {
+                            format!("  {}", d.last_error)
+                        }
+                    );
+                }
             }
         }
     }

@@ -74,5 +74,6 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Worker(a) => accounts::worker(ctx, a),
         Command::User(c) => accounts::user(ctx, c),
         Command::Token(c) => accounts::token(ctx, c),
+        Command::Webhook(c) => accounts::webhook(ctx, c),
     }
 }

@@ -1,6 +1,8 @@
 //! Helpers of the binary's integration tests: running `discvault` against a vault.
 #![allow(dead_code)]
 
+pub mod server;
+
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;

@@ -159,13 +159,20 @@ pub(crate) fn backfill_chain(tx: &db::Tx<'_>) -> Result<()> {
 impl Catalog {
     /// Every event with its objects' ids, oldest first.
     pub fn event_records(&self) -> Result<Vec<EventRecord>> {
+        self.event_records_after(0, i64::MAX)
+    }
+
+    /// The events after the one with id `after`, oldest first, at most `limit`.
+    pub fn event_records_after(&self, after: i64, limit: i64) -> Result<Vec<EventRecord>> {
         let rows = db::query(
             "SELECT e.id, e.at, e.event_type, e.agent, e.software, e.outcome, e.detail, e.prev_hash, e.hash,
                     v.volume_id AS volume_text, c.name AS collection_text, k.copy_id AS copy_text
              FROM events e LEFT JOIN volumes v ON v.id = e.volume
              LEFT JOIN collections c ON c.id = e.collection_id
-             LEFT JOIN copies k ON k.id = e.copy ORDER BY e.id",
+             LEFT JOIN copies k ON k.id = e.copy WHERE e.id > $1 ORDER BY e.id LIMIT $2",
         )
+        .bind(after)
+        .bind(limit)
         .fetch_all(&self.db)?;
         rows.iter()
             .map(|r| {

@@ -139,10 +139,11 @@ impl Catalog {
         Ok((c, changes))
     }
 
-    /// The metadata changes recorded since the last plan, as their events say them.
+    /// The changes of collections' metadata recorded since the last plan, as their events say
+    /// them (not the server's accounts, recorded under the same event type with no collection).
     pub fn metadata_changes_since_last_plan(&self) -> Result<Vec<String>> {
         let rows = db::query(
-            "SELECT detail FROM events WHERE event_type = $1
+            "SELECT detail FROM events WHERE event_type = $1 AND collection_id IS NOT NULL
              AND id > COALESCE((SELECT MAX(id) FROM events WHERE event_type = 'plan'), 0) ORDER BY id",
         )
         .bind(METADATA_EVENT)

@@ -25,6 +25,7 @@ pub mod tasks;
 mod totals;
 pub mod transfer;
 mod volumes;
+pub mod webhooks;
 
 use events::insert_event;
 

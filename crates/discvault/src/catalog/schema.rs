@@ -4,7 +4,7 @@
 //! (floating point).
 
 /// Schema version after all migrations below.
-pub const SCHEMA_VERSION: i64 = 9;
+pub const SCHEMA_VERSION: i64 = 10;
 
 /// Statements that only SQLite runs, after migration `i` (index in this list): the path indexes
 /// for `locate`. An FTS5 trigram index over `files.path` answers substrings
@@ -342,5 +342,37 @@ pub const MIGRATIONS: &[&[&str]] = &[&[
         updated_at BIGINT NOT NULL
     )",
     "CREATE INDEX tasks_by_state ON tasks (state, id)",
+],
+// 10: webhooks (`model/webhooks.rs`): subscriptions with the secret that signs their messages
+// and how far the audit trail was read for them, and the delivery log. Never on a disc.
+&[
+    "CREATE TABLE webhooks (
+        id {id},
+        webhook_id TEXT NOT NULL UNIQUE,
+        url TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        events TEXT NOT NULL,
+        after_event BIGINT NOT NULL,
+        inspection_day TEXT NOT NULL DEFAULT '',
+        created_by TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        removed_at BIGINT
+    )",
+    "CREATE TABLE deliveries (
+        id {id},
+        delivery_id TEXT NOT NULL UNIQUE,
+        webhook BIGINT NOT NULL REFERENCES webhooks(id),
+        event TEXT NOT NULL,
+        body TEXT NOT NULL,
+        state TEXT NOT NULL,
+        attempts BIGINT NOT NULL DEFAULT 0,
+        next_at BIGINT NOT NULL,
+        last_status BIGINT NOT NULL DEFAULT 0,
+        last_error TEXT NOT NULL DEFAULT '',
+        created_at BIGINT NOT NULL,
+        delivered_at BIGINT
+    )",
+    "CREATE INDEX deliveries_due ON deliveries (state, next_at)",
+    "CREATE INDEX deliveries_of ON deliveries (webhook, id)",
 ],
 ];

@@ -28,6 +28,8 @@ pub const TABLES: &[&str] = &[
     "users",
     "tokens",
     "tasks",
+    "webhooks",
+    "deliveries",
 ];
 
 /// The columns of `files` (PostgreSQL adds `path_chars`, derived from `path`).

@@ -6,6 +6,7 @@ use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 
 /// Where a copy of a job is.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum JobCopyState {
@@ -59,6 +60,7 @@ impl JobCopyState {
 }
 
 /// One copy of a job.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct JobCopy {
     pub copy_id: String,
@@ -80,6 +82,7 @@ pub struct JobCopy {
 /// A disc burned for a copy of a job that does not hold the copy: the publisher failed it, or
 /// discvault's read-back found damage. It may carry the copy's label, so it is named with
 /// where it is and what to do with it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct RejectedDisc {
     pub job_id: String,
@@ -109,6 +112,7 @@ pub struct NewJobCopy {
 }
 
 /// A publishing job.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Job {
     pub job_id: String,

@@ -10,6 +10,7 @@ pub mod events;
 pub mod jobs;
 pub mod records;
 pub mod tasks;
+pub mod webhooks;
 
 pub use accounts::*;
 pub use check::*;
@@ -18,6 +19,7 @@ pub use events::*;
 pub use jobs::*;
 pub use records::*;
 pub use tasks::*;
+pub use webhooks::*;
 
 /// Version of the on-disc layout, written in `bag-info.txt` and `discvault/volume.json`.
 pub const FORMAT_VERSION: i64 = 2;

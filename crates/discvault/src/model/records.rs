@@ -56,6 +56,7 @@ impl MetadataChange {
 }
 
 /// A collection (fonds, series) of records.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Collection {
     pub id: i64,
@@ -108,6 +109,7 @@ pub struct NewFile {
 }
 
 /// A volume (one disc image, written as any number of copies).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Volume {
     #[serde(skip)]
@@ -141,6 +143,7 @@ pub struct Volume {
     pub parity_index: i64,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum VolumeKind {

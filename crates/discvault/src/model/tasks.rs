@@ -1,4 +1,5 @@
-//! Tasks: long operations asked for through the server (add, plan, master), kept in the
+//! Tasks: long operations asked for through the server (add, plan, master, publish, verify,
+//! readback, restore, repair, migrate), kept in the
 //! catalog and run by workers (a pool inside `discvault serve`, or `discvault worker` on another
 //! station sharing the catalog). One worker claims a task; a task outlives a restart of the
 //! server: a running task whose worker is gone is marked interrupted, with the reason.
@@ -16,21 +17,59 @@ pub enum TaskKind {
     Plan,
     /// Master the planned volumes into images (`discvault master`).
     Master,
+    /// Burn copies of mastered volumes, or write them as images (`discvault publish`).
+    Publish,
+    /// Read discs or images back and check every file (`discvault verify`).
+    Verify,
+    /// Read a disc back into a folder, checking every file (`discvault readback`).
+    Readback,
+    /// Restore files from discs or images into a folder (`discvault restore`).
+    Restore,
+    /// Repair a damaged volume from its copies and recovery data (`discvault repair`).
+    Repair,
+    /// Move volumes on obsolete media onto new discs (`discvault migrate`).
+    Migrate,
 }
 
 impl TaskKind {
+    pub const ALL: [TaskKind; 9] = [
+        TaskKind::Add,
+        TaskKind::Plan,
+        TaskKind::Master,
+        TaskKind::Publish,
+        TaskKind::Verify,
+        TaskKind::Readback,
+        TaskKind::Restore,
+        TaskKind::Repair,
+        TaskKind::Migrate,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             TaskKind::Add => "add",
             TaskKind::Plan => "plan",
             TaskKind::Master => "master",
+            TaskKind::Publish => "publish",
+            TaskKind::Verify => "verify",
+            TaskKind::Readback => "readback",
+            TaskKind::Restore => "restore",
+            TaskKind::Repair => "repair",
+            TaskKind::Migrate => "migrate",
+        }
+    }
+
+    /// What a user's role must allow to ask for (or cancel) a task of this kind: ingest,
+    /// planning, mastering, restore, repair and migration are the archivist's; publishing and
+    /// reading discs back (inspections) the operator's.
+    pub fn duty(self) -> super::Duty {
+        match self {
+            TaskKind::Publish | TaskKind::Verify | TaskKind::Readback => super::Duty::Operate,
+            _ => super::Duty::Archive,
         }
     }
 
     pub fn parse(s: &str) -> Option<TaskKind> {
-        [TaskKind::Add, TaskKind::Plan, TaskKind::Master]
-            .into_iter()
-            .find(|k| k.name() == s)
+        Self::ALL.into_iter().find(|k| k.name() == s)
     }
 }
 

@@ -26,6 +26,7 @@ pub use pick::{
 /// Options of `restore`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "clap", derive(clap::Args))]
+#[serde(default)]
 pub struct RestoreOptions {
     #[cfg_attr(feature = "clap", arg(long))]
     pub to: PathBuf,

@@ -94,6 +94,7 @@ impl RepairOutlook {
 /// sha256.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "clap", derive(clap::Args))]
+#[serde(default)]
 pub struct VerifyOptions {
     /// Digest to check files with: sha256 (default), or any other the catalog holds
     /// (blake3 is the fastest).

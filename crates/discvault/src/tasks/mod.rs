@@ -1,28 +1,18 @@
 //! Tasks: the long operations a records system asks for through the server (add, plan,
-//! master), queued in the catalog and run by workers (`model/tasks.rs`). A request's paths are
+//! master, publish, verify, readback, restore, repair, migrate: `kinds.rs`), queued in the catalog and run by workers (`model/tasks.rs`). A request's paths are
 //! confined to the folders `[server] roots` names; a task's result is the value the CLI prints
 //! with `--json`.
 
-use crate::ingest::AddOptions;
-use crate::master::MasterOptions;
 use crate::model::{Task, TaskKind, TaskState};
-use crate::plan::PlanOptions;
 use crate::progress::Progress;
 use crate::{Error, Result, Vault};
-use serde::{Deserialize, Serialize};
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// The options of an `add` task: paths on the server, inside its roots.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct AddTask {
-    pub paths: Vec<PathBuf>,
-    #[serde(flatten)]
-    pub options: AddOptions,
-}
+mod kinds;
+pub use kinds::{AddTask, MigrateTask, ReadbackTask, RepairTask, RestoreTask, VerifyTask};
 
 /// `path` as it is on the server, when it lies inside one of `roots` (both resolved: no `..`,
 /// no link leading out); an error naming the path otherwise.
@@ -83,10 +73,6 @@ fn resolve(path: &Path) -> std::io::Result<PathBuf> {
 
 /// Checks a task's options (and confines its paths) and queues it.
 pub fn queue(vault: &Vault, kind: TaskKind, params: serde_json::Value) -> Result<Task> {
-    let invalid = |e: serde_path_to_error::Error<serde_json::Error>| Error::Invalid {
-        field: "params".into(),
-        detail: format!("for a {} task: {e}", kind.name()),
-    };
     let params = match params {
         serde_json::Value::Null => serde_json::Value::Object(Default::default()),
         p @ serde_json::Value::Object(_) => p,
@@ -100,37 +86,7 @@ pub fn queue(vault: &Vault, kind: TaskKind, params: serde_json::Value) -> Result
             })
         }
     };
-    let roots = &vault.config.server.roots;
-    let params = match kind {
-        TaskKind::Add => {
-            let mut t: AddTask = serde_path_to_error::deserialize(params).map_err(invalid)?;
-            if t.paths.is_empty() {
-                return Err(Error::Invalid {
-                    field: "paths".into(),
-                    detail: "name at least one folder or file to add".into(),
-                });
-            }
-            if t.options.follow {
-                return Err(Error::Invalid {
-                    field: "follow".into(),
-                    detail: "not through the server: a link followed could lead outside the folders requests may use".into(),
-                });
-            }
-            for p in t.paths.iter_mut() {
-                *p = confine(roots, p)?;
-            }
-            serde_json::to_value(t).expect("options serialise")
-        }
-        TaskKind::Plan => {
-            let t: PlanOptions = serde_path_to_error::deserialize(params).map_err(invalid)?;
-            serde_json::to_value(t).expect("options serialise")
-        }
-        TaskKind::Master => {
-            let mut t: MasterOptions = serde_path_to_error::deserialize(params).map_err(invalid)?;
-            t.out = confine(roots, &t.out)?;
-            serde_json::to_value(t).expect("options serialise")
-        }
-    };
+    let params = kinds::check(vault, kind, params)?;
     vault.catalog.queue_task(kind, &params)
 }
 
@@ -223,7 +179,7 @@ pub fn run_next(vault: &Vault, worker: &str, stop: &AtomicBool) -> Result<Option
         last: Mutex::new((None, false)),
     };
     let agent = task.requested_by.clone();
-    let res = crate::model::acting_as(&agent, || execute(vault, &task, &progress));
+    let res = crate::model::acting_as(&agent, || kinds::execute(vault, &task, &progress));
     let id = task.task_id.as_str();
     let (state, result, error) = match res {
         Ok(result) => (TaskState::Done, Some(result), String::new()),
@@ -256,48 +212,11 @@ pub fn run_next(vault: &Vault, worker: &str, stop: &AtomicBool) -> Result<Option
             Err(e) => return Err(e),
         }
     };
-    Ok(Some(ended))
-}
-
-fn execute(vault: &Vault, task: &Task, progress: &dyn Progress) -> Result<serde_json::Value> {
-    let bad = |e: serde_json::Error| Error::CatalogData {
-        what: format!("task {}", task.task_id),
-        detail: e.to_string(),
-    };
-    let value = |v: serde_json::Result<serde_json::Value>| {
-        v.map_err(|e| Error::Invalid {
-            field: "result".into(),
-            detail: e.to_string(),
-        })
-    };
-    // The paths again, as they are now: a folder swapped for a link since the task was queued
-    // is refused.
-    let roots = &vault.config.server.roots;
-    match task.kind {
-        TaskKind::Add => {
-            let mut t: AddTask = serde_json::from_value(task.params.clone()).map_err(bad)?;
-            for p in t.paths.iter_mut() {
-                *p = confine(roots, p)?;
-            }
-            t.options.follow = false;
-            value(serde_json::to_value(crate::ingest::add(
-                vault, &t.paths, &t.options, progress,
-            )?))
-        }
-        TaskKind::Plan => {
-            let t: PlanOptions = serde_json::from_value(task.params.clone()).map_err(bad)?;
-            value(serde_json::to_value(crate::plan::plan_and_record(
-                vault, &t, false, progress,
-            )?))
-        }
-        TaskKind::Master => {
-            let mut t: MasterOptions = serde_json::from_value(task.params.clone()).map_err(bad)?;
-            t.out = confine(roots, &t.out)?;
-            value(serde_json::to_value(crate::master::master(
-                vault, &t, progress,
-            )?))
-        }
+    if ended.state == TaskState::Failed {
+        // Told to the webhooks; a catalog too busy to queue it does not undo the task's end.
+        let _ = crate::webhooks::task_failed(vault, &ended);
     }
+    Ok(Some(ended))
 }
 
 /// A worker: runs queued tasks one after another as `worker` until `stop` is set (or, with

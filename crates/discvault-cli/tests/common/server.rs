@@ -1,0 +1,87 @@
+//! The real `discvault serve` process for the tests that drive it over HTTP.
+
+use super::{dv, json};
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use testkit::http;
+
+pub fn ok(cmd: &mut Command) -> Value {
+    let (rc, v) = json(cmd);
+    assert_eq!(rc, 0, "{cmd:?}: {v}");
+    v
+}
+
+/// The server process, stopped (SIGTERM) when dropped.
+pub struct Server {
+    pub child: Child,
+    pub addr: String,
+}
+
+impl Server {
+    pub fn start(vault: &std::path::Path) -> Server {
+        Server::start_with(vault, &[])
+    }
+
+    pub fn start_with(vault: &std::path::Path, args: &[&str]) -> Server {
+        let mut child = dv(vault)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("listening on http://")
+            .unwrap_or_else(|| panic!("serve printed {line:?}"))
+            .to_string();
+        Server { child, addr }
+    }
+
+    pub fn get(&self, path: &str, token: Option<&str>) -> http::Response {
+        http::get(&self.addr, path, token)
+    }
+
+    /// SIGTERM, then the exit status within 30 s.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        for _ in 0..300 {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("the server did not stop within 30 s of SIGTERM");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn body(r: &http::Response) -> Value {
+    serde_json::from_slice(&r.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", r.text()))
+}
+
+pub fn post(server: &Server, path: &str, token: &str, body: &Value) -> http::Response {
+    let auth = format!("Bearer {token}");
+    http::request(
+        &server.addr,
+        "POST",
+        path,
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        body.to_string().as_bytes(),
+    )
+}

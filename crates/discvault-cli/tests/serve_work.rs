@@ -1,0 +1,790 @@
+//! The disc work of a records office over HTTP, against the real `discvault serve` process on
+//! 127.0.0.1 (SQLite in the suite's first run, PostgreSQL in its second): copies, cabinets,
+//! quality, labels, previews, and the long operations as tasks (verify, readback, restore,
+//! publish) followed as server-sent events; and webhooks, signed, reaching a receiver that was
+//! down for a while.
+
+mod common;
+use common::server::{body, ok, post, Server};
+use common::{archive, dv, records_tree, sql, zbar};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use testkit::http;
+
+/// The vault's configuration with these lines set in its `[server]` section.
+fn configure(vault: &Path, roots: &[&Path], extra: &str) {
+    let cfg = vault.join("discvault.toml");
+    let roots: Vec<String> = roots
+        .iter()
+        .map(|r| format!("{:?}", r.display().to_string()))
+        .collect();
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        "roots = []",
+        &format!("roots = [{}]\n{extra}", roots.join(", ")),
+    );
+    std::fs::write(&cfg, text).unwrap();
+}
+
+fn tokens(vault: &Path) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    for (user, role) in [
+        ("管理员", "admin"),
+        ("档案员", "archivist"),
+        ("操作员", "operator"),
+        ("审计员", "auditor"),
+    ] {
+        ok(dv(vault).args(["user", "add", user, "--role", role]));
+        let t = ok(dv(vault).args(["token", "create", "--user", user]));
+        out.push((role, t["token"].as_str().unwrap().to_string()));
+    }
+    out
+}
+
+fn send(
+    server: &Server,
+    method: &str,
+    path: &str,
+    token: &str,
+    ctype: &str,
+    b: &[u8],
+) -> http::Response {
+    let auth = format!("Bearer {token}");
+    http::request(
+        &server.addr,
+        method,
+        path,
+        &[("Authorization", &auth), ("Content-Type", ctype)],
+        b,
+    )
+}
+
+/// Queues a task and follows it as server-sent events to its end: the events' tasks, in order.
+fn run_task(server: &Server, token: &str, task: Value) -> Vec<Value> {
+    let r = post(server, "/api/v1/tasks", token, &task);
+    assert_eq!(r.status, 202, "{task}: {}", r.text());
+    let id = body(&r)["task_id"].as_str().unwrap().to_string();
+    let stream = server.get(&format!("/api/v1/tasks/{id}/events"), Some(token));
+    assert_eq!(stream.status, 200, "{}", stream.text());
+    assert!(stream
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/event-stream"));
+    let text = stream.text();
+    let mut events = Vec::new();
+    let mut name = String::new();
+    for line in text.lines() {
+        if let Some(n) = line.strip_prefix("event: ") {
+            name = n.to_string();
+        } else if let Some(d) = line.strip_prefix("data: ") {
+            assert_eq!(name, "task", "{text}");
+            events.push(serde_json::from_str::<Value>(d).unwrap());
+        }
+    }
+    assert!(!events.is_empty(), "{text}");
+    let last = events.last().unwrap();
+    assert_eq!(last["task_id"], id.as_str());
+    assert!(
+        !matches!(last["state"].as_str(), Some("queued" | "running")),
+        "the stream ended before the task: {text}"
+    );
+    events
+}
+
+#[test]
+fn a_records_offices_disc_work_goes_through_the_api() {
+    let t = tempfile::tempdir().unwrap();
+    let vault = t.path().join("档案库");
+    let src = records_tree(&t.path().join("src"), "文书档案", 20, 11);
+    let images = t.path().join("images");
+    let (rc, report) = archive(&vault, &src, "cd74", &images);
+    assert_eq!(rc, 0, "{report}");
+    let work = t.path().join("工作区");
+    std::fs::create_dir_all(&work).unwrap();
+    configure(&vault, &[&images, &work], "");
+    let tokens = tokens(&vault);
+    let token = |role: &str| tokens.iter().find(|(r, _)| *r == role).unwrap().1.clone();
+    let (admin, archivist, operator, auditor) = (
+        token("admin"),
+        token("archivist"),
+        token("operator"),
+        token("auditor"),
+    );
+    let server = Server::start(&vault);
+    assert_eq!(
+        body(&server.get("/api/v1/webhooks", Some(&admin))),
+        json!([])
+    );
+
+    // Copies registered, moved and marked over HTTP by an operator; not by an auditor or an
+    // archivist.
+    let add = json!({"volume": "DV-000001", "roles": ["access"], "place": "本馆/一号库房/柜03/1/5", "brand": "中国紫金"});
+    for who in [&auditor, &archivist] {
+        assert_eq!(post(&server, "/api/v1/copies", who, &add).status, 403);
+    }
+    let r = post(&server, "/api/v1/copies", &operator, &add);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let copy = body(&r)[0].clone();
+    let copy_id = copy["copy_id"].as_str().unwrap().to_string();
+    assert_eq!(copy["place"]["cabinet"], "柜03", "{copy}");
+    let listed = ok(dv(&vault).args(["copies", "list", "--volume", "DV-000001"]));
+    assert!(listed.as_array().unwrap().contains(&copy), "{listed}");
+    let moved = post(
+        &server,
+        &format!("/api/v1/copies/{copy_id}/move"),
+        &operator,
+        &json!({"place": "本馆/一号库房/柜03/2/7"}),
+    );
+    assert_eq!(moved.status, 200, "{}", moved.text());
+    assert_eq!(body(&moved)["place"]["slot"], "7");
+    let bad = post(
+        &server,
+        &format!("/api/v1/copies/{copy_id}/mark"),
+        &operator,
+        &json!({"state": "verified"}),
+    );
+    assert_eq!(bad.status, 400, "verified needs a date: {}", bad.text());
+    assert!(bad.text().contains("--at"), "{}", bad.text());
+    assert_eq!(
+        post(
+            &server,
+            "/api/v1/copies/NO-SUCH-COPY/move",
+            &operator,
+            &json!({"cabinet": "柜01"})
+        )
+        .status,
+        404
+    );
+
+    // The cabinet's inventory is the CLI's export, byte for byte; a stocktaking sent back as
+    // the body (GBK, as Excel on Chinese Windows saves it) is compared as the CLI compares a
+    // file, and applied only when asked.
+    let inv = server.get(
+        "/api/v1/cabinets/%E6%9F%9C03/inventory", // 柜03
+        Some(&auditor),
+    );
+    assert_eq!(inv.status, 200, "{}", inv.text());
+    assert!(inv.header("content-type").unwrap().starts_with("text/csv"));
+    let cli = testkit::output(dv(&vault).args(["cabinet", "export", "柜03"]));
+    assert_eq!(inv.body, cli.stdout);
+    let seen = format!(
+        "copy_id,barcode,rfid,cabinet,shelf,slot\n{copy_id},{},,柜03,2,9\n",
+        copy["barcode"].as_str().unwrap()
+    );
+    let (gbk, _, _) = encoding_rs::GBK.encode(&seen);
+    let file = t.path().join("stocktaking.csv");
+    std::fs::write(&file, &gbk).unwrap();
+    // Exit 3: the cabinet and the catalog disagree.
+    let (rc, cli) = common::json(
+        dv(&vault)
+            .args(["cabinet", "import", "--dry-run"])
+            .arg(&file),
+    );
+    assert_eq!(rc, 3, "{cli}");
+    let r = send(
+        &server,
+        "POST",
+        "/api/v1/cabinets/import?dry_run=true",
+        &operator,
+        "text/csv",
+        &gbk,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(body(&r), cli);
+    assert_eq!(body(&r)["found_unexpected"][0]["slot"], "9", "{}", r.text());
+    let r = send(
+        &server,
+        "POST",
+        "/api/v1/cabinets/import",
+        &operator,
+        "text/csv",
+        &gbk,
+    );
+    assert_eq!(body(&r)["applied"], true, "{}", r.text());
+    let now = ok(dv(&vault).args(["locate", "--barcode", &copy_id]));
+    assert_eq!(now["copy"]["place"]["slot"], "9", "{now}");
+    // A bad row names its line and the body, and changes nothing.
+    let r = send(
+        &server,
+        "POST",
+        "/api/v1/cabinets/import",
+        &operator,
+        "text/csv",
+        "copy_id,barcode,rfid,cabinet,shelf,slot\nX,NO-SUCH,,柜03,1,abc\n".as_bytes(),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(
+        r.text().contains("line 2") && r.text().contains("request"),
+        "{}",
+        r.text()
+    );
+    // Quality measurements, as a disc analyser exports them.
+    let q = format!("copy,measured_at,metric,value\n{copy_id},2026-11-30,bler,20\n");
+    let r = send(
+        &server,
+        "POST",
+        "/api/v1/quality/import",
+        &operator,
+        "text/csv",
+        q.as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(body(&r)[0]["copy_id"], copy_id.as_str(), "{}", r.text());
+    assert_eq!(
+        send(
+            &server,
+            "POST",
+            "/api/v1/quality/import",
+            &auditor,
+            "text/csv",
+            q.as_bytes()
+        )
+        .status,
+        403
+    );
+    // A body over the limit is refused before it is read whole.
+    let big = vec![b'x'; 17 << 20];
+    assert_eq!(
+        send(
+            &server,
+            "POST",
+            "/api/v1/quality/import",
+            &operator,
+            "text/csv",
+            &big
+        )
+        .status,
+        413
+    );
+
+    // Reading: every role; the same JSON as the CLI.
+    for (path, cli) in [
+        ("/api/v1/jobs", ok(dv(&vault).arg("jobs"))),
+        (
+            "/api/v1/restore/pick?pattern=%E6%96%87%E4%B9%A6%E6%A1%A3%E6%A1%88/*", // 文书档案/*
+            ok(dv(&vault)
+                .args(["restore", "文书档案/*", "--to"])
+                .arg(t.path().join("unused"))),
+        ),
+        (
+            "/api/v1/migrate/plan",
+            ok(dv(&vault).args(["migrate", "--plan"])),
+        ),
+    ] {
+        for (role, tok) in &tokens {
+            let r = server.get(path, Some(tok));
+            assert_eq!(r.status, 200, "{path} as {role}: {}", r.text());
+        }
+        assert_eq!(body(&server.get(path, Some(&auditor))), cli, "{path}");
+        assert_eq!(server.get(path, None).status, 401, "{path}");
+    }
+    let vols = body(&server.get("/api/v1/volumes", Some(&auditor)));
+    assert_eq!(vols[0]["volume_id"], "DV-000001", "{vols}");
+    assert_eq!(
+        body(&server.get("/api/v1/volumes/DV-000001", Some(&auditor))),
+        vols[0]
+    );
+    assert_eq!(
+        server
+            .get("/api/v1/volumes/DV-999999", Some(&auditor))
+            .status,
+        404
+    );
+    let cols = body(&server.get("/api/v1/collections", Some(&auditor)));
+    assert_eq!(cols[0]["name"], "文书档案", "{cols}");
+    assert_eq!(
+        server.get("/api/v1/restore/pick", Some(&auditor)).status,
+        400
+    );
+
+    // Labels: the SVG is the CLI's; the PNG's barcode reads back with zbarimg; the PDF has a
+    // page pdftotext reads the volume from.
+    let svg = server.get("/api/v1/labels/face/DV-000001", Some(&auditor));
+    assert_eq!(svg.status, 200, "{}", svg.text());
+    assert_eq!(svg.header("content-type"), Some("image/svg+xml"));
+    let out = t.path().join("face.svg");
+    testkit::run(dv(&vault).args(["label", "DV-000001", "--out"]).arg(&out));
+    assert_eq!(svg.body, std::fs::read(&out).unwrap());
+    let png = server.get(
+        &format!("/api/v1/labels/face/{copy_id}?format=png"),
+        Some(&auditor),
+    );
+    assert_eq!(png.header("content-type"), Some("image/png"));
+    let png_file = t.path().join("face.png");
+    std::fs::write(&png_file, &png.body).unwrap();
+    let codes = zbar(&png_file);
+    assert!(codes.iter().any(|(_, v)| v == &copy_id), "{codes:?}");
+    let pdf = server.get("/api/v1/labels/spine/DV-000001?format=pdf", Some(&auditor));
+    assert_eq!(pdf.header("content-type"), Some("application/pdf"));
+    let pdf_file = t.path().join("spine.pdf");
+    std::fs::write(&pdf_file, &pdf.body).unwrap();
+    let text = testkit::run(Command::new("pdftotext").arg(&pdf_file).arg("-"));
+    assert!(text.contains("DV-000001"), "{text}");
+    assert_eq!(
+        server
+            .get("/api/v1/labels/face/NO-SUCH?format=svg", Some(&auditor))
+            .status,
+        404
+    );
+    assert_eq!(
+        server
+            .get("/api/v1/labels/back/DV-000001", Some(&auditor))
+            .status,
+        400
+    );
+    // The report as PDF, printed by the server's Chromium.
+    let rep = server.get("/api/v1/report?format=pdf", Some(&auditor));
+    assert_eq!(rep.status, 200, "{}", rep.text());
+    let rep_file = t.path().join("report.pdf");
+    std::fs::write(&rep_file, &rep.body).unwrap();
+    let text = testkit::run(Command::new("pdftotext").arg(&rep_file).arg("-"));
+    assert!(
+        text.contains("Preservation report") && text.contains("files ingested\n20\n"),
+        "{text}"
+    );
+
+    // The plan preview records nothing.
+    let more = records_tree(&t.path().join("more"), "照片档案", 4, 12);
+    ok(dv(&vault)
+        .args(["add", "--collection", "照片档案"])
+        .arg(&more));
+    let before = sql(&vault, "SELECT COUNT(*) FROM volumes");
+    assert_eq!(
+        post(
+            &server,
+            "/api/v1/plan/preview",
+            &operator,
+            &json!({"media": "cd74"})
+        )
+        .status,
+        403
+    );
+    let r = post(
+        &server,
+        "/api/v1/plan/preview",
+        &archivist,
+        &json!({"media": "cd74"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        body(&r)["volumes"].as_array().unwrap().len(),
+        1,
+        "{}",
+        r.text()
+    );
+    assert_eq!(sql(&vault, "SELECT COUNT(*) FROM volumes"), before);
+
+    // The long operations as tasks, followed as server-sent events.
+    let iso = images.join("DV-000001.iso");
+    let v = run_task(
+        &server,
+        &operator,
+        json!({"kind": "verify", "params": {"sources": [iso], "copy": copy_id}}),
+    );
+    let done = v.last().unwrap();
+    assert_eq!(done["state"], "done", "{done}");
+    assert_eq!(done["result"][0]["clean"], true, "{done}");
+    let trusted = ok(dv(&vault).args(["locate", "--barcode", &copy_id]));
+    assert_eq!(trusted["copy"]["trusted"], true, "{trusted}");
+
+    let rb = run_task(
+        &server,
+        &operator,
+        json!({"kind": "readback", "params": {"source": iso, "to": work.join("返读")}}),
+    );
+    let done = rb.last().unwrap();
+    assert_eq!(done["state"], "done", "{done}");
+    // The 20 records, checked, and the disc's own files (bag, manifests, README) beside them.
+    assert_eq!(done["result"]["verify"]["files_ok"], 20, "{done}");
+    assert!(
+        done["result"]["files_written"].as_u64().unwrap() > 20,
+        "{done}"
+    );
+    assert!(work.join("返读/DV-000001").is_dir());
+
+    // Restore: the archivist; the files come back with their bytes.
+    assert_eq!(
+        post(&server, "/api/v1/tasks", &operator, &json!({"kind": "restore", "params": {"pattern": "文书档案/*", "from": [iso], "to": work.join("恢复")}})).status,
+        403
+    );
+    let rs = run_task(
+        &server,
+        &archivist,
+        json!({"kind": "restore", "params": {"pattern": "文书档案/*", "from": [iso], "to": work.join("恢复")}}),
+    );
+    let done = rs.last().unwrap();
+    assert_eq!(done["state"], "done", "{done}");
+    assert_eq!(done["result"]["restored"], 20, "{done}");
+    let mut n = 0;
+    for e in walk(&src) {
+        let rel = e.strip_prefix(&src).unwrap();
+        let back = work.join("恢复").join("文书档案").join(rel);
+        assert_eq!(
+            std::fs::read(&e).unwrap(),
+            std::fs::read(&back).unwrap(),
+            "{}",
+            back.display()
+        );
+        n += 1;
+    }
+    assert_eq!(n, 20);
+    // A restore from outside the roots is refused before it is queued.
+    let r = post(
+        &server,
+        "/api/v1/tasks",
+        &archivist,
+        &json!({"kind": "restore", "params": {"pattern": "*", "from": ["/etc/passwd"], "to": work.join("x")}}),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("/etc/passwd"), "{}", r.text());
+
+    // Publish as images into a folder inside the roots: the copies are burned and checked.
+    let out = work.join("刻录");
+    std::fs::create_dir_all(&out).unwrap();
+    let p = run_task(
+        &server,
+        &operator,
+        json!({"kind": "publish", "params": {"volumes": ["DV-000001"], "target": format!("images:{}", out.display()), "roles": ["offsite"]}}),
+    );
+    let done = p.last().unwrap();
+    assert_eq!(done["state"], "done", "{done}");
+    let written: Vec<_> = std::fs::read_dir(&out).unwrap().collect();
+    assert_eq!(written.len(), 1, "{done}");
+    let r = post(
+        &server,
+        "/api/v1/tasks",
+        &operator,
+        &json!({"kind": "publish", "params": {"target": "images:/tmp"}}),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    let jobs = body(&server.get("/api/v1/jobs", Some(&auditor)));
+    assert_eq!(jobs, ok(dv(&vault).arg("jobs")));
+
+    // The events of the work name who asked for it.
+    let agents = sql(
+        &vault,
+        "SELECT DISTINCT agent FROM events WHERE event_type = 'fixity check' AND copy IS NOT NULL",
+    );
+    assert!(agents.contains("操作员@api"), "{agents}");
+
+    // The OpenAPI document lists them all.
+    let spec = body(&server.get("/api/openapi.json", Some(&auditor)));
+    for p in [
+        "/api/v1/copies/{copy}/move",
+        "/api/v1/copies/{copy}/mark",
+        "/api/v1/cabinets/import",
+        "/api/v1/cabinets/{cabinet}/inventory",
+        "/api/v1/quality/import",
+        "/api/v1/labels/{kind}/{key}",
+        "/api/v1/tasks/{task_id}/events",
+        "/api/v1/plan/preview",
+        "/api/v1/restore/pick",
+        "/api/v1/migrate/plan",
+        "/api/v1/volumes",
+        "/api/v1/collections",
+        "/api/v1/jobs/{job_id}/cancel",
+        "/api/v1/webhooks",
+        "/api/v1/webhooks/{webhook_id}/deliveries",
+    ] {
+        assert!(spec["paths"].get(p).is_some(), "{p} not in the document");
+    }
+    assert!(server.stop().success());
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A message a receiver took: its headers (names in lower case) and body.
+#[derive(Debug, Clone)]
+struct Received {
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Received {
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_else(|| panic!("no {name} header: {:?}", self.headers))
+    }
+}
+
+/// A webhook receiver on 127.0.0.1: answers 503 while `down`, else 200 and keeps the message.
+struct Receiver {
+    addr: String,
+    down: Arc<Mutex<bool>>,
+    got: Arc<Mutex<Vec<Received>>>,
+    refused: Arc<Mutex<u32>>,
+}
+
+impl Receiver {
+    fn start() -> Receiver {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap().to_string();
+        let down = Arc::new(Mutex::new(true));
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let refused = Arc::new(Mutex::new(0));
+        let (d, g, r) = (down.clone(), got.clone(), refused.clone());
+        std::thread::spawn(move || {
+            for s in l.incoming() {
+                let Ok(mut s) = s else { continue };
+                let mut rd = BufReader::new(s.try_clone().unwrap());
+                let mut headers = Vec::new();
+                let mut line = String::new();
+                rd.read_line(&mut line).unwrap();
+                assert!(line.starts_with("POST "), "{line}");
+                loop {
+                    line.clear();
+                    rd.read_line(&mut line).unwrap();
+                    let l = line.trim_end();
+                    if l.is_empty() {
+                        break;
+                    }
+                    let (k, v) = l.split_once(':').unwrap();
+                    headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+                }
+                let len: usize = headers
+                    .iter()
+                    .find(|(k, _)| k == "content-length")
+                    .map(|(_, v)| v.parse().unwrap())
+                    .unwrap_or(0);
+                let mut body = vec![0; len];
+                rd.read_exact(&mut body).unwrap();
+                let answer = if *d.lock().unwrap() {
+                    *r.lock().unwrap() += 1;
+                    "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                } else {
+                    g.lock().unwrap().push(Received { headers, body });
+                    "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                };
+                let _ = s.write_all(answer.as_bytes());
+            }
+        });
+        Receiver {
+            addr,
+            down,
+            got,
+            refused,
+        }
+    }
+}
+
+/// HMAC-SHA256 as openssl computes it: the signature a receiver expects.
+fn openssl_hmac(secret: &str, message: &[u8]) -> String {
+    let mut c = std::process::Command::new("openssl")
+        .args(["dgst", "-sha256", "-hmac", secret])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    c.stdin.take().unwrap().write_all(message).unwrap();
+    let out = c.wait_with_output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.trim().rsplit(' ').next().unwrap().to_string()
+}
+
+#[test]
+fn webhooks_are_signed_and_reach_a_receiver_that_was_down() {
+    let t = tempfile::tempdir().unwrap();
+    let vault = t.path().join("vault");
+    let src = records_tree(&t.path().join("src"), "文书档案", 6, 21);
+    let images = t.path().join("images");
+    let (rc, report) = archive(&vault, &src, "cd74", &images);
+    assert_eq!(rc, 0, "{report}");
+    configure(&vault, &[&images], "webhook_retry_seconds = 1\n");
+    let tokens = tokens(&vault);
+    let token = |role: &str| tokens.iter().find(|(r, _)| *r == role).unwrap().1.clone();
+    let admin = token("admin");
+    let receiver = Receiver::start();
+    let server = Server::start(&vault);
+
+    // Admin only; a URL that is not http(s) or a short secret is refused.
+    let sub = json!({"url": format!("http://{}/hooks/档案", receiver.addr), "events": ["volume.mastered", "copy.verified", "damage.found", "job.failed", "inspection.due"]});
+    for role in ["archivist", "operator", "auditor"] {
+        assert_eq!(
+            post(&server, "/api/v1/webhooks", &token(role), &sub).status,
+            403
+        );
+        assert_eq!(
+            server.get("/api/v1/webhooks", Some(&token(role))).status,
+            403
+        );
+    }
+    for bad in [
+        json!({"url": "ftp://example.org/x"}),
+        json!({"url": "http://"}),
+        json!({"url": "http://a b"}),
+        json!({"url": format!("http://{}/", receiver.addr), "secret": "short"}),
+        json!({"url": format!("http://{}/", receiver.addr), "events": ["disc.eaten"]}),
+    ] {
+        let r = post(&server, "/api/v1/webhooks", &admin, &bad);
+        assert_eq!(r.status, 400, "{bad}: {}", r.text());
+    }
+    let r = post(&server, "/api/v1/webhooks", &admin, &sub);
+    assert_eq!(r.status, 201, "{}", r.text());
+    let hook = body(&r);
+    let secret = hook["secret"].as_str().unwrap().to_string();
+    let hook_id = hook["webhook_id"].as_str().unwrap().to_string();
+    assert!(secret.starts_with("whsec_") && secret.len() > 40, "{hook}");
+    // Listed without its secret, as the CLI lists it.
+    let listed = body(&server.get("/api/v1/webhooks", Some(&admin)));
+    assert!(!listed.to_string().contains(&secret));
+    assert_eq!(listed, ok(dv(&vault).args(["webhook", "list"])));
+
+    // While the receiver is down: a copy verified, a damaged image found, new records
+    // mastered, a task that fails.
+    let copy = ok(dv(&vault).args(["copies", "add", "DV-000001", "--roles", "access"]));
+    let copy_id = copy[0]["copy_id"].as_str().unwrap().to_string();
+    let iso = images.join("DV-000001.iso");
+    ok(dv(&vault).args(["verify", "--copy", &copy_id]).arg(&iso));
+    let bad_copy = t.path().join("damaged.iso");
+    let mut bytes = std::fs::read(&iso).unwrap();
+    // A record's bytes on the disc, found by its content, flipped.
+    let record = std::fs::read(&walk(&src)[0]).unwrap();
+    let at = bytes
+        .windows(record.len().min(64))
+        .position(|w| w == &record[..record.len().min(64)])
+        .expect("the record is on the image");
+    for b in &mut bytes[at..at + record.len().min(64)] {
+        *b ^= 0x5a;
+    }
+    std::fs::write(&bad_copy, &bytes).unwrap();
+    let (rc, _) = common::json(dv(&vault).arg("verify").arg(&bad_copy));
+    assert_ne!(rc, 0, "the damaged image must fail its check");
+    let more = records_tree(&t.path().join("more"), "照片档案", 3, 22);
+    ok(dv(&vault)
+        .args(["add", "--collection", "照片档案"])
+        .arg(&more));
+    ok(dv(&vault).args(["plan", "--media", "cd74"]));
+    ok(dv(&vault).args(["master", "--out"]).arg(&images));
+    let r = post(
+        &server,
+        "/api/v1/tasks",
+        &token("archivist"),
+        &json!({"kind": "restore", "params": {"pattern": "没有这个文件/*", "from": [iso], "to": images.join("r")}}),
+    );
+    assert_eq!(r.status, 202, "{}", r.text());
+
+    // The server tries, is refused, and backs off.
+    common::wait_for("attempts refused by the receiver", || {
+        *receiver.refused.lock().unwrap() >= 3
+    });
+    let log = body(&server.get(
+        &format!("/api/v1/webhooks/{hook_id}/deliveries"),
+        Some(&admin),
+    ));
+    assert!(
+        log.as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["state"] == "pending" && d["last_status"] == 503),
+        "{log}"
+    );
+    assert!(receiver.got.lock().unwrap().is_empty());
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    *receiver.down.lock().unwrap() = false;
+
+    // Back up: every message arrives, once, signed.
+    let want = [
+        "copy.verified",
+        "damage.found",
+        "volume.mastered",
+        "job.failed",
+        "inspection.due",
+    ];
+    common::wait_for("every event delivered", || {
+        let got = receiver.got.lock().unwrap();
+        want.iter()
+            .all(|w| got.iter().any(|r| r.header("x-discvault-event") == *w))
+            && body(&server.get(
+                &format!("/api/v1/webhooks/{hook_id}/deliveries"),
+                Some(&admin),
+            ))
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["state"] == "delivered")
+    });
+    let got = receiver.got.lock().unwrap().clone();
+    let mut ids = std::collections::BTreeSet::new();
+    for r in &got {
+        let ts = r.header("x-discvault-timestamp");
+        let mut signed = format!("{ts}.").into_bytes();
+        signed.extend_from_slice(&r.body);
+        assert_eq!(
+            r.header("x-discvault-signature"),
+            format!("sha256={}", openssl_hmac(&secret, &signed)),
+            "{}",
+            String::from_utf8_lossy(&r.body)
+        );
+        let b: Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(b["delivery"], r.header("x-discvault-delivery"));
+        assert_eq!(b["event"], r.header("x-discvault-event"));
+        assert!(
+            ids.insert(b["delivery"].as_str().unwrap().to_string()),
+            "delivered twice: {b}"
+        );
+        match b["event"].as_str().unwrap() {
+            "copy.verified" => assert_eq!(b["copy_id"], copy_id.as_str(), "{b}"),
+            "damage.found" => assert_eq!(b["volume_id"], "DV-000001", "{b}"),
+            "volume.mastered" => assert_eq!(b["volume_id"], "DV-000002", "{b}"),
+            "job.failed" => assert_eq!(b["task"]["state"], "failed", "{b}"),
+            "inspection.due" => assert!(b["due"].as_u64().unwrap() >= 1, "{b}"),
+            other => panic!("not subscribed: {other}"),
+        }
+    }
+    let log = body(&server.get(
+        &format!("/api/v1/webhooks/{hook_id}/deliveries"),
+        Some(&admin),
+    ));
+    assert_eq!(log.as_array().unwrap().len(), got.len(), "{log}");
+    assert!(
+        log.as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["attempts"].as_i64().unwrap() > 1),
+        "{log}"
+    );
+    assert_eq!(
+        log,
+        ok(dv(&vault).args(["webhook", "deliveries", &hook_id]))
+    );
+
+    // Removed: nothing more is sent; removing again is a conflict.
+    let r = http::request(
+        &server.addr,
+        "DELETE",
+        &format!("/api/v1/webhooks/{hook_id}"),
+        &[("Authorization", &format!("Bearer {admin}"))],
+        b"",
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(body(&r)["removed_at"].is_i64());
+    let r = http::request(
+        &server.addr,
+        "DELETE",
+        &format!("/api/v1/webhooks/{hook_id}"),
+        &[("Authorization", &format!("Bearer {admin}"))],
+        b"",
+    );
+    assert_eq!(r.status, 409, "{}", r.text());
+    ok(dv(&vault).args(["verify", "--copy", &copy_id]).arg(&iso));
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert_eq!(receiver.got.lock().unwrap().len(), got.len());
+    assert!(server.stop().success());
+}
