@@ -14,17 +14,26 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use testkit::http;
 
-/// The vault's configuration with these lines set in its `[server]` section.
+/// The vault's configuration with its roots, and these lines of its `[server]` section set.
 fn configure(vault: &Path, roots: &[&Path], extra: &str) {
     let cfg = vault.join("discvault.toml");
     let roots: Vec<String> = roots
         .iter()
         .map(|r| format!("{:?}", r.display().to_string()))
         .collect();
-    let text = std::fs::read_to_string(&cfg).unwrap().replace(
-        "roots = []",
-        &format!("roots = [{}]\n{extra}", roots.join(", ")),
-    );
+    let mut text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("roots = []", &format!("roots = [{}]", roots.join(", ")));
+    // Each `key = value` of `extra` replaces the line of its key.
+    for line in extra.lines().filter(|l| !l.trim().is_empty()) {
+        let key = line.split('=').next().unwrap().trim();
+        let old = text
+            .lines()
+            .find(|l| l.starts_with(&format!("{key} =")))
+            .unwrap_or_else(|| panic!("no {key} in discvault.toml"))
+            .to_string();
+        text = text.replace(&old, line);
+    }
     std::fs::write(&cfg, text).unwrap();
 }
 
@@ -786,5 +795,154 @@ fn webhooks_are_signed_and_reach_a_receiver_that_was_down() {
     ok(dv(&vault).args(["verify", "--copy", &copy_id]).arg(&iso));
     std::thread::sleep(std::time::Duration::from_secs(3));
     assert_eq!(receiver.got.lock().unwrap().len(), got.len());
+    assert!(server.stop().success());
+}
+
+/// The one folder in `dir` (a `done/` or `error/` stamp folder), and its one entry named
+/// `name`.
+fn moved(dir: &Path, name: &str) -> std::path::PathBuf {
+    let stamps: Vec<_> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join(name).exists())
+        .collect();
+    assert_eq!(stamps.len(), 1, "{name} in {}: {stamps:?}", dir.display());
+    stamps[0].clone()
+}
+
+#[test]
+fn watched_folders_add_complete_deliveries_once() {
+    let t = tempfile::tempdir().unwrap();
+    let vault = t.path().join("vault");
+    ok(dv(&vault).arg("init"));
+    let drop = t.path().join("交换区");
+    std::fs::create_dir_all(&drop).unwrap();
+    let cfg = vault.join("discvault.toml");
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    text.push_str(&format!(
+        "\n[[server.watched]]\npath = {:?}\nsettle_seconds = 2\n",
+        drop.display().to_string()
+    ));
+    std::fs::write(&cfg, text).unwrap();
+    let server = Server::start(&vault);
+
+    // A delivery with its marker and a JSON sidecar.
+    let a = records_tree(&t.path().join("staging"), "2024-文书-001", 5, 31);
+    std::fs::write(
+        a.join("metadata.json"),
+        r#"{"collection": "文书档案", "全宗号": "J001", "年度": "2024", "保管期限": "永久", "密级": "内部", "题名": "二〇二四年文书"}"#,
+    )
+    .unwrap();
+    std::fs::write(a.join("READY"), "").unwrap();
+    let a_bytes: Vec<(std::path::PathBuf, Vec<u8>)> = walk(&a)
+        .into_iter()
+        .filter(|p| !p.ends_with("READY"))
+        .map(|p| {
+            (
+                p.strip_prefix(&a).unwrap().to_path_buf(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect();
+    std::fs::rename(&a, drop.join("2024-文书-001")).unwrap();
+    // One without a marker, its sidecar as CSV in GBK: added once it stops changing.
+    let b = records_tree(&t.path().join("staging"), "2024-照片-002", 3, 32);
+    let (gbk, _, _) =
+        encoding_rs::GBK.encode("key,value\ncollection,照片档案\n全宗号,J002\n年度,2024\n");
+    std::fs::write(b.join("metadata.csv"), &gbk).unwrap();
+    std::fs::rename(&b, drop.join("2024-照片-002")).unwrap();
+    // One whose sidecar is wrong: to error/, with the reason, nothing added.
+    let c = records_tree(&t.path().join("staging"), "2024-坏-003", 2, 33);
+    std::fs::write(
+        c.join("metadata.json"),
+        r#"{"collection": "文书档案", "保管期限": "forever"}"#,
+    )
+    .unwrap();
+    std::fs::write(c.join("READY"), "").unwrap();
+    std::fs::rename(&c, drop.join("2024-坏-003")).unwrap();
+
+    common::wait_for("the deliveries moved", || {
+        ["done", "error"].iter().all(|d| drop.join(d).is_dir())
+            && std::fs::read_dir(&drop).unwrap().count()
+                == 2 + usize::from(drop.join(".ingesting").exists())
+            && drop.join("done").read_dir().unwrap().count() == 2
+    });
+    let a_done = moved(&drop.join("done"), "2024-文书-001").join("2024-文书-001");
+    for (rel, bytes) in &a_bytes {
+        assert_eq!(
+            &std::fs::read(a_done.join(rel)).unwrap(),
+            bytes,
+            "{}",
+            rel.display()
+        );
+    }
+    let b_done = moved(&drop.join("done"), "2024-照片-002");
+    assert!(b_done.join("2024-照片-002").is_dir());
+    let c_err = moved(&drop.join("error"), "2024-坏-003");
+    let reason = std::fs::read_to_string(c_err.join("REASON.txt")).unwrap();
+    assert!(
+        reason.contains("保管期限") && reason.contains("forever"),
+        "{reason}"
+    );
+    assert!(reason.contains("metadata.json"), "{reason}");
+
+    // In the catalog: the records under their delivery's name, the sidecar's metadata on the
+    // collection, the agent named; nothing of the bad delivery.
+    let found = ok(dv(&vault).args(["locate", "2024-文书-001", "--limit", "100"]));
+    assert_eq!(
+        found.as_array().unwrap().len(),
+        6,
+        "5 records and the sidecar: {found}"
+    );
+    let found = ok(dv(&vault).args(["locate", "2024-照片-002", "--limit", "100"]));
+    assert_eq!(found.as_array().unwrap().len(), 4, "{found}");
+    assert_eq!(ok(dv(&vault).args(["locate", "2024-坏-003"])), json!([]));
+    assert_eq!(
+        sql(
+            &vault,
+            "SELECT fonds, retention FROM collections WHERE name = '文书档案'"
+        )
+        .trim(),
+        "J001|永久"
+    );
+    assert_eq!(
+        sql(&vault, "SELECT value FROM collection_metadata m JOIN collections c ON c.id = m.collection_id WHERE c.name = '文书档案' AND key = '密级'").trim(),
+        "内部"
+    );
+    assert_eq!(
+        sql(
+            &vault,
+            "SELECT fonds FROM collections WHERE name = '照片档案'"
+        )
+        .trim(),
+        "J002"
+    );
+    assert!(sql(
+        &vault,
+        "SELECT DISTINCT agent FROM events WHERE event_type = 'ingestion'"
+    )
+    .contains("watched folder"));
+    assert!(server.stop().success());
+    let files = sql(&vault, "SELECT COUNT(*) FROM files");
+
+    // A delivery claimed by a server that stopped after adding it, before moving it to done/:
+    // added again when the server starts, once (what the catalog has is not added again).
+    let again = drop.join(".ingesting/20261202T000000Z-1-0");
+    std::fs::create_dir_all(&again).unwrap();
+    std::fs::rename(&a_done, again.join("2024-文书-001")).unwrap();
+    // Staged in the vault: done/ may be emptied, and the records still master.
+    std::fs::remove_dir_all(drop.join("done")).unwrap();
+    let server = Server::start(&vault);
+    common::wait_for("the claimed delivery finished", || {
+        drop.join("done").is_dir() && !again.exists()
+    });
+    moved(&drop.join("done"), "2024-文书-001");
+    assert_eq!(sql(&vault, "SELECT COUNT(*) FROM files"), files);
+    std::fs::remove_dir_all(drop.join("done")).unwrap();
+    let images = t.path().join("images");
+    ok(dv(&vault).args(["plan", "--media", "cd74"]));
+    ok(dv(&vault).args(["master", "--out"]).arg(&images));
+    let status = ok(dv(&vault).arg("status"));
+    assert_eq!(status["mastered"]["files"], 10, "{status}");
     assert!(server.stop().success());
 }

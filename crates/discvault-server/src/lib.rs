@@ -98,6 +98,35 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
             hooks::run(vault, &stop, std::time::Duration::from_secs(1))
         }));
     }
+    // Watched folders: deliveries of records added once complete.
+    let watching = discvault::Vault::open_with(&opts.vault, opts.catalog.as_deref())?;
+    if !watching.config.server.watched.is_empty() {
+        let stop = stop.clone();
+        threads.push(std::thread::spawn(move || {
+            let mut watch = discvault::watched::Watch::default();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                match discvault::watched::round(&watching, &mut watch) {
+                    Ok(done) => {
+                        for d in done.iter().filter(|d| !d.added) {
+                            eprintln!(
+                                "discvault serve: {} -> {}: {}",
+                                d.folder.display(),
+                                d.moved_to.display(),
+                                d.reason.as_deref().unwrap_or_default()
+                            );
+                        }
+                    }
+                    Err(e) => eprintln!("discvault serve: watched folders: {e}"),
+                }
+                for _ in 0..40 {
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+            }
+        }));
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .max_blocking_threads(opts.connections.max(1) + 2)

@@ -49,6 +49,7 @@ pub mod status;
 pub mod tasks;
 pub mod vault;
 pub mod verify;
+pub mod watched;
 pub mod webhooks;
 
 pub use error::{Error, Result};

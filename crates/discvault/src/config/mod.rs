@@ -9,6 +9,9 @@ use std::path::Path;
 
 pub const CONFIG_FILE: &str = "discvault.toml";
 
+mod server;
+pub use server::{ServerSection, WatchedFolder};
+
 /// Everything a vault can be told in `discvault.toml`. Every field has a default.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
@@ -27,33 +30,6 @@ pub struct Config {
     pub label: LabelSection,
     pub publish: PublishSection,
     pub server: ServerSection,
-}
-
-/// `discvault serve`: what its requests may name, and its workers.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ServerSection {
-    /// Folders a request may name (records to add, a folder to master into): nothing outside
-    /// them, no `..`, no link leading out. Empty: requests name no path.
-    pub roots: Vec<std::path::PathBuf>,
-    /// Workers inside `discvault serve` running tasks (add, plan, master, ...), one task each.
-    pub workers: usize,
-    /// Seconds before a webhook message not taken is sent again; doubled at each attempt, up
-    /// to 64 times this.
-    pub webhook_retry_seconds: u64,
-    /// Attempts of a webhook message before it is given up (marked failed in the log).
-    pub webhook_attempts: u32,
-}
-
-impl Default for ServerSection {
-    fn default() -> Self {
-        ServerSection {
-            roots: Vec::new(),
-            workers: 1,
-            webhook_retry_seconds: 30,
-            webhook_attempts: 30,
-        }
-    }
 }
 
 /// Publishing: disc publishers' hot folders.
@@ -513,159 +489,7 @@ pub fn set_catalog_url(text: &str, url: &str) -> Result<String> {
 }
 
 /// The file `discvault init` writes: the defaults, each explained.
-pub const DEFAULT_CONFIG_TEXT: &str = r#"# discvault vault configuration. Every key is optional; shown here are the defaults.
-
-[vault]
-# Organisation written as Source-Organization in every disc's bag-info.txt.
-organization = ""
-# Prefix of volume ids: "DV" gives DV-000001, DV-000002, ...
-volume_prefix = "DV"
-# Processes and stations work at once, each volume by one at a time: adds take turns, plans
-# take turns, a volume is mastered, published or repaired by one process while the others
-# work on other volumes (leaving it to its holder), and migrate or a catalog copy holds the
-# whole vault. One waits this many seconds for what it needs, then gives up with "vault busy"
-# naming the holder.
-lock_wait_seconds = 600
-
-[catalog]
-# Where the catalog lives: sqlite:PATH (a relative path is relative to this directory), or
-# postgres://USER@HOST[:PORT]/DATABASE for one catalog shared by several stations (the
-# password from PGPASSWORD). Overridden by --catalog and DISCVAULT_CATALOG.
-url = "sqlite:catalog.sqlite"
-
-[ingest]
-# Digests computed for every file when it is added, in one read: sha256 and blake3 always
-# (master checks each record against its blake3, the faster), and any of sm3 (GB/T 32905), md5.
-digests = ["sha256"]
-
-[plan]
-# Media profile when `discvault plan` is not given --media:
-# cd74 cd80 dvd5 dvd9 bd25 bd50 bd100 bd128, or custom:<bytes>.
-media = "dvd5"
-# Share of every disc kept free for recovery data, in percent.
-reserve_percent = 0.0
-# Largest share of a disc the catalog snapshot may take, in percent.
-index_share_percent = 5.0
-
-[recovery]
-# PAR2 recovery data on every disc (recovery/*.par2, read by any PAR2 tool), as a share of the
-# bytes it protects, in percent; 0 writes none. The planner leaves room for it.
-redundancy_percent = 10.0
-# Slices of one PAR2 set, and files in it at most (a disc with more files carries several sets,
-# its files dealt among them). More slices mend more separate damaged places; the time to
-# compute grows with slices times disc size.
-slices_per_set = 1000
-# A parity volume after every this many data volumes of a plan: a disc of PAR2 data over their
-# images, from which any one of them lost whole is rebuilt. 0: none; 10 is a common choice.
-parity_group = 0
-# Parity volumes per group: with K, any K discs of a group lost whole are rebuilt (1 to 8).
-parity_volumes = 1
-[recovery.media]
-# Another share for a media profile, e.g.  cd74 = 15.0  or  bd100 = 5.0
-
-[copies]
-# Roles of the copies made of every volume (GB/T 18894: 一式三套, 封存/利用/异地).
-roles = ["sealed", "access", "offsite"]
-
-[policy]
-# Trusted copies every mastered volume needs, and the number of different sites they are kept in
-# (GB/T 18894: three sets, one off-site; NDSA level 2: three copies, one in another region).
-min_trusted_copies = 3
-min_sites = 2
-# A collection may need another number, for example records kept permanently (永久):
-# [policy.collections."文书档案-永久"]
-# min_trusted_copies = 4
-# min_sites = 3
-
-[migration]
-# Media no longer kept: `migrate --plan` remasters their volumes onto target_media,
-# for example ["cd74", "cd80"].
-obsolete_media = []
-# Media of the new volumes; empty means the [plan] media.
-target_media = ""
-# With `migrate --consolidate`: volumes whose image fills less than this share of a target disc
-# are remastered together onto fewer discs, in percent.
-consolidate_below_percent = 50.0
-
-[label]
-# Printable diameters of the discs in your printer, in mm (Epson PP: 118 and 23 by default).
-outer_diameter_mm = 118.0
-inner_diameter_mm = 23.0
-# Font files loaded besides the system's, and the font used where a template names none.
-font_files = ["/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"]
-font_family = "WenQuanYi Micro Hei"
-# Resolution of PNG labels, and how many pictures a disc face shows as thumbnails.
-dpi = 600.0
-thumbnails = 4
-
-[publish]
-# Windows code page of the disc publisher's PC (job, merge and status files), and how often its
-# folder is looked at (ms).
-code_page = "gbk"
-poll_ms = 500
-
-[publish.tdbridge]
-# Epson TD Bridge (publish --to tdbridge:FOLDER). PUBLISHER= (empty: TD Bridge's default),
-# DISC_TYPE= (empty: from the volume's media), FORMAT= for the volume's files, OUT_STACKER= (0: default).
-publisher = ""
-disc_type = ""
-format = "UDF102"
-out_stacker = 0
-# A .tdd label from Total Disc Maker; discvault fills its fields through REPLACE_FIELD=.
-label_template = ""
-# TDBStatus.txt (empty: in the folder); a folder where finished discs can be read back as images
-# (empty: a person reads each disc back with `discvault verify DRIVE --copy COPY`).
-status_file = ""
-stacker_dir = ""
-# How TD Bridge's PC sees this PC's paths: "LOCAL=REMOTE", e.g. "/srv/vault=D:\\vault".
-path_map = ""
-[publish.tdbridge.extra]
-# Other keys for every job, e.g.  COMPARE = "YES"
-
-[publish.ptburn]
-# Primera PTBurn (publish --to ptburn:FOLDER): ClientID=, status folder (empty: FOLDER/Status),
-# PrintLabel= as "jpg", "bmp" or "none", path map as above.
-client_id = "discvault"
-status_dir = ""
-print_label = "jpg"
-path_map = ""
-[publish.ptburn.drives]
-# The robot's drives as this PC reads them, by PTBurn's drive letter:  F = "/dev/sr1"
-
-[server]
-# Folders the server's requests may name (records to add, a folder to master into): nothing
-# outside them, no "..", no link leading out. Empty: requests name no path.
-roots = []
-# Workers inside `discvault serve` running tasks (add, plan, master), one task each at a time.
-workers = 1
-
-[report]
-# The browser that prints `report --format pdf` (headless Chromium); empty means chromium,
-# chromium-browser or google-chrome from the PATH.
-browser = ""
-
-[inspection]
-# A copy stays trusted this many days after its last clean read-back (never read back: not
-# trusted), and is due for inspection then (or this long after its writing, when never checked):
-# 1461 = 4 years for optical discs (GB/T 18894); NARA advises 2 years (730).
-interval_days = 1461
-# After a warning (quality grade "act within a year"), the copy is due again this soon.
-warning_interval_days = 365
-# Every inspection round checks at least this share of the active copies (GB/T 18894: 10%).
-sample_percent = 10.0
-
-[inspection.interval_days_by_medium]
-# Per medium, where it differs, e.g.:  dvd5 = 730
-
-# Disc quality grading (JIS Z 6017 defaults; BD and PIF figures uncertain, set your own):
-# value >= watch: act within a year (shorter interval); value >= act_now: migrate now.
-[quality.thresholds]
-bler = { watch = 110.0, act_now = 220.0 }      # CD, C1 errors per second (max)
-pi8 = { watch = 100.0, act_now = 280.0 }       # DVD, PI errors in 8 ECC blocks (max)
-pif = { watch = 4.0, act_now = 10.0 }          # DVD, PI failures (max)
-bd_ser = { watch = 1.0e-3 }                    # BD, random symbol error rate
-bd_burst = { act_now = 1900.0 }                # BD, burst length in bytes
-"#;
+pub const DEFAULT_CONFIG_TEXT: &str = include_str!("default.toml");
 
 impl Config {
     pub fn load(path: &Path) -> Result<Config> {

@@ -1,0 +1,60 @@
+//! The `[server]` section: what `discvault serve` may touch (its roots), its workers, its
+//! webhooks' retries, and the folders it watches for records to add.
+
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// `discvault serve`: what its requests may name, and its workers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSection {
+    /// Folders a request may name (records to add, a folder to master into): nothing outside
+    /// them, no `..`, no link leading out. Empty: requests name no path.
+    pub roots: Vec<PathBuf>,
+    /// Workers inside `discvault serve` running tasks (add, plan, master, ...), one task each.
+    pub workers: usize,
+    /// Seconds before a webhook message not taken is sent again; doubled at each attempt, up
+    /// to 64 times this.
+    pub webhook_retry_seconds: u64,
+    /// Attempts of a webhook message before it is given up (marked failed in the log).
+    pub webhook_attempts: u32,
+    /// Folders watched for deliveries of records (`watched.rs`).
+    pub watched: Vec<WatchedFolder>,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        ServerSection {
+            roots: Vec::new(),
+            workers: 1,
+            webhook_retry_seconds: 30,
+            webhook_attempts: 30,
+            watched: Vec::new(),
+        }
+    }
+}
+
+/// A folder a records system drops deliveries into: each folder in it is one delivery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WatchedFolder {
+    pub path: PathBuf,
+    /// The collection of a delivery whose sidecar names none (none: the sidecar must).
+    pub collection: Option<String>,
+    /// A delivery holding a file of this name is complete at once (the file is not added).
+    pub marker: String,
+    /// A delivery without the marker is complete when nothing in it changed this long (0: only
+    /// the marker says it is complete).
+    pub settle_seconds: u64,
+}
+
+impl Default for WatchedFolder {
+    fn default() -> Self {
+        WatchedFolder {
+            path: PathBuf::new(),
+            collection: None,
+            marker: "READY".into(),
+            settle_seconds: 60,
+        }
+    }
+}

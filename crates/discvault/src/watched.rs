@@ -1,0 +1,426 @@
+//! Watched folders (`[[server.watched]]`): a records system drops a folder of records (one
+//! delivery) into a watched folder; once it is complete (a marker file in it, or nothing in it
+//! changed for the settle time) and its sidecar metadata is valid, it is added, staged in the
+//! vault, and moved to `done/`; a delivery that cannot be added goes to `error/` with
+//! `REASON.txt` beside it.
+//!
+//! A delivery is claimed by renaming it into `.ingesting/` first (one station wins when several
+//! watch one folder); one left there by a server that stopped is added again when the server
+//! starts: adding what is in the catalog already records nothing, so nothing is added twice.
+//! Each delivery moves as a whole into a folder of its own, named after the time
+//! (`done/20261202T210501Z-1/档案 2024-001`): a record's name is never changed.
+
+use crate::config::WatchedFolder;
+use crate::error::IoContext;
+use crate::ingest::{AddOptions, AddReport};
+use crate::progress::NoProgress;
+use crate::{Error, Result, Vault};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+/// The folders a watched folder keeps for itself: no delivery may be named so.
+const INGESTING: &str = ".ingesting";
+const DONE: &str = "done";
+const ERROR: &str = "error";
+/// The sidecar, as JSON (an object of strings) or CSV (`key,value` rows).
+const SIDECAR_JSON: &str = "metadata.json";
+const SIDECAR_CSV: &str = "metadata.csv";
+/// The sidecar's keys that are the catalog's own fields of a collection.
+const FIELD_KEYS: [(&str, &str); 4] = [
+    ("全宗号", "fonds"),
+    ("保管期限", "retention"),
+    ("fonds", "fonds"),
+    ("retention", "retention"),
+];
+const RETENTIONS: [&str; 7] = [
+    "永久",
+    "长期",
+    "短期",
+    "定期30年",
+    "定期10年",
+    "30年",
+    "10年",
+];
+const CLASSIFICATIONS: [&str; 6] = ["公开", "非密", "内部", "秘密", "机密", "绝密"];
+
+/// What became of a delivery.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Delivery {
+    /// Where it was dropped.
+    pub folder: PathBuf,
+    /// Where it is now: under `done/` or `error/`.
+    pub moved_to: PathBuf,
+    pub added: bool,
+    /// Why it went to `error/`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<AddReport>,
+}
+
+/// What a delivery looked like when last seen, to tell when it stopped changing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Look {
+    files: u64,
+    bytes: u64,
+    newest: Option<SystemTime>,
+}
+
+/// The watcher's memory between rounds: each delivery's last look and since when it is so.
+#[derive(Default)]
+pub struct Watch {
+    seen: HashMap<PathBuf, (Look, Instant)>,
+    resumed: bool,
+}
+
+/// One round over every watched folder: deliveries left in `.ingesting/` by a server that
+/// stopped (first round only), then the complete ones. Returns what became of each.
+pub fn round(vault: &Vault, watch: &mut Watch) -> Result<Vec<Delivery>> {
+    let mut out = Vec::new();
+    for w in &vault.config.server.watched {
+        if !watch.resumed {
+            for claimed in subfolders(&w.path.join(INGESTING))? {
+                for d in subfolders(&claimed)? {
+                    out.push(finish(vault, w, &d, &claimed));
+                }
+            }
+        }
+        for d in subfolders(&w.path)? {
+            let name = d.file_name().unwrap_or_default();
+            if [INGESTING, DONE, ERROR].iter().any(|r| name == *r) {
+                continue;
+            }
+            if !complete(w, &d, watch)? {
+                continue;
+            }
+            watch.seen.remove(&d);
+            let slot = w.path.join(INGESTING).join(stamp());
+            std::fs::create_dir_all(&slot).at(&slot)?;
+            let claimed = slot.join(name);
+            match std::fs::rename(&d, &claimed) {
+                Ok(()) => out.push(finish(vault, w, &claimed, &slot)),
+                // Another station claimed it first.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    let _ = std::fs::remove_dir(&slot);
+                }
+                Err(e) => return Err(Error::Io { path: d, source: e }),
+            }
+        }
+    }
+    watch.resumed = true;
+    Ok(out)
+}
+
+fn subfolders(dir: &Path) -> Result<Vec<PathBuf>> {
+    let rd = match std::fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => {
+            return Err(Error::Io {
+                path: dir.to_path_buf(),
+                source: e,
+            })
+        }
+    };
+    let mut out = Vec::new();
+    for e in rd {
+        let e = e.at(dir)?;
+        // Folders only: a file dropped loose is not a delivery (nor a link to one).
+        if e.file_type().at(e.path())?.is_dir() {
+            out.push(e.path());
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// `20261202T210501Z-<n>`: unique within this process, sorted by time.
+fn stamp() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let t = crate::rfc3339(crate::now_unix()).replace([':', '-'], "");
+    format!(
+        "{}-{}-{}",
+        t,
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Whether a delivery is complete: its marker is there, or it looked the same for the settle
+/// time.
+fn complete(w: &WatchedFolder, d: &Path, watch: &mut Watch) -> Result<bool> {
+    if !w.marker.is_empty() && d.join(&w.marker).is_file() {
+        return Ok(true);
+    }
+    if w.settle_seconds == 0 {
+        return Ok(false);
+    }
+    let look = look(d)?;
+    let now = Instant::now();
+    let since = match watch.seen.get(d) {
+        Some((l, since)) if *l == look => *since,
+        _ => {
+            watch.seen.insert(d.to_path_buf(), (look, now));
+            now
+        }
+    };
+    Ok(now.duration_since(since) >= Duration::from_secs(w.settle_seconds))
+}
+
+fn look(d: &Path) -> Result<Look> {
+    let mut l = Look {
+        files: 0,
+        bytes: 0,
+        newest: None,
+    };
+    for e in walkdir::WalkDir::new(d) {
+        let e = e.map_err(|e| Error::Io {
+            path: e.path().unwrap_or(d).to_path_buf(),
+            source: e
+                .into_io_error()
+                .unwrap_or_else(|| std::io::Error::other("a loop of links")),
+        })?;
+        let md = e.metadata().map_err(|e| Error::Io {
+            path: d.to_path_buf(),
+            source: e
+                .into_io_error()
+                .unwrap_or_else(|| std::io::Error::other("a loop of links")),
+        })?;
+        l.files += 1;
+        l.bytes += md.len();
+        let m = md.modified().ok();
+        l.newest = l.newest.max(m);
+    }
+    Ok(l)
+}
+
+/// The sidecar of a delivery, checked: the collection and the metadata to add with.
+pub fn sidecar(w: &WatchedFolder, d: &Path) -> Result<(String, BTreeMap<String, String>)> {
+    let json = d.join(SIDECAR_JSON);
+    let csv = d.join(SIDECAR_CSV);
+    let bad = |path: &Path, detail: String| Error::Invalid {
+        field: path.display().to_string(),
+        detail,
+    };
+    let (path, pairs): (PathBuf, Vec<(String, String)>) = if json.is_file() {
+        let text = std::fs::read(&json).at(&json)?;
+        let v: serde_json::Value =
+            serde_json::from_slice(&text).map_err(|e| bad(&json, format!("not JSON: {e}")))?;
+        let serde_json::Value::Object(m) = v else {
+            return Err(bad(&json, "not a JSON object of keys and values".into()));
+        };
+        let mut pairs = Vec::new();
+        for (k, v) in m {
+            match v {
+                serde_json::Value::String(s) => pairs.push((k, s)),
+                serde_json::Value::Number(n) => pairs.push((k, n.to_string())),
+                other => {
+                    return Err(bad(
+                        &json,
+                        format!("{k:?}: a value is text or a number, not {other}"),
+                    ))
+                }
+            }
+        }
+        (json, pairs)
+    } else if csv.is_file() {
+        let (mut rdr, _) = crate::csvfile::reader(&csv, &["key", "value"], "key,value")?;
+        let mut pairs = Vec::new();
+        for (i, rec) in rdr.records().enumerate() {
+            let rec = rec.map_err(|e| bad(&csv, format!("line {}: {e}", i + 2)))?;
+            pairs.push((
+                rec.get(0).unwrap_or_default().to_string(),
+                rec.get(1).unwrap_or_default().to_string(),
+            ));
+        }
+        (csv, pairs)
+    } else {
+        (PathBuf::new(), Vec::new())
+    };
+    let mut collection = w.collection.clone();
+    let mut meta = BTreeMap::new();
+    for (k, v) in pairs {
+        let (k, v) = (k.trim().to_string(), v.trim().to_string());
+        if k.is_empty() || k.chars().count() > 64 || k.chars().any(char::is_control) {
+            return Err(bad(&path, format!("{k:?}: a key is 1 to 64 characters")));
+        }
+        if v.chars().count() > 1000 || v.chars().any(char::is_control) {
+            return Err(bad(
+                &path,
+                format!("{k}: a value is at most 1000 characters, on one line"),
+            ));
+        }
+        if k == "collection" || k == "类别" {
+            collection = Some(v);
+            continue;
+        }
+        match k.as_str() {
+            "年度" if !(v.len() == 4 && v.bytes().all(|b| b.is_ascii_digit())) => {
+                return Err(bad(&path, format!("年度 {v:?}: a year of four digits")))
+            }
+            "保管期限" | "retention" if !RETENTIONS.contains(&v.as_str()) => {
+                return Err(bad(
+                    &path,
+                    format!("{k} {v:?}: one of {}", RETENTIONS.join("、")),
+                ))
+            }
+            "密级" if !CLASSIFICATIONS.contains(&v.as_str()) => {
+                return Err(bad(
+                    &path,
+                    format!("密级 {v:?}: one of {}", CLASSIFICATIONS.join("、")),
+                ))
+            }
+            _ => {}
+        }
+        let key = FIELD_KEYS
+            .iter()
+            .find(|(given, _)| *given == k)
+            .map(|(_, field)| field.to_string())
+            .unwrap_or(k);
+        if meta.insert(key.clone(), v).is_some() {
+            return Err(bad(&path, format!("{key}: given twice")));
+        }
+    }
+    let collection = collection.filter(|c| !c.trim().is_empty()).ok_or_else(|| {
+        bad(
+            if path.as_os_str().is_empty() {
+                d
+            } else {
+                &path
+            },
+            format!(
+                "no collection: name it in {SIDECAR_JSON} or {SIDECAR_CSV} (\"collection\"), or give the watched folder one"
+            ),
+        )
+    })?;
+    Ok((collection, meta))
+}
+
+/// Adds a claimed delivery and moves it to `done/` (or `error/`); `slot` is the folder it was
+/// claimed into, removed after.
+fn finish(vault: &Vault, w: &WatchedFolder, d: &Path, slot: &Path) -> Delivery {
+    let name = d.file_name().unwrap_or_default().to_os_string();
+    let res = sidecar(w, d).and_then(|(collection, metadata)| {
+        if !w.marker.is_empty() {
+            let m = d.join(&w.marker);
+            if m.is_file() {
+                std::fs::remove_file(&m).at(&m)?;
+            }
+        }
+        crate::model::acting_as("watched folder", || {
+            crate::ingest::add(
+                vault,
+                &[d.to_path_buf()],
+                &AddOptions {
+                    collection: Some(collection),
+                    metadata,
+                    copy: true,
+                    ..Default::default()
+                },
+                &NoProgress,
+            )
+        })
+    });
+    let (to_dir, reason, report) = match res {
+        Ok(r) if r.errors.is_empty() => (DONE, None, Some(r)),
+        Ok(r) => {
+            let why = r
+                .errors
+                .iter()
+                .map(|p| format!("{}: {}", p.path, p.reason))
+                .collect::<Vec<_>>()
+                .join("\n");
+            (
+                ERROR,
+                Some(format!("not recorded (the others were):\n{why}")),
+                Some(r),
+            )
+        }
+        Err(e) => (ERROR, Some(e.to_string()), None),
+    };
+    let target_slot = w
+        .path
+        .join(to_dir)
+        .join(slot.file_name().unwrap_or_default());
+    let moved_to = target_slot.join(&name);
+    let moved = std::fs::create_dir_all(&target_slot)
+        .and_then(|_| std::fs::rename(d, &moved_to))
+        .and_then(|_| match &reason {
+            Some(r) => std::fs::write(target_slot.join("REASON.txt"), format!("{r}\n")),
+            None => Ok(()),
+        });
+    let _ = std::fs::remove_dir(slot);
+    match moved {
+        Ok(()) => Delivery {
+            folder: w.path.join(&name),
+            moved_to,
+            added: reason.is_none(),
+            reason,
+            report,
+        },
+        Err(e) => Delivery {
+            folder: w.path.join(&name),
+            moved_to: d.to_path_buf(),
+            added: false,
+            reason: Some(format!(
+                "{}: could not be moved to {}: {e}",
+                d.display(),
+                moved_to.display()
+            )),
+            report,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(w: &WatchedFolder, json: &str) -> Result<(String, BTreeMap<String, String>)> {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::write(t.path().join(SIDECAR_JSON), json).unwrap();
+        sidecar(w, t.path())
+    }
+
+    #[test]
+    fn a_sidecar_is_checked_before_anything_is_added() {
+        let w = WatchedFolder::default();
+        let (c, m) = check(
+            &w,
+            r#"{"collection": "文书档案", "全宗号": "J001", "年度": 2024, "保管期限": "定期30年", "密级": "内部", "案卷号": "12"}"#,
+        )
+        .unwrap();
+        assert_eq!(c, "文书档案");
+        assert_eq!(m["fonds"], "J001");
+        assert_eq!(m["retention"], "定期30年");
+        assert_eq!(m["年度"], "2024");
+        assert_eq!(m["案卷号"], "12");
+        for (bad, says) in [
+            (r#"{"collection": "x", "年度": "24"}"#, "年度"),
+            (r#"{"collection": "x", "密级": "top secret"}"#, "密级"),
+            (r#"{"collection": "x", "保管期限": "forever"}"#, "保管期限"),
+            (
+                r#"{"collection": "x", "全宗号": "J1", "fonds": "J2"}"#,
+                "twice",
+            ),
+            (r#"{"collection": "x", "题名": "a\nb"}"#, "one line"),
+            (r#"{"collection": "x", "题名": ["a"]}"#, "text or a number"),
+            (r#"{"全宗号": "J001"}"#, "no collection"),
+            (r#"["collection"]"#, "object"),
+            ("{not json", "not JSON"),
+        ] {
+            let e = check(&w, bad).unwrap_err().to_string();
+            assert!(e.contains(says), "{bad}: {e}");
+            assert!(e.contains(SIDECAR_JSON), "{bad}: {e}");
+        }
+        // The watched folder's collection serves when the sidecar names none.
+        let w = WatchedFolder {
+            collection: Some("照片档案".into()),
+            ..Default::default()
+        };
+        assert_eq!(check(&w, "{}").unwrap().0, "照片档案");
+    }
+}
