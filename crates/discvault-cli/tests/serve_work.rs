@@ -946,3 +946,101 @@ fn watched_folders_add_complete_deliveries_once() {
     assert_eq!(status["mastered"]["files"], 10, "{status}");
     assert!(server.stop().success());
 }
+
+fn curl(args: &[&str]) -> (i32, String) {
+    let out = testkit::output(
+        Command::new("curl")
+            .args(["-sS", "--max-time", "20"])
+            .args(args),
+    );
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn the_server_speaks_https_with_a_configured_certificate() {
+    let t = tempfile::tempdir().unwrap();
+    let vault = t.path().join("vault");
+    ok(dv(&vault).arg("init"));
+    let (cert, key) = (t.path().join("cert.pem"), t.path().join("key.pem"));
+    testkit::run(
+        Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            ])
+            .args([
+                "-subj",
+                "/CN=discvault test",
+                "-addext",
+                "subjectAltName=IP:127.0.0.1",
+            ])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert),
+    );
+    ok(dv(&vault).args(["user", "add", "审计员", "--role", "auditor"]));
+    let token = ok(dv(&vault).args(["token", "create", "--user", "审计员"]))["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let cfg = vault.join("discvault.toml");
+    let plain = std::fs::read_to_string(&cfg).unwrap();
+    let set = |cert_line: &str, key_line: &str| {
+        let text = plain
+            .replace("# tls_cert = \"/etc/discvault/cert.pem\"", cert_line)
+            .replace("# tls_key = \"/etc/discvault/key.pem\"", key_line);
+        assert_ne!(text, plain);
+        std::fs::write(&cfg, text).unwrap();
+    };
+
+    // A certificate without its key, or a file that is no key: refused before listening,
+    // named.
+    set(&format!("tls_cert = {:?}", cert.display().to_string()), "");
+    let refused = |says: &str| {
+        let out = testkit::output(dv(&vault).args(["serve", "--listen", "127.0.0.1:0"]));
+        let e = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!out.status.success() && e.contains(says), "{e}");
+    };
+    refused("tls_key");
+    set(
+        &format!("tls_cert = {:?}", cert.display().to_string()),
+        &format!("tls_key = {:?}", cfg.display().to_string()),
+    );
+    refused("discvault.toml");
+
+    set(
+        &format!("tls_cert = {:?}", cert.display().to_string()),
+        &format!("tls_key = {:?}", key.display().to_string()),
+    );
+    let server = Server::start(&vault);
+    let base = format!("https://{}", server.addr);
+    let cacert = cert.display().to_string();
+    let (rc, health) = curl(&["--cacert", &cacert, &format!("{base}/api/health")]);
+    assert_eq!(rc, 0, "{health}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&health).unwrap()["status"],
+        "ok"
+    );
+    let auth = format!("Authorization: Bearer {token}");
+    let (rc, me) = curl(&[
+        "--cacert",
+        &cacert,
+        "-H",
+        &auth,
+        &format!("{base}/api/v1/me"),
+    ]);
+    assert_eq!(rc, 0, "{me}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&me).unwrap()["user"],
+        "审计员"
+    );
+    // Not without trusting the certificate, and not in plain HTTP.
+    let (rc, _) = curl(&[&format!("{base}/api/health")]);
+    assert_eq!(rc, 60, "curl must refuse a certificate it does not trust");
+    let (rc, _) = curl(&[&format!("http://{}/api/health", server.addr)]);
+    assert_ne!(rc, 0, "plain HTTP to the HTTPS port");
+    assert!(server.stop().success());
+}

@@ -49,11 +49,17 @@ pub enum ServeError {
     },
     #[error("server: {0}")]
     Io(#[from] std::io::Error),
+    #[error("TLS certificate {cert} or key {key}: {detail}")]
+    Tls {
+        cert: PathBuf,
+        key: PathBuf,
+        detail: String,
+    },
 }
 
 /// Runs the server until SIGINT or SIGTERM, then lets the requests in flight finish. `ready`
-/// is called with the address once the server listens.
-pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), ServeError> {
+/// is called with the address (and whether it speaks HTTPS) once the server listens.
+pub fn serve(opts: ServeOptions, ready: impl FnOnce(Listening)) -> Result<(), ServeError> {
     let vaults = Arc::new(vaults::Vaults::open(
         opts.vault.clone(),
         opts.catalog.clone(),
@@ -100,6 +106,13 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
     }
     // Watched folders: deliveries of records added once complete.
     let watching = discvault::Vault::open_with(&opts.vault, opts.catalog.as_deref())?;
+    let tls = match (
+        &watching.config.server.tls_cert,
+        &watching.config.server.tls_key,
+    ) {
+        (Some(c), Some(k)) => Some((c.clone(), k.clone())),
+        _ => None,
+    };
     if !watching.config.server.watched.is_empty() {
         let stop = stop.clone();
         threads.push(std::thread::spawn(move || {
@@ -142,10 +155,31 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
                 addr: opts.listen,
                 source,
             })?;
-        ready(listener.local_addr()?);
-        axum::serve(listener, api::router(vaults))
-            .with_graceful_shutdown(stop_signal())
-            .await?;
+        let addr = listener.local_addr()?;
+        let app = api::router(vaults);
+        match tls {
+            None => {
+                ready(Listening { addr, tls: false });
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(stop_signal())
+                    .await?;
+            }
+            Some((cert, key)) => {
+                let config = tls_config(&cert, &key).await?;
+                let handle = axum_server::Handle::new();
+                let stopping = handle.clone();
+                tokio::spawn(async move {
+                    stop_signal().await;
+                    // The requests in flight have this long to finish.
+                    stopping.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
+                });
+                ready(Listening { addr, tls: true });
+                axum_server::tls_rustls::from_tcp_rustls(listener.into_std()?, config)
+                    .handle(handle)
+                    .serve(app.into_make_service())
+                    .await?;
+            }
+        }
         Ok(())
     });
     drop(runtime);
@@ -156,6 +190,38 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
         let _ = t.join();
     }
     res
+}
+
+/// Where the server listens, for `ready`.
+#[derive(Debug, Clone, Copy)]
+pub struct Listening {
+    pub addr: SocketAddr,
+    /// HTTPS (`[server] tls_cert`, `tls_key`).
+    pub tls: bool,
+}
+
+impl std::fmt::Display for Listening {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let scheme = if self.tls { "https" } else { "http" };
+        write!(f, "{scheme}://{}", self.addr)
+    }
+}
+
+/// The certificate and key, read now: a bad file stops the server before it listens, naming
+/// the file.
+async fn tls_config(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> Result<axum_server::tls_rustls::RustlsConfig, ServeError> {
+    // rustls's ring provider, as the webhook client's; installed once per process.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+        .await
+        .map_err(|e| ServeError::Tls {
+            cert: cert.to_path_buf(),
+            key: key.to_path_buf(),
+            detail: e.to_string(),
+        })
 }
 
 async fn stop_signal() {

@@ -17,14 +17,11 @@ pub fn serve(ctx: &Ctx, a: &ServeCmd) -> Result<i32> {
         workers: a.workers,
     };
     let json = ctx.json;
-    discvault_server::serve(opts, |addr| {
+    discvault_server::serve(opts, |at| {
         if json {
-            println!(
-                "{}",
-                serde_json::json!({"listening": format!("http://{addr}")})
-            );
+            println!("{}", serde_json::json!({"listening": at.to_string()}));
         } else {
-            println!("listening on http://{addr}");
+            println!("listening on {at}");
         }
         let _ = std::io::stdout().flush();
     })?;

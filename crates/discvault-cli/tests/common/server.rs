@@ -35,9 +35,14 @@ impl Server {
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
             .unwrap();
-        let addr = line
+        let at = line
             .trim()
-            .strip_prefix("listening on http://")
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("serve printed {line:?}"));
+        // `http://ADDR`, or `https://ADDR` with a certificate configured.
+        let addr = at
+            .strip_prefix("http://")
+            .or_else(|| at.strip_prefix("https://"))
             .unwrap_or_else(|| panic!("serve printed {line:?}"))
             .to_string();
         Server { child, addr }

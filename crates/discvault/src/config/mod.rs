@@ -509,6 +509,11 @@ impl Config {
     }
 
     fn validate(&self) -> std::result::Result<(), String> {
+        if self.server.tls_cert.is_some() != self.server.tls_key.is_some() {
+            return Err(
+                "server.tls_cert and server.tls_key go together: give both or neither".into(),
+            );
+        }
         let p = &self.plan;
         if !(0.0..90.0).contains(&p.reserve_percent) {
             return Err(format!(

@@ -20,6 +20,10 @@ pub struct ServerSection {
     pub webhook_attempts: u32,
     /// Folders watched for deliveries of records (`watched.rs`).
     pub watched: Vec<WatchedFolder>,
+    /// The server's certificate chain (PEM): with `tls_key`, the server speaks HTTPS only.
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of `tls_cert` (PEM).
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for ServerSection {
@@ -30,6 +34,8 @@ impl Default for ServerSection {
             webhook_retry_seconds: 30,
             webhook_attempts: 30,
             watched: Vec::new(),
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
