@@ -439,6 +439,86 @@ fn a_records_offices_disc_work_goes_through_the_api() {
         n += 1;
     }
     assert_eq!(n, 20);
+    // Without a folder: restored for download, as tar or zip; the archives hold the records
+    // with their bytes, as bsdtar and 7z read them.
+    let dl = run_task(
+        &server,
+        &archivist,
+        json!({"kind": "restore", "params": {"pattern": "文书档案/*", "from": [iso]}}),
+    );
+    let dl_id = dl.last().unwrap()["task_id"].as_str().unwrap().to_string();
+    assert_eq!(dl.last().unwrap()["state"], "done", "{:?}", dl.last());
+    assert_eq!(
+        server
+            .get(&format!("/api/v1/tasks/{dl_id}/download"), Some(&operator))
+            .status,
+        403
+    );
+    for (form, lister, extract) in [
+        ("tar", vec!["bsdtar", "-tf"], vec!["bsdtar", "-xf"]),
+        ("zip", vec!["7z", "l", "-ba"], vec!["7z", "x", "-y"]),
+    ] {
+        let r = server.get(
+            &format!("/api/v1/tasks/{dl_id}/download?format={form}"),
+            Some(&archivist),
+        );
+        assert_eq!(r.status, 200, "{form}: {}", r.text());
+        assert!(r
+            .header("content-disposition")
+            .unwrap()
+            .contains(&format!("{dl_id}.{form}")));
+        let file = t.path().join(format!("download.{form}"));
+        std::fs::write(&file, &r.body).unwrap();
+        let listing = testkit::run(Command::new(lister[0]).args(&lister[1..]).arg(&file));
+        assert!(listing.contains("关于档案工作的通知000.txt"), "{listing}");
+        let out = t.path().join(format!("解包-{form}"));
+        std::fs::create_dir_all(&out).unwrap();
+        testkit::run(
+            Command::new(extract[0])
+                .args(&extract[1..])
+                .arg(&file)
+                .current_dir(&out),
+        );
+        let mut n = 0;
+        for e in walk(&src) {
+            let rel = e.strip_prefix(&src).unwrap();
+            let back = out.join("文书档案").join(rel);
+            assert_eq!(
+                std::fs::read(&e).unwrap(),
+                std::fs::read(&back).unwrap(),
+                "{form}: {}",
+                back.display()
+            );
+            n += 1;
+        }
+        assert_eq!(n, 20, "{form}");
+    }
+    let del = http::request(
+        &server.addr,
+        "DELETE",
+        &format!("/api/v1/tasks/{dl_id}/download"),
+        &[("Authorization", &format!("Bearer {archivist}"))],
+        b"",
+    );
+    assert_eq!(del.status, 204, "{}", del.text());
+    assert_eq!(
+        server
+            .get(&format!("/api/v1/tasks/{dl_id}/download"), Some(&archivist))
+            .status,
+        404
+    );
+    // A restore into a folder of the roots is not a download.
+    let restored_id = rs.last().unwrap()["task_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        server
+            .get(
+                &format!("/api/v1/tasks/{restored_id}/download"),
+                Some(&archivist)
+            )
+            .status,
+        400
+    );
+
     // A restore from outside the roots is refused before it is queued.
     let r = post(
         &server,

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use utoipa::OpenApi;
 
+mod download;
 mod holdings;
 mod tasks;
 mod webhooks;
@@ -93,6 +94,7 @@ impl AppState {
         audit_verify, audit_premis, users,
         tasks::queue_task, tasks::list_tasks, tasks::get_task, tasks::cancel_task,
         tasks::task_events, tasks::plan_preview, tasks::restore_pick, tasks::migrate_plan,
+        download::download, download::delete_download,
         holdings::collections, holdings::volumes, holdings::volume, holdings::jobs,
         holdings::cancel_job, holdings::add_copies, holdings::move_copy, holdings::mark_copy,
         holdings::cabinet_inventory, holdings::cabinet_import, holdings::quality_import,
@@ -102,7 +104,7 @@ impl AppState {
     ),
     components(schemas(
         ErrorBody, Health, tasks::TaskRequest, ReportFormat, ObjectBody, Binary,
-        holdings::LabelKind, holdings::LabelForm,
+        holdings::LabelKind, holdings::LabelForm, download::ArchiveForm,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = []))
@@ -177,6 +179,10 @@ pub fn router(vaults: Arc<Vaults>) -> Router {
         .route("/api/v1/tasks/{task_id}", get(tasks::get_task))
         .route("/api/v1/tasks/{task_id}/cancel", post(tasks::cancel_task))
         .route("/api/v1/tasks/{task_id}/events", get(tasks::task_events))
+        .route(
+            "/api/v1/tasks/{task_id}/download",
+            get(download::download).delete(download::delete_download),
+        )
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,

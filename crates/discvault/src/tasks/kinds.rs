@@ -49,7 +49,8 @@ pub struct ReadbackTask {
 }
 
 /// The options of a `restore` task: what to restore (a `pattern` or a `volume`, and the
-/// `version`), the discs or images to read (`from`) and the folder to restore into (`to`).
+/// `version`), the discs or images to read (`from`) and the folder to restore into (`to`;
+/// none: a folder of the vault's, for downloading as tar or zip).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RestoreTask {
@@ -273,14 +274,17 @@ fn restore_task(
             "give either a pattern (a glob or path prefix) or a volume",
         ));
     }
-    if t.options.from.is_empty() || t.options.to.as_os_str().is_empty() {
+    if t.options.from.is_empty() {
         return Err(required(
-            "from/to",
-            "name the discs or images to read (from) and the folder to restore into (to); the pick list is GET /api/v1/restore/pick",
+            "from",
+            "name the discs or images to read; the pick list is GET /api/v1/restore/pick",
         ));
     }
     confine_all(roots, &mut t.options.from)?;
-    t.options.to = confine(roots, &t.options.to)?;
+    // No folder: restored for download, into the vault's own (`downloads_folder`).
+    if !t.options.to.as_os_str().is_empty() {
+        t.options.to = confine(roots, &t.options.to)?;
+    }
     Ok(t)
 }
 
@@ -378,7 +382,10 @@ pub(super) fn execute(
             )?))
         }
         TaskKind::Restore => {
-            let t = restore_task(kind, params, roots)?;
+            let mut t = restore_task(kind, params, roots)?;
+            if t.options.to.as_os_str().is_empty() {
+                t.options.to = super::downloads_folder(vault, &task.task_id);
+            }
             let sel = match (&t.pattern, &t.volume) {
                 (Some(p), _) => Selection::Pattern(p.clone()),
                 (None, Some(v)) => Selection::Volume(v.clone()),

@@ -90,6 +90,53 @@ pub fn queue(vault: &Vault, kind: TaskKind, params: serde_json::Value) -> Result
     vault.catalog.queue_task(kind, &params)
 }
 
+/// Where a restore task without a folder of its own (`to`) restores to: the vault's
+/// `downloads/<task id>`, for downloading.
+pub fn downloads_folder(vault: &Vault, task_id: &str) -> PathBuf {
+    vault.root.join("downloads").join(task_id)
+}
+
+/// The folder of a restore task's files to download: the task must be a restore that ended
+/// done without a folder of its own, its files not deleted since.
+pub fn download(vault: &Vault, task_id: &str) -> Result<PathBuf> {
+    let t = vault.catalog.task(task_id)?;
+    let own = t
+        .params
+        .get("to")
+        .and_then(|v| v.as_str())
+        .is_some_and(|to| !to.is_empty());
+    if t.kind != TaskKind::Restore || own {
+        return Err(Error::Invalid {
+            field: "task".into(),
+            detail: format!(
+                "task {task_id} is not a restore for downloading (a restore task without \"to\")"
+            ),
+        });
+    }
+    if t.state != TaskState::Done {
+        return Err(Error::Conflict(format!(
+            "task {task_id} is {}: its files can be downloaded once it is done",
+            t.state.name()
+        )));
+    }
+    let dir = downloads_folder(vault, task_id);
+    if !dir.is_dir() {
+        return Err(Error::NotFound(format!(
+            "the files of task {task_id} were deleted after their download"
+        )));
+    }
+    Ok(dir)
+}
+
+/// Deletes a restore task's files kept for download.
+pub fn delete_download(vault: &Vault, task_id: &str) -> Result<()> {
+    let dir = download(vault, task_id)?;
+    std::fs::remove_dir_all(&dir).map_err(|e| Error::Io {
+        path: dir.clone(),
+        source: e,
+    })
+}
+
 /// This process as a worker: `HOST/PID`.
 pub fn worker_name() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
