@@ -1124,3 +1124,204 @@ fn the_server_speaks_https_with_a_configured_certificate() {
     assert_ne!(rc, 0, "plain HTTP to the HTTPS port");
     assert!(server.stop().success());
 }
+
+fn sha256sum(b: &[u8]) -> String {
+    let mut c = std::process::Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    c.stdin.take().unwrap().write_all(b).unwrap();
+    let out = c.wait_with_output().unwrap();
+    String::from_utf8(out.stdout).unwrap()[..64].to_string()
+}
+
+#[test]
+fn records_uploaded_over_http_are_checked_resumed_and_added() {
+    let t = tempfile::tempdir().unwrap();
+    let vault = t.path().join("vault");
+    ok(dv(&vault).arg("init"));
+    let tokens = tokens(&vault);
+    let token = |role: &str| tokens.iter().find(|(r, _)| *r == role).unwrap().1.clone();
+    let (archivist, operator) = (token("archivist"), token("operator"));
+    let server = Server::start(&vault);
+    let auth = format!("Bearer {archivist}");
+
+    // Larger than the 16 MiB a JSON or CSV body may be: a file is limited by its manifest.
+    let big = testkit::pseudo_random((17 << 20) + 123, 41);
+    let small = testkit::pseudo_random(5000, 42);
+    let files = [
+        ("2024-文书/卷001/扫描件.tif", big.clone()),
+        ("2024-文书/卷001/目录.txt", small.clone()),
+        (
+            "2024-文书/说明.txt",
+            "二〇二四年文书档案移交说明\n".as_bytes().to_vec(),
+        ),
+    ];
+    let manifest: Vec<Value> = files
+        .iter()
+        .map(|(p, b)| json!({"path": p, "size": b.len(), "sha256": sha256sum(b)}))
+        .collect();
+    let req = json!({"collection": "文书档案", "metadata": {"fonds": "J001"}, "files": manifest});
+    assert_eq!(
+        post(&server, "/api/v1/uploads", &operator, &req).status,
+        403
+    );
+    // A bad manifest is refused whole, each bad entry named.
+    let bad = json!({"collection": "文书档案", "files": [
+        {"path": "../etc/passwd", "size": 1, "sha256": "00".repeat(32)},
+        {"path": "a.txt", "size": 1, "sha256": "xyz"},
+        {"path": "b.txt", "size": 1, "sha256": "00".repeat(32)},
+        {"path": "b.txt", "size": 1, "sha256": "00".repeat(32)},
+    ]});
+    let r = post(&server, "/api/v1/uploads", &archivist, &bad);
+    assert_eq!(r.status, 400, "{}", r.text());
+    for says in ["../etc/passwd", "a.txt: sha256", "b.txt: listed twice"] {
+        assert!(r.text().contains(says), "{says}: {}", r.text());
+    }
+    let r = post(&server, "/api/v1/uploads", &archivist, &req);
+    assert_eq!(r.status, 201, "{}", r.text());
+    let id = body(&r)["upload_id"].as_str().unwrap().to_string();
+    let file_url = |p: &str| {
+        let enc: String = p
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        format!("/api/v1/uploads/{id}/file?path={enc}")
+    };
+    let put = |p: &str, range: Option<String>, b: &[u8]| {
+        let mut h = vec![("Authorization", auth.clone())];
+        if let Some(r) = range {
+            h.push(("Content-Range", r));
+        }
+        let h: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        http::request(&server.addr, "PUT", &file_url(p), &h, b)
+    };
+
+    // The big file in two requests: the first breaks off after 1 MiB (a request of its own
+    // here), the second resumes where the upload says it stands.
+    let cut = 1 << 20;
+    let r = put(files[0].0, None, &big[..cut]);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let u = body(&server.get(&format!("/api/v1/uploads/{id}"), Some(&archivist)));
+    assert_eq!(u["files"][0]["received"], cut as u64, "{u}");
+    assert_eq!(u["files"][0]["verified"], false);
+    // (a short body: the server answers before reading it)
+    let wrong = put(
+        files[0].0,
+        Some(format!("bytes 0-9/{}", big.len())),
+        &big[..10],
+    );
+    assert_eq!(wrong.status, 409, "{}", wrong.text());
+    assert!(
+        wrong.text().contains(&format!("send from byte {cut}")),
+        "{}",
+        wrong.text()
+    );
+    let r = put(
+        files[0].0,
+        Some(format!("bytes {cut}-{}/{}", big.len() - 1, big.len())),
+        &big[cut..],
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(body(&r)["files"][0]["verified"], true, "{}", r.text());
+    // A file whose bytes are not the manifest's: dropped, to be sent again.
+    let mut spoilt = small.clone();
+    spoilt[100] ^= 1;
+    let r = put(files[1].0, None, &spoilt);
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("SHA-256"), "{}", r.text());
+    let u = body(&server.get(&format!("/api/v1/uploads/{id}"), Some(&archivist)));
+    assert_eq!(u["files"][1]["received"], 0, "{u}");
+    // Not every file there: no commit.
+    let r = post(
+        &server,
+        &format!("/api/v1/uploads/{id}/commit"),
+        &archivist,
+        &json!({}),
+    );
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert!(r.text().contains("目录.txt"), "{}", r.text());
+
+    // The other two as a multipart form, as a browser or curl -F sends them.
+    let boundary = "----discvault-test-boundary";
+    let mut form = Vec::new();
+    for (p, b) in &files[1..] {
+        form.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{p}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        form.extend_from_slice(b);
+        form.extend_from_slice(b"\r\n");
+    }
+    form.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    let ctype = format!("multipart/form-data; boundary={boundary}");
+    let r = http::request(
+        &server.addr,
+        "POST",
+        &format!("/api/v1/uploads/{id}/files"),
+        &[("Authorization", &auth), ("Content-Type", &ctype)],
+        &form,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let u = body(&r);
+    assert!(
+        u["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["verified"] == true),
+        "{u}"
+    );
+
+    // Committed: an add task records them, staged in the vault; the upload's folder goes.
+    let r = post(
+        &server,
+        &format!("/api/v1/uploads/{id}/commit"),
+        &archivist,
+        &json!({}),
+    );
+    assert_eq!(r.status, 202, "{}", r.text());
+    let task = body(&r)["task_id"].as_str().unwrap().to_string();
+    common::wait_for("the upload's add task", || {
+        let t = body(&server.get(&format!("/api/v1/tasks/{task}"), Some(&archivist)));
+        t["state"] == "done" || t["state"] == "failed"
+    });
+    let done = body(&server.get(&format!("/api/v1/tasks/{task}"), Some(&archivist)));
+    assert_eq!(done["state"], "done", "{done}");
+    assert_eq!(done["result"]["added"], 3, "{done}");
+    assert_eq!(done["requested_by"], "档案员@api", "{done}");
+    assert_eq!(
+        server
+            .get(&format!("/api/v1/uploads/{id}"), Some(&archivist))
+            .status,
+        404
+    );
+    assert!(!vault.join("uploads").join(&id).exists());
+    let found = ok(dv(&vault).args(["locate", "扫描件"]));
+    assert_eq!(found[0]["path"], "2024-文书/卷001/扫描件.tif", "{found}");
+    assert_eq!(found[0]["size"], big.len() as u64, "{found}");
+    // Mastered from the vault's staged copies, read back by xorriso.
+    let images = t.path().join("images");
+    ok(dv(&vault).args(["plan", "--media", "dvd5"]));
+    ok(dv(&vault).args(["master", "--out"]).arg(&images));
+    let out = t.path().join("out.tif");
+    testkit::run(
+        Command::new("xorriso")
+            .args(["-indev"])
+            .arg(images.join("DV-000001.iso"))
+            .args(["-osirrox", "on", "-extract"])
+            .arg("/data/文书档案/2024-文书/卷001/扫描件.tif")
+            .arg(&out),
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), big);
+    assert!(server.stop().success());
+}

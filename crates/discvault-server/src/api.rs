@@ -17,6 +17,7 @@ use utoipa::OpenApi;
 mod download;
 mod holdings;
 mod tasks;
+mod uploads;
 mod webhooks;
 
 /// The largest request body taken (a CSV of a cabinet's stocktaking, of quality
@@ -95,6 +96,8 @@ impl AppState {
         tasks::queue_task, tasks::list_tasks, tasks::get_task, tasks::cancel_task,
         tasks::task_events, tasks::plan_preview, tasks::restore_pick, tasks::migrate_plan,
         download::download, download::delete_download,
+        uploads::start, uploads::get, uploads::put_file, uploads::post_files, uploads::commit,
+        uploads::delete,
         holdings::collections, holdings::volumes, holdings::volume, holdings::jobs,
         holdings::cancel_job, holdings::add_copies, holdings::move_copy, holdings::mark_copy,
         holdings::cabinet_inventory, holdings::cabinet_import, holdings::quality_import,
@@ -152,6 +155,22 @@ pub fn router(vaults: Arc<Vaults>) -> Router {
         .route("/api/v1/cabinets/import", post(holdings::cabinet_import))
         .route("/api/v1/quality/import", post(holdings::quality_import))
         .route("/api/v1/labels/{kind}/{key}", get(holdings::label))
+        .route("/api/v1/uploads", post(uploads::start))
+        .route(
+            "/api/v1/uploads/{upload_id}",
+            get(uploads::get).delete(uploads::delete),
+        )
+        .route(
+            "/api/v1/uploads/{upload_id}/file",
+            axum::routing::put(uploads::put_file),
+        )
+        .route(
+            "/api/v1/uploads/{upload_id}/files",
+            // A form of files is as large as the files: each part is checked against the
+            // manifest as it streams.
+            post(uploads::post_files).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/api/v1/uploads/{upload_id}/commit", post(uploads::commit))
         .route("/api/v1/plan/preview", post(tasks::plan_preview))
         .route("/api/v1/restore/pick", get(tasks::restore_pick))
         .route("/api/v1/migrate/plan", get(tasks::migrate_plan))

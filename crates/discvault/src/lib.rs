@@ -47,6 +47,7 @@ pub mod source;
 mod sparse;
 pub mod status;
 pub mod tasks;
+pub mod uploads;
 pub mod vault;
 pub mod verify;
 pub mod watched;

@@ -24,6 +24,10 @@ use std::path::PathBuf;
 #[serde(default)]
 pub struct AddTask {
     pub paths: Vec<PathBuf>,
+    /// The upload whose records these are (`uploads.rs`): the paths lie in its folder, not
+    /// in the roots.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upload: Option<String>,
     #[serde(flatten)]
     pub options: AddOptions,
 }
@@ -176,7 +180,7 @@ pub(super) fn check(
         })
     };
     match kind {
-        TaskKind::Add => value(serde_json::to_value(add_task(kind, params, roots)?)),
+        TaskKind::Add => value(serde_json::to_value(add_task(vault, kind, params)?)),
         TaskKind::Plan => value(serde_json::to_value(parse::<PlanOptions>(
             kind,
             params,
@@ -192,8 +196,13 @@ pub(super) fn check(
     }
 }
 
-fn add_task(kind: TaskKind, params: serde_json::Value, roots: &[PathBuf]) -> Result<AddTask> {
-    let mut t: AddTask = parse(kind, params, &[])?;
+fn add_task(vault: &Vault, kind: TaskKind, params: serde_json::Value) -> Result<AddTask> {
+    let mut t: AddTask = parse(kind, params, &["upload"])?;
+    let roots = match &t.upload {
+        Some(id) => vec![crate::uploads::records_folder(vault, id)?],
+        None => vault.config.server.roots.clone(),
+    };
+    let roots = &roots;
     if t.paths.is_empty() {
         return Err(required("paths", "name at least one folder or file to add"));
     }
@@ -336,10 +345,17 @@ pub(super) fn execute(
     };
     match kind {
         TaskKind::Add => {
-            let t = add_task(kind, params, roots)?;
-            value(serde_json::to_value(crate::ingest::add(
-                vault, &t.paths, &t.options, progress,
-            )?))
+            let t = add_task(vault, kind, params)?;
+            let report = crate::ingest::add(vault, &t.paths, &t.options, progress)?;
+            // An upload's records are staged in the vault now: its folder goes.
+            if let (Some(id), true) = (&t.upload, report.errors.is_empty()) {
+                if let Ok(dir) = crate::uploads::records_folder(vault, id) {
+                    if let Some(up) = dir.parent() {
+                        let _ = std::fs::remove_dir_all(up);
+                    }
+                }
+            }
+            value(serde_json::to_value(report))
         }
         TaskKind::Plan => {
             let t: PlanOptions = parse(kind, params, &[])?;

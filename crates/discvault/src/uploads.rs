@@ -1,0 +1,439 @@
+//! Uploads: records sent over HTTP by a records system that cannot write to the server's
+//! folders. An upload starts with its manifest (every file's path, size and SHA-256, as a
+//! BagIt manifest would say them); the files then come in any order, each in one request or
+//! resumed from where it broke off, into the vault's `uploads/<id>/` (by their place in the
+//! manifest, never by their names); a file whose bytes do not match its digest is dropped.
+//! Once every file is there, committing lays them out under their paths and queues an `add`
+//! task (staged: the upload's folder goes once they are recorded).
+//!
+//! An upload's state is its `upload.json`, beside its files: an upload belongs to the server
+//! that received it.
+
+use crate::error::IoContext;
+use crate::model::{Task, TaskKind};
+use crate::{Error, Result, Vault};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+const STATE: &str = "upload.json";
+const RECORDS: &str = "records";
+/// Files of one upload, at most.
+pub const MAX_FILES: usize = 100_000;
+
+/// One file of an upload's manifest, with what has come of it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UploadFile {
+    /// Its path among the records (`2024/卷001/通知.pdf`): relative, `/` separated.
+    pub path: String,
+    pub size: u64,
+    /// SHA-256, hex.
+    pub sha256: String,
+    /// Bytes received so far: a broken-off upload resumes here.
+    #[serde(default)]
+    pub received: u64,
+    /// All there, its digest checked.
+    #[serde(default)]
+    pub verified: bool,
+}
+
+/// An upload to start: where its records go, and its manifest.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default, deny_unknown_fields)]
+pub struct UploadRequest {
+    pub collection: String,
+    /// Metadata merged into the collection (`fonds`, `retention`, or free keys).
+    pub metadata: BTreeMap<String, String>,
+    /// Each file: `path`, `size`, `sha256`.
+    pub files: Vec<UploadFile>,
+}
+
+/// An upload and where it is.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Upload {
+    /// `U-` and 16 hex digits.
+    pub upload_id: String,
+    pub collection: String,
+    pub metadata: BTreeMap<String, String>,
+    pub files: Vec<UploadFile>,
+    pub created_by: String,
+    pub created_at: i64,
+    /// The `add` task queued when it was committed.
+    pub task_id: Option<String>,
+}
+
+fn bad(field: &str, detail: String) -> Error {
+    Error::Invalid {
+        field: field.into(),
+        detail,
+    }
+}
+
+/// `path` as a record's path: relative, each part a plain name of at most 255 bytes.
+fn check_path(path: &str) -> Result<()> {
+    let refuse = |why: &str| bad("files.path", format!("{path:?}: {why}"));
+    if path.is_empty() || path.len() > 4096 {
+        return Err(refuse("a path is 1 to 4096 bytes"));
+    }
+    if path.chars().any(|c| c.is_control() || c == '\\') {
+        return Err(refuse("no control characters or backslashes"));
+    }
+    for part in path.split('/') {
+        if part.is_empty() || part == "." || part == ".." {
+            return Err(refuse(
+                "a relative path of plain names, / between them (no \"..\", \".\", leading or doubled /)",
+            ));
+        }
+        if part.len() > 255 {
+            return Err(refuse("a name is at most 255 bytes"));
+        }
+    }
+    Ok(())
+}
+
+fn folder(vault: &Vault, upload_id: &str) -> Result<PathBuf> {
+    // The id names a folder: only what `start` makes.
+    let ok = upload_id.len() == 18
+        && upload_id.starts_with("U-")
+        && upload_id[2..].bytes().all(|b| b.is_ascii_hexdigit());
+    if !ok {
+        return Err(Error::NotFound(format!("upload {upload_id}")));
+    }
+    Ok(vault.root.join("uploads").join(upload_id))
+}
+
+fn save(dir: &Path, u: &Upload) -> Result<()> {
+    let tmp = dir.join("upload.json.new");
+    let text = serde_json::to_vec_pretty(u).map_err(|e| bad("upload", e.to_string()))?;
+    std::fs::write(&tmp, text).at(&tmp)?;
+    let to = dir.join(STATE);
+    std::fs::rename(&tmp, &to).at(&to)
+}
+
+/// Starts an upload from its manifest, checked whole: every bad entry is named.
+pub fn start(vault: &Vault, req: &UploadRequest) -> Result<Upload> {
+    if req.collection.trim().is_empty() || req.collection.contains('/') {
+        return Err(bad(
+            "collection",
+            format!(
+                "{:?}: a collection name is non-empty and has no '/'",
+                req.collection
+            ),
+        ));
+    }
+    if req.files.is_empty() || req.files.len() > MAX_FILES {
+        return Err(bad(
+            "files",
+            format!(
+                "an upload has 1 to {MAX_FILES} files, not {}",
+                req.files.len()
+            ),
+        ));
+    }
+    let mut errors = Vec::new();
+    let mut seen = BTreeSet::new();
+    let mut dirs = BTreeSet::new();
+    for f in &req.files {
+        if let Err(e) = check_path(&f.path) {
+            errors.push(e.to_string());
+        }
+        if f.sha256.len() != 64 || !f.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            errors.push(format!("{}: sha256 is 64 hex digits", f.path));
+        }
+        if !seen.insert(f.path.as_str()) {
+            errors.push(format!("{}: listed twice", f.path));
+        }
+        let mut p = Path::new(&f.path).parent();
+        while let Some(d) = p.filter(|d| !d.as_os_str().is_empty()) {
+            dirs.insert(d.to_string_lossy().into_owned());
+            p = d.parent();
+        }
+    }
+    for f in &req.files {
+        if dirs.contains(&f.path) {
+            errors.push(format!("{}: both a file and a folder", f.path));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(bad("files", errors.join("; ")));
+    }
+    let mut id = [0u8; 8];
+    getrandom::getrandom(&mut id).map_err(|e| bad("upload", e.to_string()))?;
+    let u = Upload {
+        upload_id: format!("U-{}", hex::encode(id)),
+        collection: req.collection.clone(),
+        metadata: req.metadata.clone(),
+        files: req
+            .files
+            .iter()
+            .map(|f| UploadFile {
+                sha256: f.sha256.to_ascii_lowercase(),
+                received: 0,
+                verified: false,
+                ..f.clone()
+            })
+            .collect(),
+        created_by: crate::model::agent(),
+        created_at: crate::now_unix(),
+        task_id: None,
+    };
+    let dir = folder(vault, &u.upload_id)?;
+    std::fs::create_dir_all(&dir).at(&dir)?;
+    save(&dir, &u)?;
+    Ok(u)
+}
+
+/// An upload as it stands.
+pub fn get(vault: &Vault, upload_id: &str) -> Result<Upload> {
+    let path = folder(vault, upload_id)?.join(STATE);
+    let text = match std::fs::read(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::NotFound(format!("upload {upload_id}")))
+        }
+        Err(e) => return Err(Error::Io { path, source: e }),
+    };
+    let mut u: Upload = serde_json::from_slice(&text).map_err(|e| Error::CatalogData {
+        what: path.display().to_string(),
+        detail: e.to_string(),
+    })?;
+    // What is on disk: a request that broke off left its bytes, not its count.
+    let dir = folder(vault, upload_id)?;
+    for (k, f) in u.files.iter_mut().enumerate() {
+        if !f.verified && u.task_id.is_none() {
+            f.received = std::fs::metadata(dir.join(k.to_string()))
+                .map(|m| m.len())
+                .unwrap_or(0);
+        }
+    }
+    Ok(u)
+}
+
+/// Receives bytes of one file from `offset` (the bytes it has: 0 for a whole file, the
+/// `received` of the upload to resume). The file's bytes past its size are refused; once it is
+/// whole its digest is checked, and a file that does not match is dropped (sent again whole).
+pub fn receive(
+    vault: &Vault,
+    upload_id: &str,
+    path: &str,
+    offset: u64,
+    body: &mut dyn Read,
+) -> Result<Upload> {
+    let dir = folder(vault, upload_id)?;
+    let mut u = get(vault, upload_id)?;
+    if u.task_id.is_some() {
+        return Err(Error::Conflict(format!("upload {upload_id} was committed")));
+    }
+    let k = u.files.iter().position(|f| f.path == path).ok_or_else(|| {
+        Error::NotFound(format!("{path:?} is not in upload {upload_id}'s manifest"))
+    })?;
+    let data = dir.join(k.to_string());
+    let have = std::fs::metadata(&data).map(|m| m.len()).unwrap_or(0);
+    let f = &u.files[k];
+    if f.verified {
+        return Err(Error::Conflict(format!(
+            "{path}: received and checked already"
+        )));
+    }
+    if offset != have {
+        return Err(Error::Conflict(format!(
+            "{path}: {have} bytes are here; send from byte {have}"
+        )));
+    }
+    let mut out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&data)
+        .at(&data)?;
+    let room = f.size - have;
+    // One byte more than the file can take tells a body that is too long.
+    let n = match copy_in(&mut body.take(room + 1), &mut out, &data)? {
+        Ok(n) => n,
+        Err((n, e)) => {
+            // The request broke off: what came is kept, to resume from.
+            return Err(bad(
+                "body",
+                format!(
+                    "{path}: the request broke off after {n} bytes ({e}); resume from byte {}",
+                    have + n
+                ),
+            ));
+        }
+    };
+    drop(out);
+    let size = f.size;
+    let want = f.sha256.clone();
+    if n > room {
+        std::fs::remove_file(&data).at(&data)?;
+        u.files[k].received = 0;
+        save(&dir, &u)?;
+        return Err(bad(
+            "body",
+            format!("{path}: more than its {size} bytes; send it again"),
+        ));
+    }
+    let received = have + n;
+    u.files[k].received = received;
+    if received == size {
+        let mut h = Sha256::new();
+        let mut file = std::fs::File::open(&data).at(&data)?;
+        std::io::copy(&mut file, &mut h).at(&data)?;
+        let got = hex::encode(h.finalize());
+        if got != want {
+            std::fs::remove_file(&data).at(&data)?;
+            u.files[k].received = 0;
+            save(&dir, &u)?;
+            return Err(bad(
+                "sha256",
+                format!(
+                    "{path}: its bytes have SHA-256 {got}, the manifest says {want}; send it again"
+                ),
+            ));
+        }
+        u.files[k].verified = true;
+    }
+    save(&dir, &u)?;
+    Ok(u)
+}
+
+/// Copies the body into the file: the bytes copied, or how many came before the body failed
+/// (`Err` of the outer `Result`: writing the file failed, our side).
+fn copy_in(
+    body: &mut dyn Read,
+    out: &mut std::fs::File,
+    data: &Path,
+) -> Result<std::result::Result<u64, (u64, std::io::Error)>> {
+    use std::io::Write;
+    let mut buf = vec![0u8; 256 << 10];
+    let mut n = 0u64;
+    loop {
+        let k = match body.read(&mut buf) {
+            Ok(0) => return Ok(Ok(n)),
+            Ok(k) => k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Ok(Err((n, e))),
+        };
+        out.write_all(&buf[..k]).at(data)?;
+        n += k as u64;
+    }
+}
+
+/// Commits an upload whose files are all there and checked: lays them out under their paths
+/// and queues the `add` task that records them (staged in the vault).
+pub fn commit(vault: &Vault, upload_id: &str) -> Result<Task> {
+    let dir = folder(vault, upload_id)?;
+    let mut u = get(vault, upload_id)?;
+    if let Some(t) = &u.task_id {
+        return Err(Error::Conflict(format!(
+            "upload {upload_id} was committed: task {t}"
+        )));
+    }
+    let missing: Vec<&str> = u
+        .files
+        .iter()
+        .filter(|f| !f.verified)
+        .map(|f| f.path.as_str())
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::Conflict(format!(
+            "upload {upload_id}: {} files not received whole yet: {}",
+            missing.len(),
+            missing
+                .iter()
+                .take(10)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let records = dir.join(RECORDS);
+    for (k, f) in u.files.iter().enumerate() {
+        let to = records.join(&f.path);
+        if let Some(p) = to.parent() {
+            std::fs::create_dir_all(p).at(p)?;
+        }
+        let from = dir.join(k.to_string());
+        std::fs::rename(&from, &to).at(&from)?;
+    }
+    let tops: BTreeSet<PathBuf> = u
+        .files
+        .iter()
+        .filter_map(|f| Path::new(&f.path).components().next())
+        .map(|c| records.join(c.as_os_str()))
+        .collect();
+    let params = serde_json::json!({
+        "paths": tops,
+        "collection": u.collection,
+        "metadata": u.metadata,
+        "copy": true,
+        "upload": u.upload_id,
+    });
+    let task = vault.catalog.queue_task(TaskKind::Add, &params)?;
+    u.task_id = Some(task.task_id.clone());
+    save(&dir, &u)?;
+    Ok(task)
+}
+
+/// The folder an `add` task of an upload may read: the upload's records, once committed.
+pub(crate) fn records_folder(vault: &Vault, upload_id: &str) -> Result<PathBuf> {
+    let u = get(vault, upload_id)?;
+    if u.task_id.is_none() {
+        return Err(bad(
+            "upload",
+            format!("upload {upload_id} is not committed"),
+        ));
+    }
+    Ok(folder(vault, upload_id)?.join(RECORDS))
+}
+
+/// Deletes an upload: one not committed, or one whose records are recorded.
+pub fn delete(vault: &Vault, upload_id: &str) -> Result<()> {
+    let dir = folder(vault, upload_id)?;
+    let u = get(vault, upload_id)?;
+    if let Some(t) = &u.task_id {
+        let task = vault.catalog.task(t)?;
+        if matches!(
+            task.state,
+            crate::model::TaskState::Queued | crate::model::TaskState::Running
+        ) {
+            return Err(Error::Conflict(format!(
+                "upload {upload_id}: task {t} is {}",
+                task.state.name()
+            )));
+        }
+    }
+    std::fs::remove_dir_all(&dir).at(&dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_paths_are_plain_relative_names() {
+        for good in ["a.txt", "2024/卷001/通知.pdf", &"名".repeat(85)] {
+            check_path(good).unwrap();
+        }
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../b",
+            "./a",
+            "a//b",
+            "a/",
+            "a\\b",
+            "a\nb",
+            "a/./b",
+            "a/.",
+            &"名".repeat(86),
+        ] {
+            assert!(check_path(bad).is_err(), "{bad:?}");
+        }
+    }
+}
