@@ -46,6 +46,9 @@ status=0
 # Every test, on the embedded SQLite catalog (tests/postgres.rs starts PostgreSQL servers of
 # its own) ...
 cargo test --workspace --no-fail-fast 2>&1 | tee target/test-output.txt || status=1
+# The Debian package of the binary just built: read by dpkg-deb, its unit by systemd-analyze.
+echo "== the Debian package"
+bash scripts/deb.sh || status=1
 # ... and the CLI integration suite again with every vault's catalog on PostgreSQL: a throwaway
 # server (scripts/pg.sh: a cluster in a temporary folder, 127.0.0.1 only, a free port), stopped
 # however the script ends.
