@@ -1325,3 +1325,89 @@ fn records_uploaded_over_http_are_checked_resumed_and_added() {
     assert_eq!(std::fs::read(&out).unwrap(), big);
     assert!(server.stop().success());
 }
+
+/// Waits for a task to be in one of `states`; its last answer.
+fn task_in(server: &Server, token: &str, id: &str, states: &[&str]) -> Value {
+    let mut last = Value::Null;
+    common::wait_for(&format!("task {id} in {states:?}"), || {
+        last = body(&server.get(&format!("/api/v1/tasks/{id}"), Some(token)));
+        states.iter().any(|s| last["state"] == *s)
+    });
+    last
+}
+
+#[test]
+fn a_running_task_is_cancelled_and_one_the_server_stopped_runs_again() {
+    let t = tempfile::tempdir().unwrap();
+    let vault = t.path().join("vault");
+    let src = records_tree(&t.path().join("src"), "文书档案", 4, 51);
+    let (rc, report) = archive(&vault, &src, "cd74", &t.path().join("images"));
+    assert_eq!(rc, 0, "{report}");
+    // A disc publisher's hot folder that nothing serves: the job waits to be taken.
+    let folder = t.path().join("TDBridge");
+    std::fs::create_dir_all(&folder).unwrap();
+    configure(&vault, &[&folder], "");
+    let tokens = tokens(&vault);
+    let operator = tokens
+        .iter()
+        .find(|(r, _)| *r == "operator")
+        .unwrap()
+        .1
+        .clone();
+    let server = Server::start(&vault);
+    let r = post(
+        &server,
+        "/api/v1/tasks",
+        &operator,
+        &json!({"kind": "publish", "params": {"volumes": ["DV-000001"], "target": format!("tdbridge:{}", folder.display()), "copies": 1}}),
+    );
+    assert_eq!(r.status, 202, "{}", r.text());
+    let id = body(&r)["task_id"].as_str().unwrap().to_string();
+    task_in(&server, &operator, &id, &["running"]);
+
+    // The server stops while it runs: the task is queued again, saying why, and runs again
+    // when the server is back.
+    assert!(server.stop().success());
+    let again = sql(
+        &vault,
+        &format!("SELECT state || '|' || error FROM tasks WHERE task_id = '{id}'"),
+    );
+    assert!(
+        again.starts_with("queued|") && again.contains("resumes"),
+        "{again}"
+    );
+    let server = Server::start(&vault);
+    task_in(&server, &operator, &id, &["running"]);
+
+    // Cancelled while it runs: it stops following the publisher's job, which stays open.
+    let c = post(
+        &server,
+        &format!("/api/v1/tasks/{id}/cancel"),
+        &operator,
+        &json!({}),
+    );
+    assert_eq!(c.status, 200, "{}", c.text());
+    let ended = task_in(&server, &operator, &id, &["cancelled", "failed", "done"]);
+    assert_eq!(ended["state"], "cancelled", "{ended}");
+    assert!(
+        ended["error"].as_str().unwrap().contains("stays open"),
+        "{ended}"
+    );
+    let jobs = body(&server.get("/api/v1/jobs", Some(&operator)));
+    assert_eq!(jobs[0]["state"], "open", "{jobs}");
+    // The job itself, cancelled by the operator: the publisher is asked to stop it.
+    let job = jobs[0]["job_id"].as_str().unwrap();
+    let r = post(
+        &server,
+        &format!("/api/v1/jobs/{job}/cancel"),
+        &operator,
+        &json!({}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(body(&r)["job"]["state"], "cancelled", "{}", r.text());
+    assert_eq!(
+        body(&server.get("/api/v1/jobs", Some(&operator))),
+        ok(dv(&vault).arg("jobs"))
+    );
+    assert!(server.stop().success());
+}

@@ -316,6 +316,7 @@ impl Publisher for TdBridgePublisher {
                     }
                 }
             }
+            stop_asked(progress, &self.target, id)?;
             std::thread::sleep(self.follow.poll);
         }
     }

@@ -53,7 +53,20 @@ impl Stuck {
         }
         Ok(())
     }
+}
 
+/// Asked to stop (a task cancelled, the server stopping): stops following `job`, which stays
+/// open on the publisher for a rerun to follow again.
+pub(super) fn stop_asked(progress: &dyn Progress, target: &str, job: &str) -> Result<()> {
+    if progress.cancelled() {
+        return Err(Error::Cancelled(format!(
+            "publishing to {target}: stopped following job {job}, which stays open: rerun `discvault publish` to follow it again, or cancel it"
+        )));
+    }
+    Ok(())
+}
+
+impl Stuck {
     pub(super) fn moving(&mut self) {
         self.since = None;
         self.said.clear();

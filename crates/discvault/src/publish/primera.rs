@@ -257,6 +257,7 @@ impl Publisher for PtBurnPublisher {
                     }
                 }
             }
+            stop_asked(progress, &self.target, id)?;
             std::thread::sleep(self.follow.poll);
         }
     }
