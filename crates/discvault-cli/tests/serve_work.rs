@@ -1411,3 +1411,108 @@ fn a_running_task_is_cancelled_and_one_the_server_stopped_runs_again() {
     );
     assert!(server.stop().success());
 }
+
+#[test]
+fn two_workers_share_the_queue_and_a_silent_worker_is_found() {
+    let t = tempfile::tempdir().unwrap();
+    let vault = t.path().join("vault");
+    let src = records_tree(&t.path().join("src"), "文书档案", 6, 61);
+    let images = t.path().join("images");
+    let (rc, report) = archive(&vault, &src, "cd74", &images);
+    assert_eq!(rc, 0, "{report}");
+    configure(&vault, &[&images], "");
+    let tokens = tokens(&vault);
+    let operator = tokens
+        .iter()
+        .find(|(r, _)| *r == "operator")
+        .unwrap()
+        .1
+        .clone();
+    let server = Server::start_with(&vault, &["--workers", "0"]);
+    let iso = images.join("DV-000001.iso");
+    let checks = |v: &Path| {
+        sql(
+            v,
+            "SELECT COUNT(*) FROM events WHERE event_type = 'fixity check'",
+        )
+    };
+    let before: u64 = checks(&vault).trim().parse().unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..6 {
+        let r = post(
+            &server,
+            "/api/v1/tasks",
+            &operator,
+            &json!({"kind": "verify", "params": {"sources": [iso]}}),
+        );
+        assert_eq!(r.status, 202, "{}", r.text());
+        ids.push(body(&r)["task_id"].as_str().unwrap().to_string());
+    }
+    // Two stations' workers at once: every task runs, once.
+    let workers: Vec<_> = (0..2)
+        .map(|_| {
+            dv(&vault)
+                .args(["worker", "--until-idle", "--json"])
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut ran = 0;
+    for w in workers {
+        let out = w.wait_with_output().unwrap();
+        assert!(out.status.success());
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        ran += v["tasks"].as_u64().unwrap();
+    }
+    assert_eq!(ran, 6);
+    for id in &ids {
+        let t = body(&server.get(&format!("/api/v1/tasks/{id}"), Some(&operator)));
+        assert_eq!(t["state"], "done", "{t}");
+        assert_eq!(t["result"][0]["clean"], true, "{t}");
+    }
+    let after: u64 = checks(&vault).trim().parse().unwrap();
+    assert_eq!(after - before, 6, "each task recorded its check once");
+
+    // A task whose worker, on another station, went silent past the lease: marked
+    // interrupted by the next worker; one whose worker beat lately is left running.
+    let mut two = Vec::new();
+    for _ in 0..2 {
+        let r = post(
+            &server,
+            "/api/v1/tasks",
+            &operator,
+            &json!({"kind": "verify", "params": {"sources": [iso]}}),
+        );
+        two.push(body(&r)["task_id"].as_str().unwrap().to_string());
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    sql(
+        &vault,
+        &format!(
+            "UPDATE tasks SET state = 'running', worker = '档案室二号机/4242', heartbeat_at = {} WHERE task_id = '{}'",
+            now - 3600,
+            two[0]
+        ),
+    );
+    sql(
+        &vault,
+        &format!(
+            "UPDATE tasks SET state = 'running', worker = '档案室二号机/4343', heartbeat_at = {now} WHERE task_id = '{}'",
+            two[1]
+        ),
+    );
+    assert_eq!(ok(dv(&vault).args(["worker", "--until-idle"]))["tasks"], 0);
+    let silent = body(&server.get(&format!("/api/v1/tasks/{}", two[0]), Some(&operator)));
+    assert_eq!(silent["state"], "interrupted", "{silent}");
+    assert!(
+        silent["error"].as_str().unwrap().contains("went silent"),
+        "{silent}"
+    );
+    let alive = body(&server.get(&format!("/api/v1/tasks/{}", two[1]), Some(&operator)));
+    assert_eq!(alive["state"], "running", "{alive}");
+    assert!(server.stop().success());
+}

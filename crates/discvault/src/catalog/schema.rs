@@ -344,7 +344,8 @@ pub const MIGRATIONS: &[&[&str]] = &[&[
     "CREATE INDEX tasks_by_state ON tasks (state, id)",
 ],
 // 10: webhooks (`model/webhooks.rs`): subscriptions with the secret that signs their messages
-// and how far the audit trail was read for them, and the delivery log. Never on a disc.
+// and how far the audit trail was read for them, and the delivery log; tasks' heartbeats.
+// Never on a disc.
 &[
     "CREATE TABLE webhooks (
         id {id},
@@ -374,5 +375,8 @@ pub const MIGRATIONS: &[&[&str]] = &[&[
     )",
     "CREATE INDEX deliveries_due ON deliveries (state, next_at)",
     "CREATE INDEX deliveries_of ON deliveries (webhook, id)",
+    // A running task's worker says it is alive: a task whose worker went silent (a station
+    // that stopped) is marked interrupted by the other workers.
+    "ALTER TABLE tasks ADD COLUMN heartbeat_at BIGINT NOT NULL DEFAULT 0",
 ],
 ];

@@ -94,7 +94,7 @@ impl Catalog {
         let Some(id) = id else {
             return Ok(None);
         };
-        db::query("UPDATE tasks SET state = 'running', worker = $1, updated_at = $2 WHERE task_id = $3 AND state = 'queued'")
+        db::query("UPDATE tasks SET state = 'running', worker = $1, updated_at = $2, heartbeat_at = $2 WHERE task_id = $3 AND state = 'queued'")
             .bind(worker)
             .bind(now_unix())
             .bind(id.as_str())
@@ -191,6 +191,43 @@ impl Catalog {
                 .bind(why)
                 .bind(now_unix())
                 .bind(w.as_str())
+                .execute(&self.db)?;
+        }
+        Ok(n)
+    }
+
+    /// A running task's worker is alive.
+    pub fn task_heartbeat(&self, task_id: &str, worker: &str) -> Result<()> {
+        db::query("UPDATE tasks SET heartbeat_at = $1 WHERE task_id = $2 AND state = 'running' AND worker = $3")
+            .bind(now_unix())
+            .bind(task_id)
+            .bind(worker)
+            .execute(&self.db)?;
+        Ok(())
+    }
+
+    /// Marks interrupted the running tasks whose worker sent no heartbeat since `before`.
+    pub fn interrupt_silent_tasks(&self, before: i64) -> Result<u64> {
+        let silent: Vec<(String, String, i64)> = db::query(
+            "SELECT task_id, worker, heartbeat_at FROM tasks WHERE state = 'running' AND heartbeat_at < $1",
+        )
+        .bind(before)
+        .fetch_all(&self.db)?
+        .iter()
+        .map(|r| Ok((r.try_get("task_id")?, r.try_get("worker")?, r.try_get("heartbeat_at")?)))
+        .collect::<Result<_>>()?;
+        let mut n = 0;
+        for (id, worker, beat) in silent {
+            let why = format!(
+                "its worker {worker} went silent (no heartbeat since {}): its station stopped or lost the catalog; ask again",
+                crate::rfc3339(beat)
+            );
+            n += db::query("UPDATE tasks SET state = 'interrupted', error = $1, updated_at = $2 WHERE task_id = $3 AND state = 'running' AND worker = $4 AND heartbeat_at = $5")
+                .bind(why.as_str())
+                .bind(now_unix())
+                .bind(id.as_str())
+                .bind(worker.as_str())
+                .bind(beat)
                 .execute(&self.db)?;
         }
         Ok(n)

@@ -18,6 +18,9 @@ pub struct ServerSection {
     pub webhook_retry_seconds: u64,
     /// Attempts of a webhook message before it is given up (marked failed in the log).
     pub webhook_attempts: u32,
+    /// A running task whose worker sent no heartbeat this long (a station that stopped) is
+    /// marked interrupted by the other workers; a worker beats every 30 s.
+    pub task_lease_seconds: u64,
     /// Folders watched for deliveries of records (`watched.rs`).
     pub watched: Vec<WatchedFolder>,
     /// The server's certificate chain (PEM): with `tls_key`, the server speaks HTTPS only.
@@ -33,6 +36,7 @@ impl Default for ServerSection {
             workers: 1,
             webhook_retry_seconds: 30,
             webhook_attempts: 30,
+            task_lease_seconds: 600,
             watched: Vec::new(),
             tls_cert: None,
             tls_key: None,

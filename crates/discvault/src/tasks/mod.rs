@@ -146,7 +146,8 @@ pub fn worker_name() -> String {
 }
 
 /// Marks interrupted the running tasks of workers of this host that are gone (a server or
-/// worker that crashed or was killed); workers of other hosts are left to their hosts.
+/// worker that crashed or was killed), and those of any station whose worker sent no
+/// heartbeat for `[server] task_lease_seconds`.
 pub fn recover(vault: &Vault) -> Result<u64> {
     let me = worker_name();
     let host = me.split('/').next().unwrap_or_default().to_string();
@@ -162,10 +163,15 @@ pub fn recover(vault: &Vault) -> Result<u64> {
             h == host && !pid.is_empty() && !Path::new("/proc").join(pid).exists()
         })
         .collect();
-    vault.catalog.interrupt_tasks_of(
+    let n = vault.catalog.interrupt_tasks_of(
         &gone,
         "its worker stopped while it ran (the server or worker was killed or crashed); ask again",
-    )
+    )?;
+    // Workers of any station that went silent.
+    let lease = vault.config.server.task_lease_seconds.max(60) as i64;
+    Ok(n + vault
+        .catalog
+        .interrupt_silent_tasks(crate::now_unix() - lease)?)
 }
 
 /// What a task reports to the catalog, and how it learns it should stop.
@@ -175,9 +181,24 @@ struct TaskProgress<'a> {
     stop: &'a AtomicBool,
     /// When the catalog was last asked (never: `None`), and what it said.
     last: Mutex<(Option<Instant>, bool)>,
+    worker: &'a str,
+    /// The last heartbeat.
+    beat: Mutex<Instant>,
 }
 
 impl TaskProgress<'_> {
+    /// Tells the catalog this worker is alive, every 30 s at most.
+    fn beat(&self) {
+        let mut b = self.beat.lock().unwrap_or_else(|e| e.into_inner());
+        if b.elapsed() >= Duration::from_secs(30) {
+            let _ = self
+                .vault
+                .catalog
+                .task_heartbeat(&self.task_id, self.worker);
+            *b = Instant::now();
+        }
+    }
+
     fn cancel_asked(&self) -> bool {
         let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
         if !last.1
@@ -191,6 +212,7 @@ impl TaskProgress<'_> {
                 .task_cancel_requested(&self.task_id)
                 .unwrap_or(false);
             last.0 = Some(Instant::now());
+            self.beat();
         }
         last.1
     }
@@ -202,6 +224,10 @@ impl Progress for TaskProgress<'_> {
             .vault
             .catalog
             .task_progress(&self.task_id, &format!("{stage}: {items} items"));
+    }
+
+    fn advance(&self, _items: u64, _bytes: u64) {
+        self.beat();
     }
 
     fn note(&self, message: &str) {
@@ -224,6 +250,8 @@ pub fn run_next(vault: &Vault, worker: &str, stop: &AtomicBool) -> Result<Option
         task_id: task.task_id.clone(),
         stop,
         last: Mutex::new((None, false)),
+        worker,
+        beat: Mutex::new(Instant::now()),
     };
     let agent = task.requested_by.clone();
     let res = crate::model::acting_as(&agent, || kinds::execute(vault, &task, &progress));
@@ -277,8 +305,14 @@ pub fn work(
     poll: Duration,
 ) -> Result<u64> {
     recover(vault)?;
+    let mut recovered = Instant::now();
     let mut n = 0;
     while !stop.load(Ordering::Relaxed) {
+        // Silent workers of other stations are looked for now and then.
+        if recovered.elapsed() >= Duration::from_secs(60) {
+            recover(vault)?;
+            recovered = Instant::now();
+        }
         match run_next(vault, worker, stop)? {
             Some(_) => n += 1,
             None if until_idle => break,
