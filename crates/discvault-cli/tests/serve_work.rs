@@ -854,6 +854,9 @@ fn webhooks_are_signed_and_reach_a_receiver_that_was_down() {
         ok(dv(&vault).args(["webhook", "deliveries", &hook_id]))
     );
 
+    // Subscribing is in the audit trail, with the admin as agent.
+    let ev = sql(&vault, &format!("SELECT agent || '|' || detail FROM events WHERE detail LIKE 'webhook {hook_id} subscribed%'"));
+    assert!(ev.starts_with("管理员@api|"), "{ev}");
     // Removed: nothing more is sent; removing again is a conflict.
     let r = http::request(
         &server.addr,

@@ -40,7 +40,7 @@ fn token_from_row(r: &Row) -> Result<TokenInfo> {
 const USER_COLS: &str = "name, role, password_hash, disabled, created_at";
 const TOKEN_COLS: &str = "t.token_id, u.name, t.created_at, t.expires_at, t.revoked_at";
 
-fn account_event(tx: &db::Tx<'_>, detail: &str) -> Result<()> {
+pub(super) fn account_event(tx: &db::Tx<'_>, detail: &str) -> Result<()> {
     insert_event(
         tx,
         &NewEvent {

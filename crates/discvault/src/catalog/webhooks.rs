@@ -104,6 +104,13 @@ impl Catalog {
         .bind(agent())
         .bind(now_unix())
         .execute(&*tx)?;
+        super::accounts::account_event(
+            &tx,
+            &format!(
+                "webhook {webhook_id} subscribed: {url} told of {}",
+                names.join(", ")
+            ),
+        )?;
         tx.commit()?;
         Ok(self.webhook_mark(&webhook_id)?.webhook)
     }
@@ -152,6 +159,10 @@ impl Catalog {
         db::query("UPDATE deliveries SET state = 'failed', last_error = 'the webhook was removed' WHERE webhook = $1 AND state = 'pending'")
             .bind(m.id)
             .execute(&*tx)?;
+        super::accounts::account_event(
+            &tx,
+            &format!("webhook {webhook_id} removed: {}", m.webhook.url),
+        )?;
         tx.commit()?;
         Ok(self.webhook_mark(webhook_id)?.webhook)
     }
