@@ -1519,3 +1519,94 @@ fn two_workers_share_the_queue_and_a_silent_worker_is_found() {
     assert_eq!(alive["state"], "running", "{alive}");
     assert!(server.stop().success());
 }
+
+#[test]
+fn users_and_tokens_are_managed_over_the_api() {
+    let t = tempfile::tempdir().unwrap();
+    let vault = t.path().join("vault");
+    ok(dv(&vault).arg("init"));
+    let tokens = tokens(&vault);
+    let token = |role: &str| tokens.iter().find(|(r, _)| *r == role).unwrap().1.clone();
+    let admin = token("admin");
+    let server = Server::start(&vault);
+    let add = json!({"name": "档案系统", "role": "archivist"});
+    assert_eq!(
+        post(&server, "/api/v1/users", &token("archivist"), &add).status,
+        403
+    );
+    let r = post(&server, "/api/v1/users", &admin, &add);
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(
+        post(&server, "/api/v1/users", &admin, &add).status,
+        400,
+        "a second 档案系统"
+    );
+    assert_eq!(
+        post(
+            &server,
+            "/api/v1/users",
+            &admin,
+            &json!({"name": "x", "role": "king"})
+        )
+        .status,
+        400
+    );
+    let r = post(
+        &server,
+        "/api/v1/tokens",
+        &admin,
+        &json!({"user": "档案系统", "expires_days": 30}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let made = body(&r);
+    let secret = made["token"].as_str().unwrap().to_string();
+    let me = body(&server.get("/api/v1/me", Some(&secret)));
+    assert_eq!(me, json!({"user": "档案系统", "role": "archivist"}));
+    // Listed without secrets, as the CLI lists them.
+    let listed = server.get(
+        "/api/v1/tokens?user=%E6%A1%A3%E6%A1%88%E7%B3%BB%E7%BB%9F",
+        Some(&admin),
+    );
+    assert!(!listed.text().contains(&secret));
+    assert_eq!(
+        body(&listed),
+        ok(dv(&vault).args(["token", "list", "--user", "档案系统"]))
+    );
+    assert_eq!(
+        body(&server.get("/api/v1/users", Some(&admin))),
+        ok(dv(&vault).args(["user", "list"]))
+    );
+    // Disabled: its token lets no one in; enabled again, it does; revoked, never again.
+    let r = post(
+        &server,
+        "/api/v1/users/%E6%A1%A3%E6%A1%88%E7%B3%BB%E7%BB%9F/disable",
+        &admin,
+        &json!({}),
+    );
+    assert_eq!(body(&r)["disabled"], true, "{}", r.text());
+    assert_eq!(server.get("/api/v1/me", Some(&secret)).status, 401);
+    post(
+        &server,
+        "/api/v1/users/%E6%A1%A3%E6%A1%88%E7%B3%BB%E7%BB%9F/enable",
+        &admin,
+        &json!({}),
+    );
+    assert_eq!(server.get("/api/v1/me", Some(&secret)).status, 200);
+    let id = made["token_id"].as_str().unwrap();
+    let r = http::request(
+        &server.addr,
+        "DELETE",
+        &format!("/api/v1/tokens/{id}"),
+        &[("Authorization", &format!("Bearer {admin}"))],
+        b"",
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(server.get("/api/v1/me", Some(&secret)).status, 401);
+    // Each change is an event with the admin as agent.
+    let agents = sql(
+        &vault,
+        "SELECT DISTINCT agent FROM events WHERE detail LIKE '%档案系统%'",
+    );
+    assert_eq!(agents.trim(), "管理员@api", "{agents}");
+    assert!(server.stop().success());
+}

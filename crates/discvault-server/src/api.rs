@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use utoipa::OpenApi;
 
+mod accounts;
 mod download;
 mod holdings;
 mod tasks;
@@ -104,6 +105,8 @@ impl AppState {
         holdings::label,
         webhooks::add_webhook, webhooks::list_webhooks, webhooks::remove_webhook,
         webhooks::deliveries,
+        accounts::add_user, accounts::disable_user, accounts::enable_user,
+        accounts::create_token, accounts::list_tokens, accounts::revoke_token,
     ),
     components(schemas(
         ErrorBody, Health, tasks::TaskRequest, ReportFormat, ObjectBody, Binary,
@@ -178,7 +181,17 @@ pub fn router(vaults: Arc<Vaults>) -> Router {
         .route("/api/v1/report", get(report))
         .route("/api/v1/audit/verify", get(audit_verify))
         .route("/api/v1/audit/premis", get(audit_premis))
-        .route("/api/v1/users", get(users))
+        .route("/api/v1/users", get(users).post(accounts::add_user))
+        .route("/api/v1/users/{name}/disable", post(accounts::disable_user))
+        .route("/api/v1/users/{name}/enable", post(accounts::enable_user))
+        .route(
+            "/api/v1/tokens",
+            get(accounts::list_tokens).post(accounts::create_token),
+        )
+        .route(
+            "/api/v1/tokens/{token_id}",
+            axum::routing::delete(accounts::revoke_token),
+        )
         .route(
             "/api/v1/webhooks",
             post(webhooks::add_webhook).get(webhooks::list_webhooks),
