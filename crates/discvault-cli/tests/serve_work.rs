@@ -255,18 +255,16 @@ fn a_records_offices_disc_work_goes_through_the_api() {
     );
     // A body over the limit is refused before it is read whole.
     let big = vec![b'x'; 17 << 20];
-    assert_eq!(
-        send(
-            &server,
-            "POST",
-            "/api/v1/quality/import",
-            &operator,
-            "text/csv",
-            &big
-        )
-        .status,
-        413
+    let r = send(
+        &server,
+        "POST",
+        "/api/v1/quality/import",
+        &operator,
+        "text/csv",
+        &big,
     );
+    assert_eq!(r.status, 413);
+    assert_eq!(body(&r)["kind"], "too_large", "{}", r.text());
 
     // Reading: every role; the same JSON as the CLI.
     for (path, cli) in [
@@ -1010,7 +1008,16 @@ fn watched_folders_add_complete_deliveries_once() {
 
     // A delivery claimed by a server that stopped after adding it, before moving it to done/:
     // added again when the server starts, once (what the catalog has is not added again).
-    let again = drop.join(".ingesting/20261202T000000Z-1-0");
+    // (claimed by a process of this host that is gone)
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let again = drop.join(format!(
+        ".ingesting/20261202T000000Z~{}~999999999~0",
+        host.trim()
+    ));
+    // One claimed by a station elsewhere is left to it.
+    let theirs = drop.join(".ingesting/20261202T000000Z~档案室二号机~4242~0/别处的移交");
+    std::fs::create_dir_all(&theirs).unwrap();
+    std::fs::write(theirs.join("a.txt"), "x").unwrap();
     std::fs::create_dir_all(&again).unwrap();
     std::fs::rename(&a_done, again.join("2024-文书-001")).unwrap();
     // Staged in the vault: done/ may be emptied, and the records still master.
@@ -1021,6 +1028,7 @@ fn watched_folders_add_complete_deliveries_once() {
     });
     moved(&drop.join("done"), "2024-文书-001");
     assert_eq!(sql(&vault, "SELECT COUNT(*) FROM files"), files);
+    assert!(theirs.is_dir(), "another station's claim was taken");
     std::fs::remove_dir_all(drop.join("done")).unwrap();
     let images = t.path().join("images");
     ok(dv(&vault).args(["plan", "--media", "cd74"]));
@@ -1285,6 +1293,68 @@ fn records_uploaded_over_http_are_checked_resumed_and_added() {
         "{u}"
     );
 
+    // Files of one upload sent at once: each is kept, none lost in the upload's state.
+    let many: Vec<(String, Vec<u8>)> = (0..6)
+        .map(|i| {
+            (
+                format!("并行/文件{i}.bin"),
+                testkit::pseudo_random(300_000 + i * 7, 70 + i as u64),
+            )
+        })
+        .collect();
+    let req2 = json!({"collection": "文书档案", "files": many.iter().map(|(p, b)| json!({"path": p, "size": b.len(), "sha256": sha256sum(b)})).collect::<Vec<_>>()});
+    let id2 = body(&post(&server, "/api/v1/uploads", &archivist, &req2))["upload_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let senders: Vec<_> = many
+        .iter()
+        .cloned()
+        .map(|(p, b)| {
+            let (addr, auth, id2) = (server.addr.clone(), auth.clone(), id2.clone());
+            std::thread::spawn(move || {
+                let enc: String = p
+                    .bytes()
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || b"-._~/".contains(&c) {
+                            (c as char).to_string()
+                        } else {
+                            format!("%{c:02X}")
+                        }
+                    })
+                    .collect();
+                http::request(
+                    &addr,
+                    "PUT",
+                    &format!("/api/v1/uploads/{id2}/file?path={enc}"),
+                    &[("Authorization", &auth)],
+                    &b,
+                )
+                .status
+            })
+        })
+        .collect();
+    for s in senders {
+        assert_eq!(s.join().unwrap(), 200);
+    }
+    let u2 = body(&server.get(&format!("/api/v1/uploads/{id2}"), Some(&archivist)));
+    assert!(
+        u2["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["verified"] == true),
+        "{u2}"
+    );
+    let r = http::request(
+        &server.addr,
+        "DELETE",
+        &format!("/api/v1/uploads/{id2}"),
+        &[("Authorization", &auth)],
+        b"",
+    );
+    assert_eq!(r.status, 204, "{}", r.text());
+
     // Committed: an add task records them, staged in the vault; the upload's folder goes.
     let r = post(
         &server,
@@ -1368,9 +1438,30 @@ fn a_running_task_is_cancelled_and_one_the_server_stopped_runs_again() {
     let id = body(&r)["task_id"].as_str().unwrap().to_string();
     task_in(&server, &operator, &id, &["running"]);
 
-    // The server stops while it runs: the task is queued again, saying why, and runs again
-    // when the server is back.
+    // The server stops while it runs, with a client following the task: the stream ends,
+    // the server stops in time, the task is queued again, saying why, and runs again when
+    // the server is back.
+    let (addr, path, tok) = (
+        server.addr.clone(),
+        format!("/api/v1/tasks/{id}/events"),
+        operator.clone(),
+    );
+    let follower = std::thread::spawn(move || http::get(&addr, &path, Some(&tok)));
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let t0 = std::time::Instant::now();
     assert!(server.stop().success());
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        t0.elapsed()
+    );
+    let streamed = follower.join().unwrap();
+    assert_eq!(streamed.status, 200);
+    assert!(
+        streamed.text().contains("\"state\":\"running\""),
+        "{}",
+        streamed.text()
+    );
     let again = sql(
         &vault,
         &format!("SELECT state || '|' || error FROM tasks WHERE task_id = '{id}'"),

@@ -23,7 +23,7 @@ mod webhooks;
 
 /// The largest request body taken (a CSV of a cabinet's stocktaking, of quality
 /// measurements, a task's options): larger ones are refused with 413.
-pub const MAX_BODY: usize = 16 << 20;
+pub(crate) const MAX_BODY: usize = 16 << 20;
 
 /// A JSON object: the value the CLI prints with `--json` for the same operation.
 #[derive(utoipa::ToSchema)]
@@ -42,6 +42,8 @@ pub struct AppState {
     pub vaults: Arc<Vaults>,
     /// The last status made, with the audit trail's head it was made at.
     status: Arc<tokio::sync::Mutex<Option<CachedStatus>>>,
+    /// The server is stopping: progress streams end.
+    pub stopping: Arc<std::sync::atomic::AtomicBool>,
 }
 
 struct CachedStatus {
@@ -135,7 +137,7 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-pub fn router(vaults: Arc<Vaults>) -> Router {
+pub fn router(vaults: Arc<Vaults>, stopping: Arc<std::sync::atomic::AtomicBool>) -> Router {
     Router::new()
         .route("/api/health", get(health))
         .route("/api/openapi.json", get(openapi_json))
@@ -233,6 +235,7 @@ pub fn router(vaults: Arc<Vaults>) -> Router {
         .with_state(AppState {
             vaults,
             status: Default::default(),
+            stopping,
         })
 }
 

@@ -141,13 +141,7 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<
         // position, which no client means.
         let axum::Json(v) = axum::Json::<serde_json::Value>::from_request(req, state)
             .await
-            .map_err(|e| {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid",
-                    format!("invalid body: {}", e.body_text()),
-                )
-            })?;
+            .map_err(|e| body_error(e.status(), e.body_text()))?;
         if !v.is_object() {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
@@ -182,5 +176,39 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for ApiMultipart {
                     format!("invalid form: {}", e.body_text()),
                 )
             })
+    }
+}
+
+/// A body refused before it was read: too large (413), or not what the route takes (400).
+fn body_error(status: StatusCode, text: String) -> ApiError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            status,
+            "too_large",
+            format!(
+                "the body is larger than the {} MiB a request may send",
+                crate::api::MAX_BODY >> 20
+            ),
+        )
+    } else {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid",
+            format!("invalid body: {text}"),
+        )
+    }
+}
+
+/// A body as bytes (a CSV file), its rejection the JSON error.
+pub struct ApiBytes(pub axum::body::Bytes);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for ApiBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        axum::body::Bytes::from_request(req, state)
+            .await
+            .map(ApiBytes)
+            .map_err(|e| body_error(e.status(), e.body_text()))
     }
 }

@@ -142,13 +142,17 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(Listening)) -> Result<(), Se
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
-        .max_blocking_threads(opts.connections.max(1) + 2)
+        // A thread for each request at its catalog connection, each upload or download
+        // streaming, and a few to spare.
+        .max_blocking_threads(opts.connections.max(1) + vaults::TRANSFERS + 2)
         .enable_all()
         .build()?;
     // The catalog connections are closed outside the runtime, after it: PostgreSQL's
     // synchronous client blocks on a runtime of its own when it is dropped.
     let keep = vaults.clone();
+    let stop_all = stop.clone();
     let res = runtime.block_on(async move {
+        let stop = stop_all;
         let listener = tokio::net::TcpListener::bind(opts.listen)
             .await
             .map_err(|source| ServeError::Listen {
@@ -156,22 +160,43 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(Listening)) -> Result<(), Se
                 source,
             })?;
         let addr = listener.local_addr()?;
-        let app = api::router(vaults);
+        let app = api::router(vaults, stop.clone());
+        // On SIGINT or SIGTERM: the workers and the progress streams are told at once (a
+        // running task ends its stage and is queued again), then the requests in flight have
+        // GRACE to finish.
+        const GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+        let (said, mut heard) = tokio::sync::watch::channel(false);
+        let stopping = stop.clone();
+        tokio::spawn(async move {
+            stop_signal().await;
+            stopping.store(true, std::sync::atomic::Ordering::Relaxed);
+            let _ = said.send(true);
+        });
+        let mut heard2 = heard.clone();
         match tls {
             None => {
                 ready(Listening { addr, tls: false });
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(stop_signal())
-                    .await?;
+                let serving = axum::serve(listener, app).with_graceful_shutdown(async move {
+                    let _ = heard.wait_for(|s| *s).await;
+                });
+                tokio::select! {
+                    r = serving => r?,
+                    _ = async move {
+                        let _ = heard2.wait_for(|s| *s).await;
+                        tokio::time::sleep(GRACE).await;
+                    } => eprintln!(
+                        "discvault serve: requests still open {} s after the signal were cut",
+                        GRACE.as_secs()
+                    ),
+                }
             }
             Some((cert, key)) => {
                 let config = tls_config(&cert, &key).await?;
                 let handle = axum_server::Handle::new();
                 let stopping = handle.clone();
                 tokio::spawn(async move {
-                    stop_signal().await;
-                    // The requests in flight have this long to finish.
-                    stopping.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
+                    let _ = heard.wait_for(|s| *s).await;
+                    stopping.graceful_shutdown(Some(GRACE));
                 });
                 ready(Listening { addr, tls: true });
                 axum_server::tls_rustls::from_tcp_rustls(listener.into_std()?, config)
@@ -184,7 +209,7 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(Listening)) -> Result<(), Se
     });
     drop(runtime);
     drop(keep);
-    // A task running now stops at the end of its stage and is queued again.
+    // (Set by the signal already; an error that ended the server sets it here.)
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     for t in threads {
         let _ = t.join();

@@ -10,12 +10,35 @@ use tokio::sync::Semaphore;
 
 pub struct Vaults {
     dir: PathBuf,
+    /// The vault's folder, as the library resolved it.
+    root: PathBuf,
+    /// Uploads and downloads at once: each holds a thread while its client sends or reads,
+    /// but no catalog connection.
+    transfers: Arc<Semaphore>,
     catalog: Option<String>,
     idle: Mutex<Vec<Vault>>,
     permits: Semaphore,
 }
 
+/// Uploads and downloads streaming at once, at most.
+pub const TRANSFERS: usize = 16;
+
 impl Vaults {
+    pub fn root(&self) -> &std::path::Path {
+        &self.root
+    }
+
+    /// A place for one more upload or download streaming now; none free is 503.
+    pub fn transfer(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+        self.transfers.clone().try_acquire_owned().map_err(|_| {
+            ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                format!("{TRANSFERS} uploads and downloads are streaming now: try again shortly"),
+            )
+        })
+    }
+
     /// Opens the vault once (an error here stops the server before it listens).
     pub fn open(
         dir: PathBuf,
@@ -24,6 +47,8 @@ impl Vaults {
     ) -> discvault::Result<Vaults> {
         let first = Vault::open_with(&dir, catalog.as_deref())?;
         Ok(Vaults {
+            root: first.root.clone(),
+            transfers: Arc::new(Semaphore::new(TRANSFERS)),
             dir,
             catalog,
             idle: Mutex::new(vec![first]),

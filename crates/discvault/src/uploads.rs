@@ -22,6 +22,8 @@ const STATE: &str = "upload.json";
 const RECORDS: &str = "records";
 /// Files of one upload, at most.
 pub const MAX_FILES: usize = 100_000;
+/// One file's size, at most (1 PiB: larger is a mistake, not a record).
+const MAX_SIZE: u64 = 1 << 50;
 
 /// One file of an upload's manifest, with what has come of it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -63,6 +65,9 @@ pub struct Upload {
     pub files: Vec<UploadFile>,
     pub created_by: String,
     pub created_at: i64,
+    /// Laid out under the records' paths: no more files are taken.
+    #[serde(default)]
+    pub committed: bool,
     /// The `add` task queued when it was committed.
     pub task_id: Option<String>,
 }
@@ -96,7 +101,7 @@ fn check_path(path: &str) -> Result<()> {
     Ok(())
 }
 
-fn folder(vault: &Vault, upload_id: &str) -> Result<PathBuf> {
+fn folder(root: &Path, upload_id: &str) -> Result<PathBuf> {
     // The id names a folder: only what `start` makes.
     let ok = upload_id.len() == 18
         && upload_id.starts_with("U-")
@@ -104,19 +109,52 @@ fn folder(vault: &Vault, upload_id: &str) -> Result<PathBuf> {
     if !ok {
         return Err(Error::NotFound(format!("upload {upload_id}")));
     }
-    Ok(vault.root.join("uploads").join(upload_id))
+    Ok(root.join("uploads").join(upload_id))
 }
 
 fn save(dir: &Path, u: &Upload) -> Result<()> {
-    let tmp = dir.join("upload.json.new");
+    let tmp = dir.join(format!("upload.json.{}.new", std::process::id()));
     let text = serde_json::to_vec_pretty(u).map_err(|e| bad("upload", e.to_string()))?;
     std::fs::write(&tmp, text).at(&tmp)?;
     let to = dir.join(STATE);
     std::fs::rename(&tmp, &to).at(&to)
 }
 
+/// Runs `f` on an upload's state under its lock (requests of one upload at once, and several
+/// processes), saving what it leaves.
+fn with_state<T>(
+    root: &Path,
+    upload_id: &str,
+    f: impl FnOnce(&mut Upload) -> Result<T>,
+) -> Result<T> {
+    let dir = folder(root, upload_id)?;
+    let lock_path = dir.join("upload.lock");
+    let lock = match std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+    {
+        Ok(l) => l,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::NotFound(format!("upload {upload_id}")))
+        }
+        Err(e) => {
+            return Err(Error::Io {
+                path: lock_path,
+                source: e,
+            })
+        }
+    };
+    lock.lock().at(&lock_path)?;
+    let mut u = get(root, upload_id)?;
+    let out = f(&mut u)?;
+    save(&dir, &u)?;
+    Ok(out)
+}
+
 /// Starts an upload from its manifest, checked whole: every bad entry is named.
-pub fn start(vault: &Vault, req: &UploadRequest) -> Result<Upload> {
+pub fn start(root: &Path, req: &UploadRequest) -> Result<Upload> {
     if req.collection.trim().is_empty() || req.collection.contains('/') {
         return Err(bad(
             "collection",
@@ -144,6 +182,12 @@ pub fn start(vault: &Vault, req: &UploadRequest) -> Result<Upload> {
         }
         if f.sha256.len() != 64 || !f.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
             errors.push(format!("{}: sha256 is 64 hex digits", f.path));
+        }
+        if f.size > MAX_SIZE {
+            errors.push(format!(
+                "{}: size {} is more than a record can be",
+                f.path, f.size
+            ));
         }
         if !seen.insert(f.path.as_str()) {
             errors.push(format!("{}: listed twice", f.path));
@@ -180,17 +224,18 @@ pub fn start(vault: &Vault, req: &UploadRequest) -> Result<Upload> {
             .collect(),
         created_by: crate::model::agent(),
         created_at: crate::now_unix(),
+        committed: false,
         task_id: None,
     };
-    let dir = folder(vault, &u.upload_id)?;
+    let dir = folder(root, &u.upload_id)?;
     std::fs::create_dir_all(&dir).at(&dir)?;
     save(&dir, &u)?;
     Ok(u)
 }
 
 /// An upload as it stands.
-pub fn get(vault: &Vault, upload_id: &str) -> Result<Upload> {
-    let path = folder(vault, upload_id)?.join(STATE);
+pub fn get(root: &Path, upload_id: &str) -> Result<Upload> {
+    let path = folder(root, upload_id)?.join(STATE);
     let text = match std::fs::read(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -203,9 +248,9 @@ pub fn get(vault: &Vault, upload_id: &str) -> Result<Upload> {
         detail: e.to_string(),
     })?;
     // What is on disk: a request that broke off left its bytes, not its count.
-    let dir = folder(vault, upload_id)?;
+    let dir = folder(root, upload_id)?;
     for (k, f) in u.files.iter_mut().enumerate() {
-        if !f.verified && u.task_id.is_none() {
+        if !f.verified && !u.committed {
             f.received = std::fs::metadata(dir.join(k.to_string()))
                 .map(|m| m.len())
                 .unwrap_or(0);
@@ -217,40 +262,57 @@ pub fn get(vault: &Vault, upload_id: &str) -> Result<Upload> {
 /// Receives bytes of one file from `offset` (the bytes it has: 0 for a whole file, the
 /// `received` of the upload to resume). The file's bytes past its size are refused; once it is
 /// whole its digest is checked, and a file that does not match is dropped (sent again whole).
+/// Several files of one upload may come at once; one file, one request at a time.
 pub fn receive(
-    vault: &Vault,
+    root: &Path,
     upload_id: &str,
     path: &str,
     offset: u64,
     body: &mut dyn Read,
 ) -> Result<Upload> {
-    let dir = folder(vault, upload_id)?;
-    let mut u = get(vault, upload_id)?;
-    if u.task_id.is_some() {
-        return Err(Error::Conflict(format!("upload {upload_id} was committed")));
-    }
-    let k = u.files.iter().position(|f| f.path == path).ok_or_else(|| {
-        Error::NotFound(format!("{path:?} is not in upload {upload_id}'s manifest"))
+    let dir = folder(root, upload_id)?;
+    let (k, size, want) = with_state(root, upload_id, |u| {
+        if u.committed {
+            return Err(Error::Conflict(format!("upload {upload_id} was committed")));
+        }
+        let k = u.files.iter().position(|f| f.path == path).ok_or_else(|| {
+            Error::NotFound(format!("{path:?} is not in upload {upload_id}'s manifest"))
+        })?;
+        let f = &u.files[k];
+        if f.verified {
+            return Err(Error::Conflict(format!(
+                "{path}: received and checked already"
+            )));
+        }
+        Ok((k, f.size, f.sha256.clone()))
     })?;
     let data = dir.join(k.to_string());
-    let have = std::fs::metadata(&data).map(|m| m.len()).unwrap_or(0);
-    let f = &u.files[k];
-    if f.verified {
-        return Err(Error::Conflict(format!(
-            "{path}: received and checked already"
-        )));
-    }
-    if offset != have {
-        return Err(Error::Conflict(format!(
-            "{path}: {have} bytes are here; send from byte {have}"
-        )));
-    }
     let mut out = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(&data)
         .at(&data)?;
-    let room = f.size - have;
+    match out.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            return Err(Error::Conflict(format!(
+                "{path}: another request is sending it now"
+            )))
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(Error::Io {
+                path: data,
+                source: e,
+            })
+        }
+    }
+    let have = out.metadata().at(&data)?.len();
+    if offset != have {
+        return Err(Error::Conflict(format!(
+            "{path}: {have} bytes are here; send from byte {have}"
+        )));
+    }
+    let room = size - have;
     // One byte more than the file can take tells a body that is too long.
     let n = match copy_in(&mut body.take(room + 1), &mut out, &data)? {
         Ok(n) => n,
@@ -265,29 +327,21 @@ pub fn receive(
             ));
         }
     };
-    drop(out);
-    let size = f.size;
-    let want = f.sha256.clone();
     if n > room {
-        std::fs::remove_file(&data).at(&data)?;
-        u.files[k].received = 0;
-        save(&dir, &u)?;
+        // Back to what was here before this request.
+        out.set_len(have).at(&data)?;
         return Err(bad(
             "body",
-            format!("{path}: more than its {size} bytes; send it again"),
+            format!("{path}: more than its {size} bytes; send from byte {have} again"),
         ));
     }
-    let received = have + n;
-    u.files[k].received = received;
-    if received == size {
+    if have + n == size {
         let mut h = Sha256::new();
         let mut file = std::fs::File::open(&data).at(&data)?;
         std::io::copy(&mut file, &mut h).at(&data)?;
         let got = hex::encode(h.finalize());
         if got != want {
-            std::fs::remove_file(&data).at(&data)?;
-            u.files[k].received = 0;
-            save(&dir, &u)?;
+            out.set_len(0).at(&data)?;
             return Err(bad(
                 "sha256",
                 format!(
@@ -295,10 +349,14 @@ pub fn receive(
                 ),
             ));
         }
-        u.files[k].verified = true;
+        with_state(root, upload_id, |u| {
+            u.files[k].verified = true;
+            u.files[k].received = size;
+            Ok(())
+        })?;
     }
-    save(&dir, &u)?;
-    Ok(u)
+    drop(out);
+    get(root, upload_id)
 }
 
 /// Copies the body into the file: the bytes copied, or how many came before the body failed
@@ -324,77 +382,104 @@ fn copy_in(
 }
 
 /// Commits an upload whose files are all there and checked: lays them out under their paths
-/// and queues the `add` task that records them (staged in the vault).
+/// and queues the `add` task that records them (staged in the vault). A commit that failed
+/// midway (a full disk) may be asked again.
 pub fn commit(vault: &Vault, upload_id: &str) -> Result<Task> {
-    let dir = folder(vault, upload_id)?;
-    let mut u = get(vault, upload_id)?;
-    if let Some(t) = &u.task_id {
-        return Err(Error::Conflict(format!(
-            "upload {upload_id} was committed: task {t}"
-        )));
-    }
-    let missing: Vec<&str> = u
-        .files
-        .iter()
-        .filter(|f| !f.verified)
-        .map(|f| f.path.as_str())
-        .collect();
-    if !missing.is_empty() {
-        return Err(Error::Conflict(format!(
-            "upload {upload_id}: {} files not received whole yet: {}",
-            missing.len(),
-            missing
-                .iter()
-                .take(10)
-                .copied()
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
-    }
+    let root = &vault.root;
+    let dir = folder(root, upload_id)?;
+    let files = with_state(root, upload_id, |u| {
+        if let Some(t) = &u.task_id {
+            return Err(Error::Conflict(format!(
+                "upload {upload_id} was committed: task {t}"
+            )));
+        }
+        let missing: Vec<&str> = u
+            .files
+            .iter()
+            .filter(|f| !f.verified)
+            .map(|f| f.path.as_str())
+            .collect();
+        if !missing.is_empty() {
+            return Err(Error::Conflict(format!(
+                "upload {upload_id}: {} files not received whole yet: {}",
+                missing.len(),
+                missing
+                    .iter()
+                    .take(10)
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        // No file is taken from now on.
+        u.committed = true;
+        Ok(u.files.clone())
+    })?;
     let records = dir.join(RECORDS);
-    for (k, f) in u.files.iter().enumerate() {
+    for (k, f) in files.iter().enumerate() {
         let to = records.join(&f.path);
+        let from = dir.join(k.to_string());
+        if !from.exists() && to.is_file() {
+            continue; // laid out by a commit that stopped midway
+        }
         if let Some(p) = to.parent() {
             std::fs::create_dir_all(p).at(p)?;
         }
-        let from = dir.join(k.to_string());
         std::fs::rename(&from, &to).at(&from)?;
     }
-    let tops: BTreeSet<PathBuf> = u
-        .files
-        .iter()
-        .filter_map(|f| Path::new(&f.path).components().next())
-        .map(|c| records.join(c.as_os_str()))
-        .collect();
+    let u = get(root, upload_id)?;
     let params = serde_json::json!({
-        "paths": tops,
+        "paths": [],
         "collection": u.collection,
         "metadata": u.metadata,
         "copy": true,
         "upload": u.upload_id,
     });
     let task = vault.catalog.queue_task(TaskKind::Add, &params)?;
-    u.task_id = Some(task.task_id.clone());
-    save(&dir, &u)?;
+    let id = task.task_id.clone();
+    with_state(root, upload_id, |u| {
+        u.task_id = Some(id);
+        Ok(())
+    })?;
     Ok(task)
 }
 
-/// The folder an `add` task of an upload may read: the upload's records, once committed.
-pub(crate) fn records_folder(vault: &Vault, upload_id: &str) -> Result<PathBuf> {
-    let u = get(vault, upload_id)?;
-    if u.task_id.is_none() {
+/// The records of a committed upload, for its `add` task: each folder or file at the top of
+/// the upload (their names are the tops of the records' paths).
+pub(crate) fn records_of(vault: &Vault, upload_id: &str) -> Result<Vec<PathBuf>> {
+    let u = get(&vault.root, upload_id)?;
+    if !u.committed {
         return Err(bad(
             "upload",
             format!("upload {upload_id} is not committed"),
         ));
     }
-    Ok(folder(vault, upload_id)?.join(RECORDS))
+    let records = folder(&vault.root, upload_id)?.join(RECORDS);
+    let tops: BTreeSet<PathBuf> = u
+        .files
+        .iter()
+        .filter_map(|f| f.path.split('/').next())
+        .map(|top| records.join(top))
+        .collect();
+    Ok(tops.into_iter().collect())
+}
+
+/// The folder an `add` task of an upload may read: the upload's records, once committed.
+pub(crate) fn records_folder(vault: &Vault, upload_id: &str) -> Result<PathBuf> {
+    let u = get(&vault.root, upload_id)?;
+    if !u.committed {
+        return Err(bad(
+            "upload",
+            format!("upload {upload_id} is not committed"),
+        ));
+    }
+    Ok(folder(&vault.root, upload_id)?.join(RECORDS))
 }
 
 /// Deletes an upload: one not committed, or one whose records are recorded.
 pub fn delete(vault: &Vault, upload_id: &str) -> Result<()> {
-    let dir = folder(vault, upload_id)?;
-    let u = get(vault, upload_id)?;
+    let dir = folder(&vault.root, upload_id)?;
+    let u = get(&vault.root, upload_id)?;
     if let Some(t) = &u.task_id {
         let task = vault.catalog.task(t)?;
         if matches!(

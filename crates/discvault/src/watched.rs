@@ -4,11 +4,12 @@
 //! vault, and moved to `done/`; a delivery that cannot be added goes to `error/` with
 //! `REASON.txt` beside it.
 //!
-//! A delivery is claimed by renaming it into `.ingesting/` first (one station wins when several
-//! watch one folder); one left there by a server that stopped is added again when the server
+//! A delivery is claimed by renaming it into `.ingesting/TIME~HOST~PID~N/` first (one station
+//! wins when several watch one folder); one left there by a server of this host that stopped
+//! (or that failed on its own side: a busy catalog, a full disk) is added again when the server
 //! starts: adding what is in the catalog already records nothing, so nothing is added twice.
-//! Each delivery moves as a whole into a folder of its own, named after the time
-//! (`done/20261202T210501Z-1/档案 2024-001`): a record's name is never changed.
+//! Each delivery moves as a whole into a folder of its own, named after the claim
+//! (`done/20261202T210501Z~host~812~0/档案 2024-001`): a record's name is never changed.
 
 use crate::config::WatchedFolder;
 use crate::error::IoContext;
@@ -82,6 +83,10 @@ pub fn round(vault: &Vault, watch: &mut Watch) -> Result<Vec<Delivery>> {
     for w in &vault.config.server.watched {
         if !watch.resumed {
             for claimed in subfolders(&w.path.join(INGESTING))? {
+                // Another station's claim, or a live process's, is theirs to finish.
+                if !abandoned(&claimed) {
+                    continue;
+                }
                 for d in subfolders(&claimed)? {
                     out.push(finish(vault, w, &d, &claimed));
                 }
@@ -136,17 +141,33 @@ fn subfolders(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// `20261202T210501Z-<n>`: unique within this process, sorted by time.
+/// `20261202T210501Z~HOST~PID~N`: the claim's time and who made it, unique.
 fn stamp() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
     let t = crate::rfc3339(crate::now_unix()).replace([':', '-'], "");
     format!(
-        "{}-{}-{}",
-        t,
+        "{t}~{}~{}~{}",
+        host(),
         std::process::id(),
         N.fetch_add(1, Ordering::Relaxed)
     )
+}
+
+fn host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().replace(['~', '/'], "_"))
+        .unwrap_or_else(|_| "localhost".into())
+}
+
+/// A claim whose process is gone from this host (one of another host is left to it).
+fn abandoned(slot: &Path) -> bool {
+    let name = slot.file_name().unwrap_or_default().to_string_lossy();
+    let parts: Vec<&str> = name.split('~').collect();
+    match parts.as_slice() {
+        [_, h, pid, _] => *h == host() && !Path::new("/proc").join(pid).exists(),
+        _ => false,
+    }
 }
 
 /// Whether a delivery is complete: its marker is there, or it looked the same for the settle
@@ -205,6 +226,17 @@ pub fn sidecar(w: &WatchedFolder, d: &Path) -> Result<(String, BTreeMap<String, 
         field: path.display().to_string(),
         detail,
     };
+    // A sidecar is a small file of its own: not a link, not a megabyte.
+    for p in [&json, &csv] {
+        if let Ok(md) = std::fs::symlink_metadata(p) {
+            if !md.is_file() || md.len() > 1 << 20 {
+                return Err(bad(
+                    p,
+                    "a sidecar is a file (not a link) of at most 1 MiB".into(),
+                ));
+            }
+        }
+    }
     let (path, pairs): (PathBuf, Vec<(String, String)>) = if json.is_file() {
         let text = std::fs::read(&json).at(&json)?;
         let v: serde_json::Value =
@@ -339,7 +371,23 @@ fn finish(vault: &Vault, w: &WatchedFolder, d: &Path, slot: &Path) -> Delivery {
                 Some(r),
             )
         }
-        Err(e) => (ERROR, Some(e.to_string()), None),
+        // The delivery's fault (its sidecar, its files): to error/. Ours (a busy catalog, a
+        // full disk): it stays claimed, added again when the server next starts.
+        Err(e @ (Error::Invalid { .. } | Error::BadRows { .. })) => {
+            (ERROR, Some(e.to_string()), None)
+        }
+        Err(e) => {
+            return Delivery {
+                folder: w.path.join(&name),
+                moved_to: d.to_path_buf(),
+                added: false,
+                reason: Some(format!(
+                    "not added ({e}); it stays in {} and is added again when the server starts",
+                    d.display()
+                )),
+                report: None,
+            }
+        }
     };
     let target_slot = w
         .path

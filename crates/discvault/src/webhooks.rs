@@ -225,7 +225,8 @@ pub fn deliver(vault: &Vault, sender: &dyn Sender, now: i64) -> Result<u64> {
     for (id, hook, d) in vault.catalog.due_deliveries(now, 100)? {
         // An attempt has a minute; a station that dies during it leaves the delivery to be
         // tried again after.
-        if !vault.catalog.claim_delivery(id, &d, now + 60)? {
+        let claim = crate::now_unix() + 60;
+        if !vault.catalog.claim_delivery(id, &d, claim)? {
             continue;
         }
         let secret = vault.catalog.webhook_secret(hook)?;
@@ -257,7 +258,7 @@ pub fn deliver(vault: &Vault, sender: &dyn Sender, now: i64) -> Result<u64> {
         };
         vault
             .catalog
-            .end_attempt(id, state, status as i64, &error, next_at)?;
+            .end_attempt(id, claim, state, status as i64, &error, next_at)?;
     }
     Ok(taken)
 }

@@ -153,8 +153,11 @@ pub async fn download(
         })
         .await?;
     let form = p.format.unwrap_or(ArchiveForm::Tar);
+    // The place is the writer's until the archive is written (or the client went away).
+    let place = s.vaults.transfer()?;
     let (tx, rx) = tokio::sync::mpsc::channel(4);
     tokio::task::spawn_blocking(move || {
+        let _place = place;
         let w = ChannelWriter {
             tx: tx.clone(),
             buf: Vec::with_capacity(CHUNK),

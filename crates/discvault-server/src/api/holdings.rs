@@ -3,8 +3,7 @@
 
 use super::{AppState, Binary, ObjectBody};
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
-use axum::body::Bytes;
+use crate::error::{ApiBytes, ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -235,7 +234,7 @@ pub async fn cabinet_import(
     State(s): State<AppState>,
     c: Caller,
     ApiQuery(p): ApiQuery<ImportParams>,
-    body: Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> Result<Json<discvault::cabinet::Reconciliation>, ApiError> {
     let apply = !p.dry_run.unwrap_or(false);
     s.call(&c, Duty::Operate, move |v| {
@@ -256,7 +255,7 @@ pub async fn cabinet_import(
 pub async fn quality_import(
     State(s): State<AppState>,
     c: Caller,
-    body: Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> Result<Json<Vec<discvault::quality::Graded>>, ApiError> {
     s.call(&c, Duty::Operate, move |v| {
         discvault::quality::import_of(v, Path::new("the request's body"), &body)

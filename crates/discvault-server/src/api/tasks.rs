@@ -176,6 +176,10 @@ pub async fn task_events(
             return None;
         }
         loop {
+            // The server is stopping: the client follows the task again once it is back.
+            if f.state.stopping.load(std::sync::atomic::Ordering::Relaxed) {
+                return None;
+            }
             let t = match f.next.take() {
                 Some(t) => t,
                 None => {

@@ -38,7 +38,8 @@ impl Read for ChannelReader {
     }
 }
 
-/// Streams `chunks` into one file of an upload on a worker thread.
+/// Streams `chunks` into one file of an upload on a worker thread. It holds a transfer place,
+/// not a catalog connection: uploads do not touch the catalog until they are committed.
 async fn receive<S, E>(
     s: &AppState,
     c: &Caller,
@@ -51,7 +52,8 @@ where
     S: futures_util::Stream<Item = Result<Bytes, E>> + Unpin + Send + 'static,
     E: std::fmt::Display,
 {
-    let who = c.may(Duty::Archive)?;
+    c.may(Duty::Archive)?;
+    let _place = s.vaults.transfer()?;
     let (tx, rx) = tokio::sync::mpsc::channel::<Chunk>(8);
     let pump = async move {
         while let Some(chunk) = chunks.next().await {
@@ -62,15 +64,23 @@ where
             }
         }
     };
-    let work = s.vaults.run(Some(who), move |v| {
+    let root = s.vaults.root().to_path_buf();
+    let work = tokio::task::spawn_blocking(move || {
         let mut r = ChannelReader {
             rx,
             cur: Bytes::new(),
         };
-        discvault::uploads::receive(v, &id, &path, offset, &mut r)
+        discvault::uploads::receive(&root, &id, &path, offset, &mut r)
     });
     let ((), res) = tokio::join!(pump, work);
-    res
+    let res = res.map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("the upload's worker failed: {e}"),
+        )
+    })?;
+    Ok(res?)
 }
 
 /// Starts an upload with its manifest: each file's `path` among the records (relative, `/`
@@ -89,7 +99,7 @@ pub async fn start(
 ) -> Result<(StatusCode, Json<Upload>), ApiError> {
     let Json(u) = s
         .call(&c, Duty::Archive, move |v| {
-            discvault::uploads::start(v, &req)
+            discvault::uploads::start(&v.root, &req)
         })
         .await?;
     Ok((StatusCode::CREATED, Json(u)))
@@ -107,8 +117,10 @@ pub async fn get(
     c: Caller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Upload>, ApiError> {
-    s.call(&c, Duty::Archive, move |v| discvault::uploads::get(v, &id))
-        .await
+    s.call(&c, Duty::Archive, move |v| {
+        discvault::uploads::get(&v.root, &id)
+    })
+    .await
 }
 
 /// Which file a body is.

@@ -196,14 +196,15 @@ impl Catalog {
         Ok(n)
     }
 
-    /// A running task's worker is alive.
-    pub fn task_heartbeat(&self, task_id: &str, worker: &str) -> Result<()> {
-        db::query("UPDATE tasks SET heartbeat_at = $1 WHERE task_id = $2 AND state = 'running' AND worker = $3")
+    /// A running task's worker is alive; false when the task is no longer its own (marked
+    /// interrupted meanwhile).
+    pub fn task_heartbeat(&self, task_id: &str, worker: &str) -> Result<bool> {
+        let n = db::query("UPDATE tasks SET heartbeat_at = $1 WHERE task_id = $2 AND state = 'running' AND worker = $3")
             .bind(now_unix())
             .bind(task_id)
             .bind(worker)
             .execute(&self.db)?;
-        Ok(())
+        Ok(n > 0)
     }
 
     /// Marks interrupted the running tasks whose worker sent no heartbeat since `before`.

@@ -75,6 +75,20 @@ fn delivery_from_row(r: &Row) -> Result<(i64, Delivery)> {
     ))
 }
 
+/// A URL as the audit trail keeps it (for good, readable by every role): without a query
+/// (robots of DingTalk or WeCom carry their key there) or user and password.
+fn shown_url(url: &str) -> String {
+    let base = url.split(['?', '#']).next().unwrap_or_default();
+    match base.split_once("://") {
+        Some((scheme, rest)) => {
+            let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let host = host.rsplit('@').next().unwrap_or(host);
+            format!("{scheme}://{host}{path}")
+        }
+        None => base.to_string(),
+    }
+}
+
 /// A message to queue for one webhook: what it tells of, and the body without its delivery id
 /// (added as `delivery`).
 pub struct Message {
@@ -107,7 +121,8 @@ impl Catalog {
         super::accounts::account_event(
             &tx,
             &format!(
-                "webhook {webhook_id} subscribed: {url} told of {}",
+                "webhook {webhook_id} subscribed: {} told of {}",
+                shown_url(url),
                 names.join(", ")
             ),
         )?;
@@ -161,7 +176,10 @@ impl Catalog {
             .execute(&*tx)?;
         super::accounts::account_event(
             &tx,
-            &format!("webhook {webhook_id} removed: {}", m.webhook.url),
+            &format!(
+                "webhook {webhook_id} removed: {}",
+                shown_url(&m.webhook.url)
+            ),
         )?;
         tx.commit()?;
         Ok(self.webhook_mark(webhook_id)?.webhook)
@@ -281,10 +299,13 @@ impl Catalog {
         Ok(n == 1)
     }
 
-    /// Records an attempt: delivered, tried again at `next_at`, or given up (`state`).
+    /// Records an attempt claimed until `claim`: delivered, tried again at `next_at`, or given
+    /// up (`state`). An attempt whose claim ran out (another station took the delivery over)
+    /// records nothing.
     pub fn end_attempt(
         &self,
         id: i64,
+        claim: i64,
         state: DeliveryState,
         status: i64,
         error: &str,
@@ -293,7 +314,7 @@ impl Catalog {
         let now = now_unix();
         db::query(
             "UPDATE deliveries SET state = $1, attempts = attempts + 1, last_status = $2, last_error = $3,
-                next_at = $4, delivered_at = $5 WHERE id = $6 AND state = 'pending'",
+                next_at = $4, delivered_at = $5 WHERE id = $6 AND state = 'pending' AND next_at = $7",
         )
         .bind(state.name())
         .bind(status)
@@ -301,6 +322,7 @@ impl Catalog {
         .bind(next_at)
         .bind((state == DeliveryState::Delivered).then_some(now))
         .bind(id)
+        .bind(claim)
         .execute(&self.db)?;
         Ok(())
     }
@@ -318,5 +340,25 @@ impl Catalog {
         .iter()
         .map(|r| delivery_from_row(r).map(|(_, d)| d))
         .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_audit_trail_keeps_no_key_of_a_webhook_url() {
+        for (url, shown) in [
+            (
+                "https://oapi.dingtalk.com/robot/send?access_token=abc123",
+                "https://oapi.dingtalk.com/robot/send",
+            ),
+            (
+                "http://user:pass@10.0.0.5:8080/hooks/档案#x",
+                "http://10.0.0.5:8080/hooks/档案",
+            ),
+            ("http://host", "http://host"),
+        ] {
+            assert_eq!(super::shown_url(url), shown);
+        }
     }
 }

@@ -134,6 +134,13 @@ fn confine_all(roots: &[PathBuf], paths: &mut [PathBuf]) -> Result<()> {
     Ok(())
 }
 
+/// Reading options a request may not set as the library may: the threads at most 16, and no
+/// sector list (the library's own later passes make those).
+fn tame(o: &mut VerifyOptions) {
+    o.scan.threads = o.scan.threads.min(16);
+    o.scan.only = None;
+}
+
 /// A publish target with its folder or drives confined to the roots.
 fn confine_target(roots: &[PathBuf], target: &str) -> Result<String> {
     if target.is_empty() {
@@ -199,7 +206,12 @@ pub(super) fn check(
 fn add_task(vault: &Vault, kind: TaskKind, params: serde_json::Value) -> Result<AddTask> {
     let mut t: AddTask = parse(kind, params, &["upload"])?;
     let roots = match &t.upload {
-        Some(id) => vec![crate::uploads::records_folder(vault, id)?],
+        Some(id) => {
+            // An upload's records are all of them, staged: its folder goes after.
+            t.paths = crate::uploads::records_of(vault, id)?;
+            t.options.copy = true;
+            vec![crate::uploads::records_folder(vault, id)?]
+        }
         None => vault.config.server.roots.clone(),
     };
     let roots = &roots;
@@ -238,6 +250,7 @@ fn publish_task(
 
 fn verify_task(kind: TaskKind, params: serde_json::Value, roots: &[PathBuf]) -> Result<VerifyTask> {
     let mut t: VerifyTask = parse(kind, params, &["copy"])?;
+    tame(&mut t.options);
     if t.sources.is_empty() {
         return Err(required(
             "sources",
@@ -260,6 +273,7 @@ fn readback_task(
     roots: &[PathBuf],
 ) -> Result<ReadbackTask> {
     let mut t: ReadbackTask = parse(kind, params, &["copy"])?;
+    tame(&mut t.options.verify);
     if t.source.as_os_str().is_empty() || t.options.to.as_os_str().is_empty() {
         return Err(required(
             "source/to",

@@ -184,6 +184,8 @@ struct TaskProgress<'a> {
     worker: &'a str,
     /// The last heartbeat.
     beat: Mutex<Instant>,
+    /// The task was taken from this worker.
+    lost: AtomicBool,
 }
 
 impl TaskProgress<'_> {
@@ -191,10 +193,14 @@ impl TaskProgress<'_> {
     fn beat(&self) {
         let mut b = self.beat.lock().unwrap_or_else(|e| e.into_inner());
         if b.elapsed() >= Duration::from_secs(30) {
-            let _ = self
+            // Not ours any more (another station took it for silent): stop, as if cancelled.
+            if let Ok(false) = self
                 .vault
                 .catalog
-                .task_heartbeat(&self.task_id, self.worker);
+                .task_heartbeat(&self.task_id, self.worker)
+            {
+                self.lost.store(true, Ordering::Relaxed);
+            }
             *b = Instant::now();
         }
     }
@@ -224,6 +230,7 @@ impl Progress for TaskProgress<'_> {
             .vault
             .catalog
             .task_progress(&self.task_id, &format!("{stage}: {items} items"));
+        self.beat();
     }
 
     fn advance(&self, _items: u64, _bytes: u64) {
@@ -232,10 +239,13 @@ impl Progress for TaskProgress<'_> {
 
     fn note(&self, message: &str) {
         let _ = self.vault.catalog.task_progress(&self.task_id, message);
+        self.beat();
     }
 
     fn cancelled(&self) -> bool {
-        self.stop.load(Ordering::Relaxed) || self.cancel_asked()
+        self.stop.load(Ordering::Relaxed)
+            || self.lost.load(Ordering::Relaxed)
+            || self.cancel_asked()
     }
 }
 
@@ -252,6 +262,7 @@ pub fn run_next(vault: &Vault, worker: &str, stop: &AtomicBool) -> Result<Option
         last: Mutex::new((None, false)),
         worker,
         beat: Mutex::new(Instant::now()),
+        lost: AtomicBool::new(false),
     };
     let agent = task.requested_by.clone();
     let res = crate::model::acting_as(&agent, || kinds::execute(vault, &task, &progress));
