@@ -23,7 +23,17 @@ const LAYERS: &[(&str, &[&str])] = &[
             "plan", "master", "verify", "readback", "repair", "restore", "migrate", "publish",
         ],
     ),
-    ("orchestration", &["orchestrate", "archive", "tasks"]),
+    (
+        "orchestration",
+        &[
+            "orchestrate",
+            "archive",
+            "tasks",
+            "webhooks",
+            "watched",
+            "uploads",
+        ],
+    ),
 ];
 
 fn layer_of(module: &str) -> Option<usize> {
