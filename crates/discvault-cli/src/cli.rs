@@ -205,6 +205,16 @@ pub enum UserCmd {
     Disable { name: String },
     /// Enable a disabled user again.
     Enable { name: String },
+    /// Set a user's password from the first line of standard input (at least 8 characters);
+    /// the user's browser sessions end.
+    Password { name: String },
+    /// The log of logins: browser sessions, newest first (of one user).
+    Sessions {
+        name: Option<String>,
+        /// Sessions shown at most.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
 }
 
 #[derive(Subcommand)]

@@ -428,7 +428,7 @@ fn a_version_1_catalog_is_migrated_and_its_events_chained() {
          ALTER TABLE events DROP COLUMN copy; ALTER TABLE events DROP COLUMN prev_hash; ALTER TABLE events DROP COLUMN hash;
          ALTER TABLE volumes DROP COLUMN recovery_permille; ALTER TABLE volumes DROP COLUMN recovery_slices;
          ALTER TABLE volumes DROP COLUMN kind; ALTER TABLE volumes DROP COLUMN parity_index; DROP TABLE parity_members;
-         DROP TABLE file_totals; DROP TABLE tasks; DROP TABLE tokens; DROP TABLE users; DROP TABLE deliveries; DROP TABLE webhooks;",
+         DROP TABLE file_totals; DROP TABLE tasks; DROP TABLE sessions; DROP TABLE tokens; DROP TABLE users; DROP TABLE deliveries; DROP TABLE webhooks;",
     );
     let events = sql(&vault, "SELECT COUNT(*) FROM events");
     let (rc, r) = json(dv(&vault).args(["log", "verify"]));
@@ -436,7 +436,7 @@ fn a_version_1_catalog_is_migrated_and_its_events_chained() {
     assert_eq!(r["events"].to_string(), events.trim());
     assert_eq!(
         sql(&vault, "SELECT MAX(version) FROM schema_version"),
-        "10\n"
+        "11\n"
     );
     // The old events are now part of the chain: editing one is caught.
     sql(
@@ -1606,12 +1606,12 @@ fn status_totals_equal_a_recount_after_add_plan_master_copies_and_migrate() {
     // The totals of a catalog migrated from schema 7 are counted by the migration.
     sql(
         &vault,
-        "DELETE FROM schema_version WHERE version >= 8; DROP TABLE file_totals; DROP TABLE tasks; DROP TABLE tokens; DROP TABLE users; DROP TABLE deliveries; DROP TABLE webhooks;",
+        "DELETE FROM schema_version WHERE version >= 8; DROP TABLE file_totals; DROP TABLE tasks; DROP TABLE sessions; DROP TABLE tokens; DROP TABLE users; DROP TABLE deliveries; DROP TABLE webhooks;",
     );
     assert_totals_recounted(&vault, "migrated from schema 7");
     assert_eq!(
         sql(&vault, "SELECT MAX(version) FROM schema_version"),
-        "10\n"
+        "11\n"
     );
     // Totals that drift from the files are reported.
     sql(

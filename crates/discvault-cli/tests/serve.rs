@@ -5,7 +5,7 @@
 //! finds no server error and no answer that breaks it.
 
 mod common;
-use common::server::{body, ok, post, Server};
+use common::server::{body, ok, ok_with_input, post, Browser, Server};
 use common::{archive, dv, records_tree, sql};
 use serde_json::Value;
 use std::process::Command;
@@ -29,10 +29,20 @@ fn the_api_answers_each_role_as_it_may_with_the_clis_json() {
         ("wang_op", "operator"),
         ("审计", "auditor"),
     ] {
-        ok(dv(&vault).args(["user", "add", user, "--role", role]));
+        // A password for the browser's login: the same tables run with a session cookie.
+        ok_with_input(
+            dv(&vault).args(["user", "add", user, "--role", role, "--password-stdin"]),
+            &format!("{user}的密码 2026\n"),
+        );
         let t = ok(dv(&vault).args(["token", "create", "--user", user]));
         tokens.push((role, t["token"].as_str().unwrap().to_string()));
     }
+    let users = [
+        ("admin", "管理员"),
+        ("archivist", "li.archivist"),
+        ("operator", "wang_op"),
+        ("auditor", "审计"),
+    ];
     let token = |role: &str| tokens.iter().find(|(r, _)| *r == role).unwrap().1.clone();
     ok(dv(&vault).args(["user", "add", "former", "--role", "admin"]));
     let disabled = ok(dv(&vault).args(["token", "create", "--user", "former"]));
@@ -42,6 +52,11 @@ fn the_api_answers_each_role_as_it_may_with_the_clis_json() {
     let expired = ok(dv(&vault).args(["token", "create", "--user", "审计", "--expires-days", "0"]));
 
     let server = Server::start(&vault);
+    let browsers: Vec<(&str, Browser)> = users
+        .iter()
+        .map(|(role, user)| (*role, server.login(user, &format!("{user}的密码 2026"))))
+        .collect();
+    let browser = |role: &str| &browsers.iter().find(|(r, _)| *r == role).unwrap().1;
 
     // The scheme's name in any case; a method a path does not take is the JSON error too.
     let lower = format!("bearer {}", token("auditor"));
@@ -151,6 +166,9 @@ fn the_api_answers_each_role_as_it_may_with_the_clis_json() {
             if want == 403 {
                 assert_eq!(body(&r)["kind"], "forbidden");
             }
+            // A browser of the role: reads need no CSRF token.
+            let r = server.as_browser(browser(role), false, "GET", path, "text/plain", b"");
+            assert_eq!(r.status, want, "{path} as {role}'s browser: {}", r.text());
         }
     }
 
@@ -337,6 +355,34 @@ fn the_api_answers_each_role_as_it_may_with_the_clis_json() {
             } else {
                 assert_eq!(r.status, 403, "{method} {path} as {role}: {}", r.text());
             }
+            // A browser of the role: without its CSRF token every change is refused (and
+            // changes nothing); with it, as the token.
+            let b = browser(role);
+            let r = server.as_browser(b, false, method, path, ctype, body_bytes);
+            assert_eq!(
+                r.status,
+                403,
+                "{method} {path} as {role}'s browser: {}",
+                r.text()
+            );
+            assert_eq!(body(&r)["kind"], "csrf");
+            let r = server.as_browser(b, true, method, path, ctype, body_bytes);
+            if allowed.contains(&role) {
+                assert!(
+                    (200..300).contains(&r.status),
+                    "{method} {path} as {role}'s browser: {} {}",
+                    r.status,
+                    r.text()
+                );
+            } else {
+                assert_eq!(
+                    r.status,
+                    403,
+                    "{method} {path} as {role}'s browser: {}",
+                    r.text()
+                );
+                assert_eq!(body(&r)["kind"], "forbidden");
+            }
         }
     }
 
@@ -380,7 +426,7 @@ fn the_api_answers_each_role_as_it_may_with_the_clis_json() {
     std::fs::write(
         &config,
         "[checks.positive_data_acceptance]\n\
-         expected-statuses = [\"2xx\", \"400\", \"401\", \"403\", \"404\", \"409\"]\n\
+         expected-statuses = [\"2xx\", \"400\", \"401\", \"403\", \"404\", \"409\", \"429\"]\n\
          [[operations]]\ninclude-name = \"GET /api/v1/report\"\ngeneration.max-examples = 6\n",
     )
     .unwrap();
@@ -413,6 +459,177 @@ fn the_api_answers_each_role_as_it_may_with_the_clis_json() {
     );
 
     // SIGTERM stops it cleanly.
+    let status = server.stop();
+    assert!(status.success(), "serve ended with {status}");
+}
+
+/// A browser logs in with a password: the session cookie's flags, the CSRF token its changes
+/// need, logout, a new password ending the sessions, the log of logins, and guessing slowed
+/// down (429) while others still log in.
+#[test]
+fn browsers_log_in_and_guessing_is_slowed() {
+    let t = tempfile::tempdir().unwrap();
+    let vault = t.path().join("档案库");
+    let src = records_tree(&t.path().join("src"), "文书档案", 5, 3);
+    let (rc, report) = archive(&vault, &src, "cd74", &t.path().join("img"));
+    assert_eq!(rc, 0, "{report}");
+    ok_with_input(
+        dv(&vault).args([
+            "user",
+            "add",
+            "王操作员",
+            "--role",
+            "operator",
+            "--password-stdin",
+        ]),
+        "光盘 库房 2026\r\n",
+    );
+    ok_with_input(
+        dv(&vault).args([
+            "user",
+            "add",
+            "审计",
+            "--role",
+            "auditor",
+            "--password-stdin",
+        ]),
+        "审计员的密码很长\n",
+    );
+    ok(dv(&vault).args(["user", "add", "system", "--role", "archivist"]));
+    ok(dv(&vault).args(["user", "add", "管理员", "--role", "admin"]));
+    let admin = ok(dv(&vault).args(["token", "create", "--user", "管理员"]))["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let server = Server::start(&vault);
+
+    // Wrong password, unknown user, a user without a password, a token as a password: all
+    // alike, 401.
+    for (user, password) in [
+        ("王操作员", "光盘 库房 2025"),
+        ("nobody", "光盘 库房 2026"),
+        ("system", ""),
+        ("system", admin.as_str()),
+    ] {
+        let r = server.try_login(user, password);
+        assert_eq!(r.status, 401, "{user}: {}", r.text());
+        assert_eq!(
+            body(&r)["error"],
+            "wrong user name or password, or the user is disabled"
+        );
+        assert!(r.header("set-cookie").is_none());
+    }
+    let r = server.try_login("王操作员", "光盘 库房 2026");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let set = r.header("set-cookie").unwrap().to_string();
+    for flag in [
+        "HttpOnly",
+        "Secure",
+        "SameSite=Strict",
+        "Path=/",
+        "Max-Age=43200",
+    ] {
+        assert!(set.split("; ").any(|f| f == flag), "{flag} in {set}");
+    }
+    assert!(set.starts_with("discvault_session=dvs_"), "{set}");
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    let answer = body(&r);
+    assert_eq!(answer["user"], "王操作员");
+    assert_eq!(answer["role"], "operator");
+    assert_eq!(answer["idle_seconds"], 1800);
+    let b = Browser {
+        cookie: set.split(';').next().unwrap().to_string(),
+        csrf: answer["csrf_token"].as_str().unwrap().to_string(),
+    };
+    let me = server.as_browser(&b, false, "GET", "/api/v1/me", "text/plain", b"");
+    assert_eq!(
+        body(&me),
+        serde_json::json!({"user": "王操作员", "role": "operator"})
+    );
+    let again = server.as_browser(&b, false, "GET", "/api/v1/session", "text/plain", b"");
+    assert_eq!(body(&again), answer);
+    // A token is no session.
+    assert_eq!(server.get("/api/v1/session", Some(&admin)).status, 404);
+
+    // A change: refused without the token, or with another session's, or with a wrong one;
+    // done with it, the user the agent of its event.
+    let add = br#"{"volume": "DV-000001", "roles": ["offsite"]}"#;
+    let other = server.login("审计", "审计员的密码很长");
+    for csrf in [None, Some(other.csrf.as_str()), Some("0000")] {
+        let mut headers = vec![
+            ("Cookie", b.cookie.as_str()),
+            ("Content-Type", "application/json"),
+        ];
+        if let Some(c) = csrf {
+            headers.push(("X-CSRF-Token", c));
+        }
+        let r = http::request(&server.addr, "POST", "/api/v1/copies", &headers, add);
+        assert_eq!(r.status, 403, "{csrf:?}: {}", r.text());
+        assert_eq!(body(&r)["kind"], "csrf");
+    }
+    assert_eq!(
+        ok(dv(&vault).args(["copies", "list", "--volume", "DV-000001"]))
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    let r = server.as_browser(&b, true, "POST", "/api/v1/copies", "application/json", add);
+    assert!((200..300).contains(&r.status), "{}", r.text());
+    let agent = sql(&vault, "SELECT agent FROM events ORDER BY id DESC LIMIT 1");
+    assert_eq!(agent.trim(), "王操作员@api");
+
+    // Logout needs the token too; then the cookie lets no one in.
+    let r = server.as_browser(&b, false, "DELETE", "/api/v1/session", "text/plain", b"");
+    assert_eq!(r.status, 403, "{}", r.text());
+    let r = server.as_browser(&b, true, "DELETE", "/api/v1/session", "text/plain", b"");
+    assert_eq!(r.status, 204, "{}", r.text());
+    assert!(r.header("set-cookie").unwrap().contains("Max-Age=0"));
+    let r = server.as_browser(&b, false, "GET", "/api/v1/me", "text/plain", b"");
+    assert_eq!(r.status, 401, "{}", r.text());
+
+    // A new password set by the admin ends the user's sessions.
+    let r = server.as_browser(&other, false, "GET", "/api/v1/me", "text/plain", b"");
+    assert_eq!(r.status, 200);
+    let r = post(
+        &server,
+        "/api/v1/users/%E5%AE%A1%E8%AE%A1/password", // 审计
+        &admin,
+        &serde_json::json!({"password": "新的审计员的密码"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = server.as_browser(&other, false, "GET", "/api/v1/me", "text/plain", b"");
+    assert_eq!(r.status, 401, "{}", r.text());
+    assert_eq!(server.try_login("审计", "审计员的密码很长").status, 401);
+    server.login("审计", "新的审计员的密码");
+
+    // The log of logins, as the CLI lists it.
+    let sessions = body(&server.get("/api/v1/sessions?limit=10", Some(&admin)));
+    assert_eq!(
+        sessions,
+        ok(dv(&vault).args(["user", "sessions", "--limit", "10"]))
+    );
+    let list = sessions.as_array().unwrap();
+    assert_eq!(list.len(), 3, "{sessions}");
+    assert!(
+        list.iter().all(|s| s["client"] == "127.0.0.1"),
+        "{sessions}"
+    );
+    assert_eq!(list.iter().filter(|s| s["ended_at"].is_null()).count(), 1);
+    assert!(!sessions.to_string().contains("dvs_"));
+
+    // Guessing: five wrong passwords for one name from one address, then even the right one
+    // waits (429, Retry-After); another user from the same address still logs in.
+    for _ in 0..5 {
+        assert_eq!(server.try_login("王操作员", "guess guess").status, 401);
+    }
+    let r = server.try_login("王操作员", "光盘 库房 2026");
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert_eq!(body(&r)["kind"], "too_many_attempts");
+    let wait: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((800..=900).contains(&wait), "{wait}");
+    server.login("审计", "新的审计员的密码");
+
     let status = server.stop();
     assert!(status.success(), "serve ended with {status}");
 }

@@ -17,6 +17,7 @@ use utoipa::OpenApi;
 mod accounts;
 mod download;
 mod holdings;
+mod session;
 mod tasks;
 mod uploads;
 mod webhooks;
@@ -44,6 +45,8 @@ pub struct AppState {
     status: Arc<tokio::sync::Mutex<Option<CachedStatus>>>,
     /// The server is stopping: progress streams end.
     pub stopping: Arc<std::sync::atomic::AtomicBool>,
+    /// Login attempts, counted to slow password guessing.
+    pub logins: Arc<crate::limit::LoginLimit>,
 }
 
 struct CachedStatus {
@@ -90,8 +93,10 @@ impl AppState {
     info(
         title = "discvault API",
         description = "The HTTP API of discvault serve: archival storage on write-once optical discs. \
-                       Bodies are the JSON of the CLI's --json. Every path but /api/health needs \
-                       Authorization: Bearer <token> (discvault token create)."
+                       Bodies are the JSON of the CLI's --json. Every path but /api/health and the login \
+                       (POST /api/v1/session) needs Authorization: Bearer <token> (discvault \
+                       token create), or a browser's session cookie, with its CSRF token in \
+                       X-CSRF-Token for any change."
     ),
     paths(
         health, openapi_json, me, status, locate, locate_barcode, copies, inspect_due, report,
@@ -109,6 +114,8 @@ impl AppState {
         webhooks::deliveries,
         accounts::add_user, accounts::disable_user, accounts::enable_user,
         accounts::create_token, accounts::list_tokens, accounts::revoke_token,
+        session::login, session::current, session::logout, session::sessions,
+        session::set_password,
     ),
     components(schemas(
         ErrorBody, Health, tasks::TaskRequest, ReportFormat, ObjectBody, Binary,
@@ -186,6 +193,14 @@ pub fn router(vaults: Arc<Vaults>, stopping: Arc<std::sync::atomic::AtomicBool>)
         .route("/api/v1/users", get(users).post(accounts::add_user))
         .route("/api/v1/users/{name}/disable", post(accounts::disable_user))
         .route("/api/v1/users/{name}/enable", post(accounts::enable_user))
+        .route("/api/v1/users/{name}/password", post(session::set_password))
+        .route(
+            "/api/v1/session",
+            get(session::current)
+                .post(session::login)
+                .delete(session::logout),
+        )
+        .route("/api/v1/sessions", get(session::sessions))
         .route(
             "/api/v1/tokens",
             get(accounts::list_tokens).post(accounts::create_token),
@@ -236,6 +251,7 @@ pub fn router(vaults: Arc<Vaults>, stopping: Arc<std::sync::atomic::AtomicBool>)
             vaults,
             status: Default::default(),
             stopping,
+            logins: Default::default(),
         })
 }
 

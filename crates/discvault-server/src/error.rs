@@ -36,7 +36,7 @@ impl ApiError {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
-            "credentials missing, unknown, expired or revoked (Authorization: Bearer dvt_...)",
+            "credentials missing, unknown, expired or revoked (Authorization: Bearer dvt_..., or a session cookie)",
         )
     }
 }

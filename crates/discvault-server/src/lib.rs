@@ -3,15 +3,17 @@
 //! allows, then calls the same library function as the CLI on a worker thread, and answers
 //! with the same JSON as the CLI's `--json`.
 //!
-//! - `GET /api/health` needs no credentials; everything else needs `Authorization: Bearer
-//!   dvt_…` (a token from `discvault token create`): 401 without valid credentials, 403 when
-//!   the user's role does not allow the request.
+//! - `GET /api/health` and the login (`POST /api/v1/session`) need no credentials;
+//!   everything else needs `Authorization: Bearer dvt_…` (a token from `discvault token
+//!   create`) or a browser's session cookie (with its CSRF token for changes): 401 without
+//!   valid credentials, 403 when the user's role does not allow the request.
 //! - `GET /api/openapi.json`: the OpenAPI 3.1 document, generated from the handlers.
 
 mod api;
 mod auth;
 mod error;
 mod hooks;
+mod limit;
 mod vaults;
 
 use std::net::SocketAddr;
@@ -176,7 +178,11 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(Listening)) -> Result<(), Se
         match tls {
             None => {
                 ready(Listening { addr, tls: false });
-                let serving = axum::serve(listener, app).with_graceful_shutdown(async move {
+                let serving = axum::serve(
+                    listener,
+                    app.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(async move {
                     let _ = heard.wait_for(|s| *s).await;
                 });
                 tokio::select! {
@@ -201,7 +207,7 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(Listening)) -> Result<(), Se
                 ready(Listening { addr, tls: true });
                 axum_server::tls_rustls::from_tcp_rustls(listener.into_std()?, config)
                     .handle(handle)
-                    .serve(app.into_make_service())
+                    .serve(app.into_make_service_with_connect_info::<SocketAddr>())
                     .await?;
             }
         }

@@ -16,6 +16,8 @@ pub struct Vaults {
     /// but no catalog connection.
     transfers: Arc<Semaphore>,
     catalog: Option<String>,
+    /// The vault's `[server]` section as it was when the server started.
+    pub server: discvault::config::ServerSection,
     idle: Mutex<Vec<Vault>>,
     permits: Semaphore,
 }
@@ -48,6 +50,7 @@ impl Vaults {
         let first = Vault::open_with(&dir, catalog.as_deref())?;
         Ok(Vaults {
             root: first.root.clone(),
+            server: first.config.server.clone(),
             transfers: Arc::new(Semaphore::new(TRANSFERS)),
             dir,
             catalog,

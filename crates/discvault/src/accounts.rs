@@ -1,8 +1,9 @@
-//! The server's accounts: users with a role, their passwords (argon2id) and the tokens records
-//! systems present (`Authorization: Bearer dvt_…`). A token is shown once when it is made; the
-//! catalog keeps only the SHA-256 of it.
+//! The server's accounts: users with a role, their passwords (argon2id), the tokens records
+//! systems present (`Authorization: Bearer dvt_…`) and the sessions of browsers (a cookie
+//! `dvs_…` made by logging in with a password). A token or a cookie is shown once when it is
+//! made; the catalog keeps only the SHA-256 of it.
 
-use crate::model::{NewToken, Principal, Role, TokenInfo, User};
+use crate::model::{NewSession, NewToken, Principal, Role, SessionInfo, TokenInfo, User};
 use crate::vault::Vault;
 use crate::{Error, Result};
 use argon2::password_hash::rand_core::{OsRng, RngCore};
@@ -70,6 +71,14 @@ pub fn set_disabled(vault: &Vault, name: &str, disabled: bool) -> Result<User> {
     vault.catalog.set_user_disabled(name, disabled)
 }
 
+/// Sets a user's password (at least 8 characters); the sessions of the old one end.
+pub fn set_password(vault: &Vault, name: &str, password: &str) -> Result<User> {
+    vault.catalog.user(name)?;
+    vault
+        .catalog
+        .set_user_password(name, &hash_password(password)?)
+}
+
 fn sha256_hex(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
@@ -131,27 +140,47 @@ pub fn authenticate_token(
     })
 }
 
+/// An argon2 hash no password matches: checked in place of a user's hash when the user is
+/// unknown or has no password, so that the answer takes as long as for a wrong password and a
+/// caller cannot tell which users exist by the time it takes.
+fn stand_in_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| {
+        let mut secret = [0u8; 32];
+        OsRng.fill_bytes(&mut secret);
+        hash_password(&hex::encode(secret)).expect("a 64-character password hashes")
+    })
+}
+
 /// Who logs in with this name and password, or why not.
 pub fn authenticate_password(
     vault: &Vault,
     name: &str,
     password: &str,
 ) -> Result<std::result::Result<Principal, Refusal>> {
-    let (user, hash) = match vault.catalog.user_password(name) {
-        Ok(u) => u,
-        Err(Error::NotFound(_)) => return Ok(Err(Refusal::Unknown)),
+    let found = match vault.catalog.user_password(name) {
+        Ok(u) => Some(u),
+        Err(Error::NotFound(_)) => None,
         Err(e) => return Err(e),
     };
-    let Ok(parsed) = PasswordHash::new(&hash) else {
-        return Ok(Err(Refusal::WrongPassword));
+    let own = match &found {
+        Some((_, h)) if PasswordHash::new(h).is_ok() => Some(h.clone()),
+        _ => None,
     };
-    if Argon2::default()
+    let hash = own.as_deref().unwrap_or(stand_in_hash());
+    let parsed = PasswordHash::new(hash).map_err(|e| Error::Invalid {
+        field: "users.password_hash".into(),
+        detail: e.to_string(),
+    })?;
+    let matches = Argon2::default()
         .verify_password(password.as_bytes(), &parsed)
-        .is_err()
-    {
-        return Ok(Err(Refusal::WrongPassword));
-    }
-    Ok(if user.disabled {
+        .is_ok();
+    let Some((user, _)) = found else {
+        return Ok(Err(Refusal::Unknown));
+    };
+    Ok(if !matches || own.is_none() {
+        Err(Refusal::WrongPassword)
+    } else if user.disabled {
         Err(Refusal::Disabled)
     } else {
         Ok(Principal {
@@ -159,6 +188,89 @@ pub fn authenticate_password(
             role: user.role,
         })
     })
+}
+
+/// The token a browser sends back with every change it asks for (`X-CSRF-Token`), made from
+/// its session's cookie: a page of another site can neither read the cookie nor this token.
+pub fn csrf_token(cookie: &str) -> String {
+    sha256_hex(&format!("discvault csrf\0{cookie}"))
+}
+
+/// Logs `name` in with a password: a session that lets the browser in for at most
+/// `max_seconds`, made from `client` (an address, for the log of logins).
+pub fn login(
+    vault: &Vault,
+    name: &str,
+    password: &str,
+    client: &str,
+    max_seconds: i64,
+) -> Result<std::result::Result<NewSession, Refusal>> {
+    let who = match authenticate_password(vault, name, password)? {
+        Ok(p) => p,
+        Err(r) => return Ok(Err(r)),
+    };
+    let mut id = [0u8; 8];
+    let mut secret = [0u8; 32];
+    OsRng.fill_bytes(&mut id);
+    OsRng.fill_bytes(&mut secret);
+    let session_id = hex::encode(id);
+    let cookie = format!("dvs_{session_id}_{}", hex::encode(secret));
+    let client: String = client.chars().take(100).collect();
+    let info = vault.catalog.add_session(
+        &who.user,
+        &session_id,
+        &sha256_hex(&cookie),
+        &client,
+        crate::now_unix() + max_seconds,
+    )?;
+    Ok(Ok(NewSession {
+        csrf_token: csrf_token(&cookie),
+        cookie,
+        info,
+    }))
+}
+
+/// Who this session's cookie lets in, or why not: a session ends when logged out, at its
+/// `expires_at`, after `idle_seconds` without a request, or when its user is disabled.
+pub fn authenticate_session(
+    vault: &Vault,
+    cookie: &str,
+    idle_seconds: i64,
+) -> Result<std::result::Result<(Principal, SessionInfo), Refusal>> {
+    if !cookie.starts_with("dvs_") || cookie.len() > 128 {
+        return Ok(Err(Refusal::Unknown));
+    }
+    let Some((s, user)) = vault.catalog.session_by_secret(&sha256_hex(cookie))? else {
+        return Ok(Err(Refusal::Unknown));
+    };
+    let now = crate::now_unix();
+    Ok(if s.ended_at.is_some() {
+        Err(Refusal::Revoked)
+    } else if s.expires_at <= now || s.last_seen_at + idle_seconds <= now {
+        Err(Refusal::Expired)
+    } else if user.disabled {
+        Err(Refusal::Disabled)
+    } else {
+        // Written at most once a minute: a busy page costs no write per request.
+        if now - s.last_seen_at >= 60 {
+            vault.catalog.touch_session(&s.session_id, now)?;
+        }
+        Ok((
+            Principal {
+                user: user.name,
+                role: user.role,
+            },
+            s,
+        ))
+    })
+}
+
+/// Ends the session of this cookie (logout); an unknown or ended one is left as it is.
+pub fn logout(vault: &Vault, cookie: &str) -> Result<()> {
+    if let Some((s, _)) = vault.catalog.session_by_secret(&sha256_hex(cookie))? {
+        vault.catalog.end_session(&s.session_id)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -240,5 +352,103 @@ mod tests {
             .collect();
         assert_eq!(accounts.len(), 6, "{accounts:?}");
         assert!(v.catalog.verify_chain().unwrap().intact);
+    }
+
+    #[test]
+    fn sessions_let_in_until_logout_idle_expiry_or_disable() {
+        let dir = tempfile::tempdir().unwrap();
+        let v = Vault::init(dir.path()).unwrap();
+        add_user(&v, "王档案", Role::Operator, Some("档案室的正确密码-1")).unwrap();
+        add_user(&v, "system", Role::Archivist, None).unwrap();
+        assert_eq!(
+            login(&v, "王档案", "wrong password", "127.0.0.1", 3600).unwrap(),
+            Err(Refusal::WrongPassword)
+        );
+        assert_eq!(
+            login(&v, "nobody", "档案室的正确密码-1", "127.0.0.1", 3600).unwrap(),
+            Err(Refusal::Unknown)
+        );
+        // A user without a password cannot log in, whatever is tried.
+        for p in ["", "x", "档案室的正确密码-1"] {
+            assert_eq!(
+                login(&v, "system", p, "127.0.0.1", 3600).unwrap(),
+                Err(Refusal::WrongPassword)
+            );
+        }
+
+        let s = login(&v, "王档案", "档案室的正确密码-1", "127.0.0.1", 3600)
+            .unwrap()
+            .unwrap();
+        assert!(s.cookie.starts_with(&format!("dvs_{}_", s.info.session_id)));
+        assert_eq!(s.csrf_token, csrf_token(&s.cookie));
+        assert_ne!(s.csrf_token, csrf_token(&format!("{}0", s.cookie)));
+        let (who, info) = authenticate_session(&v, &s.cookie, 1800).unwrap().unwrap();
+        assert_eq!((who.user.as_str(), who.role), ("王档案", Role::Operator));
+        assert_eq!(info.client, "127.0.0.1");
+        // Idle too long, or past its end.
+        assert_eq!(
+            authenticate_session(&v, &s.cookie, 0).unwrap(),
+            Err(Refusal::Expired)
+        );
+        let short = login(&v, "王档案", "档案室的正确密码-1", "::1", 0)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            authenticate_session(&v, &short.cookie, 1800).unwrap(),
+            Err(Refusal::Expired)
+        );
+        // A token is not a cookie; a cookie one character off lets no one in.
+        let t = create_token(&v, "王档案", None).unwrap();
+        assert_eq!(
+            authenticate_session(&v, &t.token, 1800).unwrap(),
+            Err(Refusal::Unknown)
+        );
+        assert_eq!(
+            authenticate_token(&v, &s.cookie).unwrap(),
+            Err(Refusal::Unknown)
+        );
+        let mut wrong = s.cookie.clone();
+        wrong.pop();
+        wrong.push('x');
+        assert_eq!(
+            authenticate_session(&v, &wrong, 1800).unwrap(),
+            Err(Refusal::Unknown)
+        );
+
+        set_disabled(&v, "王档案", true).unwrap();
+        assert_eq!(
+            authenticate_session(&v, &s.cookie, 1800).unwrap(),
+            Err(Refusal::Disabled)
+        );
+        set_disabled(&v, "王档案", false).unwrap();
+        assert!(authenticate_session(&v, &s.cookie, 1800).unwrap().is_ok());
+        logout(&v, &s.cookie).unwrap();
+        assert_eq!(
+            authenticate_session(&v, &s.cookie, 1800).unwrap(),
+            Err(Refusal::Revoked)
+        );
+        // A new password ends the sessions of the old one.
+        let again = login(&v, "王档案", "档案室的正确密码-1", "127.0.0.1", 3600)
+            .unwrap()
+            .unwrap();
+        assert!(set_password(&v, "王档案", "short").is_err());
+        assert!(set_password(&v, "nobody", "another password").is_err());
+        set_password(&v, "王档案", "另一个足够长的密码").unwrap();
+        assert_eq!(
+            authenticate_session(&v, &again.cookie, 1800).unwrap(),
+            Err(Refusal::Revoked)
+        );
+        assert_eq!(
+            authenticate_password(&v, "王档案", "档案室的正确密码-1").unwrap(),
+            Err(Refusal::WrongPassword)
+        );
+        assert!(authenticate_password(&v, "王档案", "另一个足够长的密码")
+            .unwrap()
+            .is_ok());
+        // The log of logins: every session, newest first, the first ended.
+        let log = v.catalog.sessions(None, Some("王档案"), 10).unwrap();
+        assert_eq!(log.len(), 3);
+        assert_eq!(log[1].session_id, short.info.session_id);
+        assert!(log[2].ended_at.is_some());
     }
 }

@@ -69,6 +69,15 @@ fn signal_flag(sig: libc::c_int, flag: std::sync::Arc<std::sync::atomic::AtomicB
     }
 }
 
+/// The first line of standard input, without its line end: a password.
+fn password_line() -> Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
 pub fn user(ctx: &Ctx, c: &UserCmd) -> Result<i32> {
     let v = ctx.open()?;
     let shown = match c {
@@ -81,15 +90,35 @@ pub fn user(ctx: &Ctx, c: &UserCmd) -> Result<i32> {
                 bail!("invalid --role: {role:?} (admin, archivist, operator or auditor)");
             };
             let password = if *password_stdin {
-                let mut line = String::new();
-                std::io::stdin()
-                    .read_line(&mut line)
-                    .context("reading the password from standard input")?;
-                Some(line.trim_end_matches(['\r', '\n']).to_string())
+                Some(password_line()?)
             } else {
                 None
             };
             vec![accounts::add_user(&v, name, role, password.as_deref())?]
+        }
+        UserCmd::Password { name } => vec![accounts::set_password(&v, name, &password_line()?)?],
+        UserCmd::Sessions { name, limit } => {
+            let log = v.catalog.sessions(None, name.as_deref(), (*limit).max(1))?;
+            if ctx.json {
+                print_json(&log)?;
+            } else {
+                for s in &log {
+                    println!(
+                        "{:<16} {:<20} {:<10} from {:<20} {} .. {}{}",
+                        s.session_id,
+                        s.user,
+                        s.role,
+                        s.client,
+                        discvault::rfc3339(s.created_at),
+                        discvault::rfc3339(s.last_seen_at),
+                        match s.ended_at {
+                            Some(e) => format!(", logged out {}", discvault::rfc3339(e)),
+                            None => String::new(),
+                        }
+                    );
+                }
+            }
+            return Ok(0);
         }
         UserCmd::List => v.catalog.users()?,
         UserCmd::Disable { name } => vec![accounts::set_disabled(&v, name, true)?],

@@ -90,3 +90,77 @@ pub fn post(server: &Server, path: &str, token: &str, body: &Value) -> http::Res
         body.to_string().as_bytes(),
     )
 }
+
+/// `cmd` with `input` on its standard input (a password), its `--json` value.
+pub fn ok_with_input(cmd: &mut Command, input: &str) -> Value {
+    use std::io::Write;
+    let mut child = cmd
+        .arg("--json")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A browser's session: its cookie (`NAME=VALUE`) and CSRF token.
+pub struct Browser {
+    pub cookie: String,
+    pub csrf: String,
+}
+
+impl Server {
+    /// POST /api/v1/session with a name and a password.
+    pub fn try_login(&self, user: &str, password: &str) -> http::Response {
+        http::request(
+            &self.addr,
+            "POST",
+            "/api/v1/session",
+            &[("Content-Type", "application/json")],
+            serde_json::json!({"user": user, "password": password})
+                .to_string()
+                .as_bytes(),
+        )
+    }
+
+    /// Logs in: the session's cookie and CSRF token.
+    pub fn login(&self, user: &str, password: &str) -> Browser {
+        let r = self.try_login(user, password);
+        assert_eq!(r.status, 200, "login of {user}: {}", r.text());
+        let set = r.header("set-cookie").expect("a Set-Cookie header");
+        Browser {
+            cookie: set.split(';').next().unwrap().to_string(),
+            csrf: body(&r)["csrf_token"].as_str().unwrap().to_string(),
+        }
+    }
+
+    /// A request as the browser: its cookie, and its CSRF token when `csrf`.
+    pub fn as_browser(
+        &self,
+        b: &Browser,
+        csrf: bool,
+        method: &str,
+        path: &str,
+        ctype: &str,
+        body: &[u8],
+    ) -> http::Response {
+        let mut headers = vec![("Cookie", b.cookie.as_str()), ("Content-Type", ctype)];
+        if csrf {
+            headers.push(("X-CSRF-Token", b.csrf.as_str()));
+        }
+        http::request(&self.addr, method, path, &headers, body)
+    }
+}

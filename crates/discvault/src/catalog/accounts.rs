@@ -5,7 +5,7 @@
 use super::db::{self, Row};
 use super::events::insert_event;
 use super::{now_unix, Catalog};
-use crate::model::{NewEvent, Role, TokenInfo, User};
+use crate::model::{NewEvent, Role, SessionInfo, TokenInfo, User};
 use crate::{Error, Result};
 
 fn user_from_row(r: &Row) -> Result<User> {
@@ -36,6 +36,24 @@ fn token_from_row(r: &Row) -> Result<TokenInfo> {
         revoked_at: r.try_get("revoked_at")?,
     })
 }
+
+fn session_from_row(r: &Row) -> Result<SessionInfo> {
+    let user = user_from_columns(r, "user_created_at")?;
+    Ok(SessionInfo {
+        session_id: r.try_get("session_id")?,
+        user: user.name,
+        role: user.role,
+        client: r.try_get("client")?,
+        created_at: r.try_get("created_at")?,
+        last_seen_at: r.try_get("last_seen_at")?,
+        expires_at: r.try_get("expires_at")?,
+        ended_at: r.try_get("ended_at")?,
+    })
+}
+
+const SESSION_COLS: &str =
+    "s.session_id, s.client, s.created_at, s.last_seen_at, s.expires_at, s.ended_at,
+     u.name, u.role, u.password_hash, u.disabled, u.created_at AS user_created_at";
 
 const USER_COLS: &str = "name, role, password_hash, disabled, created_at";
 const TOKEN_COLS: &str = "t.token_id, u.name, t.created_at, t.expires_at, t.revoked_at";
@@ -113,6 +131,33 @@ impl Catalog {
         }
         let what = if disabled { "disabled" } else { "enabled" };
         account_event(&tx, &format!("user {name} {what}"))?;
+        tx.commit()?;
+        self.user(name)
+    }
+
+    /// Sets (or, with an empty hash, removes) a user's password; their sessions end.
+    pub fn set_user_password(&self, name: &str, password_hash: &str) -> Result<User> {
+        let tx = self.db.begin()?;
+        let n = db::query("UPDATE users SET password_hash = $1 WHERE name = $2")
+            .bind(password_hash)
+            .bind(name)
+            .execute(&*tx)?;
+        if n == 0 {
+            return Err(Error::NotFound(format!("user {name}")));
+        }
+        db::query(
+            "UPDATE sessions SET ended_at = $1
+             WHERE ended_at IS NULL AND user_id = (SELECT id FROM users WHERE name = $2)",
+        )
+        .bind(now_unix())
+        .bind(name)
+        .execute(&*tx)?;
+        let what = if password_hash.is_empty() {
+            "removed"
+        } else {
+            "set"
+        };
+        account_event(&tx, &format!("password of user {name} {what}"))?;
         tx.commit()?;
         self.user(name)
     }
@@ -202,5 +247,94 @@ impl Catalog {
         account_event(&tx, &format!("token {token_id} revoked"))?;
         tx.commit()?;
         self.token(token_id)
+    }
+
+    /// Records a browser's session of `user` by the SHA-256 of its cookie. Not an event: a
+    /// login changes nothing in the archive; this table is the log of logins.
+    pub fn add_session(
+        &self,
+        user: &str,
+        session_id: &str,
+        secret_sha256: &str,
+        client: &str,
+        expires_at: i64,
+    ) -> Result<SessionInfo> {
+        let uid: i64 = db::query_scalar("SELECT id FROM users WHERE name = $1")
+            .bind(user)
+            .fetch_optional(&self.db)?
+            .ok_or_else(|| Error::NotFound(format!("user {user}")))?;
+        let now = now_unix();
+        db::query(
+            "INSERT INTO sessions (session_id, user_id, secret_sha256, client, created_at, last_seen_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $5, $6)",
+        )
+        .bind(session_id)
+        .bind(uid)
+        .bind(secret_sha256)
+        .bind(client)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&self.db)?;
+        self.sessions(Some(session_id), None, 1)?
+            .pop()
+            .ok_or_else(|| Error::NotFound(format!("session {session_id}")))
+    }
+
+    /// The session whose cookie has this SHA-256, with its user.
+    pub fn session_by_secret(&self, secret_sha256: &str) -> Result<Option<(SessionInfo, User)>> {
+        let r = db::query(&format!(
+            "SELECT {SESSION_COLS} FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.secret_sha256 = $1"
+        ))
+        .bind(secret_sha256)
+        .fetch_optional(&self.db)?;
+        let Some(r) = r else { return Ok(None) };
+        Ok(Some((
+            session_from_row(&r)?,
+            user_from_columns(&r, "user_created_at")?,
+        )))
+    }
+
+    /// Sessions, newest first: one by its handle, or those of a user, or all; at most `limit`.
+    pub fn sessions(
+        &self,
+        session_id: Option<&str>,
+        user: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<SessionInfo>> {
+        db::query(&format!(
+            "SELECT {SESSION_COLS} FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE ($1 = '' OR s.session_id = $1) AND ($2 = '' OR u.name = $2)
+             ORDER BY s.id DESC LIMIT $3"
+        ))
+        .bind(session_id.unwrap_or_default())
+        .bind(user.unwrap_or_default())
+        .bind(limit)
+        .fetch_all(&self.db)?
+        .iter()
+        .map(session_from_row)
+        .collect()
+    }
+
+    /// A request came with the session at `at`.
+    pub fn touch_session(&self, session_id: &str, at: i64) -> Result<()> {
+        db::query(
+            "UPDATE sessions SET last_seen_at = $1 WHERE session_id = $2 AND last_seen_at < $1",
+        )
+        .bind(at)
+        .bind(session_id)
+        .execute(&self.db)?;
+        Ok(())
+    }
+
+    /// Ends a session (logout): its cookie lets no one in from now on. False when it had ended.
+    pub fn end_session(&self, session_id: &str) -> Result<bool> {
+        let n = db::query(
+            "UPDATE sessions SET ended_at = $1 WHERE session_id = $2 AND ended_at IS NULL",
+        )
+        .bind(now_unix())
+        .bind(session_id)
+        .execute(&self.db)?;
+        Ok(n > 0)
     }
 }

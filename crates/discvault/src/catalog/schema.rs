@@ -4,7 +4,7 @@
 //! (floating point).
 
 /// Schema version after all migrations below.
-pub const SCHEMA_VERSION: i64 = 10;
+pub const SCHEMA_VERSION: i64 = 11;
 
 /// Statements that only SQLite runs, after migration `i` (index in this list): the path indexes
 /// for `locate`. An FTS5 trigram index over `files.path` answers substrings
@@ -378,5 +378,21 @@ pub const MIGRATIONS: &[&[&str]] = &[&[
     // A running task's worker says it is alive: a task whose worker went silent (a station
     // that stopped) is marked interrupted by the other workers.
     "ALTER TABLE tasks ADD COLUMN heartbeat_at BIGINT NOT NULL DEFAULT 0",
+],
+// 11: browser sessions of the server (`accounts.rs`): the cookie's SHA-256 (like a token's),
+// when it was made, last used, ends at the latest, and was ended (logout); the address it was
+// made from. The table is the log of logins. Never on a disc.
+&[
+    "CREATE TABLE sessions (
+        id {id},
+        session_id TEXT NOT NULL UNIQUE,
+        user_id BIGINT NOT NULL REFERENCES users(id),
+        secret_sha256 TEXT NOT NULL UNIQUE,
+        client TEXT NOT NULL DEFAULT '',
+        created_at BIGINT NOT NULL,
+        last_seen_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        ended_at BIGINT
+    )",
 ],
 ];

@@ -30,6 +30,7 @@ pub const TABLES: &[&str] = &[
     "tasks",
     "webhooks",
     "deliveries",
+    "sessions",
 ];
 
 /// The columns of `files` (PostgreSQL adds `path_chars`, derived from `path`).

@@ -514,6 +514,19 @@ impl Config {
                 "server.tls_cert and server.tls_key go together: give both or neither".into(),
             );
         }
+        let sv = &self.server;
+        if !(1..=7 * 24 * 60).contains(&sv.session_idle_minutes) {
+            return Err(format!(
+                "server.session_idle_minutes = {} is outside 1..10080 (a week)",
+                sv.session_idle_minutes
+            ));
+        }
+        if !(1..=30 * 24).contains(&sv.session_hours) {
+            return Err(format!(
+                "server.session_hours = {} is outside 1..720 (30 days)",
+                sv.session_hours
+            ));
+        }
         let p = &self.plan;
         if !(0.0..90.0).contains(&p.reserve_percent) {
             return Err(format!(

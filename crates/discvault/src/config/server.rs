@@ -27,6 +27,10 @@ pub struct ServerSection {
     pub tls_cert: Option<PathBuf>,
     /// The private key of `tls_cert` (PEM).
     pub tls_key: Option<PathBuf>,
+    /// A browser's session ends after this many minutes without a request.
+    pub session_idle_minutes: u64,
+    /// A browser's session ends this many hours after the login, however busy.
+    pub session_hours: u64,
 }
 
 impl Default for ServerSection {
@@ -40,6 +44,8 @@ impl Default for ServerSection {
             watched: Vec::new(),
             tls_cert: None,
             tls_key: None,
+            session_idle_minutes: 30,
+            session_hours: 12,
         }
     }
 }

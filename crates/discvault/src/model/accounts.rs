@@ -1,5 +1,6 @@
 //! Accounts of the server (`discvault serve`): users with a role, and the tokens records
-//! systems present. Stored in the catalog (tables `users` and `tokens`); never on a disc.
+//! systems present, the sessions of browsers. Stored in the catalog (tables `users`, `tokens`,
+//! `sessions`); never on a disc.
 
 use serde::{Deserialize, Serialize};
 
@@ -108,4 +109,33 @@ pub struct NewToken {
 pub struct Principal {
     pub user: String,
     pub role: Role,
+}
+
+/// A browser's session, made by logging in with a password: the cookie's secret is never
+/// stored (only its SHA-256) nor listed.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    /// The session's public handle (the part after `dvs_` and before the secret).
+    pub session_id: String,
+    pub user: String,
+    pub role: Role,
+    /// The address the login came from.
+    pub client: String,
+    pub created_at: i64,
+    /// When a request last came with it (to the minute).
+    pub last_seen_at: i64,
+    /// Unix seconds after which it lets no one in, however busy.
+    pub expires_at: i64,
+    /// When it was ended by logging out.
+    pub ended_at: Option<i64>,
+}
+
+/// A session just made: the cookie's value, in the answer to the login and nowhere else, and
+/// the token a browser sends back with every change (`X-CSRF-Token`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewSession {
+    pub cookie: String,
+    pub csrf_token: String,
+    pub info: SessionInfo,
 }
