@@ -426,7 +426,7 @@ fn the_api_answers_each_role_as_it_may_with_the_clis_json() {
     std::fs::write(
         &config,
         "[checks.positive_data_acceptance]\n\
-         expected-statuses = [\"2xx\", \"400\", \"401\", \"403\", \"404\", \"409\", \"429\"]\n\
+         expected-statuses = [\"2xx\", \"400\", \"401\", \"403\", \"404\", \"409\", \"413\", \"429\"]\n\
          [[operations]]\ninclude-name = \"GET /api/v1/report\"\ngeneration.max-examples = 6\n",
     )
     .unwrap();

@@ -1396,6 +1396,51 @@ fn records_uploaded_over_http_are_checked_resumed_and_added() {
             .arg(&out),
     );
     assert_eq!(std::fs::read(&out).unwrap(), big);
+
+    // An upload larger than the disk is refused at once (413, naming the folder); one left
+    // half-sent for longer than [server] stale_transfer_days is deleted by the server (here,
+    // when it starts again).
+    let huge = json!({"collection": "文书档案", "files": [
+        {"path": "a.bin", "size": 1u64 << 49, "sha256": sha256sum(b"")}]});
+    let r = post(&server, "/api/v1/uploads", &archivist, &huge);
+    assert_eq!(r.status, 413, "{}", r.text());
+    assert_eq!(body(&r)["kind"], "no_space");
+    assert!(
+        body(&r)["error"].as_str().unwrap().contains("uploads"),
+        "{}",
+        r.text()
+    );
+    let left = json!({"collection": "文书档案", "files": [
+        {"path": "a.txt", "size": 10, "sha256": sha256sum(b"0123456789")}]});
+    let left = body(&post(&server, "/api/v1/uploads", &archivist, &left))["upload_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = http::request(
+        &server.addr,
+        "PUT",
+        &format!("/api/v1/uploads/{left}/file?path=a.txt"),
+        &[("Authorization", &auth), ("Content-Range", "bytes 0-3/10")],
+        b"0123",
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(server.stop().success());
+    let folder = vault.join("uploads").join(&left);
+    for entry in walk(&folder).into_iter().chain([folder.clone()]) {
+        testkit::run(
+            Command::new("touch")
+                .args(["-h", "-d", "8 days ago"])
+                .arg(&entry),
+        );
+    }
+    let server = Server::start(&vault);
+    common::wait_for("the stale upload to be deleted", || !folder.exists());
+    assert_eq!(
+        server
+            .get(&format!("/api/v1/uploads/{left}"), Some(&archivist))
+            .status,
+        404
+    );
     assert!(server.stop().success());
 }
 

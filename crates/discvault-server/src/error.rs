@@ -50,6 +50,9 @@ impl From<discvault::Error> for ApiError {
             }
             E::NotFound(_) | E::UnknownVolume(_) => StatusCode::NOT_FOUND,
             E::Busy { .. } | E::Conflict(_) => StatusCode::CONFLICT,
+            // What was asked is larger than the server can store now (an upload): the
+            // client's to make smaller or to send later, not a fault of the server (5xx).
+            E::NoSpace { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError {

@@ -106,6 +106,40 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(Listening)) -> Result<(), Se
             hooks::run(vault, &stop, std::time::Duration::from_secs(1))
         }));
     }
+    // Uploads left alone and downloads never fetched are deleted after `[server]
+    // stale_transfer_days`: checked at the start and every 10 minutes.
+    {
+        let vault = discvault::Vault::open_with(&opts.vault, opts.catalog.as_deref())?;
+        let stop = stop.clone();
+        threads.push(std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let now = discvault::now_unix();
+                match discvault::uploads::expire(&vault, now) {
+                    Ok(gone) if !gone.is_empty() => eprintln!(
+                        "discvault serve: uploads left for {} days deleted: {}",
+                        vault.config.server.stale_transfer_days,
+                        gone.join(", ")
+                    ),
+                    Ok(_) => {}
+                    Err(e) => eprintln!("discvault serve: deleting stale uploads: {e}"),
+                }
+                match discvault::tasks::expire_downloads(&vault, now) {
+                    Ok(gone) if !gone.is_empty() => eprintln!(
+                        "discvault serve: restores never downloaded deleted: {}",
+                        gone.join(", ")
+                    ),
+                    Ok(_) => {}
+                    Err(e) => eprintln!("discvault serve: deleting stale downloads: {e}"),
+                }
+                for _ in 0..(10 * 60 * 20) {
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+            }
+        }));
+    }
     // Watched folders: deliveries of records added once complete.
     let watching = discvault::Vault::open_with(&opts.vault, opts.catalog.as_deref())?;
     let tls = match (

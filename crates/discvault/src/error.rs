@@ -52,6 +52,10 @@ pub enum Error {
     /// The operation was stopped as asked ([`crate::progress::Progress::cancelled`]).
     #[error("{0}: cancelled")]
     Cancelled(String),
+    /// Not enough room on our own disk for what was asked (an upload): said before anything
+    /// is written.
+    #[error("{}: {detail}", path.display())]
+    NoSpace { path: PathBuf, detail: String },
     /// A user, token or other named thing the catalog does not hold.
     #[error("{0} is not in the catalog")]
     NotFound(String),
@@ -112,6 +116,7 @@ impl Error {
             Error::UnknownMedia(_) | Error::UnknownDigest(_) | Error::Invalid { .. } => "invalid",
             Error::UnknownVolume(_) | Error::Volume { .. } => "volume",
             Error::NotFound(_) => "not_found",
+            Error::NoSpace { .. } => "no_space",
             Error::Cancelled(_) => "cancelled",
             Error::Conflict(_) => "conflict",
             Error::MasterMismatch { .. } => "source_changed",

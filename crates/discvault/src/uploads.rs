@@ -24,6 +24,9 @@ const RECORDS: &str = "records";
 pub const MAX_FILES: usize = 100_000;
 /// One file's size, at most (1 PiB: larger is a mistake, not a record).
 const MAX_SIZE: u64 = 1 << 50;
+/// Space an upload leaves free on the vault's file system, beyond what every open upload
+/// still has to receive: the catalog and the images need room too.
+pub const KEEP_FREE: u64 = 256 << 20;
 
 /// One file of an upload's manifest, with what has come of it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -205,6 +208,26 @@ pub fn start(root: &Path, req: &UploadRequest) -> Result<Upload> {
     }
     if !errors.is_empty() {
         return Err(bad("files", errors.join("; ")));
+    }
+    // Room for it: what it brings, and what the open uploads still have to receive.
+    let uploads = root.join("uploads");
+    std::fs::create_dir_all(&uploads).at(&uploads)?;
+    let size: u64 = req.files.iter().map(|f| f.size).sum();
+    let promised: u64 = open_uploads(root)?
+        .iter()
+        .filter(|u| !u.committed)
+        .flat_map(|u| &u.files)
+        .map(|f| f.size - f.received.min(f.size))
+        .sum();
+    let free = free_bytes(&uploads)?;
+    if size.saturating_add(promised).saturating_add(KEEP_FREE) > free {
+        return Err(Error::NoSpace {
+            path: uploads,
+            detail: format!(
+                "an upload of {size} bytes does not fit: {free} bytes are free, {promised} of them \
+                 promised to the uploads under way and {KEEP_FREE} kept free"
+            ),
+        });
     }
     let mut id = [0u8; 8];
     getrandom::getrandom(&mut id).map_err(|e| bad("upload", e.to_string()))?;
@@ -476,6 +499,95 @@ pub(crate) fn records_folder(vault: &Vault, upload_id: &str) -> Result<PathBuf> 
     Ok(folder(&vault.root, upload_id)?.join(RECORDS))
 }
 
+/// Bytes free to this process on the file system of `path`.
+fn free_bytes(path: &Path) -> Result<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|e| bad("path", format!("{}: {e}", path.display())))?;
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is a NUL-terminated path and `st` a statvfs to fill.
+    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+        return Err(Error::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::last_os_error(),
+        });
+    }
+    Ok((st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
+}
+
+/// The folders of uploads in the vault's `uploads/`: their ids and paths (anything else there
+/// is not ours).
+fn upload_folders(root: &Path) -> Result<Vec<(String, PathBuf)>> {
+    let dir = root.join("uploads");
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).at(&dir),
+    };
+    let mut out = Vec::new();
+    for e in entries {
+        let e = e.at(&dir)?;
+        let Some(id) = e.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
+        if let Ok(path) = folder(root, &id) {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                out.push((id, path));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The uploads whose state reads (others are left to `expire`).
+fn open_uploads(root: &Path) -> Result<Vec<Upload>> {
+    Ok(upload_folders(root)?
+        .into_iter()
+        .filter_map(|(id, _)| get(root, &id).ok())
+        .collect())
+}
+
+/// When anything of an upload last changed: its state, a file being received.
+fn last_change(dir: &Path) -> Option<std::time::SystemTime> {
+    std::iter::once(std::fs::metadata(dir))
+        .chain(
+            std::fs::read_dir(dir)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.metadata()),
+        )
+        .filter_map(|m| m.ok()?.modified().ok())
+        .max()
+}
+
+/// Deletes the uploads left alone for `[server] stale_transfer_days` at `now` (unix seconds):
+/// not committed, or committed but their `add` task ended without recording them (failed,
+/// cancelled). An upload whose task is queued or running is kept. The ids deleted.
+pub fn expire(vault: &Vault, now: i64) -> Result<Vec<String>> {
+    let days = vault.config.server.stale_transfer_days as i64;
+    let mut gone = Vec::new();
+    for (id, path) in upload_folders(&vault.root)? {
+        let last = last_change(&path)
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_secs() as i64);
+        if now - last < days * 86_400 {
+            continue;
+        }
+        match delete(vault, &id) {
+            Ok(()) => gone.push(id),
+            Err(Error::Conflict(_)) => {} // its task is queued or running
+            // A state that does not read: the folder goes all the same.
+            Err(Error::NotFound(_)) | Err(Error::CatalogData { .. }) => {
+                std::fs::remove_dir_all(&path).at(&path)?;
+                gone.push(id);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(gone)
+}
+
 /// Deletes an upload: one not committed, or one whose records are recorded.
 pub fn delete(vault: &Vault, upload_id: &str) -> Result<()> {
     let dir = folder(&vault.root, upload_id)?;
@@ -520,5 +632,83 @@ mod tests {
         ] {
             assert!(check_path(bad).is_err(), "{bad:?}");
         }
+    }
+
+    fn request(size: u64, sha256: &str) -> UploadRequest {
+        UploadRequest {
+            collection: "文书档案".into(),
+            files: vec![UploadFile {
+                path: "2024/通知.txt".into(),
+                size,
+                sha256: sha256.into(),
+                received: 0,
+                verified: false,
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn uploads_that_do_not_fit_are_refused_and_left_ones_expire() {
+        let dir = tempfile::tempdir().unwrap();
+        let v = Vault::init(dir.path()).unwrap();
+        let hello = hex::encode(Sha256::digest(b"hello"));
+        // Larger than the disk: refused before anything is written, naming the folder.
+        let e = start(&v.root, &request(1 << 49, &hello)).unwrap_err();
+        assert_eq!(e.kind(), "no_space", "{e}");
+        assert!(e.to_string().contains("uploads"), "{e}");
+        assert_eq!(open_uploads(&v.root).unwrap().len(), 0);
+
+        let now = crate::now_unix();
+        let later = now + 8 * 86_400;
+        let left = start(&v.root, &request(5, &hello)).unwrap();
+        receive(
+            &v.root,
+            &left.upload_id,
+            "2024/通知.txt",
+            0,
+            &mut &b"hel"[..],
+        )
+        .unwrap();
+        let queued = start(&v.root, &request(5, &hello)).unwrap();
+        receive(
+            &v.root,
+            &queued.upload_id,
+            "2024/通知.txt",
+            0,
+            &mut &b"hello"[..],
+        )
+        .unwrap();
+        let task = commit(&v, &queued.upload_id).unwrap();
+        // Not ours: kept whatever its age.
+        std::fs::create_dir_all(v.root.join("uploads/notes")).unwrap();
+        std::fs::write(v.root.join("uploads/U-0000000000000000"), b"a file").unwrap();
+
+        assert!(expire(&v, now).unwrap().is_empty());
+        // A week later: the one left goes; the one whose add is queued stays.
+        assert_eq!(expire(&v, later).unwrap(), vec![left.upload_id.clone()]);
+        assert!(matches!(
+            get(&v.root, &left.upload_id),
+            Err(Error::NotFound(_))
+        ));
+        assert!(get(&v.root, &queued.upload_id).is_ok());
+        // Its add cancelled: it goes too.
+        v.catalog.cancel_task(&task.task_id).unwrap();
+        assert_eq!(expire(&v, later).unwrap(), vec![queued.upload_id.clone()]);
+        assert!(v.root.join("uploads/notes").is_dir());
+        assert!(v.root.join("uploads/U-0000000000000000").is_file());
+
+        // Downloads: by their task's end, or their folder's time when no task is known.
+        let d = v.root.join("downloads/T-999999");
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("x.txt"), b"x").unwrap();
+        std::fs::write(v.root.join("downloads/README"), b"a file").unwrap();
+        assert!(crate::tasks::expire_downloads(&v, now).unwrap().is_empty());
+        assert_eq!(
+            crate::tasks::expire_downloads(&v, later).unwrap(),
+            vec!["T-999999".to_string()]
+        );
+        assert!(!d.exists());
+        assert!(v.root.join("downloads/README").is_file());
     }
 }

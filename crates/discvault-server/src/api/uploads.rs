@@ -85,12 +85,14 @@ where
 
 /// Starts an upload with its manifest: each file's `path` among the records (relative, `/`
 /// between names), `size` and `sha256`; and the `collection` (and `metadata`) to add them to.
-/// Needs role archivist or admin.
+/// Needs role archivist or admin. An upload that would not fit in the vault's free space, with
+/// what the uploads under way still have to receive, is refused at once (413, `no_space`).
 #[utoipa::path(post, path = "/api/v1/uploads", request_body = UploadRequest, responses(
     (status = 201, body = Upload),
     (status = 400, body = ErrorBody),
     (status = 401, body = ErrorBody),
     (status = 403, body = ErrorBody),
+    (status = 413, body = ErrorBody),
 ))]
 pub async fn start(
     State(s): State<AppState>,

@@ -515,6 +515,12 @@ impl Config {
             );
         }
         let sv = &self.server;
+        if !(1..=3650).contains(&sv.stale_transfer_days) {
+            return Err(format!(
+                "server.stale_transfer_days = {} is outside 1..3650",
+                sv.stale_transfer_days
+            ));
+        }
         if !(1..=7 * 24 * 60).contains(&sv.session_idle_minutes) {
             return Err(format!(
                 "server.session_idle_minutes = {} is outside 1..10080 (a week)",

@@ -27,6 +27,9 @@ pub struct ServerSection {
     pub tls_cert: Option<PathBuf>,
     /// The private key of `tls_cert` (PEM).
     pub tls_key: Option<PathBuf>,
+    /// Uploads left this many days (not committed, or their `add` failed) and restores for
+    /// download not fetched are deleted.
+    pub stale_transfer_days: u64,
     /// A browser's session ends after this many minutes without a request.
     pub session_idle_minutes: u64,
     /// A browser's session ends this many hours after the login, however busy.
@@ -44,6 +47,7 @@ impl Default for ServerSection {
             watched: Vec::new(),
             tls_cert: None,
             tls_key: None,
+            stale_transfer_days: 7,
             session_idle_minutes: 30,
             session_hours: 12,
         }

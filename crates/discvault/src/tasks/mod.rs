@@ -137,6 +137,55 @@ pub fn delete_download(vault: &Vault, task_id: &str) -> Result<()> {
     })
 }
 
+/// Deletes the restored files kept for download whose restore ended more than `[server]
+/// stale_transfer_days` before `now` (unix seconds) and were not fetched; a restore still
+/// running keeps its folder. The task ids whose files were deleted.
+pub fn expire_downloads(vault: &Vault, now: i64) -> Result<Vec<String>> {
+    let days = vault.config.server.stale_transfer_days as i64;
+    let dir = vault.root.join("downloads");
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => {
+            return Err(Error::Io {
+                path: dir,
+                source: e,
+            })
+        }
+    };
+    let mut gone = Vec::new();
+    for e in entries {
+        let e = e.map_err(|source| Error::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        let Some(id) = e.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
+        if !e.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let ended = match vault.catalog.task(&id) {
+            Ok(t) if matches!(t.state, TaskState::Queued | TaskState::Running) => continue,
+            Ok(t) => t.updated_at,
+            // Not a task of this catalog: by the folder's own time.
+            Err(Error::NotFound(_)) => e
+                .metadata()
+                .ok()
+                .and_then(|m| m.modified().ok())
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_secs() as i64),
+            Err(e) => return Err(e),
+        };
+        if now - ended >= days * 86_400 {
+            let path = e.path();
+            std::fs::remove_dir_all(&path).map_err(|source| Error::Io { path, source })?;
+            gone.push(id);
+        }
+    }
+    Ok(gone)
+}
+
 /// This process as a worker: `HOST/PID`.
 pub fn worker_name() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
