@@ -1433,6 +1433,7 @@ fn records_uploaded_over_http_are_checked_resumed_and_added() {
                 .arg(&entry),
         );
     }
+    configure(&vault, &[], "transfer_idle_seconds = 1");
     let server = Server::start(&vault);
     common::wait_for("the stale upload to be deleted", || !folder.exists());
     assert_eq!(
@@ -1441,6 +1442,33 @@ fn records_uploaded_over_http_are_checked_resumed_and_added() {
             .status,
         404
     );
+
+    // A client that stops sending midway is cut off after [server] transfer_idle_seconds: what
+    // came is kept, to resume from.
+    let slow = json!({"collection": "文书档案", "files": [
+        {"path": "b.txt", "size": 10, "sha256": sha256sum(b"0123456789")}]});
+    let slow = body(&post(&server, "/api/v1/uploads", &archivist, &slow))["upload_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut stream = std::net::TcpStream::connect(&server.addr).unwrap();
+    write!(
+        stream,
+        "PUT /api/v1/uploads/{slow}/file?path=b.txt HTTP/1.1\r\nHost: {}\r\n\
+         Authorization: {auth}\r\nContent-Length: 10\r\n\r\n0123",
+        server.addr
+    )
+    .unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("resume from byte 4"), "{answer}");
+    let u = body(&server.get(&format!("/api/v1/uploads/{slow}"), Some(&archivist)));
+    assert_eq!(u["files"][0]["received"], 4, "{u}");
     assert!(server.stop().success());
 }
 

@@ -34,6 +34,9 @@ pub struct DownloadParams {
 struct ChannelWriter {
     tx: tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
     buf: Vec<u8>,
+    /// A client that takes nothing for this long is cut off.
+    idle: std::time::Duration,
+    runtime: tokio::runtime::Handle,
 }
 
 const CHUNK: usize = 256 << 10;
@@ -44,12 +47,21 @@ impl ChannelWriter {
             return Ok(());
         }
         let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK)));
-        self.tx.blocking_send(Ok(chunk)).map_err(|_| {
-            std::io::Error::new(
+        use tokio::sync::mpsc::error::SendTimeoutError;
+        match self
+            .runtime
+            .block_on(self.tx.send_timeout(Ok(chunk), self.idle))
+        {
+            Ok(()) => Ok(()),
+            Err(SendTimeoutError::Closed(_)) => Err(std::io::Error::new(
                 std::io::ErrorKind::BrokenPipe,
                 "the client stopped the download",
-            )
-        })
+            )),
+            Err(SendTimeoutError::Timeout(_)) => Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("the client took nothing for {} s", self.idle.as_secs()),
+            )),
+        }
     }
 }
 
@@ -156,24 +168,42 @@ pub async fn download(
     // The place is the writer's until the archive is written (or the client went away).
     let place = s.vaults.transfer()?;
     let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let idle = std::time::Duration::from_secs(s.vaults.server.transfer_idle_seconds);
+    let runtime = tokio::runtime::Handle::current();
+    // Set once the archive is written whole: a body whose writer stopped before ends with an
+    // error, so that the client sees a broken download, never a short archive taken for whole
+    // (the error itself may not fit in the channel of a client that stopped reading).
+    let whole = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let written = whole.clone();
     tokio::task::spawn_blocking(move || {
         let _place = place;
         let w = ChannelWriter {
             tx: tx.clone(),
             buf: Vec::with_capacity(CHUNK),
+            idle,
+            runtime,
         };
         let res = match form {
             ArchiveForm::Tar => write_tar(&dir, w),
             ArchiveForm::Zip => write_zip(&dir, w),
         };
-        // A failure midway ends the body with an error: the client sees a broken download,
-        // never a short archive taken for whole.
-        if let Err(e) = res {
-            let _ = tx.blocking_send(Err(e));
+        match res {
+            Ok(()) => written.store(true, std::sync::atomic::Ordering::SeqCst),
+            Err(e) => {
+                let _ = tx.try_send(Err(e));
+            }
         }
     });
-    let body = Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
+    let body = Body::from_stream(futures_util::stream::unfold(Some(rx), move |rx| {
+        let whole = whole.clone();
+        async move {
+            let mut rx = rx?;
+            match rx.recv().await {
+                Some(item) => Some((item, Some(rx))),
+                None if whole.load(std::sync::atomic::Ordering::SeqCst) => None,
+                None => Some((Err(std::io::Error::other("the download broke off")), None)),
+            }
+        }
     }));
     let (mime, ext) = match form {
         ArchiveForm::Tar => ("application/x-tar", "tar"),

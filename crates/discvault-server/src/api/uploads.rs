@@ -55,8 +55,20 @@ where
     c.may(Duty::Archive)?;
     let _place = s.vaults.transfer()?;
     let (tx, rx) = tokio::sync::mpsc::channel::<Chunk>(8);
+    // A client that sends nothing for this long gives its place back (it resumes later).
+    let idle = std::time::Duration::from_secs(s.vaults.server.transfer_idle_seconds);
     let pump = async move {
-        while let Some(chunk) = chunks.next().await {
+        loop {
+            let Ok(next) = tokio::time::timeout(idle, chunks.next()).await else {
+                let _ = tx
+                    .send(Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        format!("no byte came for {} s", idle.as_secs()),
+                    )))
+                    .await;
+                break;
+            };
+            let Some(chunk) = next else { break };
             let item = chunk.map_err(|e| std::io::Error::other(e.to_string()));
             let failed = item.is_err();
             if tx.send(item).await.is_err() || failed {

@@ -521,6 +521,12 @@ impl Config {
                 sv.stale_transfer_days
             ));
         }
+        if !(1..=3600).contains(&sv.transfer_idle_seconds) {
+            return Err(format!(
+                "server.transfer_idle_seconds = {} is outside 1..3600",
+                sv.transfer_idle_seconds
+            ));
+        }
         if !(1..=7 * 24 * 60).contains(&sv.session_idle_minutes) {
             return Err(format!(
                 "server.session_idle_minutes = {} is outside 1..10080 (a week)",

@@ -30,6 +30,9 @@ pub struct ServerSection {
     /// Uploads left this many days (not committed, or their `add` failed) and restores for
     /// download not fetched are deleted.
     pub stale_transfer_days: u64,
+    /// An upload's body or a download that moves no byte for this many seconds is cut off (an
+    /// upload is resumed from the bytes that came); its transfer place is free again.
+    pub transfer_idle_seconds: u64,
     /// A browser's session ends after this many minutes without a request.
     pub session_idle_minutes: u64,
     /// A browser's session ends this many hours after the login, however busy.
@@ -48,6 +51,7 @@ impl Default for ServerSection {
             tls_cert: None,
             tls_key: None,
             stale_transfer_days: 7,
+            transfer_idle_seconds: 60,
             session_idle_minutes: 30,
             session_hours: 12,
         }
