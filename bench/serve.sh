@@ -4,7 +4,9 @@
 # ApacheBench (ab, keep-alive) as the peer client; p50/p99 latency, throughput, and the server's
 # peak memory (VmHWM). Everything on 127.0.0.1; each load run is bounded by a request count.
 #   bench/serve.sh [WORKDIR] [FILES]
-# WORKDIR (default /dev/shm/dv-serve) is removed at the end unless KEEP=1.
+# WORKDIR (default /dev/shm/dv-serve) is removed at the end unless KEEP=1. With
+# CATALOG=postgres://… (an empty database, e.g. from `eval "$(bash scripts/pg.sh start)"`:
+# CATALOG=$DISCVAULT_TEST_POSTGRES) the catalog is PostgreSQL's.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 work=${1:-/dev/shm/dv-serve}
@@ -17,9 +19,11 @@ cargo build --release -q -p discvault-cli --manifest-path "$here/../Cargo.toml"
 cargo build --release -q -p discvault --example locate_bench --manifest-path "$here/../Cargo.toml"
 dv="$target/release/discvault"
 command -v ab >/dev/null || { echo "ab is missing: apt-get install apache2-utils" >&2; exit 1; }
-if [ ! -e "$work/catalog.sqlite" ]; then
+cat=()
+[ -n "${CATALOG:-}" ] && cat=(--catalog "$CATALOG")
+if [ ! -e "$work/discvault.toml" ]; then
   rm -rf "$work"
-  "$target/release/examples/locate_bench" "$work" "$files" --fill-only
+  "$target/release/examples/locate_bench" "$work" "$files" --fill-only "${cat[@]}"
 fi
 server=""
 cleanup() {
@@ -28,13 +32,13 @@ cleanup() {
   return 0
 }
 trap cleanup EXIT
-"$dv" --vault "$work" user add bench --role auditor >/dev/null 2>&1 || true
-token=$("$dv" --vault "$work" token create --user bench 2>/dev/null)
-"$dv" --vault "$work" serve --listen 127.0.0.1:0 --workers 0 --connections "${CONNECTIONS:-8}" >"$work/serve.out" &
+"$dv" --vault "$work" "${cat[@]}" user add bench --role auditor >/dev/null 2>&1 || true
+token=$("$dv" --vault "$work" "${cat[@]}" token create --user bench 2>/dev/null)
+"$dv" --vault "$work" "${cat[@]}" serve --listen 127.0.0.1:0 --workers 0 --connections "${CONNECTIONS:-8}" >"$work/serve.out" &
 server=$!
 for _ in $(seq 100); do grep -q listening "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
 url=$(sed -n 's/^listening on //p' "$work/serve.out")
-echo "== $(date -u +%FT%TZ) $files files, $clients clients, server $url; load: $(uptime | sed 's/.*load/load/')"
+echo "== $(date -u +%FT%TZ) $files files (${CATALOG:+PostgreSQL}${CATALOG:-SQLite}), $clients clients, server $url; load: $(uptime | sed 's/.*load/load/')"
 run() {
   local name=$1 path=$2 n=$3
   echo "-- $name: $n requests"

@@ -227,6 +227,10 @@ pub enum TokenCmd {
         /// Days until it expires (default: never; revoke it).
         #[arg(long, value_name = "N")]
         expires_days: Option<u32>,
+        /// What it may be used for, within the user's role: read, archive, operate,
+        /// administer (comma-separated or repeated; default: all the role may).
+        #[arg(long, value_delimiter = ',')]
+        scope: Vec<String>,
     },
     /// Every token (of one user): handle, user, dates; never the secret.
     List {

@@ -105,8 +105,23 @@ impl FromRequestParts<AppState> for Caller {
 impl Caller {
     /// The caller, when their role allows `duty` (403 otherwise).
     pub fn may(&self, duty: Duty) -> Result<&Principal, ApiError> {
-        if self.0.role.may(duty) {
+        if self.0.may(duty) {
             Ok(&self.0)
+        } else if self.0.role.may(duty) {
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!(
+                    "this token of user {} may only {}: it needs {duty}",
+                    self.0.user,
+                    self.0
+                        .scopes
+                        .iter()
+                        .map(|d| d.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ))
         } else {
             Err(ApiError::new(
                 StatusCode::FORBIDDEN,

@@ -3,7 +3,7 @@
 //! `dvs_…` made by logging in with a password). A token or a cookie is shown once when it is
 //! made; the catalog keeps only the SHA-256 of it.
 
-use crate::model::{NewSession, NewToken, Principal, Role, SessionInfo, TokenInfo, User};
+use crate::model::{Duty, NewSession, NewToken, Principal, Role, SessionInfo, TokenInfo, User};
 use crate::vault::Vault;
 use crate::{Error, Result};
 use argon2::password_hash::rand_core::{OsRng, RngCore};
@@ -83,9 +83,15 @@ fn sha256_hex(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
 
-/// Makes a token for `user`, valid for `expires_days` days (none: until revoked). The token
-/// is in the result and nowhere else.
-pub fn create_token(vault: &Vault, user: &str, expires_days: Option<u32>) -> Result<NewToken> {
+/// Makes a token for `user`, valid for `expires_days` days (none: until revoked), for the
+/// duties in `scopes` (none: all the user's role may; each must be one the role has). The
+/// token is in the result and nowhere else.
+pub fn create_token(
+    vault: &Vault,
+    user: &str,
+    expires_days: Option<u32>,
+    scopes: &[Duty],
+) -> Result<NewToken> {
     let u = vault.catalog.user(user)?;
     if u.disabled {
         return Err(Error::Invalid {
@@ -93,6 +99,18 @@ pub fn create_token(vault: &Vault, user: &str, expires_days: Option<u32>) -> Res
             detail: format!("{user} is disabled"),
         });
     }
+    if let Some(d) = scopes.iter().find(|d| !u.role.may(**d)) {
+        return Err(Error::Invalid {
+            field: "scope".into(),
+            detail: format!(
+                "user {user} ({}) may not {d}: no token of theirs may",
+                u.role
+            ),
+        });
+    }
+    let mut scopes = scopes.to_vec();
+    scopes.sort_by_key(|d| Duty::ALL.iter().position(|x| x == d));
+    scopes.dedup();
     let mut id = [0u8; 4];
     let mut secret = [0u8; 32];
     OsRng.fill_bytes(&mut id);
@@ -100,9 +118,10 @@ pub fn create_token(vault: &Vault, user: &str, expires_days: Option<u32>) -> Res
     let token_id = hex::encode(id);
     let token = format!("dvt_{token_id}_{}", hex::encode(secret));
     let expires_at = expires_days.map(|d| crate::now_unix() + i64::from(d) * 86_400);
-    let info = vault
-        .catalog
-        .add_token(user, &token_id, &sha256_hex(&token), expires_at)?;
+    let info =
+        vault
+            .catalog
+            .add_token(user, &token_id, &sha256_hex(&token), expires_at, &scopes)?;
     Ok(NewToken { token, info })
 }
 
@@ -136,6 +155,7 @@ pub fn authenticate_token(
         Ok(Principal {
             user: user.name,
             role: user.role,
+            scopes: t.scopes,
         })
     })
 }
@@ -186,6 +206,7 @@ pub fn authenticate_password(
         Ok(Principal {
             user: user.name,
             role: user.role,
+            scopes: Vec::new(),
         })
     })
 }
@@ -259,6 +280,7 @@ pub fn authenticate_session(
             Principal {
                 user: user.name,
                 role: user.role,
+                scopes: Vec::new(),
             },
             s,
         ))
@@ -286,7 +308,7 @@ mod tests {
         assert!(add_user(&v, "a/b", Role::Admin, None).is_err());
         assert!(add_user(&v, "short", Role::Admin, Some("1234567")).is_err());
 
-        let t = create_token(&v, "档案员-li", None).unwrap();
+        let t = create_token(&v, "档案员-li", None, &[]).unwrap();
         assert!(t.token.starts_with(&format!("dvt_{}_", t.info.token_id)));
         let who = authenticate_token(&v, &t.token).unwrap().unwrap();
         assert_eq!(
@@ -328,6 +350,21 @@ mod tests {
             Err(Refusal::Unknown)
         );
 
+        // A token for reading only: the role's other duties are not its own.
+        let ro = create_token(&v, "档案员-li", None, &[Duty::Read, Duty::Read]).unwrap();
+        assert_eq!(ro.info.scopes, vec![Duty::Read]);
+        let who = authenticate_token(&v, &ro.token).unwrap().unwrap();
+        assert!(who.may(Duty::Read) && !who.may(Duty::Archive));
+        let full = authenticate_token(&v, &t.token).unwrap().unwrap();
+        assert!(full.may(Duty::Archive) && !full.may(Duty::Operate));
+        // No scope beyond the role.
+        let e = create_token(&v, "档案员-li", None, &[Duty::Operate]).unwrap_err();
+        assert!(e.to_string().contains("may not operate"), "{e}");
+        assert_eq!(
+            v.catalog.token(&ro.info.token_id).unwrap().scopes,
+            vec![Duty::Read]
+        );
+
         revoke_token(&v, &t.info.token_id).unwrap();
         assert_eq!(
             authenticate_token(&v, &t.token).unwrap(),
@@ -335,7 +372,7 @@ mod tests {
         );
         assert!(revoke_token(&v, &t.token).is_err(), "revoked twice");
 
-        let expired = create_token(&v, "档案员-li", Some(0)).unwrap();
+        let expired = create_token(&v, "档案员-li", Some(0), &[]).unwrap();
         assert_eq!(
             authenticate_token(&v, &expired.token).unwrap(),
             Err(Refusal::Expired)
@@ -343,14 +380,14 @@ mod tests {
 
         // The catalog holds no token, only digests; every change is an event.
         let tokens = v.catalog.tokens(None).unwrap();
-        assert_eq!(tokens.len(), 2);
+        assert_eq!(tokens.len(), 3);
         let events = v.catalog.event_records().unwrap();
         let accounts: Vec<&str> = events
             .iter()
             .filter(|e| e.event_type == "metadata modification")
             .map(|e| e.detail.as_str())
             .collect();
-        assert_eq!(accounts.len(), 6, "{accounts:?}");
+        assert_eq!(accounts.len(), 7, "{accounts:?}");
         assert!(v.catalog.verify_chain().unwrap().intact);
     }
 
@@ -398,7 +435,7 @@ mod tests {
             Err(Refusal::Expired)
         );
         // A token is not a cookie; a cookie one character off lets no one in.
-        let t = create_token(&v, "王档案", None).unwrap();
+        let t = create_token(&v, "王档案", None, &[]).unwrap();
         assert_eq!(
             authenticate_session(&v, &t.token, 1800).unwrap(),
             Err(Refusal::Unknown)

@@ -150,8 +150,20 @@ pub fn user(ctx: &Ctx, c: &UserCmd) -> Result<i32> {
 pub fn token(ctx: &Ctx, c: &TokenCmd) -> Result<i32> {
     let v = ctx.open()?;
     match c {
-        TokenCmd::Create { user, expires_days } => {
-            let t = accounts::create_token(&v, user, *expires_days)?;
+        TokenCmd::Create {
+            user,
+            expires_days,
+            scope,
+        } => {
+            let scopes = scope
+                .iter()
+                .map(|s| {
+                    discvault::model::Duty::parse(s.trim()).with_context(|| {
+                        format!("invalid --scope {s:?} (read, archive, operate or administer)")
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let t = accounts::create_token(&v, user, *expires_days, &scopes)?;
             if ctx.json {
                 print_json(&t)?;
             } else {
@@ -169,10 +181,22 @@ pub fn token(ctx: &Ctx, c: &TokenCmd) -> Result<i32> {
             } else {
                 for t in &list {
                     println!(
-                        "{}  {:<20} made {}{}{}",
+                        "{}  {:<20} made {}{}{}{}",
                         t.token_id,
                         t.user,
                         discvault::rfc3339(t.created_at),
+                        if t.scopes.is_empty() {
+                            String::new()
+                        } else {
+                            format!(
+                                ", only {}",
+                                t.scopes
+                                    .iter()
+                                    .map(|d| d.name())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            )
+                        },
                         t.expires_at
                             .map(|e| format!(", expires {}", discvault::rfc3339(e)))
                             .unwrap_or_default(),

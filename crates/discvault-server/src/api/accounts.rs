@@ -85,6 +85,10 @@ pub struct TokenRequest {
     /// Days until it expires (none: never; revoke it).
     #[serde(default)]
     pub expires_days: Option<u32>,
+    /// What it may be used for (`read`, `archive`, `operate`, `administer`), each within the
+    /// user's role; none: all the role may.
+    #[serde(default)]
+    pub scopes: Vec<Duty>,
 }
 
 /// Makes a token for a user; the answer holds it, shown this once (`discvault token create
@@ -103,7 +107,7 @@ pub async fn create_token(
 ) -> Result<(StatusCode, Json<NewToken>), ApiError> {
     let Json(t) = s
         .call(&c, Duty::Administer, move |v| {
-            discvault::accounts::create_token(v, &req.user, req.expires_days)
+            discvault::accounts::create_token(v, &req.user, req.expires_days, &req.scopes)
         })
         .await?;
     Ok((StatusCode::CREATED, Json(t)))

@@ -5,7 +5,7 @@
 use super::db::{self, Row};
 use super::events::insert_event;
 use super::{now_unix, Catalog};
-use crate::model::{NewEvent, Role, SessionInfo, TokenInfo, User};
+use crate::model::{Duty, NewEvent, Role, SessionInfo, TokenInfo, User};
 use crate::{Error, Result};
 
 fn user_from_row(r: &Row) -> Result<User> {
@@ -28,12 +28,23 @@ fn user_from_columns(r: &Row, created: &str) -> Result<User> {
 }
 
 fn token_from_row(r: &Row) -> Result<TokenInfo> {
+    let scopes: String = r.try_get("scopes")?;
     Ok(TokenInfo {
         token_id: r.try_get("token_id")?,
         user: r.try_get("name")?,
         created_at: r.try_get("created_at")?,
         expires_at: r.try_get("expires_at")?,
         revoked_at: r.try_get("revoked_at")?,
+        scopes: scopes
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                Duty::parse(s).ok_or_else(|| Error::Invalid {
+                    field: "tokens.scopes".into(),
+                    detail: format!("{s:?} is no scope"),
+                })
+            })
+            .collect::<Result<_>>()?,
     })
 }
 
@@ -56,7 +67,7 @@ const SESSION_COLS: &str =
      u.name, u.role, u.password_hash, u.disabled, u.created_at AS user_created_at";
 
 const USER_COLS: &str = "name, role, password_hash, disabled, created_at";
-const TOKEN_COLS: &str = "t.token_id, u.name, t.created_at, t.expires_at, t.revoked_at";
+const TOKEN_COLS: &str = "t.token_id, u.name, t.created_at, t.expires_at, t.revoked_at, t.scopes";
 
 pub(super) fn account_event(tx: &db::Tx<'_>, detail: &str) -> Result<()> {
     insert_event(
@@ -169,6 +180,7 @@ impl Catalog {
         token_id: &str,
         secret_sha256: &str,
         expires_at: Option<i64>,
+        scopes: &[Duty],
     ) -> Result<TokenInfo> {
         let tx = self.db.begin()?;
         let uid: Option<i64> = db::query_scalar("SELECT id FROM users WHERE name = $1")
@@ -176,15 +188,31 @@ impl Catalog {
             .fetch_optional(&*tx)?;
         let uid = uid.ok_or_else(|| Error::NotFound(format!("user {user}")))?;
         db::query(
-            "INSERT INTO tokens (token_id, user_id, secret_sha256, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO tokens (token_id, user_id, secret_sha256, created_at, expires_at, scopes) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(token_id)
         .bind(uid)
         .bind(secret_sha256)
         .bind(now_unix())
         .bind(expires_at)
+        .bind(scopes.iter().map(|d| d.name()).collect::<Vec<_>>().join(","))
         .execute(&*tx)?;
-        account_event(&tx, &format!("token {token_id} made for user {user}"))?;
+        let scoped = if scopes.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (scopes {})",
+                scopes
+                    .iter()
+                    .map(|d| d.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        account_event(
+            &tx,
+            &format!("token {token_id} made for user {user}{scoped}"),
+        )?;
         tx.commit()?;
         self.token(token_id)
     }

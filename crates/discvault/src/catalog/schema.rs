@@ -381,8 +381,10 @@ pub const MIGRATIONS: &[&[&str]] = &[&[
 ],
 // 11: browser sessions of the server (`accounts.rs`): the cookie's SHA-256 (like a token's),
 // when it was made, last used, ends at the latest, and was ended (logout); the address it was
-// made from. The table is the log of logins. Never on a disc.
+// made from. The table is the log of logins. Tokens' scopes (duties, comma-separated; empty:
+// all the role may). Never on a disc.
 &[
+    "ALTER TABLE tokens ADD COLUMN scopes TEXT NOT NULL DEFAULT ''",
     "CREATE TABLE sessions (
         id {id},
         session_id TEXT NOT NULL UNIQUE,

@@ -34,6 +34,29 @@ pub enum Duty {
     Administer,
 }
 
+impl Duty {
+    pub const ALL: [Duty; 4] = [Duty::Read, Duty::Archive, Duty::Operate, Duty::Administer];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Duty::Read => "read",
+            Duty::Archive => "archive",
+            Duty::Operate => "operate",
+            Duty::Administer => "administer",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Duty> {
+        Duty::ALL.into_iter().find(|d| d.name() == s)
+    }
+}
+
+impl std::fmt::Display for Duty {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 impl Role {
     pub const ALL: [Role; 4] = [Role::Admin, Role::Archivist, Role::Operator, Role::Auditor];
 
@@ -91,6 +114,9 @@ pub struct TokenInfo {
     /// Unix seconds after which it lets no one in; none: until revoked.
     pub expires_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// What the token may be used for, within its user's role; empty: all the role may.
+    #[serde(default)]
+    pub scopes: Vec<Duty>,
 }
 
 /// A token just made: its secret, shown once.
@@ -109,6 +135,16 @@ pub struct NewToken {
 pub struct Principal {
     pub user: String,
     pub role: Role,
+    /// A token's scopes (empty: all the role may).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<Duty>,
+}
+
+impl Principal {
+    /// Whether the role, and the token's scopes, allow `duty`.
+    pub fn may(&self, duty: Duty) -> bool {
+        self.role.may(duty) && (self.scopes.is_empty() || self.scopes.contains(&duty))
+    }
 }
 
 /// A browser's session, made by logging in with a password: the cookie's secret is never
