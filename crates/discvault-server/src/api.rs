@@ -17,7 +17,7 @@ use utoipa::OpenApi;
 mod accounts;
 mod download;
 mod holdings;
-mod session;
+pub(crate) mod session;
 mod tasks;
 mod uploads;
 mod webhooks;
@@ -76,7 +76,7 @@ const STATUS_FRESH: std::time::Duration = std::time::Duration::from_secs(30);
 impl AppState {
     /// The handlers' common step: the caller's role must allow `duty`; then `f` runs with a
     /// vault, as the caller, and its value is the answer.
-    async fn call<T: Serialize + Send + 'static>(
+    pub(crate) async fn call<T: Serialize + Send + 'static>(
         &self,
         c: &Caller,
         duty: Duty,
@@ -232,6 +232,7 @@ pub fn router(vaults: Arc<Vaults>, stopping: Arc<std::sync::atomic::AtomicBool>)
             "/api/v1/tasks/{task_id}/download",
             get(download::download).delete(download::delete_download),
         )
+        .merge(crate::ui::router())
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -301,21 +302,28 @@ async fn status(
     State(s): State<AppState>,
     c: Caller,
 ) -> Result<axum::response::Response, ApiError> {
-    // Made again only when something was recorded since (every change is an event) or after
-    // STATUS_FRESH; one request makes it while the others wait for it, so that a hundred
-    // clients polling status cost one computation (0.3 s at a million files), not a hundred.
     use axum::response::IntoResponse;
-    let json = |b: axum::body::Bytes| {
-        ([(axum::http::header::CONTENT_TYPE, "application/json")], b).into_response()
-    };
-    let Json(head) = s.call(&c, Duty::Read, |v| v.catalog.event_head()).await?;
+    let bytes = status_json(&s, &c).await?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        bytes,
+    )
+        .into_response())
+}
+
+/// The status as JSON, made again only when something was recorded since (every change is
+/// an event) or after STATUS_FRESH; one request makes it while the others wait for it, so
+/// that a hundred clients polling status cost one computation (0.3 s at a million files), not
+/// a hundred. The web UI's dashboard reads the same.
+pub(crate) async fn status_json(s: &AppState, c: &Caller) -> Result<axum::body::Bytes, ApiError> {
+    let Json(head) = s.call(c, Duty::Read, |v| v.catalog.event_head()).await?;
     let mut cached = s.status.lock().await;
     if let Some(k) = cached.as_ref() {
         if k.head == head && k.made.elapsed() < STATUS_FRESH {
-            return Ok(json(k.json.clone()));
+            return Ok(k.json.clone());
         }
     }
-    let Json(status) = s.call(&c, Duty::Read, discvault::status::status).await?;
+    let Json(status) = s.call(c, Duty::Read, discvault::status::status).await?;
     let bytes = axum::body::Bytes::from(serde_json::to_vec(&status).map_err(|e| {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
     })?);
@@ -324,7 +332,7 @@ async fn status(
         made: std::time::Instant::now(),
         json: bytes.clone(),
     });
-    Ok(json(bytes))
+    Ok(bytes)
 }
 
 /// A locate query, a page at a time.

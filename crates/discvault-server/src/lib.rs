@@ -14,6 +14,7 @@ mod auth;
 mod error;
 mod hooks;
 mod limit;
+mod ui;
 mod vaults;
 
 use std::net::SocketAddr;

@@ -78,6 +78,23 @@ pub fn planning_time() -> i64 {
         .unwrap_or_else(now_unix)
 }
 
+/// A size as people read it, in binary units: `512 B`, `1.5 KiB`, `4.4 GiB` (the CLI's lines
+/// and the web UI alike).
+pub fn human_bytes(n: u64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < units.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", units[u])
+    }
+}
+
 /// RFC 3339 UTC text of a Unix time, as used in the catalog and on discs.
 pub fn rfc3339(t: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(t)

@@ -54,7 +54,7 @@ fn answer(s: &AppState, info: &SessionInfo, csrf_token: String) -> SessionAnswer
 }
 
 /// The cookie's `Set-Cookie` header: for `max_age` seconds (0: removes it).
-fn set_cookie(value: &str, max_age: i64) -> HeaderValue {
+pub(crate) fn set_cookie(value: &str, max_age: i64) -> HeaderValue {
     HeaderValue::from_str(&format!(
         "{SESSION_COOKIE}={value}; Path=/; Max-Age={max_age}; HttpOnly; Secure; SameSite=Strict"
     ))
@@ -63,11 +63,61 @@ fn set_cookie(value: &str, max_age: i64) -> HeaderValue {
 
 /// The address a request came from (none when the server was built without it, in tests of
 /// the router alone).
-fn client_of(parts: &axum::http::Extensions) -> std::net::IpAddr {
+pub(crate) fn client_of(parts: &axum::http::Extensions) -> std::net::IpAddr {
     parts
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip())
         .unwrap_or(std::net::IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED))
+}
+
+/// Why a login let no one in.
+pub(crate) enum Refused {
+    /// Wrong name or password, no password, a disabled user: all alike.
+    Wrong,
+    /// Too many attempts: wait this long.
+    Wait(std::time::Duration),
+}
+
+/// Logs `user` in from `addr`, counted by the rate limit: the new session, or why not. The
+/// API's login and the web UI's form both come here.
+pub(crate) async fn log_in(
+    s: &AppState,
+    addr: std::net::IpAddr,
+    user: String,
+    password: String,
+) -> Result<Result<discvault::model::NewSession, Refused>, ApiError> {
+    // No user name is longer (`accounts.rs`); a long one is not counted, only refused.
+    if user.chars().count() > 64 || password.len() > 1024 {
+        return Ok(Err(Refused::Wrong));
+    }
+    let attempt = match s.logins.attempt(&user, addr) {
+        Ok(a) => a,
+        Err(wait) => return Ok(Err(Refused::Wait(wait))),
+    };
+    let max = s.vaults.server.session_hours as i64 * 3600;
+    let client = addr.to_string();
+    let made = s
+        .vaults
+        .run(None, move |v| {
+            discvault::accounts::login(v, &user, &password, &client, max)
+        })
+        .await?;
+    Ok(match made {
+        Ok(m) => {
+            s.logins.succeeded(attempt);
+            Ok(m)
+        }
+        Err(_) => Err(Refused::Wrong),
+    })
+}
+
+/// The answer's headers of a new session: its cookie, not to be cached.
+pub(crate) fn session_headers(s: &AppState, r: &mut Response, cookie: &str) {
+    let max = s.vaults.server.session_hours as i64 * 3600;
+    r.headers_mut()
+        .insert(header::SET_COOKIE, set_cookie(cookie, max));
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
 }
 
 /// Logs in with a name and a password: sets the session cookie and answers the CSRF token.
@@ -83,14 +133,10 @@ pub async fn login(
     ext: axum::http::Extensions,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
-    let addr = client_of(&ext);
-    // No user name is longer (`accounts.rs`); a long one is not counted, only refused.
-    if req.user.chars().count() > 64 || req.password.len() > 1024 {
-        return Err(wrong());
-    }
-    let attempt = match s.logins.attempt(&req.user, addr) {
-        Ok(a) => a,
-        Err(wait) => {
+    let made = match log_in(&s, client_of(&ext), req.user, req.password).await? {
+        Ok(m) => m,
+        Err(Refused::Wrong) => return Err(wrong()),
+        Err(Refused::Wait(wait)) => {
             let mut r = ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "too_many_attempts",
@@ -105,23 +151,8 @@ pub async fn login(
             return Ok(r);
         }
     };
-    let max = s.vaults.server.session_hours as i64 * 3600;
-    let client = addr.to_string();
-    let made = s
-        .vaults
-        .run(None, move |v| {
-            discvault::accounts::login(v, &req.user, &req.password, &client, max)
-        })
-        .await?;
-    let Ok(made) = made else {
-        return Err(wrong());
-    };
-    s.logins.succeeded(attempt);
     let mut r = Json(answer(&s, &made.info, made.csrf_token)).into_response();
-    r.headers_mut()
-        .insert(header::SET_COOKIE, set_cookie(&made.cookie, max));
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    session_headers(&s, &mut r, &made.cookie);
     Ok(r)
 }
 

@@ -1,0 +1,292 @@
+//! The web UI in a real browser: headless Chromium (Debian's `chromium`) driven through
+//! chromedriver over WebDriver, against the real `discvault serve` on 127.0.0.1 (SQLite in the
+//! suite's first run, PostgreSQL in its second). Every page is checked by axe-core (no serious
+//! or critical violation) and photographed in both languages (`target/ui-shots/`, or the
+//! folder in DISCVAULT_UI_SHOTS; docs/UI.md shows them).
+
+mod common;
+use common::server::{ok, ok_with_input, Server};
+use common::{archive, dv, records_tree};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+/// chromedriver on a free port of 127.0.0.1, stopped when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn chromedriver() -> Driver {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .arg("--allowed-ips=127.0.0.1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver (apt-get install chromium-driver)");
+    let url = format!("http://127.0.0.1:{port}");
+    let addr = format!("127.0.0.1:{port}");
+    common::wait_for("chromedriver to listen", || {
+        std::net::TcpStream::connect(&addr).is_ok()
+    });
+    Driver { child, url }
+}
+
+/// A headless Chromium whose browser prefers `lang` (`zh-CN` or `en-US`).
+async fn browser(d: &Driver, lang: &str) -> Client {
+    let caps = json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--window-size=1280,900", format!("--lang={lang}")],
+            "prefs": {"intl.accept_languages": lang},
+        }
+    });
+    let caps = caps.as_object().unwrap().clone().into_iter().collect();
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&d.url)
+        .await
+        .expect("a session of chromedriver")
+}
+
+/// axe-core's engine (`npm pack axe-core`: scripts/test.sh puts it in target/axe).
+fn axe_js() -> String {
+    let path = std::env::var("AXE_JS").unwrap_or_else(|_| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../target/axe/package/axe.min.js"
+        )
+        .into()
+    });
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("axe-core at {path} ({e}): scripts/test.sh fetches it"))
+}
+
+/// axe-core run in the page: no serious or critical violation.
+async fn accessible(c: &Client, page: &str) {
+    c.execute(&axe_js(), vec![]).await.unwrap();
+    let v = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, {resultTypes: ['violations']})
+                .then(r => done(r.violations.map(v => ({id: v.id, impact: v.impact,
+                    help: v.help, nodes: v.nodes.map(n => n.html).slice(0, 3)}))))
+                .catch(e => done([{id: 'axe-error', impact: 'critical', help: String(e)}]));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let bad: Vec<&Value> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| matches!(x["impact"].as_str(), Some("serious") | Some("critical")))
+        .collect();
+    assert!(bad.is_empty(), "axe-core on {page}: {bad:#?}");
+}
+
+fn shots_dir() -> PathBuf {
+    let dir = std::env::var("DISCVAULT_UI_SHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../target/ui-shots"
+            ))
+        });
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The page checked by axe-core and photographed as `NAME.png`.
+async fn page(c: &Client, name: &str) {
+    accessible(c, name).await;
+    let png = c.screenshot().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "{name}: not a PNG");
+    std::fs::write(shots_dir().join(format!("{name}.png")), png).unwrap();
+}
+
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn text(c: &Client, css: &str) -> String {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Logs in through the form; `then` is what the next page must show (the dashboard's header,
+/// or the login's error).
+async fn log_in(c: &Client, base: &str, user: &str, password: &str, then: &str) {
+    c.goto(&format!("{base}/")).await.unwrap();
+    // Not logged in: the login page, which sends back to the page asked for.
+    assert!(c.current_url().await.unwrap().path() == "/login");
+    c.find(Locator::Id("user"))
+        .await
+        .unwrap()
+        .send_keys(user)
+        .await
+        .unwrap();
+    c.find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(password)
+        .await
+        .unwrap();
+    click(c, "form button[type=submit]").await;
+    c.wait().for_element(Locator::Css(then)).await.unwrap();
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn an_archivist_logs_in_finds_records_and_switches_language() {
+    let t = tempfile::tempdir().unwrap();
+    let vault = t.path().join("档案库");
+    let src = records_tree(&t.path().join("src"), "文书档案", 24, 5);
+    let (rc, report) = archive(&vault, &src, "cd74", &t.path().join("img"));
+    assert_eq!(rc, 0, "{report}");
+    ok(dv(&vault).args(["copies", "add", "DV-000001", "--roles", "access"]));
+    ok_with_input(
+        dv(&vault).args([
+            "user",
+            "add",
+            "李档案",
+            "--role",
+            "archivist",
+            "--password-stdin",
+        ]),
+        "李档案员的登录密码\n",
+    );
+    ok_with_input(
+        dv(&vault).args([
+            "user",
+            "add",
+            "审计",
+            "--role",
+            "auditor",
+            "--password-stdin",
+        ]),
+        "审计员的密码很长\n",
+    );
+    let server = Server::start(&vault);
+    let base = format!("http://{}", server.addr);
+    let driver = chromedriver();
+
+    // Chinese first, from the browser's language.
+    let c = browser(&driver, "zh-CN").await;
+    c.goto(&format!("{base}/")).await.unwrap();
+    assert_eq!(c.current_url().await.unwrap().path(), "/login");
+    assert_eq!(text(&c, "h1").await, "登录");
+    page(&c, "login-zh").await;
+    // A wrong password: said, in Chinese, on the page.
+    log_in(&c, &base, "李档案", "不对的密码不对", "#login-error").await;
+    assert_eq!(
+        text(&c, "#login-error").await,
+        "用户名或密码错误，或该用户已停用。"
+    );
+    log_in(&c, &base, "李档案", "李档案员的登录密码", "header .who").await;
+    assert_eq!(c.current_url().await.unwrap().path(), "/");
+    assert_eq!(text(&c, "h1").await, "工作台");
+    assert!(text(&c, "header .who").await.contains("李档案"));
+    // The dashboard's figures are the status's.
+    let status = ok(dv(&vault).arg("status"));
+    let ingested = text(&c, "#ingested .detail").await;
+    assert!(
+        ingested.starts_with(&format!("{} 个文件", status["ingested"]["files"])),
+        "{ingested}"
+    );
+    page(&c, "dashboard-zh").await;
+
+    // Search by two Chinese characters: every file found, with its disc and copy.
+    click(&c, "nav a[href='/search']").await;
+    let q = c.wait().for_element(Locator::Id("q")).await.unwrap();
+    q.send_keys("通知").await.unwrap();
+    click(&c, "form.search button").await;
+    c.wait()
+        .for_element(Locator::Css("#results-title"))
+        .await
+        .unwrap();
+    let rows = c
+        .find_all(Locator::Css("table.results tbody tr"))
+        .await
+        .unwrap();
+    let cli = ok(dv(&vault).args(["locate", "通知", "--limit", "100"]));
+    assert_eq!(rows.len(), cli.as_array().unwrap().len());
+    let first = rows[0].text().await.unwrap();
+    assert!(first.contains(cli[0]["path"].as_str().unwrap()), "{first}");
+    assert!(first.contains("DV-000001"), "{first}");
+    let barcode = ok(dv(&vault).args(["copies", "list", "--volume", "DV-000001"]))[0]["barcode"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(first.contains(&barcode), "{first}");
+    page(&c, "search-zh").await;
+
+    // English one click away, kept for the next pages.
+    click(&c, "header a.lang").await;
+    c.wait()
+        .for_element(Locator::Css("html[lang=en]"))
+        .await
+        .unwrap();
+    assert_eq!(text(&c, "h1").await, "Search");
+    assert_eq!(c.current_url().await.unwrap().path(), "/search");
+    c.goto(&format!("{base}/search?q=%E9%80%9A%E7%9F%A5"))
+        .await
+        .unwrap();
+    assert_eq!(
+        text(&c, "#results-title").await,
+        format!("Results ({})", rows.len())
+    );
+    page(&c, "search-en").await;
+    c.goto(&format!("{base}/")).await.unwrap();
+    assert_eq!(text(&c, "h1").await, "Dashboard");
+    page(&c, "dashboard-en").await;
+
+    // Logging out ends the session: the pages lead to the login again.
+    click(&c, "header button.logout").await;
+    for _ in 0..50 {
+        if c.current_url().await.unwrap().path() == "/login" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(c.current_url().await.unwrap().path(), "/login");
+    assert_eq!(text(&c, "h1").await, "Log in");
+    page(&c, "login-en").await;
+    c.goto(&format!("{base}/search")).await.unwrap();
+    assert_eq!(c.current_url().await.unwrap().path(), "/login");
+    c.close().await.unwrap();
+
+    // An auditor sees what waits, not the archivist's work.
+    let c = browser(&driver, "en-US").await;
+    log_in(&c, &base, "审计", "审计员的密码很长", "header .who").await;
+    assert_eq!(text(&c, "h1").await, "Dashboard");
+    assert!(c.find(Locator::Id("unplanned")).await.is_err());
+    assert!(c.find(Locator::Id("overdue")).await.is_ok());
+    c.close().await.unwrap();
+    assert!(server.stop().success());
+}

@@ -1,0 +1,254 @@
+//! The web UI's words in Chinese (zh-CN, the default) and English. Every label, message and
+//! error shown is looked up here by its key; a test checks that every key used in the UI's
+//! sources is here, in both languages.
+
+use axum::http::HeaderMap;
+
+/// The language of a page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+/// The cookie that keeps the language chosen.
+pub const LANG_COOKIE: &str = "discvault_lang";
+
+impl Lang {
+    /// The language chosen (the cookie), else the browser's first: English when it prefers
+    /// English, Chinese otherwise.
+    pub fn of(headers: &HeaderMap) -> Lang {
+        match crate::auth::cookie(headers, LANG_COOKIE).as_deref() {
+            Some("en") => return Lang::En,
+            Some("zh") => return Lang::Zh,
+            _ => {}
+        }
+        let first = headers
+            .get(axum::http::header::ACCEPT_LANGUAGE)
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| h.split(',').next())
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        if first.starts_with("en") {
+            Lang::En
+        } else {
+            Lang::Zh
+        }
+    }
+
+    /// `zh-CN` or `en`: the page's `lang`.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    /// The other language, for the switch.
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::Zh => Lang::En,
+            Lang::En => Lang::Zh,
+        }
+    }
+
+    /// The short code in the cookie and the switch's link.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        }
+    }
+
+    /// The words of `key`.
+    pub fn t(self, key: &str) -> &'static str {
+        match WORDS.iter().find(|(k, _, _)| *k == key) {
+            Some((_, zh, en)) => match self {
+                Lang::Zh => zh,
+                Lang::En => en,
+            },
+            // A key missing is a bug the test below finds; the page still shows something.
+            None => "?",
+        }
+    }
+}
+
+/// (key, Chinese, English).
+const WORDS: &[(&str, &str, &str)] = &[
+    ("app.name", "光盘档案库", "discvault"),
+    (
+        "app.tagline",
+        "光盘档案长期保存系统",
+        "Archival storage on optical discs",
+    ),
+    ("lang.switch", "English", "中文"),
+    ("nav.main", "主导航", "Main"),
+    ("nav.dashboard", "工作台", "Dashboard"),
+    ("nav.search", "查找", "Search"),
+    ("nav.ingest", "接收", "Ingest"),
+    ("nav.plan", "规划", "Plan"),
+    ("nav.publish", "刻录", "Publish"),
+    ("nav.cabinets", "柜架", "Cabinets"),
+    ("nav.inspect", "检测", "Inspection"),
+    ("nav.reports", "报告", "Reports"),
+    ("nav.audit", "审计", "Audit log"),
+    ("nav.users", "用户", "Users"),
+    ("nav.skip", "跳到正文", "Skip to content"),
+    ("user.signed_in_as", "当前用户", "Signed in as"),
+    ("user.logout", "退出登录", "Log out"),
+    ("role.admin", "管理员", "admin"),
+    ("role.archivist", "档案员", "archivist"),
+    ("role.operator", "操作员", "operator"),
+    ("role.auditor", "审计员", "auditor"),
+    ("login.title", "登录", "Log in"),
+    ("login.user", "用户名", "User name"),
+    ("login.password", "密码", "Password"),
+    ("login.submit", "登录", "Log in"),
+    (
+        "login.wrong",
+        "用户名或密码错误，或该用户已停用。",
+        "Wrong user name or password, or the user is disabled.",
+    ),
+    (
+        "login.too_many",
+        "登录尝试过多，请稍后再试（秒）：",
+        "Too many login attempts; try again in (seconds):",
+    ),
+    (
+        "login.expired",
+        "会话已结束，请重新登录。",
+        "Your session ended: please log in again.",
+    ),
+    (
+        "login.cross_site",
+        "登录请求来自其他网站，已拒绝。",
+        "The login came from another site and was refused.",
+    ),
+    ("dash.title", "工作台", "Dashboard"),
+    ("dash.waiting", "待办事项", "Waiting for you"),
+    ("dash.unplanned", "待规划", "Not yet planned"),
+    ("dash.to_master", "待制作镜像的卷", "Volumes to master"),
+    ("dash.to_publish", "待刻录的卷", "Volumes to publish"),
+    (
+        "dash.overdue",
+        "检测到期的副本",
+        "Copies due for inspection",
+    ),
+    ("dash.to_migrate", "须迁移的副本", "Copies to migrate"),
+    ("dash.shortfalls", "副本不足的卷", "Volumes short of copies"),
+    ("dash.holdings", "馆藏", "Holdings"),
+    ("dash.ingested", "已接收", "Ingested"),
+    ("dash.mastered", "已制成镜像", "Mastered"),
+    ("dash.copies", "副本", "Copies"),
+    ("dash.trusted", "可信副本", "Trusted copies"),
+    ("dash.by_state", "各状态的卷", "Volumes by state"),
+    ("dash.files", "个文件", "files"),
+    ("dash.volumes", "卷", "volumes"),
+    ("dash.none", "无", "none"),
+    ("state.planned", "已规划", "planned"),
+    ("state.mastered", "已制成镜像", "mastered"),
+    ("state.published", "已刻录", "published"),
+    ("state.retired", "已退役", "retired"),
+    ("state.unplanned", "未规划", "unplanned"),
+    ("search.title", "查找", "Search"),
+    (
+        "search.label",
+        "文件名、路径片段、摘要值或 键=值",
+        "File name, part of a path, a digest, or KEY=VALUE",
+    ),
+    ("search.submit", "查找", "Search"),
+    (
+        "search.hint",
+        "一两个汉字即可，如“通知”。",
+        "One or two Chinese characters are enough, e.g. 通知.",
+    ),
+    ("search.results", "查找结果", "Results"),
+    ("search.none", "没有找到。", "Nothing found."),
+    (
+        "search.more",
+        "还有更多结果，请缩小查找范围。",
+        "There are more: narrow the search.",
+    ),
+    ("search.path", "路径", "Path"),
+    ("search.collection", "类别", "Collection"),
+    ("search.version", "版本", "Version"),
+    ("search.size", "大小", "Size"),
+    ("search.state", "状态", "State"),
+    ("search.where", "所在光盘与位置", "Discs and places"),
+    ("search.no_copy", "尚无副本", "no copy yet"),
+    ("search.part", "部分", "part"),
+    ("copy.trusted", "可信", "trusted"),
+    ("copy.not_trusted", "不可信", "not trusted"),
+    ("error.title", "出错了", "Something went wrong"),
+    (
+        "error.forbidden",
+        "您的角色无权进行此操作。",
+        "Your role may not do this.",
+    ),
+    (
+        "error.not_found",
+        "没有这个页面。",
+        "There is no such page.",
+    ),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_used_is_here_once_in_both_languages() {
+        let mut seen = std::collections::BTreeSet::new();
+        for (k, zh, en) in WORDS {
+            assert!(seen.insert(*k), "{k} twice");
+            assert!(!zh.is_empty() && !en.is_empty(), "{k}");
+        }
+        // Every `t("…")` in the UI's sources.
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ui");
+        let mut missing = Vec::new();
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
+            for (i, _) in text.match_indices(".t(\"") {
+                let rest = &text[i + 4..];
+                let key = &rest[..rest.find('"').unwrap()];
+                if !seen.contains(key) {
+                    missing.push(key.to_string());
+                }
+            }
+        }
+        assert!(missing.is_empty(), "keys without words: {missing:?}");
+    }
+
+    #[test]
+    fn the_language_comes_from_the_cookie_else_the_browser() {
+        let h = |pairs: &[(&str, &str)]| {
+            let mut m = HeaderMap::new();
+            for (k, v) in pairs {
+                m.insert(
+                    axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                    v.parse().unwrap(),
+                );
+            }
+            m
+        };
+        assert_eq!(Lang::of(&h(&[])), Lang::Zh);
+        assert_eq!(
+            Lang::of(&h(&[("accept-language", "en-US,en;q=0.9")])),
+            Lang::En
+        );
+        assert_eq!(
+            Lang::of(&h(&[("accept-language", "zh-CN,zh;q=0.9,en;q=0.8")])),
+            Lang::Zh
+        );
+        assert_eq!(
+            Lang::of(&h(&[
+                ("accept-language", "en-US"),
+                ("cookie", "discvault_lang=zh")
+            ])),
+            Lang::Zh
+        );
+        assert_eq!(Lang::En.t("nav.search"), "Search");
+        assert_eq!(Lang::Zh.t("nav.search"), "查找");
+    }
+}

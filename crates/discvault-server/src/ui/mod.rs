@@ -1,0 +1,250 @@
+//! The web UI at `/`: pages rendered on the server (maud) over the same library calls as the
+//! API, in Chinese or English, with htmx for the parts that change in place. Every asset is
+//! served from the binary (archives are often air-gapped). A person logs in with a password
+//! (the API's session cookie); a page shows only what the role may do, and a change made from
+//! a page carries the session's CSRF token (htmx sends it in `X-CSRF-Token`).
+
+mod dashboard;
+mod format;
+pub mod i18n;
+mod login;
+mod search;
+
+use crate::api::AppState;
+use crate::auth::{Caller, SESSION_COOKIE};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use discvault::model::{Duty, Principal};
+use i18n::Lang;
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+
+/// The routes of the UI, beside the API's.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(dashboard::page))
+        .route("/search", get(search::page))
+        .route("/login", get(login::form).post(login::submit))
+        .route("/logout", post(login::logout))
+        .route("/lang/{code}", get(login::language))
+        .route("/assets/{name}", get(asset))
+}
+
+/// A person with a session, on a page: who, in which language, and the session's CSRF token
+/// for the page's changes. Without a valid session the browser is sent to the login page.
+pub struct Page {
+    pub who: Principal,
+    pub lang: Lang,
+    pub csrf: String,
+    /// The page's path (for the navigation's current item).
+    pub path: String,
+}
+
+impl Page {
+    /// The caller, as the API's handlers take it.
+    pub fn caller(&self) -> Caller {
+        Caller(self.who.clone(), None)
+    }
+
+    pub fn t(&self, key: &str) -> &'static str {
+        self.lang.t(key)
+    }
+}
+
+/// `/login?next=PATH`: where the login sends the browser back to.
+fn to_login(parts: &Parts, why: Option<&str>) -> Response {
+    let next = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    let mut to = format!("/login?next={}", format::query_escape(next));
+    if let Some(w) = why {
+        to.push_str("&why=");
+        to.push_str(w);
+    }
+    Redirect::to(&to).into_response()
+}
+
+impl FromRequestParts<AppState> for Page {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Page, Response> {
+        let lang = Lang::of(&parts.headers);
+        let Some(cookie) = crate::auth::cookie(&parts.headers, SESSION_COOKIE) else {
+            return Err(to_login(parts, None));
+        };
+        let idle = s.vaults.server.session_idle_minutes as i64 * 60;
+        let c = cookie.clone();
+        let found = s
+            .vaults
+            .run(None, move |v| {
+                discvault::accounts::authenticate_session(v, &c, idle)
+            })
+            .await
+            .map_err(|e| e.into_response())?;
+        let Ok((who, _)) = found else {
+            return Err(to_login(parts, Some("expired")));
+        };
+        let csrf = discvault::accounts::csrf_token(&cookie);
+        if !matches!(parts.method, Method::GET | Method::HEAD) {
+            let sent = parts
+                .headers
+                .get(crate::auth::CSRF_HEADER)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or_default();
+            if sent != csrf {
+                return Err(error_page(
+                    lang,
+                    StatusCode::FORBIDDEN,
+                    lang.t("error.forbidden"),
+                ));
+            }
+        }
+        Ok(Page {
+            who,
+            lang,
+            csrf,
+            path: parts.uri.path().to_string(),
+        })
+    }
+}
+
+/// A navigation item: its path, words, and the duty it needs.
+const NAV: &[(&str, &str, Duty)] = &[
+    ("/", "nav.dashboard", Duty::Read),
+    ("/search", "nav.search", Duty::Read),
+];
+
+/// The headers every page of the UI carries: nothing from elsewhere, no framing.
+fn secure(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+             connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        ),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// The document around a page's content: head, skip link, header, navigation.
+fn document(lang: Lang, title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang=(lang.tag()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                // htmx adds no style of its own (the policy allows none inline).
+                meta name="htmx-config" content=r#"{"includeIndicatorStyles":false,"allowEval":false}"#;
+                title { (title) " · " (lang.t("app.name")) }
+                link rel="stylesheet" href="/assets/app.css";
+                script src=(HTMX) defer {}
+            }
+            (body)
+        }
+    }
+}
+
+/// A page of a person with a session.
+pub fn layout(p: &Page, title: &str, content: Markup) -> Response {
+    let headers = format!(r#"{{"X-CSRF-Token": "{}"}}"#, p.csrf);
+    let role_key = format!("role.{}", p.who.role.name());
+    let body = html! {
+        body hx-headers=(headers) {
+            a.skip href="#main" { (p.t("nav.skip")) }
+            header.top {
+                span.brand { (p.t("app.name")) }
+                span.who {
+                    (p.t("user.signed_in_as")) " " strong { (p.who.user) }
+                    " (" (p.lang.t(&role_key)) ")"
+                }
+                a.lang href=(format!("/lang/{}?next={}", p.lang.other().code(), format::query_escape(&p.path)))
+                    lang=(p.lang.other().tag()) { (p.t("lang.switch")) }
+                button.logout type="button" hx-post="/logout" { (p.t("user.logout")) }
+            }
+            nav aria-label=(p.t("nav.main")) {
+                ul {
+                    @for (path, key, duty) in NAV {
+                        @if p.who.may(*duty) {
+                            li {
+                                @if *path == p.path {
+                                    a href=(path) aria-current="page" { (p.t(key)) }
+                                } @else {
+                                    a href=(path) { (p.t(key)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            main #main {
+                h1 { (title) }
+                (content)
+            }
+        }
+    };
+    secure(document(p.lang, title, body).into_response())
+}
+
+/// A page of its own for an error, without the navigation (no session, or not allowed).
+pub fn error_page(lang: Lang, status: StatusCode, message: &str) -> Response {
+    let body = html! {
+        body {
+            main #main.narrow {
+                h1 { (lang.t("error.title")) }
+                p.error role="alert" { (message) }
+                p { a href="/" { (lang.t("nav.dashboard")) } }
+            }
+        }
+    };
+    let mut r = secure(document(lang, lang.t("error.title"), body).into_response());
+    *r.status_mut() = status;
+    r
+}
+
+/// The UI's assets, from the binary.
+const HTMX: &str = "/assets/htmx-2.0.11.min.js";
+
+async fn asset(axum::extract::Path(name): axum::extract::Path<String>) -> Response {
+    let (ctype, body): (&str, &'static [u8]) = match name.as_str() {
+        "htmx-2.0.11.min.js" => (
+            "text/javascript; charset=utf-8",
+            include_bytes!("../../assets/vendor/htmx-2.0.11.min.js"),
+        ),
+        "app.css" => (
+            "text/css; charset=utf-8",
+            include_bytes!("../../assets/app.css"),
+        ),
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    (
+        [
+            (header::CONTENT_TYPE, ctype),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// Markup already escaped (an inline SVG made here).
+pub fn raw(s: String) -> PreEscaped<String> {
+    PreEscaped(s)
+}
