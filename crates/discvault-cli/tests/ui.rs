@@ -246,7 +246,69 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
     assert!(first.contains(&barcode), "{first}");
     page(&c, "search-zh").await;
 
+    // Plan: new records added, the volumes previewed (nothing recorded), then confirmed: a
+    // plan task, followed on its page until done.
+    let more = records_tree(&t.path().join("more"), "会议纪要", 40, 9);
+    ok(dv(&vault).arg("add").arg(&more));
+    click(&c, "nav a[href='/plan']").await;
+    c.wait().for_element(Locator::Id("media")).await.unwrap();
+    page(&c, "plan-zh").await;
+    c.find(Locator::Css("#media option[value=cd74]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    click(&c, "form.plan button").await;
+    let summary = c
+        .wait()
+        .for_element(Locator::Id("plan-summary"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let dry = ok(dv(&vault).args(["plan", "--media", "cd74", "--dry-run"]));
+    assert!(
+        summary.contains(&format!(
+            "{} 张光盘",
+            dry["volumes"].as_array().unwrap().len()
+        )),
+        "{summary}"
+    );
+    assert_eq!(ok(dv(&vault).arg("status"))["planned"]["files"], 0);
+    page(&c, "plan-preview-zh").await;
+    click(&c, "#preview form button").await;
+    c.wait()
+        .for_element(Locator::Css("#queued a"))
+        .await
+        .unwrap();
+    click(&c, "#queued a").await;
+    c.wait().for_element(Locator::Id("task")).await.unwrap();
+    for _ in 0..300 {
+        if text(&c, "#task-state").await == "已完成" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(text(&c, "#task-state").await, "已完成");
+    assert_eq!(
+        ok(dv(&vault).arg("status"))["planned"]["files"],
+        dry["files"]
+    );
+    page(&c, "task-zh").await;
+    click(&c, "nav a[href='/tasks']").await;
+    c.wait().for_element(Locator::Id("tasks")).await.unwrap();
+    page(&c, "tasks-zh").await;
+
     // English one click away, kept for the next pages.
+    c.goto(&format!("{base}/search?q=%E9%80%9A%E7%9F%A5"))
+        .await
+        .unwrap();
+    let found = ok(dv(&vault).args(["locate", "通知", "--limit", "100"]))
+        .as_array()
+        .unwrap()
+        .len();
     click(&c, "header a.lang").await;
     c.wait()
         .for_element(Locator::Css("html[lang=en]"))
@@ -259,12 +321,22 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
         .unwrap();
     assert_eq!(
         text(&c, "#results-title").await,
-        format!("Results ({})", rows.len())
+        format!("Results ({found})")
     );
     page(&c, "search-en").await;
     c.goto(&format!("{base}/")).await.unwrap();
     assert_eq!(text(&c, "h1").await, "Dashboard");
     page(&c, "dashboard-en").await;
+    for (path, h1, name) in [
+        ("/plan", "Plan", "plan-en"),
+        ("/tasks", "Jobs", "tasks-en"),
+        ("/tasks/T-000001", "Task T-000001", "task-en"),
+    ] {
+        c.goto(&format!("{base}{path}")).await.unwrap();
+        assert_eq!(text(&c, "h1").await, h1);
+        page(&c, name).await;
+    }
+    assert_eq!(text(&c, "#task-state").await, "done");
 
     // Logging out ends the session: the pages lead to the login again.
     click(&c, "header button.logout").await;
@@ -287,6 +359,10 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
     assert_eq!(text(&c, "h1").await, "Dashboard");
     assert!(c.find(Locator::Id("unplanned")).await.is_err());
     assert!(c.find(Locator::Id("overdue")).await.is_ok());
+    // Planning is not the auditor's: no link, and the page itself is refused.
+    assert!(c.find(Locator::Css("nav a[href='/plan']")).await.is_err());
+    c.goto(&format!("{base}/plan")).await.unwrap();
+    assert_eq!(text(&c, "p.error").await, "Your role may not do this.");
     c.close().await.unwrap();
     assert!(server.stop().success());
 }

@@ -8,7 +8,9 @@ mod dashboard;
 mod format;
 pub mod i18n;
 mod login;
+mod plan;
 mod search;
+mod tasks;
 
 use crate::api::AppState;
 use crate::auth::{Caller, SESSION_COOKIE};
@@ -27,6 +29,11 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(dashboard::page))
         .route("/search", get(search::page))
+        .route("/plan", get(plan::page))
+        .route("/plan/preview", post(plan::show))
+        .route("/plan/confirm", post(plan::confirm))
+        .route("/tasks", get(tasks::list))
+        .route("/tasks/{task_id}", get(tasks::one))
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", post(login::logout))
         .route("/lang/{code}", get(login::language))
@@ -117,6 +124,8 @@ impl FromRequestParts<AppState> for Page {
 const NAV: &[(&str, &str, Duty)] = &[
     ("/", "nav.dashboard", Duty::Read),
     ("/search", "nav.search", Duty::Read),
+    ("/plan", "nav.plan", Duty::Archive),
+    ("/tasks", "nav.tasks", Duty::Read),
 ];
 
 /// The headers every page of the UI carries: nothing from elsewhere, no framing.
@@ -155,6 +164,7 @@ fn document(lang: Lang, title: &str, body: Markup) -> Markup {
                 title { (title) " · " (lang.t("app.name")) }
                 link rel="stylesheet" href="/assets/app.css";
                 script src=(HTMX) defer {}
+                script src="/assets/app.js" defer {}
             }
             (body)
         }
@@ -183,7 +193,7 @@ pub fn layout(p: &Page, title: &str, content: Markup) -> Response {
                     @for (path, key, duty) in NAV {
                         @if p.who.may(*duty) {
                             li {
-                                @if *path == p.path {
+                                @if *path == p.path || (*path != "/" && p.path.starts_with(&format!("{path}/"))) {
                                     a href=(path) aria-current="page" { (p.t(key)) }
                                 } @else {
                                     a href=(path) { (p.t(key)) }
@@ -200,6 +210,11 @@ pub fn layout(p: &Page, title: &str, content: Markup) -> Response {
         }
     };
     secure(document(p.lang, title, body).into_response())
+}
+
+/// The answer to a page the role may not see (its link is not shown either).
+pub fn forbidden(p: &Page) -> Response {
+    error_page(p.lang, StatusCode::FORBIDDEN, p.t("error.forbidden"))
 }
 
 /// A page of its own for an error, without the navigation (no session, or not allowed).
@@ -230,6 +245,10 @@ async fn asset(axum::extract::Path(name): axum::extract::Path<String>) -> Respon
         "app.css" => (
             "text/css; charset=utf-8",
             include_bytes!("../../assets/app.css"),
+        ),
+        "app.js" => (
+            "text/javascript; charset=utf-8",
+            include_bytes!("../../assets/app.js"),
         ),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
