@@ -122,6 +122,18 @@ async fn page(c: &Client, name: &str) {
     std::fs::write(shots_dir().join(format!("{name}.png")), png).unwrap();
 }
 
+/// On a task's page: waits (60 s at most) until it says the task is done.
+async fn task_done(c: &Client) {
+    c.wait().for_element(Locator::Id("task")).await.unwrap();
+    for _ in 0..600 {
+        if text(c, "#task-state").await == "已完成" {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the task is {}", text(c, "#task-state").await);
+}
+
 async fn click(c: &Client, css: &str) {
     c.find(Locator::Css(css))
         .await
@@ -192,6 +204,15 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
         ]),
         "审计员的密码很长\n",
     );
+    // Folders on the server that requests may name.
+    let incoming = t.path().join("交接区");
+    let more = records_tree(&incoming, "会议纪要", 40, 9);
+    let cfg = vault.join("discvault.toml");
+    let text_cfg = std::fs::read_to_string(&cfg).unwrap().replace(
+        "roots = []",
+        &format!("roots = [{:?}]", incoming.display().to_string()),
+    );
+    std::fs::write(&cfg, text_cfg).unwrap();
     let server = Server::start(&vault);
     let base = format!("http://{}", server.addr);
     let driver = chromedriver();
@@ -248,8 +269,50 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
 
     // Plan: new records added, the volumes previewed (nothing recorded), then confirmed: a
     // plan task, followed on its page until done.
-    let more = records_tree(&t.path().join("more"), "会议纪要", 40, 9);
-    ok(dv(&vault).arg("add").arg(&more));
+    // Ingest a folder of the server with its metadata; a folder outside the roots is refused
+    // on the page.
+    click(&c, "nav a[href='/ingest']").await;
+    c.wait().for_element(Locator::Id("folder")).await.unwrap();
+    page(&c, "ingest-zh").await;
+    let fill = |id: &'static str, v: String| {
+        let c = c.clone();
+        async move {
+            let e = c.find(Locator::Id(id)).await.unwrap();
+            e.clear().await.unwrap();
+            e.send_keys(&v).await.unwrap();
+        }
+    };
+    fill("folder", t.path().join("src").display().to_string()).await;
+    fill("collection", "会议纪要".into()).await;
+    click(&c, "form.ingest button").await;
+    let refused = c
+        .wait()
+        .for_element(Locator::Css("#ingest-result .error"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(refused.starts_with("无法接收："), "{refused}");
+    fill("folder", more.display().to_string()).await;
+    fill("fonds", "J017".into()).await;
+    fill("year", "2024".into()).await;
+    click(&c, "#retention option[value='永久']").await;
+    click(&c, "#classification option[value='内部']").await;
+    fill("more", "立档单位=市档案馆".into()).await;
+    click(&c, "form.ingest button").await;
+    c.wait()
+        .for_element(Locator::Css("#queued a"))
+        .await
+        .unwrap();
+    click(&c, "#queued a").await;
+    task_done(&c).await;
+    assert_eq!(ok(dv(&vault).arg("status"))["unplanned"]["files"], 40);
+    let by_fonds = ok(dv(&vault).args(["locate", "fonds=J017", "--limit", "100"]));
+    assert_eq!(by_fonds.as_array().unwrap().len(), 40);
+    let by_key = ok(dv(&vault).args(["locate", "立档单位=市档案馆", "--limit", "100"]));
+    assert_eq!(by_key.as_array().unwrap().len(), 40);
+
     click(&c, "nav a[href='/plan']").await;
     c.wait().for_element(Locator::Id("media")).await.unwrap();
     page(&c, "plan-zh").await;
@@ -284,14 +347,7 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
         .await
         .unwrap();
     click(&c, "#queued a").await;
-    c.wait().for_element(Locator::Id("task")).await.unwrap();
-    for _ in 0..300 {
-        if text(&c, "#task-state").await == "已完成" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert_eq!(text(&c, "#task-state").await, "已完成");
+    task_done(&c).await;
     assert_eq!(
         ok(dv(&vault).arg("status"))["planned"]["files"],
         dry["files"]
@@ -328,9 +384,10 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
     assert_eq!(text(&c, "h1").await, "Dashboard");
     page(&c, "dashboard-en").await;
     for (path, h1, name) in [
+        ("/ingest", "Ingest", "ingest-en"),
         ("/plan", "Plan", "plan-en"),
         ("/tasks", "Jobs", "tasks-en"),
-        ("/tasks/T-000001", "Task T-000001", "task-en"),
+        ("/tasks/T-000002", "Task T-000002", "task-en"),
     ] {
         c.goto(&format!("{base}{path}")).await.unwrap();
         assert_eq!(text(&c, "h1").await, h1);

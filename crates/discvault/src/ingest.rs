@@ -43,6 +43,75 @@ pub struct AddOptions {
     pub force: bool,
 }
 
+/// Metadata keys that are the catalog's own fields of a collection, as given (Chinese or
+/// English) and as kept.
+const FIELD_KEYS: [(&str, &str); 4] = [
+    ("全宗号", "fonds"),
+    ("保管期限", "retention"),
+    ("fonds", "fonds"),
+    ("retention", "retention"),
+];
+/// The retention periods (保管期限) a collection may have (DA/T 22, GB/T 18894).
+pub const RETENTIONS: [&str; 7] = [
+    "永久",
+    "长期",
+    "短期",
+    "定期30年",
+    "定期10年",
+    "30年",
+    "10年",
+];
+/// The classifications (密级) a collection may have.
+pub const CLASSIFICATIONS: [&str; 6] = ["公开", "非密", "内部", "秘密", "机密", "绝密"];
+
+/// Metadata given as (key, value) pairs, by a records system (a sidecar file) or a person (the
+/// web UI's form), checked: keys of 1 to 64 characters, values on one line of at most 1000,
+/// 年度 a year, 保管期限 and 密级 from their lists, no key twice; 全宗号 and 保管期限 kept as
+/// `fonds` and `retention`. The collection named (`collection` or `类别`) comes apart. The
+/// error says what is wrong with which key.
+pub fn checked_metadata(
+    pairs: Vec<(String, String)>,
+) -> std::result::Result<(Option<String>, BTreeMap<String, String>), String> {
+    let mut collection = None;
+    let mut meta = BTreeMap::new();
+    for (k, v) in pairs {
+        let (k, v) = (k.trim().to_string(), v.trim().to_string());
+        if k.is_empty() || k.chars().count() > 64 || k.chars().any(char::is_control) {
+            return Err(format!("{k:?}: a key is 1 to 64 characters"));
+        }
+        if v.chars().count() > 1000 || v.chars().any(char::is_control) {
+            return Err(format!(
+                "{k}: a value is at most 1000 characters, on one line"
+            ));
+        }
+        if k == "collection" || k == "类别" {
+            collection = Some(v).filter(|c| !c.is_empty());
+            continue;
+        }
+        match k.as_str() {
+            "年度" if !(v.len() == 4 && v.bytes().all(|b| b.is_ascii_digit())) => {
+                return Err(format!("年度 {v:?}: a year of four digits"))
+            }
+            "保管期限" | "retention" if !RETENTIONS.contains(&v.as_str()) => {
+                return Err(format!("{k} {v:?}: one of {}", RETENTIONS.join("、")))
+            }
+            "密级" if !CLASSIFICATIONS.contains(&v.as_str()) => {
+                return Err(format!("密级 {v:?}: one of {}", CLASSIFICATIONS.join("、")))
+            }
+            _ => {}
+        }
+        let key = FIELD_KEYS
+            .iter()
+            .find(|(given, _)| *given == k)
+            .map(|(_, field)| field.to_string())
+            .unwrap_or(k);
+        if meta.insert(key.clone(), v).is_some() {
+            return Err(format!("{key}: given twice"));
+        }
+    }
+    Ok((collection, meta))
+}
+
 /// A file that was not recorded, or recorded with a remark, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {

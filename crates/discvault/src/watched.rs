@@ -28,24 +28,6 @@ const ERROR: &str = "error";
 /// The sidecar, as JSON (an object of strings) or CSV (`key,value` rows).
 const SIDECAR_JSON: &str = "metadata.json";
 const SIDECAR_CSV: &str = "metadata.csv";
-/// The sidecar's keys that are the catalog's own fields of a collection.
-const FIELD_KEYS: [(&str, &str); 4] = [
-    ("全宗号", "fonds"),
-    ("保管期限", "retention"),
-    ("fonds", "fonds"),
-    ("retention", "retention"),
-];
-const RETENTIONS: [&str; 7] = [
-    "永久",
-    "长期",
-    "短期",
-    "定期30年",
-    "定期10年",
-    "30年",
-    "10年",
-];
-const CLASSIFICATIONS: [&str; 6] = ["公开", "非密", "内部", "秘密", "机密", "绝密"];
-
 /// What became of a delivery.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Delivery {
@@ -272,50 +254,8 @@ pub fn sidecar(w: &WatchedFolder, d: &Path) -> Result<(String, BTreeMap<String, 
     } else {
         (PathBuf::new(), Vec::new())
     };
-    let mut collection = w.collection.clone();
-    let mut meta = BTreeMap::new();
-    for (k, v) in pairs {
-        let (k, v) = (k.trim().to_string(), v.trim().to_string());
-        if k.is_empty() || k.chars().count() > 64 || k.chars().any(char::is_control) {
-            return Err(bad(&path, format!("{k:?}: a key is 1 to 64 characters")));
-        }
-        if v.chars().count() > 1000 || v.chars().any(char::is_control) {
-            return Err(bad(
-                &path,
-                format!("{k}: a value is at most 1000 characters, on one line"),
-            ));
-        }
-        if k == "collection" || k == "类别" {
-            collection = Some(v);
-            continue;
-        }
-        match k.as_str() {
-            "年度" if !(v.len() == 4 && v.bytes().all(|b| b.is_ascii_digit())) => {
-                return Err(bad(&path, format!("年度 {v:?}: a year of four digits")))
-            }
-            "保管期限" | "retention" if !RETENTIONS.contains(&v.as_str()) => {
-                return Err(bad(
-                    &path,
-                    format!("{k} {v:?}: one of {}", RETENTIONS.join("、")),
-                ))
-            }
-            "密级" if !CLASSIFICATIONS.contains(&v.as_str()) => {
-                return Err(bad(
-                    &path,
-                    format!("密级 {v:?}: one of {}", CLASSIFICATIONS.join("、")),
-                ))
-            }
-            _ => {}
-        }
-        let key = FIELD_KEYS
-            .iter()
-            .find(|(given, _)| *given == k)
-            .map(|(_, field)| field.to_string())
-            .unwrap_or(k);
-        if meta.insert(key.clone(), v).is_some() {
-            return Err(bad(&path, format!("{key}: given twice")));
-        }
-    }
+    let (named, meta) = crate::ingest::checked_metadata(pairs).map_err(|e| bad(&path, e))?;
+    let collection = named.or_else(|| w.collection.clone());
     let collection = collection.filter(|c| !c.trim().is_empty()).ok_or_else(|| {
         bad(
             if path.as_os_str().is_empty() {

@@ -7,6 +7,7 @@
 mod dashboard;
 mod format;
 pub mod i18n;
+mod ingest;
 mod login;
 mod plan;
 mod search;
@@ -29,6 +30,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(dashboard::page))
         .route("/search", get(search::page))
+        .route("/ingest", get(ingest::page).post(ingest::submit))
         .route("/plan", get(plan::page))
         .route("/plan/preview", post(plan::show))
         .route("/plan/confirm", post(plan::confirm))
@@ -124,6 +126,7 @@ impl FromRequestParts<AppState> for Page {
 const NAV: &[(&str, &str, Duty)] = &[
     ("/", "nav.dashboard", Duty::Read),
     ("/search", "nav.search", Duty::Read),
+    ("/ingest", "nav.ingest", Duty::Archive),
     ("/plan", "nav.plan", Duty::Archive),
     ("/tasks", "nav.tasks", Duty::Read),
 ];
@@ -210,6 +213,38 @@ pub fn layout(p: &Page, title: &str, content: Markup) -> Response {
         }
     };
     secure(document(p.lang, title, body).into_response())
+}
+
+/// Queues a task of `kind` as the page's person (the duty its kind needs) and answers, in
+/// place, the link to its page (words `{section}.queued`) or why not (`{section}.failed`).
+pub async fn queue_task(
+    s: &AppState,
+    p: &Page,
+    kind: discvault::model::TaskKind,
+    params: serde_json::Value,
+    section: &str,
+) -> Response {
+    match s
+        .call(&p.caller(), kind.duty(), move |v| {
+            discvault::tasks::queue(v, kind, params)
+        })
+        .await
+    {
+        Ok(axum::Json(t)) => html! {
+            p #queued role="status" {
+                (p.t(&format!("{section}.queued"))) " "
+                a href=(format!("/tasks/{}", t.task_id)) { (t.task_id) }
+            }
+        }
+        .into_response(),
+        Err(e) => refusal(p, section, &e.message),
+    }
+}
+
+/// Why a form's change was not made, in place of its result (words `{section}.failed`).
+pub fn refusal(p: &Page, section: &str, message: &str) -> Response {
+    html! { p.error role="alert" { (p.t(&format!("{section}.failed"))) " " (message) } }
+        .into_response()
 }
 
 /// The answer to a page the role may not see (its link is not shown either).

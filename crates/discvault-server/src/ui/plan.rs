@@ -129,7 +129,7 @@ fn preview(p: &Page, f: &PlanForm, plan: &VolumePlan) -> Markup {
 }
 
 fn error(p: &Page, message: &str) -> Response {
-    html! { p.error role="alert" { (p.t("plan.failed")) " " (message) } }.into_response()
+    super::refusal(p, "plan", message)
 }
 
 /// The preview, in place of the form's target.
@@ -159,19 +159,5 @@ pub async fn confirm(State(s): State<AppState>, p: Page, Form(f): Form<PlanForm>
         Ok(v) => v,
         Err(e) => return error(&p, &e.to_string()),
     };
-    match s
-        .call(&p.caller(), Duty::Archive, move |v| {
-            discvault::tasks::queue(v, TaskKind::Plan, params)
-        })
-        .await
-    {
-        Ok(axum::Json(t)) => html! {
-            p #queued role="status" {
-                (p.t("plan.queued")) " "
-                a href=(format!("/tasks/{}", t.task_id)) { (t.task_id) }
-            }
-        }
-        .into_response(),
-        Err(e) => error(&p, &e.message),
-    }
+    super::queue_task(&s, &p, TaskKind::Plan, params, "plan").await
 }
