@@ -126,12 +126,30 @@ async fn page(c: &Client, name: &str) {
 async fn task_done(c: &Client) {
     c.wait().for_element(Locator::Id("task")).await.unwrap();
     for _ in 0..600 {
-        if text(c, "#task-state").await == "已完成" {
-            return;
+        match text(c, "#task-state").await.as_str() {
+            "已完成" => return,
+            "排队中" | "进行中" => {}
+            other => {
+                let error = match c.find(Locator::Id("task-error")).await {
+                    Ok(e) => e.text().await.unwrap(),
+                    Err(_) => String::new(),
+                };
+                panic!("the task is {other}: {error}");
+            }
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     panic!("the task is {}", text(c, "#task-state").await);
+}
+
+/// A form queued a task: its link followed, the task waited for until done.
+async fn follow_queued(c: &Client) {
+    c.wait()
+        .for_element(Locator::Css("#queued a"))
+        .await
+        .unwrap();
+    click(c, "#queued a").await;
+    task_done(c).await;
 }
 
 async fn click(c: &Client, css: &str) {
@@ -203,6 +221,17 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
             "--password-stdin",
         ]),
         "审计员的密码很长\n",
+    );
+    ok_with_input(
+        dv(&vault).args([
+            "user",
+            "add",
+            "王操作员",
+            "--role",
+            "operator",
+            "--password-stdin",
+        ]),
+        "操作员的登录密码\n",
     );
     // Folders on the server that requests may name.
     let incoming = t.path().join("交接区");
@@ -301,12 +330,7 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
     click(&c, "#classification option[value='内部']").await;
     fill("more", "立档单位=市档案馆".into()).await;
     click(&c, "form.ingest button").await;
-    c.wait()
-        .for_element(Locator::Css("#queued a"))
-        .await
-        .unwrap();
-    click(&c, "#queued a").await;
-    task_done(&c).await;
+    follow_queued(&c).await;
     assert_eq!(ok(dv(&vault).arg("status"))["unplanned"]["files"], 40);
     let by_fonds = ok(dv(&vault).args(["locate", "fonds=J017", "--limit", "100"]));
     assert_eq!(by_fonds.as_array().unwrap().len(), 40);
@@ -342,17 +366,33 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
     assert_eq!(ok(dv(&vault).arg("status"))["planned"]["files"], 0);
     page(&c, "plan-preview-zh").await;
     click(&c, "#preview form button").await;
-    c.wait()
-        .for_element(Locator::Css("#queued a"))
-        .await
-        .unwrap();
-    click(&c, "#queued a").await;
-    task_done(&c).await;
+    follow_queued(&c).await;
     assert_eq!(
         ok(dv(&vault).arg("status"))["planned"]["files"],
         dry["files"]
     );
     page(&c, "task-zh").await;
+    // Master the planned volume into a folder of the server; publishing is not the
+    // archivist's: not shown, and refused when asked all the same.
+    click(&c, "nav a[href='/volumes']").await;
+    c.wait().for_element(Locator::Id("out")).await.unwrap();
+    assert!(c.find(Locator::Id("publish")).await.is_err());
+    let out = incoming.join("镜像");
+    fill("out", out.display().to_string()).await;
+    click(&c, "form.master button").await;
+    follow_queued(&c).await;
+    assert!(out.join("DV-000002.iso").is_file());
+    let status = c
+        .execute(
+            "const t = JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRF-Token'];
+             const r = await fetch('/volumes/publish', {method: 'POST', headers: {'X-CSRF-Token': t,
+                 'Content-Type': 'application/x-www-form-urlencoded'}, body: 'kind=images&where=/tmp'});
+             return r.status;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 403);
     click(&c, "nav a[href='/tasks']").await;
     c.wait().for_element(Locator::Id("tasks")).await.unwrap();
     page(&c, "tasks-zh").await;
@@ -386,6 +426,7 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
     for (path, h1, name) in [
         ("/ingest", "Ingest", "ingest-en"),
         ("/plan", "Plan", "plan-en"),
+        ("/volumes", "Volumes and publishing", "volumes-en"),
         ("/tasks", "Jobs", "tasks-en"),
         ("/tasks/T-000002", "Task T-000002", "task-en"),
     ] {
@@ -408,6 +449,44 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
     page(&c, "login-en").await;
     c.goto(&format!("{base}/search")).await.unwrap();
     assert_eq!(c.current_url().await.unwrap().path(), "/login");
+    c.close().await.unwrap();
+
+    // An operator publishes: as image files, then to an Epson disc publisher (the TD Bridge
+    // simulator on a hot folder of the server).
+    let c = browser(&driver, "zh-CN").await;
+    log_in(&c, &base, "王操作员", "操作员的登录密码", "header .who").await;
+    click(&c, "nav a[href='/volumes']").await;
+    c.wait().for_element(Locator::Id("publish")).await.unwrap();
+    assert!(
+        c.find(Locator::Id("out")).await.is_err(),
+        "mastering is not the operator's"
+    );
+    page(&c, "volumes-zh").await;
+    let published = incoming.join("刻录结果");
+    let hot = incoming.join("TDBridge");
+    let _sim = common::simulate("tdbridge", &hot);
+    for (kind, place) in [("images", &published), ("tdbridge", &hot)] {
+        c.goto(&format!("{base}/volumes")).await.unwrap();
+        c.wait().for_element(Locator::Id("publish")).await.unwrap();
+        click(&c, &format!("#kind option[value='{kind}']")).await;
+        c.find(Locator::Id("where"))
+            .await
+            .unwrap()
+            .send_keys(&place.display().to_string())
+            .await
+            .unwrap();
+        c.find(Locator::Id("copies"))
+            .await
+            .unwrap()
+            .send_keys("1")
+            .await
+            .unwrap();
+        click(&c, "form.publish button").await;
+        follow_queued(&c).await;
+    }
+    let copies = ok(dv(&vault).args(["copies", "list", "--volume", "DV-000002"]));
+    assert_eq!(copies.as_array().unwrap().len(), 2, "{copies}");
+    assert!(published.read_dir().unwrap().next().is_some());
     c.close().await.unwrap();
 
     // An auditor sees what waits, not the archivist's work.

@@ -12,6 +12,7 @@ mod login;
 mod plan;
 mod search;
 mod tasks;
+mod volumes;
 
 use crate::api::AppState;
 use crate::auth::{Caller, SESSION_COOKIE};
@@ -34,6 +35,9 @@ pub fn router() -> Router<AppState> {
         .route("/plan", get(plan::page))
         .route("/plan/preview", post(plan::show))
         .route("/plan/confirm", post(plan::confirm))
+        .route("/volumes", get(volumes::page))
+        .route("/volumes/master", post(volumes::master))
+        .route("/volumes/publish", post(volumes::publish))
         .route("/tasks", get(tasks::list))
         .route("/tasks/{task_id}", get(tasks::one))
         .route("/login", get(login::form).post(login::submit))
@@ -128,6 +132,7 @@ const NAV: &[(&str, &str, Duty)] = &[
     ("/search", "nav.search", Duty::Read),
     ("/ingest", "nav.ingest", Duty::Archive),
     ("/plan", "nav.plan", Duty::Archive),
+    ("/volumes", "nav.volumes", Duty::Read),
     ("/tasks", "nav.tasks", Duty::Read),
 ];
 
