@@ -427,6 +427,7 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
         ("/ingest", "Ingest", "ingest-en"),
         ("/plan", "Plan", "plan-en"),
         ("/volumes", "Volumes and publishing", "volumes-en"),
+        ("/labels", "Labels", "labels-en"),
         ("/tasks", "Jobs", "tasks-en"),
         ("/tasks/T-000002", "Task T-000002", "task-en"),
     ] {
@@ -487,6 +488,38 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
     let copies = ok(dv(&vault).args(["copies", "list", "--volume", "DV-000002"]));
     assert_eq!(copies.as_array().unwrap().len(), 2, "{copies}");
     assert!(published.read_dir().unwrap().next().is_some());
+
+    // The disc face as it will print, and its PDF, read by pdftotext.
+    click(&c, "nav a[href='/labels']").await;
+    c.wait().for_element(Locator::Id("label")).await.unwrap();
+    assert_eq!(text(&c, "#label-title").await, "盘面 · DV-000002");
+    let drawn = c
+        .execute(
+            "const i = document.getElementById('label');
+             if (!i.complete) await new Promise(r => i.addEventListener('load', r));
+             return i.naturalWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(drawn.as_u64().unwrap() > 100, "{drawn}");
+    page(&c, "labels-zh").await;
+    let pdf = c
+        .execute(
+            "const r = await fetch(document.getElementById('pdf').href);
+             return [r.status, r.headers.get('content-type'),
+                     Array.from(new Uint8Array(await r.arrayBuffer()))];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(pdf[0], 200);
+    assert_eq!(pdf[1], "application/pdf");
+    let bytes: Vec<u8> = serde_json::from_value(pdf[2].clone()).unwrap();
+    let file = t.path().join("DV-000002-face.pdf");
+    std::fs::write(&file, &bytes).unwrap();
+    let words = testkit::run(Command::new("pdftotext").arg(&file).arg("-"));
+    assert!(words.contains("DV-000002"), "{words}");
     c.close().await.unwrap();
 
     // An auditor sees what waits, not the archivist's work.

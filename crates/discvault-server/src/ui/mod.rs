@@ -8,6 +8,7 @@ mod dashboard;
 mod format;
 pub mod i18n;
 mod ingest;
+mod labels;
 mod login;
 mod plan;
 mod search;
@@ -38,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .route("/volumes", get(volumes::page))
         .route("/volumes/master", post(volumes::master))
         .route("/volumes/publish", post(volumes::publish))
+        .route("/labels", get(labels::page))
         .route("/tasks", get(tasks::list))
         .route("/tasks/{task_id}", get(tasks::one))
         .route("/login", get(login::form).post(login::submit))
@@ -133,6 +135,7 @@ const NAV: &[(&str, &str, Duty)] = &[
     ("/ingest", "nav.ingest", Duty::Archive),
     ("/plan", "nav.plan", Duty::Archive),
     ("/volumes", "nav.volumes", Duty::Read),
+    ("/labels", "nav.labels", Duty::Read),
     ("/tasks", "nav.tasks", Duty::Read),
 ];
 

@@ -1,0 +1,75 @@
+//! Labels: a volume's (or copy's) disc face or case spine, shown as it will print, and its
+//! PDF to download; a cabinet's sheet of slot labels. The pictures are the API's
+//! (`/api/v1/labels/...`), read with the session's cookie.
+
+use super::{format, layout, Page};
+use crate::api::AppState;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use discvault::model::VolumeState;
+use discvault::status::Status;
+use maud::html;
+use serde::Deserialize;
+
+#[derive(Deserialize, Default)]
+pub struct Pick {
+    key: Option<String>,
+    kind: Option<String>,
+}
+
+pub async fn page(State(s): State<AppState>, p: Page, Query(q): Query<Pick>) -> Response {
+    let st: Status = match crate::api::status_json(&s, &p.caller()).await {
+        Ok(b) => match serde_json::from_slice(&b) {
+            Ok(st) => st,
+            Err(e) => return super::refusal(&p, "labels", &e.to_string()),
+        },
+        Err(e) => return e.into_response(),
+    };
+    let mastered: Vec<&str> = st
+        .volumes
+        .iter()
+        .filter(|v| v.state == VolumeState::Mastered)
+        .map(|v| v.volume_id.as_str())
+        .collect();
+    let kind = match q.kind.as_deref() {
+        Some("spine") => "spine",
+        Some("slots") => "slots",
+        _ => "face",
+    };
+    let key = q
+        .key
+        .filter(|k| !k.trim().is_empty())
+        .or_else(|| mastered.last().map(|k| k.to_string()));
+    let content = html! {
+        form.labels method="get" action="/labels" {
+            p {
+                label for="key" { (p.t("labels.key")) }
+                input #key type="text" name="key" list="mastered" value=(key.clone().unwrap_or_default()) aria-describedby="key-hint";
+                datalist #mastered { @for v in mastered.iter().rev().take(500) { option value=(v) {} } }
+                span.hint #key-hint { (p.t("labels.key_hint")) }
+            }
+            p {
+                label for="kind" { (p.t("labels.kind")) }
+                select #kind name="kind" {
+                    @for (k, words) in [("face", "labels.face"), ("spine", "labels.spine"), ("slots", "labels.slots")] {
+                        option value=(k) selected[k == kind] { (p.t(words)) }
+                    }
+                }
+            }
+            p { button type="submit" { (p.t("labels.show")) } }
+        }
+        @if let Some(k) = &key {
+            @let base = format!("/api/v1/labels/{kind}/{}", format::query_escape(k));
+            section aria-labelledby="label-title" {
+                h2 #label-title { (p.t(&format!("labels.{kind}"))) " · " (k) }
+                p {
+                    a #pdf href=(format!("{base}?format=pdf")) download=(format!("{k}-{kind}.pdf")) { (p.t("labels.pdf")) }
+                    " · "
+                    a #png href=(format!("{base}?format=png")) download=(format!("{k}-{kind}.png")) { (p.t("labels.png")) }
+                }
+                img.label #label src=(format!("{base}?format=svg")) alt=(format!("{} {}", p.t(&format!("labels.{kind}")), k));
+            }
+        }
+    };
+    layout(&p, p.t("labels.title"), content)
+}
