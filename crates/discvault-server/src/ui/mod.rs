@@ -8,6 +8,7 @@ mod dashboard;
 mod format;
 pub mod i18n;
 mod ingest;
+mod inspect;
 mod labels;
 mod login;
 mod plan;
@@ -40,6 +41,9 @@ pub fn router() -> Router<AppState> {
         .route("/volumes/master", post(volumes::master))
         .route("/volumes/publish", post(volumes::publish))
         .route("/labels", get(labels::page))
+        .route("/inspect", get(inspect::page))
+        .route("/inspect/scan", get(inspect::scan))
+        .route("/inspect/verify", post(inspect::verify))
         .route("/tasks", get(tasks::list))
         .route("/tasks/{task_id}", get(tasks::one))
         .route("/login", get(login::form).post(login::submit))
@@ -136,6 +140,7 @@ const NAV: &[(&str, &str, Duty)] = &[
     ("/plan", "nav.plan", Duty::Archive),
     ("/volumes", "nav.volumes", Duty::Read),
     ("/labels", "nav.labels", Duty::Read),
+    ("/inspect", "nav.inspect", Duty::Read),
     ("/tasks", "nav.tasks", Duty::Read),
 ];
 
