@@ -436,6 +436,7 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
         ("/plan", "Plan", "plan-en"),
         ("/volumes", "Volumes and publishing", "volumes-en"),
         ("/labels", "Labels", "labels-en"),
+        ("/cabinets?cabinet=%E6%9F%9C01", "Cabinets", "cabinets-en"),
         ("/inspect?at=2031-01-01", "Inspection round", "inspect-en"),
         ("/tasks", "Jobs", "tasks-en"),
         ("/tasks/T-000002", "Task T-000002", "task-en"),
@@ -590,6 +591,67 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
         .find(|x| x["copy_id"] == copy["copy_id"])
         .unwrap();
     assert!(checked["verified_at"].is_i64(), "{checked}");
+
+    // The cabinet view: the verified copy moved into 柜01, shelf 1, slot 3, and shown there as
+    // trusted; the other copy marked missing, and shown so.
+    c.goto(&format!("{base}/cabinets")).await.unwrap();
+    c.wait().for_element(Locator::Id("copy")).await.unwrap();
+    let barcode = copy["barcode"].as_str().unwrap().to_string();
+    c.find(Locator::Id("copy"))
+        .await
+        .unwrap()
+        .send_keys(&barcode)
+        .await
+        .unwrap();
+    c.find(Locator::Id("place"))
+        .await
+        .unwrap()
+        .send_keys("本馆/一号库房/柜01/1/3")
+        .await
+        .unwrap();
+    click(&c, "form.move button").await;
+    let moved = c
+        .wait()
+        .for_element(Locator::Id("moved"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(moved.contains("柜01"), "{moved}");
+    let other = copies
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["copy_id"] != copy["copy_id"])
+        .unwrap();
+    c.find(Locator::Id("mark-copy"))
+        .await
+        .unwrap()
+        .send_keys(other["barcode"].as_str().unwrap())
+        .await
+        .unwrap();
+    click(&c, "#state option[value='missing']").await;
+    click(&c, "form.mark button").await;
+    c.wait()
+        .for_element(Locator::Css("#move-result #moved"))
+        .await
+        .unwrap();
+    c.goto(&format!("{base}/cabinets?cabinet=%E6%9F%9C01"))
+        .await
+        .unwrap();
+    let slot = text(&c, ".slot").await;
+    assert!(slot.contains("格 3") && slot.contains(&barcode), "{slot}");
+    assert!(c.find(Locator::Css(".slot .disc.ok")).await.is_ok());
+    page(&c, "cabinets-zh").await;
+    let listed = ok(dv(&vault).args(["copies", "list", "--volume", "DV-000002"]));
+    let states: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["state"].as_str().unwrap())
+        .collect();
+    assert!(states.contains(&"missing"), "{listed}");
     c.close().await.unwrap();
 
     // An auditor sees what waits, not the archivist's work.

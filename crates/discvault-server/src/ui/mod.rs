@@ -4,6 +4,7 @@
 //! (the API's session cookie); a page shows only what the role may do, and a change made from
 //! a page carries the session's CSRF token (htmx sends it in `X-CSRF-Token`).
 
+mod cabinets;
 mod dashboard;
 mod format;
 pub mod i18n;
@@ -40,6 +41,9 @@ pub fn router() -> Router<AppState> {
         .route("/volumes", get(volumes::page))
         .route("/volumes/master", post(volumes::master))
         .route("/volumes/publish", post(volumes::publish))
+        .route("/cabinets", get(cabinets::page))
+        .route("/cabinets/move", post(cabinets::move_copy))
+        .route("/cabinets/mark", post(cabinets::mark))
         .route("/labels", get(labels::page))
         .route("/inspect", get(inspect::page))
         .route("/inspect/scan", get(inspect::scan))
@@ -139,6 +143,7 @@ const NAV: &[(&str, &str, Duty)] = &[
     ("/ingest", "nav.ingest", Duty::Archive),
     ("/plan", "nav.plan", Duty::Archive),
     ("/volumes", "nav.volumes", Duty::Read),
+    ("/cabinets", "nav.cabinets", Duty::Read),
     ("/labels", "nav.labels", Duty::Read),
     ("/inspect", "nav.inspect", Duty::Read),
     ("/tasks", "nav.tasks", Duty::Read),
