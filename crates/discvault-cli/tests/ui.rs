@@ -437,6 +437,7 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
         ("/volumes", "Volumes and publishing", "volumes-en"),
         ("/labels", "Labels", "labels-en"),
         ("/cabinets?cabinet=%E6%9F%9C01", "Cabinets", "cabinets-en"),
+        ("/audit", "Audit log", "audit-en"),
         ("/inspect?at=2031-01-01", "Inspection round", "inspect-en"),
         ("/tasks", "Jobs", "tasks-en"),
         ("/tasks/T-000002", "Task T-000002", "task-en"),
@@ -652,6 +653,28 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
         .map(|x| x["state"].as_str().unwrap())
         .collect();
     assert!(states.contains(&"missing"), "{listed}");
+
+    // The audit log: every change above among the newest events, with who made it; the
+    // chain checked whole.
+    c.goto(&format!("{base}/audit")).await.unwrap();
+    let events = text(&c, "#events").await;
+    assert!(events.contains("王操作员@api"), "{events}");
+    assert!(events.contains("李档案@api"), "{events}");
+    click(&c, "#check").await;
+    let chain = c
+        .wait()
+        .for_element(Locator::Id("chain-state"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let cli = ok(dv(&vault).args(["log", "verify"]));
+    assert!(
+        chain.contains("完整") && chain.contains(&cli["events"].to_string()),
+        "{chain}"
+    );
+    page(&c, "audit-zh").await;
     c.close().await.unwrap();
 
     // An auditor sees what waits, not the archivist's work.

@@ -4,6 +4,7 @@
 //! (the API's session cookie); a page shows only what the role may do, and a change made from
 //! a page carries the session's CSRF token (htmx sends it in `X-CSRF-Token`).
 
+mod audit;
 mod cabinets;
 mod dashboard;
 mod format;
@@ -45,6 +46,8 @@ pub fn router() -> Router<AppState> {
         .route("/cabinets/move", post(cabinets::move_copy))
         .route("/cabinets/mark", post(cabinets::mark))
         .route("/labels", get(labels::page))
+        .route("/audit", get(audit::page))
+        .route("/audit/verify", get(audit::verify))
         .route("/inspect", get(inspect::page))
         .route("/inspect/scan", get(inspect::scan))
         .route("/inspect/verify", post(inspect::verify))
@@ -147,6 +150,7 @@ const NAV: &[(&str, &str, Duty)] = &[
     ("/labels", "nav.labels", Duty::Read),
     ("/inspect", "nav.inspect", Duty::Read),
     ("/tasks", "nav.tasks", Duty::Read),
+    ("/audit", "nav.audit", Duty::Read),
 ];
 
 /// The headers every page of the UI carries: nothing from elsewhere, no framing.
