@@ -241,6 +241,17 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
         ]),
         "操作员的登录密码\n",
     );
+    ok_with_input(
+        dv(&vault).args([
+            "user",
+            "add",
+            "管理员",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ]),
+        "管理员的登录密码\n",
+    );
     // Folders on the server that requests may name.
     let incoming = t.path().join("交接区");
     let more = records_tree(&incoming, "会议纪要", 40, 9);
@@ -677,12 +688,91 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
     page(&c, "audit-zh").await;
     c.close().await.unwrap();
 
+    // The admin adds a user, makes a token for it (shown once, and it works), then
+    // disables the user (the token no longer works).
+    let c = browser(&driver, "zh-CN").await;
+    log_in(&c, &base, "管理员", "管理员的登录密码", "header .who").await;
+    click(&c, "nav a[href='/users']").await;
+    c.wait().for_element(Locator::Id("new-name")).await.unwrap();
+    c.find(Locator::Id("new-name"))
+        .await
+        .unwrap()
+        .send_keys("新档案员")
+        .await
+        .unwrap();
+    click(&c, "#new-role option[value='archivist']").await;
+    c.find(Locator::Id("new-password"))
+        .await
+        .unwrap()
+        .send_keys("新档案员的登录密码")
+        .await
+        .unwrap();
+    click(&c, "form.add-user button").await;
+    c.wait()
+        .for_element(Locator::Id("users-done"))
+        .await
+        .unwrap();
+    c.goto(&format!("{base}/users")).await.unwrap();
+    c.wait()
+        .for_element(Locator::Id("token-user"))
+        .await
+        .unwrap();
+    click(&c, "#token-user option[value='新档案员']").await;
+    click(&c, "form.add-token button").await;
+    let made = c
+        .wait()
+        .for_element(Locator::Css("#new-token code"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let me = testkit::http::get(&server.addr, "/api/v1/me", Some(&made));
+    assert_eq!(me.status, 200, "{}", me.text());
+    assert!(me.text().contains("新档案员"));
+    c.goto(&format!("{base}/users")).await.unwrap();
+    page(&c, "users-zh").await;
+    let rows = c.find_all(Locator::Css("#users tbody tr")).await.unwrap();
+    let mut disabled = false;
+    for r in rows {
+        if r.text().await.unwrap().starts_with("新档案员") {
+            r.find(Locator::Css("button"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            disabled = true;
+            break;
+        }
+    }
+    assert!(disabled);
+    c.wait()
+        .for_element(Locator::Id("users-done"))
+        .await
+        .unwrap();
+    let me = testkit::http::get(&server.addr, "/api/v1/me", Some(&made));
+    assert_eq!(me.status, 401, "{}", me.text());
+    click(&c, "header a.lang").await;
+    c.wait()
+        .for_element(Locator::Css("html[lang=en]"))
+        .await
+        .unwrap();
+    assert_eq!(text(&c, "h1").await, "Users and tokens");
+    page(&c, "users-en").await;
+    c.close().await.unwrap();
+
     // An auditor sees what waits, not the archivist's work.
     let c = browser(&driver, "en-US").await;
     log_in(&c, &base, "审计", "审计员的密码很长", "header .who").await;
     assert_eq!(text(&c, "h1").await, "Dashboard");
     assert!(c.find(Locator::Id("unplanned")).await.is_err());
     assert!(c.find(Locator::Id("overdue")).await.is_ok());
+    // Users are the admin's only.
+    assert!(c.find(Locator::Css("nav a[href='/users']")).await.is_err());
+    c.goto(&format!("{base}/users")).await.unwrap();
+    assert_eq!(text(&c, "p.error").await, "Your role may not do this.");
+    c.goto(&format!("{base}/")).await.unwrap();
     // Planning is not the auditor's: no link, and the page itself is refused.
     assert!(c.find(Locator::Css("nav a[href='/plan']")).await.is_err());
     c.goto(&format!("{base}/plan")).await.unwrap();

@@ -16,6 +16,7 @@ mod login;
 mod plan;
 mod search;
 mod tasks;
+mod users;
 mod volumes;
 
 use crate::api::AppState;
@@ -47,6 +48,11 @@ pub fn router() -> Router<AppState> {
         .route("/cabinets/mark", post(cabinets::mark))
         .route("/labels", get(labels::page))
         .route("/audit", get(audit::page))
+        .route("/users", get(users::page))
+        .route("/users/add", post(users::add))
+        .route("/users/state", post(users::set_state))
+        .route("/users/token", post(users::token))
+        .route("/users/revoke", post(users::revoke))
         .route("/audit/verify", get(audit::verify))
         .route("/inspect", get(inspect::page))
         .route("/inspect/scan", get(inspect::scan))
@@ -151,6 +157,7 @@ const NAV: &[(&str, &str, Duty)] = &[
     ("/inspect", "nav.inspect", Duty::Read),
     ("/tasks", "nav.tasks", Duty::Read),
     ("/audit", "nav.audit", Duty::Read),
+    ("/users", "nav.users", Duty::Administer),
 ];
 
 /// The headers every page of the UI carries: nothing from elsewhere, no framing.
