@@ -768,6 +768,9 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
     assert_eq!(text(&c, "h1").await, "Dashboard");
     assert!(c.find(Locator::Id("unplanned")).await.is_err());
     assert!(c.find(Locator::Id("overdue")).await.is_ok());
+    // A page that is not there says so, as a page.
+    c.goto(&format!("{base}/no-such-page")).await.unwrap();
+    assert_eq!(text(&c, "p.error").await, "There is no such page.");
     // Users are the admin's only.
     assert!(c.find(Locator::Css("nav a[href='/users']")).await.is_err());
     c.goto(&format!("{base}/users")).await.unwrap();

@@ -240,12 +240,23 @@ pub fn router(vaults: Arc<Vaults>, stopping: Arc<std::sync::atomic::AtomicBool>)
                 "this path does not take that method (see /api/openapi.json)",
             )
         })
-        .fallback(|| async {
+        .fallback(|uri: axum::http::Uri, headers: HeaderMap| async move {
+            use axum::response::IntoResponse;
+            // A page of the web UI that is not there: a page that says so, in its language.
+            if !uri.path().starts_with("/api") {
+                let lang = crate::ui::i18n::Lang::of(&headers);
+                return crate::ui::error_page(
+                    lang,
+                    StatusCode::NOT_FOUND,
+                    lang.t("error.not_found"),
+                );
+            }
             ApiError::new(
                 StatusCode::NOT_FOUND,
                 "not_found",
                 "no such path in the API (see /api/openapi.json)",
             )
+            .into_response()
         })
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(AppState {
