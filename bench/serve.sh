@@ -38,7 +38,7 @@ token=$("$dv" --vault "$work" "${cat[@]}" token create --user bench 2>/dev/null)
 server=$!
 for _ in $(seq 100); do grep -q listening "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
 url=$(sed -n 's/^listening on //p' "$work/serve.out")
-echo "== $(date -u +%FT%TZ) $files files (${CATALOG:+PostgreSQL}${CATALOG:-SQLite}), $clients clients, server $url; load: $(uptime | sed 's/.*load/load/')"
+echo "== $(date -u +%FT%TZ) $files files ($([ -n "${CATALOG:-}" ] && echo PostgreSQL || echo SQLite)), $clients clients, server $url; load: $(uptime | sed 's/.*load/load/')"
 run() {
   local name=$1 path=$2 n=$3
   echo "-- $name: $n requests"

@@ -128,7 +128,7 @@ impl FromRequestParts<AppState> for Page {
                 .get(crate::auth::CSRF_HEADER)
                 .and_then(|h| h.to_str().ok())
                 .unwrap_or_default();
-            if sent != csrf {
+            if !crate::auth::same(sent, &csrf) {
                 return Err(error_page(
                     lang,
                     StatusCode::FORBIDDEN,
