@@ -4,9 +4,8 @@
 use super::{format, layout, raw, Page};
 use crate::api::AppState;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use discvault::model::{Duty, VolumeState};
-use discvault::status::Status;
 use maud::{html, Markup};
 
 /// One bar chart as inline SVG: a row per (label, value), scaled to the largest; with a title
@@ -61,20 +60,9 @@ fn card(p: &Page, key: &str, value: String, detail: Option<String>, id: &str) ->
 }
 
 pub async fn page(State(s): State<AppState>, p: Page) -> Response {
-    let bytes = match crate::api::status_json(&s, &p.caller()).await {
-        Ok(b) => b,
-        Err(e) => return e.into_response(),
-    };
-    let st: Status = match serde_json::from_slice(&bytes) {
-        Ok(s) => s,
-        Err(e) => {
-            return crate::error::ApiError::new(
-                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                e.to_string(),
-            )
-            .into_response()
-        }
+    let st = match super::status(&s, &p).await {
+        Ok(st) => st,
+        Err(r) => return r,
     };
     let planned = st
         .volumes

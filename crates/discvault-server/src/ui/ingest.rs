@@ -102,7 +102,7 @@ pub async fn page(State(s): State<AppState>, p: Page) -> Response {
                 span.hint #folder-hint {
                     (p.t("ingest.roots")) " "
                     @if roots.is_empty() { (p.t("ingest.no_roots")) }
-                    @for (i, r) in roots.iter().enumerate() { @if i > 0 { "、" } code { (r.display()) } }
+                    (super::roots_list(roots))
                 }
             }
             p {

@@ -116,7 +116,7 @@ pub async fn scan(State(s): State<AppState>, p: Page, Query(q): Query<Code>) -> 
                         label for="source" { (p.t("inspect.source")) }
                         input #source type="text" name="source" required aria-describedby="source-hint";
                         span.hint #source-hint { (p.t("inspect.source_hint")) " "
-                            @for (i, r) in roots.iter().enumerate() { @if i > 0 { "、" } code { (r.display()) } } }
+                            (super::roots_list(roots)) }
                     }
                     p { button type="submit" { (p.t("inspect.verify")) } }
                 }

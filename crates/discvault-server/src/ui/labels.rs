@@ -5,9 +5,8 @@
 use super::{format, layout, Page};
 use crate::api::AppState;
 use axum::extract::{Query, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use discvault::model::VolumeState;
-use discvault::status::Status;
 use maud::html;
 use serde::Deserialize;
 
@@ -18,12 +17,9 @@ pub struct Pick {
 }
 
 pub async fn page(State(s): State<AppState>, p: Page, Query(q): Query<Pick>) -> Response {
-    let st: Status = match crate::api::status_json(&s, &p.caller()).await {
-        Ok(b) => match serde_json::from_slice(&b) {
-            Ok(st) => st,
-            Err(e) => return super::refusal(&p, "labels", &e.to_string()),
-        },
-        Err(e) => return e.into_response(),
+    let st = match super::status(&s, &p).await {
+        Ok(st) => st,
+        Err(r) => return r,
     };
     let mastered: Vec<&str> = st
         .volumes

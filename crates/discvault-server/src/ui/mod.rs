@@ -244,6 +244,22 @@ pub fn layout(p: &Page, title: &str, content: Markup) -> Response {
     secure(document(p.lang, title, body).into_response())
 }
 
+/// The status (the API's, kept between changes), as the pages read it.
+pub async fn status(s: &AppState, p: &Page) -> Result<discvault::status::Status, Response> {
+    let bytes = crate::api::status_json(s, &p.caller())
+        .await
+        .map_err(|e| e.into_response())?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        crate::error::ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+            .into_response()
+    })
+}
+
+/// The folders requests may name (`[server] roots`), as a form's hint shows them.
+pub fn roots_list(roots: &[std::path::PathBuf]) -> Markup {
+    html! { @for (i, r) in roots.iter().enumerate() { @if i > 0 { "、" } code { (r.display()) } } }
+}
+
 /// Queues a task of `kind` as the page's person (the duty its kind needs) and answers, in
 /// place, the link to its page (words `{section}.queued`) or why not (`{section}.failed`).
 pub async fn queue_task(

@@ -6,10 +6,9 @@
 use super::{format, layout, Page};
 use crate::api::AppState;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Form;
 use discvault::model::{Duty, TaskKind, VolumeState};
-use discvault::status::Status;
 use maud::html;
 use serde::Deserialize;
 
@@ -17,12 +16,9 @@ use serde::Deserialize;
 const SHOWN: usize = 200;
 
 pub async fn page(State(s): State<AppState>, p: Page) -> Response {
-    let st: Status = match crate::api::status_json(&s, &p.caller()).await {
-        Ok(b) => match serde_json::from_slice(&b) {
-            Ok(st) => st,
-            Err(e) => return super::refusal(&p, "volumes", &e.to_string()),
-        },
-        Err(e) => return e.into_response(),
+    let st = match super::status(&s, &p).await {
+        Ok(st) => st,
+        Err(r) => return r,
     };
     let planned: Vec<_> = st
         .volumes
@@ -49,7 +45,7 @@ pub async fn page(State(s): State<AppState>, p: Page) -> Response {
                         label for="out" { (p.t("volumes.out")) }
                         input #out type="text" name="out" list="roots" required aria-describedby="out-hint";
                         datalist #roots { @for r in roots { option value=(r.display()) {} } }
-                        span.hint #out-hint { (p.t("ingest.roots")) " " @for (i, r) in roots.iter().enumerate() { @if i > 0 { "、" } code { (r.display()) } } }
+                        span.hint #out-hint { (p.t("ingest.roots")) " " (super::roots_list(roots)) }
                     }
                     p { button type="submit" { (p.t("volumes.master")) } }
                 }
