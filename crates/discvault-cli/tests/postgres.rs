@@ -318,6 +318,85 @@ fn locate_finds_the_same_records_on_sqlite_and_postgresql() {
         queries.len() - 2,
         "all but two queries find something"
     );
+
+    // The server keeps the paths in memory for locate by a piece of a path
+    // (catalog/search_cache.rs): the same files, the first in id order as the command finds
+    // them, and files added while it runs found at once.
+    ok(station(&post).args(["user", "add", "reader", "--role", "auditor"]));
+    let token = json(station(&post).args(["token", "create", "--user", "reader"]))["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let server = serve(&post);
+    let api = |q: &str, limit: usize| -> Vec<String> {
+        let path = format!(
+            "/api/v1/locate?limit={limit}&q={}",
+            form_urlencoded::byte_serialize(q.as_bytes()).collect::<String>()
+        );
+        let r = testkit::http::get(&server.1, &path, Some(&token));
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+        let v: Value = serde_json::from_slice(&r.body).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|f| format!("{}/{} v{}", f["collection"], f["path"], f["version"]))
+            .collect()
+    };
+    let cli = |q: &str, limit: usize| -> Vec<String> {
+        json(station(&post).args(["locate", "--limit", &limit.to_string(), q]))
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| format!("{}/{} v{}", f["collection"], f["path"], f["version"]))
+            .collect()
+    };
+    for q in queries.iter().filter(|q| !q.contains('=') && q.len() < 40) {
+        for limit in [1, 3, 1000] {
+            assert_eq!(api(q, limit), cli(q, limit), "locate {q:?} --limit {limit}");
+        }
+    }
+    let more = t.path().join("more/新增批次/补充目录");
+    std::fs::create_dir_all(&more).unwrap();
+    for i in 1..=3 {
+        std::fs::write(more.join(format!("第{i}号补充说明.txt")), format!("{i}")).unwrap();
+    }
+    ok(station(&post).arg("add").arg(more.parent().unwrap()));
+    assert_eq!(
+        api("补充说明", 1000).len(),
+        3,
+        "files added while the server runs"
+    );
+    assert_eq!(api("号补充说明.TXT", 2), cli("号补充说明.TXT", 2));
+}
+
+/// `discvault serve` over the station's catalog on 127.0.0.1: the process and its address.
+fn serve(station_dir: &Path) -> (KillOnDrop, String) {
+    use std::io::BufRead;
+    let mut child = station(station_dir)
+        .args(["serve", "--listen", "127.0.0.1:0", "--workers", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("serve printed {line:?}"))
+        .to_string();
+    (KillOnDrop(child), addr)
+}
+
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 #[test]

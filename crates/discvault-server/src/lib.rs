@@ -197,6 +197,13 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(Listening)) -> Result<(), Se
                 source,
             })?;
         let addr = listener.local_addr()?;
+        // PostgreSQL's paths for locate, read while the first requests come.
+        let warm = vaults.clone();
+        tokio::spawn(async move {
+            if let Err(e) = warm.fill_search_cache().await {
+                eprintln!("discvault serve: the search cache: {}", e.message);
+            }
+        });
         let app = api::router(vaults, stop.clone());
         // On SIGINT or SIGTERM: the workers and the progress streams are told at once (a
         // running task ends its stage and is queued again), then the requests in flight have

@@ -20,6 +20,8 @@ pub struct Vaults {
     pub server: discvault::config::ServerSection,
     idle: Mutex<Vec<Vault>>,
     permits: Semaphore,
+    /// The paths every connection's locate searches (PostgreSQL only).
+    search_cache: Option<Arc<discvault::catalog::search_cache::SearchCache>>,
 }
 
 /// Uploads and downloads streaming at once, at most.
@@ -47,8 +49,16 @@ impl Vaults {
         catalog: Option<String>,
         connections: usize,
     ) -> discvault::Result<Vaults> {
-        let first = Vault::open_with(&dir, catalog.as_deref())?;
+        let mut first = Vault::open_with(&dir, catalog.as_deref())?;
+        let mb = first.config.server.search_cache_mb as usize;
+        let search_cache = (mb > 0
+            && first.catalog.dialect() == discvault::catalog::Dialect::Postgres)
+            .then(|| Arc::new(discvault::catalog::search_cache::SearchCache::new(mb << 20)));
+        if let Some(c) = &search_cache {
+            first.catalog.use_search_cache(c.clone());
+        }
         Ok(Vaults {
+            search_cache,
             root: first.root.clone(),
             server: first.config.server.clone(),
             transfers: Arc::new(Semaphore::new(TRANSFERS)),
@@ -57,6 +67,15 @@ impl Vaults {
             idle: Mutex::new(vec![first]),
             permits: Semaphore::new(connections),
         })
+    }
+
+    /// Fills the search cache (a server's start: the first searches need not wait for it).
+    pub async fn fill_search_cache(self: &Arc<Self>) -> Result<(), ApiError> {
+        if self.search_cache.is_none() {
+            return Ok(());
+        }
+        self.run(None, |v| v.catalog.fill_search_cache().map(|_| ()))
+            .await
     }
 
     /// Runs `f` on a worker thread with a vault, as `who` (the agent of every event it
@@ -78,7 +97,13 @@ impl Vaults {
         let res = tokio::task::spawn_blocking(move || {
             let vault = match me.idle.lock().unwrap_or_else(|e| e.into_inner()).pop() {
                 Some(v) => v,
-                None => Vault::open_with(&me.dir, me.catalog.as_deref())?,
+                None => {
+                    let mut v = Vault::open_with(&me.dir, me.catalog.as_deref())?;
+                    if let Some(c) = &me.search_cache {
+                        v.catalog.use_search_cache(c.clone());
+                    }
+                    v
+                }
             };
             let out = match &agent {
                 Some(a) => discvault::model::acting_as(a, || f(&vault)),

@@ -20,6 +20,7 @@ pub mod postgres;
 mod records;
 pub mod schema;
 mod search;
+pub mod search_cache;
 pub mod sqlite;
 pub mod tasks;
 mod totals;
@@ -43,6 +44,9 @@ pub struct Catalog {
     /// SQL expression (over `copies k`) of a copy's inspection interval in days, from the
     /// vault's policy: every change of a copy stores its due date with it.
     pub(crate) due_rule: std::sync::RwLock<String>,
+    /// PostgreSQL's paths in memory for locate, shared by a server's connections (see
+    /// `search_cache.rs`); none in a command's short run.
+    search_cache: Option<std::sync::Arc<search_cache::SearchCache>>,
 }
 
 pub use records::*;
@@ -78,6 +82,7 @@ impl Catalog {
             due_rule: std::sync::RwLock::new(copies::interval_sql(
                 &crate::config::InspectionSection::default(),
             )),
+            search_cache: None,
         };
         cat.migrate()?;
         cat.ensure_vault_id()?;

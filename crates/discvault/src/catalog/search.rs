@@ -1,13 +1,22 @@
 //! Locate's search: the path indexes of both backends and the queries over them.
 
 use super::records::{file_from_row, FILE_COLS};
+use super::search_cache::SearchCache;
 use super::{db, Catalog, Dialect};
 use crate::model::FileRecord;
 use crate::Result;
+use std::sync::Arc;
 
 /// The files PostgreSQL's search of the paths reads in id order before it turns to the path
 /// indexes (about 7 ms at ten million files).
 const PROBE: i64 = 8192;
+
+/// Files read from the catalog at a time into a [`SearchCache`].
+const FILL: i64 = 50_000;
+
+/// A search asking for more files than this (a pick list of every match) goes to PostgreSQL's
+/// path indexes, not through the [`SearchCache`] a hundred files at a time.
+const CACHED_LIMIT: i64 = 1_000;
 
 /// The text indexed for one- and two-character queries: every non-ASCII letter or digit is a
 /// token of its own, ASCII letters and digits form words, everything else separates.
@@ -128,6 +137,103 @@ impl Catalog {
             db::query(stmt).execute(&**tx)?;
         }
         Ok(())
+    }
+
+    /// Keeps the paths of a PostgreSQL catalog's oldest files in `cache` for locate (a
+    /// long-running process: the server shares one cache between its connections). SQLite's
+    /// catalog has no use for it.
+    pub fn use_search_cache(&mut self, cache: Arc<SearchCache>) {
+        if self.dialect == Dialect::Postgres {
+            self.search_cache = Some(cache);
+        }
+    }
+
+    /// Reads the files added since the cache was last filled (all of them the first time, up
+    /// to the cache's cap). True when the cache now holds every file of the catalog; false
+    /// when it is full, or another connection is filling it.
+    pub fn fill_search_cache(&self) -> Result<bool> {
+        let Some(cache) = &self.search_cache else {
+            return Ok(false);
+        };
+        let Some(_turn) = cache.fill_turn() else {
+            return Ok(false);
+        };
+        loop {
+            let (last, open) = cache.last_id();
+            if !open {
+                return Ok(false);
+            }
+            let rows = db::query("SELECT id, path FROM files WHERE id > $1 ORDER BY id LIMIT $2")
+                .bind(last)
+                .bind(FILL)
+                .fetch_map(&self.db, |r| Ok((r.try_get("id")?, r.try_get("path")?)))?;
+            let n = rows.len() as i64;
+            if !cache.take(rows) {
+                return Ok(false);
+            }
+            if n < FILL {
+                return Ok(true);
+            }
+        }
+    }
+
+    /// A path piece through the [`SearchCache`]: the files whose path holds it, first in id
+    /// order, each confirmed by the catalog (`cond` over `f`, its value `$1`). None when the
+    /// cache cannot tell (it holds too few files and found fewer than `limit`).
+    fn cached_search(
+        &self,
+        cache: &SearchCache,
+        piece: &str,
+        like: &str,
+        limit: i64,
+        all_versions: bool,
+    ) -> Result<Option<Vec<db::Row>>> {
+        let needle = piece.to_lowercase();
+        if needle.is_empty() || needle.contains('\0') || !(1..=CACHED_LIMIT).contains(&limit) {
+            return Ok(None);
+        }
+        // The files added since the last search are read only when those held are not enough:
+        // they come after every file held, in id order.
+        let mut whole = None;
+        let cur = if all_versions {
+            ""
+        } else {
+            "f.current = 1 AND "
+        };
+        let mut rows = Vec::new();
+        let mut from = 0;
+        loop {
+            let want = (limit as usize - rows.len()).min(db::LIST);
+            let found = cache.scan(&needle, from, want);
+            if !found.ids.is_empty() {
+                let n = db::list_len(found.ids.len());
+                let mut q = db::query(&format!(
+                    "SELECT {FILE_COLS}, c.name AS collection FROM files f JOIN collections c ON c.id = f.collection_id
+                     WHERE {cur}f.id IN ({}) AND f.path ILIKE $1 ESCAPE '\\' ORDER BY f.id",
+                    db::list_params_n(2, n)
+                ))
+                .bind(like.to_string());
+                for k in 0..n {
+                    q = q.bind(found.ids.get(k).copied().unwrap_or(-1));
+                }
+                rows.extend(q.fetch_all(&self.db)?);
+            }
+            if rows.len() as i64 >= limit {
+                rows.truncate(limit as usize);
+                return Ok(Some(rows));
+            }
+            if found.end {
+                match whole {
+                    None => {
+                        whole = Some(self.fill_search_cache()?);
+                        from = found.next;
+                        continue;
+                    }
+                    Some(whole) => return Ok((whole && found.complete).then_some(rows)),
+                }
+            }
+            from = found.next;
+        }
     }
 
     /// PostgreSQL's search of the paths for `cond` (over `f`, its value `$1`): first the
@@ -276,7 +382,21 @@ impl Catalog {
                     .bind(limit)
                     .fetch_all(&self.db)?,
                     Dialect::Postgres => {
-                        self.pg_search("f.path ILIKE $1 ESCAPE '\\'", like, limit, all_versions)?
+                        let cached = match &self.search_cache {
+                            Some(cache) => {
+                                self.cached_search(cache, p, &like, limit, all_versions)?
+                            }
+                            None => None,
+                        };
+                        match cached {
+                            Some(rows) => rows,
+                            None => self.pg_search(
+                                "f.path ILIKE $1 ESCAPE '\\'",
+                                like,
+                                limit,
+                                all_versions,
+                            )?,
+                        }
                     }
                 }
             }

@@ -539,6 +539,12 @@ impl Config {
                 sv.session_hours
             ));
         }
+        if sv.search_cache_mb > 64 * 1024 {
+            return Err(format!(
+                "server.search_cache_mb = {} is above 65536 (64 GiB)",
+                sv.search_cache_mb
+            ));
+        }
         let p = &self.plan;
         if !(0.0..90.0).contains(&p.reserve_percent) {
             return Err(format!(

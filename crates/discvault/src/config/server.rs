@@ -37,6 +37,9 @@ pub struct ServerSection {
     pub session_idle_minutes: u64,
     /// A browser's session ends this many hours after the login, however busy.
     pub session_hours: u64,
+    /// On a PostgreSQL catalog, the server keeps the paths of the oldest files in memory, up
+    /// to this many MiB, for locate by a piece of a path (0: none; `catalog/search_cache.rs`).
+    pub search_cache_mb: u64,
 }
 
 impl Default for ServerSection {
@@ -54,6 +57,7 @@ impl Default for ServerSection {
             transfer_idle_seconds: 60,
             session_idle_minutes: 30,
             session_hours: 12,
+            search_cache_mb: 128,
         }
     }
 }
