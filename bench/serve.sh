@@ -45,9 +45,34 @@ run() {
   ab -q -k -c "$clients" -n "$n" -H "Authorization: Bearer $token" "$url$path" \
     | grep -E "Complete requests|Failed requests|Non-2xx|Requests per second|^  50%|^  99%|^ 100%"
 }
+if [ "${LOAD:-1}" = 1 ]; then
 run "locate 会议 (2 characters)" "/api/v1/locate?q=%E4%BC%9A%E8%AE%AE&limit=20" "$requests"
 run "locate J017/2004 (path piece)" "/api/v1/locate?q=J017%2F2004&limit=20" "$requests"
 run "locate by sha256 miss" "/api/v1/locate?q=$(printf '0%.0s' $(seq 64))" "$requests"
 run "status" "/api/v1/status" "${STATUS_REQUESTS:-500}"
+fi
+# The web UI's pages (issue 14: under 300 ms of server time at 1M files), one browser at a
+# time and four at once, logged in as an operator (who sees every page below).
+printf '%s\n' "bench page password" | "$dv" --vault "$work" "${cat[@]}" user add bench-ui --role operator --password-stdin >/dev/null 2>&1 || true
+cookie=$(curl -s -D - -o /dev/null -H 'Content-Type: application/json' \
+  -d '{"user":"bench-ui","password":"bench page password"}' "$url/api/v1/session" \
+  | sed -n 's/^[Ss]et-[Cc]ookie: \(discvault_session=[^;]*\).*/\1/p')
+[ -n "$cookie" ] || { echo "no session cookie from $url/api/v1/session" >&2; exit 1; }
+cabinet=$(curl -s -H "Authorization: Bearer $token" "$url/api/v1/copies?volume=DV-000001" | python3 -c 'import json,sys,urllib.parse; print(urllib.parse.quote(json.load(sys.stdin)[0]["place"]["cabinet"]))')
+page() {
+  local name=$1 path=$2
+  for c in 1 4; do
+    echo "-- page $name, $c at once: ${PAGE_REQUESTS:-200} requests"
+    ab -q -k -c "$c" -n "${PAGE_REQUESTS:-200}" -C "$cookie" -H "Accept-Language: zh-CN" "$url$path" \
+      | grep -E "Complete requests|Failed requests|Non-2xx|Document Length|Requests per second|^  50%|^  99%|^ 100%"
+  done
+}
+page "dashboard" "/"
+page "search 会议" "/search?q=%E4%BC%9A%E8%AE%AE"
+page "search J017/2004" "/search?q=J017%2F2004"
+page "cabinets (the list)" "/cabinets"
+page "cabinet $cabinet" "/cabinets?cabinet=$cabinet"
+page "inspection round" "/inspect"
+page "volumes" "/volumes"
 echo "server peak memory: $(grep VmHWM /proc/$server/status)"
 echo "load after: $(uptime | sed 's/.*load/load/')"

@@ -19,6 +19,14 @@
       }
     });
   }
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", follow);
-  else follow();
+  // A button that prints the page (a pick list for the reading room).
+  function printing() {
+    var buttons = document.querySelectorAll("button[data-print]");
+    for (var i = 0; i < buttons.length; i++) {
+      buttons[i].addEventListener("click", function () { window.print(); });
+    }
+  }
+  function ready() { follow(); printing(); }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", ready);
+  else ready();
 })();

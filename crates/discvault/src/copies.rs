@@ -351,6 +351,17 @@ pub fn list_at(vault: &Vault, volume: Option<&str>, now: i64) -> Result<Vec<Copy
         .collect())
 }
 
+/// The copies in the cabinets of this name (`""`: not placed), in walking order, with trust
+/// judged at `now`.
+pub fn in_cabinet_at(vault: &Vault, cabinet: &str, now: i64) -> Result<Vec<CopyView>> {
+    Ok(vault
+        .catalog
+        .copies_in_cabinet(cabinet)?
+        .into_iter()
+        .map(|c| view_at(vault, c, now))
+        .collect())
+}
+
 /// Retires old copies whose replacements have been verified; returns their ids.
 pub fn settle(vault: &Vault) -> Result<Vec<String>> {
     let copies = vault.catalog.copies(None)?;

@@ -44,38 +44,40 @@ fn disc(p: &Page, c: &CopyView) -> Markup {
 }
 
 pub async fn page(State(s): State<AppState>, p: Page, Query(q): Query<Which>) -> Response {
-    let all = match s
-        .call(&p.caller(), Duty::Read, |v| {
-            discvault::copies::list_at(v, None, discvault::now_unix())
+    // The cabinets with their counts, and the copies of the one chosen only: a million files
+    // make some ten thousand copies, too many to read for every page.
+    let (cabinets, all) = match s
+        .call(&p.caller(), Duty::Read, move |v| {
+            let cabinets = v.catalog.cabinets()?;
+            let chosen = q.cabinet.filter(|c| cabinets.iter().any(|(n, _)| n == c));
+            let copies = match &chosen {
+                Some(c) => discvault::copies::in_cabinet_at(v, c, discvault::now_unix())?,
+                None => Vec::new(),
+            };
+            Ok((cabinets, (chosen, copies)))
         })
         .await
     {
         Ok(axum::Json(c)) => c,
         Err(e) => return e.into_response(),
     };
-    let mut cabinets: BTreeMap<&str, usize> = BTreeMap::new();
-    for c in &all {
-        *cabinets.entry(c.copy.place.cabinet.as_str()).or_default() += 1;
-    }
-    let chosen = q.cabinet.filter(|c| cabinets.contains_key(c.as_str()));
+    let (chosen, all) = all;
     // shelf → slot → discs.
     let mut grid: Grid = BTreeMap::new();
-    if let Some(cab) = &chosen {
-        for c in all.iter().filter(|c| &c.copy.place.cabinet == cab) {
-            grid.entry(order(&c.copy.place.shelf))
-                .or_default()
-                .entry(order(&c.copy.place.slot))
-                .or_default()
-                .push(c);
-        }
+    for c in &all {
+        grid.entry(order(&c.copy.place.shelf))
+            .or_default()
+            .entry(order(&c.copy.place.slot))
+            .or_default()
+            .push(c);
     }
     let content = html! {
         nav.cabinets aria-label=(p.t("cab.list")) {
             ul {
                 @for (name, n) in &cabinets {
-                    @let shown = if name.is_empty() { p.t("cab.unplaced") } else { name };
+                    @let shown = if name.is_empty() { p.t("cab.unplaced") } else { name.as_str() };
                     li {
-                        @if chosen.as_deref() == Some(*name) {
+                        @if chosen.as_deref() == Some(name.as_str()) {
                             a href=(format!("/cabinets?cabinet={}", format::query_escape(name))) aria-current="page" { (shown) " (" (n) ")" }
                         } @else {
                             a href=(format!("/cabinets?cabinet={}", format::query_escape(name))) { (shown) " (" (n) ")" }

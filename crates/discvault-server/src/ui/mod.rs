@@ -13,6 +13,7 @@ mod ingest;
 mod inspect;
 mod labels;
 mod login;
+mod pick;
 mod plan;
 mod search;
 mod tasks;
@@ -36,6 +37,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(dashboard::page))
         .route("/search", get(search::page))
+        .route("/pick", get(pick::page))
+        .route("/pick/restore", post(pick::restore))
         .route("/ingest", get(ingest::page).post(ingest::submit))
         .route("/plan", get(plan::page))
         .route("/plan/preview", post(plan::show))

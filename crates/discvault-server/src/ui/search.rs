@@ -48,8 +48,11 @@ pub async fn page(State(s): State<AppState>, p: Page, Query(q): Query<Q>) -> Res
                 @if found.is_empty() {
                     p { (p.t("search.none")) }
                 } @else {
+                    form #pick-form method="get" action="/pick" {
+                    p { button type="submit" { (p.t("search.pick")) } " " span.hint { (p.t("search.pick_hint")) } }
                     table.results {
                         thead { tr {
+                            th scope="col" { (p.t("search.tick")) }
                             th scope="col" { (p.t("search.path")) }
                             th scope="col" { (p.t("search.collection")) }
                             th scope="col" { (p.t("search.version")) }
@@ -60,6 +63,10 @@ pub async fn page(State(s): State<AppState>, p: Page, Query(q): Query<Q>) -> Res
                         tbody {
                             @for f in found.iter().take(PAGE) {
                                 tr {
+                                    td {
+                                        input type="checkbox" name="f" value=(format!("{}/{}", f.collection, f.path))
+                                            aria-label=(format!("{} {}", p.t("search.tick"), f.path));
+                                    }
                                     td.path { (f.path) }
                                     td { (f.collection) }
                                     td.num { (f.version) }
@@ -90,6 +97,7 @@ pub async fn page(State(s): State<AppState>, p: Page, Query(q): Query<Q>) -> Res
                                 }
                             }
                         }
+                    }
                     }
                     @if found.len() > PAGE { p.hint { (p.t("search.more")) } }
                 }

@@ -77,6 +77,14 @@ fn details(p: &Page, t: &Task) -> Markup {
             button #cancel type="button" hx-post=(format!("/api/v1/tasks/{}/cancel", t.task_id))
                 hx-swap="none" { (p.t("task.cancel")) }
         }
+        @if t.kind == discvault::model::TaskKind::Restore && t.state == TaskState::Done
+            && t.params.get("to").and_then(|v| v.as_str()).unwrap_or_default().is_empty() {
+            p #download {
+                (p.t("task.download")) " "
+                a href=(format!("/api/v1/tasks/{}/download?format=zip", t.task_id)) download="" { "ZIP" } " · "
+                a href=(format!("/api/v1/tasks/{}/download?format=tar", t.task_id)) download="" { "TAR" }
+            }
+        }
         @if let Some(r) = &t.result {
             details #task-result {
                 summary { (p.t("task.result")) }

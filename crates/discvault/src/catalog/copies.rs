@@ -222,6 +222,29 @@ impl Catalog {
         rows.iter().map(copy_from_row).collect()
     }
 
+    /// The copies whose place is in a cabinet of this name (any site or room; "" for copies not
+    /// placed), in the order of [`Catalog::copies`].
+    pub fn copies_in_cabinet(&self, cabinet: &str) -> Result<Vec<DiscCopy>> {
+        db::query(&format!(
+            "SELECT {COPY_COLS} FROM copies k JOIN volumes v ON v.id = k.volume
+             WHERE k.cabinet = $1 ORDER BY k.site, k.room, k.cabinet, k.shelf, k.slot, k.copy_id"
+        ))
+        .bind(cabinet)
+        .fetch_map(&self.db, copy_from_row)
+    }
+
+    /// Each cabinet name with the number of copies in it ("" for copies not placed), by name.
+    pub fn cabinets(&self) -> Result<Vec<(String, u64)>> {
+        let mut out: Vec<(String, u64)> =
+            db::query("SELECT cabinet, COUNT(*) AS n FROM copies GROUP BY cabinet")
+                .fetch_map(&self.db, |r| {
+                    Ok((r.try_get("cabinet")?, r.try_get::<i64, _>("n")? as u64))
+                })?;
+        // By the bytes of the name, as SQLite orders text, whatever the database's locale.
+        out.sort();
+        Ok(out)
+    }
+
     /// The copies of each of `volumes` (by volume id), in the order of [`Catalog::copies`]; one
     /// query per hundred volumes.
     pub fn copies_of_volumes(
