@@ -197,11 +197,12 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(Listening)) -> Result<(), Se
                 source,
             })?;
         let addr = listener.local_addr()?;
-        // PostgreSQL's paths for locate, read while the first requests come.
+        // PostgreSQL's paths for locate and the status's counts, read while the first
+        // requests come.
         let warm = vaults.clone();
         tokio::spawn(async move {
-            if let Err(e) = warm.fill_search_cache().await {
-                eprintln!("discvault serve: the search cache: {}", e.message);
+            if let Err(e) = warm.warm().await {
+                eprintln!("discvault serve: reading the catalog ahead: {}", e.message);
             }
         });
         let app = api::router(vaults, stop.clone());

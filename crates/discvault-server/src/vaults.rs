@@ -20,8 +20,8 @@ pub struct Vaults {
     pub server: discvault::config::ServerSection,
     idle: Mutex<Vec<Vault>>,
     permits: Semaphore,
-    /// The paths every connection's locate searches (PostgreSQL only).
-    search_cache: Option<Arc<discvault::catalog::search_cache::SearchCache>>,
+    /// What the connections keep of the catalog in memory, shared.
+    shared: Arc<discvault::catalog::Shared>,
 }
 
 /// Uploads and downloads streaming at once, at most.
@@ -50,15 +50,11 @@ impl Vaults {
         connections: usize,
     ) -> discvault::Result<Vaults> {
         let mut first = Vault::open_with(&dir, catalog.as_deref())?;
-        let mb = first.config.server.search_cache_mb as usize;
-        let search_cache = (mb > 0
-            && first.catalog.dialect() == discvault::catalog::Dialect::Postgres)
-            .then(|| Arc::new(discvault::catalog::search_cache::SearchCache::new(mb << 20)));
-        if let Some(c) = &search_cache {
-            first.catalog.use_search_cache(c.clone());
-        }
+        first
+            .catalog
+            .keep_search_cache((first.config.server.search_cache_mb as usize) << 20);
         Ok(Vaults {
-            search_cache,
+            shared: first.catalog.shared(),
             root: first.root.clone(),
             server: first.config.server.clone(),
             transfers: Arc::new(Semaphore::new(TRANSFERS)),
@@ -69,13 +65,10 @@ impl Vaults {
         })
     }
 
-    /// Fills the search cache (a server's start: the first searches need not wait for it).
-    pub async fn fill_search_cache(self: &Arc<Self>) -> Result<(), ApiError> {
-        if self.search_cache.is_none() {
-            return Ok(());
-        }
-        self.run(None, |v| v.catalog.fill_search_cache().map(|_| ()))
-            .await
+    /// Reads what the connections keep in memory (a server's start: the first requests need
+    /// not wait for it).
+    pub async fn warm(self: &Arc<Self>) -> Result<(), ApiError> {
+        self.run(None, |v| v.catalog.warm()).await
     }
 
     /// Runs `f` on a worker thread with a vault, as `who` (the agent of every event it
@@ -99,9 +92,7 @@ impl Vaults {
                 Some(v) => v,
                 None => {
                     let mut v = Vault::open_with(&me.dir, me.catalog.as_deref())?;
-                    if let Some(c) = &me.search_cache {
-                        v.catalog.use_search_cache(c.clone());
-                    }
+                    v.catalog.share(me.shared.clone());
                     v
                 }
             };

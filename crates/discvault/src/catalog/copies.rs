@@ -206,31 +206,30 @@ impl Catalog {
 
     /// Copies, optionally of one volume, in place order (site, room, cabinet, shelf, slot).
     pub fn copies(&self, volume: Option<&str>) -> Result<Vec<DiscCopy>> {
-        let order = "ORDER BY k.site, k.room, k.cabinet, k.shelf, k.slot, k.copy_id";
-        let rows = match volume {
+        let copies = match volume {
             Some(v) => db::query(&format!(
                 "SELECT {COPY_COLS} FROM copies k JOIN volumes v ON v.id = k.volume
-                     WHERE v.volume_id = $1 {order}"
+                     WHERE v.volume_id = $1"
             ))
             .bind(v)
-            .fetch_all(&self.db)?,
+            .fetch_map(&self.db, copy_from_row)?,
             None => db::query(&format!(
-                "SELECT {COPY_COLS} FROM copies k JOIN volumes v ON v.id = k.volume {order}"
+                "SELECT {COPY_COLS} FROM copies k JOIN volumes v ON v.id = k.volume"
             ))
-            .fetch_all(&self.db)?,
+            .fetch_map(&self.db, copy_from_row)?,
         };
-        rows.iter().map(copy_from_row).collect()
+        Ok(in_place_order(copies))
     }
 
     /// The copies whose place is in a cabinet of this name (any site or room; "" for copies not
     /// placed), in the order of [`Catalog::copies`].
     pub fn copies_in_cabinet(&self, cabinet: &str) -> Result<Vec<DiscCopy>> {
-        db::query(&format!(
-            "SELECT {COPY_COLS} FROM copies k JOIN volumes v ON v.id = k.volume
-             WHERE k.cabinet = $1 ORDER BY k.site, k.room, k.cabinet, k.shelf, k.slot, k.copy_id"
+        let copies = db::query(&format!(
+            "SELECT {COPY_COLS} FROM copies k JOIN volumes v ON v.id = k.volume WHERE k.cabinet = $1"
         ))
         .bind(cabinet)
-        .fetch_map(&self.db, copy_from_row)
+        .fetch_map(&self.db, copy_from_row)?;
+        Ok(in_place_order(copies))
     }
 
     /// Each cabinet name with the number of copies in it ("" for copies not placed), by name.
@@ -256,7 +255,7 @@ impl Catalog {
             let n = db::list_len(chunk.len());
             let mut q = db::query(&format!(
                 "SELECT {COPY_COLS} FROM copies k JOIN volumes v ON v.id = k.volume
-                 WHERE v.volume_id IN ({}) ORDER BY k.site, k.room, k.cabinet, k.shelf, k.slot, k.copy_id",
+                 WHERE v.volume_id IN ({})",
                 db::list_params_n(1, n)
             ));
             for k in 0..n {
@@ -267,7 +266,10 @@ impl Catalog {
                 out.entry(c.volume_id.clone()).or_default().push(c);
             }
         }
-        Ok(out)
+        Ok(out
+            .into_iter()
+            .map(|(v, cs)| (v, in_place_order(cs)))
+            .collect())
     }
 
     /// Every quality measurement's date and grade, oldest first.
@@ -503,4 +505,17 @@ fn apply_changes(tx: &db::Tx<'_>, rule: &str, changes: &[CopyChange]) -> Result<
         }
     }
     Ok(())
+}
+
+/// Copies in the order a person walks the cabinets: site, room, cabinet, shelf, slot, then
+/// copy id, each by its bytes (as SQLite orders text). Sorted here, not by the database: at a
+/// million files PostgreSQL took 50-160 ms to sort the ten thousand copies in its locale's
+/// order, which also differed from SQLite's outside C locales.
+pub(crate) fn in_place_order(mut copies: Vec<DiscCopy>) -> Vec<DiscCopy> {
+    fn key(c: &DiscCopy) -> [&str; 6] {
+        let p = &c.place;
+        [&p.site, &p.room, &p.cabinet, &p.shelf, &p.slot, &c.copy_id]
+    }
+    copies.sort_by(|a, b| key(a).cmp(&key(b)));
+    copies
 }

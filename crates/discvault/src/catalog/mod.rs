@@ -44,9 +44,19 @@ pub struct Catalog {
     /// SQL expression (over `copies k`) of a copy's inspection interval in days, from the
     /// vault's policy: every change of a copy stores its due date with it.
     pub(crate) due_rule: std::sync::RwLock<String>,
-    /// PostgreSQL's paths in memory for locate, shared by a server's connections (see
-    /// `search_cache.rs`); none in a command's short run.
-    search_cache: Option<std::sync::Arc<search_cache::SearchCache>>,
+    /// What this process keeps of the catalog between calls, shared by a server's
+    /// connections ([`Catalog::share`]).
+    shared: std::sync::Arc<Shared>,
+}
+
+/// What a long-running process keeps of its catalog in memory, shared by its connections.
+#[derive(Default)]
+pub struct Shared {
+    /// PostgreSQL's paths for locate (see `search_cache.rs`); none in a command's short run.
+    search_cache: Option<search_cache::SearchCache>,
+    /// How many contents each volume holds, as read (a volume's contents are recorded once,
+    /// with the volume, and never change): a server's status counts them once.
+    content_counts: std::sync::Mutex<std::collections::HashMap<i64, u64>>,
 }
 
 pub use records::*;
@@ -82,7 +92,7 @@ impl Catalog {
             due_rule: std::sync::RwLock::new(copies::interval_sql(
                 &crate::config::InspectionSection::default(),
             )),
-            search_cache: None,
+            shared: Default::default(),
         };
         cat.migrate()?;
         cat.ensure_vault_id()?;

@@ -139,20 +139,42 @@ impl Catalog {
         Ok(())
     }
 
-    /// Keeps the paths of a PostgreSQL catalog's oldest files in `cache` for locate (a
-    /// long-running process: the server shares one cache between its connections). SQLite's
-    /// catalog has no use for it.
-    pub fn use_search_cache(&mut self, cache: Arc<SearchCache>) {
-        if self.dialect == Dialect::Postgres {
-            self.search_cache = Some(cache);
+    /// Keeps the paths of a PostgreSQL catalog's oldest files in memory for locate, up to
+    /// `cap` bytes (a long-running process; SQLite's catalog has no use for it). Called before
+    /// the catalog is shared ([`Catalog::share`]): it starts what is kept anew.
+    pub fn keep_search_cache(&mut self, cap: usize) {
+        if self.dialect == Dialect::Postgres && cap > 0 {
+            self.shared = Arc::new(super::Shared {
+                search_cache: Some(SearchCache::new(cap)),
+                ..Default::default()
+            });
         }
+    }
+
+    /// What this catalog keeps in memory, to be shared with the process's other connections.
+    pub fn shared(&self) -> Arc<super::Shared> {
+        self.shared.clone()
+    }
+
+    /// Keeps what `shared` keeps (another connection of the same catalog).
+    pub fn share(&mut self, shared: Arc<super::Shared>) {
+        self.shared = shared;
+    }
+
+    /// Reads what a server keeps in memory before the first requests ask for it: the paths
+    /// of the search cache, and the volumes' content counts of the status.
+    pub fn warm(&self) -> Result<()> {
+        self.fill_search_cache()?;
+        let ids: Vec<i64> = self.volumes()?.iter().map(|v| v.id).collect();
+        self.content_counts(&ids)?;
+        Ok(())
     }
 
     /// Reads the files added since the cache was last filled (all of them the first time, up
     /// to the cache's cap). True when the cache now holds every file of the catalog; false
     /// when it is full, or another connection is filling it.
     pub fn fill_search_cache(&self) -> Result<bool> {
-        let Some(cache) = &self.search_cache else {
+        let Some(cache) = &self.shared.search_cache else {
             return Ok(false);
         };
         let Some(_turn) = cache.fill_turn() else {
@@ -382,7 +404,7 @@ impl Catalog {
                     .bind(limit)
                     .fetch_all(&self.db)?,
                     Dialect::Postgres => {
-                        let cached = match &self.search_cache {
+                        let cached = match &self.shared.search_cache {
                             Some(cache) => {
                                 self.cached_search(cache, p, &like, limit, all_versions)?
                             }
