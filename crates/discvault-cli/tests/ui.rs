@@ -825,6 +825,14 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
         .await
         .unwrap();
     click(&c, "#token-user option[value='新档案员']").await;
+    // A token narrowed to reading, for 30 days.
+    click(&c, "fieldset.scopes input[value='read']").await;
+    c.find(Locator::Id("token-days"))
+        .await
+        .unwrap()
+        .send_keys("30")
+        .await
+        .unwrap();
     click(&c, "form.add-token button").await;
     let made = c
         .wait()
@@ -837,6 +845,36 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
     let me = testkit::http::get(&server.addr, "/api/v1/me", Some(&made));
     assert_eq!(me.status, 200, "{}", me.text());
     assert!(me.text().contains("新档案员"));
+    let auth = format!("Bearer {made}");
+    let change = testkit::http::request(
+        &server.addr,
+        "POST",
+        "/api/v1/tasks",
+        &[
+            ("Authorization", auth.as_str()),
+            ("Content-Type", "application/json"),
+        ],
+        br#"{"kind":"plan","params":{"media":"cd74"}}"#,
+    );
+    assert_eq!(
+        change.status,
+        403,
+        "an archivist's token for reading only: {}",
+        change.text()
+    );
+    let listed = ok(dv(&vault).args(["token", "list"]));
+    let narrowed = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["user"] == "新档案员")
+        .unwrap();
+    assert_eq!(
+        narrowed["scopes"],
+        serde_json::json!(["read"]),
+        "{narrowed}"
+    );
+    assert!(narrowed["expires_at"].is_i64(), "{narrowed}");
     c.goto(&format!("{base}/users")).await.unwrap();
     page(&c, "users-zh").await;
     let rows = c.find_all(Locator::Css("#users tbody tr")).await.unwrap();

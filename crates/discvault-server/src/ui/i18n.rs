@@ -254,6 +254,33 @@ const WORDS: &[(&str, &str, &str)] = &[
         "下载恢复结果：",
         "Download the restored files:",
     ),
+    (
+        "users.scopes_hint",
+        "（不勾选：该用户角色的全部权限）",
+        "(none ticked: everything the user's role may do)",
+    ),
+    ("scope.read", "查看", "read"),
+    (
+        "scope.archive",
+        "档案业务（接收、规划、制作镜像、恢复）",
+        "archive (ingest, plan, master, restore)",
+    ),
+    (
+        "scope.operate",
+        "刻录、副本、柜架与检测",
+        "operate (publish, copies, cabinets, inspections)",
+    ),
+    (
+        "scope.administer",
+        "管理（用户、令牌、订阅）",
+        "administer (users, tokens, webhooks)",
+    ),
+    ("users.expires_days", "有效天数", "Valid for (days)"),
+    (
+        "users.expires_hint",
+        "留空：不过期。",
+        "Empty: never expires.",
+    ),
     ("copy.trusted", "可信", "trusted"),
     ("copy.not_trusted", "不可信", "not trusted"),
     ("nav.tasks", "任务", "Jobs"),

@@ -94,6 +94,20 @@ pub async fn page(State(s): State<AppState>, p: Page) -> Response {
                     label for="token-user" { (p.t("users.name")) }
                     select #token-user name="user" { @for u in users.iter().filter(|u| !u.disabled) { option value=(u.name) { (u.name) } } }
                 }
+                fieldset.scopes {
+                    legend { (p.t("users.scopes")) " " span.hint { (p.t("users.scopes_hint")) } }
+                    @for d in Duty::ALL {
+                        label.check {
+                            input type="checkbox" name="scope" value=(d.name());
+                            " " (p.t(&format!("scope.{}", d.name())))
+                        }
+                    }
+                }
+                p {
+                    label for="token-days" { (p.t("users.expires_days")) }
+                    input #token-days type="number" name="expires_days" min="1" max="3650" aria-describedby="token-days-hint";
+                    span.hint #token-days-hint { (p.t("users.expires_hint")) }
+                }
                 p { button type="submit" { (p.t("users.make_token")) } }
             }
         }
@@ -160,16 +174,35 @@ pub async fn set_state(State(s): State<AppState>, p: Page, Form(f): Form<StateFo
     }
 }
 
-#[derive(Deserialize)]
-pub struct TokenForm {
-    user: String,
-}
-
 /// A token made: shown here once, never again.
-pub async fn token(State(s): State<AppState>, p: Page, Form(f): Form<TokenForm>) -> Response {
+/// The form: `user`, `scope` ticked (repeated; none: all the role's duties), `expires_days`.
+pub async fn token(State(s): State<AppState>, p: Page, body: String) -> Response {
+    let mut user = String::new();
+    let mut scopes = Vec::new();
+    let mut days = None;
+    for (k, v) in form_urlencoded::parse(body.as_bytes()) {
+        match &*k {
+            "user" => user = v.into_owned(),
+            "scope" => match Duty::parse(&v) {
+                Some(d) => scopes.push(d),
+                None => return super::refusal(&p, "users", &format!("scope {v:?}")),
+            },
+            "expires_days" if !v.trim().is_empty() => match v.trim().parse::<u32>() {
+                Ok(n) if (1..=3650).contains(&n) => days = Some(n),
+                _ => {
+                    return super::refusal(
+                        &p,
+                        "users",
+                        &format!("{} {v:?}", p.t("users.expires_days")),
+                    )
+                }
+            },
+            _ => {}
+        }
+    }
     match s
         .call(&p.caller(), Duty::Administer, move |v| {
-            discvault::accounts::create_token(v, &f.user, None, &[])
+            discvault::accounts::create_token(v, &user, days, &scopes)
         })
         .await
     {
