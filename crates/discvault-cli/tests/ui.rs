@@ -666,6 +666,60 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
         .collect();
     assert!(states.contains(&"missing"), "{listed}");
 
+    // A stocktaking of 柜01 (a scanner's CSV): the verified copy seen in slot 4, not 3. The
+    // preview shows the move and changes nothing; applied, the copy is in slot 4.
+    let stock = t.path().join("柜01盘点.csv");
+    std::fs::write(
+        &stock,
+        format!("barcode,cabinet,shelf,slot\n{barcode},柜01,1,4\n"),
+    )
+    .unwrap();
+    let slot_of = || {
+        ok(dv(&vault).args(["copies", "list", "--volume", "DV-000002"]))
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["barcode"] == barcode.as_str())
+            .unwrap()["place"]["slot"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    c.find(Locator::Id("stock-file"))
+        .await
+        .unwrap()
+        .send_keys(&stock.display().to_string())
+        .await
+        .unwrap();
+    click(&c, "form.stock button").await;
+    let moved = c
+        .wait()
+        .for_element(Locator::Id("stock-moved"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        moved.contains(&barcode) && moved.contains("柜01/1/4"),
+        "{moved}"
+    );
+    assert!(text(&c, "#stock-summary").await.starts_with("预览"));
+    assert_eq!(slot_of(), "3", "a preview changes nothing");
+    c.execute("document.getElementById('stock').scrollIntoView();", vec![])
+        .await
+        .unwrap();
+    page(&c, "stocktaking-zh").await;
+    click(&c, "form.stock-apply button").await;
+    for _ in 0..50 {
+        if text(&c, "#stock-summary").await.starts_with("已应用") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(text(&c, "#stock-summary").await.starts_with("已应用"));
+    assert_eq!(slot_of(), "4", "applied, the copy is where it was seen");
+
     // The audit log: every change above among the newest events, with who made it; the
     // chain checked whole.
     c.goto(&format!("{base}/audit")).await.unwrap();

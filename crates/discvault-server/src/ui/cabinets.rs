@@ -149,6 +149,7 @@ pub async fn page(State(s): State<AppState>, p: Page, Query(q): Query<Which>) ->
                 }
                 div #move-result aria-live="polite" {}
             }
+            (super::stocktaking::form(&p))
         }
     };
     layout(&p, p.t("cab.title"), content)

@@ -16,6 +16,7 @@ mod login;
 mod pick;
 mod plan;
 mod search;
+mod stocktaking;
 mod tasks;
 mod users;
 mod volumes;
@@ -49,6 +50,8 @@ pub fn router() -> Router<AppState> {
         .route("/cabinets", get(cabinets::page))
         .route("/cabinets/move", post(cabinets::move_copy))
         .route("/cabinets/mark", post(cabinets::mark))
+        .route("/cabinets/import", post(stocktaking::preview))
+        .route("/cabinets/import/apply", post(stocktaking::apply))
         .route("/labels", get(labels::page))
         .route("/audit", get(audit::page))
         .route("/users", get(users::page))
