@@ -382,9 +382,10 @@ pub struct LocateCmd {
 
 #[derive(clap::Args)]
 pub struct ReportCmd {
-    /// json, html or pdf (printed by a headless Chromium; needs --out).
-    #[arg(long, default_value = "html")]
-    pub format: String,
+    /// json, html or pdf (printed by a headless Chromium; needs --out). Default: html, or
+    /// json with --json.
+    #[arg(long)]
+    pub format: Option<String>,
     #[arg(long)]
     pub out: Option<PathBuf>,
 }

@@ -929,6 +929,8 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
         "{narrowed}"
     );
     assert!(narrowed["expires_at"].is_i64(), "{narrowed}");
+    c.goto(&format!("{base}/reports")).await.unwrap();
+    page(&c, "reports-zh").await;
     c.goto(&format!("{base}/users")).await.unwrap();
     page(&c, "users-zh").await;
     let rows = c.find_all(Locator::Css("#users tbody tr")).await.unwrap();
@@ -979,6 +981,32 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
     assert!(c.find(Locator::Css("nav a[href='/plan']")).await.is_err());
     c.goto(&format!("{base}/plan")).await.unwrap();
     assert_eq!(text(&c, "p.error").await, "Your role may not do this.");
+    // Reports: the read-back results by year as `report` counts them, the volumes mastered
+    // this year.
+    c.goto(&format!("{base}/")).await.unwrap();
+    click(&c, "nav a[href='/reports']").await;
+    assert_eq!(text(&c, "h1").await, "Reports");
+    let report = ok(dv(&vault).arg("report"));
+    let checks = text(&c, "#checks").await;
+    let years = report["checks_by_year"].as_array().unwrap();
+    assert!(!years.is_empty(), "{report}");
+    for y in years {
+        // The chart's label, then its value.
+        let passed = format!("{} passed\n{}", y["year"], y["success"]);
+        assert!(checks.contains(&passed), "{passed:?} not in {checks}");
+    }
+    let mastered = ok(dv(&vault).arg("status"))["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["state"] == "mastered")
+        .count();
+    let holdings = text(&c, "#holdings").await;
+    assert!(
+        holdings.contains(&format!("{mastered} volumes")),
+        "{holdings}"
+    );
+    page(&c, "reports-en").await;
     c.close().await.unwrap();
     assert!(server.stop().success());
 }

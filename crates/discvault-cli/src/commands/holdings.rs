@@ -351,7 +351,13 @@ pub fn report(ctx: &Ctx, a: &ReportCmd) -> Result<i32> {
     let ReportCmd { format, out } = a;
     let v = ctx.open()?;
     let r = discvault::report::build(&v, discvault::now_unix())?;
-    let text = match format.as_str() {
+    // --json asks for the API's JSON, as everywhere; else the HTML page.
+    let format = match (format.as_deref(), ctx.json) {
+        (Some(f), _) => f,
+        (None, true) => "json",
+        (None, false) => "html",
+    };
+    let text = match format {
         "json" => serde_json::to_string_pretty(&r)? + "\n",
         "html" => discvault::report::html(&r),
         "pdf" => {

@@ -10,7 +10,7 @@ use maud::{html, Markup};
 
 /// One bar chart as inline SVG: a row per (label, value), scaled to the largest; with a title
 /// and the values written out, so that it reads without the picture too.
-fn bars(title: &str, rows: &[(String, u64, String)]) -> Markup {
+pub(super) fn bars(title: &str, rows: &[(String, u64, String)]) -> Markup {
     let max = rows.iter().map(|r| r.1).max().unwrap_or(0).max(1);
     let (w, row_h, label_w) = (560u64, 28u64, 170u64);
     let h = row_h * rows.len() as u64 + 8;

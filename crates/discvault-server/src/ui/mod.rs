@@ -15,6 +15,7 @@ mod labels;
 mod login;
 mod pick;
 mod plan;
+mod reports;
 mod search;
 mod stocktaking;
 mod tasks;
@@ -54,6 +55,7 @@ pub fn router() -> Router<AppState> {
         .route("/cabinets/import/apply", post(stocktaking::apply))
         .route("/labels", get(labels::page))
         .route("/audit", get(audit::page))
+        .route("/reports", get(reports::page))
         .route("/users", get(users::page))
         .route("/users/add", post(users::add))
         .route("/users/state", post(users::set_state))
@@ -162,6 +164,7 @@ const NAV: &[(&str, &str, Duty)] = &[
     ("/labels", "nav.labels", Duty::Read),
     ("/inspect", "nav.inspect", Duty::Read),
     ("/tasks", "nav.tasks", Duty::Read),
+    ("/reports", "nav.reports", Duty::Read),
     ("/audit", "nav.audit", Duty::Read),
     ("/users", "nav.users", Duty::Administer),
 ];

@@ -1,0 +1,136 @@
+//! Reports: the holdings written to disc by year, the read-back results and quality grades by
+//! year, the health of each disc batch, and the report itself to download (the API's
+//! `/api/v1/report`, as `discvault report` makes it).
+
+use super::dashboard::bars;
+use super::{format, layout, Page};
+use crate::api::AppState;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use discvault::model::{Duty, VolumeState};
+use discvault::report::Report;
+use maud::html;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Serialize)]
+struct Shown {
+    report: Report,
+    /// Year → (volumes, bytes) mastered that year.
+    mastered: BTreeMap<i32, (u64, u64)>,
+}
+
+fn year_of(t: i64) -> i32 {
+    discvault::rfc3339(t)
+        .get(..4)
+        .and_then(|y| y.parse().ok())
+        .unwrap_or(1970)
+}
+
+pub async fn page(State(s): State<AppState>, p: Page) -> Response {
+    let shown = match s
+        .call(&p.caller(), Duty::Read, |v| {
+            let now = discvault::now_unix();
+            let report = discvault::report::build(v, now)?;
+            let mut mastered: BTreeMap<i32, (u64, u64)> = BTreeMap::new();
+            for vol in v.catalog.volumes()? {
+                if let (VolumeState::Mastered, Some(at)) = (vol.state, vol.mastered_at) {
+                    let e = mastered.entry(year_of(at)).or_default();
+                    e.0 += 1;
+                    e.1 += vol.payload_bytes;
+                }
+            }
+            Ok(Shown { report, mastered })
+        })
+        .await
+    {
+        Ok(axum::Json(x)) => x,
+        Err(e) => return e.into_response(),
+    };
+    let r = &shown.report;
+    let holdings: Vec<(String, u64, String)> = shown
+        .mastered
+        .iter()
+        .map(|(y, (n, b))| {
+            (
+                y.to_string(),
+                *b,
+                format!("{} · {} {}", format::size(*b), n, p.t("reports.volumes")),
+            )
+        })
+        .collect();
+    let mut checks: Vec<(String, u64, String)> = Vec::new();
+    for y in &r.checks_by_year {
+        checks.push((
+            format!("{} {}", y.year, p.t("reports.passed")),
+            y.success,
+            format::count(y.success),
+        ));
+        checks.push((
+            format!("{} {}", y.year, p.t("reports.failed")),
+            y.failure,
+            format::count(y.failure),
+        ));
+    }
+    let content = html! {
+        p #report-files {
+            (p.t("reports.download")) " "
+            a href="/api/v1/report?format=pdf" download="report.pdf" { "PDF" } " · "
+            a href="/api/v1/report?format=html" { "HTML" } " · "
+            a href="/api/v1/report?format=json" { "JSON" }
+        }
+        div.cards {
+            div.card #overdue { h3 { (p.t("reports.overdue")) } p.value { (format::count(r.overdue.len() as u64)) } }
+            div.card #to-migrate { h3 { (p.t("reports.to_migrate")) } p.value { (format::count(r.to_migrate.len() as u64)) } }
+        }
+        section #holdings aria-labelledby="holdings-title" {
+            h2 #holdings-title { (p.t("reports.holdings")) }
+            @if holdings.is_empty() { p { (p.t("reports.nothing")) } }
+            @else { (bars(p.t("reports.holdings_chart"), &holdings)) }
+        }
+        section #checks aria-labelledby="checks-title" {
+            h2 #checks-title { (p.t("reports.checks")) }
+            @if checks.is_empty() { p { (p.t("reports.nothing")) } }
+            @else { (bars(p.t("reports.checks_chart"), &checks)) }
+        }
+        section #quality aria-labelledby="quality-title" {
+            h2 #quality-title { (p.t("reports.quality")) }
+            @if r.quality_by_year.is_empty() { p { (p.t("reports.nothing")) } }
+            @else {
+                table.results {
+                    thead { tr {
+                        th scope="col" { (p.t("reports.year")) }
+                        th scope="col" { (p.t("grade.good")) }
+                        th scope="col" { (p.t("grade.watch")) }
+                        th scope="col" { (p.t("grade.act_now")) }
+                    } }
+                    tbody { @for q in &r.quality_by_year { tr {
+                        td { (q.year) } td.num { (q.good) } td.num { (q.watch) } td.num { (q.act_now) }
+                    } } }
+                }
+            }
+        }
+        section #batches aria-labelledby="batches-title" {
+            h2 #batches-title { (p.t("reports.batches")) }
+            @if r.health_by_batch.is_empty() { p { (p.t("reports.nothing")) } }
+            @else {
+                table.results {
+                    thead { tr {
+                        th scope="col" { (p.t("reports.batch")) }
+                        th scope="col" { (p.t("grade.good")) }
+                        th scope="col" { (p.t("grade.watch")) }
+                        th scope="col" { (p.t("grade.act_now")) }
+                        th scope="col" { (p.t("reports.ungraded")) }
+                        th scope="col" { (p.t("reports.damaged")) }
+                    } }
+                    tbody { @for b in &r.health_by_batch { tr {
+                        td { (b.medium) " · " (b.brand) " · " (b.batch) }
+                        td.num { (b.good) } td.num { (b.watch) } td.num { (b.act_now) }
+                        td.num { (b.ungraded) } td.num { (b.damaged) }
+                    } } }
+                }
+            }
+        }
+    };
+    layout(&p, p.t("reports.title"), content)
+}
