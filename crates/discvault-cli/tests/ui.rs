@@ -931,6 +931,10 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
     assert!(narrowed["expires_at"].is_i64(), "{narrowed}");
     c.goto(&format!("{base}/reports")).await.unwrap();
     page(&c, "reports-zh").await;
+    c.goto(&format!("{base}/settings")).await.unwrap();
+    let roots = text(&c, "#roots").await;
+    assert!(roots.contains(&incoming.display().to_string()), "{roots}");
+    page(&c, "settings-zh").await;
     c.goto(&format!("{base}/users")).await.unwrap();
     page(&c, "users-zh").await;
     let rows = c.find_all(Locator::Css("#users tbody tr")).await.unwrap();
@@ -1007,6 +1011,26 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
         "{holdings}"
     );
     page(&c, "reports-en").await;
+    // Settings: the policy in force, as the vault's configuration sets it; the server's
+    // roots are the admin's only.
+    click(&c, "nav a[href='/settings']").await;
+    let config = std::fs::read_to_string(vault.join("discvault.toml")).unwrap();
+    let value_of = |key: &str| {
+        config
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{key} = ")))
+            .unwrap_or_else(|| panic!("{key} in discvault.toml"))
+            .trim()
+            .to_string()
+    };
+    assert_eq!(
+        text(&c, "#min-copies").await,
+        value_of("min_trusted_copies")
+    );
+    let interval = text(&c, "#interval").await;
+    assert_eq!(interval, format!("{} days", value_of("interval_days")));
+    assert!(c.find(Locator::Id("roots")).await.is_err());
+    page(&c, "settings-en").await;
     c.close().await.unwrap();
     assert!(server.stop().success());
 }

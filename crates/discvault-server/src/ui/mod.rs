@@ -17,6 +17,7 @@ mod pick;
 mod plan;
 mod reports;
 mod search;
+mod settings;
 mod stocktaking;
 mod tasks;
 mod users;
@@ -56,6 +57,7 @@ pub fn router() -> Router<AppState> {
         .route("/labels", get(labels::page))
         .route("/audit", get(audit::page))
         .route("/reports", get(reports::page))
+        .route("/settings", get(settings::page))
         .route("/users", get(users::page))
         .route("/users/add", post(users::add))
         .route("/users/state", post(users::set_state))
@@ -166,6 +168,7 @@ const NAV: &[(&str, &str, Duty)] = &[
     ("/tasks", "nav.tasks", Duty::Read),
     ("/reports", "nav.reports", Duty::Read),
     ("/audit", "nav.audit", Duty::Read),
+    ("/settings", "nav.settings", Duty::Read),
     ("/users", "nav.users", Duty::Administer),
 ];
 
