@@ -54,7 +54,9 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 mkdir -p target
 status=0
 # Every test, on the embedded SQLite catalog (tests/postgres.rs starts PostgreSQL servers of
-# its own) ...
+# its own) ... whatever the calling shell had: a DISCVAULT_TEST_POSTGRES left from a
+# throwaway server would move this run onto that server, or onto none.
+unset DISCVAULT_TEST_POSTGRES PG_DIR
 cargo test --workspace --no-fail-fast 2>&1 | tee target/test-output.txt || status=1
 # The Debian package of the binary just built: read by dpkg-deb, its unit by systemd-analyze.
 echo "== the Debian package"
