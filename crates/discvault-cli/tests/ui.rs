@@ -490,6 +490,13 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
     let hot = incoming.join("TDBridge");
     let _sim = common::simulate("tdbridge", &hot);
     for (kind, place) in [("images", &published), ("tdbridge", &hot)] {
+        if kind == "tdbridge" {
+            // The disc publisher fails the first disc: the task's page names it, where it is
+            // and what to do with it, and the copy is burned again.
+            let tmp = hot.join(".control.tmp");
+            std::fs::write(&tmp, "fail_discs=1\n").unwrap();
+            std::fs::rename(&tmp, hot.join("simulator-control.txt")).unwrap();
+        }
         c.goto(&format!("{base}/volumes")).await.unwrap();
         c.wait().for_element(Locator::Id("publish")).await.unwrap();
         click(&c, &format!("#kind option[value='{kind}']")).await;
@@ -507,6 +514,21 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
             .unwrap();
         click(&c, "form.publish button").await;
         follow_queued(&c).await;
+        if kind == "tdbridge" {
+            let rejected = text(&c, "#rejected").await;
+            assert!(
+                rejected.contains("J-0") && rejected.contains("Reject"),
+                "{rejected}"
+            );
+            let rows = c
+                .find_all(Locator::Css("#rejected tbody tr"))
+                .await
+                .unwrap();
+            assert_eq!(rows.len(), 1, "{rejected}");
+            page(&c, "task-rejected-zh").await;
+        } else {
+            assert!(c.find(Locator::Id("rejected")).await.is_err());
+        }
     }
     let copies = ok(dv(&vault).args(["copies", "list", "--volume", "DV-000002"]));
     assert_eq!(copies.as_array().unwrap().len(), 2, "{copies}");

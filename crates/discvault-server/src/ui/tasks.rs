@@ -85,6 +85,28 @@ fn details(p: &Page, t: &Task) -> Markup {
                 a href=(format!("/api/v1/tasks/{}/download?format=tar", t.task_id)) download="" { "TAR" }
             }
         }
+        @if let Some(rejected) = rejected_discs(t) {
+            section #rejected aria-labelledby="rejected-title" {
+                h2 #rejected-title { (p.t("task.rejected")) " (" (rejected.len()) ")" }
+                p.hint { (p.t("task.rejected_hint")) }
+                table.results {
+                    thead { tr {
+                        th scope="col" { (p.t("task.disc")) }
+                        th scope="col" { (p.t("task.reason")) }
+                        th scope="col" { (p.t("pick.place")) }
+                        th scope="col" { (p.t("task.label")) }
+                        th scope="col" { (p.t("task.action")) }
+                    } }
+                    tbody { @for d in rejected { tr {
+                        td { code { (field(d, "disc")) } br; (field(d, "copy_id")) }
+                        td { (field(d, "reason")) }
+                        td { (field(d, "place")) }
+                        td { (field(d, "label")) }
+                        td { strong { (field(d, "action")) } }
+                    } } }
+                }
+            }
+        }
         @if let Some(r) = &t.result {
             details #task-result {
                 summary { (p.t("task.result")) }
@@ -104,4 +126,18 @@ pub async fn one(State(s): State<AppState>, p: Page, Path(id): Path<String>) -> 
     };
     let title = format!("{} {}", p.t("task.one"), task.task_id);
     layout(&p, &title, details(&p, &task))
+}
+
+/// The discs a publish task burned that do not hold their copy (its result's
+/// `rejected_discs`): where each is and what to do with it.
+fn rejected_discs(t: &Task) -> Option<&Vec<serde_json::Value>> {
+    t.result
+        .as_ref()?
+        .get("rejected_discs")?
+        .as_array()
+        .filter(|a| !a.is_empty())
+}
+
+fn field<'a>(v: &'a serde_json::Value, name: &str) -> &'a str {
+    v.get(name).and_then(|x| x.as_str()).unwrap_or_default()
 }
