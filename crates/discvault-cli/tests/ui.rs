@@ -152,6 +152,11 @@ async fn follow_queued(c: &Client) {
     task_done(c).await;
 }
 
+/// A query value percent-encoded.
+fn urllib_escape(v: &str) -> String {
+    form_urlencoded::byte_serialize(v.as_bytes()).collect()
+}
+
 async fn click(c: &Client, css: &str) {
     c.find(Locator::Css(css))
         .await
@@ -450,7 +455,7 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
         ("/cabinets?cabinet=%E6%9F%9C01", "Cabinets", "cabinets-en"),
         ("/audit", "Audit log", "audit-en"),
         ("/inspect?at=2031-01-01", "Inspection round", "inspect-en"),
-        ("/pick?f=%E4%BC%9A%E8%AE%AE%E7%BA%AA%E8%A6%81%2F%E4%BC%9A%E8%AE%AE%E7%BA%AA%E8%A6%81%2F2020%E5%B9%B4%E5%BA%A6", "Pick list", "pick-en"),
+        ("/pick?f=%E4%BC%9A%E8%AE%AE%E7%BA%AA%E8%A6%81%2F%E4%BC%9A%E8%AE%AE%E7%BA%AA%E8%A6%81%2F2020%E5%B9%B4%E5%BA%A6%2F%E5%8D%B7000%2F%E5%85%B3%E4%BA%8E%E6%A1%A3%E6%A1%88%E5%B7%A5%E4%BD%9C%E7%9A%84%E9%80%9A%E7%9F%A5000.txt", "Pick list", "pick-en"),
         ("/tasks", "Jobs", "tasks-en"),
         ("/tasks/T-000002", "Task T-000002", "task-en"),
     ] {
@@ -813,6 +818,28 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
     }
     assert!(c.find(Locator::Css("button[data-print]")).await.is_ok());
     page(&c, "pick-zh").await;
+    // A pick names files exactly: a folder or a wildcard picks nothing.
+    let prefix = urllib_escape("会议纪要/会议纪要/2020年度");
+    let star = urllib_escape("会议纪要/*");
+    c.goto(&format!("{base}/pick?f={prefix}&f={star}"))
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Id("pick-files"))
+        .await
+        .unwrap();
+    assert!(c
+        .find_all(Locator::Css("#pick-files tbody tr"))
+        .await
+        .unwrap()
+        .is_empty());
+    let missing = text(&c, "#pick-files ~ p.warn").await;
+    assert!(
+        missing.contains("未找到") && missing.contains("会议纪要/*"),
+        "{missing}"
+    );
+    c.back().await.unwrap();
+    c.wait().for_element(Locator::Id("from")).await.unwrap();
     c.find(Locator::Id("from"))
         .await
         .unwrap()

@@ -282,6 +282,11 @@ const WORDS: &[(&str, &str, &str)] = &[
         "留空：不过期。",
         "Empty: never expires.",
     ),
+    (
+        "pick.wildcard",
+        "含通配符（* ? [）的文件名无法在此精确恢复，请用命令行",
+        "a name with a wildcard (* ? [) cannot be restored exactly here; use the command line",
+    ),
     ("task.rejected", "不合格的光盘", "Discs rejected"),
     (
         "task.rejected_hint",

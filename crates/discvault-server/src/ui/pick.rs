@@ -17,13 +17,20 @@ const MAX: usize = 100;
 
 /// The files of a pick list as the form sends them: `f=collection/path`, repeated.
 fn files_of(raw: &str) -> Vec<String> {
-    let mut out: Vec<String> = form_urlencoded::parse(raw.as_bytes())
-        .filter(|(k, v)| k == "f" && !v.trim().is_empty())
-        .map(|(_, v)| v.into_owned())
-        .collect();
-    out.dedup();
+    let mut out: Vec<String> = Vec::new();
+    for (k, v) in form_urlencoded::parse(raw.as_bytes()) {
+        if k == "f" && !v.trim().is_empty() && !out.iter().any(|o| *o == v) {
+            out.push(v.into_owned());
+        }
+    }
     out.truncate(MAX);
     out
+}
+
+/// A file ticked names one file exactly; a restore's pattern would take `*`, `?` and `[` as
+/// wildcards and match more, so such names are refused here.
+fn wildcard(f: &str) -> bool {
+    f.contains(['*', '?', '['])
 }
 
 /// One value of a form field sent as `name=...` (the last one).
@@ -62,19 +69,44 @@ pub async fn page(State(s): State<AppState>, p: Page, RawQuery(raw): RawQuery) -
             };
             let mut volumes: Vec<String> = Vec::new();
             for f in names {
+                if wildcard(&f) {
+                    out.missing.push(f);
+                    continue;
+                }
                 let list = discvault::restore::pick_for_restore(
                     Some(v),
                     &Selection::Pattern(f.clone()),
                     None,
                     &[],
                 )?;
-                if list.files.is_empty() && list.unplaced.is_empty() {
+                // The file ticked only: a pattern also matches the paths under it, and the
+                // same path in other collections.
+                let files: Vec<PickFile> = list
+                    .files
+                    .into_iter()
+                    .filter(|p| format!("{}/{}", p.collection, p.path) == f)
+                    .collect();
+                let unplaced: Vec<String> = list
+                    .unplaced
+                    .into_iter()
+                    .filter(|u| {
+                        u.strip_prefix(f.as_str())
+                            .is_some_and(|r| r.starts_with(" v"))
+                    })
+                    .collect();
+                if files.is_empty() && unplaced.is_empty() {
                     out.missing.push(f);
                 }
-                out.files.extend(list.files);
-                out.unplaced.extend(list.unplaced);
-                out.unmastered.extend(list.unmastered);
-                volumes.extend(list.volumes);
+                for file in &files {
+                    for part in &file.parts {
+                        volumes.push(part.volume_id.clone());
+                        if list.unmastered.contains(&part.volume_id) {
+                            out.unmastered.push(part.volume_id.clone());
+                        }
+                    }
+                }
+                out.files.extend(files);
+                out.unplaced.extend(unplaced);
             }
             volumes.sort();
             volumes.dedup();
@@ -214,7 +246,10 @@ pub async fn restore(State(s): State<AppState>, p: Page, body: String) -> Respon
     if files.is_empty() || from.is_empty() {
         return super::refusal(&p, "pick", p.t("pick.need_from"));
     }
-    let mut queued = Vec::new();
+    if let Some(f) = files.iter().find(|f| wildcard(f)) {
+        return super::refusal(&p, "pick", &format!("{}: {f}", p.t("pick.wildcard")));
+    }
+    let mut queued: Vec<String> = Vec::new();
     for f in files {
         let mut params = serde_json::json!({ "pattern": f, "from": from });
         if !to.is_empty() {
@@ -227,7 +262,17 @@ pub async fn restore(State(s): State<AppState>, p: Page, body: String) -> Respon
             .await
         {
             Ok(axum::Json(t)) => queued.push(t.task_id),
-            Err(e) => return super::refusal(&p, "pick", &e.message),
+            // Those queued before are said too: asking again would queue them twice.
+            Err(e) if queued.is_empty() => return super::refusal(&p, "pick", &e.message),
+            Err(e) => {
+                let said = format!(
+                    "{} ({} {})",
+                    e.message,
+                    p.t("pick.queued"),
+                    queued.join(", ")
+                );
+                return super::refusal(&p, "pick", &said);
+            }
         }
     }
     html! {

@@ -50,7 +50,9 @@ pub async fn page(State(s): State<AppState>, p: Page) -> Response {
         })
         .collect();
     let content = html! {
-        p.hint #settings-file { (p.t("settings.from")) " " code { (file) } }
+        @if p.who.may(Duty::Administer) {
+            p.hint #settings-file { (p.t("settings.from")) " " code { (file) } }
+        }
         section aria-labelledby="policy-title" {
             h2 #policy-title { (p.t("settings.policy")) }
             dl.settings #policy {

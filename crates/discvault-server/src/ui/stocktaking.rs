@@ -11,6 +11,9 @@ use discvault::model::Duty;
 use maud::{html, Markup};
 use std::path::Path;
 
+/// A stocktaking file of at most this many bytes (some 100,000 rows).
+const MAX_FILE: usize = 4 << 20;
+
 /// The form on the cabinets page.
 pub fn form(p: &Page) -> Markup {
     html! {
@@ -106,6 +109,14 @@ pub async fn preview(State(s): State<AppState>, p: Page, mut form: Multipart) ->
     let Some((name, bytes)) = file else {
         return super::refusal(&p, "stock", p.t("stock.no_file"));
     };
+    // The file comes back hex-encoded to be applied, inside the server's body limit.
+    if bytes.len() > MAX_FILE {
+        return super::refusal(
+            &p,
+            "stock",
+            &format!("{name}: {} > {} MiB", bytes.len(), MAX_FILE >> 20),
+        );
+    }
     let hex = hex::encode(&bytes);
     let shown_name = name.clone();
     match s

@@ -78,6 +78,7 @@ fn details(p: &Page, t: &Task) -> Markup {
                 hx-swap="none" { (p.t("task.cancel")) }
         }
         @if t.kind == discvault::model::TaskKind::Restore && t.state == TaskState::Done
+            && p.who.may(Duty::Archive)
             && t.params.get("to").and_then(|v| v.as_str()).unwrap_or_default().is_empty() {
             p #download {
                 (p.t("task.download")) " "

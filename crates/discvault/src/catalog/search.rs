@@ -14,6 +14,9 @@ const PROBE: i64 = 8192;
 /// Files read from the catalog at a time into a [`SearchCache`].
 const FILL: i64 = 50_000;
 
+/// Confirmations of a hundred candidates at most in a search through the [`SearchCache`].
+const CACHED_ROUNDS: usize = 20;
+
 /// A search asking for more files than this (a pick list of every match) goes to PostgreSQL's
 /// path indexes, not through the [`SearchCache`] a hundred files at a time.
 const CACHED_LIMIT: i64 = 1_000;
@@ -210,13 +213,16 @@ impl Catalog {
         limit: i64,
         all_versions: bool,
     ) -> Result<Option<Vec<db::Row>>> {
-        let needle = piece.to_lowercase();
+        let needle = super::search_cache::fold(piece);
         if needle.is_empty() || needle.contains('\0') || !(1..=CACHED_LIMIT).contains(&limit) {
             return Ok(None);
         }
         // The files added since the last search are read only when those held are not enough:
         // they come after every file held, in id order.
         let mut whole = None;
+        // Candidates the catalog turns down (older versions) cost a round trip a hundred: after
+        // this many, the path index answers instead.
+        let mut rounds = 0;
         let cur = if all_versions {
             ""
         } else {
@@ -228,6 +234,10 @@ impl Catalog {
             let want = (limit as usize - rows.len()).min(db::LIST);
             let found = cache.scan(&needle, from, want);
             if !found.ids.is_empty() {
+                rounds += 1;
+                if rounds > CACHED_ROUNDS {
+                    return Ok(None);
+                }
                 let n = db::list_len(found.ids.len());
                 let mut q = db::query(&format!(
                     "SELECT {FILE_COLS}, c.name AS collection FROM files f JOIN collections c ON c.id = f.collection_id

@@ -17,6 +17,18 @@
 
 use std::sync::{Mutex, RwLock};
 
+/// Bytes a file held costs besides its path: its id and where it ends.
+const PER_FILE: usize = 16;
+
+/// A path or a query lowercased character by character, as PostgreSQL's `ILIKE` folds them
+/// (`İ` to `i`, every `Σ` to `σ`), not as `str::to_lowercase` does (`İ` to `i̇`, a final `Σ`
+/// to `ς`): the cache must find every file `ILIKE` finds.
+pub(crate) fn fold(s: &str) -> String {
+    s.chars()
+        .map(|c| c.to_lowercase().next().unwrap_or(c))
+        .collect()
+}
+
 /// The paths held, in id order.
 #[derive(Default)]
 struct Paths {
@@ -77,13 +89,15 @@ impl SearchCache {
 
     /// Takes files read after `last_id` (in id order). Returns false once the cap is reached.
     pub(crate) fn take(&self, rows: impl IntoIterator<Item = (i64, String)>) -> bool {
+        // Folded before the lock: searches go on meanwhile.
+        let rows: Vec<(i64, String)> = rows.into_iter().map(|(id, p)| (id, fold(&p))).collect();
         let mut p = self.paths.write().unwrap_or_else(|e| e.into_inner());
-        for (id, path) in rows {
+        for (id, lower) in rows {
             if p.full || id <= p.last_id {
                 continue;
             }
-            let lower = path.to_lowercase();
-            if p.text.len() + lower.len() + 1 > self.cap {
+            // The path, its NUL, and its id and end in the two vectors.
+            if p.text.len() + lower.len() + 1 + PER_FILE * (p.ids.len() + 1) > self.cap {
                 p.full = true;
                 break;
             }
@@ -181,10 +195,10 @@ mod tests {
 
     #[test]
     fn stops_at_its_cap_and_says_it_is_not_complete() {
-        let c = SearchCache::new(40);
+        let c = SearchCache::new(4 * 26 + 25);
         let rows = (1..=10).map(|i| (i, format!("a/{i:03}.txt")));
         assert!(!c.take(rows), "the cap is reached");
-        // 10 bytes a path with its NUL: four held.
+        // 10 bytes a path with its NUL, 16 for its id and end: four held.
         assert_eq!(c.last_id(), (4, false));
         assert_eq!(all(&c, ".txt", 100), (vec![1, 2, 3, 4], false));
         // Rows already held, or after the cap, are not taken again.
@@ -193,10 +207,18 @@ mod tests {
     }
 
     #[test]
-    fn lowercases_beyond_ascii() {
+    fn lowercases_beyond_ascii_as_ilike_does() {
         let c = SearchCache::new(1 << 10);
-        c.take([(1, "ÉTAT/Öl.txt".to_string()), (2, "état".to_string())]);
-        assert_eq!(all(&c, "état", 5).0, vec![1, 2]);
-        assert_eq!(all(&c, "öl", 5).0, vec![1]);
+        c.take([
+            (1, "ÉTAT/Öl.txt".to_string()),
+            (2, "état".to_string()),
+            (3, "İSTANBUL/ΟΔΟΣ.txt".to_string()),
+        ]);
+        assert_eq!(all(&c, &fold("état"), 5).0, vec![1, 2]);
+        assert_eq!(all(&c, &fold("öl"), 5).0, vec![1]);
+        // Character by character: İ is i, a final Σ is σ.
+        assert_eq!(all(&c, &fold("istanbul"), 5).0, vec![3]);
+        assert_eq!(all(&c, &fold("οδοσ"), 5).0, vec![3]);
+        assert_eq!(all(&c, &fold("ΟΔΟΣ"), 5).0, vec![3]);
     }
 }
