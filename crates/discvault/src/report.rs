@@ -60,7 +60,8 @@ pub struct Report {
     pub health_by_batch: Vec<BatchHealth>,
 }
 
-fn year_of(t: i64) -> i32 {
+/// The calendar year (UTC) of a Unix time.
+pub fn year_of(t: i64) -> i32 {
     time::OffsetDateTime::from_unix_timestamp(t)
         .map(|t| t.year())
         .unwrap_or(1970)

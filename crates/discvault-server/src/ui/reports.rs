@@ -20,13 +20,6 @@ struct Shown {
     mastered: BTreeMap<i32, (u64, u64)>,
 }
 
-fn year_of(t: i64) -> i32 {
-    discvault::rfc3339(t)
-        .get(..4)
-        .and_then(|y| y.parse().ok())
-        .unwrap_or(1970)
-}
-
 pub async fn page(State(s): State<AppState>, p: Page) -> Response {
     let shown = match s
         .call(&p.caller(), Duty::Read, |v| {
@@ -35,7 +28,7 @@ pub async fn page(State(s): State<AppState>, p: Page) -> Response {
             let mut mastered: BTreeMap<i32, (u64, u64)> = BTreeMap::new();
             for vol in v.catalog.volumes()? {
                 if let (VolumeState::Mastered, Some(at)) = (vol.state, vol.mastered_at) {
-                    let e = mastered.entry(year_of(at)).or_default();
+                    let e = mastered.entry(discvault::report::year_of(at)).or_default();
                     e.0 += 1;
                     e.1 += vol.payload_bytes;
                 }
