@@ -67,8 +67,23 @@ bash scripts/deb.sh || status=1
 echo "== the CLI integration suite on PostgreSQL"
 eval "$(bash scripts/pg.sh start)"
 trap 'bash scripts/pg.sh stop "$PG_DIR"' EXIT
-cargo test -p discvault-cli --tests --no-fail-fast 2>&1 \
-  | tee target/test-output-postgres.txt || status=1
+# The test binaries the workspace pass built, run again: `cargo test -p discvault-cli` would
+# resolve the features of that crate alone and build everything a second time (twice the time
+# and the disk; a CI machine with little disk left once ran out of it linking).
+bins="$(cargo test --workspace --no-fail-fast --no-run --message-format=json 2>/dev/null | python3 -c '
+import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") \
+            and m["profile"]["test"] and "/crates/discvault-cli/" in m["manifest_path"]:
+        print(m["executable"])
+')"
+[ -n "$bins" ] || { echo "no test binaries of discvault-cli were found" >&2; exit 1; }
+: > target/test-output-postgres.txt
+for bin in $bins; do
+  (cd crates/discvault-cli && "$bin") 2>&1 | tee -a target/test-output-postgres.txt \
+    || status=1
+done
 # A closing line for CI: totals over every test binary of both runs.
 cat target/test-output.txt target/test-output-postgres.txt \
   | awk '/^test result:/ {p+=$4; f+=$6} END {printf "%d passed, %d failed\n", p, f; exit (f>0)}' || status=1
