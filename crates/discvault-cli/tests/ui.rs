@@ -361,6 +361,78 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
     let by_key = ok(dv(&vault).args(["locate", "立档单位=市档案馆", "--limit", "100"]));
     assert_eq!(by_key.as_array().unwrap().len(), 40);
 
+    // Upload from this computer: two files and a folder chosen in the form, hashed by the
+    // page's script (checked by the server on arrival, and here by sha256sum), sent, and added
+    // by a task with the form's metadata.
+    let local = t.path().join("本机");
+    std::fs::create_dir_all(local.join("扫描/第一卷")).unwrap();
+    let notice = local.join("关于二〇二四年度档案移交工作的通知（第三次修订稿）.txt");
+    std::fs::write(&notice, "各单位：请于十二月底前移交。\n").unwrap();
+    // 5 MiB and 3 bytes of noise: past the script's 4 MiB pieces and its 64-byte blocks.
+    let scan = local.join("扫描件.bin");
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let noise: Vec<u8> = (0..(5 << 20) + 3)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    std::fs::write(&scan, &noise).unwrap();
+    std::fs::write(local.join("扫描/第一卷/目录.csv"), "件号,题名\n1,通知\n").unwrap();
+    std::fs::write(local.join("扫描/空.txt"), "").unwrap();
+    click(&c, "nav a[href='/ingest']").await;
+    c.wait()
+        .for_element(Locator::Id("upload-files"))
+        .await
+        .unwrap();
+    c.find(Locator::Id("upload-files"))
+        .await
+        .unwrap()
+        .send_keys(&format!("{}\n{}", notice.display(), scan.display()))
+        .await
+        .unwrap();
+    c.find(Locator::Id("upload-folder"))
+        .await
+        .unwrap()
+        .send_keys(&local.join("扫描").display().to_string())
+        .await
+        .unwrap();
+    fill("collection", "会议纪要".into()).await;
+    fill("year", "2024".into()).await;
+    fill("more", "立档单位=市档案馆".into()).await;
+    click(&c, "form.ingest button").await;
+    task_done(&c).await;
+    assert_eq!(ok(dv(&vault).arg("status"))["unplanned"]["files"], 44);
+    for (path, file) in [
+        (
+            "关于二〇二四年度档案移交工作的通知（第三次修订稿）.txt".to_string(),
+            notice.clone(),
+        ),
+        ("扫描件.bin".to_string(), scan.clone()),
+        (
+            "扫描/第一卷/目录.csv".to_string(),
+            local.join("扫描/第一卷/目录.csv"),
+        ),
+        ("扫描/空.txt".to_string(), local.join("扫描/空.txt")),
+    ] {
+        let found = ok(dv(&vault).args(["locate", "collection=会议纪要", "--limit", "100"]));
+        let f = found
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"] == path.as_str())
+            .unwrap_or_else(|| panic!("{path} not recorded: {found}"));
+        let want = Command::new("sha256sum").arg(&file).output().unwrap();
+        assert!(want.status.success());
+        assert_eq!(
+            f["sha256"].as_str().unwrap(),
+            &String::from_utf8_lossy(&want.stdout)[..64],
+            "{path}"
+        );
+    }
+
     click(&c, "nav a[href='/plan']").await;
     c.wait().for_element(Locator::Id("media")).await.unwrap();
     page(&c, "plan-zh").await;
@@ -1060,6 +1132,21 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
         "{holdings}"
     );
     page(&c, "reports-en").await;
+    // The dashboard shows the same two charts.
+    click(&c, "nav a[href='/']").await;
+    let on_dashboard = text(&c, "#checks-by-year").await;
+    for y in years {
+        let passed = format!("{} passed\n{}", y["year"], y["success"]);
+        assert!(
+            on_dashboard.contains(&passed),
+            "{passed:?} not in {on_dashboard}"
+        );
+    }
+    let by_year = text(&c, "#holdings-by-year").await;
+    assert!(
+        by_year.contains(&format!("{mastered} volumes")),
+        "{by_year}"
+    );
     // Settings: the policy in force, as the vault's configuration sets it; the server's
     // roots are the admin's only.
     click(&c, "nav a[href='/settings']").await;

@@ -26,7 +26,197 @@
       buttons[i].addEventListener("click", function () { window.print(); });
     }
   }
-  function ready() { follow(); printing(); }
+  // SHA-256 (FIPS 180-4), fed in pieces: a file of any size is hashed as it is read, never
+  // held whole (WebCrypto hashes only whole buffers, and only on https or this very machine).
+  var K = new Uint32Array([
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2]);
+  function Sha256() {
+    this.h = new Uint32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                              0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
+    this.w = new Uint32Array(64);
+    this.buf = new Uint8Array(64);
+    this.fill = 0;
+    this.length = 0;
+  }
+  Sha256.prototype.block = function (b, o) {
+    var w = this.w, h = this.h, i, t1, t2;
+    for (i = 0; i < 16; i++) {
+      w[i] = (b[o + 4 * i] << 24) | (b[o + 4 * i + 1] << 16) | (b[o + 4 * i + 2] << 8) | b[o + 4 * i + 3];
+    }
+    for (i = 16; i < 64; i++) {
+      var x = w[i - 15], y = w[i - 2];
+      var s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
+      var s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
+      w[i] = (w[i - 16] + s0 + w[i - 7] + s1) | 0;
+    }
+    var a = h[0], c1 = h[1], c2 = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
+    for (i = 0; i < 64; i++) {
+      var S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
+      t1 = (k + S1 + ((e & f) ^ (~e & g)) + K[i] + w[i]) | 0;
+      var S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
+      t2 = (S0 + ((a & c1) ^ (a & c2) ^ (c1 & c2))) | 0;
+      k = g; g = f; f = e; e = (d + t1) | 0; d = c2; c2 = c1; c1 = a; a = (t1 + t2) | 0;
+    }
+    h[0] += a; h[1] += c1; h[2] += c2; h[3] += d; h[4] += e; h[5] += f; h[6] += g; h[7] += k;
+  };
+  Sha256.prototype.update = function (data) {
+    var o = 0, n = data.length;
+    this.length += n;
+    if (this.fill > 0) {
+      var take = Math.min(64 - this.fill, n);
+      this.buf.set(data.subarray(0, take), this.fill);
+      this.fill += take; o = take;
+      if (this.fill < 64) return;
+      this.block(this.buf, 0); this.fill = 0;
+    }
+    for (; o + 64 <= n; o += 64) this.block(data, o);
+    if (o < n) { this.buf.set(data.subarray(o), 0); this.fill = n - o; }
+  };
+  Sha256.prototype.hex = function () {
+    var bits = this.length * 8;
+    var tail = new Uint8Array(this.fill < 56 ? 64 - this.fill : 128 - this.fill);
+    tail[0] = 0x80;
+    var hi = Math.floor(bits / 4294967296), lo = bits >>> 0;
+    var n = tail.length;
+    tail[n - 8] = hi >>> 24; tail[n - 7] = hi >>> 16; tail[n - 6] = hi >>> 8; tail[n - 5] = hi;
+    tail[n - 4] = lo >>> 24; tail[n - 3] = lo >>> 16; tail[n - 2] = lo >>> 8; tail[n - 1] = lo;
+    this.update(tail);
+    var out = "";
+    for (var i = 0; i < 8; i++) out += ("0000000" + this.h[i].toString(16)).slice(-8);
+    return out;
+  };
+  window.discvaultSha256 = Sha256;
+
+  var PIECE = 4 << 20;
+  function hashFile(file, progress) {
+    var sha = new Sha256(), at = 0;
+    function next() {
+      if (at >= file.size) return Promise.resolve(sha.hex());
+      var end = Math.min(at + PIECE, file.size);
+      return file.slice(at, end).arrayBuffer().then(function (b) {
+        sha.update(new Uint8Array(b));
+        at = end;
+        progress(at);
+        return next();
+      });
+    }
+    return next();
+  }
+
+  // Ingest from the browser: the files chosen are hashed here, the upload made with the
+  // form's collection and metadata (checked by the server as for a server folder), each file
+  // sent (resumed from where the server has it if the connection broke) and the upload
+  // committed; then the add task's page.
+  function uploads() {
+    var form = document.querySelector("form.ingest");
+    if (!form) return;
+    var inputs = [document.getElementById("upload-files"), document.getElementById("upload-folder")];
+    var out = document.getElementById("ingest-result");
+    var csrf = JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRF-Token"];
+    function chosen() {
+      var list = [];
+      inputs.forEach(function (i) {
+        if (!i) return;
+        for (var k = 0; k < i.files.length; k++) {
+          var f = i.files[k];
+          list.push({ file: f, path: f.webkitRelativePath || f.name });
+        }
+      });
+      return list;
+    }
+    function say(text, failed) {
+      out.textContent = "";
+      var p = document.createElement("p");
+      p.setAttribute("role", failed ? "alert" : "status");
+      if (failed) p.className = "error";
+      p.textContent = failed ? form.dataset.failed + " " + text : text;
+      out.appendChild(p);
+    }
+    function answer(r) {
+      return r.text().then(function (t) {
+        var body = {};
+        try { body = JSON.parse(t); } catch (e) { body = { error: t || r.statusText }; }
+        if (!r.ok) throw new Error(body.error || r.statusText);
+        return body;
+      });
+    }
+    function api(method, url, body, headers) {
+      var h = { "X-CSRF-Token": csrf };
+      for (var k in headers || {}) h[k] = headers[k];
+      return fetch(url, { method: method, headers: h, body: body, credentials: "same-origin" })
+        .then(answer);
+    }
+    function send(id, item, tries) {
+      var url = "/api/v1/uploads/" + encodeURIComponent(id) + "/file?path=" + encodeURIComponent(item.path);
+      return api("GET", "/api/v1/uploads/" + encodeURIComponent(id)).then(function (u) {
+        var have = 0, done = false;
+        u.files.forEach(function (f) {
+          if (f.path === item.path) { have = f.received; done = f.verified; }
+        });
+        if (done) return null;
+        var headers = { "Content-Type": "application/octet-stream" };
+        if (have > 0) {
+          headers["Content-Range"] = "bytes " + have + "-" + (item.file.size - 1) + "/" + item.file.size;
+        }
+        return api("PUT", url, item.file.slice(have), headers);
+      }).catch(function (e) {
+        if (tries > 1) return send(id, item, tries - 1);
+        throw e;
+      });
+    }
+    document.addEventListener("submit", function (ev) {
+      if (ev.target !== form) return;
+      var files = chosen();
+      if (!files.length) return; // a server folder: the form goes as it is (htmx)
+      ev.preventDefault();
+      ev.stopImmediatePropagation();
+      var seen = {};
+      for (var i = 0; i < files.length; i++) {
+        if (seen[files[i].path]) { say(form.dataset.twice + " " + files[i].path, true); return; }
+        seen[files[i].path] = true;
+      }
+      var manifest = [];
+      var chain = Promise.resolve();
+      files.forEach(function (item, n) {
+        chain = chain.then(function () {
+          return hashFile(item.file, function (at) {
+            say(form.dataset.hashing + " " + (n + 1) + "/" + files.length + ": " + item.path +
+                " (" + Math.floor(100 * at / Math.max(item.file.size, 1)) + "%)");
+          }).then(function (hex) {
+            manifest.push({ path: item.path, size: item.file.size, sha256: hex });
+          });
+        });
+      });
+      chain.then(function () {
+        var fields = new URLSearchParams(new FormData(form));
+        fields.delete("folder");
+        fields.set("manifest", JSON.stringify(manifest));
+        return api("POST", "/ingest/upload", fields);
+      }).then(function (upload) {
+        var sending = Promise.resolve();
+        files.forEach(function (item, n) {
+          sending = sending.then(function () {
+            say(form.dataset.sending + " " + (n + 1) + "/" + files.length + ": " + item.path);
+            return send(upload.upload_id, item, 3);
+          });
+        });
+        return sending.then(function () {
+          say(form.dataset.committing);
+          return api("POST", "/api/v1/uploads/" + encodeURIComponent(upload.upload_id) + "/commit");
+        });
+      }).then(function (task) {
+        window.location.href = "/tasks/" + encodeURIComponent(task.task_id);
+      }).catch(function (e) { say(e.message, true); });
+    }, true);
+  }
+  function ready() { follow(); printing(); uploads(); }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", ready);
   else ready();
 })();

@@ -67,6 +67,37 @@ pub fn year_of(t: i64) -> i32 {
         .unwrap_or(1970)
 }
 
+/// The read-backs (fixity checks of a disc) of each year, passed and failed, oldest year first.
+pub fn checks_by_year(vault: &Vault) -> Result<Vec<YearChecks>> {
+    let mut years: BTreeMap<i32, YearChecks> = BTreeMap::new();
+    for (at, outcome) in vault.catalog.event_outcomes("fixity check")? {
+        let year = year_of(at);
+        let y = years.entry(year).or_insert(YearChecks {
+            year,
+            ..Default::default()
+        });
+        if outcome == "success" {
+            y.success += 1;
+        } else {
+            y.failure += 1;
+        }
+    }
+    Ok(years.into_values().collect())
+}
+
+/// The volumes mastered in each year: (year, volumes, payload bytes), oldest year first.
+pub fn mastered_by_year(vault: &Vault) -> Result<Vec<(i32, u64, u64)>> {
+    let mut years: BTreeMap<i32, (u64, u64)> = BTreeMap::new();
+    for v in vault.catalog.volumes()? {
+        if let (crate::model::VolumeState::Mastered, Some(at)) = (v.state, v.mastered_at) {
+            let e = years.entry(year_of(at)).or_default();
+            e.0 += 1;
+            e.1 += v.payload_bytes;
+        }
+    }
+    Ok(years.into_iter().map(|(y, (n, b))| (y, n, b)).collect())
+}
+
 pub fn build(vault: &Vault, now: i64) -> Result<Report> {
     let status = crate::status::status(vault)?;
     let overdue = crate::inspect::due(vault, now)?
@@ -83,22 +114,7 @@ pub fn build(vault: &Vault, now: i64) -> Result<Report> {
         })
         .cloned()
         .collect();
-    let mut years: BTreeMap<i32, YearChecks> = BTreeMap::new();
-    for e in vault.catalog.event_records()? {
-        if e.event_type != "fixity check" {
-            continue;
-        }
-        let year = year_of(e.at);
-        let y = years.entry(year).or_insert(YearChecks {
-            year,
-            ..Default::default()
-        });
-        if e.outcome == "success" {
-            y.success += 1;
-        } else {
-            y.failure += 1;
-        }
-    }
+    let checks_by_year = checks_by_year(vault)?;
     let mut quality: BTreeMap<i32, YearQuality> = BTreeMap::new();
     for (at, grade) in vault.catalog.quality_grades()? {
         let year = year_of(at);
@@ -140,7 +156,7 @@ pub fn build(vault: &Vault, now: i64) -> Result<Report> {
         status,
         overdue,
         to_migrate,
-        checks_by_year: years.into_values().collect(),
+        checks_by_year,
         quality_by_year: quality.into_values().collect(),
         health_by_batch: batches.into_values().collect(),
     })

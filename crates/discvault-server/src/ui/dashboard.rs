@@ -4,7 +4,7 @@
 use super::{format, layout, raw, Page};
 use crate::api::AppState;
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use discvault::model::{Duty, VolumeState};
 use maud::{html, Markup};
 
@@ -78,6 +78,18 @@ pub async fn page(State(s): State<AppState>, p: Page) -> Response {
             format::size(b)
         )
     };
+    let (by_year, checks) = match s
+        .call(&p.caller(), Duty::Read, |v| {
+            Ok((
+                discvault::report::mastered_by_year(v)?,
+                discvault::report::checks_by_year(v)?,
+            ))
+        })
+        .await
+    {
+        Ok(axum::Json(x)) => x,
+        Err(e) => return e.into_response(),
+    };
     let content = html! {
         section aria-labelledby="waiting" {
             h2 #waiting { (p.t("dash.waiting")) }
@@ -111,6 +123,16 @@ pub async fn page(State(s): State<AppState>, p: Page) -> Response {
                 (p.t("state.planned").to_string(), st.planned.bytes, format!("{} · {} {}", format::size(st.planned.bytes), format::count(planned), p.t("dash.volumes"))),
                 (p.t("state.mastered").to_string(), st.mastered.bytes, format!("{} · {} {}", format::size(st.mastered.bytes), format::count(mastered), p.t("dash.volumes"))),
             ]))
+            div.charts {
+                section #holdings-by-year aria-labelledby="holdings-by-year-title" {
+                    h3 #holdings-by-year-title { (p.t("reports.holdings")) }
+                    (super::reports::holdings_chart(&p, &by_year))
+                }
+                section #checks-by-year aria-labelledby="checks-by-year-title" {
+                    h3 #checks-by-year-title { (p.t("reports.checks")) }
+                    (super::reports::checks_chart(&p, &checks))
+                }
+            }
         }
     };
     layout(&p, p.t("dash.title"), content)

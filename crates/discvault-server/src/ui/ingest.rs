@@ -4,16 +4,19 @@
 
 use super::{layout, Page};
 use crate::api::AppState;
+use crate::error::ApiError;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 use discvault::ingest::{CLASSIFICATIONS, RETENTIONS};
 use discvault::model::{Duty, TaskKind};
+use discvault::uploads::{Upload, UploadFile, UploadRequest};
 use maud::{html, Markup};
 use serde::Deserialize;
 
 #[derive(Deserialize, Default)]
 pub struct IngestForm {
+    #[serde(default)]
     folder: String,
     collection: String,
     #[serde(default)]
@@ -94,16 +97,31 @@ pub async fn page(State(s): State<AppState>, p: Page) -> Response {
     let roots = &s.vaults.server.roots;
     let content = html! {
         p.hint { (p.t("ingest.intro")) }
-        form.ingest hx-post="/ingest" hx-target="#ingest-result" {
+        form.ingest hx-post="/ingest" hx-target="#ingest-result"
+            data-hashing=(p.t("ingest.hashing")) data-sending=(p.t("ingest.sending"))
+            data-committing=(p.t("ingest.committing")) data-failed=(p.t("ingest.failed"))
+            data-twice=(p.t("ingest.twice")) {
             p {
                 label for="folder" { (p.t("ingest.folder")) }
-                input #folder type="text" name="folder" list="roots" required aria-describedby="folder-hint";
+                input #folder type="text" name="folder" list="roots" aria-describedby="folder-hint";
                 datalist #roots { @for r in roots { option value=(r.display()) {} } }
                 span.hint #folder-hint {
                     (p.t("ingest.roots")) " "
                     @if roots.is_empty() { (p.t("ingest.no_roots")) }
                     (super::roots_list(roots))
                 }
+            }
+            fieldset.upload {
+                legend { (p.t("ingest.or_upload")) }
+                p {
+                    label for="upload-files" { (p.t("ingest.upload_files")) }
+                    input #upload-files type="file" multiple aria-describedby="upload-hint";
+                }
+                p {
+                    label for="upload-folder" { (p.t("ingest.upload_folder")) }
+                    input #upload-folder type="file" webkitdirectory multiple aria-describedby="upload-hint";
+                }
+                span.hint #upload-hint { (p.t("ingest.upload_hint")) }
             }
             p {
                 label for="collection" { (p.t("ingest.collection")) }
@@ -152,9 +170,11 @@ fn refused(p: &Page, message: &str) -> Response {
     super::refusal(p, "ingest", message)
 }
 
-/// The form checked (metadata as a sidecar's), then the add queued as a task; the answer
-/// replaces the result under the form.
-pub async fn submit(State(s): State<AppState>, p: Page, Form(f): Form<IngestForm>) -> Response {
+/// The collection and metadata of the form, checked as a sidecar's are; else why not.
+fn collection_and_metadata(
+    p: &Page,
+    f: IngestForm,
+) -> Result<(String, std::collections::BTreeMap<String, String>), String> {
     let mut pairs = vec![
         ("全宗号".to_string(), f.fonds),
         ("年度".to_string(), f.year),
@@ -165,21 +185,66 @@ pub async fn submit(State(s): State<AppState>, p: Page, Form(f): Form<IngestForm
     for line in f.more.lines().filter(|l| !l.trim().is_empty()) {
         match line.split_once('=') {
             Some((k, v)) => pairs.push((k.to_string(), v.to_string())),
-            None => return refused(&p, &format!("{line:?}: KEY=VALUE")),
+            None => return Err(format!("{line:?}: KEY=VALUE")),
         }
     }
-    let (named, metadata) = match discvault::ingest::checked_metadata(pairs) {
-        Ok(m) => m,
-        Err(e) => return refused(&p, &e),
-    };
+    let (named, metadata) = discvault::ingest::checked_metadata(pairs)?;
     let collection = named.unwrap_or(f.collection);
     if collection.trim().is_empty() {
-        return refused(&p, p.t("ingest.collection"));
+        return Err(p.t("ingest.collection").to_string());
     }
+    Ok((collection.trim().to_string(), metadata))
+}
+
+/// The form checked (metadata as a sidecar's), then the add queued as a task; the answer
+/// replaces the result under the form.
+pub async fn submit(State(s): State<AppState>, p: Page, Form(f): Form<IngestForm>) -> Response {
+    let folder = f.folder.trim().to_string();
+    if folder.is_empty() {
+        return refused(&p, p.t("ingest.nothing_chosen"));
+    }
+    let (collection, metadata) = match collection_and_metadata(&p, f) {
+        Ok(x) => x,
+        Err(e) => return refused(&p, &e),
+    };
     let params = serde_json::json!({
-        "paths": [f.folder.trim()],
-        "collection": collection.trim(),
+        "paths": [folder],
+        "collection": collection,
         "metadata": metadata,
     });
     super::queue_task(&s, &p, TaskKind::Add, params, "ingest").await
+}
+
+/// The form of an upload from the browser: the fields of the page's form, and the files as
+/// the page's script hashed them (`manifest`: a JSON list of `{path, size, sha256}`).
+#[derive(Deserialize)]
+pub struct UploadForm {
+    #[serde(flatten)]
+    form: IngestForm,
+    manifest: String,
+}
+
+/// An upload from the browser begun: the form checked as [`submit`] checks it, then the upload
+/// made (the API's `POST /api/v1/uploads`); the page's script sends the files and commits it
+/// through the API. The answer is the API's JSON: the upload, or the error.
+pub async fn upload(
+    State(s): State<AppState>,
+    p: Page,
+    Form(f): Form<UploadForm>,
+) -> Result<(axum::http::StatusCode, axum::Json<Upload>), ApiError> {
+    let invalid = |m: String| ApiError::new(axum::http::StatusCode::BAD_REQUEST, "invalid", m);
+    let files: Vec<UploadFile> =
+        serde_json::from_str(&f.manifest).map_err(|e| invalid(format!("manifest: {e}")))?;
+    let (collection, metadata) = collection_and_metadata(&p, f.form).map_err(invalid)?;
+    let req = UploadRequest {
+        collection,
+        metadata,
+        files,
+    };
+    let axum::Json(u) = s
+        .call(&p.caller(), Duty::Archive, move |v| {
+            discvault::uploads::start(&v.root, &req)
+        })
+        .await?;
+    Ok((axum::http::StatusCode::CREATED, axum::Json(u)))
 }

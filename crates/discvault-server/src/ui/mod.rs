@@ -43,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .route("/pick", get(pick::page))
         .route("/pick/restore", post(pick::restore))
         .route("/ingest", get(ingest::page).post(ingest::submit))
+        .route("/ingest/upload", post(ingest::upload))
         .route("/plan", get(plan::page))
         .route("/plan/preview", post(plan::show))
         .route("/plan/confirm", post(plan::confirm))

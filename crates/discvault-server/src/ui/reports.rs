@@ -7,44 +7,15 @@ use super::{format, layout, Page};
 use crate::api::AppState;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use discvault::model::{Duty, VolumeState};
-use discvault::report::Report;
-use maud::html;
-use serde::Serialize;
-use std::collections::BTreeMap;
+use discvault::model::Duty;
+use discvault::report::YearChecks;
+use maud::{html, Markup};
 
-#[derive(Serialize)]
-struct Shown {
-    report: Report,
-    /// Year → (volumes, bytes) mastered that year.
-    mastered: BTreeMap<i32, (u64, u64)>,
-}
-
-pub async fn page(State(s): State<AppState>, p: Page) -> Response {
-    let shown = match s
-        .call(&p.caller(), Duty::Read, |v| {
-            let now = discvault::now_unix();
-            let report = discvault::report::build(v, now)?;
-            let mut mastered: BTreeMap<i32, (u64, u64)> = BTreeMap::new();
-            for vol in v.catalog.volumes()? {
-                if let (VolumeState::Mastered, Some(at)) = (vol.state, vol.mastered_at) {
-                    let e = mastered.entry(discvault::report::year_of(at)).or_default();
-                    e.0 += 1;
-                    e.1 += vol.payload_bytes;
-                }
-            }
-            Ok(Shown { report, mastered })
-        })
-        .await
-    {
-        Ok(axum::Json(x)) => x,
-        Err(e) => return e.into_response(),
-    };
-    let r = &shown.report;
-    let holdings: Vec<(String, u64, String)> = shown
-        .mastered
+/// The bytes written to disc in each year (volumes mastered), as a chart.
+pub(super) fn holdings_chart(p: &Page, mastered: &[(i32, u64, u64)]) -> Markup {
+    let rows: Vec<(String, u64, String)> = mastered
         .iter()
-        .map(|(y, (n, b))| {
+        .map(|(y, n, b)| {
             (
                 y.to_string(),
                 *b,
@@ -52,19 +23,44 @@ pub async fn page(State(s): State<AppState>, p: Page) -> Response {
             )
         })
         .collect();
-    let mut checks: Vec<(String, u64, String)> = Vec::new();
-    for y in &r.checks_by_year {
-        checks.push((
+    html! {
+        @if rows.is_empty() { p { (p.t("reports.nothing")) } }
+        @else { (bars(p.t("reports.holdings_chart"), &rows)) }
+    }
+}
+
+/// The read-backs of each year, passed and failed, as a chart.
+pub(super) fn checks_chart(p: &Page, years: &[YearChecks]) -> Markup {
+    let mut rows: Vec<(String, u64, String)> = Vec::new();
+    for y in years {
+        rows.push((
             format!("{} {}", y.year, p.t("reports.passed")),
             y.success,
             format::count(y.success),
         ));
-        checks.push((
+        rows.push((
             format!("{} {}", y.year, p.t("reports.failed")),
             y.failure,
             format::count(y.failure),
         ));
     }
+    html! {
+        @if rows.is_empty() { p { (p.t("reports.nothing")) } }
+        @else { (bars(p.t("reports.checks_chart"), &rows)) }
+    }
+}
+
+pub async fn page(State(s): State<AppState>, p: Page) -> Response {
+    let (r, mastered) = match s
+        .call(&p.caller(), Duty::Read, |v| {
+            let report = discvault::report::build(v, discvault::now_unix())?;
+            Ok((report, discvault::report::mastered_by_year(v)?))
+        })
+        .await
+    {
+        Ok(axum::Json(x)) => x,
+        Err(e) => return e.into_response(),
+    };
     let content = html! {
         p #report-files {
             (p.t("reports.download")) " "
@@ -78,13 +74,11 @@ pub async fn page(State(s): State<AppState>, p: Page) -> Response {
         }
         section #holdings aria-labelledby="holdings-title" {
             h2 #holdings-title { (p.t("reports.holdings")) }
-            @if holdings.is_empty() { p { (p.t("reports.nothing")) } }
-            @else { (bars(p.t("reports.holdings_chart"), &holdings)) }
+            (holdings_chart(&p, &mastered))
         }
         section #checks aria-labelledby="checks-title" {
             h2 #checks-title { (p.t("reports.checks")) }
-            @if checks.is_empty() { p { (p.t("reports.nothing")) } }
-            @else { (bars(p.t("reports.checks_chart"), &checks)) }
+            (checks_chart(&p, &r.checks_by_year))
         }
         section #quality aria-labelledby="quality-title" {
             h2 #quality-title { (p.t("reports.quality")) }

@@ -195,6 +195,17 @@ impl Catalog {
             })
             .collect()
     }
+    /// When each event of this type happened and its outcome, oldest first (the read-back
+    /// results by year, without reading every event).
+    pub fn event_outcomes(&self, event_type: &str) -> Result<Vec<(i64, String)>> {
+        db::query("SELECT at, outcome FROM events WHERE event_type = $1 ORDER BY id")
+            .bind(event_type)
+            .fetch_all(&self.db)?
+            .iter()
+            .map(|r| Ok((r.try_get("at")?, r.try_get("outcome")?)))
+            .collect()
+    }
+
     /// The id and hash of the last event (0 and empty for none): every recorded change moves
     /// it, so a value computed from the catalog stays true while it stays.
     pub fn event_head(&self) -> Result<(i64, String)> {
