@@ -367,6 +367,12 @@ fn locate_finds_the_same_records_on_sqlite_and_postgresql() {
         "files added while the server runs"
     );
     assert_eq!(api("号补充说明.TXT", 2), cli("号补充说明.TXT", 2));
+    // Two characters, through the search cache on the server and the character index in the
+    // CLI: "补充" in the new files' folder and names, "录第" across a '/'.
+    for q in ["补充", "录第"] {
+        assert_eq!(api(q, 1000).len(), 3, "{q}");
+        assert_eq!(api(q, 1000), cli(q, 1000), "{q}");
+    }
 }
 
 /// `discvault serve` over the station's catalog on 127.0.0.1: the process and its address.

@@ -102,7 +102,7 @@ pub fn locate_versions(
     let mut volume_ids: Vec<&str> = placements_of
         .values()
         .flatten()
-        .map(|(v, _)| v.volume_id.as_str())
+        .map(|(v, ..)| v.as_str())
         .collect();
     volume_ids.sort_unstable();
     volume_ids.dedup();
@@ -123,7 +123,7 @@ pub fn locate_versions(
             "unplanned"
         } else if placements
             .iter()
-            .all(|(v, _)| v.state == VolumeState::Mastered)
+            .all(|(_, state, ..)| *state == VolumeState::Mastered)
         {
             "mastered"
         } else {
@@ -140,12 +140,12 @@ pub fn locate_versions(
             state: state.into(),
             volumes: placements
                 .into_iter()
-                .map(|(v, c)| Placement {
-                    copies: copies_of.get(&v.volume_id).cloned().unwrap_or_default(),
-                    volume_id: v.volume_id,
-                    part: c.part,
-                    parts: c.parts,
-                    volume_state: v.state,
+                .map(|(volume_id, volume_state, part, parts)| Placement {
+                    copies: copies_of.get(&volume_id).cloned().unwrap_or_default(),
+                    volume_id,
+                    part,
+                    parts,
+                    volume_state,
                 })
                 .collect(),
         });

@@ -21,6 +21,15 @@ const CACHED_ROUNDS: usize = 20;
 /// path indexes, not through the [`SearchCache`] a hundred files at a time.
 const CACHED_LIMIT: i64 = 1_000;
 
+/// What a search through the [`SearchCache`] looks for.
+#[derive(Clone, Copy)]
+enum Needle<'a> {
+    /// A piece of the path, as `ILIKE '%piece%'` finds it.
+    Piece(&'a str),
+    /// One or two characters as a phrase of the character index (see [`char_tokens`]).
+    Phrase(char, Option<char>),
+}
+
 /// The text indexed for one- and two-character queries: every non-ASCII letter or digit is a
 /// token of its own, ASCII letters and digits form words, everything else separates.
 pub(crate) fn char_tokens(path: &str) -> String {
@@ -208,13 +217,24 @@ impl Catalog {
     fn cached_search(
         &self,
         cache: &SearchCache,
-        piece: &str,
-        like: &str,
+        needle: Needle<'_>,
+        (cond, value): (&str, &str),
         limit: i64,
         all_versions: bool,
     ) -> Result<Option<Vec<db::Row>>> {
-        let needle = super::search_cache::fold(piece);
-        if needle.is_empty() || needle.contains('\0') || !(1..=CACHED_LIMIT).contains(&limit) {
+        let folded = match needle {
+            Needle::Piece(piece) => super::search_cache::fold(piece),
+            Needle::Phrase(a, b) => {
+                // Characters that folding changes are left to the index (the cache holds
+                // folded paths; the phrase's characters are matched as they are).
+                let same = |c: char| super::search_cache::fold(&c.to_string()) == c.to_string();
+                if !same(a) || !b.is_none_or(same) {
+                    return Ok(None);
+                }
+                String::from(a)
+            }
+        };
+        if folded.is_empty() || folded.contains('\0') || !(1..=CACHED_LIMIT).contains(&limit) {
             return Ok(None);
         }
         // The files added since the last search are read only when those held are not enough:
@@ -232,7 +252,10 @@ impl Catalog {
         let mut from = 0;
         loop {
             let want = (limit as usize - rows.len()).min(db::LIST);
-            let found = cache.scan(&needle, from, want);
+            let found = match needle {
+                Needle::Piece(_) => cache.scan(&folded, from, want),
+                Needle::Phrase(a, b) => cache.scan_phrase(a, b, from, want),
+            };
             if !found.ids.is_empty() {
                 rounds += 1;
                 if rounds > CACHED_ROUNDS {
@@ -241,10 +264,10 @@ impl Catalog {
                 let n = db::list_len(found.ids.len());
                 let mut q = db::query(&format!(
                     "SELECT {FILE_COLS}, c.name AS collection FROM files f JOIN collections c ON c.id = f.collection_id
-                     WHERE {cur}f.id IN ({}) AND f.path ILIKE $1 ESCAPE '\\' ORDER BY f.id",
+                     WHERE {cur}f.id IN ({}) AND {cond} ORDER BY f.id",
                     db::list_params_n(2, n)
                 ))
-                .bind(like.to_string());
+                .bind(value.to_string());
                 for k in 0..n {
                     q = q.bind(found.ids.get(k).copied().unwrap_or(-1));
                 }
@@ -397,9 +420,26 @@ impl Catalog {
                 .fetch_all(&self.db)?
             }
             Query::Path(p) if self.dialect == Dialect::Postgres && !p.is_empty() && p.chars().count() <= 2 && p.chars().all(|c| !c.is_ascii() && c.is_alphanumeric()) => {
-                // One or two Chinese characters: a phrase over the path's characters.
+                // One or two Chinese characters: a phrase over the path's characters, first
+                // through the search cache (as a path piece is), else the character index.
                 let phrase: Vec<String> = p.chars().map(|c| format!("'{c}'")).collect();
-                self.pg_search("f.path_chars @@ $1::text::tsquery", phrase.join(" <-> "), limit, all_versions)?
+                let phrase = phrase.join(" <-> ");
+                let cond = "f.path_chars @@ $1::text::tsquery";
+                let mut chars = p.chars();
+                let cached = match (&self.shared.search_cache, chars.next()) {
+                    (Some(cache), Some(first)) => self.cached_search(
+                        cache,
+                        Needle::Phrase(first, chars.next()),
+                        (cond, &phrase),
+                        limit,
+                        all_versions,
+                    )?,
+                    _ => None,
+                };
+                match cached {
+                    Some(rows) => rows,
+                    None => self.pg_search(cond, phrase, limit, all_versions)?,
+                }
             }
             Query::Path(p) => {
                 let like = format!(
@@ -415,9 +455,13 @@ impl Catalog {
                     .fetch_all(&self.db)?,
                     Dialect::Postgres => {
                         let cached = match &self.shared.search_cache {
-                            Some(cache) => {
-                                self.cached_search(cache, p, &like, limit, all_versions)?
-                            }
+                            Some(cache) => self.cached_search(
+                                cache,
+                                Needle::Piece(p),
+                                ("f.path ILIKE $1 ESCAPE '\\'", &like),
+                                limit,
+                                all_versions,
+                            )?,
                             None => None,
                         };
                         match cached {
@@ -439,7 +483,8 @@ impl Catalog {
             .collect::<Result<_>>()?;
         // A piece of a collection's name finds the files of that collection too (the
         // collection is the first folder of a record's path on a disc).
-        if let Query::Path(p) = query {
+        // (Not asked when the limit is reached: a round trip saved on every common word.)
+        if let (Query::Path(p), true) = (query, (out.len() as i64) < limit) {
             let needle = p.to_lowercase();
             let names: Vec<(i64, String)> = db::query("SELECT id, name FROM collections")
                 .fetch_all(&self.db)?

@@ -114,18 +114,69 @@ impl SearchCache {
     /// The files held from index `from` on whose lowercased path holds `needle` (lowercased by
     /// the caller), until `want` are found.
     pub(crate) fn scan(&self, needle: &str, from: usize, want: usize) -> Scan {
+        let finder = memchr::memmem::Finder::new(needle.as_bytes());
+        self.scan_by(
+            |text, at| finder.find(&text[at..]).map(|hit| at + hit),
+            from,
+            want,
+        )
+    }
+
+    /// As [`scan`](Self::scan), for the phrase of the character index (`char_tokens` in
+    /// search.rs): `first`, then only characters that are neither letters nor digits (no NUL:
+    /// the path's end), then `second` (if any). Both as the caller folded them.
+    pub(crate) fn scan_phrase(
+        &self,
+        first: char,
+        second: Option<char>,
+        from: usize,
+        want: usize,
+    ) -> Scan {
+        let mut buf = [0u8; 4];
+        let finder = memchr::memmem::Finder::new(first.encode_utf8(&mut buf).as_bytes());
+        self.scan_by(
+            |text, mut at| loop {
+                let pos = at + finder.find(&text[at..])?;
+                let after = pos + first.len_utf8();
+                let Some(second) = second else {
+                    return Some(pos);
+                };
+                // Paths are whole UTF-8 strings, NUL after each: what follows a character
+                // decodes up to the next NUL.
+                let end = after + memchr::memchr(0, &text[after..]).unwrap_or(text.len() - after);
+                let rest = std::str::from_utf8(&text[after..end]).unwrap_or("");
+                if rest
+                    .chars()
+                    .find(|c| c.is_alphanumeric())
+                    .is_some_and(|c| c == second)
+                {
+                    return Some(pos);
+                }
+                at = after;
+            },
+            from,
+            want,
+        )
+    }
+
+    /// The files held from index `from` on in which `find(text, at)` (the first match at or
+    /// after byte `at`, never across a NUL) finds a match, until `want` are found.
+    fn scan_by(
+        &self,
+        find: impl Fn(&[u8], usize) -> Option<usize>,
+        from: usize,
+        want: usize,
+    ) -> Scan {
         let p = self.paths.read().unwrap_or_else(|e| e.into_inner());
         let mut ids = Vec::new();
         let mut k = from;
-        let finder = memchr::memmem::Finder::new(needle.as_bytes());
         let mut at = if k == 0 { 0 } else { p.ends[k - 1] + 1 };
         while k < p.ids.len() && ids.len() < want {
-            let Some(hit) = finder.find(&p.text[at..]) else {
+            let Some(pos) = find(&p.text, at) else {
                 k = p.ids.len();
                 break;
             };
-            // The file the match is in (a needle holds no NUL, so it lies in one path).
-            let pos = at + hit;
+            // The file the match is in (a match lies in one path).
             k += p.ends[k..].partition_point(|&e| e < pos);
             ids.push(p.ids[k]);
             at = p.ends[k] + 1;
@@ -191,6 +242,69 @@ mod tests {
         assert_eq!((s.ids, s.end), (vec![3, 5], false));
         let s = c.scan("j017", s.next, 2);
         assert_eq!(s.ids, vec![9, 12]);
+    }
+
+    #[test]
+    fn a_phrase_matches_where_the_character_index_does() {
+        let paths = [
+            "全宗/会议纪要.ofd",
+            "会/议.txt",
+            "会 议",
+            "会（议）",
+            "会A议",
+            "会2议",
+            "会会议",
+            "议会",
+            "大会",
+            "会",
+            "x/会",
+            "议/y",
+            "会-_-议/z",
+            "会议",
+        ];
+        let c = SearchCache::new(1 << 12);
+        assert!(c.take(
+            paths
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (i as i64 + 1, p.to_string()))
+        ));
+        let by_tokens = |a: char, b: Option<char>| -> Vec<i64> {
+            let mut out = Vec::new();
+            for (i, p) in paths.iter().enumerate() {
+                let tokens = crate::catalog::search::char_tokens(p);
+                let t: Vec<&str> = tokens.split(' ').collect();
+                let (a, b) = (a.to_string(), b.map(|b| b.to_string()));
+                let hit = match b {
+                    None => t.contains(&a.as_str()),
+                    Some(b) => t.windows(2).any(|w| w[0] == a && w[1] == b),
+                };
+                if hit {
+                    out.push(i as i64 + 1);
+                }
+            }
+            out
+        };
+        for (a, b) in [
+            ('会', Some('议')),
+            ('议', Some('会')),
+            ('会', None),
+            ('纪', Some('要')),
+        ] {
+            let mut got = Vec::new();
+            let mut from = 0;
+            loop {
+                let s = c.scan_phrase(a, b, from, 2);
+                got.extend(s.ids);
+                if s.end {
+                    break;
+                }
+                from = s.next;
+            }
+            assert_eq!(got, by_tokens(a, b), "{a}{b:?}");
+        }
+        // 会 at the end of one path, 议 at the start of the next: no match.
+        assert!(!by_tokens('会', Some('议')).contains(&11));
     }
 
     #[test]
