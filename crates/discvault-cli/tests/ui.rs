@@ -382,6 +382,8 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
     std::fs::write(&scan, &noise).unwrap();
     std::fs::write(local.join("扫描/第一卷/目录.csv"), "件号,题名\n1,通知\n").unwrap();
     std::fs::write(local.join("扫描/空.txt"), "").unwrap();
+    // A name that a script's plain object already "holds".
+    std::fs::write(local.join("扫描/constructor"), "c").unwrap();
     click(&c, "nav a[href='/ingest']").await;
     c.wait()
         .for_element(Locator::Id("upload-files"))
@@ -400,11 +402,33 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
         .await
         .unwrap();
     fill("collection", "会议纪要".into()).await;
+    // Metadata the server refuses (a line without '='): said under the form after the
+    // hashing; no upload is made.
     fill("year", "2024".into()).await;
+    fill("more", "立档单位：市档案馆".into()).await;
+    click(&c, "form.ingest button").await;
+    let refused = c
+        .wait()
+        .for_element(Locator::Css("#ingest-result .error"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        refused.starts_with("无法接收：") && refused.contains("KEY=VALUE"),
+        "{refused}"
+    );
+    let uploads = vault.join("uploads");
+    assert!(
+        !uploads.exists() || std::fs::read_dir(&uploads).unwrap().next().is_none(),
+        "an upload was left in {}",
+        uploads.display()
+    );
     fill("more", "立档单位=市档案馆".into()).await;
     click(&c, "form.ingest button").await;
     task_done(&c).await;
-    assert_eq!(ok(dv(&vault).arg("status"))["unplanned"]["files"], 44);
+    assert_eq!(ok(dv(&vault).arg("status"))["unplanned"]["files"], 45);
     for (path, file) in [
         (
             "关于二〇二四年度档案移交工作的通知（第三次修订稿）.txt".to_string(),
@@ -416,6 +440,10 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
             local.join("扫描/第一卷/目录.csv"),
         ),
         ("扫描/空.txt".to_string(), local.join("扫描/空.txt")),
+        (
+            "扫描/constructor".to_string(),
+            local.join("扫描/constructor"),
+        ),
     ] {
         let found = ok(dv(&vault).args(["locate", "collection=会议纪要", "--limit", "100"]));
         let f = found

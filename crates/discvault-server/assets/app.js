@@ -139,11 +139,20 @@
       p.textContent = failed ? form.dataset.failed + " " + text : text;
       out.appendChild(p);
     }
+    // An answer of the API: its JSON, or an error that says why (with the HTTP status, to
+    // tell what a retry may mend). A redirect (the session ended: the login page) or a page
+    // that is no JSON is an error too, never taken for an answer.
     function answer(r) {
       return r.text().then(function (t) {
-        var body = {};
-        try { body = JSON.parse(t); } catch (e) { body = { error: t || r.statusText }; }
-        if (!r.ok) throw new Error(body.error || r.statusText);
+        var body = null;
+        try { body = JSON.parse(t); } catch (e) { body = null; }
+        var json = (r.headers.get("Content-Type") || "").indexOf("application/json") === 0;
+        if (!r.ok || r.redirected || !json || body === null) {
+          var why = body && body.error ? body.error : form.dataset.session + " (HTTP " + r.status + ")";
+          var err = new Error(why);
+          err.status = r.status;
+          throw err;
+        }
         return body;
       });
     }
@@ -153,23 +162,33 @@
       return fetch(url, { method: method, headers: h, body: body, credentials: "same-origin" })
         .then(answer);
     }
+    function later(ms) { return new Promise(function (done) { setTimeout(done, ms); }); }
+    // One file's bytes: all of them first; after a failure that a retry may mend (the
+    // connection, 409: the server still holds the broken body, 503: busy), from the bytes the
+    // server has, after a pause that grows.
     function send(id, item, tries) {
       var url = "/api/v1/uploads/" + encodeURIComponent(id) + "/file?path=" + encodeURIComponent(item.path);
-      return api("GET", "/api/v1/uploads/" + encodeURIComponent(id)).then(function (u) {
-        var have = 0, done = false;
-        u.files.forEach(function (f) {
-          if (f.path === item.path) { have = f.received; done = f.verified; }
-        });
-        if (done) return null;
+      function put(have) {
         var headers = { "Content-Type": "application/octet-stream" };
         if (have > 0) {
           headers["Content-Range"] = "bytes " + have + "-" + (item.file.size - 1) + "/" + item.file.size;
         }
         return api("PUT", url, item.file.slice(have), headers);
-      }).catch(function (e) {
-        if (tries > 1) return send(id, item, tries - 1);
-        throw e;
-      });
+      }
+      function retry(e, left, pause) {
+        var mendable = e.status === undefined || e.status === 409 || e.status === 503;
+        if (left <= 0 || !mendable) throw e;
+        return later(pause).then(function () {
+          return api("GET", "/api/v1/uploads/" + encodeURIComponent(id));
+        }).then(function (u) {
+          var have = 0, done = false;
+          u.files.forEach(function (f) {
+            if (f.path === item.path) { have = f.received; done = f.verified; }
+          });
+          return done ? null : put(have);
+        }).catch(function (e2) { return retry(e2, left - 1, pause * 2); });
+      }
+      return put(0).catch(function (e) { return retry(e, tries, 1000); });
     }
     document.addEventListener("submit", function (ev) {
       if (ev.target !== form) return;
@@ -177,12 +196,16 @@
       if (!files.length) return; // a server folder: the form goes as it is (htmx)
       ev.preventDefault();
       ev.stopImmediatePropagation();
-      var seen = {};
+      var button = form.querySelector("button[type=submit]");
+      if (button.disabled) return;
+      var seen = Object.create(null);
       for (var i = 0; i < files.length; i++) {
         if (seen[files[i].path]) { say(form.dataset.twice + " " + files[i].path, true); return; }
         seen[files[i].path] = true;
       }
+      button.disabled = true;
       var manifest = [];
+      var made = null;
       var chain = Promise.resolve();
       files.forEach(function (item, n) {
         chain = chain.then(function () {
@@ -200,6 +223,8 @@
         fields.set("manifest", JSON.stringify(manifest));
         return api("POST", "/ingest/upload", fields);
       }).then(function (upload) {
+        if (!upload.upload_id) throw new Error(form.dataset.session);
+        made = upload.upload_id;
         var sending = Promise.resolve();
         files.forEach(function (item, n) {
           sending = sending.then(function () {
@@ -213,7 +238,13 @@
         });
       }).then(function (task) {
         window.location.href = "/tasks/" + encodeURIComponent(task.task_id);
-      }).catch(function (e) { say(e.message, true); });
+      }).catch(function (e) {
+        // An upload that failed is given up at once: its bytes are not kept waiting for days,
+        // nor counted against the space of the next try.
+        if (made) api("DELETE", "/api/v1/uploads/" + encodeURIComponent(made)).catch(function () {});
+        button.disabled = false;
+        say(e.message, true);
+      });
     }, true);
   }
   function ready() { follow(); printing(); uploads(); }

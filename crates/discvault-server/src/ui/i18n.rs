@@ -657,6 +657,11 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("ingest.sending", "正在上传", "Sending"),
     ("ingest.committing", "正在提交接收任务", "Queuing the add"),
     ("ingest.twice", "同一路径选择了两次：", "The same path was chosen twice:"),
+    (
+        "ingest.session",
+        "服务器的答复无法识别（会话可能已结束，请重新登录后再试）",
+        "The server's answer was not understood (the session may have ended: log in again and retry)",
+    ),
     ("ingest.watched", "监视文件夹", "Watched folders"),
     (
         "ingest.no_watched",

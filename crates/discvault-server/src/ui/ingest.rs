@@ -100,7 +100,7 @@ pub async fn page(State(s): State<AppState>, p: Page) -> Response {
         form.ingest hx-post="/ingest" hx-target="#ingest-result"
             data-hashing=(p.t("ingest.hashing")) data-sending=(p.t("ingest.sending"))
             data-committing=(p.t("ingest.committing")) data-failed=(p.t("ingest.failed"))
-            data-twice=(p.t("ingest.twice")) {
+            data-twice=(p.t("ingest.twice")) data-session=(p.t("ingest.session")) {
             p {
                 label for="folder" { (p.t("ingest.folder")) }
                 input #folder type="text" name="folder" list="roots" aria-describedby="folder-hint";

@@ -43,7 +43,12 @@ pub fn router() -> Router<AppState> {
         .route("/pick", get(pick::page))
         .route("/pick/restore", post(pick::restore))
         .route("/ingest", get(ingest::page).post(ingest::submit))
-        .route("/ingest/upload", post(ingest::upload))
+        // The manifest of a large folder (100,000 files at most, a few hundred bytes each
+        // when its Chinese paths are form-encoded) is larger than other forms.
+        .route(
+            "/ingest/upload",
+            post(ingest::upload).layer(axum::extract::DefaultBodyLimit::max(64 << 20)),
+        )
         .route("/plan", get(plan::page))
         .route("/plan/preview", post(plan::show))
         .route("/plan/confirm", post(plan::confirm))
