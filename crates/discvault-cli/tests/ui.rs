@@ -152,6 +152,17 @@ async fn follow_queued(c: &Client) {
     task_done(c).await;
 }
 
+/// The text of the element `css` finds, once it is there (a form's answer, a preview).
+async fn waited_text(c: &Client, css: &str) -> String {
+    c.wait()
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 /// A query value percent-encoded.
 fn urllib_escape(v: &str) -> String {
     form_urlencoded::byte_serialize(v.as_bytes()).collect()
@@ -338,14 +349,7 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
     fill("folder", t.path().join("src").display().to_string()).await;
     fill("collection", "会议纪要".into()).await;
     click(&c, "form.ingest button").await;
-    let refused = c
-        .wait()
-        .for_element(Locator::Css("#ingest-result .error"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let refused = waited_text(&c, "#ingest-result .error").await;
     assert!(refused.starts_with("无法接收："), "{refused}");
     fill("folder", more.display().to_string()).await;
     fill("fonds", "J017".into()).await;
@@ -407,14 +411,7 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
     fill("year", "2024".into()).await;
     fill("more", "立档单位：市档案馆".into()).await;
     click(&c, "form.ingest button").await;
-    let refused = c
-        .wait()
-        .for_element(Locator::Css("#ingest-result .error"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let refused = waited_text(&c, "#ingest-result .error").await;
     assert!(
         refused.starts_with("无法接收：") && refused.contains("KEY=VALUE"),
         "{refused}"
@@ -471,14 +468,7 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
         .await
         .unwrap();
     click(&c, "form.plan button").await;
-    let summary = c
-        .wait()
-        .for_element(Locator::Id("plan-summary"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let summary = waited_text(&c, "#plan-summary").await;
     let dry = ok(dv(&vault).args(["plan", "--media", "cd74", "--dry-run"]));
     assert!(
         summary.contains(&format!(
@@ -706,14 +696,7 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
         .await
         .unwrap();
     click(&c, "form.scan button").await;
-    let in_hand = c
-        .wait()
-        .for_element(Locator::Id("in-hand"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let in_hand = waited_text(&c, "#in-hand").await;
     assert!(in_hand.contains("DV-000002"), "{in_hand}");
     c.find(Locator::Id("source"))
         .await
@@ -750,14 +733,7 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
         .await
         .unwrap();
     click(&c, "form.move button").await;
-    let moved = c
-        .wait()
-        .for_element(Locator::Id("moved"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let moved = waited_text(&c, "#moved").await;
     assert!(moved.contains("柜01"), "{moved}");
     let other = copies
         .as_array()
@@ -819,14 +795,7 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
         .await
         .unwrap();
     click(&c, "form.stock button").await;
-    let moved = c
-        .wait()
-        .for_element(Locator::Id("stock-moved"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let moved = waited_text(&c, "#stock-moved").await;
     assert!(
         moved.contains(&barcode) && moved.contains("柜01/1/4"),
         "{moved}"
@@ -854,14 +823,7 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
     assert!(events.contains("王操作员@api"), "{events}");
     assert!(events.contains("李档案@api"), "{events}");
     click(&c, "#check").await;
-    let chain = c
-        .wait()
-        .for_element(Locator::Id("chain-state"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let chain = waited_text(&c, "#chain-state").await;
     let cli = ok(dv(&vault).args(["log", "verify"]));
     assert!(
         chain.contains("完整") && chain.contains(&cli["events"].to_string()),
@@ -1037,14 +999,7 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
         .await
         .unwrap();
     click(&c, "form.add-token button").await;
-    let made = c
-        .wait()
-        .for_element(Locator::Css("#new-token code"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let made = waited_text(&c, "#new-token code").await;
     let me = testkit::http::get(&server.addr, "/api/v1/me", Some(&made));
     assert_eq!(me.status, 200, "{}", me.text());
     assert!(me.text().contains("新档案员"));
