@@ -12,10 +12,11 @@
 //!   the current origin (place it with `<g transform="translate(x y)">…</g>`);
 //! - `{{qrcode:S}}`: the QR code of [`LabelData::qr`], S × S mm;
 //! - `{{tree:L:SIZE}}`: at most L lines of [`LabelData::tree`], SIZE mm high text;
+//!   `{{tree:L:SIZE:FROM}}` begins at line FROM (0 first), to go on elsewhere on the label;
 //! - `{{thumbnails:N:S}}`: up to N pictures in a row, each in an S × S mm box.
 //!
-//! [`DISC_TEMPLATE`], [`SPINE_TEMPLATE`] and [`SLOT_TEMPLATE`] are the defaults; `docs/LABELS.md`
-//! of discvault shows how to change them.
+//! [`DESIGNS`] are the templates shipped, several of each [`LabelKind`]; `docs/LABELS.md` of
+//! discvault shows them and how to make one's own.
 
 use base64::Engine as _;
 use resvg::{tiny_skia, usvg};
@@ -58,13 +59,105 @@ pub struct LabelData {
     pub thumbnails: Vec<Vec<u8>>,
 }
 
-/// The face of a 120 mm disc. Its content is clipped to the printable ring given by the fields
-/// `outer_r`, `outer_top` (60 − outer_r), `inner_r` and `inner_top` (mm).
-pub const DISC_TEMPLATE: &str = include_str!("../templates/disc.svg");
-/// The spine of a standard 10 mm jewel case (118 × 6 mm).
-pub const SPINE_TEMPLATE: &str = include_str!("../templates/spine.svg");
-/// One cabinet slot label (60 × 25 mm); [`sheet`] lays them out on A4.
-pub const SLOT_TEMPLATE: &str = include_str!("../templates/slot.svg");
+/// What a label is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LabelKind {
+    /// The face of a 120 mm disc. Its content is clipped to the printable ring given by the
+    /// fields `outer_r`, `outer_top` (60 − outer_r), `inner_r` and `inner_top` (mm).
+    Face,
+    /// The spine of the disc's case.
+    Spine,
+    /// One cabinet slot label; [`sheet`] lays them out on A4.
+    Slot,
+}
+
+impl LabelKind {
+    /// `face`, `spine` or `slot`.
+    pub fn parse(s: &str) -> Option<LabelKind> {
+        match s {
+            "face" => Some(LabelKind::Face),
+            "spine" => Some(LabelKind::Spine),
+            "slot" => Some(LabelKind::Slot),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LabelKind::Face => "face",
+            LabelKind::Spine => "spine",
+            LabelKind::Slot => "slot",
+        }
+    }
+}
+
+/// A template shipped with the codec.
+#[derive(Debug, Clone, Copy)]
+pub struct Design {
+    pub name: &'static str,
+    pub kind: LabelKind,
+    /// What it is for, in a line.
+    pub about: &'static str,
+    pub svg: &'static str,
+}
+
+/// The templates shipped with the codec, the default (`standard`) of each kind first.
+pub const DESIGNS: &[Design] = &[
+    Design {
+        name: "standard",
+        kind: LabelKind::Face,
+        about: "metadata, the top of the directory tree, QR code, picture thumbnails, barcode",
+        svg: include_str!("../templates/face-standard.svg"),
+    },
+    Design {
+        name: "tree",
+        kind: LabelKind::Face,
+        about: "metadata and the directory tree at its largest (13 lines), barcode; no pictures",
+        svg: include_str!("../templates/face-tree.svg"),
+    },
+    Design {
+        name: "plain",
+        kind: LabelKind::Face,
+        about: "large text and the barcode only, for one-colour printers",
+        svg: include_str!("../templates/face-plain.svg"),
+    },
+    Design {
+        name: "standard",
+        kind: LabelKind::Spine,
+        about: "a 10 mm jewel case (118 × 6 mm) with the copy's barcode",
+        svg: include_str!("../templates/spine-standard.svg"),
+    },
+    Design {
+        name: "slim",
+        kind: LabelKind::Spine,
+        about: "a 5 mm slim case (118 × 4.5 mm) with the copy's barcode",
+        svg: include_str!("../templates/spine-slim.svg"),
+    },
+    Design {
+        name: "standard",
+        kind: LabelKind::Slot,
+        about: "66 × 33 mm, 24 on an A4 sheet (3 × 8)",
+        svg: include_str!("../templates/slot-standard.svg"),
+    },
+    Design {
+        name: "small",
+        kind: LabelKind::Slot,
+        about: "48.5 × 25.4 mm, 44 on an A4 sheet (4 × 11)",
+        svg: include_str!("../templates/slot-small.svg"),
+    },
+];
+
+/// The shipped template of a kind with a name.
+pub fn design(kind: LabelKind, name: &str) -> Option<&'static Design> {
+    DESIGNS.iter().find(|d| d.kind == kind && d.name == name)
+}
+
+/// The default disc face (`standard`).
+pub const DISC_TEMPLATE: &str = DESIGNS[0].svg;
+/// The default case spine (`standard`).
+pub const SPINE_TEMPLATE: &str = DESIGNS[3].svg;
+/// The default slot label (`standard`).
+pub const SLOT_TEMPLATE: &str = DESIGNS[5].svg;
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -107,7 +200,8 @@ pub fn fill(template: &str, data: &LabelData) -> Result<String> {
             "tree" => {
                 let lines = num(&arg(0, "8"), spec)? as usize;
                 let size = num(&arg(1, "2.4"), spec)?;
-                for (i, l) in data.tree.iter().take(lines).enumerate() {
+                let from = num(&arg(2, "0"), spec)? as usize;
+                for (i, l) in data.tree.iter().skip(from).take(lines).enumerate() {
                     let _ = write!(
                         out,
                         "<text x=\"0\" y=\"{:.2}\" font-size=\"{size}\" xml:space=\"preserve\">{}</text>",
@@ -234,14 +328,17 @@ fn thumbnail_png(bytes: &[u8], px: u32) -> Result<Vec<u8>> {
     Ok(out.into_inner())
 }
 
-/// Sheets of labels: each filled slot template placed on an A4 page in a grid.
-pub fn sheet(
-    template: &str,
-    labels: &[LabelData],
-    cols: usize,
-    rows: usize,
-) -> Result<Vec<String>> {
+/// Sheets of labels: each filled slot template placed on an A4 page, in as many columns and
+/// rows as fit within 5 mm margins, the grid centred on the page.
+pub fn sheet(template: &str, labels: &[LabelData]) -> Result<Vec<String>> {
     let (w, h) = template_size(template)?;
+    let fit = |page: f64, size: f64| ((page - 10.0) / size).floor();
+    if !(w > 0.0 && h > 0.0 && fit(210.0, w) >= 1.0 && fit(297.0, h) >= 1.0) {
+        return Err(LabelError::Template(format!(
+            "a {w} × {h} mm label does not fit on an A4 sheet"
+        )));
+    }
+    let (cols, rows) = (fit(210.0, w) as usize, fit(297.0, h) as usize);
     let (mx, my) = (
         (210.0 - w * cols as f64) / 2.0,
         (297.0 - h * rows as f64) / 2.0,
@@ -520,6 +617,57 @@ mod tests {
     }
 
     #[test]
+    fn every_shipped_template_renders_with_a_barcode_that_decodes_back() {
+        let mut names = std::collections::BTreeSet::new();
+        for d in DESIGNS {
+            assert!(names.insert((d.kind, d.name)), "{} twice", d.name);
+            let mut data = data();
+            data.tree = (0..20).map(|i| format!("  目录{i:02}/ ({i})")).collect();
+            let svg = if d.kind == LabelKind::Slot {
+                data.fields.insert("position".into(), "本馆/A/1/3".into());
+                sheet(d.svg, &[data]).unwrap().remove(0)
+            } else {
+                fill(d.svg, &data).unwrap()
+            };
+            let png = to_png(&svg, &Fonts::default(), 600.0).unwrap();
+            let found = decode(&png);
+            assert!(
+                found.contains(&("CODE_128".into(), "DV-000001-C2".into())),
+                "{} {}: {found:?}",
+                d.kind.as_str(),
+                d.name
+            );
+            if d.kind == LabelKind::Face {
+                // The tree's lines shown are those the template asks for, each once.
+                let shown: Vec<usize> = (0..20)
+                    .filter(|i| svg.contains(&format!("目录{i:02}/")))
+                    .collect();
+                let want = match d.name {
+                    "tree" => 13,
+                    "plain" => 0,
+                    _ => 7,
+                };
+                assert_eq!(shown, (0..want).collect::<Vec<_>>(), "{}", d.name);
+                let qr = found.iter().any(|(kind, _)| kind == "QR_CODE");
+                assert_eq!(qr, d.name == "standard", "{}: {found:?}", d.name);
+            }
+        }
+        assert_eq!(
+            design(LabelKind::Face, "standard").unwrap().svg,
+            DISC_TEMPLATE
+        );
+        assert_eq!(
+            design(LabelKind::Spine, "standard").unwrap().svg,
+            SPINE_TEMPLATE
+        );
+        assert_eq!(
+            design(LabelKind::Slot, "standard").unwrap().svg,
+            SLOT_TEMPLATE
+        );
+        assert!(design(LabelKind::Spine, "tree").is_none());
+    }
+
+    #[test]
     fn the_barcode_of_a_rendered_case_spine_decodes_back() {
         let svg = fill(SPINE_TEMPLATE, &data()).unwrap();
         let png = to_png(&svg, &Fonts::default(), 600.0).unwrap();
@@ -545,8 +693,13 @@ mod tests {
                 ..Default::default()
             })
             .collect();
-        let pages = sheet(SLOT_TEMPLATE, &labels, 3, 8).unwrap();
-        assert_eq!(pages.len(), 2);
+        let pages = sheet(SLOT_TEMPLATE, &labels).unwrap();
+        assert_eq!(pages.len(), 2, "24 on a page");
+        assert_eq!(pages[1].matches("A/1/").count(), 1);
+        let small = sheet(design(LabelKind::Slot, "small").unwrap().svg, &labels).unwrap();
+        assert_eq!(small.len(), 1, "44 on a page");
+        let huge = "<svg viewBox=\"0 0 300 20\">{{position}}</svg>";
+        assert!(sheet(huge, &labels).unwrap_err().to_string().contains("A4"));
         let pdf = to_pdf(&pages, &Fonts::default()).unwrap();
         assert!(pdf.starts_with(b"%PDF"));
         let text = String::from_utf8_lossy(&pdf);

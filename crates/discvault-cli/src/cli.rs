@@ -332,8 +332,11 @@ pub struct SimulateCmd {
 #[derive(clap::Args)]
 pub struct LabelCmd {
     /// Volume id, copy id, barcode or RFID tag.
-    #[arg(required_unless_present = "slots")]
+    #[arg(required_unless_present_any = ["slots", "list_templates"])]
     pub key: Option<String>,
+    /// List the templates one may choose (--json: as the API's `GET /api/v1/labels/templates`).
+    #[arg(long, conflicts_with_all = ["key", "slots", "template", "out"])]
+    pub list_templates: bool,
     /// The spine of the disc's case instead of its face.
     #[arg(long)]
     pub spine: bool,
@@ -344,11 +347,13 @@ pub struct LabelCmd {
     /// extension of --out).
     #[arg(long)]
     pub format: Option<String>,
-    /// An SVG template with merge fields (see docs/LABELS.md).
+    /// The template: a name (see --list-templates; default: label.face_template,
+    /// spine_template or slot_template), or an SVG file of one's own with merge fields, given
+    /// as a path with a "/" or ending in ".svg" (see docs/LABELS.md).
     #[arg(long)]
-    pub template: Option<PathBuf>,
-    #[arg(long)]
-    pub out: PathBuf,
+    pub template: Option<String>,
+    #[arg(long, required_unless_present = "list_templates")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]

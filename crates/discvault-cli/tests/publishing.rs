@@ -499,4 +499,110 @@ fn labels_carry_codes_that_decode_to_what_the_catalog_holds() {
     );
     let text = run(Command::new("pdftotext").arg(p("slots.pdf")).arg("-"));
     assert!(text.contains("本馆/A101/柜03/1/6"), "{text}");
+
+    // Templates chosen by name: the shipped ones of each kind, and one of the vault's own.
+    let (rc, list) = json(dv(&vault).args(["label", "--list-templates"]));
+    assert_eq!(rc, 0, "{list}");
+    let names = |kind: &str| -> Vec<String> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["kind"] == kind)
+            .map(|t| t["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(names("face"), ["standard", "tree", "plain"], "{list}");
+    assert_eq!(names("spine"), ["standard", "slim"]);
+    assert_eq!(names("slot"), ["standard", "small"]);
+    // The plain face: the barcode, and no QR code.
+    run(dv(&vault)
+        .args(["label", "DV-000001-C2", "--template", "plain", "--out"])
+        .arg(p("plain.png")));
+    assert_eq!(
+        zbar(&p("plain.png")),
+        [("CODE-128".into(), "DV-000001-C2".into())]
+    );
+    // Small slot labels: the same two copies, on one page.
+    run(dv(&vault)
+        .args(["label", "--slots", "柜03", "--template", "small", "--out"])
+        .arg(p("small.pdf")));
+    run(Command::new("pdftoppm")
+        .args(["-r", "300", "-png", "-singlefile"])
+        .arg(p("small.pdf"))
+        .arg(p("small")));
+    let codes: Vec<String> = zbar(&p("small.png")).into_iter().map(|c| c.1).collect();
+    assert_eq!(codes, ["DV-000001-C1", "DV-000001-C2"]);
+    // A name that is not a template of the kind is refused, with the names there are.
+    let o = output(
+        dv(&vault)
+            .args(["label", "DV-000001", "--template", "slim", "--out"])
+            .arg(p("x.pdf")),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("\"slim\": no face template") && err.contains("standard, tree, plain"),
+        "{err}"
+    );
+    assert!(!p("x.pdf").exists());
+    // The vault's own template, named in discvault.toml and made the face's default: the
+    // publisher's printed labels use it too.
+    fs::create_dir_all(vault.join("labels")).unwrap();
+    fs::write(
+        vault.join("labels/本馆.svg"),
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"120mm\" height=\"120mm\" viewBox=\"0 0 120 120\"><text x=\"20\" y=\"30\" font-size=\"6\">本馆自制 {{volume_id}}</text><g transform=\"translate(30 70)\">{{barcode:60:15}}</g></svg>",
+    )
+    .unwrap();
+    let toml = vault.join("discvault.toml");
+    let cfg = fs::read_to_string(&toml).unwrap();
+    let own = cfg
+        .replace("face_template = \"standard\"", "face_template = \"本馆\"")
+        .replace(
+            "slot_template = \"standard\"",
+            "slot_template = \"standard\"\n\n[[label.templates]]\nname = \"本馆\"\nkind = \"face\"\nfile = \"labels/本馆.svg\"\nabout = \"本馆自制\"",
+        );
+    assert_ne!(own, cfg);
+    fs::write(&toml, &own).unwrap();
+    let (rc, list) = json(dv(&vault).args(["label", "--list-templates"]));
+    assert_eq!(rc, 0, "{list}");
+    let mine = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "本馆")
+        .unwrap();
+    assert_eq!(mine["shipped"], false);
+    assert_eq!(mine["default"], true);
+    run(dv(&vault)
+        .args(["label", "DV-000001-C1", "--out"])
+        .arg(p("own.pdf")));
+    let text = run(Command::new("pdftotext").arg(p("own.pdf")).arg("-"));
+    assert!(text.contains("本馆自制 DV-000001"), "{text}");
+    // Its file gone: the error names the file, not the disc.
+    fs::remove_file(vault.join("labels/本馆.svg")).unwrap();
+    let o = output(
+        dv(&vault)
+            .args(["label", "DV-000001-C1", "--out"])
+            .arg(p("own2.pdf")),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("labels/本馆.svg"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // A default that names no template is refused when the vault is opened.
+    fs::write(
+        &toml,
+        cfg.replace("spine_template = \"standard\"", "spine_template = \"wide\""),
+    )
+    .unwrap();
+    let o = output(dv(&vault).args(["status"]));
+    assert_ne!(o.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("label.spine_template = \"wide\"") && err.contains("standard, slim"),
+        "{err}"
+    );
+    fs::write(&toml, &cfg).unwrap();
 }

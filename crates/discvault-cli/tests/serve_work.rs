@@ -341,6 +341,35 @@ fn a_records_offices_disc_work_goes_through_the_api() {
             .status,
         400
     );
+    // Templates by name: the list is the CLI's; the slim spine's barcode reads back; a name
+    // that is not a template of the kind (a path least of all) is a 400 naming it.
+    let tpls = body(&server.get("/api/v1/labels/templates", Some(&auditor)));
+    assert_eq!(tpls, ok(dv(&vault).args(["label", "--list-templates"])));
+    let slim = server.get(
+        "/api/v1/labels/spine/DV-000001?format=png&template=slim",
+        Some(&auditor),
+    );
+    assert_eq!(slim.status, 200, "{}", slim.text());
+    let slim_file = t.path().join("slim.png");
+    std::fs::write(&slim_file, &slim.body).unwrap();
+    let codes = zbar(&slim_file);
+    assert!(codes.iter().any(|(_, v)| v == "DV-000001"), "{codes:?}");
+    // The PNG's width and height (IHDR): 118 × 4.5 mm.
+    let be = |b: &[u8]| u32::from_be_bytes(b.try_into().unwrap());
+    let (w, h) = (be(&slim.body[16..20]), be(&slim.body[20..24]));
+    assert!(w > 25 * h && w < 27 * h, "118 × 4.5 mm: {w} × {h}");
+    for bad in ["slim", "..%2F..%2F..%2Fetc%2Fpasswd", "%2Fetc%2Fhostname"] {
+        let r = server.get(
+            &format!("/api/v1/labels/face/DV-000001?template={bad}"),
+            Some(&auditor),
+        );
+        assert_eq!(r.status, 400, "{bad}: {}", r.text());
+        assert!(
+            r.text().contains("no face template has that name"),
+            "{}",
+            r.text()
+        );
+    }
     // The report as PDF, printed by the server's Chromium.
     let rep = server.get("/api/v1/report?format=pdf", Some(&auditor));
     assert_eq!(rep.status, 200, "{}", rep.text());

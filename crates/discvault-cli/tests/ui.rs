@@ -660,6 +660,40 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
     std::fs::write(&file, &bytes).unwrap();
     let words = testkit::run(Command::new("pdftotext").arg(&file).arg("-"));
     assert!(words.contains("DV-000002"), "{words}");
+    // Another template chosen: the plain face, whose PNG carries the barcode and no QR code.
+    let options = c
+        .execute(
+            "return Array.from(document.querySelectorAll('#template option'), o => o.value);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(options, json!(["standard", "tree", "plain"]));
+    c.find(Locator::Id("template"))
+        .await
+        .unwrap()
+        .select_by_value("plain")
+        .await
+        .unwrap();
+    click(&c, "form.labels button").await;
+    c.wait().for_element(Locator::Id("label")).await.unwrap();
+    let png = c
+        .execute(
+            "const r = await fetch(document.getElementById('png').href);
+             return [document.getElementById('template').value, r.status,
+                     Array.from(new Uint8Array(await r.arrayBuffer()))];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!((&png[0], &png[1]), (&json!("plain"), &json!(200)));
+    let bytes: Vec<u8> = serde_json::from_value(png[2].clone()).unwrap();
+    let file = t.path().join("DV-000002-plain.png");
+    std::fs::write(&file, &bytes).unwrap();
+    assert_eq!(
+        common::zbar(&file),
+        [("CODE-128".to_string(), "DV-000002".to_string())]
+    );
 
     // An inspection round: the due list as of 2031 in cabinet order; the disc in hand
     // confirmed by its barcode, read back from its image on the server, the result recorded

@@ -109,7 +109,7 @@ impl AppState {
         holdings::collections, holdings::volumes, holdings::volume, holdings::jobs,
         holdings::cancel_job, holdings::add_copies, holdings::move_copy, holdings::mark_copy,
         holdings::cabinet_inventory, holdings::cabinet_import, holdings::quality_import,
-        holdings::label,
+        holdings::label, holdings::label_templates,
         webhooks::add_webhook, webhooks::list_webhooks, webhooks::remove_webhook,
         webhooks::deliveries,
         accounts::add_user, accounts::disable_user, accounts::enable_user,
@@ -166,6 +166,7 @@ pub fn router(vaults: Arc<Vaults>, stopping: Arc<std::sync::atomic::AtomicBool>)
         )
         .route("/api/v1/cabinets/import", post(holdings::cabinet_import))
         .route("/api/v1/quality/import", post(holdings::quality_import))
+        .route("/api/v1/labels/templates", get(holdings::label_templates))
         .route("/api/v1/labels/{kind}/{key}", get(holdings::label))
         .route("/api/v1/uploads", post(uploads::start))
         .route(

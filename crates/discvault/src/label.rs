@@ -7,6 +7,7 @@ use crate::error::IoContext;
 use crate::model::{DiscCopy, FileKind, Volume};
 use crate::{Error, Result, Vault};
 use disclabel::LabelData;
+pub use disclabel::{LabelKind, DESIGNS};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -65,12 +66,109 @@ pub enum LabelSubject {
     Slots(String),
 }
 
+impl LabelSubject {
+    pub fn kind(&self) -> disclabel::LabelKind {
+        match self {
+            LabelSubject::Face(_) => disclabel::LabelKind::Face,
+            LabelSubject::Spine(_) => disclabel::LabelKind::Spine,
+            LabelSubject::Slots(_) => disclabel::LabelKind::Slot,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LabelOptions {
     pub subject: LabelSubject,
     pub format: LabelFormat,
-    /// An SVG template of one's own (see `docs/LABELS.md`).
-    pub template: Option<PathBuf>,
+    /// The template by name: a shipped one or one of `[[label.templates]]` (default: the
+    /// kind's `label.*_template`).
+    pub template: Option<String>,
+    /// An SVG file to use as the template instead (see `docs/LABELS.md`). Only the CLI sets
+    /// it: a file named by a request is never read.
+    #[serde(default)]
+    pub template_file: Option<PathBuf>,
+}
+
+/// A label template one may choose by name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LabelTemplate {
+    pub name: String,
+    /// `face`, `spine` or `slot`.
+    pub kind: String,
+    /// What it is for.
+    pub about: String,
+    /// Shipped with discvault; false: the vault's own (`[[label.templates]]`).
+    pub shipped: bool,
+    /// The one used where none is chosen (`label.*_template`).
+    pub default: bool,
+}
+
+fn default_template(vault: &Vault, kind: disclabel::LabelKind) -> &str {
+    let l = &vault.config.label;
+    match kind {
+        disclabel::LabelKind::Face => &l.face_template,
+        disclabel::LabelKind::Spine => &l.spine_template,
+        disclabel::LabelKind::Slot => &l.slot_template,
+    }
+}
+
+/// The templates one may choose, of every kind: the shipped ones, then the vault's own.
+pub fn templates(vault: &Vault) -> Vec<LabelTemplate> {
+    let shipped = disclabel::DESIGNS.iter().map(|d| LabelTemplate {
+        name: d.name.into(),
+        kind: d.kind.as_str().into(),
+        about: d.about.into(),
+        shipped: true,
+        default: default_template(vault, d.kind) == d.name,
+    });
+    let own = vault.config.label.templates.iter().map(|t| LabelTemplate {
+        name: t.name.clone(),
+        kind: t.kind.clone(),
+        about: t.about.clone(),
+        shipped: false,
+        default: disclabel::LabelKind::parse(&t.kind)
+            .is_some_and(|k| default_template(vault, k) == t.name),
+    });
+    shipped.chain(own).collect()
+}
+
+/// The SVG of the template the options ask for, and how to name it in an error.
+fn template_svg(vault: &Vault, opts: &LabelOptions) -> Result<(String, String)> {
+    let kind = opts.subject.kind();
+    if let Some(p) = &opts.template_file {
+        let svg = std::fs::read_to_string(p).at(p)?;
+        return Ok((svg, p.display().to_string()));
+    }
+    let name = opts
+        .template
+        .as_deref()
+        .unwrap_or_else(|| default_template(vault, kind));
+    if let Some(d) = disclabel::design(kind, name) {
+        return Ok((d.svg.to_string(), format!("template {name:?}")));
+    }
+    let own = vault
+        .config
+        .label
+        .templates
+        .iter()
+        .find(|t| t.name == name && disclabel::LabelKind::parse(&t.kind) == Some(kind));
+    match own {
+        Some(t) => {
+            // A relative file is in the vault's folder, beside discvault.toml.
+            let p = vault.root.join(&t.file);
+            let svg = std::fs::read_to_string(&p).at(&p)?;
+            Ok((svg, format!("template {name:?} ({})", p.display())))
+        }
+        None => Err(Error::Invalid {
+            field: "template".into(),
+            detail: format!(
+                "{name:?}: no {} template has that name ({})",
+                kind.as_str(),
+                vault.config.label.template_names(kind).join(", ")
+            ),
+        }),
+    }
 }
 
 fn role_text(role: &str) -> String {
@@ -263,30 +361,19 @@ fn fonts(vault: &Vault) -> disclabel::Fonts {
 
 /// Renders a label; returns the file's bytes.
 pub fn render(vault: &Vault, opts: &LabelOptions) -> Result<Vec<u8>> {
-    let own = match &opts.template {
-        Some(p) => Some(std::fs::read_to_string(p).at(p)?),
-        None => None,
-    };
+    let (template, source) = template_svg(vault, opts)?;
     let err = |e: disclabel::LabelError| Error::Invalid {
         field: "label".into(),
-        detail: match &opts.template {
-            Some(p) => format!("{}: {e}", p.display()),
-            None => e.to_string(),
-        },
+        detail: format!("{source}: {e}"),
     };
     let pages: Vec<String> = match &opts.subject {
-        LabelSubject::Face(key) => vec![disclabel::fill(
-            own.as_deref().unwrap_or(disclabel::DISC_TEMPLATE),
-            &label_data(vault, key)?,
-        )
-        .map_err(err)?],
+        LabelSubject::Face(key) => {
+            vec![disclabel::fill(&template, &label_data(vault, key)?).map_err(err)?]
+        }
         LabelSubject::Spine(key) => {
             let mut d = label_data(vault, key)?;
             d.thumbnails.clear();
-            vec![
-                disclabel::fill(own.as_deref().unwrap_or(disclabel::SPINE_TEMPLATE), &d)
-                    .map_err(err)?,
-            ]
+            vec![disclabel::fill(&template, &d).map_err(err)?]
         }
         LabelSubject::Slots(cabinet) => {
             let mut labels = Vec::new();
@@ -313,13 +400,7 @@ pub fn render(vault: &Vault, opts: &LabelOptions) -> Result<Vec<u8>> {
                     detail: format!("no copy is placed in cabinet {cabinet:?}"),
                 });
             }
-            disclabel::sheet(
-                own.as_deref().unwrap_or(disclabel::SLOT_TEMPLATE),
-                &labels,
-                3,
-                8,
-            )
-            .map_err(err)?
+            disclabel::sheet(&template, &labels).map_err(err)?
         }
     };
     let f = fonts(vault);

@@ -315,6 +315,7 @@ pub fn quality(ctx: &Ctx, cmd: &QualityCmd) -> Result<i32> {
 pub fn label(ctx: &Ctx, a: &LabelCmd) -> Result<i32> {
     let LabelCmd {
         key,
+        list_templates,
         spine,
         slots,
         format,
@@ -323,12 +324,33 @@ pub fn label(ctx: &Ctx, a: &LabelCmd) -> Result<i32> {
     } = a;
     use discvault::label::{LabelFormat, LabelOptions, LabelSubject};
     let v = ctx.open()?;
+    if *list_templates {
+        let all = discvault::label::templates(&v);
+        if ctx.json {
+            print_json(&all)?;
+            return Ok(0);
+        }
+        for t in all {
+            println!(
+                "{:<6} {:<16} {}{}{}",
+                t.kind,
+                t.name,
+                t.about,
+                if t.shipped { "" } else { " (own)" },
+                if t.default { " [default]" } else { "" }
+            );
+        }
+        return Ok(0);
+    }
+    let out = out.as_ref().context("give --out FILE")?;
     let subject = match (slots, key) {
         (Some(c), _) => LabelSubject::Slots(c.clone()),
         (None, Some(k)) if *spine => LabelSubject::Spine(k.clone()),
         (None, Some(k)) => LabelSubject::Face(k.clone()),
         (None, None) => anyhow::bail!("give a volume, copy or barcode, or --slots CABINET"),
     };
+    // A template given as a path is a file of one's own; otherwise it is a name.
+    let is_file = |t: &&String| t.contains('/') || t.to_ascii_lowercase().ends_with(".svg");
     let bytes = discvault::label::render(
         &v,
         &LabelOptions {
@@ -337,7 +359,11 @@ pub fn label(ctx: &Ctx, a: &LabelCmd) -> Result<i32> {
                 Some(f) => LabelFormat::parse(f)?,
                 None => LabelFormat::from_path(out)?,
             },
-            template: template.clone(),
+            template: template.as_ref().filter(|t| !is_file(t)).cloned(),
+            template_file: template
+                .as_ref()
+                .filter(is_file)
+                .map(std::path::PathBuf::from),
         },
     )?;
     std::fs::write(out, &bytes).with_context(|| out.display().to_string())?;

@@ -290,6 +290,23 @@ pub enum LabelForm {
 pub struct LabelParams {
     /// `svg` (default), `png` or `pdf`.
     format: Option<LabelForm>,
+    /// A template by name (`GET /api/v1/labels/templates`; default: the vault's for the kind).
+    template: Option<String>,
+}
+
+/// The label templates one may choose (`discvault label --list-templates`): the shipped ones,
+/// then the vault's own, each with its kind (`face`, `spine`, `slot`) and whether it is the
+/// default.
+#[utoipa::path(get, path = "/api/v1/labels/templates", responses(
+    (status = 200, body = [discvault::label::LabelTemplate]),
+    (status = 401, body = ErrorBody),
+))]
+pub async fn label_templates(
+    State(s): State<AppState>,
+    c: Caller,
+) -> Result<Json<Vec<discvault::label::LabelTemplate>>, ApiError> {
+    s.call(&c, Duty::Read, |v| Ok(discvault::label::templates(v)))
+        .await
 }
 
 /// A label, with the vault's template and fonts (`discvault label KEY [--spine | --slots
@@ -333,7 +350,8 @@ pub async fn label(
                 &LabelOptions {
                     subject,
                     format,
-                    template: None,
+                    template: p.template,
+                    template_file: None,
                 },
             )
         })

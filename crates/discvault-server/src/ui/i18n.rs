@@ -547,6 +547,47 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("labels.face", "盘面", "Disc face"),
     ("labels.spine", "盒脊", "Case spine"),
     ("labels.slots", "柜架格位", "Cabinet slots"),
+    ("labels.template", "模板", "Template"),
+    (
+        "labels.template_hint",
+        "本馆自制模板在 discvault.toml 的 [[label.templates]] 中登记。",
+        "Templates of one's own are listed in discvault.toml under [[label.templates]].",
+    ),
+    (
+        "labels.tpl.face.standard",
+        "标准：著录项、目录、二维码、缩略图、条码",
+        "Standard: metadata, tree, QR code, thumbnails, barcode",
+    ),
+    (
+        "labels.tpl.face.tree",
+        "目录：著录项与最多 13 行目录、条码",
+        "Tree: metadata, up to 13 lines of the tree, barcode",
+    ),
+    (
+        "labels.tpl.face.plain",
+        "简洁：大字与条码（单色打印机）",
+        "Plain: large text and barcode (one-colour printers)",
+    ),
+    (
+        "labels.tpl.spine.standard",
+        "标准：10 mm 光盘盒",
+        "Standard: 10 mm jewel case",
+    ),
+    (
+        "labels.tpl.spine.slim",
+        "薄盒：5 mm 光盘盒",
+        "Slim: 5 mm slim case",
+    ),
+    (
+        "labels.tpl.slot.standard",
+        "标准：66 × 33 mm，A4 每页 24 张",
+        "Standard: 66 × 33 mm, 24 on an A4 sheet",
+    ),
+    (
+        "labels.tpl.slot.small",
+        "小号：48.5 × 25.4 mm，A4 每页 44 张",
+        "Small: 48.5 × 25.4 mm, 44 on an A4 sheet",
+    ),
     ("labels.show", "显示", "Show"),
     ("labels.pdf", "下载 PDF（打印）", "Download PDF (to print)"),
     ("labels.png", "下载 PNG", "Download PNG"),
@@ -774,6 +815,11 @@ mod tests {
             }
         }
         assert!(missing.is_empty(), "keys without words: {missing:?}");
+        // The names of the shipped label templates, shown by the labels page.
+        for d in discvault::label::DESIGNS {
+            let key = format!("labels.tpl.{}.{}", d.kind.as_str(), d.name);
+            assert!(seen.contains(key.as_str()), "{key} has no words");
+        }
     }
 
     #[test]

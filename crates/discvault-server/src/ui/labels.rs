@@ -1,12 +1,13 @@
 //! Labels: a volume's (or copy's) disc face or case spine, shown as it will print, and its
-//! PDF to download; a cabinet's sheet of slot labels. The pictures are the API's
-//! (`/api/v1/labels/...`), read with the session's cookie.
+//! PDF to download; a cabinet's sheet of slot labels; each in a template chosen among the
+//! shipped ones and the vault's own. The pictures are the API's (`/api/v1/labels/...`), read
+//! with the session's cookie.
 
 use super::{format, layout, Page};
 use crate::api::AppState;
 use axum::extract::{Query, State};
-use axum::response::Response;
-use discvault::model::VolumeState;
+use axum::response::{IntoResponse, Response};
+use discvault::model::{Duty, VolumeState};
 use maud::html;
 use serde::Deserialize;
 
@@ -14,6 +15,7 @@ use serde::Deserialize;
 pub struct Pick {
     key: Option<String>,
     kind: Option<String>,
+    template: Option<String>,
 }
 
 pub async fn page(State(s): State<AppState>, p: Page, Query(q): Query<Pick>) -> Response {
@@ -32,6 +34,23 @@ pub async fn page(State(s): State<AppState>, p: Page, Query(q): Query<Pick>) -> 
         Some("slots") => "slots",
         _ => "face",
     };
+    let templates = match s
+        .call(&p.caller(), Duty::Read, |v| {
+            Ok(discvault::label::templates(v))
+        })
+        .await
+    {
+        Ok(axum::Json(t)) => t,
+        Err(e) => return e.into_response(),
+    };
+    // The templates of the kind shown; one chosen for another kind gives way to the default.
+    let tkind = if kind == "slots" { "slot" } else { kind };
+    let choices: Vec<_> = templates.iter().filter(|t| t.kind == tkind).collect();
+    let template = q
+        .template
+        .filter(|t| choices.iter().any(|c| &c.name == t))
+        .or_else(|| choices.iter().find(|c| c.default).map(|c| c.name.clone()))
+        .unwrap_or_default();
     let key = q
         .key
         .filter(|k| !k.trim().is_empty())
@@ -52,18 +71,34 @@ pub async fn page(State(s): State<AppState>, p: Page, Query(q): Query<Pick>) -> 
                     }
                 }
             }
+            p {
+                label for="template" { (p.t("labels.template")) }
+                select #template name="template" aria-describedby="template-hint" {
+                    @for c in &choices {
+                        option value=(c.name) selected[c.name == template] {
+                            @if c.shipped {
+                                (p.t(&format!("labels.tpl.{}.{}", c.kind, c.name)))
+                            } @else {
+                                (c.name) @if !c.about.is_empty() { "：" (c.about) }
+                            }
+                        }
+                    }
+                }
+                span.hint #template-hint { (p.t("labels.template_hint")) }
+            }
             p { button type="submit" { (p.t("labels.show")) } }
         }
         @if let Some(k) = &key {
             @let base = format!("/api/v1/labels/{kind}/{}", format::query_escape(k));
+            @let tpl = format!("&template={}", format::query_escape(&template));
             section aria-labelledby="label-title" {
                 h2 #label-title { (p.t(&format!("labels.{kind}"))) " · " (k) }
                 p {
-                    a #pdf href=(format!("{base}?format=pdf")) download=(format!("{k}-{kind}.pdf")) { (p.t("labels.pdf")) }
+                    a #pdf href=(format!("{base}?format=pdf{tpl}")) download=(format!("{k}-{kind}.pdf")) { (p.t("labels.pdf")) }
                     " · "
-                    a #png href=(format!("{base}?format=png")) download=(format!("{k}-{kind}.png")) { (p.t("labels.png")) }
+                    a #png href=(format!("{base}?format=png{tpl}")) download=(format!("{k}-{kind}.png")) { (p.t("labels.png")) }
                 }
-                img.label #label src=(format!("{base}?format=svg")) alt=(format!("{} {}", p.t(&format!("labels.{kind}")), k));
+                img.label #label src=(format!("{base}?format=svg{tpl}")) alt=(format!("{} {}", p.t(&format!("labels.{kind}")), k));
             }
         }
     };

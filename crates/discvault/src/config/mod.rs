@@ -145,6 +145,44 @@ pub struct LabelSection {
     pub dpi: f32,
     /// Pictures shown as thumbnails on a disc face.
     pub thumbnails: usize,
+    /// The template of each kind used where none is chosen (publishing included): the name
+    /// of a shipped one (`standard`, ...) or of one of `templates`.
+    pub face_template: String,
+    pub spine_template: String,
+    pub slot_template: String,
+    /// Templates of one's own, offered by name beside the shipped ones.
+    pub templates: Vec<OwnTemplate>,
+}
+
+impl LabelSection {
+    /// The names of the templates of a kind: the shipped ones, then one's own.
+    pub fn template_names(&self, kind: disclabel::LabelKind) -> Vec<String> {
+        disclabel::DESIGNS
+            .iter()
+            .filter(|d| d.kind == kind)
+            .map(|d| d.name.to_string())
+            .chain(
+                self.templates
+                    .iter()
+                    .filter(|t| disclabel::LabelKind::parse(&t.kind) == Some(kind))
+                    .map(|t| t.name.clone()),
+            )
+            .collect()
+    }
+}
+
+/// A label template of one's own (`[[label.templates]]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OwnTemplate {
+    pub name: String,
+    /// `face`, `spine` or `slot`.
+    pub kind: String,
+    /// The SVG file (see docs/LABELS.md).
+    pub file: String,
+    /// What it is for, shown where templates are chosen.
+    #[serde(default)]
+    pub about: String,
 }
 
 impl Default for LabelSection {
@@ -156,6 +194,10 @@ impl Default for LabelSection {
             font_family: "WenQuanYi Micro Hei".into(),
             dpi: 600.0,
             thumbnails: 4,
+            face_template: "standard".into(),
+            spine_template: "standard".into(),
+            slot_template: "standard".into(),
+            templates: Vec::new(),
         }
     }
 }
@@ -604,6 +646,54 @@ impl Config {
         }
         if !(72.0..=2400.0).contains(&l.dpi) {
             return Err(format!("label.dpi = {} is outside 72..2400", l.dpi));
+        }
+        let mut own = std::collections::BTreeSet::new();
+        for (i, t) in l.templates.iter().enumerate() {
+            let at = format!("label.templates[{i}] ({:?})", t.name);
+            let kind = disclabel::LabelKind::parse(&t.kind)
+                .ok_or_else(|| format!("{at}: kind = {:?}: face, spine or slot", t.kind))?;
+            let name_ok = !t.name.trim().is_empty()
+                && t.name.len() <= 64
+                && !t.name.chars().any(|c| c.is_control() || "/\\".contains(c));
+            if !name_ok {
+                return Err(format!(
+                    "{at}: a name of 1 to 64 bytes, without / or \\ or control characters"
+                ));
+            }
+            if disclabel::design(kind, &t.name).is_some() || !own.insert((kind, &t.name)) {
+                return Err(format!(
+                    "{at}: a {} template of that name is already there",
+                    t.kind
+                ));
+            }
+            if t.file.trim().is_empty() {
+                return Err(format!("{at}: file = \"\": give the SVG file"));
+            }
+        }
+        for (key, kind, name) in [
+            (
+                "face_template",
+                disclabel::LabelKind::Face,
+                &l.face_template,
+            ),
+            (
+                "spine_template",
+                disclabel::LabelKind::Spine,
+                &l.spine_template,
+            ),
+            (
+                "slot_template",
+                disclabel::LabelKind::Slot,
+                &l.slot_template,
+            ),
+        ] {
+            if disclabel::design(kind, name).is_none() && !own.contains(&(kind, name)) {
+                return Err(format!(
+                    "label.{key} = {name:?}: no {} template has that name ({})",
+                    kind.as_str(),
+                    l.template_names(kind).join(", ")
+                ));
+            }
         }
         if discpublisher::CodePage::parse(&self.publish.code_page).is_none() {
             return Err(format!(

@@ -115,6 +115,7 @@ impl Publisher for PtBurnPublisher {
                         subject: crate::label::LabelSubject::Face(req.copy.copy_id.clone()),
                         format,
                         template: None,
+                        template_file: None,
                     },
                 )?;
                 let p = jobs_dir(vault)?.join(format!("{id}.{ext}"));
