@@ -2,7 +2,7 @@
 //! (stdout keeps the result); otherwise only the notices (a vault created, a busy vault waited
 //! for, a disc burned again), one a line on stderr.
 
-use discvault::progress::{NoProgress, Progress};
+use discvault::progress::{Message, NoProgress, Progress};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::sync::Mutex;
@@ -13,7 +13,7 @@ pub struct Bar {
 }
 
 impl Progress for Bar {
-    fn start(&self, stage: &str, items: u64, bytes: u64) {
+    fn start(&self, stage: &Message, items: u64, bytes: u64) {
         let b = ProgressBar::with_draw_target(Some(bytes), ProgressDrawTarget::stderr());
         b.set_style(
             ProgressStyle::with_template(
@@ -38,9 +38,9 @@ impl Progress for Bar {
             }
         }
     }
-    fn note(&self, message: &str) {
+    fn note(&self, message: &Message) {
         match self.bar.lock().unwrap().as_ref() {
-            Some(b) => b.println(message),
+            Some(b) => b.println(message.to_string()),
             None => eprintln!("{message}"),
         }
     }
@@ -52,10 +52,11 @@ impl Progress for Bar {
 }
 
 /// Progress as JSON lines on stderr, one object per event:
-/// `{"event":"start","stage":..,"items":..,"bytes":..}`,
+/// `{"event":"start","stage":..,"step":{"code":..},"items":..,"bytes":..}`,
 /// `{"event":"progress","stage":..,"bytes_done":..,"bytes_total":..,"percent":..,"items_done":..}`
-/// (when the whole percentage changes), `{"event":"note","message":..}`,
-/// `{"event":"finish","stage":..}`.
+/// (when the whole percentage changes), `{"event":"note","message":..,"step":{"code":..}}`,
+/// `{"event":"finish","stage":..}`. `stage` and `message` are in English; `step` is the same as
+/// a code and its arguments (a task's `step` in the API).
 pub struct JsonLines {
     state: Mutex<JsonState>,
 }
@@ -75,7 +76,7 @@ fn emit(v: serde_json::Value) {
 }
 
 impl Progress for JsonLines {
-    fn start(&self, stage: &str, items: u64, bytes: u64) {
+    fn start(&self, stage: &Message, items: u64, bytes: u64) {
         let mut s = self.state.lock().unwrap();
         *s = JsonState {
             stage: stage.to_string(),
@@ -83,7 +84,10 @@ impl Progress for JsonLines {
             bytes: (0, bytes),
             percent: -1,
         };
-        emit(serde_json::json!({"event": "start", "stage": stage, "items": items, "bytes": bytes}));
+        emit(serde_json::json!({
+            "event": "start", "stage": stage.to_string(), "step": stage,
+            "items": items, "bytes": bytes
+        }));
     }
     fn advance(&self, items: u64, bytes: u64) {
         let mut s = self.state.lock().unwrap();
@@ -104,8 +108,8 @@ impl Progress for JsonLines {
             }));
         }
     }
-    fn note(&self, message: &str) {
-        emit(serde_json::json!({"event": "note", "message": message}));
+    fn note(&self, message: &Message) {
+        emit(serde_json::json!({"event": "note", "message": message.to_string(), "step": message}));
     }
     fn finish(&self) {
         let s = self.state.lock().unwrap();
@@ -126,7 +130,7 @@ pub fn for_cli(quiet: bool, json: bool) -> Box<dyn Progress> {
 struct Notes;
 
 impl Progress for Notes {
-    fn note(&self, message: &str) {
+    fn note(&self, message: &Message) {
         eprintln!("{message}");
     }
 }

@@ -436,7 +436,7 @@ fn a_version_1_catalog_is_migrated_and_its_events_chained() {
     assert_eq!(r["events"].to_string(), events.trim());
     assert_eq!(
         sql(&vault, "SELECT MAX(version) FROM schema_version"),
-        "11\n"
+        "12\n"
     );
     // The old events are now part of the chain: editing one is caught.
     sql(
@@ -1611,7 +1611,7 @@ fn status_totals_equal_a_recount_after_add_plan_master_copies_and_migrate() {
     assert_totals_recounted(&vault, "migrated from schema 7");
     assert_eq!(
         sql(&vault, "SELECT MAX(version) FROM schema_version"),
-        "11\n"
+        "12\n"
     );
     // Totals that drift from the files are reported.
     sql(

@@ -496,6 +496,36 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
     click(&c, "form.master button").await;
     follow_queued(&c).await;
     assert!(out.join("DV-000002.iso").is_file());
+    // The task's progress in the page's language (the library's code and arguments), the
+    // same as the catalog's English.
+    let said = waited_text(&c, "#task-progress").await;
+    let id = c
+        .find(Locator::Id("task"))
+        .await
+        .unwrap()
+        .attr("data-task")
+        .await
+        .unwrap()
+        .unwrap();
+    let task = c
+        .execute(
+            "const r = await fetch('/api/v1/tasks/' + arguments[0]); return await r.json();",
+            vec![json!(id)],
+        )
+        .await
+        .unwrap();
+    let (code, items) = (&task["step"]["code"], &task["step"]["items"]);
+    let english = task["progress"].as_str().unwrap();
+    let want = match code.as_str() {
+        Some("mastering") => format!("正在制作镜像 DV-000002：共 {items} 项"),
+        Some("verifying") => format!("正在校验 DV-000002：共 {items} 项"),
+        _ => panic!("{task}"),
+    };
+    assert_eq!(said, want, "{task}");
+    assert!(
+        english.ends_with(&format!("DV-000002: {items} items")),
+        "{task}"
+    );
     let status = c
         .execute(
             "const t = JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRF-Token'];
@@ -581,6 +611,13 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
         "mastering is not the operator's"
     );
     page(&c, "volumes-zh").await;
+    // What the volume lacks, said in Chinese from the policy's numbers.
+    let lacks = waited_text(&c, "#short tbody").await;
+    assert!(lacks.contains("DV-000002"), "{lacks}");
+    assert!(
+        lacks.contains("可信副本 0 份，应有") && !lacks.contains("required"),
+        "{lacks}"
+    );
     let published = incoming.join("刻录结果");
     let hot = incoming.join("TDBridge");
     let _sim = common::simulate("tdbridge", &hot);
@@ -1164,6 +1201,23 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
         by_year.contains(&format!("{mastered} volumes")),
         "{by_year}"
     );
+    // And the holdings by the records' year (年度 given at ingest), as `report --json` has them.
+    let by_records = text(&c, "#holdings-by-records-year").await;
+    let report = ok(dv(&vault).arg("report"));
+    let years = report["holdings_by_records_year"].as_array().unwrap();
+    assert!(years.iter().any(|y| y["year"] == "2024"), "{report}");
+    for y in years {
+        let label = match y["year"].as_str().unwrap() {
+            "" => "No year given".to_string(),
+            year => year.to_string(),
+        };
+        let row = format!("{label}\n");
+        let files = format!("{} files", y["files"]);
+        assert!(
+            by_records.contains(&row) && by_records.contains(&files),
+            "{row:?} {files:?} not in {by_records}"
+        );
+    }
     // Settings: the policy in force, as the vault's configuration sets it; the server's
     // roots are the admin's only.
     click(&c, "nav a[href='/settings']").await;

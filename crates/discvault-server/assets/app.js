@@ -2,6 +2,27 @@
 // script). A task's page follows its task through the API's server-sent events.
 (function () {
   "use strict";
+  // A task's progress in the page's language: the words of its code (the element's
+  // data-words, from the server) with its arguments put in; else the library's English.
+  function said(el, t) {
+    var words = {};
+    try { words = JSON.parse(el.dataset.words || "{}"); } catch (e) { words = {}; }
+    var step = t.step;
+    var text = step && Object.prototype.hasOwnProperty.call(words, "step." + step.code)
+      ? words["step." + step.code] : null;
+    if (text === null) return t.progress;
+    Object.keys(step).forEach(function (k) {
+      var v = String(step[k]);
+      if (k === "role" && Object.prototype.hasOwnProperty.call(words, "settings.role." + v)) {
+        v = words["settings.role." + v];
+      }
+      text = text.split("{" + k + "}").join(v);
+    });
+    if (step.items !== undefined && words["step.items"]) {
+      text = words["step.items"].split("{step}").join(text).split("{items}").join(String(step.items));
+    }
+    return text;
+  }
   function follow() {
     var el = document.getElementById("task");
     if (!el || el.dataset.ended === "true" || !window.EventSource) return;
@@ -11,7 +32,7 @@
       var state = document.getElementById("task-state");
       var progress = document.getElementById("task-progress");
       if (state) state.textContent = el.dataset[t.state] || t.state;
-      if (progress) progress.textContent = t.progress;
+      if (progress) progress.textContent = said(progress, t);
       if (["queued", "running"].indexOf(t.state) < 0) {
         src.close();
         // The whole page again: the result, the error, no cancel button.

@@ -3,7 +3,7 @@
 use crate::ingest::{self, AddOptions, AddReport};
 use crate::master::{self, MasterOptions, MasteredImage};
 use crate::plan::{self, PlanOptions, VolumePlan};
-use crate::progress::Progress;
+use crate::progress::{Message, Progress};
 use crate::verify::VerifyReport;
 use crate::{Result, Vault};
 use serde::{Deserialize, Serialize};
@@ -39,10 +39,9 @@ pub fn archive(
     progress: &dyn Progress,
 ) -> Result<ArchiveReport> {
     if !vault_dir.join(crate::config::CONFIG_FILE).is_file() {
-        progress.note(&format!(
-            "no vault at {}: creating a new vault there",
-            crate::error::absolute(vault_dir).display()
-        ));
+        progress.note(&Message::CreatingVault {
+            path: crate::error::absolute(vault_dir).display().to_string(),
+        });
     }
     let (vault, created) = Vault::open_or_init_with(vault_dir, opts.catalog.as_deref())?;
     // One archive run at a time: its plan is made and recorded while it holds the vault.

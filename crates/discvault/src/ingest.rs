@@ -5,7 +5,7 @@ use crate::catalog::display_path;
 use crate::digest::{Digests, HashAlg, MultiHasher};
 use crate::error::IoContext;
 use crate::model::{FileKind, FileRecord, NewFile};
-use crate::progress::Progress;
+use crate::progress::{Message, Progress};
 use crate::{Error, Result, Vault};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -369,7 +369,7 @@ fn add_collection(
         }
     }
     let total: u64 = todo.iter().map(|c| c.size).sum();
-    progress.start("hashing", todo.len() as u64, total);
+    progress.start(&Message::Hashing, todo.len() as u64, total);
     let staging = vault.staging_dir();
     let results: Vec<(Candidate, Hashed)> = todo
         .into_par_iter()

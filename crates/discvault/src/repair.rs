@@ -25,7 +25,7 @@ use crate::digest::HashAlg;
 use crate::error::IoContext;
 use crate::master::{self, DataSource, Prepared};
 use crate::model::{Volume, VolumeKind, VolumeState};
-use crate::progress::Progress;
+use crate::progress::{Message, Progress};
 use crate::recovery;
 use crate::scan::{
     self, FileDevice, ItemResult, ItemSink, ScanItem, ScanOptions, SectorDevice, SectorMap,
@@ -567,7 +567,13 @@ fn read_into(
     progress: &dyn Progress,
 ) -> Result<(Vec<ItemResult>, SectorMap)> {
     let bytes = items.iter().flat_map(|i| &i.extents).map(|e| e.1).sum();
-    progress.start(what, items.len() as u64, bytes);
+    progress.start(
+        &Message::Reading {
+            from: what.to_string(),
+        },
+        items.len() as u64,
+        bytes,
+    );
     let (res, map) = scan::scan(
         dev,
         total_sectors,
@@ -752,7 +758,9 @@ fn remaster(
         .at(dir)?;
     let file = tmp.as_file().try_clone().at(tmp.path())?;
     progress.start(
-        &format!("mastering {} again", volume.volume_id),
+        &Message::MasteringAgain {
+            volume: volume.volume_id.clone(),
+        },
         p.contents.len() as u64,
         volume.payload_bytes,
     );

@@ -12,6 +12,16 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// The records of one year (年度) on mastered volumes.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct RecordsYear {
+    /// The collections' `年度` (or `year`) metadata; empty where none is given.
+    pub year: String,
+    pub files: u64,
+    pub bytes: u64,
+}
+
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct YearChecks {
@@ -54,6 +64,8 @@ pub struct Report {
     pub to_migrate: Vec<CopyView>,
     /// Read-back results per year (fixity checks recorded against volumes and copies).
     pub checks_by_year: Vec<YearChecks>,
+    /// The records on discs by the year they belong to (年度).
+    pub holdings_by_records_year: Vec<RecordsYear>,
     /// Quality measurements per year by grade (tester figures over time).
     pub quality_by_year: Vec<YearQuality>,
     /// Quality grades and damage per medium, brand and batch.
@@ -96,6 +108,31 @@ pub fn mastered_by_year(vault: &Vault) -> Result<Vec<(i32, u64, u64)>> {
         }
     }
     Ok(years.into_iter().map(|(y, (n, b))| (y, n, b)).collect())
+}
+
+/// The records on mastered volumes by the year they belong to (年度, the collection's `年度` or
+/// `year` metadata; "" where a collection has none), in year order.
+pub fn holdings_by_records_year(vault: &Vault) -> Result<Vec<RecordsYear>> {
+    let on_discs = vault.catalog.mastered_by_collection()?;
+    let mut years: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for c in vault.catalog.collections()? {
+        let Some(&(files, bytes)) = on_discs.get(&c.id).filter(|t| t.0 > 0) else {
+            continue;
+        };
+        let year = c
+            .metadata
+            .get("年度")
+            .or_else(|| c.metadata.get("year"))
+            .map(|y| y.trim().to_string())
+            .unwrap_or_default();
+        let e = years.entry(year).or_default();
+        e.0 += files;
+        e.1 += bytes;
+    }
+    Ok(years
+        .into_iter()
+        .map(|(year, (files, bytes))| RecordsYear { year, files, bytes })
+        .collect())
 }
 
 pub fn build(vault: &Vault, now: i64) -> Result<Report> {
@@ -157,6 +194,7 @@ pub fn build(vault: &Vault, now: i64) -> Result<Report> {
         overdue,
         to_migrate,
         checks_by_year,
+        holdings_by_records_year: holdings_by_records_year(vault)?,
         quality_by_year: quality.into_values().collect(),
         health_by_batch: batches.into_values().collect(),
     })
@@ -265,6 +303,25 @@ pub fn html(r: &Report) -> String {
                 f.required_copies,
                 esc(&f.sites.join(", ")),
                 esc(&f.problems.join("; "))
+            ));
+        }
+        h.push_str("</table>\n");
+    }
+    h.push_str("<h2>已刻录馆藏按档案年度 Holdings on disc by the records' year</h2>\n");
+    if r.holdings_by_records_year.is_empty() {
+        h.push_str("<p>none</p>\n");
+    } else {
+        h.push_str("<table>\n<tr><th>年度 year</th><th>files</th><th>bytes</th></tr>\n");
+        for y in &r.holdings_by_records_year {
+            h.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                if y.year.is_empty() {
+                    "未著录 none given".to_string()
+                } else {
+                    esc(&y.year)
+                },
+                y.files,
+                y.bytes
             ));
         }
         h.push_str("</table>\n");

@@ -78,10 +78,11 @@ pub async fn page(State(s): State<AppState>, p: Page) -> Response {
             format::size(b)
         )
     };
-    let (by_year, checks) = match s
+    let (by_year, records_years, checks) = match s
         .call(&p.caller(), Duty::Read, |v| {
             Ok((
                 discvault::report::mastered_by_year(v)?,
+                discvault::report::holdings_by_records_year(v)?,
                 discvault::report::checks_by_year(v)?,
             ))
         })
@@ -127,6 +128,10 @@ pub async fn page(State(s): State<AppState>, p: Page) -> Response {
                 section #holdings-by-year aria-labelledby="holdings-by-year-title" {
                     h3 #holdings-by-year-title { (p.t("reports.holdings")) }
                     (super::reports::holdings_chart(&p, &by_year))
+                }
+                section #holdings-by-records-year aria-labelledby="holdings-by-records-year-title" {
+                    h3 #holdings-by-records-year-title { (p.t("reports.records_year")) }
+                    (super::reports::records_year_chart(&p, &records_years))
                 }
                 section #checks-by-year aria-labelledby="checks-by-year-title" {
                     h3 #checks-by-year-title { (p.t("reports.checks")) }

@@ -61,6 +61,17 @@ impl Lang {
         }
     }
 
+    /// The words of `key`, if it has any.
+    pub fn words(self, key: &str) -> Option<&'static str> {
+        WORDS
+            .iter()
+            .find(|(k, _, _)| *k == key)
+            .map(|(_, zh, en)| match self {
+                Lang::Zh => *zh,
+                Lang::En => *en,
+            })
+    }
+
     /// The words of `key`.
     pub fn t(self, key: &str) -> &'static str {
         match WORDS.iter().find(|(k, _, _)| *k == key) {
@@ -338,6 +349,17 @@ const WORDS: &[(&str, &str, &str)] = &[
         "Bytes mastered each year (volumes)",
     ),
     ("reports.volumes", "卷", "volumes"),
+    (
+        "reports.records_year",
+        "已刻录馆藏按档案年度",
+        "Holdings on disc, by the records' year",
+    ),
+    (
+        "reports.records_year_chart",
+        "各年度档案已制盘的数据量（文件数）",
+        "Bytes on disc of each year's records (files)",
+    ),
+    ("reports.no_year", "未著录年度", "No year given"),
     ("reports.checks", "按年度的读回检测结果", "Read-back results by year"),
     ("reports.checks_chart", "每年读回检测次数", "Read-back checks each year"),
     ("reports.passed", "通过", "passed"),
@@ -612,6 +634,17 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("volumes.volume", "卷", "Volume"),
     ("volumes.trusted", "可信副本 / 应有", "Trusted / required"),
     ("volumes.problems", "问题", "Problems"),
+    (
+        "volumes.lacks_copies",
+        "可信副本 {n} 份，应有 {m} 份",
+        "{n} trusted copies of {m} required",
+    ),
+    (
+        "volumes.lacks_sites",
+        "可信副本分布于 {n} 处，应有 {m} 处",
+        "trusted copies in {n} sites of {m} required",
+    ),
+    ("volumes.and", "；", "; "),
     ("volumes.which", "刻录哪些卷", "Volumes to publish"),
     ("volumes.target", "刻录到", "Publish to"),
     (
@@ -758,6 +791,59 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("task.state", "状态", "State"),
     ("task.by", "提交人", "Asked by"),
     ("task.progress", "进度", "Progress"),
+    // A task's progress by its code (`discvault::progress::Message`), `{name}` its arguments.
+    ("step.items", "{step}：共 {items} 项", "{step}: {items} items"),
+    ("step.hashing", "正在计算摘要", "hashing"),
+    ("step.restoring", "正在恢复", "restoring"),
+    ("step.mastering", "正在制作镜像 {volume}", "mastering {volume}"),
+    (
+        "step.mastering_again",
+        "正在重新制作镜像 {volume}",
+        "mastering {volume} again",
+    ),
+    (
+        "step.burning",
+        "正在刻录 {copy}（{role}），第 {disc} 张盘",
+        "burning {copy} ({role}), disc {disc}",
+    ),
+    (
+        "step.following",
+        "正在跟踪 {copy}（{role}）：{at}",
+        "following {copy} ({role}) at {at}",
+    ),
+    ("step.reading", "正在读取 {from}", "reading {from}"),
+    ("step.verifying", "正在校验 {volume}", "verifying {volume}"),
+    (
+        "step.left_to_holder",
+        "{volume}：{holder} 正在处理，本任务跳过",
+        "{volume}: left to {holder}, who holds it",
+    ),
+    (
+        "step.creating_vault",
+        "{path} 处没有档案库：正在新建",
+        "no vault at {path}: creating a new vault there",
+    ),
+    ("step.publisher_says", "{job}：{detail}", "{job}: {detail}"),
+    (
+        "step.burning_again",
+        "{copy}：{detail}；重新刻录",
+        "{copy}: {detail}; burning it again",
+    ),
+    (
+        "step.vault_busy",
+        "档案库 {path} 正被占用（{holder}），等待中",
+        "vault {path} is busy ({holder}); waiting for it",
+    ),
+    (
+        "step.catalog_busy",
+        "目录库正被占用（{holder}），等待中",
+        "the catalog is busy ({holder}); waiting for it",
+    ),
+    (
+        "step.busy",
+        "{what} 正被占用（{holder}），等待中",
+        "{what} is busy ({holder}); waiting for it",
+    ),
     ("task.updated", "更新时间", "Updated"),
     ("task.error", "错误", "Error"),
     ("task.result", "结果", "Result"),

@@ -8,7 +8,7 @@ use crate::api::AppState;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use discvault::model::Duty;
-use discvault::report::YearChecks;
+use discvault::report::{RecordsYear, YearChecks};
 use maud::{html, Markup};
 
 /// The bytes written to disc in each year (volumes mastered), as a chart.
@@ -26,6 +26,33 @@ pub(super) fn holdings_chart(p: &Page, mastered: &[(i32, u64, u64)]) -> Markup {
     html! {
         @if rows.is_empty() { p { (p.t("reports.nothing")) } }
         @else { (bars(p.t("reports.holdings_chart"), &rows)) }
+    }
+}
+
+/// The records on discs by the year they belong to (年度), as a chart.
+pub(super) fn records_year_chart(p: &Page, years: &[RecordsYear]) -> Markup {
+    let rows: Vec<(String, u64, String)> = years
+        .iter()
+        .map(|y| {
+            (
+                if y.year.is_empty() {
+                    p.t("reports.no_year").to_string()
+                } else {
+                    y.year.clone()
+                },
+                y.bytes,
+                format!(
+                    "{} · {} {}",
+                    format::size(y.bytes),
+                    format::count(y.files),
+                    p.t("dash.files")
+                ),
+            )
+        })
+        .collect();
+    html! {
+        @if rows.is_empty() { p { (p.t("reports.nothing")) } }
+        @else { (bars(p.t("reports.records_year_chart"), &rows)) }
     }
 }
 
@@ -75,6 +102,10 @@ pub async fn page(State(s): State<AppState>, p: Page) -> Response {
         section #holdings aria-labelledby="holdings-title" {
             h2 #holdings-title { (p.t("reports.holdings")) }
             (holdings_chart(&p, &mastered))
+        }
+        section #records-years aria-labelledby="records-years-title" {
+            h2 #records-years-title { (p.t("reports.records_year")) }
+            (records_year_chart(&p, &r.holdings_by_records_year))
         }
         section #checks aria-labelledby="checks-title" {
             h2 #checks-title { (p.t("reports.checks")) }

@@ -47,7 +47,7 @@ pub async fn list(State(s): State<AppState>, p: Page) -> Response {
                             td { (p.t(&format!("task.kind.{}", t.kind.name()))) }
                             td { (state(&p, t.state)) }
                             td { (t.requested_by) }
-                            td { (t.progress) }
+                            td { (progress_text(&p, t)) }
                             td { (discvault::rfc3339(t.updated_at)) }
                         }
                     }
@@ -56,6 +56,78 @@ pub async fn list(State(s): State<AppState>, p: Page) -> Response {
         }
     };
     layout(&p, p.t("task.title"), content)
+}
+
+/// The codes of a task's progress (`discvault::progress::Message`) the page has words for.
+const STEPS: &[&str] = &[
+    "hashing",
+    "restoring",
+    "mastering",
+    "mastering_again",
+    "burning",
+    "following",
+    "reading",
+    "verifying",
+    "left_to_holder",
+    "creating_vault",
+    "publisher_says",
+    "burning_again",
+    "vault_busy",
+    "catalog_busy",
+    "busy",
+];
+
+/// A task's progress in the page's language: its code's words with the arguments put in (a
+/// copy's role in words too); the library's English where the code has no words here.
+pub fn progress_text(p: &Page, t: &Task) -> String {
+    let Some(step) = &t.step else {
+        return t.progress.clone();
+    };
+    let Ok(serde_json::Value::Object(args)) = serde_json::to_value(step) else {
+        return t.progress.clone();
+    };
+    let code = args.get("code").and_then(|c| c.as_str()).unwrap_or("");
+    let Some(words) = p.lang.words(&format!("step.{code}")) else {
+        return t.progress.clone();
+    };
+    let arg = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let mut text = words.to_string();
+    for (k, v) in &args {
+        let mut v = arg(v);
+        if k == "role" {
+            if let Some(w) = p.lang.words(&format!("settings.role.{v}")) {
+                v = w.to_string();
+            }
+        }
+        text = text.replace(&format!("{{{k}}}"), &v);
+    }
+    match args.get("items") {
+        Some(n) => p
+            .t("step.items")
+            .replace("{step}", &text)
+            .replace("{items}", &arg(n)),
+        None => text,
+    }
+}
+
+/// The words of every code and role, for `app.js` to say the progress the same way.
+fn step_words(p: &Page) -> String {
+    let mut m = serde_json::Map::new();
+    for code in STEPS
+        .iter()
+        .map(|c| format!("step.{c}"))
+        .chain(["step.items".into()])
+    {
+        m.insert(code.clone(), p.t(&code).into());
+    }
+    for role in ["sealed", "access", "offsite"] {
+        let k = format!("settings.role.{role}");
+        m.insert(k.clone(), p.t(&k).into());
+    }
+    serde_json::Value::Object(m).to_string()
 }
 
 fn details(p: &Page, t: &Task) -> Markup {
@@ -67,7 +139,7 @@ fn details(p: &Page, t: &Task) -> Markup {
             data-cancelled=(p.t("task.state.cancelled")) data-interrupted=(p.t("task.state.interrupted")) {
             dt { (p.t("task.kind")) } dd { (p.t(&format!("task.kind.{}", t.kind.name()))) }
             dt { (p.t("task.state")) } dd #task-state { (state(p, t.state)) }
-            dt { (p.t("task.progress")) } dd #task-progress aria-live="polite" { (t.progress) }
+            dt { (p.t("task.progress")) } dd #task-progress aria-live="polite" data-words=(step_words(p)) { (progress_text(p, t)) }
             dt { (p.t("task.by")) } dd { (t.requested_by) }
             @if !t.error.is_empty() {
                 dt { (p.t("task.error")) } dd #task-error.error { (t.error) }
@@ -141,4 +213,91 @@ fn rejected_discs(t: &Task) -> Option<&Vec<serde_json::Value>> {
 
 fn field<'a>(v: &'a serde_json::Value, name: &str) -> &'a str {
     v.get(name).and_then(|x| x.as_str()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::STEPS;
+    use discvault::progress::Message;
+
+    #[test]
+    fn every_progress_code_has_words_in_both_languages() {
+        let s = || String::from("x");
+        let all = [
+            Message::Hashing,
+            Message::Restoring,
+            Message::Mastering { volume: s() },
+            Message::MasteringAgain { volume: s() },
+            Message::Burning {
+                copy: s(),
+                role: s(),
+                disc: 1,
+            },
+            Message::Following {
+                copy: s(),
+                role: s(),
+                at: s(),
+            },
+            Message::Reading { from: s() },
+            Message::Verifying { volume: s() },
+            Message::LeftToHolder {
+                volume: s(),
+                holder: s(),
+            },
+            Message::CreatingVault { path: s() },
+            Message::PublisherSays {
+                job: s(),
+                detail: s(),
+            },
+            Message::BurningAgain {
+                copy: s(),
+                detail: s(),
+            },
+            Message::VaultBusy {
+                path: s(),
+                holder: s(),
+            },
+            Message::CatalogBusy { holder: s() },
+            Message::Busy {
+                what: s(),
+                holder: s(),
+            },
+        ];
+        assert_eq!(all.len(), STEPS.len());
+        for m in all {
+            let v = serde_json::to_value(&m).unwrap();
+            let code = v["code"].as_str().unwrap();
+            assert!(STEPS.contains(&code), "{code}");
+            for lang in [super::super::i18n::Lang::Zh, super::super::i18n::Lang::En] {
+                let words = lang.words(&format!("step.{code}")).unwrap();
+                // Every argument has its place in the words, and the words name no other.
+                let args: Vec<&String> = v
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .filter(|k| *k != "code")
+                    .collect();
+                for a in &args {
+                    assert!(
+                        words.contains(&format!("{{{a}}}")),
+                        "{code}: {a} in {words}"
+                    );
+                }
+                assert_eq!(words.matches('{').count(), args.len(), "{code}: {words}");
+            }
+            // The English words are the library's.
+            let mut en = super::super::i18n::Lang::En
+                .words(&format!("step.{code}"))
+                .unwrap()
+                .to_string();
+            for (k, a) in v.as_object().unwrap() {
+                let a = match a {
+                    serde_json::Value::String(x) => x.clone(),
+                    o => o.to_string(),
+                };
+                en = en.replace(&format!("{{{k}}}"), &a);
+            }
+            assert_eq!(en, m.to_string());
+        }
+    }
 }

@@ -64,7 +64,7 @@ pub async fn page(State(s): State<AppState>, p: Page) -> Response {
                     tbody { @for f in short.values().take(SHOWN) { tr {
                         td { (f.volume_id) }
                         td.num { (f.trusted_copies) " / " (f.required_copies) }
-                        td { (f.problems.join("; ")) }
+                        td { (shortfall_text(&p, f)) }
                     } } }
                 }
             }
@@ -170,4 +170,24 @@ pub async fn publish(State(s): State<AppState>, p: Page, body: axum::body::Bytes
         }
     }
     super::queue_task(&s, &p, TaskKind::Publish, params, "volumes").await
+}
+
+/// What a volume lacks, in the page's language (from the numbers, not the library's English).
+fn shortfall_text(p: &Page, f: &discvault::status::Shortfall) -> String {
+    let mut said = Vec::new();
+    if f.trusted_copies < u64::from(f.required_copies) {
+        said.push(
+            p.t("volumes.lacks_copies")
+                .replace("{n}", &f.trusted_copies.to_string())
+                .replace("{m}", &f.required_copies.to_string()),
+        );
+    }
+    if (f.sites.len() as u64) < u64::from(f.required_sites) {
+        said.push(
+            p.t("volumes.lacks_sites")
+                .replace("{n}", &f.sites.len().to_string())
+                .replace("{m}", &f.required_sites.to_string()),
+        );
+    }
+    said.join(p.t("volumes.and"))
 }

@@ -4,7 +4,7 @@
 //! (floating point).
 
 /// Schema version after all migrations below.
-pub const SCHEMA_VERSION: i64 = 11;
+pub const SCHEMA_VERSION: i64 = 12;
 
 /// Statements that only SQLite runs, after migration `i` (index in this list): the path indexes
 /// for `locate`. An FTS5 trigram index over `files.path` answers substrings
@@ -397,4 +397,7 @@ pub const MIGRATIONS: &[&[&str]] = &[&[
         ended_at BIGINT
     )",
 ],
+// 12: a task's last progress as a code and its arguments (JSON of `model::TaskStep`; empty
+// before the first and for older tasks), so that the web UI says it in the reader's language.
+&["ALTER TABLE tasks ADD COLUMN progress_step TEXT NOT NULL DEFAULT ''"],
 ];

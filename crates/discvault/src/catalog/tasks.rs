@@ -3,10 +3,10 @@
 
 use super::db::{self, Row};
 use super::{now_unix, Catalog};
-use crate::model::{agent, Task, TaskKind, TaskState};
+use crate::model::{agent, Task, TaskKind, TaskState, TaskStep};
 use crate::{Error, Result};
 
-const TASK_COLS: &str = "task_id, kind, params, state, requested_by, worker, progress, result, error, cancel_requested, created_at, updated_at";
+const TASK_COLS: &str = "task_id, kind, params, state, requested_by, worker, progress, progress_step, result, error, cancel_requested, created_at, updated_at";
 
 fn task_from_row(r: &Row) -> Result<Task> {
     let bad = |what: &str, detail: String| Error::CatalogData {
@@ -25,6 +25,14 @@ fn task_from_row(r: &Row) -> Result<Task> {
         requested_by: r.try_get("requested_by")?,
         worker: r.try_get("worker")?,
         progress: r.try_get("progress")?,
+        step: {
+            let s: String = r.try_get("progress_step")?;
+            if s.is_empty() {
+                None
+            } else {
+                Some(serde_json::from_str(&s).map_err(|e| bad("progress_step", e.to_string()))?)
+            }
+        },
         result: match result {
             Some(t) => Some(serde_json::from_str(&t).map_err(|e| bad("result", e.to_string()))?),
             None => None,
@@ -103,10 +111,21 @@ impl Catalog {
         self.task(&id).map(Some)
     }
 
-    /// The last progress message of a running task.
-    pub fn task_progress(&self, task_id: &str, message: &str) -> Result<()> {
-        db::query("UPDATE tasks SET progress = $1, updated_at = $2 WHERE task_id = $3")
-            .bind(message)
+    /// The last progress of a running task: in English, and as a code and its arguments.
+    pub fn task_progress(&self, task_id: &str, step: &TaskStep) -> Result<()> {
+        let text = match step.items {
+            Some(n) => format!("{}: {n} items", step.message),
+            None => step.message.to_string(),
+        };
+        let json = serde_json::to_string(step).map_err(|e| Error::Invalid {
+            field: "progress".into(),
+            detail: e.to_string(),
+        })?;
+        db::query(
+            "UPDATE tasks SET progress = $1, progress_step = $2, updated_at = $3 WHERE task_id = $4",
+        )
+            .bind(text)
+            .bind(json)
             .bind(now_unix())
             .bind(task_id)
             .execute(&self.db)?;

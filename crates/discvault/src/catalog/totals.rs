@@ -128,6 +128,17 @@ pub(super) fn recount<E: db::Executor + Copy>(e: E) -> Result<()> {
 }
 
 impl Catalog {
+    /// The files and bytes of each collection on mastered volumes (from the kept totals, not a
+    /// count of the files), by collection id.
+    pub fn mastered_by_collection(&self) -> Result<BTreeMap<i64, (u64, u64)>> {
+        let k = STATES.iter().position(|s| *s == "mastered").unwrap_or(3);
+        Ok(self
+            .kept_totals()?
+            .into_iter()
+            .map(|(id, t)| (id, (t[k].0.max(0) as u64, t[k].1.max(0) as u64)))
+            .collect())
+    }
+
     /// The kept totals, per collection.
     fn kept_totals(&self) -> Result<Totals> {
         let mut out = Totals::new();

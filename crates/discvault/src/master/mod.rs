@@ -8,7 +8,7 @@ use crate::digest::{Digests, HashAlg, MultiHasher};
 use crate::error::IoContext;
 use crate::format::{self, SnapshotLine, VolumeContext, VolumeItem};
 use crate::model::{Collection, Content, ContentEntry, FileKind, Volume, VolumeKind, VolumeState};
-use crate::progress::Progress;
+use crate::progress::{Message, Progress};
 use crate::recovery::{self, RecoverySet};
 use crate::{Error, Result, Vault};
 use isoimage::{Entry, EntryKind, ImageSpec, Layout};
@@ -149,7 +149,10 @@ pub fn master(
         let claim = match vault.claim(&key, "master", named, progress)? {
             Ok(c) => c,
             Err(holder) => {
-                progress.note(&format!("{}: left to {holder}, who holds it", v.volume_id));
+                progress.note(&Message::LeftToHolder {
+                    volume: v.volume_id.clone(),
+                    holder,
+                });
                 continue;
             }
         };
@@ -351,7 +354,13 @@ fn master_one(
         .iter()
         .filter(|e| e.file.kind == FileKind::File)
         .count() as u64;
-    progress.start(&format!("mastering {}", v.volume_id), files, payload);
+    progress.start(
+        &Message::Mastering {
+            volume: v.volume_id.clone(),
+        },
+        files,
+        payload,
+    );
     let final_path = out_dir.join(format!("{}.iso", v.volume_id));
     let tmp = tempfile::Builder::new()
         .prefix(&vault.work_name(&format!("{}.", v.volume_id)))

@@ -138,8 +138,11 @@ pub struct Task {
     pub requested_by: String,
     /// The worker that claimed it (`HOST/PID`), empty while queued.
     pub worker: String,
-    /// The last progress message.
+    /// The last progress message, in English.
     pub progress: String,
+    /// The same as a code and its arguments, for readers that say it in their own language
+    /// (none before the first, and for tasks of older versions).
+    pub step: Option<TaskStep>,
     /// The result once done: the value the CLI prints with `--json`.
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub result: Option<serde_json::Value>,
@@ -148,4 +151,15 @@ pub struct Task {
     pub cancel_requested: bool,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+/// A running task's last progress as a code and its arguments (see
+/// [`crate::progress::Message`]), with the items of a stage begun.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TaskStep {
+    #[serde(flatten)]
+    pub message: crate::progress::Message,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items: Option<u64>,
 }

@@ -36,7 +36,10 @@ impl Stuck {
     ) -> Result<()> {
         let since = *self.since.get_or_insert_with(Instant::now);
         if self.said != why {
-            progress.note(&format!("{job}: {why}"));
+            progress.note(&crate::progress::Message::PublisherSays {
+                job: job.to_string(),
+                detail: why.to_string(),
+            });
             self.said = why.to_string();
         }
         if let Some(limit) = follow.give_up {

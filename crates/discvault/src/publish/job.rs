@@ -221,7 +221,11 @@ impl Run<'_> {
                     tries += 1;
                     self.set(&copy.copy_id, JobCopyState::Burning, tries, "", "")?;
                     self.progress.start(
-                        &format!("burning {} ({}), disc {tries}", copy.copy_id, copy.role),
+                        &crate::progress::Message::Burning {
+                            copy: copy.copy_id.clone(),
+                            role: copy.role.clone(),
+                            disc: tries,
+                        },
                         0,
                         self.volume.image_bytes,
                     );
@@ -258,7 +262,11 @@ impl Run<'_> {
             };
             crash_point(&copy.copy_id);
             self.progress.start(
-                &format!("following {} ({}) at {h}", copy.copy_id, copy.role),
+                &crate::progress::Message::Following {
+                    copy: copy.copy_id.clone(),
+                    role: copy.role.clone(),
+                    at: h.clone(),
+                },
                 0,
                 self.volume.image_bytes,
             );
@@ -464,8 +472,10 @@ impl Run<'_> {
         let again = tries < self.attempts;
         if again {
             self.set(&copy.copy_id, JobCopyState::Pending, tries, medium, detail)?;
-            self.progress
-                .note(&format!("{}: {detail}; burning it again", copy.copy_id));
+            self.progress.note(&crate::progress::Message::BurningAgain {
+                copy: copy.copy_id.clone(),
+                detail: detail.to_string(),
+            });
         } else {
             self.set(&copy.copy_id, JobCopyState::Failed, tries, medium, detail)?;
             report.failed += 1;

@@ -6,7 +6,7 @@
 
 use crate::digest::{HashAlg, MultiHasher};
 use crate::model::FileKind;
-use crate::progress::Progress;
+use crate::progress::{Message, Progress};
 use crate::source::{self, DiscSource};
 use crate::sparse::SparseFile;
 use crate::{Error, Result, Vault};
@@ -186,7 +186,7 @@ pub fn restore(
         source: e,
     })?;
     let total: u64 = list.files.iter().map(|f| f.size).sum();
-    progress.start("restoring", list.files.len() as u64, total);
+    progress.start(&Message::Restoring, list.files.len() as u64, total);
     let mut links = Vec::new();
     for f in &list.files {
         let shown = format!("{}/{}", f.collection, f.path);

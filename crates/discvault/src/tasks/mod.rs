@@ -3,8 +3,8 @@
 //! confined to the folders `[server] roots` names; a task's result is the value the CLI prints
 //! with `--json`.
 
-use crate::model::{Task, TaskKind, TaskState};
-use crate::progress::Progress;
+use crate::model::{Task, TaskKind, TaskState, TaskStep};
+use crate::progress::{Message, Progress};
 use crate::{Error, Result, Vault};
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -274,11 +274,12 @@ impl TaskProgress<'_> {
 }
 
 impl Progress for TaskProgress<'_> {
-    fn start(&self, stage: &str, items: u64, _bytes: u64) {
-        let _ = self
-            .vault
-            .catalog
-            .task_progress(&self.task_id, &format!("{stage}: {items} items"));
+    fn start(&self, stage: &Message, items: u64, _bytes: u64) {
+        let step = TaskStep {
+            message: stage.clone(),
+            items: Some(items),
+        };
+        let _ = self.vault.catalog.task_progress(&self.task_id, &step);
         self.beat();
     }
 
@@ -286,8 +287,12 @@ impl Progress for TaskProgress<'_> {
         self.beat();
     }
 
-    fn note(&self, message: &str) {
-        let _ = self.vault.catalog.task_progress(&self.task_id, message);
+    fn note(&self, message: &Message) {
+        let step = TaskStep {
+            message: message.clone(),
+            items: None,
+        };
+        let _ = self.vault.catalog.task_progress(&self.task_id, &step);
         self.beat();
     }
 

@@ -14,7 +14,7 @@
 
 use super::{host_name, Vault, LOCK_FILE};
 use crate::error::IoContext;
-use crate::progress::Progress;
+use crate::progress::{Message, Progress};
 use crate::{Error, Result};
 use std::collections::HashMap;
 use std::fs::{File, TryLockError};
@@ -186,10 +186,10 @@ impl Vault {
                         });
                     }
                     if !told {
-                        progress.note(&format!(
-                            "vault {} is busy ({holder}); waiting for it",
-                            self.root.display()
-                        ));
+                        progress.note(&Message::VaultBusy {
+                            path: self.root.display().to_string(),
+                            holder: holder.clone(),
+                        });
                         told = true;
                     }
                     std::thread::sleep(Duration::from_millis(100));
@@ -204,7 +204,9 @@ impl Vault {
         if !self
             .catalog
             .take_shared_lock(&text, whole, wait, &|holder| {
-                progress.note(&format!("the catalog is busy ({holder}); waiting for it"))
+                progress.note(&Message::CatalogBusy {
+                    holder: holder.to_string(),
+                })
             })?
         {
             return Err(Error::Busy {
@@ -324,7 +326,10 @@ impl Vault {
                 });
             }
             if !told {
-                progress.note(&format!("{key} is busy ({holder}); waiting for it"));
+                progress.note(&Message::Busy {
+                    what: key.to_string(),
+                    holder: holder.clone(),
+                });
                 told = true;
             }
             std::thread::sleep(Duration::from_millis(200));

@@ -136,7 +136,9 @@ pub(super) fn check_medium(
         .map(|it| it.extents.iter().map(|e| e.1).sum::<u64>())
         .sum();
     progress.start(
-        &format!("reading {}", volume.volume_id),
+        &crate::progress::Message::Reading {
+            from: volume.volume_id.clone(),
+        },
         items.len() as u64,
         bytes_total,
     );

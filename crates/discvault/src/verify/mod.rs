@@ -6,7 +6,7 @@ use crate::format::{self, VOLUME_JSON};
 pub use crate::identify::identify;
 use crate::identify::resolve;
 use crate::model::{FileKind, Volume};
-use crate::progress::{NoProgress, Progress};
+use crate::progress::{Message, NoProgress, Progress};
 use crate::scan::{
     self, FileDevice, ScanItem, ScanOptions, SectorDevice, SectorMap, SectorRanges, SECTOR,
 };
@@ -315,7 +315,9 @@ fn check_dir(
     let mut findings = Vec::new();
     let payload: u64 = expected.iter().map(|e| e.length).sum();
     progress.start(
-        &format!("verifying {}", volume.volume_id),
+        &Message::Verifying {
+            volume: volume.volume_id.clone(),
+        },
         expected.len() as u64,
         payload,
     );
