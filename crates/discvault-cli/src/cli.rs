@@ -108,6 +108,10 @@ pub enum Command {
     Quality(QualityCmd),
     /// The preservation report: shortfalls, overdue and failing discs, disc health charts.
     Report(ReportCmd),
+    /// The preservation policy in force (trusted copies and sites each volume needs); set it
+    /// in the catalog, the same for every station, or go back to discvault.toml's.
+    #[command(subcommand)]
+    Policy(PolicyCmd),
     /// The audit trail: check its hash chain, export it as PREMIS.
     #[command(subcommand)]
     Log(LogCmd),
@@ -496,6 +500,30 @@ pub enum InspectCmd {
 pub enum QualityCmd {
     /// Import measurements (CSV: copy,measured_at,metric,value) and grade the copies.
     Import { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+pub enum PolicyCmd {
+    /// The policy in force, and whether it is the catalog's or discvault.toml's.
+    Show,
+    /// Change the policy in force and keep it in the catalog: the general rule, or with
+    /// --collection one collection's (what is not given stays as it is).
+    Set {
+        /// Trusted copies each mastered volume needs.
+        #[arg(long)]
+        min_copies: Option<u32>,
+        /// Sites its trusted copies must be kept in.
+        #[arg(long)]
+        min_sites: Option<u32>,
+        /// The rule of this collection instead of the general one.
+        #[arg(long)]
+        collection: Option<String>,
+        /// With --collection: the collection follows the general rule again.
+        #[arg(long, requires = "collection", conflicts_with_all = ["min_copies", "min_sites"])]
+        general: bool,
+    },
+    /// Remove the catalog's policy: each station follows its discvault.toml again.
+    Reset,
 }
 
 #[derive(Subcommand)]

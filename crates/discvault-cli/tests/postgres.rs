@@ -199,6 +199,51 @@ fn stations_add_plan_and_master_at_once_on_one_catalog() {
                 .unwrap();
         assert_eq!(record["vault_id"].as_str(), Some(vault_id.trim()));
     }
+    // One policy for every station once it is set in the catalog: the reading room's status
+    // follows what the ingest station set, whatever the reading room's own file says.
+    let before = json(station(&stations[2]).arg("status"));
+    assert!(
+        !before["shortfalls"].as_array().unwrap().is_empty(),
+        "{before}"
+    );
+    let set = json(station(&stations[0]).args([
+        "policy",
+        "set",
+        "--min-copies",
+        "1",
+        "--min-sites",
+        "0",
+    ]));
+    assert_eq!(set["source"], "catalog", "{set}");
+    let shown = json(station(&stations[2]).args(["policy", "show"]));
+    assert_eq!(shown, set);
+    let cfg = stations[2].join("discvault.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(
+        &cfg,
+        text.replace("min_trusted_copies = 3", "min_trusted_copies = 7"),
+    )
+    .unwrap();
+    let after = json(station(&stations[2]).arg("status"));
+    let short: Vec<&Value> = after["shortfalls"].as_array().unwrap().iter().collect();
+    // Volumes without a trusted copy still lack one; none lacks three or seven.
+    assert!(
+        short
+            .iter()
+            .all(|f| f["required_copies"] == 1 && f["trusted_copies"] == 0),
+        "{after}"
+    );
+    json(station(&stations[1]).args(["policy", "reset"]));
+    let back = json(station(&stations[2]).arg("status"));
+    assert!(
+        back["shortfalls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["required_copies"] == 7),
+        "{back}"
+    );
+    std::fs::write(&cfg, text).unwrap();
     // The catalog is whole: one event chain, every invariant.
     let check = ok(station(&stations[1]).arg("check"));
     assert!(check.contains("catalog intact"), "{check}");

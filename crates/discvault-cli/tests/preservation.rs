@@ -786,6 +786,89 @@ fn status_lists_volumes_short_of_the_copy_policy() {
             "trusted copies in 2 sites of 3 required"
         ]
     );
+
+    // The policy set in the catalog: it wins over the file, for every station, until reset.
+    let (rc, shown) = json(dv(&vault).args(["policy", "show"]));
+    assert_eq!(
+        (rc, &shown["source"]),
+        (0, &Value::from("config")),
+        "{shown}"
+    );
+    assert_eq!(
+        shown["policy"]["collections"]["sample"]["min_trusted_copies"],
+        4
+    );
+    let (rc, set) = json(dv(&vault).args([
+        "policy",
+        "set",
+        "--collection",
+        "sample",
+        "--min-copies",
+        "2",
+        "--min-sites",
+        "2",
+    ]));
+    assert_eq!((rc, &set["source"]), (0, &Value::from("catalog")), "{set}");
+    assert_eq!(
+        set["policy"]["min_trusted_copies"], 3,
+        "the rest kept: {set}"
+    );
+    let (_, s) = json(dv(&vault).arg("status"));
+    assert!(problems(&s).is_empty(), "2 of 2 in 2 sites: {s}");
+    // The file changed meanwhile does not matter while the catalog holds a policy.
+    let text = fs::read_to_string(&cfg).unwrap();
+    fs::write(
+        &cfg,
+        text.replace("min_trusted_copies = 4", "min_trusted_copies = 5"),
+    )
+    .unwrap();
+    let (_, s) = json(dv(&vault).arg("status"));
+    assert!(problems(&s).is_empty(), "{s}");
+    // Bad numbers are refused with the key, and nothing changes.
+    for (args, key) in [
+        (vec!["--min-copies", "0"], "min_trusted_copies = 0"),
+        (vec!["--min-sites", "4"], "min_sites = 4"),
+    ] {
+        let o = output(dv(&vault).args(["policy", "set"]).args(&args));
+        assert_eq!(o.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(key), "{err}");
+    }
+    let (_, now) = json(dv(&vault).args(["policy", "show"]));
+    assert_eq!(now, set);
+    // The collection follows the general rule again: 3 copies in 2 sites.
+    let (_, g) = json(dv(&vault).args(["policy", "set", "--collection", "sample", "--general"]));
+    assert!(g["policy"]["collections"].get("sample").is_none(), "{g}");
+    let (_, s) = json(dv(&vault).arg("status"));
+    assert_eq!(problems(&s), ["2 trusted copies of 3 required"]);
+    // Each change is an event of the audit trail, whose chain still holds.
+    let events = sql(
+        &vault,
+        "SELECT detail FROM events WHERE event_type = 'policy assignment' ORDER BY id",
+    );
+    let lines: Vec<&str> = events.lines().collect();
+    assert_eq!(lines.len(), 2, "{events}");
+    assert!(
+        lines[0].contains("sample: 2 trusted copies in 2 sites (new)")
+            || lines[0].contains("sample: min_trusted_copies 4 -> 2"),
+        "{events}"
+    );
+    assert!(
+        lines[1].contains("sample: the general rule again"),
+        "{events}"
+    );
+    run(dv(&vault).args(["log", "verify"]));
+    // Reset: the file's policy again (now 5 for the collection).
+    let (_, r) = json(dv(&vault).args(["policy", "reset"]));
+    assert_eq!(r["source"], "config");
+    let (_, s) = json(dv(&vault).arg("status"));
+    assert_eq!(
+        problems(&s),
+        [
+            "2 trusted copies of 5 required",
+            "trusted copies in 2 sites of 3 required"
+        ]
+    );
 }
 
 #[test]

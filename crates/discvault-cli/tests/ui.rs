@@ -152,6 +152,27 @@ async fn follow_queued(c: &Client) {
     task_done(c).await;
 }
 
+/// Types into the element with this id.
+async fn type_into(c: &Client, id: &str, text: &str) {
+    c.find(Locator::Id(id))
+        .await
+        .unwrap()
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
+/// Types into the element with this id what it then holds, anything before cleared.
+async fn fill(c: &Client, id: &str, text: &str) {
+    c.find(Locator::Id(id))
+        .await
+        .unwrap()
+        .clear()
+        .await
+        .unwrap();
+    type_into(c, id, text).await;
+}
+
 /// The text of the element `css` finds, once it is there (a form's answer, a preview).
 async fn waited_text(c: &Client, css: &str) -> String {
     c.wait()
@@ -200,18 +221,8 @@ async fn log_in(c: &Client, base: &str, user: &str, password: &str, then: &str) 
     c.goto(&format!("{base}/")).await.unwrap();
     // Not logged in: the login page, which sends back to the page asked for.
     assert!(c.current_url().await.unwrap().path() == "/login");
-    c.find(Locator::Id("user"))
-        .await
-        .unwrap()
-        .send_keys(user)
-        .await
-        .unwrap();
-    c.find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys(password)
-        .await
-        .unwrap();
+    type_into(&c, "user", &user).await;
+    type_into(&c, "password", &password).await;
     click(c, "form button[type=submit]").await;
     c.wait().for_element(Locator::Css(then)).await.unwrap();
 }
@@ -338,25 +349,17 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
     click(&c, "nav a[href='/ingest']").await;
     c.wait().for_element(Locator::Id("folder")).await.unwrap();
     page(&c, "ingest-zh").await;
-    let fill = |id: &'static str, v: String| {
-        let c = c.clone();
-        async move {
-            let e = c.find(Locator::Id(id)).await.unwrap();
-            e.clear().await.unwrap();
-            e.send_keys(&v).await.unwrap();
-        }
-    };
-    fill("folder", t.path().join("src").display().to_string()).await;
-    fill("collection", "会议纪要".into()).await;
+    fill(&c, "folder", &t.path().join("src").display().to_string()).await;
+    fill(&c, "collection", "会议纪要").await;
     click(&c, "form.ingest button").await;
     let refused = waited_text(&c, "#ingest-result .error").await;
     assert!(refused.starts_with("无法接收："), "{refused}");
-    fill("folder", more.display().to_string()).await;
-    fill("fonds", "J017".into()).await;
-    fill("year", "2024".into()).await;
+    fill(&c, "folder", &more.display().to_string()).await;
+    fill(&c, "fonds", "J017").await;
+    fill(&c, "year", "2024").await;
     click(&c, "#retention option[value='永久']").await;
     click(&c, "#classification option[value='内部']").await;
-    fill("more", "立档单位=市档案馆".into()).await;
+    fill(&c, "more", "立档单位=市档案馆").await;
     click(&c, "form.ingest button").await;
     follow_queued(&c).await;
     assert_eq!(ok(dv(&vault).arg("status"))["unplanned"]["files"], 40);
@@ -393,23 +396,23 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
         .for_element(Locator::Id("upload-files"))
         .await
         .unwrap();
-    c.find(Locator::Id("upload-files"))
-        .await
-        .unwrap()
-        .send_keys(&format!("{}\n{}", notice.display(), scan.display()))
-        .await
-        .unwrap();
-    c.find(Locator::Id("upload-folder"))
-        .await
-        .unwrap()
-        .send_keys(&local.join("扫描").display().to_string())
-        .await
-        .unwrap();
-    fill("collection", "会议纪要".into()).await;
+    type_into(
+        &c,
+        "upload-files",
+        &format!("{}\n{}", notice.display(), scan.display()),
+    )
+    .await;
+    type_into(
+        &c,
+        "upload-folder",
+        &local.join("扫描").display().to_string(),
+    )
+    .await;
+    fill(&c, "collection", "会议纪要").await;
     // Metadata the server refuses (a line without '='): said under the form after the
     // hashing; no upload is made.
-    fill("year", "2024".into()).await;
-    fill("more", "立档单位：市档案馆".into()).await;
+    fill(&c, "year", "2024").await;
+    fill(&c, "more", "立档单位：市档案馆").await;
     click(&c, "form.ingest button").await;
     let refused = waited_text(&c, "#ingest-result .error").await;
     assert!(
@@ -422,7 +425,7 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
         "an upload was left in {}",
         uploads.display()
     );
-    fill("more", "立档单位=市档案馆".into()).await;
+    fill(&c, "more", "立档单位=市档案馆").await;
     click(&c, "form.ingest button").await;
     task_done(&c).await;
     assert_eq!(ok(dv(&vault).arg("status"))["unplanned"]["files"], 45);
@@ -492,7 +495,7 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
     c.wait().for_element(Locator::Id("out")).await.unwrap();
     assert!(c.find(Locator::Id("publish")).await.is_err());
     let out = incoming.join("镜像");
-    fill("out", out.display().to_string()).await;
+    fill(&c, "out", &out.display().to_string()).await;
     click(&c, "form.master button").await;
     follow_queued(&c).await;
     assert!(out.join("DV-000002.iso").is_file());
@@ -632,18 +635,8 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
         c.goto(&format!("{base}/volumes")).await.unwrap();
         c.wait().for_element(Locator::Id("publish")).await.unwrap();
         click(&c, &format!("#kind option[value='{kind}']")).await;
-        c.find(Locator::Id("where"))
-            .await
-            .unwrap()
-            .send_keys(&place.display().to_string())
-            .await
-            .unwrap();
-        c.find(Locator::Id("copies"))
-            .await
-            .unwrap()
-            .send_keys("1")
-            .await
-            .unwrap();
+        type_into(&c, "where", &place.display().to_string()).await;
+        type_into(&c, "copies", "1").await;
         click(&c, "form.publish button").await;
         follow_queued(&c).await;
         if kind == "tdbridge" {
@@ -760,21 +753,11 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
         })
         .expect("a copy published as an image");
     let image = published.join(format!("{}.iso", copy["copy_id"].as_str().unwrap()));
-    c.find(Locator::Id("code"))
-        .await
-        .unwrap()
-        .send_keys(copy["barcode"].as_str().unwrap())
-        .await
-        .unwrap();
+    type_into(&c, "code", copy["barcode"].as_str().unwrap()).await;
     click(&c, "form.scan button").await;
     let in_hand = waited_text(&c, "#in-hand").await;
     assert!(in_hand.contains("DV-000002"), "{in_hand}");
-    c.find(Locator::Id("source"))
-        .await
-        .unwrap()
-        .send_keys(&image.display().to_string())
-        .await
-        .unwrap();
+    type_into(&c, "source", &image.display().to_string()).await;
     click(&c, "form.verify button").await;
     follow_queued(&c).await;
     let after = ok(dv(&vault).args(["copies", "list", "--volume", "DV-000002"]));
@@ -790,19 +773,18 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
     // trusted; the other copy marked missing, and shown so.
     c.goto(&format!("{base}/cabinets")).await.unwrap();
     c.wait().for_element(Locator::Id("copy")).await.unwrap();
+    // A copy that is not there: the kind of refusal in Chinese, then the library's message
+    // naming it.
+    type_into(&c, "copy", "NO-SUCH-COPY").await;
+    type_into(&c, "place", "本馆/一号库房/柜01/1/3").await;
+    click(&c, "form.move button").await;
+    let refused = waited_text(&c, "#move-result p.error").await;
+    assert!(
+        refused.contains("找不到：") && refused.contains("NO-SUCH-COPY"),
+        "{refused}"
+    );
     let barcode = copy["barcode"].as_str().unwrap().to_string();
-    c.find(Locator::Id("copy"))
-        .await
-        .unwrap()
-        .send_keys(&barcode)
-        .await
-        .unwrap();
-    c.find(Locator::Id("place"))
-        .await
-        .unwrap()
-        .send_keys("本馆/一号库房/柜01/1/3")
-        .await
-        .unwrap();
+    fill(&c, "copy", &barcode).await;
     click(&c, "form.move button").await;
     let moved = waited_text(&c, "#moved").await;
     assert!(moved.contains("柜01"), "{moved}");
@@ -812,12 +794,7 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
         .iter()
         .find(|x| x["copy_id"] != copy["copy_id"])
         .unwrap();
-    c.find(Locator::Id("mark-copy"))
-        .await
-        .unwrap()
-        .send_keys(other["barcode"].as_str().unwrap())
-        .await
-        .unwrap();
+    type_into(&c, "mark-copy", other["barcode"].as_str().unwrap()).await;
     click(&c, "#state option[value='missing']").await;
     click(&c, "form.mark button").await;
     c.wait()
@@ -859,12 +836,7 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
             .unwrap()
             .to_string()
     };
-    c.find(Locator::Id("stock-file"))
-        .await
-        .unwrap()
-        .send_keys(&stock.display().to_string())
-        .await
-        .unwrap();
+    type_into(&c, "stock-file", &stock.display().to_string()).await;
     click(&c, "form.stock button").await;
     let moved = waited_text(&c, "#stock-moved").await;
     assert!(
@@ -973,12 +945,7 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
     );
     c.back().await.unwrap();
     c.wait().for_element(Locator::Id("from")).await.unwrap();
-    c.find(Locator::Id("from"))
-        .await
-        .unwrap()
-        .send_keys(&image.display().to_string())
-        .await
-        .unwrap();
+    type_into(&c, "from", &image.display().to_string()).await;
     click(&c, "form.restore button").await;
     c.wait()
         .for_element(Locator::Css("#queued a"))
@@ -1037,19 +1004,9 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
     log_in(&c, &base, "管理员", "管理员的登录密码", "header .who").await;
     click(&c, "nav a[href='/users']").await;
     c.wait().for_element(Locator::Id("new-name")).await.unwrap();
-    c.find(Locator::Id("new-name"))
-        .await
-        .unwrap()
-        .send_keys("新档案员")
-        .await
-        .unwrap();
+    type_into(&c, "new-name", "新档案员").await;
     click(&c, "#new-role option[value='archivist']").await;
-    c.find(Locator::Id("new-password"))
-        .await
-        .unwrap()
-        .send_keys("新档案员的登录密码")
-        .await
-        .unwrap();
+    type_into(&c, "new-password", "新档案员的登录密码").await;
     click(&c, "form.add-user button").await;
     c.wait()
         .for_element(Locator::Id("users-done"))
@@ -1063,12 +1020,7 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
     click(&c, "#token-user option[value='新档案员']").await;
     // A token narrowed to reading, for 30 days.
     click(&c, "fieldset.scopes input[value='read']").await;
-    c.find(Locator::Id("token-days"))
-        .await
-        .unwrap()
-        .send_keys("30")
-        .await
-        .unwrap();
+    type_into(&c, "token-days", "30").await;
     click(&c, "form.add-token button").await;
     let made = waited_text(&c, "#new-token code").await;
     let me = testkit::http::get(&server.addr, "/api/v1/me", Some(&made));
@@ -1109,7 +1061,59 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
     c.goto(&format!("{base}/settings")).await.unwrap();
     let roots = text(&c, "#roots").await;
     assert!(roots.contains(&incoming.display().to_string()), "{roots}");
+    // The admin changes the policy: kept in the catalog, as the CLI then shows it. A rule that
+    // cannot be kept is refused in Chinese, and changes nothing.
+    assert!(text(&c, "#policy-source").await.contains("discvault.toml"));
+    fill(&c, "min_copies", "2").await;
+    fill(&c, "min_sites", "3").await;
+    click(&c, "#policy-form button").await;
+    let refused = waited_text(&c, "#policy-result p.error").await;
+    assert!(refused.contains("馆址数不能多于可信副本数"), "{refused}");
+    assert_eq!(ok(dv(&vault).args(["policy", "show"]))["source"], "config");
+    fill(&c, "min_sites", "1").await;
+    fill(&c, "collection", "会议纪要").await;
+    fill(&c, "coll_copies", "3").await;
+    fill(&c, "coll_sites", "2").await;
+    click(&c, "#policy-form button").await;
+    c.wait()
+        .for_element(Locator::Id("policy-saved"))
+        .await
+        .unwrap();
+    let shown = ok(dv(&vault).args(["policy", "show"]));
+    assert_eq!(shown["source"], "catalog", "{shown}");
+    assert_eq!(
+        (
+            &shown["policy"]["min_trusted_copies"],
+            &shown["policy"]["min_sites"]
+        ),
+        (&json!(2), &json!(1)),
+        "{shown}"
+    );
+    assert_eq!(
+        shown["policy"]["collections"]["会议纪要"],
+        json!({"min_trusted_copies": 3, "min_sites": 2})
+    );
+    assert!(text(&c, "#policy-source").await.contains("所有工作站共用"));
+    assert_eq!(text(&c, "#min-copies").await, "2");
     page(&c, "settings-zh").await;
+    // The collection follows the general rule again; then the file's policy again (each from
+    // the page anew, so that the notice waited for is the change's).
+    c.goto(&format!("{base}/settings")).await.unwrap();
+    click(&c, "#policy-collections form button").await;
+    c.wait()
+        .for_element(Locator::Id("policy-saved"))
+        .await
+        .unwrap();
+    let shown = ok(dv(&vault).args(["policy", "show"]));
+    assert_eq!(shown["policy"]["collections"], json!({}), "{shown}");
+    c.goto(&format!("{base}/settings")).await.unwrap();
+    click(&c, "#policy-reset button").await;
+    c.wait()
+        .for_element(Locator::Css("#policy-saved"))
+        .await
+        .unwrap();
+    assert!(c.find(Locator::Id("policy-reset")).await.is_err());
+    assert_eq!(ok(dv(&vault).args(["policy", "show"]))["source"], "config");
     c.goto(&format!("{base}/users")).await.unwrap();
     page(&c, "users-zh").await;
     let rows = c.find_all(Locator::Css("#users tbody tr")).await.unwrap();

@@ -17,6 +17,7 @@ use utoipa::OpenApi;
 mod accounts;
 mod download;
 mod holdings;
+mod policy;
 pub(crate) mod session;
 mod tasks;
 mod uploads;
@@ -110,6 +111,7 @@ impl AppState {
         holdings::cancel_job, holdings::add_copies, holdings::move_copy, holdings::mark_copy,
         holdings::cabinet_inventory, holdings::cabinet_import, holdings::quality_import,
         holdings::label, holdings::label_templates,
+        policy::show, policy::set, policy::reset,
         webhooks::add_webhook, webhooks::list_webhooks, webhooks::remove_webhook,
         webhooks::deliveries,
         accounts::add_user, accounts::disable_user, accounts::enable_user,
@@ -167,6 +169,10 @@ pub fn router(vaults: Arc<Vaults>, stopping: Arc<std::sync::atomic::AtomicBool>)
         .route("/api/v1/cabinets/import", post(holdings::cabinet_import))
         .route("/api/v1/quality/import", post(holdings::quality_import))
         .route("/api/v1/labels/templates", get(holdings::label_templates))
+        .route(
+            "/api/v1/policy",
+            get(policy::show).put(policy::set).delete(policy::reset),
+        )
         .route("/api/v1/labels/{kind}/{key}", get(holdings::label))
         .route("/api/v1/uploads", post(uploads::start))
         .route(

@@ -34,6 +34,7 @@ pub mod model;
 pub mod orchestrate;
 mod pipe;
 pub mod plan;
+pub mod policy;
 pub mod progress;
 pub mod publish;
 pub mod quality;

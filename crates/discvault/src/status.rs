@@ -91,7 +91,7 @@ fn policy(vault: &Vault, volumes: &[crate::model::Volume]) -> Result<(CopyCounts
             counts.to_migrate += 1;
         }
     }
-    let p = &vault.config.policy;
+    let p = &crate::policy::effective(vault)?;
     // What each volume needs: the general rule, or the most any collection on it asks.
     let mut need: std::collections::BTreeMap<String, (u32, u32)> = Default::default();
     if !p.collections.is_empty() {

@@ -6,6 +6,7 @@ mod audit;
 mod discs;
 mod holdings;
 mod pipeline;
+mod policy;
 mod publish;
 mod restore;
 
@@ -65,6 +66,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Inspect(c) => holdings::inspect(ctx, c),
         Command::Quality(c) => holdings::quality(ctx, c),
         Command::Report(a) => holdings::report(ctx, a),
+        Command::Policy(c) => policy::policy(ctx, c),
         Command::Log(c) => audit::log(ctx, c),
         Command::Catalog(c) => audit::catalog(ctx, c),
         Command::Status => pipeline::status(ctx),

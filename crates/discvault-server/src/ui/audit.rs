@@ -69,6 +69,6 @@ pub async fn verify(State(s): State<AppState>, p: Page) -> Response {
             }
         }
         .into_response(),
-        Err(e) => super::refusal(&p, "audit", &e.message),
+        Err(e) => super::refused(&p, "audit", &e),
     }
 }

@@ -184,7 +184,7 @@ pub async fn move_copy(State(s): State<AppState>, p: Page, Form(f): Form<MoveFor
         .await
     {
         Ok(axum::Json(c)) => done(&p, &c),
-        Err(e) => super::refusal(&p, "cab", &e.message),
+        Err(e) => super::refused(&p, "cab", &e),
     }
 }
 
@@ -205,6 +205,6 @@ pub async fn mark(State(s): State<AppState>, p: Page, Form(f): Form<MarkForm>) -
         .await
     {
         Ok(axum::Json(c)) => done(&p, &c),
-        Err(e) => super::refusal(&p, "cab", &e.message),
+        Err(e) => super::refused(&p, "cab", &e),
     }
 }

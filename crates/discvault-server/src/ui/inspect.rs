@@ -30,7 +30,7 @@ pub async fn page(State(s): State<AppState>, p: Page, Query(q): Query<At>) -> Re
         .await
     {
         Ok(axum::Json(d)) => d,
-        Err(e) => return super::refusal(&p, "inspect", &e.message).into_response(),
+        Err(e) => return super::refused(&p, "inspect", &e).into_response(),
     };
     let content = html! {
         form.at method="get" action="/inspect" {
@@ -93,7 +93,7 @@ pub async fn scan(State(s): State<AppState>, p: Page, Query(q): Query<Code>) -> 
         .await
     {
         Ok(axum::Json(a)) => a,
-        Err(e) => return super::refusal(&p, "inspect", &e.message),
+        Err(e) => return super::refused(&p, "inspect", &e),
     };
     let c = &found.copy;
     let roots = &s.vaults.server.roots;

@@ -64,6 +64,9 @@ pub fn router() -> Router<AppState> {
         .route("/audit", get(audit::page))
         .route("/reports", get(reports::page))
         .route("/settings", get(settings::page))
+        .route("/settings/policy", post(settings::set_policy))
+        .route("/settings/policy/general", post(settings::general_again))
+        .route("/settings/policy/reset", post(settings::reset_policy))
         .route("/users", get(users::page))
         .route("/users/add", post(users::add))
         .route("/users/state", post(users::set_state))
@@ -300,11 +303,25 @@ pub async fn queue_task(
             }
         }
         .into_response(),
-        Err(e) => refusal(p, section, &e.message),
+        Err(e) => refused(p, section, &e),
     }
 }
 
 /// Why a form's change was not made, in place of its result (words `{section}.failed`).
+/// A refusal of the server or the library: what kind of error in the page's language, then
+/// its message (which names the file, field or disc) as the library says it, in English.
+pub fn refused(p: &Page, section: &str, e: &crate::error::ApiError) -> Response {
+    let kind = p.lang.words(&format!("error.kind.{}", e.kind));
+    html! {
+        p.error role="alert" {
+            (p.t(&format!("{section}.failed"))) " "
+            @if let Some(k) = kind { (k) " " }
+            span.detail lang="en" { (e.message) }
+        }
+    }
+    .into_response()
+}
+
 pub fn refusal(p: &Page, section: &str, message: &str) -> Response {
     html! { p.error role="alert" { (p.t(&format!("{section}.failed"))) " " (message) } }
         .into_response()

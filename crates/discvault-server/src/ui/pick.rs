@@ -263,7 +263,7 @@ pub async fn restore(State(s): State<AppState>, p: Page, body: String) -> Respon
         {
             Ok(axum::Json(t)) => queued.push(t.task_id),
             // Those queued before are said too: asking again would queue them twice.
-            Err(e) if queued.is_empty() => return super::refusal(&p, "pick", &e.message),
+            Err(e) if queued.is_empty() => return super::refused(&p, "pick", &e),
             Err(e) => {
                 let said = format!(
                     "{} ({} {})",

@@ -145,7 +145,7 @@ pub async fn show(State(s): State<AppState>, p: Page, Form(f): Form<PlanForm>) -
         .await
     {
         Ok(axum::Json(plan)) => preview(&p, &f, &plan).into_response(),
-        Err(e) => error(&p, &e.message),
+        Err(e) => super::refused(&p, "plan", &e),
     }
 }
 

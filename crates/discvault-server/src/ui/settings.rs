@@ -1,18 +1,29 @@
-//! Settings: the rules in force, as this server's `discvault.toml` sets them: the preservation
-//! policy (trusted copies and sites, per collection where it differs), the copies made, the
-//! inspection intervals, migration and planning; the server's roots for the admin. Shown, not
-//! changed here: the file is changed on the server, and read again when the server restarts.
+//! Settings: the rules in force: the preservation policy (trusted copies and sites, per
+//! collection where it differs), the catalog's or `discvault.toml`'s, which an admin changes
+//! here (kept in the catalog, for every station) or resets to the file's; and, as this
+//! server's `discvault.toml` sets them, the copies made, the inspection intervals, migration
+//! and planning, the server's roots for the admin (changed in the file, read again when the
+//! server restarts).
 
 use super::{layout, Page};
 use crate::api::AppState;
-use axum::extract::State;
+use axum::extract::{Query, State};
+use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
-use discvault::config::Config;
+use axum::Form;
+use discvault::config::{CollectionPolicy, Config, PolicySection};
 use discvault::model::Duty;
+use discvault::policy::PolicySource;
 use maud::html;
+use serde::Deserialize;
 
-pub async fn page(State(s): State<AppState>, p: Page) -> Response {
-    let (config, file) = match s
+#[derive(Deserialize, Default)]
+pub struct Shown {
+    saved: Option<String>,
+}
+
+pub async fn page(State(s): State<AppState>, p: Page, Query(q): Query<Shown>) -> Response {
+    let (config, file, policy) = match s
         .call(&p.caller(), Duty::Read, |v| {
             Ok((
                 v.config.clone(),
@@ -20,6 +31,7 @@ pub async fn page(State(s): State<AppState>, p: Page) -> Response {
                     .join(discvault::config::CONFIG_FILE)
                     .display()
                     .to_string(),
+                discvault::policy::show(v)?,
             ))
         })
         .await
@@ -28,7 +40,8 @@ pub async fn page(State(s): State<AppState>, p: Page) -> Response {
         Err(e) => return e.into_response(),
     };
     let c: &Config = &config;
-    let pol = &c.policy;
+    let pol = &policy.policy;
+    let admin = p.who.may(Duty::Administer);
     let ins = &c.inspection;
     let list = |v: &[String]| {
         if v.is_empty() {
@@ -55,6 +68,11 @@ pub async fn page(State(s): State<AppState>, p: Page) -> Response {
         }
         section aria-labelledby="policy-title" {
             h2 #policy-title { (p.t("settings.policy")) }
+            @if q.saved.is_some() { p.ok #policy-saved role="status" { (p.t("settings.saved")) } }
+            p #policy-source { (p.t(match policy.source {
+                PolicySource::Catalog => "settings.source.catalog",
+                PolicySource::Config => "settings.source.config",
+            })) }
             dl.settings #policy {
                 dt { (p.t("settings.min_copies")) } dd #min-copies { (pol.min_trusted_copies) }
                 dt { (p.t("settings.min_sites")) } dd #min-sites { (pol.min_sites) }
@@ -67,11 +85,57 @@ pub async fn page(State(s): State<AppState>, p: Page) -> Response {
                         th scope="col" { (p.t("search.collection")) }
                         th scope="col" { (p.t("settings.min_copies")) }
                         th scope="col" { (p.t("settings.min_sites")) }
+                        @if admin { th scope="col" { (p.t("settings.action")) } }
                     } }
                     tbody { @for (name, cp) in &pol.collections { tr {
                         td { (name) } td.num { (cp.min_trusted_copies) } td.num { (cp.min_sites) }
+                        @if admin {
+                            td { form.inline hx-post="/settings/policy/general" hx-target="#policy-result" {
+                                input type="hidden" name="collection" value=(name);
+                                button type="submit" aria-label=(format!("{} {name}", p.t("settings.general_again"))) { (p.t("settings.general_again")) }
+                            } }
+                        }
                     } } }
                 }
+            }
+            @if admin {
+                form.policy #policy-form hx-post="/settings/policy" hx-target="#policy-result" {
+                    fieldset {
+                        legend { (p.t("settings.change")) }
+                        p {
+                            label for="min_copies" { (p.t("settings.min_copies")) }
+                            input #min_copies type="number" name="min_copies" min="1" max="99" required value=(pol.min_trusted_copies);
+                        }
+                        p {
+                            label for="min_sites" { (p.t("settings.min_sites")) }
+                            input #min_sites type="number" name="min_sites" min="0" max="99" required value=(pol.min_sites);
+                        }
+                    }
+                    fieldset {
+                        legend { (p.t("settings.one_collection")) }
+                        p {
+                            label for="collection" { (p.t("search.collection")) }
+                            input #collection type="text" name="collection" list="collections" aria-describedby="collection-hint";
+                            datalist #collections { @for n in pol.collections.keys() { option value=(n) {} } }
+                            span.hint #collection-hint { (p.t("settings.collection_hint")) }
+                        }
+                        p {
+                            label for="coll_copies" { (p.t("settings.min_copies")) }
+                            input #coll_copies type="number" name="coll_copies" min="1" max="99";
+                        }
+                        p {
+                            label for="coll_sites" { (p.t("settings.min_sites")) }
+                            input #coll_sites type="number" name="coll_sites" min="0" max="99";
+                        }
+                    }
+                    p { button type="submit" { (p.t("settings.save")) } }
+                }
+                @if policy.source == PolicySource::Catalog {
+                    form.inline #policy-reset hx-post="/settings/policy/reset" hx-target="#policy-result" {
+                        p { button type="submit" { (p.t("settings.reset")) } " " span.hint { (p.t("settings.reset_hint")) } }
+                    }
+                }
+                div #policy-result aria-live="polite" {}
             }
         }
         section aria-labelledby="inspection-title" {
@@ -112,4 +176,120 @@ pub async fn page(State(s): State<AppState>, p: Page) -> Response {
         p.hint { (p.t("settings.how")) }
     };
     layout(&p, p.t("settings.title"), content)
+}
+
+/// The policy form: the general rule, and optionally one collection's.
+#[derive(Deserialize)]
+pub struct PolicyForm {
+    min_copies: String,
+    min_sites: String,
+    #[serde(default)]
+    collection: String,
+    #[serde(default)]
+    coll_copies: String,
+    #[serde(default)]
+    coll_sites: String,
+}
+
+/// A number of the form, or what to refuse it with (its field named).
+fn number(p: &Page, field: &str, v: &str) -> Result<u32, String> {
+    v.trim()
+        .parse::<u32>()
+        .map_err(|_| format!("{}: {v:?}", p.t(&format!("settings.field.{field}"))))
+}
+
+/// After a change: the page again, with the policy now in force.
+fn saved(
+    r: Result<axum::Json<discvault::policy::PolicyView>, crate::error::ApiError>,
+    p: &Page,
+) -> Response {
+    match r {
+        Ok(_) => {
+            let mut resp = html! { p role="status" { (p.t("settings.saved")) } }.into_response();
+            resp.headers_mut()
+                .insert("hx-redirect", HeaderValue::from_static("/settings?saved=1"));
+            resp
+        }
+        Err(e) => super::refused(p, "settings", &e),
+    }
+}
+
+pub async fn set_policy(State(s): State<AppState>, p: Page, Form(f): Form<PolicyForm>) -> Response {
+    let general = match (
+        number(&p, "min_copies", &f.min_copies),
+        number(&p, "min_sites", &f.min_sites),
+    ) {
+        (Ok(c), Ok(s)) => (c, s),
+        (Err(said), _) | (_, Err(said)) => return super::refusal(&p, "settings", &said),
+    };
+    let name = f.collection.trim().to_string();
+    let own = if name.is_empty() {
+        None
+    } else {
+        match (
+            number(&p, "coll_copies", &f.coll_copies),
+            number(&p, "coll_sites", &f.coll_sites),
+        ) {
+            (Ok(c), Ok(s)) => Some((
+                name,
+                CollectionPolicy {
+                    min_trusted_copies: c,
+                    min_sites: s,
+                },
+            )),
+            (Err(said), _) | (_, Err(said)) => return super::refusal(&p, "settings", &said),
+        }
+    };
+    // The rules the library holds to, said in the page's language first.
+    for (copies, sites) in
+        std::iter::once(general).chain(own.iter().map(|(_, r)| (r.min_trusted_copies, r.min_sites)))
+    {
+        if !(1..=99).contains(&copies) {
+            return super::refusal(&p, "settings", p.t("settings.copies_range"));
+        }
+        if sites > copies {
+            return super::refusal(&p, "settings", p.t("settings.too_many_sites"));
+        }
+    }
+    let r = s
+        .call(&p.caller(), Duty::Administer, move |v| {
+            let mut policy: PolicySection = discvault::policy::effective(v)?;
+            policy.min_trusted_copies = general.0;
+            policy.min_sites = general.1;
+            if let Some((name, rule)) = own {
+                policy.collections.insert(name, rule);
+            }
+            discvault::policy::set(v, &policy)
+        })
+        .await;
+    saved(r, &p)
+}
+
+#[derive(Deserialize)]
+pub struct CollectionForm {
+    collection: String,
+}
+
+/// A collection follows the general rule again.
+pub async fn general_again(
+    State(s): State<AppState>,
+    p: Page,
+    Form(f): Form<CollectionForm>,
+) -> Response {
+    let r = s
+        .call(&p.caller(), Duty::Administer, move |v| {
+            let mut policy = discvault::policy::effective(v)?;
+            policy.collections.remove(&f.collection);
+            discvault::policy::set(v, &policy)
+        })
+        .await;
+    saved(r, &p)
+}
+
+/// The catalog's policy removed: each station's `discvault.toml` again.
+pub async fn reset_policy(State(s): State<AppState>, p: Page) -> Response {
+    let r = s
+        .call(&p.caller(), Duty::Administer, discvault::policy::reset)
+        .await;
+    saved(r, &p)
 }

@@ -126,7 +126,7 @@ pub async fn preview(State(s): State<AppState>, p: Page, mut form: Multipart) ->
         .await
     {
         Ok(axum::Json(r)) => shown(&p, &r, Some((&shown_name, &hex))).into_response(),
-        Err(e) => super::refusal(&p, "stock", &e.message),
+        Err(e) => super::refused(&p, "stock", &e),
     }
 }
 
@@ -151,6 +151,6 @@ pub async fn apply(State(s): State<AppState>, p: Page, body: String) -> Response
         .await
     {
         Ok(axum::Json(r)) => shown(&p, &r, None).into_response(),
-        Err(e) => super::refusal(&p, "stock", &e.message),
+        Err(e) => super::refused(&p, "stock", &e),
     }
 }

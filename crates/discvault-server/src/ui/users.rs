@@ -140,7 +140,7 @@ pub async fn add(State(s): State<AppState>, p: Page, Form(f): Form<AddForm>) -> 
         .await
     {
         Ok(axum::Json(u)) => said(&p, &format!("{} {}", p.t("users.added"), u.name)),
-        Err(e) => super::refusal(&p, "users", &e.message),
+        Err(e) => super::refused(&p, "users", &e),
     }
 }
 
@@ -170,7 +170,7 @@ pub async fn set_state(State(s): State<AppState>, p: Page, Form(f): Form<StateFo
                 })
             ),
         ),
-        Err(e) => super::refusal(&p, "users", &e.message),
+        Err(e) => super::refused(&p, "users", &e),
     }
 }
 
@@ -213,7 +213,7 @@ pub async fn token(State(s): State<AppState>, p: Page, body: String) -> Response
             }
         }
         .into_response(),
-        Err(e) => super::refusal(&p, "users", &e.message),
+        Err(e) => super::refused(&p, "users", &e),
     }
 }
 
@@ -230,6 +230,6 @@ pub async fn revoke(State(s): State<AppState>, p: Page, Form(f): Form<RevokeForm
         .await
     {
         Ok(axum::Json(t)) => said(&p, &format!("{} {}", p.t("users.revoked"), t.token_id)),
-        Err(e) => super::refusal(&p, "users", &e.message),
+        Err(e) => super::refused(&p, "users", &e),
     }
 }

@@ -16,6 +16,7 @@ pub mod db;
 pub mod events;
 mod files;
 pub mod jobs;
+mod policy;
 pub mod postgres;
 mod records;
 pub mod schema;

@@ -236,6 +236,7 @@ impl Default for MigrationSection {
 
 /// What an archive needs of every volume.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct PolicySection {
     /// Trusted copies every mastered volume needs.
@@ -247,8 +248,41 @@ pub struct PolicySection {
     pub collections: BTreeMap<String, CollectionPolicy>,
 }
 
+impl PolicySection {
+    /// Whether the numbers make a policy: 1 to 99 trusted copies, kept in no more sites than
+    /// copies; the same for each collection named. The error names the key.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        let one = |at: String, copies: u32, sites: u32| {
+            if !(1..=99).contains(&copies) {
+                return Err(format!("{at}min_trusted_copies = {copies}: 1 to 99"));
+            }
+            if sites > copies {
+                return Err(format!(
+                    "{at}min_sites = {sites}: no more sites than trusted copies ({copies})"
+                ));
+            }
+            Ok(())
+        };
+        one("policy.".into(), self.min_trusted_copies, self.min_sites)?;
+        for (name, c) in &self.collections {
+            if name.trim().is_empty() || name.len() > 255 {
+                return Err(format!(
+                    "policy.collections.{name:?}: a collection's name, 1 to 255 bytes"
+                ));
+            }
+            one(
+                format!("policy.collections.{name:?}."),
+                c.min_trusted_copies,
+                c.min_sites,
+            )?;
+        }
+        Ok(())
+    }
+}
+
 /// The copies one collection's volumes need.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CollectionPolicy {
     pub min_trusted_copies: u32,
@@ -707,13 +741,7 @@ impl Config {
                 self.publish.ptburn.print_label
             ));
         }
-        for (name, c) in &self.policy.collections {
-            if c.min_trusted_copies == 0 {
-                return Err(format!(
-                    "policy.collections.{name:?}.min_trusted_copies: at least 1"
-                ));
-            }
-        }
+        self.policy.check()?;
         if self.copies.roles.is_empty() || self.copies.roles.iter().any(|r| r.trim().is_empty()) {
             return Err("copies.roles: give at least one non-empty role".into());
         }

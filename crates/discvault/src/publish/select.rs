@@ -311,7 +311,7 @@ pub(super) fn select(
         .not_published
         .retain(|v| !resumed.contains(&v.volume_id));
     if out.is_empty() {
-        let p = &vault.config.policy;
+        let p = &crate::policy::effective(vault)?;
         report.nothing_to_do = Some(format!(
             "nothing to publish: no open job on {target}, and no mastered volume lacks trusted copies under the policy (min_trusted_copies = {}{}){}",
             p.min_trusted_copies,
