@@ -328,17 +328,28 @@ fn thumbnail_png(bytes: &[u8], px: u32) -> Result<Vec<u8>> {
     Ok(out.into_inner())
 }
 
-/// Sheets of labels: each filled slot template placed on an A4 page, in as many columns and
-/// rows as fit within 5 mm margins, the grid centred on the page.
+/// Sheets of labels: each filled slot template placed on an A4 page in a grid centred on the
+/// page: the template's `data-sheet-grid="COLSxROWS"` (that of the label stock it is made
+/// for), else as many columns and rows as fit on the sheet.
 pub fn sheet(template: &str, labels: &[LabelData]) -> Result<Vec<String>> {
     let (w, h) = template_size(template)?;
-    let fit = |page: f64, size: f64| ((page - 10.0) / size).floor();
+    let fit = |page: f64, size: f64| (page / size).floor();
     if !(w > 0.0 && h > 0.0 && fit(210.0, w) >= 1.0 && fit(297.0, h) >= 1.0) {
         return Err(LabelError::Template(format!(
             "a {w} × {h} mm label does not fit on an A4 sheet"
         )));
     }
-    let (cols, rows) = (fit(210.0, w) as usize, fit(297.0, h) as usize);
+    let (cols, rows) = match sheet_grid(template)? {
+        Some((c, r)) => {
+            if c as f64 * w > 210.0 + 1e-6 || r as f64 * h > 297.0 + 1e-6 {
+                return Err(LabelError::Template(format!(
+                    "data-sheet-grid {c}x{r} of {w} × {h} mm labels does not fit on an A4 sheet"
+                )));
+            }
+            (c, r)
+        }
+        None => (fit(210.0, w) as usize, fit(297.0, h) as usize),
+    };
     let (mx, my) = (
         (210.0 - w * cols as f64) / 2.0,
         (297.0 - h * rows as f64) / 2.0,
@@ -360,6 +371,24 @@ pub fn sheet(template: &str, labels: &[LabelData]) -> Result<Vec<String>> {
         pages.push(page);
     }
     Ok(pages)
+}
+
+/// The grid a template asks for (`data-sheet-grid="3x8"` on its root element), if any.
+fn sheet_grid(t: &str) -> Result<Option<(usize, usize)>> {
+    let root = &t[..t.find('>').unwrap_or(t.len())];
+    let Some(v) = root
+        .split("data-sheet-grid=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+    else {
+        return Ok(None);
+    };
+    let grid = v
+        .split_once('x')
+        .and_then(|(c, r)| Some((c.trim().parse().ok()?, r.trim().parse().ok()?)))
+        .filter(|&(c, r): &(usize, usize)| (1..=50).contains(&c) && (1..=50).contains(&r));
+    grid.map(Some)
+        .ok_or_else(|| LabelError::Template(format!("data-sheet-grid {v:?}: COLSxROWS, as 3x8")))
 }
 
 /// The viewBox size of a template, in mm.
@@ -700,6 +729,13 @@ mod tests {
         assert_eq!(small.len(), 1, "44 on a page");
         let huge = "<svg viewBox=\"0 0 300 20\">{{position}}</svg>";
         assert!(sheet(huge, &labels).unwrap_err().to_string().contains("A4"));
+        // Common 24-up stock (70 × 37 mm, no margins) without a grid: 3 × 8, as printed.
+        let stock = "<svg viewBox=\"0 0 70 37\">{{position}}</svg>";
+        assert_eq!(sheet(stock, &labels).unwrap().len(), 2, "24 on a page");
+        let two = "<svg data-sheet-grid=\"2x6\" viewBox=\"0 0 70 37\">{{position}}</svg>";
+        assert_eq!(sheet(two, &labels).unwrap().len(), 3, "12 on a page");
+        let bad = "<svg data-sheet-grid=\"4x9\" viewBox=\"0 0 70 37\">{{position}}</svg>";
+        assert!(sheet(bad, &labels).unwrap_err().to_string().contains("4x9"));
         let pdf = to_pdf(&pages, &Fonts::default()).unwrap();
         assert!(pdf.starts_with(b"%PDF"));
         let text = String::from_utf8_lossy(&pdf);

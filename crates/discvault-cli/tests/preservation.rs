@@ -849,8 +849,7 @@ fn status_lists_volumes_short_of_the_copy_policy() {
     let lines: Vec<&str> = events.lines().collect();
     assert_eq!(lines.len(), 2, "{events}");
     assert!(
-        lines[0].contains("sample: 2 trusted copies in 2 sites (new)")
-            || lines[0].contains("sample: min_trusted_copies 4 -> 2"),
+        lines[0].contains("sample: min_trusted_copies 4 -> 2; sample: min_sites 3 -> 2"),
         "{events}"
     );
     assert!(
@@ -858,9 +857,16 @@ fn status_lists_volumes_short_of_the_copy_policy() {
         "{events}"
     );
     run(dv(&vault).args(["log", "verify"]));
-    // Reset: the file's policy again (now 5 for the collection).
+    // Reset: the file's policy again (now 5 for the collection); a second reset has nothing
+    // to remove and records nothing; a set that names no change is refused.
     let (_, r) = json(dv(&vault).args(["policy", "reset"]));
     assert_eq!(r["source"], "config");
+    let (rc, again) = json(dv(&vault).args(["policy", "reset"]));
+    assert_eq!((rc, &again), (0, &r));
+    let count = "SELECT COUNT(*) FROM events WHERE event_type = 'policy assignment'";
+    assert_eq!(sql(&vault, count).trim(), "3");
+    let o = output(dv(&vault).args(["policy", "set"]));
+    assert_eq!(o.status.code(), Some(1));
     let (_, s) = json(dv(&vault).arg("status"));
     assert_eq!(
         problems(&s),

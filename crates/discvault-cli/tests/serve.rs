@@ -225,13 +225,17 @@ fn the_api_answers_each_role_as_it_may_with_the_clis_json() {
             body.as_bytes(),
         )
     };
-    let r = put(r#"{"min_trusted_copies": 2, "min_sites": 3}"#);
+    let r = put(r#"{"min_trusted_copies": 2, "min_sites": 3, "collections": {}}"#);
     assert_eq!(r.status, 400, "{}", r.text());
     assert!(r.text().contains("min_sites = 3"), "{}", r.text());
     let r = put(r#"{"min_trusted_copies": 2, "min_sites": 1, "extra": 1}"#);
     assert_eq!(r.status, 400, "{}", r.text());
+    // A partial body never stands for the rest: every key is asked for.
+    let r = put(r#"{"min_trusted_copies": 2, "min_sites": 1}"#);
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("collections"), "{}", r.text());
     assert_eq!(ok(dv(&vault).args(["policy", "show"]))["source"], "config");
-    let r = put(r#"{"min_trusted_copies": 1, "min_sites": 1}"#);
+    let r = put(r#"{"min_trusted_copies": 1, "min_sites": 1, "collections": {}}"#);
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(body(&r), ok(dv(&vault).args(["policy", "show"])));
     assert_eq!(body(&r)["source"], "catalog");

@@ -221,8 +221,8 @@ async fn log_in(c: &Client, base: &str, user: &str, password: &str, then: &str) 
     c.goto(&format!("{base}/")).await.unwrap();
     // Not logged in: the login page, which sends back to the page asked for.
     assert!(c.current_url().await.unwrap().path() == "/login");
-    type_into(&c, "user", &user).await;
-    type_into(&c, "password", &password).await;
+    type_into(c, "user", user).await;
+    type_into(c, "password", password).await;
     click(c, "form button[type=submit]").await;
     c.wait().for_element(Locator::Css(then)).await.unwrap();
 }

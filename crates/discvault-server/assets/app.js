@@ -11,15 +11,26 @@
     var text = step && Object.prototype.hasOwnProperty.call(words, "step." + step.code)
       ? words["step." + step.code] : null;
     if (text === null) return t.progress;
-    Object.keys(step).forEach(function (k) {
+    // One pass: what is put in is not read again.
+    function putIn(w, arg) {
+      return w.replace(/\{([a-z_]+)\}/g, function (m, k) {
+        var v = arg(k);
+        return v === undefined ? m : v;
+      });
+    }
+    text = putIn(text, function (k) {
+      if (!Object.prototype.hasOwnProperty.call(step, k)) return undefined;
       var v = String(step[k]);
       if (k === "role" && Object.prototype.hasOwnProperty.call(words, "settings.role." + v)) {
         v = words["settings.role." + v];
       }
-      text = text.split("{" + k + "}").join(v);
+      return v;
     });
     if (step.items !== undefined && words["step.items"]) {
-      text = words["step.items"].split("{step}").join(text).split("{items}").join(String(step.items));
+      var said = text;
+      text = putIn(words["step.items"], function (k) {
+        return k === "step" ? said : k === "items" ? String(step.items) : undefined;
+      });
     }
     return text;
   }

@@ -84,8 +84,8 @@ pub struct LabelOptions {
     /// kind's `label.*_template`).
     pub template: Option<String>,
     /// An SVG file to use as the template instead (see `docs/LABELS.md`). Only the CLI sets
-    /// it: a file named by a request is never read.
-    #[serde(default)]
+    /// it: a file named by a request is never read (nor taken from JSON).
+    #[serde(skip)]
     pub template_file: Option<PathBuf>,
 }
 

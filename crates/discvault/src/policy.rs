@@ -3,6 +3,7 @@
 //! CLI, the API or the web UI), so that every station of a shared catalog follows the same
 //! one; until then each station follows the `[policy]` of its `discvault.toml`.
 
+use crate::catalog::PolicyWrite;
 use crate::config::PolicySection;
 use crate::{Error, Result, Vault};
 use serde::{Deserialize, Serialize};
@@ -31,22 +32,24 @@ pub fn effective(vault: &Vault) -> Result<PolicySection> {
     Ok(show(vault)?.policy)
 }
 
+/// The policy stored in the catalog (its JSON), checked.
+fn parse(json: &str) -> Result<PolicySection> {
+    let bad = |detail: String| Error::CatalogData {
+        what: "catalog_settings.policy".into(),
+        detail,
+    };
+    let policy: PolicySection = serde_json::from_str(json).map_err(|e| bad(e.to_string()))?;
+    policy.check().map_err(bad)?;
+    Ok(policy)
+}
+
 /// The policy in force and where it comes from.
 pub fn show(vault: &Vault) -> Result<PolicyView> {
     match vault.catalog.stored_policy()? {
-        Some(json) => {
-            let bad = |detail: String| Error::CatalogData {
-                what: "catalog_settings.policy".into(),
-                detail,
-            };
-            let policy: PolicySection =
-                serde_json::from_str(&json).map_err(|e| bad(e.to_string()))?;
-            policy.check().map_err(bad)?;
-            Ok(PolicyView {
-                policy,
-                source: PolicySource::Catalog,
-            })
-        }
+        Some(json) => Ok(PolicyView {
+            policy: parse(&json)?,
+            source: PolicySource::Catalog,
+        }),
         None => Ok(PolicyView {
             policy: vault.config.policy.clone(),
             source: PolicySource::Config,
@@ -105,36 +108,66 @@ fn changes(from: &PolicySection, to: &PolicySection) -> String {
     }
 }
 
-/// Sets the policy in the catalog, for every station; an event says what changed.
-pub fn set(vault: &Vault, policy: &PolicySection) -> Result<PolicyView> {
-    policy.check().map_err(|detail| Error::Invalid {
-        field: "policy".into(),
-        detail,
+/// Changes the policy in force and keeps it in the catalog, for every station: `edit` gets
+/// the policy in force, read in the same write transaction (the catalog's, or this station's
+/// file's when the catalog holds none), and changes it. The result is checked (1 to 99
+/// copies, no more sites than copies; the error names the key); an event says what changed.
+pub fn change(
+    vault: &Vault,
+    edit: impl FnOnce(&mut PolicySection) -> Result<()>,
+) -> Result<PolicyView> {
+    let mut edit = Some(edit);
+    vault.catalog.update_policy(&mut |stored| {
+        let before = match &stored {
+            Some(json) => parse(json)?,
+            None => vault.config.policy.clone(),
+        };
+        let mut after = before.clone();
+        if let Some(edit) = edit.take() {
+            edit(&mut after)?;
+        }
+        after.check().map_err(|detail| Error::Invalid {
+            field: "policy".into(),
+            detail,
+        })?;
+        let json = serde_json::to_string(&after).map_err(|e| Error::Invalid {
+            field: "policy".into(),
+            detail: e.to_string(),
+        })?;
+        Ok(Some(PolicyWrite {
+            json: Some(json),
+            detail: format!(
+                "preservation policy set in the catalog: {}",
+                changes(&before, &after)
+            ),
+        }))
     })?;
-    let before = effective(vault)?;
-    let json = serde_json::to_string(policy).map_err(|e| Error::Invalid {
-        field: "policy".into(),
-        detail: e.to_string(),
-    })?;
-    vault.catalog.store_policy(
-        Some(&json),
-        &format!(
-            "preservation policy set in the catalog: {}",
-            changes(&before, policy)
-        ),
-    )?;
     show(vault)
 }
 
-/// Removes the catalog's policy: each station follows its `discvault.toml` again.
+/// Sets the whole policy in the catalog (see [`change`]).
+pub fn set(vault: &Vault, policy: &PolicySection) -> Result<PolicyView> {
+    change(vault, |p| {
+        *p = policy.clone();
+        Ok(())
+    })
+}
+
+/// Removes the catalog's policy: each station follows its `discvault.toml` again. When the
+/// catalog holds none, nothing is written (no event either).
 pub fn reset(vault: &Vault) -> Result<PolicyView> {
-    let before = effective(vault)?;
-    vault.catalog.store_policy(
-        None,
-        &format!(
-            "preservation policy removed from the catalog; each station's discvault.toml again: {}",
-            changes(&before, &vault.config.policy)
-        ),
-    )?;
+    vault.catalog.update_policy(&mut |stored| {
+        let Some(json) = stored else {
+            return Ok(None);
+        };
+        let before = parse(&json)?;
+        Ok(Some(PolicyWrite {
+            json: None,
+            detail: format!(
+                "preservation policy removed from the catalog; each station's discvault.toml again: {}",
+                changes(&before, &vault.config.policy)
+            ),
+        }))
+    })?;
     show(vault)
 }

@@ -328,7 +328,7 @@ fn run(
         let outs: Vec<PathBuf> = laid.iter().map(|l| rel(&dir, &l.path)).collect();
         let (res, map) = read_into(
             *dev,
-            &format!("reading {}", src.display()),
+            &src.display().to_string(),
             layout.total_sectors(),
             &items,
             &outs,
@@ -607,7 +607,7 @@ fn read_whole(
         extents: vec![(0, len.min(dev.size()))],
         digest: None,
     }];
-    let what = format!("reading {}", dev.name());
+    let what = dev.name();
     let (_, map) = read_into(
         dev,
         &what,
@@ -669,7 +669,7 @@ fn from_parity(
                     .unzip();
                 read_into(
                     dev.as_ref(),
-                    &format!("reading {}", src.display()),
+                    &src.display().to_string(),
                     layout.total_sectors(),
                     &items,
                     &outs,

@@ -110,8 +110,10 @@ pub fn mastered_by_year(vault: &Vault) -> Result<Vec<(i32, u64, u64)>> {
     Ok(years.into_iter().map(|(y, (n, b))| (y, n, b)).collect())
 }
 
-/// The records on mastered volumes by the year they belong to (年度, the collection's `年度` or
-/// `year` metadata; "" where a collection has none), in year order.
+/// The records on mastered volumes by the year they belong to (年度, as each collection records
+/// it: its `年度` or `year` metadata, the latest value when it was changed; "" where a
+/// collection has none), in year order. A collection that gathers several years counts under
+/// its 年度.
 pub fn holdings_by_records_year(vault: &Vault) -> Result<Vec<RecordsYear>> {
     let on_discs = vault.catalog.mastered_by_collection()?;
     let mut years: BTreeMap<String, (u64, u64)> = BTreeMap::new();

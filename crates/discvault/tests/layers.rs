@@ -21,6 +21,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "accounts", "format", "scan", "source", "identify", "copies", "inspect", "locate",
             "status", "label", "cabinet", "quality", "report", "check", "audit", "vault", "ingest",
             "plan", "master", "verify", "readback", "repair", "restore", "migrate", "publish",
+            "policy",
         ],
     ),
     (

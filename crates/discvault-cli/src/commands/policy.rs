@@ -18,36 +18,42 @@ pub fn policy(ctx: &Ctx, cmd: &PolicyCmd) -> Result<i32> {
             collection,
             general,
         } => {
-            let mut p = discvault::policy::effective(&v)?;
-            match collection {
-                Some(name) if *general => {
-                    if p.collections.remove(name).is_none() {
-                        anyhow::bail!("collection {name:?} has no rule of its own");
+            if min_copies.is_none() && min_sites.is_none() && !general {
+                anyhow::bail!("give --min-copies, --min-sites, or --collection NAME --general");
+            }
+            discvault::policy::change(&v, |p| {
+                match collection {
+                    Some(name) if *general => {
+                        if p.collections.remove(name).is_none() {
+                            return Err(discvault::Error::NotFound(format!(
+                                "collection {name:?} has no rule of its own"
+                            )));
+                        }
+                    }
+                    Some(name) => {
+                        let was = p
+                            .collections
+                            .get(name)
+                            .copied()
+                            .unwrap_or(CollectionPolicy {
+                                min_trusted_copies: p.min_trusted_copies,
+                                min_sites: p.min_sites,
+                            });
+                        p.collections.insert(
+                            name.clone(),
+                            CollectionPolicy {
+                                min_trusted_copies: min_copies.unwrap_or(was.min_trusted_copies),
+                                min_sites: min_sites.unwrap_or(was.min_sites),
+                            },
+                        );
+                    }
+                    None => {
+                        p.min_trusted_copies = min_copies.unwrap_or(p.min_trusted_copies);
+                        p.min_sites = min_sites.unwrap_or(p.min_sites);
                     }
                 }
-                Some(name) => {
-                    let was = p
-                        .collections
-                        .get(name)
-                        .copied()
-                        .unwrap_or(CollectionPolicy {
-                            min_trusted_copies: p.min_trusted_copies,
-                            min_sites: p.min_sites,
-                        });
-                    p.collections.insert(
-                        name.clone(),
-                        CollectionPolicy {
-                            min_trusted_copies: min_copies.unwrap_or(was.min_trusted_copies),
-                            min_sites: min_sites.unwrap_or(was.min_sites),
-                        },
-                    );
-                }
-                None => {
-                    p.min_trusted_copies = min_copies.unwrap_or(p.min_trusted_copies);
-                    p.min_sites = min_sites.unwrap_or(p.min_sites);
-                }
-            }
-            discvault::policy::set(&v, &p)?
+                Ok(())
+            })?
         }
     };
     if ctx.json {

@@ -240,26 +240,33 @@ pub async fn set_policy(State(s): State<AppState>, p: Page, Form(f): Form<Policy
             (Err(said), _) | (_, Err(said)) => return super::refusal(&p, "settings", &said),
         }
     };
-    // The rules the library holds to, said in the page's language first.
-    for (copies, sites) in
-        std::iter::once(general).chain(own.iter().map(|(_, r)| (r.min_trusted_copies, r.min_sites)))
-    {
-        if !(1..=99).contains(&copies) {
-            return super::refusal(&p, "settings", p.t("settings.copies_range"));
-        }
-        if sites > copies {
-            return super::refusal(&p, "settings", p.t("settings.too_many_sites"));
-        }
+    // The library's own check of what would be set, said in the page's language.
+    let mut wanted = PolicySection {
+        min_trusted_copies: general.0,
+        min_sites: general.1,
+        collections: Default::default(),
+    };
+    if let Some((name, rule)) = &own {
+        wanted.collections.insert(name.clone(), *rule);
+    }
+    if let Err(said) = wanted.check() {
+        let words = if said.contains("min_sites") {
+            "settings.too_many_sites"
+        } else {
+            "settings.copies_range"
+        };
+        return super::refusal(&p, "settings", p.t(words));
     }
     let r = s
         .call(&p.caller(), Duty::Administer, move |v| {
-            let mut policy: PolicySection = discvault::policy::effective(v)?;
-            policy.min_trusted_copies = general.0;
-            policy.min_sites = general.1;
-            if let Some((name, rule)) = own {
-                policy.collections.insert(name, rule);
-            }
-            discvault::policy::set(v, &policy)
+            discvault::policy::change(v, |policy| {
+                policy.min_trusted_copies = general.0;
+                policy.min_sites = general.1;
+                if let Some((name, rule)) = own {
+                    policy.collections.insert(name, rule);
+                }
+                Ok(())
+            })
         })
         .await;
     saved(r, &p)
@@ -278,9 +285,13 @@ pub async fn general_again(
 ) -> Response {
     let r = s
         .call(&p.caller(), Duty::Administer, move |v| {
-            let mut policy = discvault::policy::effective(v)?;
-            policy.collections.remove(&f.collection);
-            discvault::policy::set(v, &policy)
+            discvault::policy::change(v, |policy| match policy.collections.remove(&f.collection) {
+                Some(_) => Ok(()),
+                None => Err(discvault::Error::NotFound(format!(
+                    "collection {:?} has no rule of its own",
+                    f.collection
+                ))),
+            })
         })
         .await;
     saved(r, &p)

@@ -37,6 +37,7 @@ use db::Db;
 use std::path::Path;
 
 pub use db::Dialect;
+pub use policy::PolicyWrite;
 
 /// A handle on the catalog database.
 pub struct Catalog {

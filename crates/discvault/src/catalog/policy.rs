@@ -10,6 +10,13 @@ use crate::Result;
 
 const KEY: &str = "policy";
 
+/// What a change of the stored policy writes: the new JSON (`None`: removed) and the
+/// "policy assignment" event's detail.
+pub struct PolicyWrite {
+    pub json: Option<String>,
+    pub detail: String,
+}
+
 impl Catalog {
     /// The policy stored in the catalog, as its JSON text; `None` when none is.
     pub fn stored_policy(&self) -> Result<Option<String>> {
@@ -18,18 +25,29 @@ impl Catalog {
             .fetch_optional(&self.db)
     }
 
-    /// Stores the policy (`None`: removes it, back to each station's file), with a "policy
-    /// assignment" event saying what changed, in one transaction.
-    pub fn store_policy(&self, json: Option<&str>, detail: &str) -> Result<()> {
+    /// Changes the stored policy in one write transaction: `change` gets what is stored now
+    /// (read under the write lock, so that two stations never lose each other's change) and
+    /// says what to write, if anything; an event records it.
+    pub fn update_policy(
+        &self,
+        change: &mut dyn FnMut(Option<String>) -> Result<Option<PolicyWrite>>,
+    ) -> Result<()> {
         let tx = self.db.begin()?;
-        match json {
+        let now: Option<String> =
+            db::query_scalar("SELECT value FROM catalog_settings WHERE key = $1")
+                .bind(KEY)
+                .fetch_optional(&*tx)?;
+        let Some(w) = change(now)? else {
+            return Ok(());
+        };
+        match &w.json {
             Some(j) => {
                 db::query(
                     "INSERT INTO catalog_settings (key, value) VALUES ($1, $2)
                      ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 )
                 .bind(KEY)
-                .bind(j)
+                .bind(j.as_str())
                 .execute(&*tx)?;
             }
             None => {
@@ -43,7 +61,7 @@ impl Catalog {
             &NewEvent {
                 event_type: "policy assignment",
                 outcome: "success",
-                detail,
+                detail: &w.detail,
                 ..Default::default()
             },
         )?;

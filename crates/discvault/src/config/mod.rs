@@ -249,8 +249,8 @@ pub struct PolicySection {
 }
 
 impl PolicySection {
-    /// Whether the numbers make a policy: 1 to 99 trusted copies, kept in no more sites than
-    /// copies; the same for each collection named. The error names the key.
+    /// Whether the numbers make a policy one may set: 1 to 99 trusted copies, kept in no more
+    /// sites than copies; the same for each collection named. The error names the key.
     pub fn check(&self) -> std::result::Result<(), String> {
         let one = |at: String, copies: u32, sites: u32| {
             if !(1..=99).contains(&copies) {
@@ -688,10 +688,11 @@ impl Config {
                 .ok_or_else(|| format!("{at}: kind = {:?}: face, spine or slot", t.kind))?;
             let name_ok = !t.name.trim().is_empty()
                 && t.name.len() <= 64
+                && !t.name.to_ascii_lowercase().ends_with(".svg")
                 && !t.name.chars().any(|c| c.is_control() || "/\\".contains(c));
             if !name_ok {
                 return Err(format!(
-                    "{at}: a name of 1 to 64 bytes, without / or \\ or control characters"
+                    "{at}: a name of 1 to 64 bytes, without / or \\ or control characters, not ending in .svg (which --template takes for a file)"
                 ));
             }
             if disclabel::design(kind, &t.name).is_some() || !own.insert((kind, &t.name)) {
@@ -741,7 +742,15 @@ impl Config {
                 self.publish.ptburn.print_label
             ));
         }
-        self.policy.check()?;
+        // What a file could hold before the policy could be set in the catalog still loads
+        // (more sites than copies, say); `PolicySection::check` holds a policy being set.
+        for (name, c) in &self.policy.collections {
+            if c.min_trusted_copies == 0 {
+                return Err(format!(
+                    "policy.collections.{name:?}.min_trusted_copies: at least 1"
+                ));
+            }
+        }
         if self.copies.roles.is_empty() || self.copies.roles.iter().any(|r| r.trim().is_empty()) {
             return Err("copies.roles: give at least one non-empty role".into());
         }
