@@ -56,6 +56,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         volume_id: args.get(3).cloned().unwrap_or_else(|| "ISOIMAGE".into()),
         created: 0,
         entries: items.iter().map(|(_, e)| e.clone()).collect(),
+        udf: false,
         ..Default::default()
     };
     let layout = Layout::new(&spec)?;

@@ -8,6 +8,16 @@
 //! * **Joliet** (UCS-2 level 3, long names up to 103 characters as `mkisofs -joliet-long`): the
 //!   names Windows shows.
 //!
+//! With [`ImageSpec::udf`], the image is also a **UDF 1.02 bridge**: a UDF file system over the
+//! same file data (no byte stored twice), whose names Windows and macOS show whole, up to 127
+//! UTF-16 units (or 254 characters of 8 bits), where Joliet cuts them at 103. UDF 1.02 is what
+//! every UDF reader reads (Windows 98 onwards, Mac OS 8.1 onwards, Linux, 7-Zip, libcdio) and
+//! what disc publishers write ("UDF102_BRIDGE"); files and directories only, as symbolic links
+//! make 7-Zip drop the whole UDF tree. The volume structures follow the ISO 9660 descriptors
+//! (recognition sequence at 19–21, descriptor sequences at 32 and 48, integrity at 64, anchors
+//! at 256 and in the last sector); the partition starts at 257 with the file set, the UDF
+//! directories and one file entry per file, then the ISO 9660 tables, directories and data.
+//!
 //! Files larger than 4 GiB are written as multi-extent files (ECMA-119 6.5.1, several directory
 //! records with the multi-extent flag, contiguous extents). Deep trees are written as they are
 //! (no `RR_MOVED` relocation): every current reader (Linux, Windows, libisofs, libarchive, 7-Zip,
@@ -26,6 +36,7 @@
 //! laid out in the order given, and all dates come from the spec.
 
 mod reader;
+mod udf;
 mod writer;
 
 pub use reader::{
@@ -103,6 +114,9 @@ pub struct ImageSpec {
     pub created: i64,
     /// Entries in the order their data is laid out on the disc.
     pub entries: Vec<Entry>,
+    /// Also a UDF 1.02 file system over the same data (a "UDF bridge"), whose names Windows
+    /// and macOS show whole: files and directories (symbolic links only in Rock Ridge).
+    pub udf: bool,
 }
 
 /// Splits a path into components and checks each one.

@@ -16,19 +16,19 @@ const ER_DES: &[u8] =
 const ER_SRC: &[u8] = b"PLEASE CONTACT DISC PUBLISHER FOR SPECIFICATION SOURCE.  SEE PUBLISHER IDENTIFIER IN PRIMARY VOLUME DESCRIPTOR FOR CONTACT INFORMATION.";
 
 #[derive(Debug, Clone)]
-enum NodeKind {
+pub(crate) enum NodeKind {
     Dir { children: Vec<usize> },
     File { size: u64, entry: usize },
     Symlink { target: Vec<u8> },
 }
 
 #[derive(Debug, Clone)]
-struct Node {
-    name: Vec<u8>,
-    parent: usize,
-    kind: NodeKind,
-    mode: u32,
-    mtime: i64,
+pub(crate) struct Node {
+    pub(crate) name: Vec<u8>,
+    pub(crate) parent: usize,
+    pub(crate) kind: NodeKind,
+    pub(crate) mode: u32,
+    pub(crate) mtime: i64,
     /// ISO 9660 identifier in the primary tree (d-characters, with `.;1` for files).
     iso_name: Vec<u8>,
     /// Joliet identifier, UCS-2 big endian; empty when the node is not in the Joliet tree.
@@ -94,6 +94,11 @@ pub struct Layout {
     /// Files (node ids) in data order.
     data_order: Vec<usize>,
     total_sectors: u32,
+    /// The UDF bridge's structures, when the spec asks for one.
+    udf: Option<crate::udf::UdfPlan>,
+    /// First sector of the ISO 9660 path tables: right after the descriptors, or after the
+    /// UDF structures.
+    iso_start: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -216,6 +221,15 @@ impl Layout {
             }
         }
         assign_names(&mut nodes);
+        let udf = if spec.udf {
+            Some(crate::udf::UdfPlan::new(&nodes, &data_order)?)
+        } else {
+            None
+        };
+        let iso_start = match &udf {
+            Some(u) => crate::udf::PARTITION_START + u.blocks,
+            None => FIRST_FREE_LBA,
+        };
 
         let mut layout = Layout {
             spec: ImageSpecHeader {
@@ -239,6 +253,8 @@ impl Layout {
             file_lba: HashMap::new(),
             data_order,
             total_sectors: 0,
+            udf,
+            iso_start,
         };
         layout.plan()?;
         Ok(layout)
@@ -337,7 +353,7 @@ impl Layout {
         if primary_dirs.len() > 65535 {
             return Err(IsoError::TooLarge("more than 65535 directories"));
         }
-        let mut lba = FIRST_FREE_LBA;
+        let mut lba = self.iso_start;
         let pt_size = |dirs: &Vec<(usize, Vec<usize>)>, joliet: bool| -> u32 {
             dirs.iter()
                 .map(|(d, _)| {
@@ -458,6 +474,13 @@ impl Layout {
             };
             self.file_lba.insert(f, lba64 as u32);
             lba64 += sectors(size);
+            if lba64 > u32::MAX as u64 {
+                return Err(IsoError::TooLarge("more than 2^32 sectors"));
+            }
+        }
+        if self.udf.is_some() {
+            // The second UDF anchor, in the last sector.
+            lba64 += 1;
             if lba64 > u32::MAX as u64 {
                 return Err(IsoError::TooLarge("more than 2^32 sectors"));
             }
@@ -791,6 +814,25 @@ impl Layout {
         term[1..6].copy_from_slice(b"CD001");
         term[6] = 1;
         meta.extend(term);
+        let mut written = 0u64;
+        if let Some(udf) = &self.udf {
+            meta.extend(udf.volume_area(
+                self.total_sectors,
+                &self.spec.volume_id,
+                &self.udf_volume_set(),
+                self.spec.created,
+            ));
+            out.write_all(&meta)?;
+            written += meta.len() as u64;
+            meta.clear();
+            let file_lba = &self.file_lba;
+            udf.write_partition(&self.nodes, file_lba, self.spec.created, &mut |b| {
+                out.write_all(b)?;
+                written += b.len() as u64;
+                b.clear();
+                Ok(())
+            })?;
+        }
         let pad = |m: &mut Vec<u8>| {
             let r = m.len() % S;
             if r != 0 {
@@ -807,7 +849,6 @@ impl Layout {
         }
         // The directories go out a few megabytes at a time: at a million files they are
         // hundreds of megabytes.
-        let mut written = 0u64;
         let mut spill = |m: &mut Vec<u8>, out: &mut W, at_least: usize| -> io::Result<()> {
             if m.len() >= at_least {
                 out.write_all(m)?;
@@ -879,8 +920,28 @@ impl Layout {
             stats.bytes += sectors(size) * SECTOR;
             stats.files += 1;
         }
+        if let Some(udf) = &self.udf {
+            out.write_all(&udf.anchor(self.total_sectors - 1))?;
+            stats.bytes += SECTOR;
+        }
         out.flush()?;
         Ok(stats)
+    }
+
+    /// The UDF volume set identifier: 16 hexadecimal digits that differ between volumes (the
+    /// creation time and a digest of the entries, so that the same spec gives the same
+    /// bytes), then the spec's volume set.
+    fn udf_volume_set(&self) -> String {
+        let mut h: u32 = 0x811c_9dc5;
+        for n in &self.nodes {
+            for &b in n.name.iter().chain(&n.mtime.to_le_bytes()) {
+                h = (h ^ b as u32).wrapping_mul(0x0100_0193);
+            }
+        }
+        format!(
+            "{:08X}{h:08X}{}",
+            self.spec.created as u32, self.spec.volume_set_id
+        )
     }
 
     fn path_of(&self, mut id: usize) -> String {
@@ -1088,7 +1149,7 @@ pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
-fn split_time(t: i64) -> (i64, u32, u32, u32, u32, u32) {
+pub(crate) fn split_time(t: i64) -> (i64, u32, u32, u32, u32, u32) {
     let days = t.div_euclid(86400);
     let secs = t.rem_euclid(86400);
     let (y, m, d) = civil_from_days(days);

@@ -36,6 +36,7 @@ fn image() -> Vec<u8> {
         volume_id: "HOSTILE".into(),
         created: 1_700_000_000,
         entries,
+        udf: false,
         ..Default::default()
     };
     let layout = Layout::new(&spec).unwrap();

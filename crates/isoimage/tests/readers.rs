@@ -47,6 +47,16 @@ fn build(
     names: &[Vec<u8>],
     extra: Vec<Entry>,
 ) -> (PathBuf, BTreeMap<Vec<u8>, Vec<u8>>) {
+    build_with(dir, names, extra, false)
+}
+
+/// An image of `names` (and `extra` entries), with a UDF bridge when `udf`.
+fn build_with(
+    dir: &Path,
+    names: &[Vec<u8>],
+    extra: Vec<Entry>,
+    udf: bool,
+) -> (PathBuf, BTreeMap<Vec<u8>, Vec<u8>>) {
     let mut entries = Vec::new();
     let mut expected = BTreeMap::new();
     for (i, n) in names.iter().enumerate() {
@@ -70,6 +80,7 @@ fn build(
         application: "discvault isoimage tests".into(),
         created: 1_700_000_000,
         entries,
+        udf,
     };
     let layout = Layout::new(&spec).unwrap();
     let img = dir.join("t.iso");
@@ -89,26 +100,24 @@ fn build(
 
 use testkit::{assert_same_tree as assert_same, run, tree};
 
+/// A symbolic link entry.
+fn link(path: &str, target: &str) -> Entry {
+    Entry {
+        path: path.as_bytes().to_vec(),
+        kind: EntryKind::Symlink {
+            target: target.as_bytes().to_vec(),
+        },
+        mode: 0o777,
+        mtime: 1_700_000_000,
+    }
+}
+
 #[test]
 fn our_reader_reads_names_modes_and_data() {
     let t = tempfile::tempdir().unwrap();
     let extra = vec![
-        Entry {
-            path: b"links/abs".to_vec(),
-            kind: EntryKind::Symlink {
-                target: b"/etc/passwd".to_vec(),
-            },
-            mode: 0o777,
-            mtime: 1_700_000_000,
-        },
-        Entry {
-            path: b"links/rel".to_vec(),
-            kind: EntryKind::Symlink {
-                target: b"../Records 2024/Case.txt".to_vec(),
-            },
-            mode: 0o777,
-            mtime: 1_700_000_000,
-        },
+        link("links/abs", "/etc/passwd"),
+        link("links/rel", "../Records 2024/Case.txt"),
         Entry {
             path: b"bad-utf8-\xff\xfe.bin".to_vec(),
             kind: EntryKind::File { size: 0 },
@@ -317,4 +326,251 @@ fn many_files_in_one_directory_and_wrong_source_size() {
         .write(&mut std::io::sink(), &mut |_, w| w.write_all(b"short"))
         .unwrap_err();
     assert!(err.to_string().contains("a/b.txt"), "{err}");
+}
+
+/// Names only UDF keeps whole: longer than Joliet's 103 characters, or with characters Joliet
+/// cannot hold; and two that even UDF must shorten (its identifiers hold 254 8-bit characters,
+/// or 127 UTF-16 units).
+fn udf_names() -> (Vec<Vec<u8>>, Vec<u8>, Vec<u8>) {
+    let mut names = tricky_names();
+    // A record title of 110 Chinese characters with its 文号 and an attachment note: 330
+    // bytes would be too long for a file name, so 80 characters (240 bytes) and ".pdf".
+    let title = format!(
+        "题名/{}（京档发〔2024〕12号）附件.pdf",
+        "关于做好二〇二四年度文书档案整理归档工作的通知".repeat(3)
+    );
+    names.push(title.into_bytes());
+    names.push("Records 2024/semi;colon*star?.txt".into());
+    let ascii255 = format!("long/{}", "x".repeat(251) + ".txt");
+    let mixed = format!("long/{}{}.dat", "a".repeat(100), "档".repeat(50));
+    names.push(ascii255.clone().into_bytes());
+    names.push(mixed.clone().into_bytes());
+    (names, ascii255.into_bytes(), mixed.into_bytes())
+}
+
+/// `7z l -slt` of an image: the archive's properties and each item's Path and Size.
+fn sevenzip_listing(img: &Path) -> String {
+    run(Command::new("7z").args(["l", "-slt"]).arg(img))
+}
+
+#[test]
+fn sevenzip_reads_the_udf_bridge_with_every_name_whole() {
+    let t = tempfile::tempdir().unwrap();
+    let (names, ascii255, mixed) = udf_names();
+    let extra = vec![
+        link("links/rel", "../Records 2024/Case.txt"),
+        Entry {
+            path: "空目录".as_bytes().to_vec(),
+            kind: EntryKind::Dir,
+            mode: 0o755,
+            mtime: 1_700_000_000,
+        },
+    ];
+    let (img, mut expected) = build_with(t.path(), &names, extra, true);
+    // 7-Zip opens the UDF tree (it falls back to ISO 9660, silently, when any UDF structure
+    // is wrong).
+    let listing = sevenzip_listing(&img);
+    assert!(listing.contains("Type = Udf"), "{listing}");
+    let out = t.path().join("x");
+    testkit::extract_7z(&img, &out);
+    assert!(out.join("空目录").is_dir(), "the empty directory");
+    assert!(
+        !out.join("links/rel").exists(),
+        "links are Rock Ridge's only"
+    );
+    let mut got = tree(&out);
+    // Shortened deterministically to UDF's limit, the extension kept.
+    let short = |long: &[u8], got: &mut BTreeMap<Vec<u8>, Vec<u8>>| -> (Vec<u8>, Vec<u8>) {
+        let dir = &long[..5];
+        let ext = &long[long.len() - 4..];
+        let k = got
+            .keys()
+            .find(|k| k.starts_with(dir) && k.ends_with(ext) && long.starts_with(&k[..k.len() - 4]))
+            .unwrap_or_else(|| panic!("no shortened {:?}", String::from_utf8_lossy(long)))
+            .clone();
+        let v = got.remove(&k).unwrap();
+        (k, v)
+    };
+    let (k, v) = short(&ascii255, &mut got);
+    assert_eq!(k.len() - 5, 254, "254 8-bit characters");
+    assert_eq!(v, expected.remove(&ascii255).unwrap());
+    let (k, v) = short(&mixed, &mut got);
+    let units = String::from_utf8(k[5..].to_vec())
+        .unwrap()
+        .encode_utf16()
+        .count();
+    assert_eq!(units, 127, "127 UTF-16 units");
+    assert_eq!(v, expected.remove(&mixed).unwrap());
+    // Every other name whole: the 200-byte ones, the long title, ';', '*' and '?'.
+    assert_same("7z (UDF)", &got, &expected);
+    // The ISO 9660 view is still there, Joliet names and all.
+    let iso = run(Command::new("7z").args(["l", "-tiso", "-slt"]).arg(&img));
+    assert!(iso.contains("Type = Iso"), "{iso}");
+}
+
+#[test]
+fn udfinfo_reads_the_bridge_and_iso_readers_its_unchanged_iso_tree() {
+    let t = tempfile::tempdir().unwrap();
+    let (names, _, _) = udf_names();
+    let (img, expected) = build_with(t.path(), &names, vec![], true);
+    let info = run(Command::new("udfinfo").arg(&img));
+    let field = |k: &str| {
+        info.lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}=")))
+            .unwrap_or_else(|| panic!("udfinfo lacks {k}: {info}"))
+            .to_string()
+    };
+    assert_eq!(field("udfrev"), "1.02");
+    assert_eq!(field("integrity"), "closed");
+    assert_eq!(field("accesstype"), "readonly");
+    assert_eq!(field("label"), "DV-000001");
+    assert_eq!(field("numfiles"), expected.len().to_string());
+    let dirs: std::collections::BTreeSet<&[u8]> = expected
+        .keys()
+        .flat_map(|k| {
+            k.iter()
+                .enumerate()
+                .filter(|(_, &b)| b == b'/')
+                .map(|(i, _)| &k[..i])
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(field("numdirs"), (dirs.len() + 1).to_string());
+    // Rock Ridge through xorriso and bsdtar, byte for byte; isoinfo sees every name.
+    let out = t.path().join("x");
+    testkit::extract_xorriso(&img, &out);
+    assert_same("xorriso (bridge)", &tree(&out), &expected);
+    let out = t.path().join("b");
+    testkit::extract_bsdtar(&img, &out);
+    assert_same("bsdtar (bridge)", &tree(&out), &expected);
+    let listing = run(Command::new("isoinfo").args(["-R", "-f", "-i"]).arg(&img));
+    for name in expected.keys() {
+        let want = format!("/{}", String::from_utf8_lossy(name));
+        assert!(listing.lines().any(|l| l == want), "isoinfo lacks {want}");
+    }
+    let check = run(Command::new("xorriso")
+        .arg("-indev")
+        .arg(&img)
+        .args(["-check_media", "--"]));
+    assert!(
+        check.contains("+ good") && !check.contains("- unreadable"),
+        "{check}"
+    );
+    // Our own reader still reads the ISO 9660 tree.
+    let mut r = IsoReader::open(fs::File::open(&img).unwrap()).unwrap();
+    let files = r
+        .entries()
+        .unwrap()
+        .into_iter()
+        .filter(|e| matches!(e.kind, IsoEntryKind::File))
+        .count();
+    assert_eq!(files, expected.len());
+}
+
+#[test]
+fn a_bridge_is_deterministic_and_shares_the_file_data() {
+    let t1 = tempfile::tempdir().unwrap();
+    let t2 = tempfile::tempdir().unwrap();
+    let (names, _, _) = udf_names();
+    let (a, expected) = build_with(t1.path(), &names, vec![], true);
+    let (b, _) = build_with(t2.path(), &names, vec![], true);
+    let (a, b) = (fs::read(a).unwrap(), fs::read(b).unwrap());
+    assert!(a == b, "the same spec, the same bytes");
+    // No byte of a record twice: the bridge is the ISO-only image's size plus the UDF
+    // structures (fixed sectors, a block per directory and per file, the identifiers).
+    let t3 = tempfile::tempdir().unwrap();
+    let (iso_only, _) = build(t3.path(), &names, vec![]);
+    let data: u64 = expected
+        .values()
+        .map(|v| (v.len() as u64).div_ceil(2048))
+        .sum();
+    let extra = a.len() as u64 - fs::metadata(iso_only).unwrap().len();
+    assert!(
+        extra < 2048 * (260 + 3 * expected.len() as u64),
+        "{extra} bytes of UDF for {} files ({data} data sectors)",
+        expected.len()
+    );
+    // The anchor is in sector 256 and in the last sector.
+    assert_eq!(&a[256 * 2048..256 * 2048 + 2], &[2, 0]);
+    assert_eq!(&a[a.len() - 2048..a.len() - 2046], &[2, 0]);
+}
+
+/// Keeps the first `limit` bytes written, and counts the rest.
+struct Head {
+    kept: Vec<u8>,
+    limit: usize,
+    total: u64,
+}
+
+impl std::io::Write for Head {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let room = self.limit.saturating_sub(self.kept.len()).min(buf.len());
+        self.kept.extend_from_slice(&buf[..room]);
+        self.total += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_file_over_a_gibibyte_gets_one_udf_extent_per_gibibyte_over_the_same_sectors() {
+    // 2.5 GiB: the UDF entry needs three allocation descriptors (at most 2^30 - 2048 bytes
+    // each); ISO 9660 needs one extent. Only the first megabytes of the image are kept.
+    let size: u64 = (5 << 30) / 2;
+    let spec = ImageSpec {
+        volume_id: "BIG".into(),
+        created: 1_700_000_000,
+        entries: vec![Entry {
+            path: b"big.bin".to_vec(),
+            kind: EntryKind::File { size },
+            mode: 0o644,
+            mtime: 1_700_000_000,
+        }],
+        udf: true,
+        ..Default::default()
+    };
+    let layout = Layout::new(&spec).unwrap();
+    let mut head = Head {
+        kept: Vec::new(),
+        limit: 1 << 20,
+        total: 0,
+    };
+    let zeros = vec![0u8; 1 << 20];
+    layout
+        .write(&mut head, &mut |_, w| {
+            let mut left = size;
+            while left > 0 {
+                let n = left.min(zeros.len() as u64) as usize;
+                w.write_all(&zeros[..n])?;
+                left -= n as u64;
+            }
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(head.total, layout.total_bytes());
+    let first = layout.file_lbas()[&0];
+    // The file's entry: the block with tag 261 whose information length is the size.
+    let le32 = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+    let fe = (257..first as usize)
+        .map(|s| &head.kept[s * 2048..(s + 1) * 2048])
+        .find(|b| b[0..2] == [5, 1] && u64::from_le_bytes(b[56..64].try_into().unwrap()) == size)
+        .expect("the file entry");
+    assert_eq!(le32(fe, 172), 24, "three short allocation descriptors");
+    let ads: Vec<(u32, u32)> = (0..3)
+        .map(|i| (le32(fe, 176 + 8 * i), le32(fe, 180 + 8 * i)))
+        .collect();
+    let max = 0x3FFF_F800u32;
+    assert_eq!(
+        ads,
+        [
+            (max, first - 257),
+            (max, first - 257 + max / 2048),
+            (
+                (size - 2 * max as u64) as u32,
+                first - 257 + 2 * (max / 2048)
+            ),
+        ]
+    );
 }

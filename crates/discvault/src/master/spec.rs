@@ -88,6 +88,7 @@ pub(crate) fn build_spec(
         application: format!("{} format {}", crate::SOFTWARE, volume.format_version),
         created: t,
         entries,
+        udf: false,
     };
     (spec, sources)
 }
