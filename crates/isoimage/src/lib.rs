@@ -37,6 +37,7 @@
 
 mod reader;
 mod udf;
+pub use udf::UdfReader;
 mod writer;
 
 pub use reader::{

@@ -707,7 +707,7 @@ fn parse_records(bytes: &[u8]) -> Result<Vec<RawRecord>> {
     Ok(out)
 }
 
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+pub(crate) fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;

@@ -574,3 +574,53 @@ fn a_file_over_a_gibibyte_gets_one_udf_extent_per_gibibyte_over_the_same_sectors
         ]
     );
 }
+
+/// A file's size and data extents (first sector, bytes).
+type FileAt = (u64, Vec<(u32, u64)>);
+
+#[test]
+fn our_udf_reader_lists_the_same_files_over_the_same_sectors_as_the_iso_tree() {
+    let t = tempfile::tempdir().unwrap();
+    let (names, ascii255, mixed) = udf_names();
+    let extra = vec![link("links/rel", "../Records 2024/Case.txt")];
+    let (img, expected) = build_with(t.path(), &names, extra, true);
+    let mut iso = IsoReader::open(fs::File::open(&img).unwrap()).unwrap();
+    let by_path = |entries: Vec<isoimage::IsoEntry>| -> BTreeMap<Vec<u8>, FileAt> {
+        entries
+            .into_iter()
+            .filter(|e| e.kind == IsoEntryKind::File)
+            .map(|e| (e.path_bytes(), (e.size, e.extents)))
+            .collect()
+    };
+    let mut iso_files = by_path(iso.entries().unwrap());
+    let mut udf = isoimage::UdfReader::open(fs::File::open(&img).unwrap())
+        .unwrap()
+        .expect("a UDF volume");
+    assert_eq!(udf.volume_id(), "DV-000001");
+    let udf_entries = udf.entries().unwrap();
+    assert!(udf_entries
+        .iter()
+        .all(|e| !matches!(e.kind, IsoEntryKind::Symlink(_))));
+    let mut udf_files = by_path(udf_entries);
+    assert_eq!(udf_files.len(), expected.len());
+    // The two names UDF shortened hold the same sectors as their ISO 9660 records.
+    for long in [&ascii255, &mixed] {
+        let (size, iso_ext) = iso_files.remove(long).unwrap();
+        let short = udf_files
+            .iter()
+            .find(|(_, v)| v.0 == size && v.1.first() == iso_ext.first())
+            .map(|(k, _)| k.clone())
+            .expect("the shortened name");
+        assert_ne!(&short, long);
+        udf_files.remove(&short);
+    }
+    // Every other file: the same name, size and first sector (UDF cuts extents at 1 GiB,
+    // ISO 9660 at 4 GiB: these are small).
+    assert_eq!(udf_files, iso_files);
+    // An image without UDF has none.
+    let t2 = tempfile::tempdir().unwrap();
+    let (plain, _) = build(t2.path(), &names, vec![]);
+    assert!(isoimage::UdfReader::open(fs::File::open(&plain).unwrap())
+        .unwrap()
+        .is_none());
+}
