@@ -3,6 +3,7 @@
 
 mod common {
     pub mod fuzz_target;
+    pub mod fuzz_udf;
 }
 #[path = "../../../fuzz/replay.rs"]
 mod replay;
@@ -20,6 +21,19 @@ fn every_saved_fuzz_input_is_read_without_panic() {
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-corpus/reader"),
         |data| {
             fuzz_target::run(data);
+        },
+    );
+}
+
+#[test]
+fn every_saved_udf_fuzz_input_is_read_without_panic() {
+    for s in &common::fuzz_udf::seeds() {
+        assert_eq!(common::fuzz_udf::run(s), common::fuzz_udf::Outcome::Listed);
+    }
+    replay::replay(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-corpus/udf"),
+        |data| {
+            common::fuzz_udf::run(data);
         },
     );
 }
