@@ -341,6 +341,12 @@ fn udf_names() -> (Vec<Vec<u8>>, Vec<u8>, Vec<u8>) {
     );
     names.push(title.into_bytes());
     names.push("Records 2024/semi;colon*star?.txt".into());
+    // NAME_MAX (255 bytes) in Chinese (85 characters) and in emoji (63, 126 UTF-16 units):
+    // whole in UDF; NFC and NFD twins, which UDF keeps apart.
+    names.push(format!("max/{}", "档".repeat(85)).into_bytes());
+    names.push(format!("max/{}", "😀".repeat(63)).into_bytes());
+    names.push("twins/caf\u{e9}.txt".into());
+    names.push("twins/cafe\u{301}.txt".into());
     let ascii255 = format!("long/{}", "x".repeat(251) + ".txt");
     let mixed = format!("long/{}{}.dat", "a".repeat(100), "档".repeat(50));
     names.push(ascii255.clone().into_bytes());
