@@ -1,5 +1,6 @@
-//! Writes an image of a directory tree: `mkiso SRC OUT.iso [VOLID]`. For trying the codec alone
-//! and for comparing it with mkisofs/xorriso; discvault itself masters through its library.
+//! Writes an image of a directory tree: `mkiso SRC OUT.iso [VOLID] [--udf]` (`--udf`: with a
+//! UDF bridge). For trying the codec alone and for comparing it with mkisofs/xorriso;
+//! discvault itself masters through its library.
 use isoimage::{Entry, EntryKind, ImageSpec, Layout};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
@@ -48,7 +49,8 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(PathBuf, Entry)>) -> std::io::Re
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().collect();
+    let udf = std::env::args().any(|a| a == "--udf");
+    let args: Vec<String> = std::env::args().filter(|a| a != "--udf").collect();
     let (src, out) = (Path::new(&args[1]), &args[2]);
     let mut items = Vec::new();
     walk(src, src, &mut items)?;
@@ -56,7 +58,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         volume_id: args.get(3).cloned().unwrap_or_else(|| "ISOIMAGE".into()),
         created: 0,
         entries: items.iter().map(|(_, e)| e.clone()).collect(),
-        udf: false,
+        udf,
         ..Default::default()
     };
     let layout = Layout::new(&spec)?;
