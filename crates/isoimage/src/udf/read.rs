@@ -107,12 +107,16 @@ pub struct UdfReader<R> {
 
 /// A file entry, as far as the reader needs it.
 struct FileEntry {
+    /// The block it was read from.
+    at: u32,
     file_type: u8,
     size: u64,
     /// Recorded extents: (first partition block, bytes).
     extents: Vec<(u32, u64)>,
     mode: u32,
     mtime: Option<i64>,
+    /// The data recorded in the entry itself (a small directory's identifiers).
+    embedded: Option<Vec<u8>>,
 }
 
 impl<R: Read + Seek> UdfReader<R> {
@@ -305,12 +309,30 @@ impl<R: Read + Seek> UdfReader<R> {
         let ads = &d[header + l_ea..header + l_ea + l_ad];
         let mut extents = Vec::new();
         let mut total = 0u64;
+        let mtime_at = if header == 176 { 84 } else { 92 };
         let step = match ad_type {
             0 => 8,
             1 => 16,
+            3 if file_type == 4 => {
+                if l_ad as u64 != size {
+                    return Err(corrupt(format!(
+                        "{what}: {l_ad} bytes in the entry for a length of {size}"
+                    )));
+                }
+                let p = le32(&d, 44);
+                return Ok(FileEntry {
+                    at: lbn,
+                    file_type,
+                    size,
+                    extents: Vec::new(),
+                    mode: (p & 7) | ((p >> 5) & 7) << 3 | ((p >> 10) & 7) << 6,
+                    mtime: timestamp_decode(&d[mtime_at..mtime_at + 12]),
+                    embedded: Some(ads.to_vec()),
+                });
+            }
             3 => {
                 return Err(corrupt(format!(
-                    "{what}: data embedded in the entry (not read here)"
+                    "{what}: a file's data embedded in its entry (not read here)"
                 )))
             }
             other => {
@@ -350,13 +372,14 @@ impl<R: Read + Seek> UdfReader<R> {
         }
         let p = le32(&d, 44);
         let mode = (p & 7) | ((p >> 5) & 7) << 3 | ((p >> 10) & 7) << 6;
-        let mtime_at = if header == 176 { 84 } else { 92 };
         Ok(FileEntry {
             file_type,
             size,
             extents,
             mode,
             mtime: timestamp_decode(&d[mtime_at..mtime_at + 12]),
+            embedded: None,
+            at: lbn,
         })
     }
 
@@ -384,6 +407,10 @@ impl<R: Read + Seek> UdfReader<R> {
             }
             let mut data = Vec::with_capacity(dir.size as usize);
             let mut blocks = Vec::new();
+            if let Some(inline) = &dir.embedded {
+                // Identifiers in the entry: tagged with the entry's block.
+                data.extend_from_slice(inline);
+            }
             for &(lbn, len) in &dir.extents {
                 for k in 0..len.div_ceil(SECTOR) {
                     blocks.push(lbn + k as u32);
@@ -404,7 +431,11 @@ impl<R: Read + Seek> UdfReader<R> {
                 if l_iu % 4 != 0 || l_fi == 1 || at + len > data.len() || len > S {
                     return Err(corrupt(format!("{what}: its lengths")));
                 }
-                let block = blocks[at / S];
+                let block = if dir.embedded.is_some() {
+                    dir.at
+                } else {
+                    blocks[at / S]
+                };
                 check_tag(&data[at..at + len], 257, block, &what)?;
                 if le16(&data, at + 10) as usize != len - 16 {
                     return Err(corrupt(format!("{what}: CRC length")));
