@@ -7,10 +7,9 @@ mod mutator;
 #[path = "../tests/common/fuzz_udf.rs"]
 mod target;
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
-/// Inputs by how far they went (`target::Outcome`), printed by each worker as it ends.
-static OUTCOMES: [AtomicU64; 3] = [const { AtomicU64::new(0) }; 3];
+/// Inputs by how far they went (`target::Outcome`).
+static OUTCOMES: mutator::Outcomes<3> =
+    mutator::Outcomes::new(["not opened", "not listed", "listed"]);
 
 #[global_allocator]
 static GUARD: mutator::Guard = mutator::Guard;
@@ -21,7 +20,7 @@ fn main() {
         .unwrap_or_else(|| std::env::temp_dir().join("discvault-fuzz-udf"));
     std::fs::create_dir_all(&work).unwrap();
     let run = |data: &[u8]| {
-        OUTCOMES[target::run(data) as usize].fetch_add(1, Ordering::Relaxed);
+        OUTCOMES.count(target::run(data) as usize);
     };
     mutator::main_with(&mutator::Fuzz {
         corpus: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-corpus/udf"),
@@ -33,11 +32,5 @@ fn main() {
         fixup: None,
         keep_offsets: true,
     });
-    if std::env::args().any(|a| a == "--worker") {
-        let n: Vec<u64> = OUTCOMES.iter().map(|o| o.load(Ordering::Relaxed)).collect();
-        eprintln!(
-            "outcomes: not opened {}, not listed {}, listed {}",
-            n[0], n[1], n[2]
-        );
-    }
+    OUTCOMES.report();
 }

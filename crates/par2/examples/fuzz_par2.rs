@@ -7,10 +7,9 @@ mod mutator;
 #[path = "../tests/common/fuzz_target.rs"]
 mod target;
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
-/// Inputs by how far they went (`target::Outcome`), printed by each worker as it ends.
-static OUTCOMES: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
+/// Inputs by how far they went (`target::Outcome`).
+static OUTCOMES: mutator::Outcomes<4> =
+    mutator::Outcomes::new(["refused", "verified", "repair failed", "repaired"]);
 
 #[global_allocator]
 static GUARD: mutator::Guard = mutator::Guard;
@@ -24,7 +23,7 @@ fn main() {
     let seeds = target::setup(&work);
     let dir = work.clone();
     let run = move |data: &[u8]| {
-        OUTCOMES[target::run(&dir, data) as usize].fetch_add(1, Ordering::Relaxed);
+        OUTCOMES.count(target::run(&dir, data) as usize);
     };
     mutator::main_with(&mutator::Fuzz {
         corpus: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-corpus/set"),
@@ -36,11 +35,5 @@ fn main() {
         fixup: Some(&target::fix_md5s),
         keep_offsets: false,
     });
-    if std::env::args().any(|a| a == "--worker") {
-        let n: Vec<u64> = OUTCOMES.iter().map(|o| o.load(Ordering::Relaxed)).collect();
-        eprintln!(
-            "outcomes: refused {}, verified {}, repair failed {}, repaired {}",
-            n[0], n[1], n[2], n[3]
-        );
-    }
+    OUTCOMES.report();
 }

@@ -10,6 +10,13 @@ use crate::Result;
 
 const KEY: &str = "policy";
 
+/// The stored policy's JSON, read through `e` (the catalog, or a write transaction).
+fn stored<E: db::Executor + Copy>(e: E) -> Result<Option<String>> {
+    db::query_scalar("SELECT value FROM catalog_settings WHERE key = $1")
+        .bind(KEY)
+        .fetch_optional(e)
+}
+
 /// What a change of the stored policy writes: the new JSON (`None`: removed) and the
 /// "policy assignment" event's detail.
 pub struct PolicyWrite {
@@ -20,9 +27,7 @@ pub struct PolicyWrite {
 impl Catalog {
     /// The policy stored in the catalog, as its JSON text; `None` when none is.
     pub fn stored_policy(&self) -> Result<Option<String>> {
-        db::query_scalar("SELECT value FROM catalog_settings WHERE key = $1")
-            .bind(KEY)
-            .fetch_optional(&self.db)
+        stored(&self.db)
     }
 
     /// Changes the stored policy in one write transaction: `change` gets what is stored now
@@ -33,11 +38,7 @@ impl Catalog {
         change: &mut dyn FnMut(Option<String>) -> Result<Option<PolicyWrite>>,
     ) -> Result<()> {
         let tx = self.db.begin()?;
-        let now: Option<String> =
-            db::query_scalar("SELECT value FROM catalog_settings WHERE key = $1")
-                .bind(KEY)
-                .fetch_optional(&*tx)?;
-        let Some(w) = change(now)? else {
+        let Some(w) = change(stored(&*tx)?)? else {
             return Ok(());
         };
         match &w.json {

@@ -310,6 +310,16 @@ impl<R: Read + Seek> UdfReader<R> {
         let mut extents = Vec::new();
         let mut total = 0u64;
         let mtime_at = if header == 176 { 84 } else { 92 };
+        let p = le32(&d, 44);
+        let mut entry = FileEntry {
+            at: lbn,
+            file_type,
+            size,
+            extents: Vec::new(),
+            mode: (p & 7) | ((p >> 5) & 7) << 3 | ((p >> 10) & 7) << 6,
+            mtime: timestamp_decode(&d[mtime_at..mtime_at + 12]),
+            embedded: None,
+        };
         let step = match ad_type {
             0 => 8,
             1 => 16,
@@ -319,16 +329,8 @@ impl<R: Read + Seek> UdfReader<R> {
                         "{what}: {l_ad} bytes in the entry for a length of {size}"
                     )));
                 }
-                let p = le32(&d, 44);
-                return Ok(FileEntry {
-                    at: lbn,
-                    file_type,
-                    size,
-                    extents: Vec::new(),
-                    mode: (p & 7) | ((p >> 5) & 7) << 3 | ((p >> 10) & 7) << 6,
-                    mtime: timestamp_decode(&d[mtime_at..mtime_at + 12]),
-                    embedded: Some(ads.to_vec()),
-                });
+                entry.embedded = Some(ads.to_vec());
+                return Ok(entry);
             }
             3 => {
                 return Err(corrupt(format!(
@@ -370,17 +372,8 @@ impl<R: Read + Seek> UdfReader<R> {
                 "{what}: extents of {total} bytes for a length of {size}"
             )));
         }
-        let p = le32(&d, 44);
-        let mode = (p & 7) | ((p >> 5) & 7) << 3 | ((p >> 10) & 7) << 6;
-        Ok(FileEntry {
-            file_type,
-            size,
-            extents,
-            mode,
-            mtime: timestamp_decode(&d[mtime_at..mtime_at + 12]),
-            embedded: None,
-            at: lbn,
-        })
+        entry.extents = extents;
+        Ok(entry)
     }
 
     /// Every entry of the UDF tree, directories before what they hold.

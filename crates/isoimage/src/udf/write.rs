@@ -56,8 +56,9 @@ struct DirPlan {
 /// Where the UDF structures of an image go.
 #[derive(Debug, Clone)]
 pub(crate) struct UdfPlan {
-    /// The name of each node in the UDF tree (empty for the root and for nodes not in it).
-    names: Vec<String>,
+    /// The identifier of each node in the UDF tree, in CS0 (empty for the root and for nodes
+    /// not in it).
+    names: Vec<Vec<u8>>,
     /// The block of each node's file entry; `u32::MAX` for nodes not in the tree (links).
     fe: Vec<u32>,
     unique: Vec<u64>,
@@ -114,7 +115,7 @@ impl UdfPlan {
     /// as 7-Zip refuses a UDF tree holding one); `files` are the file nodes in data order.
     pub(crate) fn new(nodes: &[Node], files: &[usize]) -> Result<UdfPlan> {
         let n = nodes.len();
-        let mut names = vec![String::new(); n];
+        let mut names = vec![Vec::new(); n];
         let mut in_tree = vec![false; n];
         in_tree[0] = true;
         let mut kids: Vec<Vec<usize>> = vec![Vec::new(); n];
@@ -132,8 +133,9 @@ impl UdfPlan {
             for &c in &children {
                 let is_file = matches!(nodes[c].kind, NodeKind::File { .. });
                 let mut k = 0;
+                // Unique as decoded, which CS0 is one-to-one with (one compression a name).
                 names[c] = loop {
-                    let cand = udf_name_for(&nodes[c].name, is_file, k);
+                    let cand = cs0(&udf_name_for(&nodes[c].name, is_file, k));
                     if used.insert(cand.clone()) {
                         break cand;
                     }
@@ -162,7 +164,7 @@ impl UdfPlan {
             let fid_bytes: u64 = 40
                 + children
                     .iter()
-                    .map(|&c| fid_len(cs0(&names[c]).len()) as u64)
+                    .map(|&c| fid_len(names[c].len()) as u64)
                     .sum::<u64>();
             if fid_bytes >= 1 << 30 {
                 return Err(IsoError::TooLarge(
@@ -414,7 +416,7 @@ impl UdfPlan {
             // tagged with the block its first byte is in.
             let mut fids = Vec::with_capacity(dir.fid_bytes as usize);
             let parent = nodes[dir.node].parent;
-            fids.extend(self.fid(0x0A, "", parent, dir.fid_lbn));
+            fids.extend(self.fid(0x0A, &[], parent, dir.fid_lbn));
             for &c in &dir.children {
                 let at = if dir.embedded {
                     dir.fid_lbn
@@ -523,12 +525,7 @@ impl UdfPlan {
 
     /// A file identifier descriptor naming `target` (`chars`: 0x02 a directory, 0x0A the
     /// parent), recorded in block `at`.
-    fn fid(&self, chars: u8, name: &str, target: usize, at: u32) -> Vec<u8> {
-        let ident_bytes = if name.is_empty() {
-            Vec::new()
-        } else {
-            cs0(name)
-        };
+    fn fid(&self, chars: u8, ident_bytes: &[u8], target: usize, at: u32) -> Vec<u8> {
         let mut d = vec![0u8; fid_len(ident_bytes.len()) as usize];
         put16(&mut d, 16, 1);
         d[18] = chars;
@@ -538,7 +535,7 @@ impl UdfPlan {
             self.fe[target],
             self.unique[target] as u32,
         ));
-        d[38..38 + ident_bytes.len()].copy_from_slice(&ident_bytes);
+        d[38..38 + ident_bytes.len()].copy_from_slice(ident_bytes);
         tag(&mut d, ident::FID, at);
         d
     }
