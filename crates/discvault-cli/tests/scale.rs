@@ -7,7 +7,7 @@ use std::process::Command;
 use testkit::*;
 
 mod common;
-use common::{archive, dv, json};
+use common::{archive, dv, json, sparse_5g};
 
 #[test]
 fn hundred_thousand_small_files() {
@@ -60,18 +60,6 @@ fn on_disk(p: &Path) -> u64 {
 
 fn sha256_of(p: &Path) -> String {
     run(Command::new("sha256sum").arg(p))[..64].to_string()
-}
-
-/// A 5 GiB sparse file with some data at the start, the middle and the end.
-fn sparse_5g(path: &Path) {
-    use std::io::{Seek, SeekFrom, Write};
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    let mut f = fs::File::create(path).unwrap();
-    for at in [0u64, 4 << 30, (5 << 30) - 4096] {
-        f.seek(SeekFrom::Start(at)).unwrap();
-        f.write_all(&[0xA5; 4096]).unwrap();
-    }
-    f.set_len(5 << 30).unwrap();
 }
 
 #[test]

@@ -4,12 +4,12 @@
 
 use serde_json::Value;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use testkit::*;
 
 mod common;
-use common::{archive, dv, json};
+use common::{archive, dv, hostile_tree, json, long_names};
 
 fn write(path: &Path, data: &[u8]) {
     fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -27,15 +27,6 @@ fn code(cmd: &mut Command) -> (i32, String, String) {
 
 fn sql(vault: &Path, q: &str) -> String {
     common::sql(vault, q).trim().to_string()
-}
-
-/// A 255-byte ASCII name and an 85-character Chinese name (255 bytes in UTF-8): the longest
-/// names ext4 and NTFS allow.
-fn long_names() -> (String, String) {
-    let ascii = format!("{}.txt", "a".repeat(251));
-    let cjk = format!("{}档案", "关于".repeat(41) + "会");
-    assert_eq!((ascii.len(), cjk.len()), (255, 255));
-    (ascii, cjk)
 }
 
 /// Runs `cmd` with its files limited to `bytes` (RLIMIT_FSIZE; SIGXFSZ ignored, so that a
@@ -207,7 +198,8 @@ fn a_disc_of_another_vault_is_said_to_be_one_and_changes_nothing() {
         "SELECT value FROM catalog_settings WHERE key = 'vault_id'",
     );
     assert_eq!(rec["vault_id"], id_a.as_str());
-    assert_eq!(rec["format_version"], 2);
+    assert_eq!(rec["format_version"], 3);
+    assert_eq!(rec["file_systems"], "bridge");
     let info = fs::read_to_string(x.join("bag-info.txt")).unwrap();
     assert!(
         info.contains(&format!("Discvault-Vault-Id: {id_a}")),
@@ -577,34 +569,6 @@ fn metadata_changes_are_events_and_retention_on_discs_needs_force() {
 }
 
 /// Keeps the compiler from warning about a helper some tests do not use.
-#[allow(dead_code)]
-fn unused(_: PathBuf) {}
-
-/// Every name a records office meets: the longest names (ASCII and Chinese), a newline and `%`
-/// in names, NFC and NFD twins, case twins, emoji, a 12-level path, an empty file.
-fn hostile_tree(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let (ascii, cjk) = long_names();
-    let deep: PathBuf = (0..12).map(|i| format!("层{i:02}")).collect();
-    let files: Vec<(PathBuf, Vec<u8>)> = vec![
-        (PathBuf::from(&ascii), b"ascii\n".to_vec()),
-        (PathBuf::from("卷001").join(&cjk), b"cjk\n".to_vec()),
-        (PathBuf::from("line\nbreak.txt"), b"newline\n".to_vec()),
-        (PathBuf::from("100%.txt"), b"percent\n".to_vec()),
-        (PathBuf::from("%0A%25.txt"), b"encoded-looking\n".to_vec()),
-        (PathBuf::from("caf\u{e9}.txt"), b"nfc\n".to_vec()),
-        (PathBuf::from("cafe\u{301}.txt"), b"nfd\n".to_vec()),
-        (PathBuf::from("Readme.txt"), b"case 1\n".to_vec()),
-        (PathBuf::from("README.txt"), b"case 2\n".to_vec()),
-        (PathBuf::from("📁档案🎉.txt"), b"emoji\n".to_vec()),
-        (deep.join("深.txt"), b"deep\n".to_vec()),
-        (PathBuf::from("empty.txt"), Vec::new()),
-        (PathBuf::from("target.bin"), pseudo_random(256 << 10, 42)),
-    ];
-    for (p, d) in &files {
-        write(&root.join(p), d);
-    }
-    files
-}
 
 #[test]
 fn hostile_names_go_archive_readback_verify_damage_repair_restore() {

@@ -277,6 +277,8 @@ pub fn plan(vault: &Vault, opts: &MigrateOptions) -> Result<MigrationPlan> {
                 redundancy_percent: None,
                 parity_group: None,
                 parity_volumes: None,
+                // New discs as the vault makes them now.
+                file_systems: None,
             },
             files,
         )?)

@@ -11,7 +11,8 @@ use crate::format::{self, VolumeItem};
 use crate::master::{add_parity, add_recovery, build_spec, snapshot_budget, volume_context};
 use crate::media::{MediaProfile, SECTOR};
 use crate::model::{
-    Collection, Content, FileKind, FileRecord, NewVolume, Volume, VolumeKind, VolumeState,
+    Collection, Content, FileKind, FileRecord, FileSystems, NewVolume, Volume, VolumeKind,
+    VolumeState,
 };
 use crate::{Error, Result, Vault};
 use serde::{Deserialize, Serialize};
@@ -44,6 +45,10 @@ pub struct PlanOptions {
     /// recovery.parity_volumes, 1).
     #[cfg_attr(feature = "clap", arg(long, value_name = "K"))]
     pub parity_volumes: Option<u32>,
+    /// File systems of the new discs: bridge (ISO 9660 and UDF, full names on Windows and
+    /// macOS) or iso9660 (ISO 9660 only); default plan.file_systems, bridge.
+    #[cfg_attr(feature = "clap", arg(long, value_enum, value_name = "FILE_SYSTEMS"))]
+    pub file_systems: Option<FileSystems>,
 }
 
 /// One file or part in a planned volume.
@@ -95,6 +100,9 @@ pub struct VolumePlan {
     pub parity_group: u32,
     #[serde(default)]
     pub parity_volumes: u32,
+    /// File systems of every volume of the plan.
+    #[serde(default)]
+    pub file_systems: FileSystems,
     pub capacity_bytes: u64,
     /// Bytes per disc available to the image after the reserve.
     pub usable_bytes: u64,
@@ -131,9 +139,18 @@ fn clash(list: &[Unit], u: &Unit) -> bool {
         })
 }
 
-fn meta_cost(path_len: usize, algs: usize) -> u64 {
-    // Directory records in both trees, Rock Ridge names, manifest lines, the volume record.
-    (700 + 4 * path_len + algs * (80 + path_len)) as u64
+/// What a file costs besides its data depends on: the digests recorded, and the UDF tree.
+#[derive(Clone, Copy)]
+struct Costs {
+    algs: usize,
+    udf: bool,
+}
+
+fn meta_cost(path_len: usize, c: Costs) -> u64 {
+    // Directory records in both trees, Rock Ridge names, manifest lines, the volume record;
+    // in the UDF tree a file entry (a block) and an identifier.
+    let udf = if c.udf { 2048 + 64 + path_len } else { 0 };
+    (700 + 4 * path_len + c.algs * (80 + path_len) + udf) as u64
 }
 
 fn data_cost(len: u64) -> u64 {
@@ -190,6 +207,7 @@ pub fn plan_files(
             detail: format!("{parity_volumes} parity volumes per group: 1 to 8"),
         });
     }
+    let file_systems = opts.file_systems.unwrap_or(vault.config.plan.file_systems);
     let collections = vault.catalog.collections()?;
     let capacity = media.bytes();
     let usable = ((capacity as f64) * (1.0 - reserve / 100.0)) as u64 / SECTOR * SECTOR;
@@ -201,7 +219,14 @@ pub fn plan_files(
         known_files + files.len() as u64,
     );
     let parity_bytes = |members: &[u64], seq_count: u32| {
-        parity_image_bytes(vault, &collections, &media, budget, seq_count, members)
+        parity_image_bytes(
+            vault,
+            &collections,
+            (&media, file_systems),
+            budget,
+            seq_count,
+            members,
+        )
     };
     // A parity disc holds about one image of its group and its own file system and tag files:
     // the data volumes leave room for those.
@@ -215,7 +240,10 @@ pub fn plan_files(
     } else {
         usable
     };
-    let algs = vault.config.ingest.digests.len();
+    let costs = Costs {
+        algs: vault.config.ingest.digests.len(),
+        udf: file_systems.udf(),
+    };
     let payload_bytes: u64 = files.iter().map(|(_, f)| f.size).sum();
 
     // Fixed overhead of an image: descriptors, path tables, root directories, tag files.
@@ -225,7 +253,7 @@ pub fn plan_files(
             &collections,
             &files,
             items,
-            &media,
+            (&media, file_systems),
             budget,
             seq_count,
             recovery,
@@ -279,11 +307,11 @@ pub fn plan_files(
     }
     let mut units = Vec::new();
     for (c, idx) in &by_collection {
-        split_units(&files, c, idx, 0, room, algs, &mut units);
+        split_units(&files, c, idx, 0, room, costs, &mut units);
     }
     for (&i, &k) in &version_of {
         let from = units.len();
-        split_units(&files, &files[i].0, &[i], 0, room, algs, &mut units);
+        split_units(&files, &files[i].0, &[i], 0, room, costs, &mut units);
         for u in &mut units[from..] {
             u.versions.push((k, i));
         }
@@ -445,6 +473,7 @@ pub fn plan_files(
         recovery_slices_per_set: recovery.1 as u32,
         parity_group,
         parity_volumes,
+        file_systems,
         capacity_bytes: capacity,
         usable_bytes: usable,
         files: files.len() as u64,
@@ -462,12 +491,12 @@ fn split_units(
     idx: &[usize],
     depth: usize,
     room: u64,
-    algs: usize,
+    costs: Costs,
     out: &mut Vec<Unit>,
 ) {
     let cost_of = |i: usize| {
         let f = &files[i].1;
-        data_cost(f.size) + meta_cost(collection.len() + f.path_raw.len(), algs)
+        data_cost(f.size) + meta_cost(collection.len() + f.path_raw.len(), costs)
     };
     let mut dirs = std::collections::BTreeSet::new();
     for &i in idx {
@@ -508,7 +537,7 @@ fn split_units(
         }
     }
     for (_, g) in groups {
-        split_units(files, collection, &g, depth + 1, room, algs, out);
+        split_units(files, collection, &g, depth + 1, room, costs, out);
     }
     for i in singles {
         let f = &files[i].1;
@@ -523,7 +552,7 @@ fn split_units(
             continue;
         }
         // Larger than a disc: parts that fill a disc each, the rest packed like any file.
-        let meta = meta_cost(collection.len() + f.path_raw.len() + 16, algs) + 2 * SECTOR;
+        let meta = meta_cost(collection.len() + f.path_raw.len() + 16, costs) + 2 * SECTOR;
         let part_len = (room - meta) / SECTOR * SECTOR;
         let parts = f.size.div_ceil(part_len) as u32;
         for p in 0..parts {
@@ -546,7 +575,7 @@ fn split_units(
 /// A volume as the planner probes it: the largest numbers its tag files could show.
 fn probe_volume(
     vault: &Vault,
-    media: &MediaProfile,
+    (media, file_systems): (&MediaProfile, FileSystems),
     seq_count: u32,
     kind: VolumeKind,
     (recovery_permille, recovery_slices): (i64, i64),
@@ -571,6 +600,7 @@ fn probe_volume(
         kind,
         // The last parity disc of a group has the longest file names: room for them.
         parity_index: 7,
+        file_systems,
     }
 }
 
@@ -590,7 +620,7 @@ fn exact_image_bytes(
     collections: &[Collection],
     files: &[(String, FileRecord)],
     items: &[Slot],
-    media: &MediaProfile,
+    (media, file_systems): (&MediaProfile, FileSystems),
     snapshot_budget: u64,
     seq_count: u32,
     (recovery_permille, recovery_slices): (i64, i64),
@@ -598,7 +628,7 @@ fn exact_image_bytes(
 ) -> Result<(u64, u64)> {
     let volume = probe_volume(
         vault,
-        media,
+        (media, file_systems),
         seq_count,
         VolumeKind::Data,
         (recovery_permille, recovery_slices),
@@ -684,14 +714,14 @@ fn count_tags(ctx: &format::VolumeContext) -> Result<format::TagFiles> {
 fn parity_image_bytes(
     vault: &Vault,
     collections: &[Collection],
-    media: &MediaProfile,
+    (media, file_systems): (&MediaProfile, FileSystems),
     snapshot_budget: u64,
     seq_count: u32,
     members: &[u64],
 ) -> Result<(u64, u64)> {
     let volume = probe_volume(
         vault,
-        media,
+        (media, file_systems),
         seq_count,
         VolumeKind::Parity,
         (0, crate::recovery::PARITY_SLICES),
@@ -811,6 +841,7 @@ pub fn execute_with_lineage(
                 })
                 .collect(),
             lineage: lineage.get(i).cloned().unwrap_or_default(),
+            file_systems: plan.file_systems,
         })
         .collect();
     let volumes = vault.catalog.record_plan(

@@ -104,6 +104,15 @@ pub fn extract_7z(img: &Path, dir: &Path) {
         .arg(img));
 }
 
+/// What udfinfo (udftools) says of an image's UDF volume: its `key=value` lines.
+pub fn udfinfo(img: &Path) -> BTreeMap<String, String> {
+    run(Command::new("udfinfo").arg(img))
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 /// Lists the Rock Ridge paths isoinfo sees.
 pub fn isoinfo_paths(img: &Path) -> Vec<String> {
     run(Command::new("isoinfo").args(["-R", "-f", "-i"]).arg(img))

@@ -4,7 +4,7 @@
 pub mod server;
 
 use serde_json::Value;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// `discvault --vault VAULT`, ignoring any DISCVAULT_VAULT of the environment. When the suite
@@ -225,4 +225,56 @@ pub fn simulate(kind: &str, folder: &Path) -> Sim {
         .args(["--disc-seconds", "0.3"])
         .spawn()
         .unwrap())
+}
+
+/// A 255-byte ASCII name and an 85-character Chinese name (255 bytes in UTF-8): the longest
+/// names ext4 and NTFS allow.
+pub fn long_names() -> (String, String) {
+    let ascii = format!("{}.txt", "a".repeat(251));
+    let cjk = format!("{}档案", "关于".repeat(41) + "会");
+    assert_eq!((ascii.len(), cjk.len()), (255, 255));
+    (ascii, cjk)
+}
+
+/// Every name a records office meets: the longest names (ASCII and Chinese), a newline and `%`
+/// in names, NFC and NFD twins, case twins, emoji, a 12-level path, an empty file.
+pub fn hostile_tree(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let (ascii, cjk) = long_names();
+    let deep: PathBuf = (0..12).map(|i| format!("层{i:02}")).collect();
+    let files: Vec<(PathBuf, Vec<u8>)> = vec![
+        (PathBuf::from(&ascii), b"ascii\n".to_vec()),
+        (PathBuf::from("卷001").join(&cjk), b"cjk\n".to_vec()),
+        (PathBuf::from("line\nbreak.txt"), b"newline\n".to_vec()),
+        (PathBuf::from("100%.txt"), b"percent\n".to_vec()),
+        (PathBuf::from("%0A%25.txt"), b"encoded-looking\n".to_vec()),
+        (PathBuf::from("caf\u{e9}.txt"), b"nfc\n".to_vec()),
+        (PathBuf::from("cafe\u{301}.txt"), b"nfd\n".to_vec()),
+        (PathBuf::from("Readme.txt"), b"case 1\n".to_vec()),
+        (PathBuf::from("README.txt"), b"case 2\n".to_vec()),
+        (PathBuf::from("📁档案🎉.txt"), b"emoji\n".to_vec()),
+        (deep.join("深.txt"), b"deep\n".to_vec()),
+        (PathBuf::from("empty.txt"), Vec::new()),
+        (
+            PathBuf::from("target.bin"),
+            testkit::pseudo_random(256 << 10, 42),
+        ),
+    ];
+    for (p, d) in &files {
+        let p = root.join(p);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, d).unwrap();
+    }
+    files
+}
+
+/// A 5 GiB sparse file with some data at the start, the middle and the end.
+pub fn sparse_5g(path: &Path) {
+    use std::io::{Seek, SeekFrom, Write};
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let mut f = std::fs::File::create(path).unwrap();
+    for at in [0u64, 4 << 30, (5 << 30) - 4096] {
+        f.seek(SeekFrom::Start(at)).unwrap();
+        f.write_all(&[0xA5; 4096]).unwrap();
+    }
+    f.set_len(5 << 30).unwrap();
 }

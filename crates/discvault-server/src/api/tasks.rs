@@ -18,8 +18,8 @@ pub struct TaskRequest {
     /// The options of the kind, as the library (and the CLI) takes them. `add`: `paths` (on the
     /// server, inside `[server] roots`), `collection`, `metadata` (`{"fonds": "J001", ...}`),
     /// `copy`, `follow`, `force`. `plan`: `media`, `reserve_percent`, `redundancy_percent`,
-    /// `parity_group`, `parity_volumes`. `master`: `out` (a folder inside the roots), `volumes`,
-    /// `again`. `publish`: `target` (`images:DIR`, `xorriso:DEVICE`, `tdbridge:FOLDER`,
+    /// `parity_group`, `parity_volumes`, `file_systems` (`bridge` or `iso9660`). `master`:
+    /// `out` (a folder inside the roots), `volumes`, `again`. `publish`: `target` (`images:DIR`, `xorriso:DEVICE`, `tdbridge:FOLDER`,
     /// `ptburn:FOLDER`), `volumes`, `copies`, `roles`, `replace`, `attempts`, `give_up_after`.
     /// `verify`: `sources`, `copy`, `digest`, `resume`, `scan`. `readback`: `source`, `to`,
     /// `copy`, `overwrite`, `verify`. `restore`: `pattern` or `volume`, `version`, `from`, `to`,
@@ -218,7 +218,7 @@ pub async fn task_events(
 /// The plan that `plan` would record now, without recording it (`discvault plan --dry-run
 /// --json`): the volumes, what each holds, and the records left over. Needs role archivist or
 /// admin.
-#[utoipa::path(post, path = "/api/v1/plan/preview", request_body(content = Object, description = "the plan's options: media, reserve_percent, redundancy_percent, parity_group, parity_volumes"), responses(
+#[utoipa::path(post, path = "/api/v1/plan/preview", request_body(content = Object, description = "the plan's options: media, reserve_percent, redundancy_percent, parity_group, parity_volumes, file_systems"), responses(
     (status = 200, body = ObjectBody),
     (status = 400, body = ErrorBody),
     (status = 401, body = ErrorBody),

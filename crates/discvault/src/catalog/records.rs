@@ -6,12 +6,12 @@ use crate::digest::{Digests, HashAlg};
 use crate::{Error, Result};
 
 pub use crate::model::records::{
-    Collection, Content, ContentEntry, FileKind, FileRecord, MetadataChange, NewFile, NewVolume,
-    Volume, VolumeKind, VolumeState, METADATA_EVENT, RETENTION_KEYS,
+    Collection, Content, ContentEntry, FileKind, FileRecord, FileSystems, MetadataChange, NewFile,
+    NewVolume, Volume, VolumeKind, VolumeState, METADATA_EVENT, RETENTION_KEYS,
 };
 
 pub(super) const FILE_COLS: &str = "f.id, f.collection_id, f.path, f.path_raw, f.version, f.kind, f.size, f.mtime, f.mode, f.link_target, f.source, f.staged, f.sha256, f.sm3, f.md5, f.blake3, f.current, f.ingested_at";
-pub(super) const VOLUME_COLS: &str = "id, volume_id, plan_id, seq, seq_count, media, capacity_sectors, payload_bytes, image_bytes, state, image_sha256, mastered_at, format_version, created_at, recovery_permille, recovery_slices, kind, parity_index";
+pub(super) const VOLUME_COLS: &str = "id, volume_id, plan_id, seq, seq_count, media, capacity_sectors, payload_bytes, image_bytes, state, image_sha256, mastered_at, format_version, created_at, recovery_permille, recovery_slices, kind, parity_index, file_systems";
 
 /// [`VOLUME_COLS`] of the table aliased `alias` in a join.
 pub(super) fn volume_cols(alias: &str) -> String {
@@ -77,6 +77,13 @@ pub(super) fn volume_from_row(r: &Row) -> Result<Volume> {
             _ => VolumeKind::Data,
         },
         parity_index: r.try_get("parity_index")?,
+        file_systems: {
+            let fs: String = r.try_get("file_systems")?;
+            FileSystems::parse(&fs).ok_or_else(|| Error::CatalogData {
+                what: "volumes.file_systems".into(),
+                detail: format!("unknown file systems {fs:?}"),
+            })?
+        },
     })
 }
 

@@ -4,7 +4,7 @@
 //! (floating point).
 
 /// Schema version after all migrations below.
-pub const SCHEMA_VERSION: i64 = 12;
+pub const SCHEMA_VERSION: i64 = 13;
 
 /// Statements that only SQLite runs, after migration `i` (index in this list): the path indexes
 /// for `locate`. An FTS5 trigram index over `files.path` answers substrings
@@ -400,4 +400,7 @@ pub const MIGRATIONS: &[&[&str]] = &[&[
 // 12: a task's last progress as a code and its arguments (JSON of `model::TaskStep`; empty
 // before the first and for older tasks), so that the web UI says it in the reader's language.
 &["ALTER TABLE tasks ADD COLUMN progress_step TEXT NOT NULL DEFAULT ''"],
+// 13: the file systems of a volume's image (`iso9660`, or `bridge`: with a UDF tree too;
+// format version 3). Every older volume is ISO 9660 only.
+&["ALTER TABLE volumes ADD COLUMN file_systems TEXT NOT NULL DEFAULT 'iso9660'"],
 ];

@@ -52,8 +52,8 @@ impl Catalog {
                     });
                 }
                 let id: i64 = db::query_scalar(
-                    "INSERT INTO volumes (id, volume_id, plan_id, seq, seq_count, media, capacity_sectors, payload_bytes, image_bytes, state, format_version, created_at, recovery_permille, recovery_slices, kind, parity_index)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'planned', $10, $11, $12, $13, $14, $15) RETURNING id",
+                    "INSERT INTO volumes (id, volume_id, plan_id, seq, seq_count, media, capacity_sectors, payload_bytes, image_bytes, state, format_version, created_at, recovery_permille, recovery_slices, kind, parity_index, file_systems)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'planned', $10, $11, $12, $13, $14, $15, $16) RETURNING id",
                 )
                 .bind(number)
                 .bind(&volume_id)
@@ -70,6 +70,7 @@ impl Catalog {
                 .bind(v.recovery_slices)
                 .bind(if v.parity_of.is_some() { "parity" } else { "data" })
                 .bind(v.parity_of.as_ref().map_or(0, |p| p.1))
+                .bind(v.file_systems.as_str())
                 .fetch_one(&*tx)?;
                 if let Some((members, _)) = &v.parity_of {
                     for (pos, m) in members.iter().enumerate() {

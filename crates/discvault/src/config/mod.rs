@@ -2,6 +2,7 @@
 
 use crate::digest::HashAlg;
 use crate::error::IoContext;
+use crate::model::FileSystems;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -455,6 +456,9 @@ pub struct PlanSection {
     /// Largest share of a disc the catalog snapshot may take, in percent; beyond it the disc
     /// carries the index of all volumes plus its own records only.
     pub index_share_percent: f64,
+    /// File systems of new volumes: `bridge` (ISO 9660 and UDF 1.02 over the same data) or
+    /// `iso9660` (ISO 9660 only).
+    pub file_systems: FileSystems,
 }
 
 impl Default for PlanSection {
@@ -463,6 +467,7 @@ impl Default for PlanSection {
             media: "dvd5".into(),
             reserve_percent: 0.0,
             index_share_percent: 5.0,
+            file_systems: FileSystems::Bridge,
         }
     }
 }

@@ -18,6 +18,10 @@ pub use tags::{TagFiles, TagSink};
 /// The first format version whose discs carry the identity of their vault.
 pub const VAULT_ID_SINCE: i64 = 2;
 
+/// The first format version whose discs may carry a UDF tree beside the ISO 9660 one (and
+/// say which file systems they have in `volume.json`).
+pub const FILE_SYSTEMS_SINCE: i64 = 3;
+
 pub const VOLUME_JSON: &str = "discvault/volume.json";
 pub const CATALOG_SNAPSHOT: &str = "discvault/catalog.jsonl.gz";
 pub const README: &str = "README.txt";
@@ -67,6 +71,9 @@ pub struct VolumeRecord<F = Vec<FileEntry>> {
     pub plan_id: i64,
     pub media: String,
     pub capacity_sectors: u64,
+    /// The image's file systems (format version 3 and later; absent: `iso9660`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_systems: Option<crate::model::FileSystems>,
     pub created_at: String,
     pub software: String,
     pub collections: Vec<CollectionRecord>,
@@ -285,6 +292,7 @@ fn write_volume_json(ctx: &VolumeContext, w: &mut dyn Write) -> std::io::Result<
         plan_id: v.plan_id,
         media: v.media.clone(),
         capacity_sectors: v.capacity_sectors,
+        file_systems: (v.format_version >= FILE_SYSTEMS_SINCE).then_some(v.file_systems),
         created_at: rfc3339(v.created_at),
         software: crate::SOFTWARE.into(),
         collections: ctx
@@ -388,6 +396,20 @@ fn readme(ctx: &VolumeContext, algs: &[HashAlg]) -> String {
     if split {
         s.push_str("\r\n本光盘含有分卷文件 This disc holds parts of split files.\r\n");
     }
+    if v.format_version >= FILE_SYSTEMS_SINCE && v.file_systems.udf() {
+        s.push_str(
+            "\r\n文件系统 File systems\r\n\
+             --------------------\r\n\
+             本光盘同时有 ISO 9660 和 UDF 1.02 两套目录，指向同一份文件数据。Windows 和 macOS 显示 UDF 目录，\r\n\
+             文件名最长 127 个字符（UTF-16）完整保留；更长的名称在 UDF 中被截短（保留扩展名，重名时加 ~N）。\r\n\
+             完整名称始终保存在 ISO 9660 的 Rock Ridge 目录（Linux、xorriso）和 discvault/volume.json 中。\r\n\
+             This disc has two directory trees over the same file data: ISO 9660 (with Rock Ridge and\r\n\
+             Joliet) and UDF 1.02. Windows and macOS show the UDF tree, where names of up to 127\r\n\
+             characters (UTF-16 units; 254 for Latin-1 names) are whole; a longer name is shortened\r\n\
+             there, keeping its extension (~N added on a clash). The full names are always in the\r\n\
+             Rock Ridge tree (Linux, xorriso) and in discvault/volume.json (\"disc_path\").\r\n",
+        );
+    }
     if let Some(g) = &ctx.covered_by {
         s.push_str(&format!(
             "\r\n校验光盘 Parity discs\r\n\
@@ -471,6 +493,9 @@ pub enum SnapshotLine {
         seq_count: i64,
         media: String,
         created_at: i64,
+        /// Of a volume of format version 3 and later.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        file_systems: Option<crate::model::FileSystems>,
     },
     File {
         id: i64,

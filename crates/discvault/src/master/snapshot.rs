@@ -48,6 +48,8 @@ pub(crate) fn snapshot(
             seq_count: v.seq_count,
             media: v.media.clone(),
             created_at: v.created_at,
+            file_systems: (v.format_version >= format::FILE_SYSTEMS_SINCE)
+                .then_some(v.file_systems),
         });
     }
     let content_line = |vid: &str, c: &Content| SnapshotLine::Content {

@@ -22,7 +22,7 @@ pub use tasks::*;
 pub use webhooks::*;
 
 /// Version of the on-disc layout, written in `bag-info.txt` and `discvault/volume.json`.
-pub const FORMAT_VERSION: i64 = 2;
+pub const FORMAT_VERSION: i64 = 3;
 
 /// A parsed query.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -141,6 +141,9 @@ pub struct Volume {
     /// recovery slices of the group's set it holds.
     #[serde(default)]
     pub parity_index: i64,
+    /// The file systems of the image (format version 3 and later may carry the UDF bridge).
+    #[serde(default)]
+    pub file_systems: FileSystems,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -158,6 +161,49 @@ impl VolumeKind {
             VolumeKind::Data => "data",
             VolumeKind::Parity => "parity",
         }
+    }
+}
+
+/// The file systems of a volume's image, chosen when it is planned and kept with it so that
+/// mastering it again gives the same bytes.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileSystems {
+    /// ISO 9660 with Rock Ridge and Joliet only: every volume before format version 3.
+    #[default]
+    Iso9660,
+    /// ISO 9660 with Rock Ridge and Joliet, and a UDF 1.02 file system over the same file
+    /// data: Windows and macOS show the UDF tree, with names of up to 127 characters whole.
+    Bridge,
+}
+
+impl FileSystems {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileSystems::Iso9660 => "iso9660",
+            FileSystems::Bridge => "bridge",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<FileSystems> {
+        match s {
+            "iso9660" => Some(FileSystems::Iso9660),
+            "bridge" => Some(FileSystems::Bridge),
+            _ => None,
+        }
+    }
+
+    /// Whether the image carries a UDF tree.
+    pub fn udf(self) -> bool {
+        self == FileSystems::Bridge
+    }
+}
+
+impl std::fmt::Display for FileSystems {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -220,6 +266,7 @@ pub struct NewVolume {
     pub contents: Vec<Content>,
     /// Volumes whose records this one takes over (a migration), with the reason.
     pub lineage: Vec<(i64, String)>,
+    pub file_systems: FileSystems,
 }
 
 mod bytes_hex {
