@@ -1,8 +1,12 @@
-//! A disc of format version 1 written by the old discvault (issue 11: "version-1 discs still
-//! read, tested with a version-1 image kept as a fixture"). The fixture in
-//! tests/fixtures/format-v1 was made by the binary of commit 24340d1, the last before format
-//! version 2 (its README.txt says how): the image, the old vault's catalog, and the records'
-//! SHA-256 digests, links, modes and times. Everything here runs the current binary on them.
+//! Discs of the older on-disc formats, written by the old discvault binaries: the current one
+//! still restores, verifies, reads back and repairs them (issue 11: "version-1 discs still
+//! read, tested with a version-1 image kept as a fixture"; issue 15: "discs of the older
+//! formats still verified, restored and repaired (a fixture image of each older format is kept
+//! in the tests)"). Each fixture in tests/fixtures/format-vN was made by the binary of the last
+//! commit of format version N (its README.txt says how; ../make-fixture.sh writes the same
+//! records for every one): the image, the old vault's catalog, and the records' SHA-256
+//! digests, links, modes and times. Everything here runs the current binary on them, every
+//! test once per fixture (`format_v1::…`, `format_v2::…`, see the end of the file).
 
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -37,14 +41,48 @@ fn json(cmd: &mut Command) -> (i32, Value) {
     (out.status.code().unwrap_or(-1), v)
 }
 
-/// sha256 of the image as the old binary mastered it.
-const IMAGE_SHA256: &str = "c70db79d0fba8215f29f2c9f16d2fe79fd96271242dbe871bcdac5ebdeb2a056";
+/// A disc of an older format and the vault that wrote it, as kept in tests/fixtures.
+struct Fixture {
+    /// The on-disc format version of the disc (and of its volume in the old catalog).
+    version: u32,
+    /// The folder below tests/fixtures.
+    folder: &'static str,
+    /// sha256 of the image as the old binary mastered it.
+    image_sha256: &'static str,
+    /// The vault id the disc carries (format 2 on), the old catalog's `vault_id`.
+    vault_id: Option<&'static str>,
+    /// The old catalog's schema version (`schema_version`), before the current binary opens it.
+    schema_version: u32,
+}
+
+/// Made by the binary of commit 24340d1, the last before format version 2.
+const V1: Fixture = Fixture {
+    version: 1,
+    folder: "format-v1",
+    image_sha256: "c70db79d0fba8215f29f2c9f16d2fe79fd96271242dbe871bcdac5ebdeb2a056",
+    vault_id: None,
+    schema_version: 6,
+};
+
+/// Made by the binary of commit 11083b9, the last of format version 2.
+const V2: Fixture = Fixture {
+    version: 2,
+    folder: "format-v2",
+    image_sha256: "b7afe1857d3032977084f0011fca2f3fea9d7ae1a42268a5a52c340b8a524941",
+    vault_id: Some("6502a0c4-b59a-4061-aa1d-7a50049de2d9"),
+    schema_version: 12,
+};
+
 const COLLECTION: &str = "文书档案";
 /// The record the damage tests spoil: 40,841 bytes, many sectors.
 const DAMAGED: &str = "会议纪要/2023年第一次会议纪要.txt";
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/format-v1")
+impl Fixture {
+    fn dir(&self) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(self.folder)
+    }
 }
 
 /// What the fixture's README.txt lists: files (path → sha256) and links (path → target).
@@ -53,8 +91,8 @@ struct Expected {
     links: BTreeMap<String, String>,
 }
 
-fn expected() -> Expected {
-    let readme = fs::read_to_string(fixtures().join("README.txt")).unwrap();
+fn expected(f: &Fixture) -> Expected {
+    let readme = fs::read_to_string(f.dir().join("README.txt")).unwrap();
     let mut files = BTreeMap::new();
     let mut links = BTreeMap::new();
     for l in readme.lines() {
@@ -85,18 +123,18 @@ fn gunzip(src: &Path, dst: &Path) {
 }
 
 /// The fixture's image, decompressed into `dir`, checked to be the image mastered.
-fn image(dir: &Path) -> PathBuf {
+fn image(f: &Fixture, dir: &Path) -> PathBuf {
     let img = dir.join("DV-000001.iso");
-    gunzip(&fixtures().join("DV-000001.iso.gz"), &img);
-    assert_eq!(sha256(&img), IMAGE_SHA256, "the fixture's image");
+    gunzip(&f.dir().join("DV-000001.iso.gz"), &img);
+    assert_eq!(sha256(&img), f.image_sha256, "the fixture's image");
     img
 }
 
 /// The old vault (discvault.toml and catalog.sqlite), unpacked into `dir/vault`.
-fn old_vault(dir: &Path) -> PathBuf {
+fn old_vault(f: &Fixture, dir: &Path) -> PathBuf {
     run(Command::new("tar")
         .arg("-xzf")
-        .arg(fixtures().join("vault.tar.gz"))
+        .arg(f.dir().join("vault.tar.gz"))
         .arg("-C")
         .arg(dir));
     let v = dir.join("vault");
@@ -163,8 +201,8 @@ fn restored(root: &Path) -> Expected {
     Expected { files, links }
 }
 
-fn assert_restored(what: &str, root: &Path) {
-    let want = expected();
+fn assert_restored(f: &Fixture, what: &str, root: &Path) {
+    let want = expected(f);
     let got = restored(root);
     assert_eq!(got.files, want.files, "{what}: files and their sha256");
     assert_eq!(got.links, want.links, "{what}: links and their targets");
@@ -183,47 +221,75 @@ fn damaged_copy(img: &Path, record: &[u8], to: &Path) {
     fs::write(to, &bytes).unwrap();
 }
 
-#[test]
-fn the_fixture_is_a_version_1_disc() {
-    // What this file tests only means something if the image really is of format version 1:
-    // no vault id anywhere on it.
+/// The vault id the catalog of `vault` keeps, if any.
+fn catalog_vault_id(vault: &Path) -> Option<String> {
+    Some(sql(
+        vault,
+        "SELECT value FROM catalog_settings WHERE key = 'vault_id'",
+    ))
+    .filter(|id| !id.is_empty())
+}
+
+/// The `vault_id` of a volume record or snapshot header: a string, or no such key.
+fn vault_id_of(v: &Value) -> Option<&str> {
+    v.get("vault_id").map(|id| {
+        id.as_str()
+            .unwrap_or_else(|| panic!("vault_id not a string: {v}"))
+    })
+}
+
+fn the_fixture_is_a_disc_of_its_format(f: &Fixture) {
+    // What this file tests only means something if the image really is of its format
+    // version: version 1 has no vault id anywhere on it; version 2 names the vault in
+    // bag-info.txt, volume.json and the catalog snapshot's header, the same id the old
+    // vault's catalog keeps.
     let t = tempfile::tempdir().unwrap();
-    let img = image(t.path());
+    let img = image(f, t.path());
     let x = t.path().join("x");
     extract_xorriso(&img, &x);
     let rec: Value =
         serde_json::from_slice(&fs::read(x.join("discvault/volume.json")).unwrap()).unwrap();
-    assert_eq!(rec["format_version"], 1, "{rec}");
+    assert_eq!(rec["format_version"], f.version, "{rec}");
     assert_eq!(rec["volume_id"], "DV-000001");
-    assert!(rec.get("vault_id").is_none(), "{rec}");
+    assert_eq!(vault_id_of(&rec), f.vault_id, "{rec}");
     let info = fs::read_to_string(x.join("bag-info.txt")).unwrap();
-    assert!(info.contains("Discvault-Format-Version: 1\n"), "{info}");
-    assert!(!info.contains("Vault-Id"), "{info}");
+    assert!(
+        info.contains(&format!("\nDiscvault-Format-Version: {}\n", f.version)),
+        "{info}"
+    );
+    match f.vault_id {
+        Some(id) => assert!(
+            info.contains(&format!("\nDiscvault-Vault-Id: {id}\n")),
+            "{info}"
+        ),
+        None => assert!(!info.contains("Vault-Id"), "{info}"),
+    }
     let snapshot = run(Command::new("sh")
         .arg("-c")
         .arg("gzip -dc discvault/catalog.jsonl.gz | head -n 1")
         .current_dir(&x));
     let header: Value = serde_json::from_str(&snapshot).unwrap();
     assert_eq!(header["type"], "header", "{header}");
-    assert_eq!(header["format_version"], 1, "{header}");
-    assert!(header.get("vault_id").is_none(), "{header}");
-    // The old catalog knows nothing of vault ids.
+    assert_eq!(header["format_version"], f.version, "{header}");
+    assert_eq!(vault_id_of(&header), f.vault_id, "{header}");
+    // The old catalog as the old binary left it: its schema, the volume's format version,
+    // the vault id (none before version 2).
     let t2 = tempfile::tempdir().unwrap();
-    let vault = old_vault(t2.path());
-    assert_eq!(sql(&vault, "SELECT format_version FROM volumes"), "1");
+    let vault = old_vault(f, t2.path());
     assert_eq!(
-        sql(
-            &vault,
-            "SELECT count(*) FROM catalog_settings WHERE key = 'vault_id'"
-        ),
-        "0"
+        sql(&vault, "SELECT max(version) FROM schema_version"),
+        f.schema_version.to_string()
     );
+    assert_eq!(
+        sql(&vault, "SELECT format_version FROM volumes"),
+        f.version.to_string()
+    );
+    assert_eq!(catalog_vault_id(&vault).as_deref(), f.vault_id);
 }
 
-#[test]
-fn a_version_1_disc_restores_byte_exact_without_a_vault() {
+fn restores_byte_exact_without_a_vault(f: &Fixture) {
     let t = tempfile::tempdir().unwrap();
-    let img = image(t.path());
+    let img = image(f, t.path());
     let to = t.path().join("restored");
     let (rc, _, err) = code(
         dv(&t.path().join("no-vault"))
@@ -234,7 +300,7 @@ fn a_version_1_disc_restores_byte_exact_without_a_vault() {
     );
     assert_eq!(rc, 0, "{err}");
     let root = to.join(COLLECTION);
-    assert_restored("restore without a vault", &root);
+    assert_restored(f, "restore without a vault", &root);
     assert_eq!(fs::metadata(root.join("空文件.txt")).unwrap().len(), 0);
     // Modes and modification times as the disc records them (README.txt).
     let mode = |p: &str| fs::metadata(root.join(p)).unwrap().permissions().mode() & 0o7777;
@@ -274,11 +340,10 @@ fn a_version_1_disc_restores_byte_exact_without_a_vault() {
     );
 }
 
-#[test]
-fn independent_readers_accept_a_version_1_disc() {
+fn independent_readers_accept_it(f: &Fixture) {
     let t = tempfile::tempdir().unwrap();
-    let img = image(t.path());
-    let want = expected();
+    let img = image(f, t.path());
+    let want = expected(f);
     // isoinfo's Rock Ridge listing holds every record under data/.
     let listed = isoinfo_paths(&img);
     for p in want.files.keys() {
@@ -319,11 +384,15 @@ fn independent_readers_accept_a_version_1_disc() {
         "bsdtar's extraction"
     );
     // discvault's verify needs a catalog: a new vault that has no volume of its own does not
-    // take the disc for one of its (exit 5), and records nothing.
+    // take the disc for one of its (exit 5; a disc that names its vault, as another vault's),
+    // and records nothing.
     let fresh = t.path().join("fresh");
     run(dv(&fresh).arg("init"));
     let (rc, _, err) = code(dv(&fresh).arg("verify").arg(&img));
     assert_eq!(rc, 5, "{err}");
+    if let Some(id) = f.vault_id {
+        assert!(err.contains(id), "{err}");
+    }
     assert_eq!(
         sql(
             &fresh,
@@ -333,11 +402,10 @@ fn independent_readers_accept_a_version_1_disc() {
     );
 }
 
-#[test]
-fn the_old_vault_verifies_reads_back_repairs_and_restores_its_version_1_disc() {
+fn the_old_vault_verifies_reads_back_repairs_and_restores_it(f: &Fixture) {
     let t = tempfile::tempdir().unwrap();
-    let img = image(t.path());
-    let vault = old_vault(t.path());
+    let img = image(f, t.path());
+    let vault = old_vault(f, t.path());
     let copy_checks = || {
         sql(
             &vault,
@@ -347,19 +415,22 @@ fn the_old_vault_verifies_reads_back_repairs_and_restores_its_version_1_disc() {
         .parse::<u32>()
         .unwrap()
     };
-    // The current binary opens the old catalog: whole, its audit trail intact, a vault id given.
+    // The current binary opens the old catalog: whole, its audit trail intact, a vault id
+    // given (before version 2), or kept (the one its discs carry). The volume keeps its
+    // format version.
     let (rc, out, err) = code(dv(&vault).arg("check"));
     assert_eq!(rc, 0, "{out}{err}");
     let (rc, out, err) = code(dv(&vault).args(["log", "verify"]));
     assert_eq!(rc, 0, "{out}{err}");
+    let id = catalog_vault_id(&vault).expect("a vault id");
+    assert_eq!(id.len(), 36, "{id}");
+    if let Some(old) = f.vault_id {
+        assert_eq!(id, old, "the old vault's id");
+    }
     assert_eq!(
-        sql(
-            &vault,
-            "SELECT length(value) FROM catalog_settings WHERE key = 'vault_id'"
-        ),
-        "36"
+        sql(&vault, "SELECT format_version FROM volumes"),
+        f.version.to_string()
     );
-    assert_eq!(sql(&vault, "SELECT format_version FROM volumes"), "1");
 
     // verify and verify --copy: clean, the read-back recorded against the copy.
     let (rc, r) = json(dv(&vault).arg("verify").arg(&img));
@@ -402,7 +473,7 @@ fn the_old_vault_verifies_reads_back_repairs_and_restores_its_version_1_disc() {
     assert_eq!(r["not_written"], serde_json::json!([]), "{r}");
     assert_eq!(
         restored(&rb.join("DV-000001/data").join(COLLECTION)).files,
-        expected().files,
+        expected(f).files,
         "readback"
     );
     bagit_validate(&rb.join("DV-000001"));
@@ -446,13 +517,13 @@ fn the_old_vault_verifies_reads_back_repairs_and_restores_its_version_1_disc() {
     );
 
     // repair from the damaged copy and the disc's PAR2 data: the very image the old binary
-    // mastered.
+    // mastered, of the disc's own format version.
     let fixed = t.path().join("fixed");
     let (rc, r) = json(dv(&vault).arg("repair").arg(&bad).arg("--to").arg(&fixed));
     assert_eq!(rc, 0, "{r}");
-    assert_eq!(r["image_sha256"], IMAGE_SHA256, "{r}");
+    assert_eq!(r["image_sha256"], f.image_sha256, "{r}");
     let fixed_img = fixed.join("DV-000001.iso");
-    assert_eq!(sha256(&fixed_img), IMAGE_SHA256);
+    assert_eq!(sha256(&fixed_img), f.image_sha256);
     // The mended disc read back as the copy is trusted again.
     let (rc, r) = json(
         dv(&vault)
@@ -478,8 +549,37 @@ fn the_old_vault_verifies_reads_back_repairs_and_restores_its_version_1_disc() {
             .arg(&fixed_img),
     );
     assert_eq!(rc, 0, "{err}");
-    assert_restored("restore with the old vault", &to.join(COLLECTION));
+    assert_restored(f, "restore with the old vault", &to.join(COLLECTION));
     // After all of it the catalog is still whole.
     let (rc, out, err) = code(dv(&vault).arg("check"));
     assert_eq!(rc, 0, "{out}{err}");
+}
+
+/// Every test above, once per fixture: `mod format_vN { #[test] fn TEST() }`.
+macro_rules! tests_of_old_formats {
+    ($($module:ident: $fixture:ident;)*) => {$(
+        mod $module {
+            #[test]
+            fn the_fixture_is_a_disc_of_its_format() {
+                super::the_fixture_is_a_disc_of_its_format(&super::$fixture)
+            }
+            #[test]
+            fn restores_byte_exact_without_a_vault() {
+                super::restores_byte_exact_without_a_vault(&super::$fixture)
+            }
+            #[test]
+            fn independent_readers_accept_it() {
+                super::independent_readers_accept_it(&super::$fixture)
+            }
+            #[test]
+            fn the_old_vault_verifies_reads_back_repairs_and_restores_it() {
+                super::the_old_vault_verifies_reads_back_repairs_and_restores_it(&super::$fixture)
+            }
+        }
+    )*};
+}
+
+tests_of_old_formats! {
+    format_v1: V1;
+    format_v2: V2;
 }
