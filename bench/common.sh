@@ -9,7 +9,7 @@ bench_setup() {
   runs=${RUNS:-$3}
   [ -d "$corpus" ] || python3 "$here/../../shared/bench/mkcorpus.py" "$corpus"
   cargo build --release -q -p "${4:-discvault-cli}" --manifest-path "$here/../Cargo.toml"
-  dv="$here/../target/release/discvault"
+  dv="${CARGO_TARGET_DIR:-$here/../target}/release/discvault"
   rm -rf "$work"; mkdir -p "$work"
   [ -n "${KEEP:-}" ] || trap 'rm -rf "$work"' EXIT
 }

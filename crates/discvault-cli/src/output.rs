@@ -108,7 +108,7 @@ pub fn print_repair(r: &discvault::repair::RepairReport) {
 
 pub fn print_plan(p: &discvault::plan::VolumePlan, dry: bool) {
     println!(
-        "{} {} files ({}) onto {} × {} ({} usable each, reserve {}%, recovery data {}%)",
+        "{} {} files ({}) onto {} × {} ({} usable each, reserve {}%, recovery data {}%, {})",
         if dry { "would plan" } else { "planned" },
         p.files,
         human_bytes(p.payload_bytes),
@@ -116,7 +116,11 @@ pub fn print_plan(p: &discvault::plan::VolumePlan, dry: bool) {
         p.media.name,
         human_bytes(p.usable_bytes),
         p.reserve_percent,
-        p.redundancy_percent
+        p.redundancy_percent,
+        match p.file_systems {
+            discvault::model::FileSystems::Bridge => "ISO 9660 + UDF",
+            discvault::model::FileSystems::Iso9660 => "ISO 9660 only",
+        }
     );
     if !p.metadata_changes.is_empty() {
         println!("collection metadata changed since the last plan (discs already written keep the old values):");

@@ -470,14 +470,28 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
         .click()
         .await
         .unwrap();
+    // ISO 9660 only, chosen here instead of the configured bridge.
+    c.find(Locator::Css("#file-systems option[value=iso9660]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     click(&c, "form.plan button").await;
     let summary = waited_text(&c, "#plan-summary").await;
-    let dry = ok(dv(&vault).args(["plan", "--media", "cd74", "--dry-run"]));
+    let dry = ok(dv(&vault).args([
+        "plan",
+        "--media",
+        "cd74",
+        "--file-systems",
+        "iso9660",
+        "--dry-run",
+    ]));
     assert!(
         summary.contains(&format!(
             "{} 张光盘",
             dry["volumes"].as_array().unwrap().len()
-        )),
+        )) && summary.contains("仅 ISO 9660"),
         "{summary}"
     );
     assert_eq!(ok(dv(&vault).arg("status"))["planned"]["files"], 0);
@@ -487,6 +501,14 @@ async fn an_archivist_logs_in_finds_records_and_switches_language() {
     assert_eq!(
         ok(dv(&vault).arg("status"))["planned"]["files"],
         dry["files"]
+    );
+    assert_eq!(
+        common::sql(
+            &vault,
+            "SELECT DISTINCT file_systems FROM volumes WHERE plan_id = (SELECT MAX(plan_id) FROM volumes)"
+        )
+        .trim(),
+        "iso9660"
     );
     page(&c, "task-zh").await;
     // Master the planned volume into a folder of the server; publishing is not the

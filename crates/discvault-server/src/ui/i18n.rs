@@ -827,6 +827,18 @@ const WORDS: &[(&str, &str, &str)] = &[
         "留空则用配置中的值。",
         "Empty: the configured value.",
     ),
+    ("plan.file_systems", "文件系统", "File systems"),
+    (
+        "plan.fs_default",
+        "按配置（默认 ISO 9660 + UDF）",
+        "As configured (default ISO 9660 + UDF)",
+    ),
+    (
+        "plan.fs_bridge",
+        "ISO 9660 + UDF：Windows、macOS 显示完整文件名",
+        "ISO 9660 + UDF: full names on Windows and macOS",
+    ),
+    ("plan.fs_iso9660", "仅 ISO 9660", "ISO 9660 only"),
     ("plan.preview", "预览", "Preview"),
     ("plan.preview_title", "规划预览", "Preview"),
     (

@@ -17,6 +17,8 @@ use serde::Deserialize;
 pub struct PlanForm {
     media: String,
     reserve_percent: Option<String>,
+    /// `bridge`, `iso9660`, or empty: the vault's setting.
+    file_systems: Option<String>,
 }
 
 impl PlanForm {
@@ -28,9 +30,17 @@ impl PlanForm {
                     .map_err(|_| format!("reserve_percent: {r:?}"))?,
             ),
         };
+        let file_systems = match self.file_systems.as_deref().unwrap_or("") {
+            "" => None,
+            fs => Some(
+                discvault::model::FileSystems::parse(fs)
+                    .ok_or_else(|| format!("file_systems: {fs:?}"))?,
+            ),
+        };
         Ok(PlanOptions {
             media: Some(self.media.clone()),
             reserve_percent: reserve,
+            file_systems,
             ..Default::default()
         })
     }
@@ -53,6 +63,15 @@ fn form(p: &Page, f: &PlanForm) -> Markup {
                     value=(f.reserve_percent.clone().unwrap_or_default()) aria-describedby="reserve-hint";
                 span.hint #reserve-hint { (p.t("plan.reserve_hint")) }
             }
+            p {
+                label for="file-systems" { (p.t("plan.file_systems")) }
+                select #file-systems name="file_systems" {
+                    @let chosen = f.file_systems.as_deref().unwrap_or("");
+                    @for (value, key) in [("", "plan.fs_default"), ("bridge", "plan.fs_bridge"), ("iso9660", "plan.fs_iso9660")] {
+                        option value=(value) selected[chosen == value] { (p.t(key)) }
+                    }
+                }
+            }
             p { button type="submit" { (p.t("plan.preview")) } }
         }
     }
@@ -64,7 +83,7 @@ pub async fn page(p: Page) -> Response {
     }
     let f = PlanForm {
         media: "dvd5".into(),
-        reserve_percent: None,
+        ..Default::default()
     };
     let content = html! {
         p.hint { (p.t("plan.intro")) }
@@ -89,6 +108,10 @@ fn preview(p: &Page, f: &PlanForm, plan: &VolumePlan) -> Markup {
             p #plan-summary {
                 (format::count(plan.files)) " " (p.t("dash.files")) " · " (format::size(plan.payload_bytes))
                 " → " strong { (plan.volumes.len()) " " (p.t("plan.discs")) } " " (plan.media.name)
+                " · " (p.t(match plan.file_systems {
+                    discvault::model::FileSystems::Bridge => "plan.fs_bridge",
+                    discvault::model::FileSystems::Iso9660 => "plan.fs_iso9660",
+                }))
                 @if splits > 0 { " · " (splits) " " (p.t("plan.split_files")) }
             }
             ol.volumes {
@@ -122,6 +145,7 @@ fn preview(p: &Page, f: &PlanForm, plan: &VolumePlan) -> Markup {
             form hx-post="/plan/confirm" hx-target="#preview" {
                 input type="hidden" name="media" value=(f.media);
                 input type="hidden" name="reserve_percent" value=(f.reserve_percent.clone().unwrap_or_default());
+                input type="hidden" name="file_systems" value=(f.file_systems.clone().unwrap_or_default());
                 button type="submit" { (p.t("plan.confirm")) }
             }
         }
