@@ -12,10 +12,10 @@
 //! file's entry, extents continued elsewhere) is an error saying so.
 
 use super::encode::{crc16, tag_checksum};
-use crate::reader::{IsoEntry, IsoEntryKind, Limits, MAX_NAME_BYTES};
+use crate::reader::{copy_extents, IsoEntry, IsoEntryKind, Limits, MAX_NAME_BYTES};
 use crate::{IsoError, Result, SECTOR};
 use std::collections::HashSet;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom, Write};
 
 const S: usize = SECTOR as usize;
 
@@ -73,7 +73,7 @@ fn check_tag(d: &[u8], id: u16, location: u32, what: &str) -> Result<()> {
 }
 
 /// Decodes an OSTA CS0 identifier (compression 8 or 16) to UTF-8 bytes.
-fn cs0_decode(b: &[u8]) -> Result<Vec<u8>> {
+pub(super) fn cs0_decode(b: &[u8]) -> Result<Vec<u8>> {
     let (&id, rest) = b.split_first().ok_or_else(|| corrupt("an empty name"))?;
     let s: String = match id {
         8 => rest.iter().map(|&c| c as char).collect(),
@@ -203,6 +203,22 @@ impl<R: Read + Seek> UdfReader<R> {
     /// The logical volume's identifier (the label readers show).
     pub fn volume_id(&self) -> &str {
         &self.volume_id
+    }
+
+    /// Sectors the volume spans: its partition and the anchor after it (as a bridge image is
+    /// laid out), at most the image's.
+    pub fn total_sectors(&self) -> u64 {
+        (self.partition_start + self.partition_len + 1).min(self.sectors)
+    }
+
+    /// Copies the data of `entry` (one of [`UdfReader::entries`]) to `out`, extent by extent.
+    pub fn read_file(&mut self, entry: &IsoEntry, out: &mut dyn Write) -> Result<u64> {
+        copy_extents(&mut self.src, &entry.extents, out)
+    }
+
+    /// The underlying source, for callers that read extents themselves.
+    pub fn source(&mut self) -> &mut R {
+        &mut self.src
     }
 
     fn sector(&mut self, at: u64) -> Result<Vec<u8>> {
@@ -379,6 +395,7 @@ impl<R: Read + Seek> UdfReader<R> {
     /// Every entry of the UDF tree, directories before what they hold.
     pub fn entries(&mut self) -> Result<Vec<IsoEntry>> {
         let mut out = Vec::new();
+        (self.dir_bytes, self.path_bytes) = (0, 0);
         let mut seen = HashSet::new();
         let root = self.root_icb;
         let fe = self.file_entry(root)?;
