@@ -76,6 +76,8 @@ pub enum IsoError {
     NotIso(String),
     #[error("damaged ISO 9660 structure: {0}")]
     Corrupt(String),
+    #[error("damaged UDF structure: {0}")]
+    CorruptUdf(String),
 }
 
 pub type Result<T, E = IsoError> = std::result::Result<T, E>;

@@ -2,7 +2,7 @@
 //! [`IsoEntry`] values the ISO 9660 reader gives, so that a disc whose ISO 9660 tree is damaged
 //! is still read through its UDF tree.
 //!
-//! Nothing in an image is trusted. Refused with [`IsoError::Corrupt`], never followed: a
+//! Nothing in an image is trusted. Refused with [`IsoError::CorruptUdf`], never followed: a
 //! descriptor whose tag checksum, CRC, identifier, version or recorded location is wrong;
 //! extents outside the partition or the image, allocation descriptors that do not add up to
 //! the file's length; directory loops (a directory entry met twice) and trees deeper than
@@ -20,7 +20,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 const S: usize = SECTOR as usize;
 
 fn corrupt(what: impl Into<String>) -> IsoError {
-    IsoError::Corrupt(format!("UDF: {}", what.into()))
+    IsoError::CorruptUdf(what.into())
 }
 
 fn le16(b: &[u8], at: usize) -> u16 {
@@ -165,7 +165,7 @@ impl<R: Read + Seek> UdfReader<R> {
         };
         // The anchor: at 256, else in the last sector, else 256 before it.
         let mut anchor = None;
-        let mut why = String::new();
+        let mut why = None;
         for at in [256, sectors.saturating_sub(1), sectors.saturating_sub(257)] {
             if at < 256 || at >= sectors {
                 continue;
@@ -176,16 +176,11 @@ impl<R: Read + Seek> UdfReader<R> {
                     anchor = Some(d);
                     break;
                 }
-                Err(e) => why = e.to_string(),
+                Err(e) => why = Some(e),
             }
         }
-        let anchor = anchor.ok_or_else(|| {
-            if why.is_empty() {
-                corrupt("no anchor volume descriptor pointer")
-            } else {
-                IsoError::Corrupt(why)
-            }
-        })?;
+        let anchor = anchor
+            .ok_or_else(|| why.unwrap_or_else(|| corrupt("no anchor volume descriptor pointer")))?;
         let main = (le32(&anchor, 16), le32(&anchor, 20));
         let reserve = (le32(&anchor, 24), le32(&anchor, 28));
         match r.read_vds(main) {
