@@ -26,9 +26,15 @@ pub(super) fn check_medium(
             let tm_err = img.read(TAG_MANIFEST, &mut capped).err();
             let tm = capped.buf;
             // A directory tree that cannot be read is damage of the disc, not an error: its
-            // records are still reached through the catalog's layout (`repair`).
+            // records are still reached through the catalog's layout (`repair`), or through
+            // the UDF tree of a bridge disc whose ISO 9660 tree is damaged.
             let (entries, tree_err) = match img.take_file_entries() {
-                Ok(e) => (e, None),
+                Ok(e) => {
+                    let damage = img.iso_damage().map(|d| {
+                        format!("ISO 9660 tree unreadable ({d}); files read through the UDF tree")
+                    });
+                    (e, damage)
+                }
                 Err(e) => (BTreeMap::new(), Some(e.to_string())),
             };
             Ok((id, tm, tm_err, entries, tree_err))
