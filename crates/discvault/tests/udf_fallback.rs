@@ -106,6 +106,13 @@ fn bridge(dir: &Path) -> (PathBuf, BTreeMap<Vec<u8>, Vec<u8>>) {
         let data = (0..1000 + i * 2500).map(|k| (k * 7 + i) as u8).collect();
         files.push((disc_path(r), data));
     }
+    let path = dir.join("bridge.iso");
+    write_image(&path, &files, true);
+    (path, files.into_iter().collect())
+}
+
+/// Writes an image of `files` (path, bytes), a UDF bridge when `udf`.
+fn write_image(path: &Path, files: &[(Vec<u8>, Vec<u8>)], udf: bool) {
     let spec = ImageSpec {
         volume_id: "DV-UDF-0001".into(),
         created: 1_700_000_000,
@@ -120,7 +127,7 @@ fn bridge(dir: &Path) -> (PathBuf, BTreeMap<Vec<u8>, Vec<u8>>) {
                 mtime: 1_700_000_000,
             })
             .collect(),
-        udf: true,
+        udf,
         ..Default::default()
     };
     let layout = Layout::new(&spec).unwrap();
@@ -128,9 +135,7 @@ fn bridge(dir: &Path) -> (PathBuf, BTreeMap<Vec<u8>, Vec<u8>>) {
     layout
         .write(&mut img, &mut |i, w| w.write_all(&files[i].1))
         .unwrap();
-    let path = dir.join("bridge.iso");
-    std::fs::write(&path, img).unwrap();
-    (path, files.into_iter().collect())
+    std::fs::write(path, img).unwrap();
 }
 
 /// Every file listed, and its bytes as read: the source lists what it should, each byte-exact.
@@ -265,6 +270,21 @@ fn a_file_missing_from_the_iso_9660_tree_is_read_through_udf() {
     assert_eq!(got, expected[path]);
     assert_eq!(src.iso_damage(), None);
     let e = src.read(b"data/nowhere", &mut Vec::new()).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::NotFound, "{e}");
+    // What verify adds to the listing: the UDF tree's files, under their real paths.
+    let iso = src.take_file_entries().unwrap();
+    let udf = src.take_udf_file_entries().unwrap().unwrap();
+    assert!(!iso.contains_key(path) && udf.contains_key(path));
+    assert_eq!(
+        udf.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>()
+    );
+    // An image without UDF has none.
+    let plain = t.path().join("plain.iso");
+    write_image(&plain, &[(b"a.txt".to_vec(), b"a".to_vec())], false);
+    let mut src = source::open_image(&plain).unwrap();
+    assert!(src.take_udf_file_entries().is_none());
+    let e = src.read(b"b.txt", &mut Vec::new()).unwrap_err();
     assert_eq!(e.kind(), std::io::ErrorKind::NotFound, "{e}");
 }
 

@@ -149,6 +149,24 @@ impl ImageSource {
         .unwrap_or_default())
     }
 
+    /// Every regular file of the UDF tree with its extents, by real path, taken out of the
+    /// source (as [`ImageSource::take_file_entries`]); `None` when the image has no UDF tree.
+    /// For the files an ISO 9660 tree that was listed lacks.
+    pub fn take_udf_file_entries(&mut self) -> Option<Result<BTreeMap<Vec<u8>, IsoEntry>>> {
+        let name = self.name();
+        let listed = match self.udf()? {
+            Ok(t) => match t.index() {
+                Ok(_) => Ok(t.index.take().unwrap_or_default()),
+                Err(e) => Err(e.to_string()),
+            },
+            Err(e) => Err(e),
+        };
+        Some(listed.map_err(|e| Error::Source {
+            source_name: name,
+            detail: format!("UDF tree unreadable: {e}"),
+        }))
+    }
+
     /// Every regular file with its extents, by path: those of the ISO 9660 tree, or of the
     /// UDF tree when the ISO 9660 tree cannot be listed.
     pub fn file_entries(&mut self) -> Result<&BTreeMap<Vec<u8>, IsoEntry>> {

@@ -42,7 +42,7 @@ pub(super) fn check_medium(
         let pre = by_label.as_ref().map(|v| vault.catalog.volume_contents(v));
         (walk.join().expect("directory walk"), pre)
     });
-    let (id, tm, tm_err, entries, tree_err) = walked?;
+    let (id, tm, tm_err, mut entries, mut tree_err) = walked?;
     let volume = resolve(vault, &img.name(), id, img.label())?;
     let total = img.total_sectors();
     let tags = parse_tag_manifest(&tm);
@@ -51,6 +51,22 @@ pub(super) fn check_medium(
         _ => vault.catalog.volume_contents(&volume)?,
     };
     let expected = expected_files(&contents, opts.digest);
+    // An ISO 9660 tree that lacks records the UDF tree of a bridge disc holds: damage of the
+    // disc, and the records are read through the UDF tree.
+    if tree_err.is_none() && expected.iter().any(|e| !entries.contains_key(&e.disc_path)) {
+        if let Some(Ok(udf)) = img.take_udf_file_entries() {
+            let listed = entries.len();
+            for (path, e) in udf {
+                entries.entry(path).or_insert(e);
+            }
+            let lacked = entries.len() - listed;
+            if lacked > 0 {
+                tree_err = Some(format!(
+                    "the ISO 9660 tree lacks {lacked} file(s) the UDF tree holds; read through it"
+                ));
+            }
+        }
+    }
     let key = match copy {
         Some(c) => format!("copy:{c}"),
         None => format!(
