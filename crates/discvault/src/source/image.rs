@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 type Image = BufReader<std::fs::File>;
 type Files = BTreeMap<Vec<u8>, IsoEntry>;
 
+/// An image opened by [`open_image`]: its ISO 9660 tree, and the UDF tree of a bridge disc.
 pub struct ImageSource {
     path: PathBuf,
     /// The ISO 9660 tree, unless it cannot be opened.
