@@ -1,15 +1,21 @@
 //! Disc sources: what verify and restore read from. An image file or a mounted disc directory
 //! (a block device or a pseudo drive holds an image). Verify and read-back scan images sector by
-//! sector with [`crate::scan`]; this module reads the file system.
+//! sector with [`crate::scan`]; this module reads the file system: an image through its ISO 9660
+//! tree, or through the UDF tree of a bridge disc when the ISO 9660 tree is damaged or lacks a
+//! file ([`ImageSource`]). Either way, and in a folder, files keep their real (Rock Ridge)
+//! paths: those UDF shortened are found again through the volume record.
 
 use crate::error::IoContext;
 use crate::format::{VolumeRecord, VOLUME_JSON};
 use crate::{Error, Result};
-use isoimage::{IsoEntry, IsoEntryKind, IsoReader};
-use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
+
+mod image;
+mod udf_names;
+pub use image::{open_image, ImageSource};
+use udf_names::UdfNames;
 
 /// One regular file found on a disc.
 #[derive(Debug, Clone)]
@@ -39,24 +45,10 @@ pub fn open(path: &Path) -> Result<Box<dyn DiscSource>> {
     if md.is_dir() {
         return Ok(Box::new(DirSource {
             root: path.to_path_buf(),
+            udf: None,
         }));
     }
     Ok(Box::new(open_image(path)?))
-}
-
-/// Opens an image file, a pseudo drive or a block device holding an ISO 9660 file system.
-pub fn open_image(path: &Path) -> Result<ImageSource> {
-    let f = std::fs::File::open(path).at(path)?;
-    let reader =
-        IsoReader::open(std::io::BufReader::with_capacity(8 << 10, f)).map_err(|e| Error::Iso {
-            path: path.to_path_buf(),
-            source: e,
-        })?;
-    Ok(ImageSource {
-        path: path.to_path_buf(),
-        reader,
-        index: None,
-    })
 }
 
 /// Who a disc says it is: the head of its `discvault/volume.json`.
@@ -153,88 +145,65 @@ fn parse_volume_json_within<T: serde::de::DeserializeOwned>(
     })
 }
 
-pub struct ImageSource {
-    path: PathBuf,
-    reader: IsoReader<std::io::BufReader<std::fs::File>>,
-    index: Option<BTreeMap<Vec<u8>, IsoEntry>>,
-}
-
-impl ImageSource {
-    /// Sectors of the file system (its volume space size).
-    pub fn total_sectors(&self) -> u64 {
-        self.reader.total_sectors() as u64
-    }
-
-    /// Every regular file with its extents, by path, taken out of the source (later reads
-    /// of files walk the tree again).
-    pub fn take_file_entries(&mut self) -> Result<BTreeMap<Vec<u8>, IsoEntry>> {
-        self.file_entries()?;
-        Ok(self.index.take().unwrap_or_default())
-    }
-
-    /// Every regular file with its extents, by path.
-    pub fn file_entries(&mut self) -> Result<&BTreeMap<Vec<u8>, IsoEntry>> {
-        let name = self.name();
-        self.index().map_err(|e| Error::Source {
-            source_name: name,
-            detail: format!("directory tree unreadable: {e}"),
-        })
-    }
-
-    fn index(&mut self) -> std::io::Result<&BTreeMap<Vec<u8>, IsoEntry>> {
-        if self.index.is_none() {
-            let entries = self
-                .reader
-                .entries()
-                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
-            self.index = Some(
-                entries
-                    .into_iter()
-                    .filter(|e| e.kind == IsoEntryKind::File)
-                    .map(|e| (e.path_bytes(), e))
-                    .collect(),
-            );
-        }
-        Ok(self.index.as_ref().unwrap())
-    }
-}
-
-impl DiscSource for ImageSource {
-    fn name(&self) -> String {
-        self.path.display().to_string()
-    }
-
-    fn files(&mut self) -> Result<Vec<DiscFile>> {
-        Ok(self
-            .file_entries()?
-            .values()
-            .map(|e| DiscFile {
-                path: e.path_bytes(),
-                size: e.size,
-            })
-            .collect())
-    }
-
-    fn read(&mut self, path: &[u8], out: &mut dyn Write) -> std::io::Result<u64> {
-        let entry = self.index()?.get(path).cloned().ok_or_else(|| {
-            std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                format!("{} is not on the disc", String::from_utf8_lossy(path)),
-            )
-        })?;
-        self.reader.read_file(&entry, out).map_err(|e| match e {
-            isoimage::IsoError::Io(io) => io,
-            other => std::io::Error::other(other.to_string()),
-        })
-    }
-
-    fn label(&self) -> Option<String> {
-        Some(self.reader.volume_id().to_string())
-    }
-}
-
+/// A folder: a mounted disc, or a copy of one. A mounted bridge disc may show its UDF tree
+/// (Linux mounts UDF first), where names too long for UDF are shortened: a path not found is
+/// looked for under its UDF name, and a folder that shows UDF names lists its files under
+/// their real ones.
 pub struct DirSource {
     root: PathBuf,
+    /// The UDF names of the disc's records, once asked for.
+    udf: Option<DirUdf>,
+}
+
+struct DirUdf {
+    names: UdfNames,
+    /// The folder shows UDF names: a record UDF renamed is there under its UDF name only.
+    shows_udf: bool,
+}
+
+impl DirSource {
+    /// The UDF names of the records its volume record lists, read once; none when it has none
+    /// or it cannot be read (the names are then the folder's own).
+    fn udf(&mut self) -> &DirUdf {
+        if self.udf.is_none() {
+            let names = UdfNames::read_from(|out| self.read_at(VOLUME_JSON.as_bytes(), out));
+            // Checked relative paths (isoimage::udf_paths refuses any other).
+            let there = |p: &[u8]| {
+                std::fs::symlink_metadata(self.root.join(std::ffi::OsStr::from_bytes(p))).is_ok()
+            };
+            let shows_udf = names
+                .renamed()
+                .any(|(real, udf)| !there(real) && there(udf));
+            self.udf = Some(DirUdf { names, shows_udf });
+        }
+        self.udf.as_ref().unwrap()
+    }
+
+    /// Copies the file at `path` (relative to the root, which it may not leave) to `out`.
+    fn read_at(&self, path: &[u8], out: &mut dyn Write) -> std::io::Result<u64> {
+        let rel = PathBuf::from(std::ffi::OsString::from_vec(path.to_vec()));
+        if rel.is_absolute()
+            || rel
+                .components()
+                .any(|c| !matches!(c, std::path::Component::Normal(_)))
+        {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "path leaves the disc",
+            ));
+        }
+        let mut f = std::fs::File::open(self.root.join(rel))?;
+        let mut buf = vec![0u8; 1 << 20];
+        let mut n = 0u64;
+        loop {
+            let k = f.read(&mut buf)?;
+            if k == 0 {
+                return Ok(n);
+            }
+            out.write_all(&buf[..k])?;
+            n += k as u64;
+        }
+    }
 }
 
 impl DiscSource for DirSource {
@@ -259,31 +228,31 @@ impl DiscSource for DirSource {
                 size,
             });
         }
+        if out.iter().any(|f| f.path == VOLUME_JSON.as_bytes()) {
+            let udf = self.udf();
+            if udf.shows_udf {
+                for f in &mut out {
+                    f.path = udf.names.real_path(&f.path).to_vec();
+                }
+            }
+        }
         Ok(out)
     }
 
     fn read(&mut self, path: &[u8], out: &mut dyn Write) -> std::io::Result<u64> {
-        let rel = PathBuf::from(std::ffi::OsString::from_vec(path.to_vec()));
-        if rel.is_absolute()
-            || rel
-                .components()
-                .any(|c| !matches!(c, std::path::Component::Normal(_)))
-        {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                "path leaves the disc",
-            ));
+        if let Some(u) = self.udf.as_ref().filter(|u| u.shows_udf) {
+            return self.read_at(u.names.udf_path(path), out);
         }
-        let mut f = std::fs::File::open(self.root.join(rel))?;
-        let mut buf = vec![0u8; 1 << 20];
-        let mut n = 0u64;
-        loop {
-            let k = f.read(&mut buf)?;
-            if k == 0 {
-                return Ok(n);
+        match self.read_at(path, out) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let at = self.udf().names.udf_path(path);
+                if at == path {
+                    return Err(e);
+                }
+                let at = at.to_vec();
+                self.read_at(&at, out)
             }
-            out.write_all(&buf[..k])?;
-            n += k as u64;
+            r => r,
         }
     }
 }

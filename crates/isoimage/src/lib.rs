@@ -17,6 +17,9 @@
 //! (recognition sequence at 19–21, descriptor sequences at 32 and 48, integrity at 64, anchors
 //! at 256 and in the last sector); the partition starts at 257 with the file set, the UDF
 //! directories and one file entry per file, then the ISO 9660 tables, directories and data.
+//! [`UdfReader`] reads that tree back (a disc whose ISO 9660 tree is damaged is still read), and
+//! [`udf_paths`] says where the writer put each file in it: a name longer than a UDF identifier
+//! holds is shortened there.
 //!
 //! Files larger than 4 GiB are written as multi-extent files (ECMA-119 6.5.1, several directory
 //! records with the multi-extent flag, contiguous extents). Deep trees are written as they are
@@ -37,7 +40,7 @@
 
 mod reader;
 mod udf;
-pub use udf::UdfReader;
+pub use udf::{udf_paths, UdfReader};
 mod writer;
 
 pub use reader::{
@@ -73,6 +76,8 @@ pub enum IsoError {
     NotIso(String),
     #[error("damaged ISO 9660 structure: {0}")]
     Corrupt(String),
+    #[error("damaged UDF structure: {0}")]
+    CorruptUdf(String),
 }
 
 pub type Result<T, E = IsoError> = std::result::Result<T, E>;

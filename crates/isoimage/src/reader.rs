@@ -559,38 +559,48 @@ impl<R: Read + Seek> IsoReader<R> {
 
     /// Copies the data of `entry` to `out`, extent by extent.
     pub fn read_file(&mut self, entry: &IsoEntry, out: &mut dyn Write) -> Result<u64> {
-        let mut buf = vec![0u8; 1 << 20];
-        let mut total = 0u64;
-        for &(lba, len) in &entry.extents {
-            self.src.seek(SeekFrom::Start(lba as u64 * SECTOR))?;
-            let mut left = len;
-            while left > 0 {
-                let k = left.min(buf.len() as u64) as usize;
-                self.src.read_exact(&mut buf[..k]).map_err(|e| {
-                    if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                        std::io::Error::new(
-                            e.kind(),
-                            format!(
-                                "the image ends inside this file's data (extent at sector {lba}, {} of {len} bytes read): truncated image?",
-                                len - left
-                            ),
-                        )
-                    } else {
-                        std::io::Error::new(e.kind(), format!("sector {lba}+: {e}"))
-                    }
-                })?;
-                out.write_all(&buf[..k])?;
-                left -= k as u64;
-                total += k as u64;
-            }
-        }
-        Ok(total)
+        copy_extents(&mut self.src, &entry.extents, out)
     }
 
     /// The underlying source, for callers that read extents themselves.
     pub fn source(&mut self) -> &mut R {
         &mut self.src
     }
+}
+
+/// Copies the data of `extents` (first sector, bytes) from `src` to `out`, in order: a file's
+/// data, whichever tree listed it. An image that ends inside them is an error saying so.
+pub(crate) fn copy_extents<R: Read + Seek>(
+    src: &mut R,
+    extents: &[(u32, u64)],
+    out: &mut dyn Write,
+) -> Result<u64> {
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    for &(lba, len) in extents {
+        src.seek(SeekFrom::Start(lba as u64 * SECTOR))?;
+        let mut left = len;
+        while left > 0 {
+            let k = left.min(buf.len() as u64) as usize;
+            src.read_exact(&mut buf[..k]).map_err(|e| {
+                if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                    std::io::Error::new(
+                        e.kind(),
+                        format!(
+                            "the image ends inside this file's data (extent at sector {lba}, {} of {len} bytes read): truncated image?",
+                            len - left
+                        ),
+                    )
+                } else {
+                    std::io::Error::new(e.kind(), format!("sector {lba}+: {e}"))
+                }
+            })?;
+            out.write_all(&buf[..k])?;
+            left -= k as u64;
+            total += k as u64;
+        }
+    }
+    Ok(total)
 }
 
 /// The extents of the directories listed so far, as sector ranges: a directory met twice (a

@@ -26,9 +26,15 @@ pub(super) fn check_medium(
             let tm_err = img.read(TAG_MANIFEST, &mut capped).err();
             let tm = capped.buf;
             // A directory tree that cannot be read is damage of the disc, not an error: its
-            // records are still reached through the catalog's layout (`repair`).
+            // records are still reached through the catalog's layout (`repair`), or through
+            // the UDF tree of a bridge disc whose ISO 9660 tree is damaged.
             let (entries, tree_err) = match img.take_file_entries() {
-                Ok(e) => (e, None),
+                Ok(e) => {
+                    let damage = img.iso_damage().map(|d| {
+                        format!("ISO 9660 tree unreadable ({d}); files read through the UDF tree")
+                    });
+                    (e, damage)
+                }
                 Err(e) => (BTreeMap::new(), Some(e.to_string())),
             };
             Ok((id, tm, tm_err, entries, tree_err))
@@ -36,7 +42,7 @@ pub(super) fn check_medium(
         let pre = by_label.as_ref().map(|v| vault.catalog.volume_contents(v));
         (walk.join().expect("directory walk"), pre)
     });
-    let (id, tm, tm_err, entries, tree_err) = walked?;
+    let (id, tm, tm_err, mut entries, mut tree_err) = walked?;
     let volume = resolve(vault, &img.name(), id, img.label())?;
     let total = img.total_sectors();
     let tags = parse_tag_manifest(&tm);
@@ -45,6 +51,22 @@ pub(super) fn check_medium(
         _ => vault.catalog.volume_contents(&volume)?,
     };
     let expected = expected_files(&contents, opts.digest);
+    // An ISO 9660 tree that lacks records the UDF tree of a bridge disc holds: damage of the
+    // disc, and the records are read through the UDF tree.
+    if tree_err.is_none() && expected.iter().any(|e| !entries.contains_key(&e.disc_path)) {
+        if let Some(Ok(udf)) = img.take_udf_file_entries() {
+            let listed = entries.len();
+            for (path, e) in udf {
+                entries.entry(path).or_insert(e);
+            }
+            let lacked = entries.len() - listed;
+            if lacked > 0 {
+                tree_err = Some(format!(
+                    "the ISO 9660 tree lacks {lacked} file(s) the UDF tree holds; read through it"
+                ));
+            }
+        }
+    }
     let key = match copy {
         Some(c) => format!("copy:{c}"),
         None => format!(

@@ -4,8 +4,10 @@
 //! for the layout and the choices.
 
 pub(crate) mod encode;
+mod names;
 mod read;
 mod write;
 
+pub use names::udf_paths;
 pub use read::UdfReader;
 pub(crate) use write::{UdfPlan, PARTITION_START};

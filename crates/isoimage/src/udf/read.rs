@@ -2,7 +2,7 @@
 //! [`IsoEntry`] values the ISO 9660 reader gives, so that a disc whose ISO 9660 tree is damaged
 //! is still read through its UDF tree.
 //!
-//! Nothing in an image is trusted. Refused with [`IsoError::Corrupt`], never followed: a
+//! Nothing in an image is trusted. Refused with [`IsoError::CorruptUdf`], never followed: a
 //! descriptor whose tag checksum, CRC, identifier, version or recorded location is wrong;
 //! extents outside the partition or the image, allocation descriptors that do not add up to
 //! the file's length; directory loops (a directory entry met twice) and trees deeper than
@@ -12,15 +12,15 @@
 //! file's entry, extents continued elsewhere) is an error saying so.
 
 use super::encode::{crc16, tag_checksum};
-use crate::reader::{IsoEntry, IsoEntryKind, Limits, MAX_NAME_BYTES};
+use crate::reader::{copy_extents, IsoEntry, IsoEntryKind, Limits, MAX_NAME_BYTES};
 use crate::{IsoError, Result, SECTOR};
 use std::collections::HashSet;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom, Write};
 
 const S: usize = SECTOR as usize;
 
 fn corrupt(what: impl Into<String>) -> IsoError {
-    IsoError::Corrupt(format!("UDF: {}", what.into()))
+    IsoError::CorruptUdf(what.into())
 }
 
 fn le16(b: &[u8], at: usize) -> u16 {
@@ -73,7 +73,7 @@ fn check_tag(d: &[u8], id: u16, location: u32, what: &str) -> Result<()> {
 }
 
 /// Decodes an OSTA CS0 identifier (compression 8 or 16) to UTF-8 bytes.
-fn cs0_decode(b: &[u8]) -> Result<Vec<u8>> {
+pub(super) fn cs0_decode(b: &[u8]) -> Result<Vec<u8>> {
     let (&id, rest) = b.split_first().ok_or_else(|| corrupt("an empty name"))?;
     let s: String = match id {
         8 => rest.iter().map(|&c| c as char).collect(),
@@ -165,7 +165,7 @@ impl<R: Read + Seek> UdfReader<R> {
         };
         // The anchor: at 256, else in the last sector, else 256 before it.
         let mut anchor = None;
-        let mut why = String::new();
+        let mut why = None;
         for at in [256, sectors.saturating_sub(1), sectors.saturating_sub(257)] {
             if at < 256 || at >= sectors {
                 continue;
@@ -176,16 +176,11 @@ impl<R: Read + Seek> UdfReader<R> {
                     anchor = Some(d);
                     break;
                 }
-                Err(e) => why = e.to_string(),
+                Err(e) => why = Some(e),
             }
         }
-        let anchor = anchor.ok_or_else(|| {
-            if why.is_empty() {
-                corrupt("no anchor volume descriptor pointer")
-            } else {
-                IsoError::Corrupt(why)
-            }
-        })?;
+        let anchor = anchor
+            .ok_or_else(|| why.unwrap_or_else(|| corrupt("no anchor volume descriptor pointer")))?;
         let main = (le32(&anchor, 16), le32(&anchor, 20));
         let reserve = (le32(&anchor, 24), le32(&anchor, 28));
         match r.read_vds(main) {
@@ -203,6 +198,22 @@ impl<R: Read + Seek> UdfReader<R> {
     /// The logical volume's identifier (the label readers show).
     pub fn volume_id(&self) -> &str {
         &self.volume_id
+    }
+
+    /// Sectors the volume spans: its partition and the anchor after it (as a bridge image is
+    /// laid out), at most the image's.
+    pub fn total_sectors(&self) -> u64 {
+        (self.partition_start + self.partition_len + 1).min(self.sectors)
+    }
+
+    /// Copies the data of `entry` (one of [`UdfReader::entries`]) to `out`, extent by extent.
+    pub fn read_file(&mut self, entry: &IsoEntry, out: &mut dyn Write) -> Result<u64> {
+        copy_extents(&mut self.src, &entry.extents, out)
+    }
+
+    /// The underlying source, for callers that read extents themselves.
+    pub fn source(&mut self) -> &mut R {
+        &mut self.src
     }
 
     fn sector(&mut self, at: u64) -> Result<Vec<u8>> {
@@ -379,6 +390,7 @@ impl<R: Read + Seek> UdfReader<R> {
     /// Every entry of the UDF tree, directories before what they hold.
     pub fn entries(&mut self) -> Result<Vec<IsoEntry>> {
         let mut out = Vec::new();
+        (self.dir_bytes, self.path_bytes) = (0, 0);
         let mut seen = HashSet::new();
         let root = self.root_icb;
         let fe = self.file_entry(root)?;

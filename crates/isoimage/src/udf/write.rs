@@ -9,9 +9,10 @@
 //! last sector of the image is a second anchor.
 
 use super::encode::*;
+use super::names::name_children;
 use crate::writer::{Node, NodeKind};
 use crate::{IsoError, Result, SECTOR};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::io;
 
 const S: usize = SECTOR as usize;
@@ -75,41 +76,6 @@ fn fid_len(name_len: usize) -> u32 {
     (38 + name_len).div_ceil(4) as u32 * 4
 }
 
-/// The UDF name of a node: its name decoded as UTF-8 (bytes that are not become U+FFFD),
-/// kept whole when its CS0 form fits the 255 bytes of an identifier (254 characters of 8
-/// bits, or 127 UTF-16 units); else shortened, keeping a file's extension of up to 16
-/// characters. `n > 0` makes the `n`th variant, `~n` before the extension.
-pub(crate) fn udf_name_for(name: &[u8], is_file: bool, n: u32) -> String {
-    let s = String::from_utf8_lossy(name).into_owned();
-    let fits = |s: &str| cs0(s).len() <= 255;
-    if n == 0 && fits(&s) {
-        return s;
-    }
-    let suffix = if n == 0 {
-        String::new()
-    } else {
-        format!("~{n}")
-    };
-    let chars: Vec<char> = s.chars().collect();
-    let ext: Vec<char> = match chars.iter().rposition(|&c| c == '.') {
-        Some(p) if is_file && p > 0 && chars.len() - p <= 16 => chars[p..].to_vec(),
-        _ => Vec::new(),
-    };
-    let mut base: Vec<char> = chars[..chars.len() - ext.len()].to_vec();
-    loop {
-        let cand: String = base
-            .iter()
-            .copied()
-            .chain(suffix.chars())
-            .chain(ext.iter().copied())
-            .collect();
-        if fits(&cand) || base.is_empty() {
-            return cand;
-        }
-        base.pop();
-    }
-}
-
 impl UdfPlan {
     /// Names and places the UDF tree of `nodes` (node 0 the root; symbolic links are left out,
     /// as 7-Zip refuses a UDF tree holding one); `files` are the file nodes in data order.
@@ -123,27 +89,29 @@ impl UdfPlan {
             let NodeKind::Dir { children } = &node.kind else {
                 continue;
             };
-            let mut children: Vec<usize> = children
+            let children: Vec<usize> = children
                 .iter()
                 .copied()
                 .filter(|&c| !matches!(nodes[c].kind, NodeKind::Symlink { .. }))
                 .collect();
-            children.sort_by(|&a, &b| nodes[a].name.cmp(&nodes[b].name));
-            let mut used = HashSet::new();
-            for &c in &children {
-                let is_file = matches!(nodes[c].kind, NodeKind::File { .. });
-                let mut k = 0;
-                // Unique as decoded, which CS0 is one-to-one with (one compression a name).
-                names[c] = loop {
-                    let cand = cs0(&udf_name_for(&nodes[c].name, is_file, k));
-                    if used.insert(cand.clone()) {
-                        break cand;
-                    }
-                    k += 1;
-                };
-                in_tree[c] = true;
-            }
-            kids[d] = children;
+            let named = name_children(
+                &children
+                    .iter()
+                    .map(|&c| {
+                        let is_file = matches!(nodes[c].kind, NodeKind::File { .. });
+                        (&nodes[c].name[..], is_file)
+                    })
+                    .collect::<Vec<_>>(),
+            );
+            kids[d] = named
+                .into_iter()
+                .map(|(i, name)| {
+                    let c = children[i];
+                    names[c] = name;
+                    in_tree[c] = true;
+                    c
+                })
+                .collect();
         }
         let mut unique = vec![0u64; n];
         let mut next_unique = FIRST_UNIQUE_ID;
@@ -544,30 +512,6 @@ impl UdfPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_are_kept_whole_up_to_udfs_limit_then_shortened_with_their_extension() {
-        let title = "关于".repeat(60) + ".pdf";
-        assert_eq!(
-            udf_name_for(title.as_bytes(), true, 0),
-            title,
-            "124 units fit"
-        );
-        let long = "档".repeat(200) + ".pdf";
-        let short = udf_name_for(long.as_bytes(), true, 0);
-        assert_eq!(short.encode_utf16().count(), 127);
-        assert!(short.ends_with("档.pdf"), "{short}");
-        let twin = udf_name_for(long.as_bytes(), true, 3);
-        assert!(twin.ends_with("档~3.pdf") && twin.encode_utf16().count() <= 127);
-        let ascii = "a".repeat(255);
-        assert_eq!(udf_name_for(ascii.as_bytes(), false, 0).len(), 254);
-        // Not UTF-8: each bad byte is U+FFFD, and the name still fits.
-        let bad = udf_name_for(&[0xff; 200], true, 0);
-        assert!(bad.chars().all(|c| c == '\u{fffd}') && bad.encode_utf16().count() == 127);
-        // A surrogate pair is never cut: the name holds whole characters by construction.
-        let emoji = "😀".repeat(70);
-        assert_eq!(udf_name_for(emoji.as_bytes(), false, 0).chars().count(), 63);
-    }
 
     #[test]
     fn identifiers_are_padded_to_four_bytes() {
