@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use testkit::*;
 
 mod common;
-use common::{archive, dv, hostile_tree, json, long_names};
+use common::{archive, assert_restores, dv, hostile_tree, json, long_names};
 
 fn write(path: &Path, data: &[u8]) {
     fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -636,30 +636,13 @@ fn hostile_names_go_archive_readback_verify_damage_repair_restore() {
         fs::read(&img).unwrap()
     );
     let to = t.path().join("restored");
-    let (rc, r) = json(
-        dv(&vault)
-            .args(["restore", "文书档案", "--to"])
-            .arg(&to)
-            .arg("--from")
-            .arg(fixed.join("DV-000001.iso")),
-    );
-    assert_eq!(rc, 0, "{r}");
-    assert_same_tree("restore", &tree(&to.join("文书档案")), &tree(&src));
+    assert_restores("restore", &vault, &fixed.join("DV-000001.iso"), &src, &to);
     // Without the catalog, from the disc's own records: the same.
-    let to2 = t.path().join("restored-no-vault");
-    let (rc, _, err) = code(
-        dv(&t.path().join("no-vault"))
-            .args(["restore", "文书档案", "--to"])
-            .arg(&to2)
-            .arg("--from")
-            .arg(&img),
+    let (none, to2) = (
+        t.path().join("no-vault"),
+        t.path().join("restored-no-vault"),
     );
-    assert_eq!(rc, 0, "{err}");
-    assert_same_tree(
-        "restore without a vault",
-        &tree(&to2.join("文书档案")),
-        &tree(&src),
-    );
+    assert_restores("restore without a vault", &none, &img, &src, &to2);
 }
 
 #[test]

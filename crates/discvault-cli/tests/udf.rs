@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use testkit::*;
 
 mod common;
-use common::{archive, dv, hostile_tree, json, sparse_5g};
+use common::{archive, assert_restores, dv, hostile_tree, json, sparse_5g};
 
 /// One file or folder as `7z l -slt` lists it.
 #[derive(Debug)]
@@ -217,6 +217,7 @@ fn a_bridge_disc_shows_every_record_whole_to_7z_udfinfo_and_the_iso_readers() {
     let field = |k: &str| info.get(k).cloned().unwrap_or_default();
     assert_eq!(field("udfrev"), "1.02");
     assert_eq!(field("label"), "DV-000001");
+    assert_eq!(field("fsid"), "DV-000001");
     assert_eq!(field("integrity"), "closed");
     let listed_files = udf.values().filter(|l| !l.folder).count();
     let listed_dirs = udf.values().filter(|l| l.folder).count();
@@ -330,5 +331,76 @@ fn iso9660_only_is_a_choice_of_the_plan_and_of_the_config() {
             .split_whitespace()
             .collect::<Vec<_>>(),
         ["iso9660", "bridge"]
+    );
+}
+
+#[test]
+fn a_bridge_disc_whose_iso_tree_is_damaged_is_still_read_through_udf_and_repaired() {
+    let t = tempfile::tempdir().unwrap();
+    let src = t.path().join("文书档案");
+    hostile_tree(&src);
+    let vault = t.path().join("vault");
+    let (rc, r) = archive(&vault, &src, "cd74", &t.path().join("img"));
+    assert_eq!(rc, 0, "{r}");
+    let img = t.path().join("img/DV-000001.iso");
+    // The ISO 9660 volume descriptors (primary, Joliet, terminator) wiped: no ISO reader finds
+    // a file system any more; the UDF tree, from sector 19 on, is intact.
+    let mut bytes = fs::read(&img).unwrap();
+    bytes[16 * 2048..19 * 2048].fill(0);
+    let bad = t.path().join("bad.iso");
+    fs::write(&bad, &bytes).unwrap();
+    assert!(
+        !output(Command::new("isoinfo").args(["-d", "-i"]).arg(&bad))
+            .stdout
+            .windows(13)
+            .any(|w| w == b"Volume id: DV")
+    );
+
+    // verify reads every record through UDF, clean, and names the file system's damage.
+    let (rc, r) = json(dv(&vault).arg("verify").arg(&bad));
+    assert_eq!(rc, 3, "{r}");
+    let findings = r[0]["findings"].as_array().unwrap();
+    assert!(
+        findings
+            .iter()
+            .all(|f| f["disc_path"].as_str().unwrap().starts_with("(file system")),
+        "only the file system is damaged: {r}"
+    );
+    assert!(!findings.is_empty(), "{r}");
+
+    // readback and restore give every record back under its real name (the 255-byte name that
+    // UDF shortened included), byte for byte.
+    let back = t.path().join("back");
+    let (rc, r) = json(dv(&vault).arg("readback").arg(&bad).arg("--to").arg(&back));
+    assert_eq!(rc, 3, "the copy needs repair: {r}");
+    assert_eq!(r["not_written"].as_array().unwrap().len(), 0, "{r}");
+    assert_same_tree(
+        "readback through UDF",
+        &tree(&back.join("DV-000001/data/文书档案")),
+        &tree(&src),
+    );
+    assert!(r.to_string().contains("DV-000001"), "{r}");
+    let to = t.path().join("restored");
+    assert_restores("restore through UDF", &vault, &bad, &src, &to);
+    // Without the catalog too: the disc's own record, read through UDF.
+    let (none, to2) = (
+        t.path().join("no-vault"),
+        t.path().join("restored-no-vault"),
+    );
+    assert_restores(
+        "restore through UDF without a vault",
+        &none,
+        &bad,
+        &src,
+        &to2,
+    );
+
+    // repair re-masters the image as it was: the same bytes.
+    let fixed = t.path().join("fixed");
+    let (rc, r) = json(dv(&vault).arg("repair").arg(&bad).arg("--to").arg(&fixed));
+    assert_eq!(rc, 0, "{r}");
+    assert_eq!(
+        fs::read(fixed.join("DV-000001.iso")).unwrap(),
+        fs::read(&img).unwrap()
     );
 }

@@ -826,7 +826,8 @@ impl Layout {
             written += meta.len() as u64;
             meta.clear();
             let file_lba = &self.file_lba;
-            udf.write_partition(&self.nodes, file_lba, self.spec.created, &mut |b| {
+            let ids = (self.spec.volume_id.as_str(), self.spec.created);
+            udf.write_partition(&self.nodes, file_lba, ids, &mut |b| {
                 out.write_all(b)?;
                 written += b.len() as u64;
                 b.clear();

@@ -430,6 +430,7 @@ fn udfinfo_reads_the_bridge_and_iso_readers_its_unchanged_iso_tree() {
     assert_eq!(field("integrity"), "closed");
     assert_eq!(field("accesstype"), "readonly");
     assert_eq!(field("label"), "DV-000001");
+    assert_eq!(field("fsid"), "DV-000001", "the file set is named too");
     assert_eq!(field("numfiles"), expected.len().to_string());
     let dirs: std::collections::BTreeSet<&[u8]> = expected
         .keys()

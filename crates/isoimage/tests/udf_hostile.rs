@@ -151,18 +151,16 @@ fn crafted_loops_lengths_and_names_are_refused() {
     // The first subdirectory's entry made the root's: a directory met twice.
     let mut img = base.clone();
     let root_fe = find(&img, 261, 257);
-    // The root's identifiers, in its entry (a small directory's are): the parent (40 bytes),
-    // then the children; point the first child at the root's own entry, and tag the
-    // identifier and the entry anew, as a crafted image would.
+    // The root's identifiers, in the block after its entry: the parent (40 bytes), then the
+    // children; point the first child at the root's own entry, and tag the identifier anew,
+    // as a crafted image would.
     let fe = root_fe * 2048;
-    assert_eq!(img[fe + 34] & 7, 3, "identifiers in the entry");
-    let child = fe + 176 + 40;
+    assert_eq!(img[fe + 34] & 7, 0, "identifiers in a block of their own");
+    let child = fe + 2048 + 40;
     let root_lbn = (root_fe - 257) as u32;
     img[child + 24..child + 28].copy_from_slice(&root_lbn.to_le_bytes());
     let len = (38 + img[child + 19] as usize).div_ceil(4) * 4;
     retag(&mut img, child, len);
-    let l_ad = u32::from_le_bytes(img[fe + 172..fe + 176].try_into().unwrap()) as usize;
-    retag(&mut img, fe, 176 + l_ad);
     let e = list(&img).unwrap_err().to_string();
     assert!(e.contains("loop") || e.contains("twice"), "{e}");
     // A file longer than its extents.

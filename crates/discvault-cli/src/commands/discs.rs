@@ -68,8 +68,11 @@ pub fn readback(ctx: &Ctx, a: &ReadbackCmd) -> Result<i32> {
             human_bytes(r.bytes_written),
             r.to.display()
         );
-        if !r.not_written.is_empty() {
+        // Exit 3 says why: what the read found (a damaged file system read around, say).
+        if !r.verify.clean || !r.not_written.is_empty() {
             print_verify(std::slice::from_ref(&r.verify));
+        }
+        if !r.not_written.is_empty() {
             println!("not written ({}):", r.not_written.len());
             for p in &r.not_written {
                 println!("  {p}");

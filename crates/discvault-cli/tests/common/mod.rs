@@ -278,3 +278,19 @@ pub fn sparse_5g(path: &Path) {
     }
     f.set_len(5 << 30).unwrap();
 }
+
+/// `restore COLLECTION --to TO --from DISC` gives back the collection's source folder `src`
+/// whole, every name and byte (COLLECTION: the folder's name). With a `vault` that has no
+/// catalog, restore reads the disc's own records.
+pub fn assert_restores(what: &str, vault: &Path, disc: &Path, src: &Path, to: &Path) {
+    let name = src.file_name().unwrap().to_str().unwrap();
+    let (rc, r) = json(
+        dv(vault)
+            .args(["restore", name, "--to"])
+            .arg(to)
+            .arg("--from")
+            .arg(disc),
+    );
+    assert_eq!(rc, 0, "{what}: {r}");
+    testkit::assert_same_tree(what, &testkit::tree(&to.join(name)), &testkit::tree(src));
+}

@@ -9,11 +9,13 @@ use std::collections::{HashMap, HashSet};
 
 /// The UDF name of a node: its name decoded as UTF-8 (bytes that are not become U+FFFD),
 /// kept whole when its CS0 form fits the 255 bytes of an identifier (254 characters of 8
-/// bits, or 127 UTF-16 units); else shortened, keeping a file's extension of up to 16
-/// characters. `n > 0` makes the `n`th variant, `~n` before the extension.
+/// bits, or 127 UTF-16 units) and its UTF-8 form the 255 bytes of a Linux name (which only a
+/// name that was not UTF-8 can exceed, each bad byte becoming 3); else shortened, keeping a
+/// file's extension of up to 16 characters (the dot included). `n > 0` makes the `n`th
+/// variant, `~n` before the extension.
 pub(crate) fn udf_name_for(name: &[u8], is_file: bool, n: u32) -> String {
     let s = String::from_utf8_lossy(name).into_owned();
-    let fits = |s: &str| cs0(s).len() <= 255;
+    let fits = |s: &str| cs0(s).len() <= 255 && s.len() <= 255;
     if n == 0 && fits(&s) {
         return s;
     }
@@ -171,23 +173,25 @@ mod tests {
 
     #[test]
     fn names_are_kept_whole_up_to_udfs_limit_then_shortened_with_their_extension() {
-        let title = "关于".repeat(60) + ".pdf";
-        assert_eq!(
-            udf_name_for(title.as_bytes(), true, 0),
-            title,
-            "124 units fit"
-        );
+        // The longest Chinese name a Linux file system holds (250 bytes, 84 UTF-16 units).
+        let title = "关于".repeat(41) + ".pdf";
+        assert_eq!(udf_name_for(title.as_bytes(), true, 0), title, "fits");
+        // Longer (from elsewhere): cut to 255 bytes of UTF-8 as Linux names go, and within
+        // 127 UTF-16 units, the extension kept.
         let long = "档".repeat(200) + ".pdf";
         let short = udf_name_for(long.as_bytes(), true, 0);
-        assert_eq!(short.encode_utf16().count(), 127);
-        assert!(short.ends_with("档.pdf"), "{short}");
+        assert_eq!(short, "档".repeat(83) + ".pdf");
         let twin = udf_name_for(long.as_bytes(), true, 3);
-        assert!(twin.ends_with("档~3.pdf") && twin.encode_utf16().count() <= 127);
+        assert_eq!(twin, "档".repeat(83) + "~3.pdf");
+        let mixed = "a".repeat(100) + &"档".repeat(30) + ".pdf";
+        assert_eq!(mixed.len(), 194);
+        let cut = udf_name_for(mixed.as_bytes(), true, 0);
+        assert_eq!(cut.encode_utf16().count(), 127, "{cut}");
         let ascii = "a".repeat(255);
         assert_eq!(udf_name_for(ascii.as_bytes(), false, 0).len(), 254);
-        // Not UTF-8: each bad byte is U+FFFD, and the name still fits.
+        // Not UTF-8: each bad byte is U+FFFD (3 bytes in UTF-8), cut to 255 bytes.
         let bad = udf_name_for(&[0xff; 200], true, 0);
-        assert!(bad.chars().all(|c| c == '\u{fffd}') && bad.encode_utf16().count() == 127);
+        assert!(bad.chars().all(|c| c == '\u{fffd}') && bad.chars().count() == 85);
         // A surrogate pair is never cut: the name holds whole characters by construction.
         let emoji = "😀".repeat(70);
         assert_eq!(udf_name_for(emoji.as_bytes(), false, 0).chars().count(), 63);

@@ -27,28 +27,17 @@ const ANCHOR_AT: u32 = 256;
 pub(crate) const MAX_AD: u64 = 0x3FFF_F800;
 /// Allocation descriptors that fit in one file entry after its 176-byte header.
 const ADS_PER_FE: u64 = (S as u64 - 176) / 8;
-/// Directory identifiers that fit in the directory's entry, after its 176-byte header.
-const EMBEDDED_MAX: u64 = S as u64 - 176;
 /// Unique ids 1–15 are reserved (UDF 3.2.1.1); the root has 0.
 const FIRST_UNIQUE_ID: u64 = 16;
-
-/// What a file entry records: extents (the length, then (bytes, first block) of each), or the
-/// data itself.
-enum Data<'a> {
-    Extents(u64, &'a [(u64, u32)]),
-    Embedded(&'a [u8]),
-}
 
 /// One directory of the UDF tree.
 #[derive(Debug, Clone)]
 struct DirPlan {
     node: usize,
-    /// Block of its identifiers: right after its file entry, or the entry's own block when
-    /// they are embedded in it.
+    /// Block of its identifiers: right after its file entry. (Identifiers recorded in the
+    /// entry itself would save a block per small folder, but libcdio cannot read them, so
+    /// they are not: the layout genisoimage writes, which every UDF reader reads.)
     fid_lbn: u32,
-    /// The identifiers fit in the entry's block after its header: recorded there (saves a
-    /// block per small directory).
-    embedded: bool,
     fid_bytes: u32,
     /// Its children in the tree (directories and files), in name order.
     children: Vec<usize>,
@@ -140,13 +129,8 @@ impl UdfPlan {
                 ));
             }
             fe[d] = next as u32;
-            let embedded = fid_bytes <= EMBEDDED_MAX;
-            let fid_lbn = if embedded { next } else { next + 1 };
-            next = if embedded {
-                next + 1
-            } else {
-                fid_lbn + fid_bytes.div_ceil(SECTOR)
-            };
+            let fid_lbn = next + 1;
+            next = fid_lbn + fid_bytes.div_ceil(SECTOR);
             for &c in &children {
                 if matches!(nodes[c].kind, NodeKind::Dir { .. }) {
                     queue.push_back(c);
@@ -155,7 +139,6 @@ impl UdfPlan {
             dirs.push(DirPlan {
                 node: d,
                 fid_lbn: fid_lbn as u32,
-                embedded,
                 fid_bytes: fid_bytes as u32,
                 children,
             });
@@ -349,7 +332,7 @@ impl UdfPlan {
         &self,
         nodes: &[Node],
         file_lba: &HashMap<usize, u32>,
-        created: i64,
+        (volume_id, created): (&str, i64),
         sink: &mut dyn FnMut(&mut Vec<u8>) -> io::Result<()>,
     ) -> io::Result<()> {
         let mut buf: Vec<u8> = Vec::with_capacity(4 << 20);
@@ -360,7 +343,11 @@ impl UdfPlan {
         put32(&mut fsd, 32, 1);
         put32(&mut fsd, 36, 1);
         fsd[48..112].copy_from_slice(&charspec());
+        // The logical volume's and the file set's identifiers: the volume id, as the logical
+        // volume descriptor says.
+        fsd[112..240].copy_from_slice(&dstring(volume_id, 128));
         fsd[240..304].copy_from_slice(&charspec());
+        fsd[304..336].copy_from_slice(&dstring(volume_id, 32));
         fsd[400..416].copy_from_slice(&long_ad(SECTOR as u32, self.fe[0], 0));
         fsd[416..448].copy_from_slice(&domain_id());
         tag(&mut fsd, ident::FSD, 0);
@@ -386,11 +373,7 @@ impl UdfPlan {
             let parent = nodes[dir.node].parent;
             fids.extend(self.fid(0x0A, &[], parent, dir.fid_lbn));
             for &c in &dir.children {
-                let at = if dir.embedded {
-                    dir.fid_lbn
-                } else {
-                    dir.fid_lbn + (fids.len() / S) as u32
-                };
+                let at = dir.fid_lbn + (fids.len() / S) as u32;
                 let chars = if matches!(nodes[c].kind, NodeKind::Dir { .. }) {
                     0x02
                 } else {
@@ -400,17 +383,13 @@ impl UdfPlan {
             }
             debug_assert_eq!(fids.len(), dir.fid_bytes as usize);
             let node = &nodes[dir.node];
-            if dir.embedded {
-                buf.extend(self.file_entry(node, dir.node, 4, links, Data::Embedded(&fids)));
-            } else {
-                let ads = [(dir.fid_bytes as u64, dir.fid_lbn)];
-                let size = dir.fid_bytes as u64;
-                buf.extend(self.file_entry(node, dir.node, 4, links, Data::Extents(size, &ads)));
-                buf.extend(fids);
-                let r = buf.len() % S;
-                if r != 0 {
-                    buf.resize(buf.len() + S - r, 0);
-                }
+            let ads = [(dir.fid_bytes as u64, dir.fid_lbn)];
+            let size = dir.fid_bytes as u64;
+            buf.extend(self.file_entry(node, dir.node, 4, links, size, &ads));
+            buf.extend(fids);
+            let r = buf.len() % S;
+            if r != 0 {
+                buf.resize(buf.len() + S - r, 0);
             }
         }
         for &f in &self.files {
@@ -430,24 +409,28 @@ impl UdfPlan {
                     done += len;
                 }
             }
-            buf.extend(self.file_entry(&nodes[f], f, 5, 1, Data::Extents(size, &ads)));
+            buf.extend(self.file_entry(&nodes[f], f, 5, 1, size, &ads));
         }
         sink(&mut buf)
     }
 
-    /// A file entry in one block: `file_type` 4 (directory) or 5 (file), and its data.
-    fn file_entry(&self, node: &Node, id: usize, file_type: u8, links: u16, data: Data) -> Vec<u8> {
-        let (size, ads, embedded): (u64, &[(u64, u32)], &[u8]) = match data {
-            Data::Extents(size, ads) => (size, ads, &[]),
-            Data::Embedded(bytes) => (bytes.len() as u64, &[], bytes),
-        };
-        let mut d = vec![0u8; 176 + 8 * ads.len() + embedded.len()];
-        // ICB tag: strategy 4, one entry, the file type, short allocation descriptors or
-        // the data in the entry (type 3).
+    /// A file entry in one block: `file_type` 4 (directory) or 5 (file), `size` bytes in the
+    /// extents `ads` ((bytes, first block) each).
+    fn file_entry(
+        &self,
+        node: &Node,
+        id: usize,
+        file_type: u8,
+        links: u16,
+        size: u64,
+        ads: &[(u64, u32)],
+    ) -> Vec<u8> {
+        let mut d = vec![0u8; 176 + 8 * ads.len()];
+        // ICB tag: strategy 4, one entry, the file type, short allocation descriptors.
         put16(&mut d, 20, 4);
         put16(&mut d, 24, 1);
         d[27] = file_type;
-        put16(&mut d, 34, if embedded.is_empty() { 0 } else { 3 });
+        put16(&mut d, 34, 0);
         put32(&mut d, 36, u32::MAX);
         put32(&mut d, 40, u32::MAX);
         let m = node.mode;
@@ -463,16 +446,7 @@ impl UdfPlan {
         put32(&mut d, 44, perms);
         put16(&mut d, 48, links);
         put64(&mut d, 56, size);
-        // Blocks recorded: none for data in the entry.
-        put64(
-            &mut d,
-            64,
-            if embedded.is_empty() {
-                size.div_ceil(SECTOR)
-            } else {
-                0
-            },
-        );
+        put64(&mut d, 64, size.div_ceil(SECTOR));
         let t = timestamp(node.mtime);
         d[72..84].copy_from_slice(&t);
         d[84..96].copy_from_slice(&t);
@@ -480,12 +454,11 @@ impl UdfPlan {
         put32(&mut d, 108, 1);
         d[128..160].copy_from_slice(&implementation_id());
         put64(&mut d, 160, self.unique[id]);
-        put32(&mut d, 172, (8 * ads.len() + embedded.len()) as u32);
+        put32(&mut d, 172, (8 * ads.len()) as u32);
         for (i, &(len, lbn)) in ads.iter().enumerate() {
             put32(&mut d, 176 + 8 * i, len as u32);
             put32(&mut d, 180 + 8 * i, lbn);
         }
-        d[176..176 + embedded.len()].copy_from_slice(embedded);
         tag(&mut d, ident::FE, self.fe[id]);
         d.resize(S, 0);
         d
