@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Mastering and ingest, side by side with the peer tools, in one hyperfine run each.
 #   bench/master.sh [CORPUS] [WORKDIR]
-# CORPUS defaults to /work/corpus (made by ../shared/bench/mkcorpus.py if missing).
+# CORPUS defaults to /work/corpus (made by bench/mkcorpus.py, the standard corpus, if missing).
 # WORKDIR (default /dev/shm/dv-bench, a tmpfs: the disk's write-back would otherwise dominate
 # and scatter the figures) must have room for four copies of the corpus (about 11 GB).
 set -euo pipefail
@@ -40,6 +40,32 @@ hyperfine --warmup 1 --runs "$runs" --export-markdown "$work/bridge.md" --export
   -n "discvault master (iso9660)" "'$dv' --vault '$work/vault-iso' master --again --out '$work/img-iso'" \
   -n "discvault master (bridge)" "'$dv' --vault '$vault' master --again --out '$work/img'"
 rm -f "$work/genisoimage-udf.iso"
+# The two masters alternate (ABBA...) so that the machine's drift (tmpfs against page reclaim
+# moves every tool by ±20% over minutes) falls on both alike: the median of the pairs' ratios,
+# of wall time and of CPU time (user + system).
+python3 - "$dv" "$vault" "$work" "${PAIRS:-15}" <<'PY' | tee "$work/pairs.txt"
+import resource, statistics, subprocess, sys, time
+dv, vault, work, pairs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+cmds = {
+    "bridge": [dv, "--vault", vault, "master", "--again", "--out", f"{work}/img"],
+    "iso9660": [dv, "--vault", f"{work}/vault-iso", "master", "--again", "--out", f"{work}/img-iso"],
+}
+wall = {k: [] for k in cmds}
+cpu = {k: [] for k in cmds}
+for i in range(pairs):
+    for k in ("bridge", "iso9660") if i % 2 == 0 else ("iso9660", "bridge"):
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t = time.perf_counter()
+        subprocess.run(cmds[k], check=True, stdout=subprocess.DEVNULL)
+        wall[k].append(time.perf_counter() - t)
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu[k].append(r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime)
+med = statistics.median
+for name, m in (("wall", wall), ("cpu", cpu)):
+    ratios = [b / i for b, i in zip(m["bridge"], m["iso9660"])]
+    print(f"{name}: bridge {med(m['bridge']):.3f} s, iso9660 {med(m['iso9660']):.3f} s (medians of {pairs}); "
+          f"bridge / iso9660 pairwise median {med(ratios):.3f}, quartiles {statistics.quantiles(ratios, n=4)[0]:.3f}-{statistics.quantiles(ratios, n=4)[2]:.3f}")
+PY
 
 # Ingest with sha256 against cat of the same files to /dev/null.
 hyperfine --warmup 1 --runs "$runs" --export-markdown "$work/ingest.md" --export-json "$work/ingest.json" \
@@ -47,7 +73,7 @@ hyperfine --warmup 1 --runs "$runs" --export-markdown "$work/ingest.md" --export
   -n "cat > /dev/null" "find '$corpus' -type f -print0 | xargs -0 cat > /dev/null" \
   -n "discvault add (sha256)" "'$dv' --vault '$work/v2' add '$corpus' --collection corpus"
 
-cat "$work/master.md" "$work/bridge.md" "$work/ingest.md"
+cat "$work/master.md" "$work/bridge.md" "$work/pairs.txt" "$work/ingest.md"
 python3 - "$work" <<'PY'
 import json, sys
 w = sys.argv[1]

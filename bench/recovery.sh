@@ -2,7 +2,7 @@
 # The cost of on-disc recovery data (PAR2, 10% by default): `discvault master` and the whole
 # `discvault archive` run with and without it, in one hyperfine run each.
 #   bench/recovery.sh [CORPUS] [WORKDIR]
-# CORPUS defaults to /work/corpus (made by ../shared/bench/mkcorpus.py if missing). WORKDIR
+# CORPUS defaults to /work/corpus (made by bench/mkcorpus.py, the standard corpus, if missing). WORKDIR
 # (default /dev/shm/dv-bench-recovery, a tmpfs) must have room for about four images of it.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

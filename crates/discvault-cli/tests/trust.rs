@@ -568,8 +568,6 @@ fn metadata_changes_are_events_and_retention_on_discs_needs_force() {
     assert_eq!(&fs::read(&png).unwrap()[..8], b"\x89PNG\r\n\x1a\n");
 }
 
-/// Keeps the compiler from warning about a helper some tests do not use.
-
 #[test]
 fn hostile_names_go_archive_readback_verify_damage_repair_restore() {
     let t = tempfile::tempdir().unwrap();

@@ -275,7 +275,7 @@ fn walk(
         if std::str::from_utf8(&rel).is_err() {
             report.warnings.push(Problem {
                 path: display_path(abs.as_os_str().as_bytes()),
-                reason: "name is not valid UTF-8: kept byte-exact (Rock Ridge), shown with \\xNN escapes, and replaced in Joliet names".into(),
+                reason: "name is not valid UTF-8: kept byte-exact (Rock Ridge), shown with \\xNN escapes, and replaced in Joliet and UDF names".into(),
             });
         }
         let (kind, link_target, size) = if ft.is_symlink() {

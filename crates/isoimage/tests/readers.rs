@@ -631,3 +631,29 @@ fn our_udf_reader_lists_the_same_files_over_the_same_sectors_as_the_iso_tree() {
         .unwrap()
         .is_none());
 }
+
+/// The bytes of a bridge image are a promise: `repair` and `master --again` of every volume of
+/// format version 3 must give them again, on any machine, with any later discvault. A change
+/// of this digest is a change of the on-disc format (a new version in docs/FORMAT.md), never
+/// a test to update.
+#[test]
+fn a_bridge_image_has_the_bytes_of_format_3() {
+    let t = tempfile::tempdir().unwrap();
+    let (names, _, _) = udf_names();
+    let extra = vec![
+        link("links/rel", "../Records 2024/Case.txt"),
+        Entry {
+            path: "空目录".as_bytes().to_vec(),
+            kind: EntryKind::Dir,
+            mode: 0o755,
+            mtime: 1_700_000_000,
+        },
+    ];
+    let (img, expected) = build_with(t.path(), &names, extra, true);
+    assert!(expected.values().any(|v| v.is_empty()), "an empty file");
+    let sha = run(Command::new("sha256sum").arg(&img));
+    assert_eq!(
+        &sha[..64],
+        "f4df190dca520a6f80359b44abb978f3f4b6adc2f3b00fd7e2f3bfb9b1064ce3"
+    );
+}

@@ -146,21 +146,40 @@ fn bad_checksums_crcs_and_locations_are_refused() {
 }
 
 #[test]
+fn the_file_sets_root_must_be_in_the_partition_but_its_implementation_use_is_free() {
+    let base = image();
+    let fsd = find(&base, 256, 257) * 2048;
+    // The root's long_ad: length at 400, block at 404, partition at 408, implementation use
+    // from 410 (a unique id there, as other writers record it, changes nothing).
+    let mut img = base.clone();
+    img[fsd + 412..fsd + 416].copy_from_slice(&7u32.to_le_bytes());
+    retag(&mut img, fsd, 512);
+    assert_eq!(list(&img).unwrap().len(), list(&base).unwrap().len());
+    let mut img = base.clone();
+    img[fsd + 408] = 1;
+    retag(&mut img, fsd, 512);
+    let e = list(&img).unwrap_err().to_string();
+    assert!(e.contains("root directory in another partition"), "{e}");
+}
+
+#[test]
 fn crafted_loops_lengths_and_names_are_refused() {
     let base = image();
     // The first subdirectory's entry made the root's: a directory met twice.
     let mut img = base.clone();
     let root_fe = find(&img, 261, 257);
-    // The root's identifiers, in the block after its entry: the parent (40 bytes), then the
-    // children; point the first child at the root's own entry, and tag the identifier anew,
-    // as a crafted image would.
+    // The root's identifiers, in its entry (a small directory's are): the parent (40 bytes),
+    // then the children; point the first child at the root's own entry, and tag the
+    // identifier and the entry anew, as a crafted image would.
     let fe = root_fe * 2048;
-    assert_eq!(img[fe + 34] & 7, 0, "identifiers in a block of their own");
-    let child = fe + 2048 + 40;
+    assert_eq!(img[fe + 34] & 7, 3, "identifiers in the entry");
+    let child = fe + 176 + 40;
     let root_lbn = (root_fe - 257) as u32;
     img[child + 24..child + 28].copy_from_slice(&root_lbn.to_le_bytes());
     let len = (38 + img[child + 19] as usize).div_ceil(4) * 4;
     retag(&mut img, child, len);
+    let l_ad = u32::from_le_bytes(img[fe + 172..fe + 176].try_into().unwrap()) as usize;
+    retag(&mut img, fe, 176 + l_ad);
     let e = list(&img).unwrap_err().to_string();
     assert!(e.contains("loop") || e.contains("twice"), "{e}");
     // A file longer than its extents.

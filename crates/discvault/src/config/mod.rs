@@ -58,14 +58,16 @@ impl Default for PublishSection {
 }
 
 /// Epson TD Bridge.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
 pub struct TdBridgeSection {
     /// `PUBLISHER=`: the name in Total Disc Setup; empty: TD Bridge's default publisher.
     pub publisher: String,
     /// `DISC_TYPE=`; empty: from the volume's media (CD, DVD, DVD-DL, BD, BD-DL).
     pub disc_type: String,
-    /// `FORMAT=`: the file system TD Bridge writes the volume's files in.
+    /// `FORMAT=`: the file system TD Bridge writes the volume's files in; empty: the volume's
+    /// own (`UDF102_BRIDGE` for a bridge volume, `JOLIET` for ISO 9660 only), so that the disc
+    /// is what its README and volume.json say.
     pub format: String,
     /// `OUT_STACKER=`; 0: TD Bridge's default.
     pub out_stacker: u32,
@@ -83,22 +85,6 @@ pub struct TdBridgeSection {
     /// `LOCAL=REMOTE`: how TD Bridge's PC sees the vault's paths, e.g.
     /// `/srv/vault=D:\vault`; empty: the same paths.
     pub path_map: String,
-}
-
-impl Default for TdBridgeSection {
-    fn default() -> Self {
-        TdBridgeSection {
-            publisher: String::new(),
-            disc_type: String::new(),
-            format: "UDF102".into(),
-            out_stacker: 0,
-            label_template: String::new(),
-            extra: BTreeMap::new(),
-            status_file: String::new(),
-            stacker_dir: String::new(),
-            path_map: String::new(),
-        }
-    }
 }
 
 /// Primera PTBurn.

@@ -1,4 +1,4 @@
-//! Master: write one self-describing ISO 9660 image per planned volume.
+//! Master: write one self-describing image per planned volume (ISO 9660, and UDF on a bridge).
 //!
 //! Every byte of every record is hashed on its way into the image and compared with the digest
 //! recorded at ingest; a mismatch aborts that volume, removes its partial image and records

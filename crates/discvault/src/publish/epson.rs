@@ -200,7 +200,11 @@ impl Publisher for TdBridgePublisher {
             } else {
                 self.cfg.disc_type.clone()
             },
-            format: self.cfg.format.clone(),
+            format: if self.cfg.format.is_empty() {
+                tdbridge_format(req.volume).to_string()
+            } else {
+                self.cfg.format.clone()
+            },
             data: vec![(map(&tree), None)],
             volume_label: Some(req.volume.volume_id.clone()),
             label,

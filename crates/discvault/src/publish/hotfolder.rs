@@ -159,6 +159,17 @@ pub(super) fn jobs_dir(vault: &Vault) -> Result<PathBuf> {
     Ok(d)
 }
 
+/// TD Bridge's `FORMAT=` for a volume: the file systems it was planned with (Epson writes its
+/// own UDF 1.02 bridge, or ISO 9660 with Joliet), so that the disc is what its README and
+/// volume.json say.
+pub(super) fn tdbridge_format(volume: &crate::model::Volume) -> &'static str {
+    if volume.format_version >= crate::format::FILE_SYSTEMS_SINCE && volume.file_systems.udf() {
+        "UDF102_BRIDGE"
+    } else {
+        "JOLIET"
+    }
+}
+
 pub(super) fn disc_type(media: &str) -> &'static str {
     match media {
         m if m.starts_with("cd") => "CD",

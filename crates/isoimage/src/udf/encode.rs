@@ -1,6 +1,6 @@
 //! The UDF (ECMA-167 / OSTA UDF 1.02) building blocks every descriptor is made of: the
 //! descriptor tag with its checksum and CRC, OSTA CS0 strings, timestamps, entity identifiers.
-//! All integers are little-endian. Shared by the writer and (later) the reader.
+//! All integers are little-endian. Shared by the writer and the reader.
 
 /// Descriptor tag identifiers (ECMA-167 3/7.2.1, 4/7.2.1).
 pub(crate) mod ident {

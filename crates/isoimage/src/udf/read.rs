@@ -290,7 +290,7 @@ impl<R: Read + Seek> UdfReader<R> {
         }
         let fsd = self.block(fsd_lbn)?;
         check_tag(&fsd[..512], 256, fsd_lbn, "file set descriptor")?;
-        if le16(&fsd, 412) != 0 {
+        if le16(&fsd, 408) != 0 {
             return Err(corrupt("root directory in another partition"));
         }
         self.root_icb = le32(&fsd, 404);

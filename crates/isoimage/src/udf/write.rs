@@ -27,17 +27,29 @@ const ANCHOR_AT: u32 = 256;
 pub(crate) const MAX_AD: u64 = 0x3FFF_F800;
 /// Allocation descriptors that fit in one file entry after its 176-byte header.
 const ADS_PER_FE: u64 = (S as u64 - 176) / 8;
+/// Directory identifiers that fit in the directory's entry, after its 176-byte header.
+const EMBEDDED_MAX: u64 = S as u64 - 176;
 /// Unique ids 1–15 are reserved (UDF 3.2.1.1); the root has 0.
 const FIRST_UNIQUE_ID: u64 = 16;
+
+/// What a file entry records: extents (the length, then (bytes, first block) of each), or the
+/// data itself.
+enum Data<'a> {
+    Extents(u64, &'a [(u64, u32)]),
+    Embedded(&'a [u8]),
+}
 
 /// One directory of the UDF tree.
 #[derive(Debug, Clone)]
 struct DirPlan {
     node: usize,
-    /// Block of its identifiers: right after its file entry. (Identifiers recorded in the
-    /// entry itself would save a block per small folder, but libcdio cannot read them, so
-    /// they are not: the layout genisoimage writes, which every UDF reader reads.)
+    /// Block of its identifiers: right after its file entry, or the entry's own block when
+    /// they are embedded in it.
     fid_lbn: u32,
+    /// The identifiers fit in the entry's block after its header: recorded there (saves a
+    /// block per small directory, as mkudffs records them; every UDF reader but libcdio's
+    /// reads them, and libcdio reads the ISO 9660 tree).
+    embedded: bool,
     fid_bytes: u32,
     /// Its children in the tree (directories and files), in name order.
     children: Vec<usize>,
@@ -129,8 +141,13 @@ impl UdfPlan {
                 ));
             }
             fe[d] = next as u32;
-            let fid_lbn = next + 1;
-            next = fid_lbn + fid_bytes.div_ceil(SECTOR);
+            let embedded = fid_bytes <= EMBEDDED_MAX;
+            let fid_lbn = if embedded { next } else { next + 1 };
+            next = if embedded {
+                next + 1
+            } else {
+                fid_lbn + fid_bytes.div_ceil(SECTOR)
+            };
             for &c in &children {
                 if matches!(nodes[c].kind, NodeKind::Dir { .. }) {
                     queue.push_back(c);
@@ -139,6 +156,7 @@ impl UdfPlan {
             dirs.push(DirPlan {
                 node: d,
                 fid_lbn: fid_lbn as u32,
+                embedded,
                 fid_bytes: fid_bytes as u32,
                 children,
             });
@@ -373,7 +391,11 @@ impl UdfPlan {
             let parent = nodes[dir.node].parent;
             fids.extend(self.fid(0x0A, &[], parent, dir.fid_lbn));
             for &c in &dir.children {
-                let at = dir.fid_lbn + (fids.len() / S) as u32;
+                let at = if dir.embedded {
+                    dir.fid_lbn
+                } else {
+                    dir.fid_lbn + (fids.len() / S) as u32
+                };
                 let chars = if matches!(nodes[c].kind, NodeKind::Dir { .. }) {
                     0x02
                 } else {
@@ -383,13 +405,17 @@ impl UdfPlan {
             }
             debug_assert_eq!(fids.len(), dir.fid_bytes as usize);
             let node = &nodes[dir.node];
-            let ads = [(dir.fid_bytes as u64, dir.fid_lbn)];
-            let size = dir.fid_bytes as u64;
-            buf.extend(self.file_entry(node, dir.node, 4, links, size, &ads));
-            buf.extend(fids);
-            let r = buf.len() % S;
-            if r != 0 {
-                buf.resize(buf.len() + S - r, 0);
+            if dir.embedded {
+                buf.extend(self.file_entry(node, dir.node, 4, links, Data::Embedded(&fids)));
+            } else {
+                let ads = [(dir.fid_bytes as u64, dir.fid_lbn)];
+                let size = dir.fid_bytes as u64;
+                buf.extend(self.file_entry(node, dir.node, 4, links, Data::Extents(size, &ads)));
+                buf.extend(fids);
+                let r = buf.len() % S;
+                if r != 0 {
+                    buf.resize(buf.len() + S - r, 0);
+                }
             }
         }
         for &f in &self.files {
@@ -409,28 +435,24 @@ impl UdfPlan {
                     done += len;
                 }
             }
-            buf.extend(self.file_entry(&nodes[f], f, 5, 1, size, &ads));
+            buf.extend(self.file_entry(&nodes[f], f, 5, 1, Data::Extents(size, &ads)));
         }
         sink(&mut buf)
     }
 
-    /// A file entry in one block: `file_type` 4 (directory) or 5 (file), `size` bytes in the
-    /// extents `ads` ((bytes, first block) each).
-    fn file_entry(
-        &self,
-        node: &Node,
-        id: usize,
-        file_type: u8,
-        links: u16,
-        size: u64,
-        ads: &[(u64, u32)],
-    ) -> Vec<u8> {
-        let mut d = vec![0u8; 176 + 8 * ads.len()];
-        // ICB tag: strategy 4, one entry, the file type, short allocation descriptors.
+    /// A file entry in one block: `file_type` 4 (directory) or 5 (file), and its data.
+    fn file_entry(&self, node: &Node, id: usize, file_type: u8, links: u16, data: Data) -> Vec<u8> {
+        let (size, ads, embedded): (u64, &[(u64, u32)], &[u8]) = match data {
+            Data::Extents(size, ads) => (size, ads, &[]),
+            Data::Embedded(bytes) => (bytes.len() as u64, &[], bytes),
+        };
+        let mut d = vec![0u8; 176 + 8 * ads.len() + embedded.len()];
+        // ICB tag: strategy 4, one entry, the file type, short allocation descriptors or
+        // the data in the entry (type 3).
         put16(&mut d, 20, 4);
         put16(&mut d, 24, 1);
         d[27] = file_type;
-        put16(&mut d, 34, 0);
+        put16(&mut d, 34, if embedded.is_empty() { 0 } else { 3 });
         put32(&mut d, 36, u32::MAX);
         put32(&mut d, 40, u32::MAX);
         let m = node.mode;
@@ -446,7 +468,16 @@ impl UdfPlan {
         put32(&mut d, 44, perms);
         put16(&mut d, 48, links);
         put64(&mut d, 56, size);
-        put64(&mut d, 64, size.div_ceil(SECTOR));
+        // Blocks recorded: none for data in the entry.
+        put64(
+            &mut d,
+            64,
+            if embedded.is_empty() {
+                size.div_ceil(SECTOR)
+            } else {
+                0
+            },
+        );
         let t = timestamp(node.mtime);
         d[72..84].copy_from_slice(&t);
         d[84..96].copy_from_slice(&t);
@@ -454,11 +485,12 @@ impl UdfPlan {
         put32(&mut d, 108, 1);
         d[128..160].copy_from_slice(&implementation_id());
         put64(&mut d, 160, self.unique[id]);
-        put32(&mut d, 172, (8 * ads.len()) as u32);
+        put32(&mut d, 172, (8 * ads.len() + embedded.len()) as u32);
         for (i, &(len, lbn)) in ads.iter().enumerate() {
             put32(&mut d, 176 + 8 * i, len as u32);
             put32(&mut d, 180 + 8 * i, lbn);
         }
+        d[176..176 + embedded.len()].copy_from_slice(embedded);
         tag(&mut d, ident::FE, self.fe[id]);
         d.resize(S, 0);
         d
