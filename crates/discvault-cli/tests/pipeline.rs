@@ -414,6 +414,51 @@ fn plans_span_discs_keep_folders_together_and_split_big_files() {
     }
 }
 
+#[test]
+fn a_file_larger_than_a_disc_deep_in_folders_splits_on_either_file_systems() {
+    // Each part alone on its disc brings its three folders (in both ISO trees, and the UDF
+    // one): the planner counts them, without recovery data to hide a short count.
+    let t = tempfile::tempdir().unwrap();
+    let src = t.path().join("c");
+    let big: Vec<u8> = (0..3_000_000u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 11) as u8)
+        .collect();
+    write(&src.join("一/二/三/录像.mp4"), &big);
+    for fs in ["bridge", "iso9660"] {
+        let vault = t.path().join(format!("vault-{fs}"));
+        ok(dv(&vault).arg("init"));
+        ok(dv(&vault).arg("add").arg(&src));
+        let (rc, plan) = json(dv(&vault).args([
+            "plan",
+            "--media",
+            "custom:1048576",
+            "--redundancy",
+            "0",
+            "--file-systems",
+            fs,
+        ]));
+        assert_eq!(rc, 0, "{fs}: {plan}");
+        let out = t.path().join(format!("img-{fs}"));
+        ok(dv(&vault).arg("master").arg("--out").arg(&out));
+        let to = t.path().join(format!("restored-{fs}"));
+        let mut restore = dv(&vault);
+        restore
+            .args(["restore", "c", "--to"])
+            .arg(&to)
+            .arg("--from");
+        for v in plan["volumes"].as_array().unwrap() {
+            restore.arg(out.join(format!("{}.iso", v["volume_id"].as_str().unwrap())));
+        }
+        let (rc, r) = json(&mut restore);
+        assert_eq!(rc, 0, "{fs}: {r}");
+        assert_eq!(
+            fs::read(to.join("c/一/二/三/录像.mp4")).unwrap(),
+            big,
+            "{fs}"
+        );
+    }
+}
+
 fn find(hay: &[u8], needle: &[u8]) -> usize {
     hay.windows(needle.len())
         .position(|w| w == needle)

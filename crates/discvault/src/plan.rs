@@ -146,6 +146,18 @@ struct Costs {
     udf: bool,
 }
 
+impl Costs {
+    /// Sectors a folder takes: its extents in the ISO 9660 and Joliet trees, and in the UDF
+    /// tree its entry (holding the identifiers of a small folder).
+    fn dir_sectors(self) -> u64 {
+        if self.udf {
+            3
+        } else {
+            2
+        }
+    }
+}
+
 fn meta_cost(path_len: usize, c: Costs) -> u64 {
     // Directory records in both trees, Rock Ridge names, manifest lines, the volume record;
     // in the UDF tree a file entry (a block) and an identifier.
@@ -507,7 +519,8 @@ fn split_units(
             }
         }
     }
-    let total: u64 = idx.iter().map(|&i| cost_of(i)).sum::<u64>() + dirs.len() as u64 * 2 * SECTOR;
+    let total: u64 = idx.iter().map(|&i| cost_of(i)).sum::<u64>()
+        + dirs.len() as u64 * costs.dir_sectors() * SECTOR;
     let key_of = |i: usize| {
         let mut k = collection.as_bytes().to_vec();
         k.push(b'/');
@@ -551,8 +564,12 @@ fn split_units(
             });
             continue;
         }
-        // Larger than a disc: parts that fill a disc each, the rest packed like any file.
-        let meta = meta_cost(collection.len() + f.path_raw.len() + 16, costs) + 2 * SECTOR;
+        // Larger than a disc: parts that fill a disc each, the rest packed like any file. A
+        // part alone on a disc brings its folders: each level a directory extent in both ISO
+        // trees, and an entry in the UDF tree.
+        let levels = f.path_raw.iter().filter(|&&b| b == b'/').count() as u64;
+        let meta = meta_cost(collection.len() + f.path_raw.len() + 16, costs)
+            + (2 + levels) * costs.dir_sectors() * SECTOR;
         let part_len = (room - meta) / SECTOR * SECTOR;
         let parts = f.size.div_ceil(part_len) as u32;
         for p in 0..parts {

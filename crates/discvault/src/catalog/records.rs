@@ -81,7 +81,10 @@ pub(super) fn volume_from_row(r: &Row) -> Result<Volume> {
             let fs: String = r.try_get("file_systems")?;
             FileSystems::parse(&fs).ok_or_else(|| Error::CatalogData {
                 what: "volumes.file_systems".into(),
-                detail: format!("unknown file systems {fs:?}"),
+                detail: format!(
+                    "volume {}: unknown file systems {fs:?} (iso9660 or bridge)",
+                    r.try_get::<String, _>("volume_id").unwrap_or_default()
+                ),
             })?
         },
     })
