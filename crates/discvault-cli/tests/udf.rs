@@ -453,3 +453,109 @@ fn the_standard_corpus_comes_back_byte_for_byte_through_7zs_udf_reader() {
     // The bag itself checks out as extracted from the UDF tree.
     bagit_validate(&x);
 }
+
+#[test]
+fn verify_checks_a_bridge_discs_udf_tree_against_its_iso_9660_tree() {
+    const S: usize = 2048;
+    /// The CRC and checksum of the descriptor at `at` (of `len` bytes) recomputed, as a writer
+    /// that recorded it so would have.
+    fn retag(img: &mut [u8], at: usize, len: usize) {
+        let mut crc: u16 = 0;
+        for &b in &img[at + 16..at + len] {
+            crc ^= (b as u16) << 8;
+            for _ in 0..8 {
+                crc = if crc & 0x8000 != 0 {
+                    (crc << 1) ^ 0x1021
+                } else {
+                    crc << 1
+                };
+            }
+        }
+        img[at + 8..at + 10].copy_from_slice(&crc.to_le_bytes());
+        img[at + 10..at + 12].copy_from_slice(&((len - 16) as u16).to_le_bytes());
+        img[at + 4] = (0..16)
+            .filter(|&i| i != 4)
+            .fold(0u8, |s, i| s.wrapping_add(img[at + i]));
+    }
+    let le32 = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+    /// Verifies `img`: exit code, findings, and whether every record read well.
+    fn verify(vault: &Path, img: &Path) -> (i32, Vec<Value>, bool) {
+        let (rc, r) = json(dv(vault).arg("verify").arg(img));
+        let r = &r[0];
+        let records_ok =
+            r["files_checked"].as_u64().unwrap() > 0 && r["files_ok"] == r["files_checked"];
+        (rc, r["findings"].as_array().unwrap().clone(), records_ok)
+    }
+    /// Verifies `img`, every record reading well and the UDF tree damaged: that finding's kind
+    /// and detail.
+    fn udf_finding(vault: &Path, img: &Path) -> (String, String) {
+        let (rc, findings, ok) = verify(vault, img);
+        assert_eq!((rc, ok, findings.len()), (3, true, 1), "{findings:?}");
+        let f = &findings[0];
+        assert_eq!(f["disc_path"], "(file system: UDF)", "{f}");
+        let text = |k: &str| f[k].as_str().unwrap().to_string();
+        (text("finding"), text("detail"))
+    }
+
+    let t = tempfile::tempdir().unwrap();
+    let src = t.path().join("文书档案");
+    hostile_tree(&src);
+    let vault = t.path().join("vault");
+    let (rc, r) = archive(&vault, &src, "cd74", &t.path().join("img"));
+    assert_eq!(rc, 0, "{r}");
+    let img = t.path().join("img/DV-000001.iso");
+
+    // A clean bridge (a name UDF shortens, an empty file, names of every kind): clean.
+    let (rc, findings, ok) = verify(&vault, &img);
+    assert_eq!((rc, ok), (0, true), "{findings:?}");
+    assert!(findings.is_empty(), "{findings:?}");
+
+    // target.bin's UDF file entry pointed one sector before its data, tagged anew as a writer
+    // regression would record it: the ISO 9660 tree reads every record well, the UDF tree
+    // (what Windows and macOS show) gives target.bin other bytes.
+    let clean = fs::read(&img).unwrap();
+    let data = pseudo_random(256 << 10, 42);
+    let at = (0..clean.len() / S)
+        .find(|&s| clean[s * S..(s + 1) * S] == data[..S])
+        .expect("target.bin's first sector");
+    // File entries (tag 261, file type 5) in the partition, which starts at sector 257; the
+    // first allocation descriptor's block at byte 180.
+    let fe = (257..clean.len() / S)
+        .find(|&s| {
+            let d = &clean[s * S..(s + 1) * S];
+            d[..2] == [5, 1] && d[27] == 5 && le32(d, 180) as usize + 257 == at
+        })
+        .expect("target.bin's UDF file entry")
+        * S;
+    let mut bytes = clean.clone();
+    bytes[fe + 180..fe + 184].copy_from_slice(&(le32(&clean, fe + 180) - 1).to_le_bytes());
+    let l_ad = le32(&bytes, fe + 172) as usize;
+    retag(&mut bytes, fe, 176 + l_ad);
+    let moved = t.path().join("moved.iso");
+    fs::write(&moved, &bytes).unwrap();
+    let (finding, detail) = udf_finding(&vault, &moved);
+    assert_eq!(finding, "changed", "{detail}");
+    assert!(
+        detail.starts_with(
+            "1 file(s) differ from the ISO 9660 tree, first: data/文书档案/target.bin (extents"
+        ) && detail.contains(&format!("[({}, {})] in the UDF tree", at - 1, 256 << 10)),
+        "{detail}"
+    );
+
+    // Both UDF anchors wiped: no UDF reader finds the tree; the records still read well.
+    let mut bytes = clean.clone();
+    let last = bytes.len() / S - 1;
+    bytes[256 * S..257 * S].fill(0);
+    bytes[last * S..].fill(0);
+    let anchorless = t.path().join("anchorless.iso");
+    fs::write(&anchorless, &bytes).unwrap();
+    let (finding, detail) = udf_finding(&vault, &anchorless);
+    assert_eq!(finding, "unreadable", "{detail}");
+    assert!(detail.starts_with("UDF tree unreadable: "), "{detail}");
+
+    // A volume planned without UDF has no UDF tree to check: the same disc, the catalog's
+    // volume made ISO 9660 only, verifies clean.
+    common::sql(&vault, "UPDATE volumes SET file_systems = 'iso9660'");
+    let (rc, findings, ok) = verify(&vault, &anchorless);
+    assert_eq!((rc, ok), (0, true), "{findings:?}");
+}

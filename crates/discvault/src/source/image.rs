@@ -168,6 +168,17 @@ impl ImageSource {
         }))
     }
 
+    /// Every regular file of the UDF tree with its extents, by its path as the tree names it
+    /// (the names UDF shortened left as they are: what Windows and macOS show), listed anew
+    /// (metadata only); `None` when the image has no UDF tree, an error saying why it cannot
+    /// be opened or listed. For checking a bridge disc's UDF tree against its ISO 9660 tree.
+    pub fn udf_files_as_named(&mut self) -> Option<std::result::Result<Files, String>> {
+        Some(match self.udf()? {
+            Ok(t) => t.reader.entries().map(files_of).map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        })
+    }
+
     /// Every regular file with its extents, by path: those of the ISO 9660 tree, or of the
     /// UDF tree when the ISO 9660 tree cannot be listed.
     pub fn file_entries(&mut self) -> Result<&BTreeMap<Vec<u8>, IsoEntry>> {

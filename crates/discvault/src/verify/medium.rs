@@ -51,20 +51,41 @@ pub(super) fn check_medium(
         _ => vault.catalog.volume_contents(&volume)?,
     };
     let expected = expected_files(&contents, opts.digest);
+    // The UDF tree of a bridge disc (the one Windows and macOS show), against the ISO 9660
+    // tree the files are read through: a difference, or a UDF tree that cannot be read, is
+    // damage of the disc even when every record reads well. Not when the files are read
+    // through the UDF tree (the ISO 9660 tree is damaged), nor on a volume without UDF.
+    let bridge = volume.format_version >= format::FILE_SYSTEMS_SINCE && volume.file_systems.udf();
+    let mut udf_finding = if bridge && tree_err.is_none() {
+        udf::check(&entries, img.udf_files_as_named())
+    } else {
+        None
+    };
     // An ISO 9660 tree that lacks records the UDF tree of a bridge disc holds: damage of the
     // disc, and the records are read through the UDF tree.
     if tree_err.is_none() && expected.iter().any(|e| !entries.contains_key(&e.disc_path)) {
-        if let Some(Ok(udf)) = img.take_udf_file_entries() {
-            let listed = entries.len();
-            for (path, e) in udf {
-                entries.entry(path).or_insert(e);
+        match img.take_udf_file_entries() {
+            Some(Ok(udf)) => {
+                let listed = entries.len();
+                for (path, e) in udf {
+                    entries.entry(path).or_insert(e);
+                }
+                let lacked = entries.len() - listed;
+                if lacked > 0 {
+                    tree_err = Some(format!(
+                        "the ISO 9660 tree lacks {lacked} file(s) the UDF tree holds; read through it"
+                    ));
+                }
             }
-            let lacked = entries.len() - listed;
-            if lacked > 0 {
-                tree_err = Some(format!(
-                    "the ISO 9660 tree lacks {lacked} file(s) the UDF tree holds; read through it"
-                ));
+            // The records it lacks are missing; and why the UDF tree could not give them.
+            Some(Err(e)) => {
+                let detail = match e {
+                    crate::Error::Source { detail, .. } => detail,
+                    e => e.to_string(),
+                };
+                udf_finding.get_or_insert(udf::unreadable(detail));
             }
+            None => {}
         }
     }
     let key = match copy {
@@ -273,6 +294,7 @@ pub(super) fn check_medium(
             detail: e,
         });
     }
+    findings.extend(udf_finding);
     if !system_bad.is_empty() || !system_unread.is_empty() {
         findings.push(FileFinding {
             disc_path: "(file system: descriptors, directories, padding)".into(),

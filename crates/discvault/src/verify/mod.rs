@@ -20,6 +20,7 @@ const TAG_MANIFEST: &[u8] = b"tagmanifest-sha256.txt";
 
 mod medium;
 use medium::check_medium;
+mod udf;
 
 /// What is wrong with one file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
