@@ -520,8 +520,11 @@ fn damage_names_the_right_files_and_exits_3() {
         .collect();
     named.sort();
     // The records after the cut, and what is laid out after every record: the recovery data
-    // and the tag manifest.
+    // and the tag manifest; and the bridge's last UDF anchor (the image's last sector), which
+    // leaves the UDF tree unreadable.
     let mut want: Vec<String> = order[1..].iter().map(|x| x.1.to_string()).collect();
+    want.push("(file system: UDF)".into());
+    want.push("(file system: descriptors, directories, padding)".into());
     want.push("recovery/DV-000001.par2".into());
     want.extend(
         named
@@ -532,7 +535,7 @@ fn damage_names_the_right_files_and_exits_3() {
     want.push("tagmanifest-sha256.txt".into());
     want.sort();
     assert_eq!(named, want, "{rep}");
-    assert_eq!(named.len(), order.len() - 1 + 3, "{rep}");
+    assert_eq!(named.len(), order.len() - 1 + 5, "{rep}");
     assert!(rep[0]["findings"]
         .as_array()
         .unwrap()
@@ -669,10 +672,11 @@ fn crafted_image_with_dotdot_names_restores_only_safe_files() {
     write(&src.join("ok.txt"), b"ok");
     let vault = t.path().join("vault");
     let out = t.path().join("img");
+    // ISO 9660 only: a bridge's UDF tree would give both records back whole (tests/udf.rs).
     ok(dv(&vault)
         .arg("archive")
         .arg(&src)
-        .args(["--media", "cd74", "--out"])
+        .args(["--media", "cd74", "--file-systems", "iso9660", "--out"])
         .arg(&out));
     let img = out.join("DV-000001.iso");
     let mut data = fs::read(&img).unwrap();

@@ -427,7 +427,7 @@ fn a_version_1_catalog_is_migrated_and_its_events_chained() {
          DROP TABLE quality_measurements; DROP TABLE copies; DROP TABLE event_head;
          ALTER TABLE events DROP COLUMN copy; ALTER TABLE events DROP COLUMN prev_hash; ALTER TABLE events DROP COLUMN hash;
          ALTER TABLE volumes DROP COLUMN recovery_permille; ALTER TABLE volumes DROP COLUMN recovery_slices;
-         ALTER TABLE volumes DROP COLUMN kind; ALTER TABLE volumes DROP COLUMN parity_index; DROP TABLE parity_members;
+         ALTER TABLE volumes DROP COLUMN kind; ALTER TABLE volumes DROP COLUMN parity_index; DROP TABLE parity_members; ALTER TABLE volumes DROP COLUMN file_systems;
          DROP TABLE file_totals; DROP TABLE tasks; DROP TABLE sessions; DROP TABLE tokens; DROP TABLE users; DROP TABLE deliveries; DROP TABLE webhooks;",
     );
     let events = sql(&vault, "SELECT COUNT(*) FROM events");
@@ -436,7 +436,7 @@ fn a_version_1_catalog_is_migrated_and_its_events_chained() {
     assert_eq!(r["events"].to_string(), events.trim());
     assert_eq!(
         sql(&vault, "SELECT MAX(version) FROM schema_version"),
-        "12\n"
+        "13\n"
     );
     // The old events are now part of the chain: editing one is caught.
     sql(
@@ -1695,12 +1695,12 @@ fn status_totals_equal_a_recount_after_add_plan_master_copies_and_migrate() {
     // The totals of a catalog migrated from schema 7 are counted by the migration.
     sql(
         &vault,
-        "DELETE FROM schema_version WHERE version >= 8; DROP TABLE file_totals; DROP TABLE tasks; DROP TABLE sessions; DROP TABLE tokens; DROP TABLE users; DROP TABLE deliveries; DROP TABLE webhooks;",
+        "DELETE FROM schema_version WHERE version >= 8; DROP TABLE file_totals; DROP TABLE tasks; DROP TABLE sessions; DROP TABLE tokens; DROP TABLE users; DROP TABLE deliveries; DROP TABLE webhooks; ALTER TABLE volumes DROP COLUMN file_systems;",
     );
     assert_totals_recounted(&vault, "migrated from schema 7");
     assert_eq!(
         sql(&vault, "SELECT MAX(version) FROM schema_version"),
-        "12\n"
+        "13\n"
     );
     // Totals that drift from the files are reported.
     sql(
