@@ -37,6 +37,14 @@ pub trait DiscSource {
     fn label(&self) -> Option<String> {
         None
     }
+    /// Why the records UDF renamed are not found under their real paths, once that was
+    /// tried: files shown by a UDF tree (of an image, or a mounted bridge disc) keep its own
+    /// names, because the volume record that gives the real ones cannot be read, is not one,
+    /// or its paths cannot be named as UDF names them. Damage of the disc, reported even when
+    /// every file is read.
+    fn udf_names_error(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Opens an image file, a block device, or a directory where a disc is mounted.
@@ -159,22 +167,36 @@ struct DirUdf {
     names: UdfNames,
     /// The folder shows UDF names: a record UDF renamed is there under its UDF name only.
     shows_udf: bool,
+    /// Why the volume record gave no names, when it is there.
+    error: Option<String>,
 }
 
 impl DirSource {
     /// The UDF names of the records its volume record lists, read once; none when it has none
-    /// or it cannot be read (the names are then the folder's own).
+    /// or it cannot be read (the names are then the folder's own, and `error` says why).
     fn udf(&mut self) -> &DirUdf {
         if self.udf.is_none() {
-            let names = UdfNames::read_from(|out| self.read_at(VOLUME_JSON.as_bytes(), out));
+            let read = UdfNames::read_from(|out| self.read_at(VOLUME_JSON.as_bytes(), out));
+            let (names, error) = match read {
+                Ok(names) => (names, None),
+                Err(e) => (UdfNames::default(), Some(e)),
+            };
             // Checked relative paths (isoimage::udf_paths refuses any other).
             let there = |p: &[u8]| {
                 std::fs::symlink_metadata(self.root.join(std::ffi::OsStr::from_bytes(p))).is_ok()
             };
-            let shows_udf = names
-                .renamed()
-                .any(|(real, udf)| !there(real) && there(udf));
-            self.udf = Some(DirUdf { names, shows_udf });
+            // A record there under a UDF name that is no record's real name, and not under
+            // its real name (unless that is another record's UDF name: a `~n` clash).
+            let shows_udf = names.renamed().any(|(real, _)| {
+                names
+                    .distinct_udf_path(real)
+                    .is_some_and(|udf| there(udf) && (!there(real) || names.is_udf_path(real)))
+            });
+            self.udf = Some(DirUdf {
+                names,
+                shows_udf,
+                error,
+            });
         }
         self.udf.as_ref().unwrap()
     }
@@ -245,15 +267,26 @@ impl DiscSource for DirSource {
         }
         match self.read_at(path, out) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let at = self.udf().names.udf_path(path);
-                if at == path {
-                    return Err(e);
+                // Looked for under its UDF name where the folder shows UDF names; else only
+                // under a UDF name that is no record's real name: a missing record is
+                // missing, not the record whose real name its UDF name is.
+                let udf = self.udf();
+                let at = if udf.shows_udf {
+                    Some(udf.names.udf_path(path)).filter(|&at| at != path)
+                } else {
+                    udf.names.distinct_udf_path(path)
+                };
+                match at.map(<[u8]>::to_vec) {
+                    Some(at) => self.read_at(&at, out),
+                    None => Err(e),
                 }
-                let at = at.to_vec();
-                self.read_at(&at, out)
             }
             r => r,
         }
+    }
+
+    fn udf_names_error(&self) -> Option<String> {
+        self.udf.as_ref()?.error.clone()
     }
 }
 
@@ -289,6 +322,24 @@ mod tests {
         std::fs::write(t.path().join(VOLUME_JSON), volume_json).unwrap();
         let src = open(t.path()).unwrap();
         (t, src)
+    }
+
+    #[test]
+    fn a_folder_says_why_its_volume_record_gives_no_udf_names() {
+        let (_t, mut src) = disc_with(br#"{"files": [{"collection": "c", "disc_path": "/x"}]}"#);
+        assert_eq!(src.udf_names_error(), None, "not tried yet");
+        let e = src.read(b"data/c/missing", &mut Vec::new()).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::NotFound, "{e}");
+        let why = src.udf_names_error().unwrap();
+        assert!(
+            why.contains(VOLUME_JSON) && why.contains("absolute path"),
+            "{why}"
+        );
+        // A folder without one: nothing to say.
+        let t = tempfile::tempdir().unwrap();
+        let mut src = open(t.path()).unwrap();
+        assert!(src.read(b"missing", &mut Vec::new()).is_err());
+        assert_eq!(src.udf_names_error(), None);
     }
 
     #[test]

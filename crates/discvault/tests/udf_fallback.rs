@@ -4,6 +4,7 @@
 use discvault::source::{self, DiscSource};
 use isoimage::{Entry, EntryKind, ImageSpec, IsoReader, Layout, UdfReader};
 use std::collections::BTreeMap;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 const S: usize = 2048;
@@ -343,27 +344,33 @@ fn an_image_with_neither_tree_readable_is_an_error_naming_it() {
     );
 }
 
+/// Writes the UDF tree of `img` into a new folder `root`, as a mounted bridge disc shows it
+/// (extracted with our UDF reader), but the files at the paths `keep` refuses.
+fn udf_folder(img: &Path, root: &Path, keep: impl Fn(&[u8]) -> bool) {
+    let mut udf = UdfReader::open(std::fs::File::open(img).unwrap())
+        .unwrap()
+        .unwrap();
+    for e in udf.entries().unwrap() {
+        let at = root.join(std::ffi::OsStr::new(&e.display_path()));
+        if e.kind == isoimage::IsoEntryKind::Dir {
+            std::fs::create_dir_all(&at).unwrap();
+        } else if keep(&e.path_bytes()) {
+            std::fs::create_dir_all(at.parent().unwrap()).unwrap();
+            let mut data = Vec::new();
+            udf.read_file(&e, &mut data).unwrap();
+            std::fs::write(&at, data).unwrap();
+        }
+    }
+}
+
 /// A folder holding the UDF tree as a mounted bridge disc shows it (extracted with our UDF
 /// reader): its files are listed and read under their real names.
 #[test]
 fn a_folder_showing_the_udf_tree_speaks_the_real_names() {
     let t = tempfile::tempdir().unwrap();
     let (img, expected) = bridge(t.path());
-    let mut udf = UdfReader::open(std::fs::File::open(&img).unwrap())
-        .unwrap()
-        .unwrap();
     let root = t.path().join("mnt");
-    for e in udf.entries().unwrap() {
-        let at = root.join(std::ffi::OsStr::new(&e.display_path()));
-        if e.kind == isoimage::IsoEntryKind::Dir {
-            std::fs::create_dir_all(&at).unwrap();
-            continue;
-        }
-        std::fs::create_dir_all(at.parent().unwrap()).unwrap();
-        let mut data = Vec::new();
-        udf.read_file(&e, &mut data).unwrap();
-        std::fs::write(&at, data).unwrap();
-    }
+    udf_folder(&img, &root, |_| true);
     let mut src = source::open(&root).unwrap();
     assert_reads_all(src.as_mut(), &expected);
     // Read before any listing: a miss finds the UDF name.
@@ -372,4 +379,103 @@ fn a_folder_showing_the_udf_tree_speaks_the_real_names() {
     let mut got = Vec::new();
     src.read(&long, &mut got).unwrap();
     assert_eq!(got, expected[&long]);
+}
+
+/// Writes `files` (path, bytes) into a new folder `root`.
+fn folder_of<'a>(root: &Path, files: impl IntoIterator<Item = (&'a Vec<u8>, &'a Vec<u8>)>) {
+    for (p, data) in files {
+        let at = root.join(std::ffi::OsStr::from_bytes(p));
+        std::fs::create_dir_all(at.parent().unwrap()).unwrap();
+        std::fs::write(&at, data).unwrap();
+    }
+}
+
+/// A record missing from a folder is missing, not the record whose real name its UDF name is
+/// (the `~1` clash: the first record's name, shortened, is the second one's).
+#[test]
+fn a_missing_record_is_not_read_as_the_record_its_udf_name_names() {
+    let t = tempfile::tempdir().unwrap();
+    let (img, expected) = bridge(t.path());
+    let (first, second) = (disc_path(&records()[4]), disc_path(&records()[5]));
+    let udf_of_first = isoimage::udf_paths(&[&first, &second]).unwrap();
+    assert_eq!(udf_of_first[0], second, "the clash the test is about");
+    let rest = || expected.iter().filter(|(p, _)| **p != first);
+    // The first record missing from a folder showing the real names, and from one showing
+    // the UDF tree (where it is under the second one's real name, the second under `~1`):
+    // read before any listing and after it.
+    let real = t.path().join("real");
+    folder_of(&real, rest());
+    let shown = t.path().join("udf");
+    udf_folder(&img, &shown, |p| p != second);
+    for (root, list_first) in [
+        (&real, false),
+        (&real, true),
+        (&shown, false),
+        (&shown, true),
+    ] {
+        let mut src = source::open(root).unwrap();
+        if list_first {
+            let listed: Vec<_> = src.files().unwrap().into_iter().map(|f| f.path).collect();
+            assert_eq!(listed, rest().map(|(p, _)| p.clone()).collect::<Vec<_>>());
+        }
+        let e = src.read(&first, &mut Vec::new()).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::NotFound, "{e}");
+        let mut got = Vec::new();
+        src.read(&second, &mut got).unwrap();
+        assert!(got == expected[&second]);
+        assert_eq!(src.udf_names_error(), None);
+    }
+    // Only the two records, both there under their UDF names: the second one's `~1` name is
+    // what shows the folder's names are UDF's.
+    let pair: Vec<Record> = records().drain(4..6).collect();
+    let paths: Vec<Vec<u8>> = pair.iter().map(disc_path).collect();
+    let shown = t.path().join("pair");
+    let json = (b"discvault/volume.json".to_vec(), volume_json(&pair));
+    let at: Vec<(Vec<u8>, Vec<u8>)> = isoimage::udf_paths(&paths)
+        .unwrap()
+        .into_iter()
+        .zip(&paths)
+        .map(|(at, real)| (at, expected[real].clone()))
+        .chain([json])
+        .collect();
+    folder_of(&shown, at.iter().map(|(p, d)| (p, d)));
+    let mut src = source::open(&shown).unwrap();
+    for real in &paths {
+        let mut got = Vec::new();
+        src.read(real, &mut got).unwrap();
+        assert!(got == expected[real]);
+    }
+}
+
+/// A volume record whose paths cannot be named as UDF names them: the UDF tree's own names
+/// are used, and the source says why.
+#[test]
+fn a_volume_record_that_gives_no_udf_names_is_reported() {
+    let t = tempfile::tempdir().unwrap();
+    let mut recs = records();
+    recs.push(Record {
+        path: recs[0].path.clone(),
+        part: None,
+    });
+    let mut files: Vec<(Vec<u8>, Vec<u8>)> =
+        vec![(b"discvault/volume.json".to_vec(), volume_json(&recs))];
+    recs.pop();
+    for r in &recs {
+        files.push((disc_path(r), b"data".to_vec()));
+    }
+    let img = t.path().join("bridge.iso");
+    write_image(&img, &files, true);
+    edit(&img, |b| b[16 * S..19 * S].fill(0xEE));
+    let mut src = source::open_image(&img).unwrap();
+    let listed: Vec<_> = src.files().unwrap().into_iter().map(|f| f.path).collect();
+    let long = disc_path(&recs[2]);
+    assert!(!listed.contains(&long), "listed under its UDF name");
+    let why = src.udf_names_error().unwrap();
+    let dup = String::from_utf8(disc_path(&recs[0])).unwrap();
+    assert!(why.contains("volume.json") && why.contains(&dup), "{why}");
+    let damage = src.iso_damage().unwrap();
+    assert!(
+        damage.contains("CD001") && damage.contains("own names are used") && damage.contains(&why),
+        "{damage}"
+    );
 }

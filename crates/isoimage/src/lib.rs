@@ -78,6 +78,10 @@ pub enum IsoError {
     Corrupt(String),
     #[error("damaged UDF structure: {0}")]
     CorruptUdf(String),
+    /// A folder whose children's names clash so much in the UDF tree (UDF shortens long
+    /// names, and shows bytes that are not UTF-8 as U+FFFD) that naming them is refused.
+    #[error("folder {0:?}: too many of its names clash in the UDF tree to be named")]
+    NameClashes(String),
 }
 
 pub type Result<T, E = IsoError> = std::result::Result<T, E>;

@@ -945,15 +945,27 @@ impl Layout {
         )
     }
 
-    fn path_of(&self, mut id: usize) -> String {
-        let mut parts = Vec::new();
-        while id != 0 {
-            parts.push(String::from_utf8_lossy(&self.nodes[id].name).into_owned());
-            id = self.nodes[id].parent;
-        }
-        parts.reverse();
-        parts.join("/")
+    fn path_of(&self, id: usize) -> String {
+        node_path(&self.nodes, id)
     }
+}
+
+/// The path of node `id` from the root, shown (U+FFFD for bytes that are not UTF-8).
+pub(crate) fn node_path(nodes: &[Node], id: usize) -> String {
+    path_up(id, |i| (&nodes[i].name, nodes[i].parent))
+}
+
+/// The path of node `id` of a tree whose node 0 is the root, shown (U+FFFD for bytes that are
+/// not UTF-8): `node` gives a node's name and its parent.
+pub(crate) fn path_up<'a>(mut id: usize, node: impl Fn(usize) -> (&'a [u8], usize)) -> String {
+    let mut parts = Vec::new();
+    while id != 0 {
+        let (name, parent) = node(id);
+        parts.push(String::from_utf8_lossy(name));
+        id = parent;
+    }
+    parts.reverse();
+    parts.join("/")
 }
 
 struct Counting<'a, W: Write> {

@@ -71,9 +71,11 @@ pub struct VolumeRecord<F = Vec<FileEntry>> {
     pub plan_id: i64,
     pub media: String,
     pub capacity_sectors: u64,
-    /// The image's file systems (format version 3 and later; absent: `iso9660`).
+    /// The image's file systems (format version 3 and later; absent: `iso9660`): a
+    /// [`FileSystems`](crate::model::FileSystems) name, kept as text so that a disc of a later
+    /// version, with a value this one does not know, is still read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub file_systems: Option<crate::model::FileSystems>,
+    pub file_systems: Option<String>,
     pub created_at: String,
     pub software: String,
     pub collections: Vec<CollectionRecord>,
@@ -292,7 +294,7 @@ fn write_volume_json(ctx: &VolumeContext, w: &mut dyn Write) -> std::io::Result<
         plan_id: v.plan_id,
         media: v.media.clone(),
         capacity_sectors: v.capacity_sectors,
-        file_systems: (v.format_version >= FILE_SYSTEMS_SINCE).then_some(v.file_systems),
+        file_systems: (v.format_version >= FILE_SYSTEMS_SINCE).then(|| v.file_systems.as_str().into()),
         created_at: rfc3339(v.created_at),
         software: crate::SOFTWARE.into(),
         collections: ctx
@@ -493,9 +495,11 @@ pub enum SnapshotLine {
         seq_count: i64,
         media: String,
         created_at: i64,
-        /// Of a volume of format version 3 and later.
+        /// Of a volume of format version 3 and later: a
+        /// [`FileSystems`](crate::model::FileSystems) name, as text (see
+        /// [`VolumeRecord::file_systems`]).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        file_systems: Option<crate::model::FileSystems>,
+        file_systems: Option<String>,
     },
     File {
         id: i64,
@@ -638,5 +642,48 @@ pub fn snapshot_file(collection: &str, f: &FileRecord) -> SnapshotLine {
         mtime: f.mtime,
         mode: f.mode,
         digests: digest_map(&f.digests),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::FileSystems;
+
+    #[test]
+    fn a_volume_record_of_file_systems_this_version_does_not_know_is_read() {
+        let record = |fs: &str| {
+            serde_json::json!({
+                "format": "discvault-volume", "format_version": 9, "volume_id": "DV-000001",
+                "seq": 1, "seq_count": 1, "plan_id": 1, "media": "bd25",
+                "capacity_sectors": 12_219_392, "file_systems": fs,
+                "created_at": "2024-01-01T00:00:00Z", "software": "discvault 9",
+                "collections": [], "files": [],
+            })
+            .to_string()
+        };
+        let rec: VolumeRecord = serde_json::from_str(&record("udf250")).unwrap();
+        assert_eq!(rec.file_systems.as_deref(), Some("udf250"));
+        assert_eq!(
+            rec.file_systems.as_deref().and_then(FileSystems::parse),
+            None
+        );
+        // Those it knows: the same bytes as the names of FileSystems.
+        for fs in [FileSystems::Bridge, FileSystems::Iso9660] {
+            let rec: VolumeRecord = serde_json::from_str(&record(fs.as_str())).unwrap();
+            assert_eq!(
+                rec.file_systems.as_deref().and_then(FileSystems::parse),
+                Some(fs)
+            );
+            let again = serde_json::to_value(&rec).unwrap();
+            assert_eq!(again["file_systems"], serde_json::to_value(fs).unwrap());
+        }
+        // A snapshot's volume line too.
+        let line = r#"{"type": "volume", "volume_id": "DV-000001", "plan_id": 1, "seq": 1,
+            "seq_count": 1, "media": "bd25", "created_at": 0, "file_systems": "udf250"}"#;
+        let line: SnapshotLine = serde_json::from_str(line).unwrap();
+        assert!(
+            matches!(line, SnapshotLine::Volume { file_systems: Some(fs), .. } if fs == "udf250")
+        );
     }
 }

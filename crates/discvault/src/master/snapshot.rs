@@ -49,7 +49,7 @@ pub(crate) fn snapshot(
             media: v.media.clone(),
             created_at: v.created_at,
             file_systems: (v.format_version >= format::FILE_SYSTEMS_SINCE)
-                .then_some(v.file_systems),
+                .then(|| v.file_systems.as_str().into()),
         });
     }
     let content_line = |vid: &str, c: &Content| SnapshotLine::Content {

@@ -43,6 +43,9 @@ struct UdfTree {
     reader: UdfReader<Image>,
     /// Its files by their real path, once listed.
     index: Option<Files>,
+    /// Why the volume record gave no real paths when it was listed: its files keep the UDF
+    /// tree's own names.
+    names_error: Option<String>,
 }
 
 fn buffered(f: std::fs::File) -> Image {
@@ -76,8 +79,12 @@ impl UdfTree {
                 Some(e) => {
                     UdfNames::read_from(|out| self.reader.read_file(e, out).map_err(io_error))
                 }
-                None => UdfNames::default(),
+                None => Ok(UdfNames::default()),
             };
+            let names = names.unwrap_or_else(|e| {
+                self.names_error = Some(e);
+                UdfNames::default()
+            });
             let index = listed
                 .into_iter()
                 .map(|(at, mut e)| {
@@ -134,9 +141,15 @@ impl ImageSource {
     }
 
     /// Why the ISO 9660 tree could not be opened or listed, once that was tried: the files are
-    /// then those of the UDF tree. Damage of the disc, even when every file is read.
+    /// then those of the UDF tree. Damage of the disc, even when every file is read. Says too
+    /// why the files of the UDF tree keep its own names, if they do
+    /// ([`DiscSource::udf_names_error`]).
     pub fn iso_damage(&self) -> Option<String> {
-        self.iso_error.as_ref().map(|e| e.to_string())
+        let iso = self.iso_error.as_ref()?;
+        Some(match self.udf_names_error() {
+            Some(names) => format!("{iso}; the UDF tree's own names are used: {names}"),
+            None => iso.to_string(),
+        })
     }
 
     /// Every regular file with its extents, by path, taken out of the source (later reads
@@ -217,6 +230,7 @@ impl ImageSource {
                 Ok(Some(reader)) => Udf::Open(Box::new(UdfTree {
                     reader,
                     index: None,
+                    names_error: None,
                 })),
                 Ok(None) => Udf::Absent,
                 Err(e) => Udf::Unreadable(e.to_string()),
@@ -315,6 +329,13 @@ impl DiscSource for ImageSource {
             (Some(r), _) => Some(r.volume_id().to_string()),
             (None, Udf::Open(t)) => Some(t.reader.volume_id().to_string()),
             (None, _) => None,
+        }
+    }
+
+    fn udf_names_error(&self) -> Option<String> {
+        match &self.udf {
+            Udf::Open(t) => t.names_error.clone(),
+            _ => None,
         }
     }
 }

@@ -10,7 +10,7 @@
 
 use super::encode::*;
 use super::names::name_children;
-use crate::writer::{Node, NodeKind};
+use crate::writer::{node_path, Node, NodeKind};
 use crate::{IsoError, Result, SECTOR};
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -103,7 +103,8 @@ impl UdfPlan {
                         (&nodes[c].name[..], is_file)
                     })
                     .collect::<Vec<_>>(),
-            );
+                || format!("/{}", node_path(nodes, d)),
+            )?;
             kids[d] = named
                 .into_iter()
                 .map(|(i, name)| {
