@@ -105,6 +105,8 @@ impl IsoEntry {
 pub struct IsoReader<R> {
     src: R,
     volume_id: String,
+    /// The primary descriptor's application identifier (who made the image).
+    application_id: String,
     total_sectors: u32,
     root: (u32, u32),
     names: NameSource,
@@ -159,10 +161,14 @@ impl<R: Read + Seek> IsoReader<R> {
         let pvd = primary.ok_or_else(|| IsoError::NotIso("no primary volume descriptor".into()))?;
         let total_sectors = le32(&pvd[80..84]);
         let volume_id = String::from_utf8_lossy(&pvd[40..72]).trim_end().to_string();
+        let application_id = String::from_utf8_lossy(&pvd[574..702])
+            .trim_end()
+            .to_string();
         let root_of = |d: &[u8]| (le32(&d[158..162]), le32(&d[166..170]));
         let mut reader = IsoReader {
             src,
             volume_id,
+            application_id,
             total_sectors,
             root: root_of(&pvd),
             names: NameSource::Iso9660,
@@ -196,6 +202,11 @@ impl<R: Read + Seek> IsoReader<R> {
 
     pub fn volume_id(&self) -> &str {
         &self.volume_id
+    }
+
+    /// The application identifier of the primary volume descriptor: what made the image.
+    pub fn application_id(&self) -> &str {
+        &self.application_id
     }
 
     pub fn total_sectors(&self) -> u32 {

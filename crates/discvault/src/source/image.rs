@@ -140,6 +140,15 @@ impl ImageSource {
         }
     }
 
+    /// Whether the ISO 9660 tree says discvault mastered the image (its application
+    /// identifier): then the disc is the volume's image, both trees included. A disc a
+    /// publisher wrote from the volume's files (TD Bridge) has its own file systems.
+    pub fn mastered_by_discvault(&self) -> bool {
+        self.iso
+            .as_ref()
+            .is_some_and(|r| r.application_id().starts_with("discvault"))
+    }
+
     /// Why the ISO 9660 tree could not be opened or listed, once that was tried: the files are
     /// then those of the UDF tree. Damage of the disc, even when every file is read. Says too
     /// why the files of the UDF tree keep its own names, if they do
