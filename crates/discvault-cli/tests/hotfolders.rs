@@ -212,7 +212,8 @@ fn tdbridge_jobs_are_gbk_crlf_jdf_with_label_merge_data_and_a_failed_disc_is_bur
     assert_eq!(value(&jdf, "JOB_ID="), ["J-000001-DV-000001-C1-3"]);
     assert_eq!(value(&jdf, "COPIES="), ["1"]);
     assert_eq!(value(&jdf, "DISC_TYPE="), ["CD"]);
-    assert_eq!(value(&jdf, "FORMAT="), ["UDF102"]);
+    // The volume's own file systems (a bridge): Epson's UDF 1.02 bridge.
+    assert_eq!(value(&jdf, "FORMAT="), ["UDF102_BRIDGE"]);
     assert_eq!(value(&jdf, "DATA="), [tree.display().to_string()]);
     assert_eq!(value(&jdf, "VOLUME_LABEL="), ["DV-000001"]);
     assert_eq!(value(&jdf, "LABEL="), ["D:\\labels\\档案光盘.tdd"]);

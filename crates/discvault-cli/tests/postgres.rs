@@ -141,7 +141,7 @@ fn stations_add_plan_and_master_at_once_on_one_catalog() {
             spawn(
                 Command::new("sh")
                     .arg("-c")
-                    .arg("\"$0\" --vault \"$1\" plan --media custom:400000 --redundancy 0 && \"$0\" --vault \"$1\" master --out \"$2\"")
+                    .arg("\"$0\" --vault \"$1\" plan --media custom:400000 --redundancy 0 --file-systems iso9660 && \"$0\" --vault \"$1\" master --out \"$2\"")
                     .arg(env!("CARGO_BIN_EXE_discvault"))
                     .arg(&stations[k])
                     .arg(&outs[k])
