@@ -25,6 +25,18 @@ fn volume_ids(status: &Value) -> Vec<String> {
         .collect()
 }
 
+/// `plan` onto toy discs of 400 kB, a few records each: ISO 9660 only (a bridge's UDF tree
+/// alone takes 482 KiB).
+const TOY_PLAN: [&str; 7] = [
+    "plan",
+    "--media",
+    "custom:400000",
+    "--redundancy",
+    "0",
+    "--file-systems",
+    "iso9660",
+];
+
 #[test]
 fn a_volume_being_published_is_left_to_its_holder_while_other_work_goes_on() {
     let t = tempfile::tempdir().unwrap();
@@ -33,17 +45,7 @@ fn a_volume_being_published_is_left_to_its_holder_while_other_work_goes_on() {
     let first = tree(&src, "文书档案", 100, 1);
     ok(dv(&vault).arg("init"));
     ok(dv(&vault).arg("add").arg(&first));
-    // Toy discs of 400 kB, a few records each: ISO 9660 only (a bridge's UDF tree alone takes
-    // 482 KiB).
-    ok(dv(&vault).args([
-        "plan",
-        "--media",
-        "custom:400000",
-        "--redundancy",
-        "0",
-        "--file-systems",
-        "iso9660",
-    ]));
+    ok(dv(&vault).args(TOY_PLAN));
     let images = t.path().join("img");
     ok(dv(&vault).arg("master").arg("--out").arg(&images));
     let before = volume_ids(&ok(dv(&vault).arg("status")));
@@ -73,15 +75,7 @@ fn a_volume_being_published_is_left_to_its_holder_while_other_work_goes_on() {
     // Meanwhile the ingest station adds, plans and masters a new volume.
     let second = tree(&src, "会计档案", 10, 2);
     ok(dv(&vault).arg("add").arg(&second));
-    let planned = ok(dv(&vault).args([
-        "plan",
-        "--media",
-        "custom:400000",
-        "--redundancy",
-        "0",
-        "--file-systems",
-        "iso9660",
-    ]));
+    let planned = ok(dv(&vault).args(TOY_PLAN));
     let new_volumes: Vec<String> = planned["volumes"]
         .as_array()
         .unwrap()

@@ -9,7 +9,10 @@ use std::process::{Command, Stdio};
 use testkit::*;
 
 mod common;
-use common::{archive, assert_restores, dv, hostile_tree, json, long_names};
+use common::{
+    archive, archived_hostile, assert_repairs_into, assert_restores, dv, json, long_names,
+    ArchivedHostile,
+};
 
 fn write(path: &Path, data: &[u8]) {
     fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -571,12 +574,12 @@ fn metadata_changes_are_events_and_retention_on_discs_needs_force() {
 #[test]
 fn hostile_names_go_archive_readback_verify_damage_repair_restore() {
     let t = tempfile::tempdir().unwrap();
-    let src = t.path().join("文书档案");
-    let files = hostile_tree(&src);
-    let vault = t.path().join("vault");
-    let (rc, r) = archive(&vault, &src, "cd74", &t.path().join("img"));
-    assert_eq!(rc, 0, "{r}");
-    let img = t.path().join("img/DV-000001.iso");
+    let ArchivedHostile {
+        src,
+        files,
+        vault,
+        img,
+    } = archived_hostile(t.path());
 
     // Read back whole: every name and byte as given.
     let back = t.path().join("back");
@@ -627,12 +630,7 @@ fn hostile_names_go_archive_readback_verify_damage_repair_restore() {
     assert_eq!(rc, 3, "{r}");
     assert_eq!(r["restored"].as_u64(), Some(files.len() as u64 - 1), "{r}");
     let fixed = t.path().join("fixed");
-    let (rc, r) = json(dv(&vault).arg("repair").arg(&bad).arg("--to").arg(&fixed));
-    assert_eq!(rc, 0, "{r}");
-    assert_eq!(
-        fs::read(fixed.join("DV-000001.iso")).unwrap(),
-        fs::read(&img).unwrap()
-    );
+    assert_repairs_into(&vault, &bad, &fixed, &img);
     let to = t.path().join("restored");
     assert_restores("restore", &vault, &fixed.join("DV-000001.iso"), &src, &to);
     // Without the catalog, from the disc's own records: the same.
@@ -722,12 +720,7 @@ fn a_full_disk_during_master_and_repair_is_our_error_and_changes_nothing() {
     assert!(err.contains("File too large"), "{err}");
     assert!(!o.contains("beyond repair"), "{o}");
     assert_eq!(partials(&fixed), Vec::<String>::new());
-    let (rc, r) = json(dv(&vault).arg("repair").arg(&bad).arg("--to").arg(&fixed));
-    assert_eq!(rc, 0, "{r}");
-    assert_eq!(
-        fs::read(fixed.join("DV-000001.iso")).unwrap(),
-        fs::read(&img).unwrap()
-    );
+    assert_repairs_into(&vault, &bad, &fixed, &img);
 }
 
 #[test]

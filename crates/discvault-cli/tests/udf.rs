@@ -11,7 +11,10 @@ use std::process::{Command, Stdio};
 use testkit::*;
 
 mod common;
-use common::{archive, assert_restores, dv, hostile_tree, json, sparse_5g};
+use common::{
+    archive, archived_hostile, assert_repairs_into, assert_restores, dv, hostile_tree, json,
+    sparse_5g, ArchivedHostile,
+};
 
 /// One file or folder as `7z l -slt` lists it.
 #[derive(Debug)]
@@ -337,12 +340,9 @@ fn iso9660_only_is_a_choice_of_the_plan_and_of_the_config() {
 #[test]
 fn a_bridge_disc_whose_iso_tree_is_damaged_is_still_read_through_udf_and_repaired() {
     let t = tempfile::tempdir().unwrap();
-    let src = t.path().join("文书档案");
-    hostile_tree(&src);
-    let vault = t.path().join("vault");
-    let (rc, r) = archive(&vault, &src, "cd74", &t.path().join("img"));
-    assert_eq!(rc, 0, "{r}");
-    let img = t.path().join("img/DV-000001.iso");
+    let ArchivedHostile {
+        src, vault, img, ..
+    } = archived_hostile(t.path());
     // The ISO 9660 volume descriptors (primary, Joliet, terminator) wiped: no ISO reader finds
     // a file system any more; the UDF tree, from sector 19 on, is intact.
     let mut bytes = fs::read(&img).unwrap();
@@ -397,12 +397,7 @@ fn a_bridge_disc_whose_iso_tree_is_damaged_is_still_read_through_udf_and_repaire
 
     // repair re-masters the image as it was: the same bytes.
     let fixed = t.path().join("fixed");
-    let (rc, r) = json(dv(&vault).arg("repair").arg(&bad).arg("--to").arg(&fixed));
-    assert_eq!(rc, 0, "{r}");
-    assert_eq!(
-        fs::read(fixed.join("DV-000001.iso")).unwrap(),
-        fs::read(&img).unwrap()
-    );
+    assert_repairs_into(&vault, &bad, &fixed, &img);
 }
 
 #[test]
@@ -498,12 +493,7 @@ fn verify_checks_a_bridge_discs_udf_tree_against_its_iso_9660_tree() {
     }
 
     let t = tempfile::tempdir().unwrap();
-    let src = t.path().join("文书档案");
-    hostile_tree(&src);
-    let vault = t.path().join("vault");
-    let (rc, r) = archive(&vault, &src, "cd74", &t.path().join("img"));
-    assert_eq!(rc, 0, "{r}");
-    let img = t.path().join("img/DV-000001.iso");
+    let ArchivedHostile { vault, img, .. } = archived_hostile(t.path());
 
     // A clean bridge (a name UDF shortens, an empty file, names of every kind): clean.
     let (rc, findings, ok) = verify(&vault, &img);

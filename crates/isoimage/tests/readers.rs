@@ -354,6 +354,19 @@ fn udf_names() -> (Vec<Vec<u8>>, Vec<u8>, Vec<u8>) {
     (names, ascii255.into_bytes(), mixed.into_bytes())
 }
 
+/// A symbolic link (Rock Ridge's only) and an empty folder, beside the names of a bridge.
+fn link_and_empty_folder() -> Vec<Entry> {
+    vec![
+        link("links/rel", "../Records 2024/Case.txt"),
+        Entry {
+            path: "空目录".as_bytes().to_vec(),
+            kind: EntryKind::Dir,
+            mode: 0o755,
+            mtime: 1_700_000_000,
+        },
+    ]
+}
+
 /// `7z l -slt` of an image: the archive's properties and each item's Path and Size.
 fn sevenzip_listing(img: &Path) -> String {
     run(Command::new("7z").args(["l", "-slt"]).arg(img))
@@ -363,15 +376,7 @@ fn sevenzip_listing(img: &Path) -> String {
 fn sevenzip_reads_the_udf_bridge_with_every_name_whole() {
     let t = tempfile::tempdir().unwrap();
     let (names, ascii255, mixed) = udf_names();
-    let extra = vec![
-        link("links/rel", "../Records 2024/Case.txt"),
-        Entry {
-            path: "空目录".as_bytes().to_vec(),
-            kind: EntryKind::Dir,
-            mode: 0o755,
-            mtime: 1_700_000_000,
-        },
-    ];
+    let extra = link_and_empty_folder();
     let (img, mut expected) = build_with(t.path(), &names, extra, true);
     // 7-Zip opens the UDF tree (it falls back to ISO 9660, silently, when any UDF structure
     // is wrong).
@@ -640,15 +645,7 @@ fn our_udf_reader_lists_the_same_files_over_the_same_sectors_as_the_iso_tree() {
 fn a_bridge_image_has_the_bytes_of_format_3() {
     let t = tempfile::tempdir().unwrap();
     let (names, _, _) = udf_names();
-    let extra = vec![
-        link("links/rel", "../Records 2024/Case.txt"),
-        Entry {
-            path: "空目录".as_bytes().to_vec(),
-            kind: EntryKind::Dir,
-            mode: 0o755,
-            mtime: 1_700_000_000,
-        },
-    ];
+    let extra = link_and_empty_folder();
     let (img, expected) = build_with(t.path(), &names, extra, true);
     assert!(expected.values().any(|v| v.is_empty()), "an empty file");
     let sha = run(Command::new("sha256sum").arg(&img));

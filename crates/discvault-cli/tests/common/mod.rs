@@ -294,3 +294,36 @@ pub fn assert_restores(what: &str, vault: &Path, disc: &Path, src: &Path, to: &P
     assert_eq!(rc, 0, "{what}: {r}");
     testkit::assert_same_tree(what, &testkit::tree(&to.join(name)), &testkit::tree(src));
 }
+
+/// The hostile-name tree ([`hostile_tree`]) of a folder `文书档案` under `dir`, archived on a
+/// cd74 by a new vault `dir/vault` into `dir/img`.
+pub struct ArchivedHostile {
+    pub src: PathBuf,
+    pub files: Vec<(PathBuf, Vec<u8>)>,
+    pub vault: PathBuf,
+    pub img: PathBuf,
+}
+
+pub fn archived_hostile(dir: &Path) -> ArchivedHostile {
+    let src = dir.join("文书档案");
+    let files = hostile_tree(&src);
+    let vault = dir.join("vault");
+    let (rc, r) = archive(&vault, &src, "cd74", &dir.join("img"));
+    assert_eq!(rc, 0, "{r}");
+    ArchivedHostile {
+        src,
+        files,
+        vault,
+        img: dir.join("img/DV-000001.iso"),
+    }
+}
+
+/// `repair BAD --to FIXED` mends the disc (exit 0) into the very image that was mastered.
+pub fn assert_repairs_into(vault: &Path, bad: &Path, fixed: &Path, mastered: &Path) {
+    let (rc, r) = json(dv(vault).arg("repair").arg(bad).arg("--to").arg(fixed));
+    assert_eq!(rc, 0, "{r}");
+    assert_eq!(
+        std::fs::read(fixed.join("DV-000001.iso")).unwrap(),
+        std::fs::read(mastered).unwrap()
+    );
+}

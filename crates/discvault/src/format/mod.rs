@@ -18,9 +18,7 @@ pub use tags::{TagFiles, TagSink};
 /// The first format version whose discs carry the identity of their vault.
 pub const VAULT_ID_SINCE: i64 = 2;
 
-/// The first format version whose discs may carry a UDF tree beside the ISO 9660 one (and
-/// say which file systems they have in `volume.json`).
-pub const FILE_SYSTEMS_SINCE: i64 = 3;
+pub use crate::model::FILE_SYSTEMS_SINCE;
 
 pub const VOLUME_JSON: &str = "discvault/volume.json";
 pub const CATALOG_SNAPSHOT: &str = "discvault/catalog.jsonl.gz";
@@ -398,7 +396,7 @@ fn readme(ctx: &VolumeContext, algs: &[HashAlg]) -> String {
     if split {
         s.push_str("\r\n本光盘含有分卷文件 This disc holds parts of split files.\r\n");
     }
-    if v.format_version >= FILE_SYSTEMS_SINCE && v.file_systems.udf() {
+    if v.has_udf() {
         s.push_str(
             "\r\n文件系统 File systems\r\n\
              --------------------\r\n\

@@ -88,7 +88,7 @@ pub(crate) fn build_spec(
         application: format!("{} format {}", crate::SOFTWARE, volume.format_version),
         created: t,
         entries,
-        udf: volume.format_version >= format::FILE_SYSTEMS_SINCE && volume.file_systems.udf(),
+        udf: volume.has_udf(),
     };
     (spec, sources)
 }

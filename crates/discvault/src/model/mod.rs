@@ -24,6 +24,10 @@ pub use webhooks::*;
 /// Version of the on-disc layout, written in `bag-info.txt` and `discvault/volume.json`.
 pub const FORMAT_VERSION: i64 = 3;
 
+/// The first format version whose discs may carry a UDF tree beside the ISO 9660 one (and
+/// say which file systems they have in `volume.json`).
+pub const FILE_SYSTEMS_SINCE: i64 = 3;
+
 /// A parsed query.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Query {

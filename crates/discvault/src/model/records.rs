@@ -146,6 +146,14 @@ pub struct Volume {
     pub file_systems: FileSystems,
 }
 
+impl Volume {
+    /// Whether the volume's image carries a UDF tree: a bridge of format version 3 or later
+    /// (an older volume is ISO 9660 only, whatever its row says).
+    pub fn has_udf(&self) -> bool {
+        self.format_version >= super::FILE_SYSTEMS_SINCE && self.file_systems.udf()
+    }
+}
+
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -163,7 +163,7 @@ pub(super) fn jobs_dir(vault: &Vault) -> Result<PathBuf> {
 /// own UDF 1.02 bridge, or ISO 9660 with Joliet), so that the disc is what its README and
 /// volume.json say.
 pub(super) fn tdbridge_format(volume: &crate::model::Volume) -> &'static str {
-    if volume.format_version >= crate::format::FILE_SYSTEMS_SINCE && volume.file_systems.udf() {
+    if volume.has_udf() {
         "UDF102_BRIDGE"
     } else {
         "JOLIET"

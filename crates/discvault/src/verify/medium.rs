@@ -57,9 +57,7 @@ pub(super) fn check_medium(
     // through the UDF tree (the ISO 9660 tree is damaged), nor on a volume without UDF.
     // A disc a publisher wrote from the volume's files (TD Bridge) has the publisher's file
     // systems and names: only an image discvault mastered is held to the volume's UDF tree.
-    let bridge = volume.format_version >= format::FILE_SYSTEMS_SINCE
-        && volume.file_systems.udf()
-        && img.mastered_by_discvault();
+    let bridge = volume.has_udf() && img.mastered_by_discvault();
     let mut udf_finding = if bridge && tree_err.is_none() {
         udf::check(&entries, img.udf_files_as_named())
     } else {
